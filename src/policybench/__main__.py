@@ -1,0 +1,3 @@
+from policybench.cli import main
+
+raise SystemExit(main())

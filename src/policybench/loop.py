@@ -1,0 +1,76 @@
+"""The steady-state loop: reset once, warm up, then call ``select_action`` and time every call.
+
+A call is a refill when the policy's action queue is empty before the call, else a step; the
+queue is read from the adapter before the clock starts, never inferred from the latency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from policybench.clock import Clock
+from policybench.policies.base import PolicyAdapter
+from policybench.samples import REFILL, STEP, Sample
+
+
+@dataclass(frozen=True)
+class LoopResult:
+    samples: list[Sample]
+    cold_start_ms: float  # the first call after reset (a refill), never part of samples
+    warmup_calls: int  # calls run and discarded after the cold one
+    complete: bool  # True when the target number of full refill cycles was measured
+    measured_seconds: float
+
+
+def _timed_call(policy: PolicyAdapter, obs: dict[str, torch.Tensor], clock: Clock) -> tuple[str, float]:
+    phase = REFILL if policy.queued_actions() == 0 else STEP
+    start = clock.read()
+    policy.select_action(obs)
+    end = clock.read()
+    return phase, (end - start) * 1000.0
+
+
+def run_steady_state(
+    policy: PolicyAdapter,
+    obs: dict[str, torch.Tensor],
+    clock: Clock,
+    refills: int = 10,
+    warmup: int = 2,
+    max_seconds: float = 60.0,
+) -> LoopResult:
+    """Measure until ``refills`` full refill cycles are done (a refill and the steps that drain
+    its chunk), or until ``max_seconds`` of measuring have passed.
+
+    Warm-up runs ``warmup`` full cycles, the cold call starting the first, so measuring starts
+    on a refill. With ``warmup=0`` measuring starts right after the cold call. Warm-up is
+    bounded by ``max_seconds`` too, so a policy whose queue never empties cannot hang the run.
+    """
+    policy.reset()
+    phase, cold_ms = _timed_call(policy, obs, clock)
+    if phase != REFILL:
+        raise RuntimeError(f"{policy.name}: the queue was not empty after reset()")
+
+    seen, warmup_calls = 1, 0
+    start = clock.now()
+    while warmup > 0 and not (seen >= warmup and policy.queued_actions() == 0):
+        if clock.now() - start >= max_seconds:
+            break
+        phase, _ = _timed_call(policy, obs, clock)
+        warmup_calls += 1
+        seen += phase == REFILL
+
+    samples: list[Sample] = []
+    n_refills, complete = 0, False
+    start = clock.now()
+    while True:
+        phase, ms = _timed_call(policy, obs, clock)
+        samples.append(Sample(len(samples), phase, ms))
+        n_refills += phase == REFILL
+        if n_refills >= refills and policy.queued_actions() == 0:
+            complete = True
+            break
+        if clock.now() - start >= max_seconds:
+            break
+    return LoopResult(samples, cold_ms, warmup_calls, complete, clock.now() - start)

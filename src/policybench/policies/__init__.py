@@ -1,0 +1,94 @@
+"""The policy registry: every name policybench knows, how to build it, and whether it can be built here.
+
+LeRobot is imported lazily, inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from policybench.config import Profile
+from policybench.errors import UsageError
+from policybench.policies.base import PolicyAdapter
+
+
+@dataclass(frozen=True)
+class PolicyEntry:
+    name: str
+    label: str  # column header in tables
+    short: str  # name in ratio headers, e.g. "Diff" in "Diff/SmolVLA"
+    summary: str
+
+
+ENTRIES: dict[str, PolicyEntry] = {
+    e.name: e
+    for e in (
+        PolicyEntry("act", "ACT", "ACT", "Action Chunking Transformer"),
+        PolicyEntry("smolvla", "SmolVLA", "SmolVLA", "SmolVLA vision-language-action (SmolVLM2-500M architecture, offline)"),
+        PolicyEntry("diffusion", "Diffusion", "Diff", "Diffusion Policy (DDPM, 100 denoising steps by default)"),
+        PolicyEntry("pi0", "pi0", "pi0", "pi0 flow-matching VLA (PaliGemma)"),
+        PolicyEntry("pi05", "pi0.5", "pi05", "pi0.5 flow-matching VLA (PaliGemma)"),
+        PolicyEntry("vqbet", "VQ-BeT", "VQBeT", "Vector-quantized Behavior Transformer"),
+        PolicyEntry("tdmpc", "TD-MPC", "TDMPC", "TD-MPC (one square camera at most)"),
+        PolicyEntry("noop", "noop", "noop", "built-in: returns preallocated actions (measures the harness)"),
+    )
+}
+
+
+def known_names() -> list[str]:
+    return list(ENTRIES)
+
+
+def check_name(name: str) -> None:
+    if name not in ENTRIES:
+        raise UsageError(f"unknown policy '{name}'; known policies: {', '.join(ENTRIES)}")
+
+
+def availability(name: str) -> str | None:
+    """None when ``name`` can be built here, else the reason it cannot (cheap: imports only)."""
+    check_name(name)
+    if name == "noop":
+        return None
+    from policybench.policies.lerobot_policies import FAMILIES
+
+    try:
+        importlib.import_module("lerobot")
+    except ImportError as exc:
+        return f"LeRobot is not installed ({exc})"
+    try:
+        from policybench.policies import compat
+
+        compat.policy_class(name)
+    except Exception as exc:  # an optional dependency of this policy is missing
+        return f"{type(exc).__name__}: {exc}"
+    return FAMILIES[name].availability_problem()
+
+
+def config_fields(name: str) -> list[str]:
+    """Fields a ``--set NAME.FIELD=VALUE`` may name."""
+    check_name(name)
+    if name == "noop":
+        from policybench.policies.noop import NOOP_CONFIG_FIELDS
+
+        return list(NOOP_CONFIG_FIELDS)
+    from policybench.policies.lerobot_policies import config_fields as lerobot_fields
+
+    return lerobot_fields(name)
+
+
+def check_override_field(name: str, field: str) -> None:
+    valid = config_fields(name)
+    if field not in valid:
+        raise UsageError(f"unknown field '{field}' for {name}; valid fields: {', '.join(valid)}")
+
+
+def build(name: str, profile: Profile, overrides: dict[str, object], device: str, seed: int = 0) -> PolicyAdapter:
+    check_name(name)
+    if name == "noop":
+        from policybench.policies.noop import build_noop
+
+        return build_noop(profile, overrides, device, seed)
+    from policybench.policies.lerobot_policies import build_lerobot
+
+    return build_lerobot(name, profile, overrides, device, seed)

@@ -1,0 +1,43 @@
+"""The one seam between policybench and a policy: everything the loop may ask of a policy."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+
+from policybench.observations import InputSpec
+
+
+class PolicyAdapter(ABC):
+    """A built policy, ready to run. Queue introspection stays inside the adapter."""
+
+    name: str
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Empty the action queue, as at the start of an episode."""
+
+    @abstractmethod
+    def select_action(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """One control step: the action the robot executes next."""
+
+    @abstractmethod
+    def queued_actions(self) -> int:
+        """Actions left in the queue. 0 means the next ``select_action`` computes a new chunk."""
+
+    @abstractmethod
+    def input_specs(self) -> list[InputSpec]:
+        """The observation tensors the policy reads."""
+
+    def extra_inputs(self, task: str) -> dict[str, torch.Tensor]:
+        """Inputs that are not synthetic noise (e.g. the tokenized task). None by default."""
+        return {}
+
+    @abstractmethod
+    def describe(self) -> dict[str, object]:
+        """chunk_size, n_action_steps, inference_steps and other settings for the results file."""
+
+    @abstractmethod
+    def parameter_count(self) -> int:
+        """Number of parameters."""

@@ -1,0 +1,53 @@
+"""A policy that computes nothing: it returns preallocated actions from a queue like the others,
+so that a run of it measures policybench's own overhead per call."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import torch
+
+from policybench.config import Profile
+from policybench.observations import VECTOR, InputSpec
+from policybench.policies.base import PolicyAdapter
+
+
+class NoopPolicy(PolicyAdapter):
+    name = "noop"
+
+    def __init__(self, action_dim: int, chunk_size: int = 50, device: str = "cpu"):
+        self.chunk_size = chunk_size
+        self.action_dim = action_dim
+        chunk = torch.zeros(chunk_size, 1, action_dim, device=device)
+        self._rows = list(chunk.unbind(0))
+        self._queue: deque[torch.Tensor] = deque(maxlen=chunk_size)
+
+    def reset(self) -> None:
+        self._queue.clear()
+
+    def select_action(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        if not self._queue:
+            self._queue.extend(self._rows)
+        return self._queue.popleft()
+
+    def queued_actions(self) -> int:
+        return len(self._queue)
+
+    def input_specs(self) -> list[InputSpec]:
+        return [InputSpec("observation.state", VECTOR, (self.action_dim,))]
+
+    def describe(self) -> dict[str, object]:
+        return {"chunk_size": self.chunk_size, "n_action_steps": self.chunk_size, "inference_steps": None}
+
+    def parameter_count(self) -> int:
+        return 0
+
+
+NOOP_CONFIG_FIELDS = ("chunk_size",)
+
+
+def build_noop(profile: Profile, overrides: dict[str, object], device: str, seed: int) -> NoopPolicy:
+    chunk = overrides.get("chunk_size", 50)
+    if not isinstance(chunk, int) or chunk <= 0:
+        raise ValueError(f"noop.chunk_size must be a positive integer, got {chunk!r}")
+    return NoopPolicy(profile.action_dim, chunk_size=chunk, device=device)

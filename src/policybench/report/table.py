@@ -1,0 +1,146 @@
+"""The terminal table: the replaced script's rows and ratio columns, for any set of policies."""
+
+from __future__ import annotations
+
+import math
+
+from policybench.policies import ENTRIES
+from policybench.results import OK, PolicyResult, RunResults
+
+RULE = "=" * 78
+
+
+def _label(name: str) -> str:
+    return ENTRIES[name].label if name in ENTRIES else name
+
+
+def _short(name: str) -> str:
+    return ENTRIES[name].short if name in ENTRIES else name
+
+
+def format_ms(value: float | None) -> str:
+    """Two decimals from 1 ms up; below that three significant digits, never scientific notation."""
+    if value is None:
+        return "-"
+    if value >= 1 or value == 0:
+        return f"{value:.2f}"
+    decimals = 2 - math.floor(math.log10(abs(value)))
+    return f"{value:.{decimals}f}"
+
+
+def _stat(result: PolicyResult, phase: str, key: str) -> float | None:
+    if result.status != OK:
+        return None
+    return result.summary()[phase][key]
+
+
+def _cold(result: PolicyResult, phase: str, key: str) -> float | None:
+    return result.cold_start_ms if result.status == OK else None
+
+
+# (row label, phase, statistic); the first group gets ratio columns.
+_TIME_ROWS = [
+    ("Mean Time", "all", "mean_ms"),
+    ("Median Time", "all", "median_ms"),
+    ("Min Time", "all", "min_ms"),
+    ("Max Time", "all", "max_ms"),
+    ("p90 Time", "all", "p90_ms"),
+    ("p99 Time", "all", "p99_ms"),
+    ("Std Dev", "all", "std_ms"),
+    ("Cold Start", None, None),
+]
+_PHASE_ROWS = [
+    ("Step Mean (ms)", "step", "mean_ms"),
+    ("Step Median (ms)", "step", "median_ms"),
+    ("Refill Mean (ms)", "refill", "mean_ms"),
+    ("Refill Median (ms)", "refill", "median_ms"),
+    ("Refill p99 (ms)", "refill", "p99_ms"),
+]
+
+
+def _ratio(value: float | None, base: float | None) -> str:
+    if value is None or not base:
+        return "-"
+    return f"{value / base:.2f} x"
+
+
+def render_table(results: RunResults, baseline: str | None = None) -> str:
+    """The comparison table as text. ``baseline`` names the policy the ratio columns divide by."""
+    rs = results.results
+    by_name = {r.policy: r for r in rs}
+    base = by_name.get(baseline) if baseline else None
+    others = [r for r in rs if base is not None and r is not base]
+    headers = ["Metric"] + [f"{_label(r.policy)} (ms)" for r in rs] + [
+        f"{_short(r.policy)}/{_short(base.policy)}" for r in others
+    ]
+    rows: list[list[str]] = []
+
+    def stat_row(label: str, phase: str | None, key: str | None, with_ratio: bool) -> list[str]:
+        get = _cold if phase is None else _stat
+        values = [get(r, phase, key) for r in rs]
+        cells = [label] + [format_ms(v) if r.status == OK else "failed" for r, v in zip(rs, values)]
+        if with_ratio and base is not None:
+            b = get(base, phase, key)
+            cells += [_ratio(get(r, phase, key), b) for r in others]
+        else:
+            cells += [""] * len(others)
+        return cells
+
+    rows += [stat_row(label, phase, key, True) for label, phase, key in _TIME_ROWS]
+    rows.append(None)  # rule
+    rows.append(["Successful Runs"] + [str(len(r.samples)) for r in rs] + [""] * len(others))
+    rows += [stat_row(label, phase, key, True) for label, phase, key in _PHASE_ROWS]
+    counts = []
+    for r in rs:
+        s = r.summary()
+        counts.append(f"{s['step']['count'] or '-'}/{s['refill']['count'] or '-'}")
+    rows.append(["Step/Refill Count"] + counts + [""] * len(others))
+
+    widths = [max(len(h), *(len(row[i]) for row in rows if row)) for i, h in enumerate(headers)]
+    widths[0] = max(widths[0], 20)
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    width = max(len(RULE), len(line(headers)))
+    out = ["=" * width, "INFERENCE SPEED BENCHMARK RESULTS", _machine_line(results), "=" * width, line(headers)]
+    out.append("-" * width)
+    for row in rows:
+        out.append("-" * width if row is None else line(row))
+    out.append("=" * width)
+    out += _notes(results, base)
+    return "\n".join(out) + "\n"
+
+
+def _machine_line(results: RunResults) -> str:
+    env, run = results.environment, results.run
+    profile = run.get("profile", {})
+    name = profile.get("name", "?") if isinstance(profile, dict) else profile
+    return (
+        f"device {env.get('device')} ({env.get('device_name')}), torch {env.get('torch')}, "
+        f"lerobot {env.get('lerobot')}, profile {name}, threads {env.get('threads')}"
+    )
+
+
+def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
+    notes: list[str] = []
+    for r in results.results:
+        if r.status != OK:
+            notes.append(f"{_label(r.policy)} failed: {(r.error or '').splitlines()[0] if r.error else 'unknown error'}")
+        elif r.complete is False:
+            n = r.summary()["refill"]["count"]
+            notes.append(f"{_label(r.policy)}: stopped by --max-seconds after {n} refill cycles")
+    if base is not None and base.status == OK:
+        bs = base.summary()
+        for r in results.results:
+            if r is base or r.status != OK:
+                continue
+            s = r.summary()
+            parts = []
+            for phase in ("step", "refill"):
+                a, b = s[phase]["median_ms"], bs[phase]["median_ms"]
+                if a is not None and b:
+                    parts.append(f"{phase} median {a / b:.2f}x")
+            if parts:
+                notes.append(f"{_label(r.policy)} vs {_label(base.policy)}: " + ", ".join(parts))
+    return notes

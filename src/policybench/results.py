@@ -1,0 +1,129 @@
+"""Result records and the results file (JSON, ``schema_version`` 1; documented in docs/results-schema.md).
+
+Summaries are always computed from the raw samples; the file stores both so that other tools
+can read it without policybench, but on reading, policybench recomputes them from the samples.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from policybench.errors import UsageError
+from policybench.samples import PHASES, Sample, latencies
+from policybench.stats import summarize
+
+SCHEMA_VERSION = 1
+OK = "ok"
+FAILED = "failed"
+
+
+@dataclass
+class PolicyResult:
+    policy: str
+    status: str  # OK or FAILED
+    error: str | None = None
+    config: dict[str, object] = field(default_factory=dict)
+    params: int | None = None
+    samples: list[Sample] = field(default_factory=list)
+    cold_start_ms: float | None = None
+    build_seconds: float | None = None
+    complete: bool | None = None  # the target number of refill cycles was reached
+
+    def summary(self) -> dict[str, dict[str, float | int | None]]:
+        out = {"all": summarize(latencies(self.samples))}
+        for phase in PHASES:
+            out[phase] = summarize(latencies(self.samples, phase))
+        return out
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "policy": self.policy,
+            "status": self.status,
+            "error": self.error,
+            "config": self.config,
+            "params": self.params,
+            "build_seconds": self.build_seconds,
+            "complete": self.complete,
+            "cold_start_ms": self.cold_start_ms,
+            "summary": self.summary(),
+            "samples": [{"i": s.i, "phase": s.phase, "latency_ms": s.latency_ms} for s in self.samples],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> "PolicyResult":
+        return cls(
+            policy=d["policy"],
+            status=d["status"],
+            error=d.get("error"),
+            config=d.get("config") or {},
+            params=d.get("params"),
+            samples=[Sample(int(s["i"]), s["phase"], float(s["latency_ms"])) for s in d.get("samples", [])],
+            cold_start_ms=d.get("cold_start_ms"),
+            build_seconds=d.get("build_seconds"),
+            complete=d.get("complete"),
+        )
+
+
+@dataclass
+class RunResults:
+    environment: dict[str, object]
+    run: dict[str, object]  # the settings of the run (profile, counts, overrides)
+    results: list[PolicyResult] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "environment": self.environment,
+            "run": self.run,
+            "results": [r.to_json() for r in self.results],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> "RunResults":
+        version = d.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise UsageError(f"results file has schema_version {version!r}; this policybench reads {SCHEMA_VERSION}")
+        return cls(d.get("environment", {}), d.get("run", {}), [PolicyResult.from_json(r) for r in d["results"]])
+
+
+def check_writable(path: str) -> None:
+    """Fail early, before anything is measured, when the results file cannot be written."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"--json {path}: is a folder, not a file")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"--json {path}: folder {parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".policybench-check-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise UsageError(f"--json {path}: cannot write there ({exc.strerror})") from None
+
+
+def write_results(results: RunResults, path: str) -> None:
+    """Write atomically (temporary file, then rename): a crash never leaves half a file."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.")
+    with os.fdopen(fd, "w") as f:
+        json.dump(results.to_json(), f, indent=1)
+        f.write("\n")
+    os.replace(tmp, p)
+
+
+def read_results(path: str) -> RunResults:
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not a JSON results file ({exc})") from None
+    if not isinstance(data, dict) or "results" not in data:
+        raise UsageError(f"{path}: not a policybench results file (no 'results')")
+    return RunResults.from_json(data)

@@ -1,0 +1,102 @@
+"""Run a benchmark: each policy in isolation, built, measured and written out before the next.
+
+A policy that fails to build or run (CUDA out-of-memory included) becomes a failed result with
+its error; the others still run. With a results path, the file is rewritten after every policy,
+so a crash later in the run keeps what was measured.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import asdict
+from typing import Callable
+
+import torch
+
+from policybench import policies
+from policybench.clock import Clock, clock_for
+from policybench.config import RunConfig
+from policybench.environment import describe_environment
+from policybench.loop import run_steady_state
+from policybench.observations import input_shapes, synthetic_observation
+from policybench.results import FAILED, OK, PolicyResult, RunResults, write_results
+
+Log = Callable[[str], None]
+
+
+def validate_overrides(cfg: RunConfig) -> None:
+    """Names and ``--set`` fields checked before anything is built (imports LeRobot's configs)."""
+    for name in cfg.policies:
+        policies.check_name(name)
+    for o in cfg.overrides:
+        policies.check_override_field(o.policy, o.field)
+
+
+def run_config_record(cfg: RunConfig) -> dict[str, object]:
+    return {
+        "profile": asdict(cfg.profile),
+        "policies": list(cfg.policies),
+        "refills": cfg.refills,
+        "warmup": cfg.warmup,
+        "max_seconds": cfg.max_seconds,
+        "threads": cfg.threads,
+        "overrides": [f"{o.policy}.{o.field}={o.value!r}" for o in cfg.overrides],
+        "baseline": cfg.resolved_baseline(),
+        "seed": cfg.seed,
+    }
+
+
+def measure_policy(name: str, cfg: RunConfig, device: str, clock: Clock, log: Log) -> PolicyResult:
+    """Build one policy and run the steady-state loop on it; any exception becomes a failed result."""
+    result = PolicyResult(policy=name, status=FAILED)
+    adapter = None
+    try:
+        log(f"{name}: building")
+        t0 = time.perf_counter()
+        adapter = policies.build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
+        result.build_seconds = time.perf_counter() - t0
+        result.params = adapter.parameter_count()
+        obs = synthetic_observation(
+            adapter.input_specs(), device, cfg.seed, extra=adapter.extra_inputs(cfg.profile.task)
+        )
+        result.config = {**adapter.describe(), "inputs": input_shapes(obs)}
+        log(f"{name}: built in {result.build_seconds:.1f} s ({result.params / 1e6:.1f} M params), measuring")
+        loop = run_steady_state(adapter, obs, clock, cfg.refills, cfg.warmup, cfg.max_seconds)
+        result.samples, result.cold_start_ms, result.complete = loop.samples, loop.cold_start_ms, loop.complete
+        result.status = OK
+        n_refills = sum(s.phase == "refill" for s in loop.samples)
+        log(f"{name}: {len(loop.samples)} calls, {n_refills} refills in {loop.measured_seconds:.1f} s")
+        if not loop.complete:
+            log(
+                f"{name}: warning: stopped by --max-seconds {cfg.max_seconds:g} after {n_refills} of "
+                f"{cfg.refills} refill cycles; raise --max-seconds for the full count"
+            )
+    except Exception as exc:  # noqa: BLE001 - isolate every policy; the error is reported, not raised
+        result.status = FAILED
+        result.error = f"{type(exc).__name__}: {exc}".strip()
+        log(f"{name}: FAILED: {result.error.splitlines()[0]}")
+    finally:
+        del adapter
+        gc.collect()
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+    return result
+
+
+def run_benchmark(
+    cfg: RunConfig,
+    device: str,
+    log: Log = lambda line: None,
+    clock: Clock | None = None,
+    environment: dict[str, object] | None = None,
+) -> RunResults:
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    clock = clock or clock_for(device)
+    results = RunResults(environment or describe_environment(device), run_config_record(cfg))
+    for name in cfg.policies:
+        results.results.append(measure_policy(name, cfg, device, clock, log))
+        if cfg.json_path:
+            write_results(results, cfg.json_path)
+    return results
