@@ -20,9 +20,11 @@ from policybench.config import RunConfig
 from policybench.environment import describe_environment
 from policybench.loop import run_steady_state
 from policybench.observations import input_shapes, synthetic_observation
+from policybench.policies.base import PolicyAdapter
 from policybench.results import FAILED, OK, PolicyResult, RunResults, write_results
 
 Log = Callable[[str], None]
+Builder = Callable[..., PolicyAdapter]  # (name, profile, overrides, device, seed) -> adapter; policies.build
 
 
 def validate_overrides(cfg: RunConfig) -> None:
@@ -47,14 +49,16 @@ def run_config_record(cfg: RunConfig) -> dict[str, object]:
     }
 
 
-def measure_policy(name: str, cfg: RunConfig, device: str, clock: Clock, log: Log) -> PolicyResult:
+def measure_policy(
+    name: str, cfg: RunConfig, device: str, clock: Clock, log: Log, build: Builder = policies.build
+) -> PolicyResult:
     """Build one policy and run the steady-state loop on it; any exception becomes a failed result."""
     result = PolicyResult(policy=name, status=FAILED)
     adapter = None
     try:
         log(f"{name}: building")
         t0 = time.perf_counter()
-        adapter = policies.build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
+        adapter = build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
         result.build_seconds = time.perf_counter() - t0
         result.params = adapter.parameter_count()
         obs = synthetic_observation(
@@ -90,13 +94,16 @@ def run_benchmark(
     log: Log = lambda line: None,
     clock: Clock | None = None,
     environment: dict[str, object] | None = None,
+    build: Builder = policies.build,
 ) -> RunResults:
+    """Measure every policy of ``cfg`` in turn. ``clock``, ``environment`` and ``build`` are
+    injectable so that tests can run fake policies on a fake clock."""
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     clock = clock or clock_for(device)
     results = RunResults(environment or describe_environment(device), run_config_record(cfg))
     for name in cfg.policies:
-        results.results.append(measure_policy(name, cfg, device, clock, log))
+        results.results.append(measure_policy(name, cfg, device, clock, log, build))
         if cfg.json_path:
             write_results(results, cfg.json_path)
     return results

@@ -7,7 +7,9 @@ touches a LeRobot policy's private attributes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 from dataclasses import dataclass
 from typing import Callable
 
@@ -198,7 +200,8 @@ def build_lerobot(name: str, profile: Profile, overrides: dict[str, object], dev
     settings = {**family.offline_settings(profile), **_coerce(cls, overrides)}
     cfg = cls(device=device, input_features=inputs, output_features=outputs, **settings)
     torch.manual_seed(seed)
-    policy = compat.policy_class(name)(cfg)
+    with contextlib.redirect_stdout(io.StringIO()):  # LeRobot prints progress while building
+        policy = compat.policy_class(name)(cfg)
     policy.to(device)
     policy.eval()
     specs = [InputSpec(k, compat.feature_kind(f), tuple(f.shape)) for k, f in cfg.input_features.items()]
