@@ -1,0 +1,80 @@
+"""Real LeRobot policies, random weights, small configs: structure, never speed."""
+
+from __future__ import annotations
+
+import pytest
+
+from policybench import policies
+from policybench.clock import clock_for
+from policybench.config import PROFILES, RunConfig, customize_profile, parse_override
+from policybench.loop import run_steady_state
+from policybench.observations import synthetic_observation
+from policybench.results import OK
+from policybench.runner import run_benchmark
+from policybench.samples import REFILL, STEP
+
+pytestmark = pytest.mark.slow
+
+
+def _measure(name, profile, overrides, refills=3, warmup=1):
+    adapter = policies.build(name, profile, overrides, "cpu")
+    obs = synthetic_observation(adapter.input_specs(), "cpu", extra=adapter.extra_inputs(profile.task))
+    return adapter, run_steady_state(adapter, obs, clock_for("cpu"), refills=refills, warmup=warmup, max_seconds=120)
+
+
+def _refill_indices(samples):
+    return [s.i for s in samples if s.phase == REFILL]
+
+
+def test_act_refills_are_exactly_n_action_steps_apart():
+    adapter, loop = _measure("act", PROFILES["pusht"], {"chunk_size": 7, "n_action_steps": 5})
+    assert adapter.describe()["n_action_steps"] == 5
+    assert _refill_indices(loop.samples) == [0, 5, 10]
+    assert len(loop.samples) == 15 and loop.complete
+    assert adapter.queued_actions() == 0
+
+
+def test_act_with_temporal_ensembling_refills_on_every_call():
+    adapter, loop = _measure("act", PROFILES["pusht"], {"temporal_ensemble_coeff": 0.01, "n_action_steps": 1, "chunk_size": 5})
+    assert {s.phase for s in loop.samples} == {REFILL}
+    assert len(loop.samples) == 3
+
+
+def test_diffusion_two_steps_refills_every_n_action_steps():
+    adapter, loop = _measure("diffusion", PROFILES["pusht"], {"num_inference_steps": 2})
+    info = adapter.describe()
+    assert info["inference_steps"] == 2 and info["n_action_steps"] == 8
+    assert _refill_indices(loop.samples) == [0, 8, 16]
+    assert sum(s.phase == STEP for s in loop.samples) == 21
+
+
+def test_smolvla_default_config_has_450_0_m_parameters_and_refills_every_50_calls():
+    profile = PROFILES["so100"]
+    adapter, loop = _measure("smolvla", customize_profile(profile, image_size=(96, 128)), {"num_steps": 1}, refills=2, warmup=0)
+    assert round(adapter.parameter_count() / 1e6, 1) == 450.0
+    assert adapter.describe()["n_action_steps"] == 50
+    # warmup=0: measuring starts right after the cold refill, so the first cycle has 49 steps.
+    assert _refill_indices(loop.samples) == [49, 99]
+    assert len(loop.samples) == 149
+
+
+def test_samples_and_summaries_agree_through_the_runner(tmp_path):
+    cfg = RunConfig(
+        policies=["act", "noop"],
+        profile=PROFILES["pusht"],
+        refills=2,
+        warmup=1,
+        overrides=[parse_override("act.chunk_size=4"), parse_override("act.n_action_steps=4")],
+        json_path=str(tmp_path / "r.json"),
+    )
+    results = run_benchmark(cfg, "cpu")
+    act = results.results[0]
+    assert act.status == OK and act.params > 0
+    summary = act.summary()
+    steps = [s.latency_ms for s in act.samples if s.phase == STEP]
+    refills = [s.latency_ms for s in act.samples if s.phase == REFILL]
+    assert summary["step"]["count"] == len(steps) == 6 and summary["refill"]["count"] == len(refills) == 2
+    assert summary["refill"]["max_ms"] == max(refills) and summary["step"]["min_ms"] == min(steps)
+    assert summary["all"]["count"] == 8
+    assert act.config["inputs"] == {"observation.image": [3, 96, 96], "observation.state": [2]}
+    assert act.cold_start_ms > 0
