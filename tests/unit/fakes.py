@@ -1,0 +1,181 @@
+"""Fake time, fake policies and hand-made results: every figure in the unit tests is exactly computable.
+
+Costs are in seconds and chosen exact in binary floating point (0.25, 0.5, 1.0), so that
+latencies in ms (``(end - start) * 1000``) compare with ``==``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from policybench.clock import Clock
+from policybench.observations import VECTOR, InputSpec
+from policybench.policies.base import PolicyAdapter
+from policybench.results import FAILED, OK, PolicyResult, RunResults
+from policybench.samples import REFILL, STEP, Sample
+
+ACTION_DIM = 2
+
+
+class FakeTime:
+    """A clock that only moves when a fake policy charges a cost.
+
+    ``pending`` is device work queued but not finished: only ``sync()`` turns it into elapsed time,
+    as ``torch.cuda.synchronize`` waits for queued kernels.
+    """
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.pending = 0.0
+        self.syncs = 0
+
+    def now(self) -> float:
+        return self.t
+
+    def sync(self) -> None:
+        self.syncs += 1
+        self.t += self.pending
+        self.pending = 0.0
+
+    def clock(self) -> Clock:
+        return Clock(now=self.now, sync=self.sync)
+
+
+class FakePolicy(PolicyAdapter):
+    """Chunked policy: a call on an empty queue costs ``refill_cost`` and fills ``chunk`` actions
+    (the call pops one of them); any other call pops and costs ``step_cost``.
+
+    ``deferred=True``: a call only enqueues its cost as pending device work (an asynchronous GPU
+    launch); the time passes only when the clock synchronizes.
+    """
+
+    name = "fake"
+
+    def __init__(self, time: FakeTime, chunk: int = 5, step_cost: float = 0.25, refill_cost: float = 1.0,
+                 deferred: bool = False, name: str = "fake"):
+        self.time = time
+        self.chunk = chunk
+        self.step_cost = step_cost
+        self.refill_cost = refill_cost
+        self.deferred = deferred
+        self.name = name
+        self.queue = 0
+        self.calls: list[str] = []  # phase of every call, in order
+
+    def charge(self, cost: float) -> None:
+        if self.deferred:
+            self.time.pending += cost
+        else:
+            self.time.t += cost
+
+    def reset(self) -> None:
+        self.queue = 0
+
+    def select_action(self, obs):
+        if self.queue == 0:
+            self.calls.append(REFILL)
+            self.charge(self.refill_cost)
+            self.queue = self.chunk
+        else:
+            self.calls.append(STEP)
+            self.charge(self.step_cost)
+        self.queue -= 1
+        return torch.zeros(1, ACTION_DIM)
+
+    def queued_actions(self) -> int:
+        return self.queue
+
+    def input_specs(self):
+        return [InputSpec("observation.state", VECTOR, (ACTION_DIM,))]
+
+    def describe(self):
+        return {"chunk_size": self.chunk, "n_action_steps": self.chunk, "inference_steps": None}
+
+    def parameter_count(self) -> int:
+        return 123
+
+
+class EnsemblingPolicy(FakePolicy):
+    """Like ACT with temporal ensembling: a chunk is computed on every call, the queue reads 0."""
+
+    def select_action(self, obs):
+        self.calls.append(REFILL)
+        self.charge(self.refill_cost)
+        return torch.zeros(1, ACTION_DIM)
+
+    def queued_actions(self) -> int:
+        return 0
+
+
+class NeverEmptyPolicy(FakePolicy):
+    """reset() does not empty the queue: the first call is not a refill."""
+
+    def reset(self) -> None:
+        self.queue = self.chunk
+
+
+class NeverDrainsPolicy(FakePolicy):
+    """Empty after reset, then the queue never reads 0 again: only max_seconds can stop the loop."""
+
+    def __init__(self, time: FakeTime, cost: float = 0.25):
+        super().__init__(time, chunk=1, step_cost=cost, refill_cost=cost)
+        self.started = False
+
+    def reset(self) -> None:
+        self.started = False
+
+    def select_action(self, obs):
+        self.calls.append(STEP if self.started else REFILL)
+        self.started = True
+        self.charge(self.step_cost)
+        return torch.zeros(1, ACTION_DIM)
+
+    def queued_actions(self) -> int:
+        return 1 if self.started else 0
+
+
+def cycle_samples(chunk: int, cycles: int, refill_ms: float, step_ms: float) -> list[Sample]:
+    """``cycles`` full refill cycles: a refill then ``chunk - 1`` steps each."""
+    out: list[Sample] = []
+    for _ in range(cycles):
+        for k in range(chunk):
+            out.append(Sample(len(out), REFILL if k == 0 else STEP, refill_ms if k == 0 else step_ms))
+    return out
+
+
+def ok_result(policy: str, chunk: int, cycles: int, refill_ms: float, step_ms: float, cold_ms: float,
+              complete: bool = True) -> PolicyResult:
+    return PolicyResult(
+        policy=policy,
+        status=OK,
+        config={"chunk_size": chunk, "n_action_steps": chunk, "inference_steps": None},
+        params=1000,
+        samples=cycle_samples(chunk, cycles, refill_ms, step_ms),
+        cold_start_ms=cold_ms,
+        build_seconds=0.5,
+        complete=complete,
+    )
+
+
+def failed_result(policy: str, error: str) -> PolicyResult:
+    return PolicyResult(policy=policy, status=FAILED, error=error)
+
+
+ENVIRONMENT = {
+    "policybench": "0.1.0",
+    "python": "3.11.0",
+    "torch": "2.0.0",
+    "lerobot": "0.4.4",
+    "transformers": None,
+    "device": "cpu",
+    "device_name": "Test CPU",
+    "cpu_model": "Test CPU",
+    "cpu_count": 2,
+    "threads": 2,
+    "platform": "test",
+    "git_commit": None,
+}
+
+
+def run_results(results: list[PolicyResult], profile: str = "so100") -> RunResults:
+    return RunResults(dict(ENVIRONMENT), {"profile": {"name": profile}, "refills": 2, "warmup": 1}, results)

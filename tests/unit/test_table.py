@@ -1,0 +1,150 @@
+"""The terminal table on hand-made results.
+
+smolvla (baseline): 2 cycles of chunk 4, refill 4.0 ms, steps 1.0 ms, cold 8.0 ms.
+act: every figure half of smolvla's -> every ratio 0.50 x. pi0: double -> 2.00 x, and incomplete.
+diffusion: failed.
+
+Snapshot: tests/data/small_results.json is a committed input, tests/data/small_results_table.txt
+the expected rendering. Regenerate the text (and create the JSON when missing) with
+    POLICYBENCH_UPDATE_SNAPSHOTS=1 python -m pytest tests/unit/test_table.py
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from fakes import failed_result, ok_result, run_results
+
+from policybench.report.table import format_ms, render_table
+from policybench.results import read_results, write_results
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SNAPSHOT_JSON = DATA / "small_results.json"
+SNAPSHOT_TEXT = DATA / "small_results_table.txt"
+UPDATE = os.environ.get("POLICYBENCH_UPDATE_SNAPSHOTS") == "1"
+
+TIME_ROWS = ["Mean Time", "Median Time", "Min Time", "Max Time", "p90 Time", "p99 Time", "Std Dev", "Cold Start"]
+PHASE_ROWS = ["Step Mean (ms)", "Step Median (ms)", "Refill Mean (ms)", "Refill Median (ms)", "Refill p99 (ms)"]
+
+
+def four_policies():
+    return run_results([
+        ok_result("smolvla", chunk=4, cycles=2, refill_ms=4.0, step_ms=1.0, cold_ms=8.0),
+        ok_result("act", chunk=4, cycles=2, refill_ms=2.0, step_ms=0.5, cold_ms=4.0),
+        failed_result("diffusion", "OutOfMemoryError: CUDA out of memory\nTried to allocate 2.00 GiB"),
+        ok_result("pi0", chunk=4, cycles=2, refill_ms=8.0, step_ms=2.0, cold_ms=16.0, complete=False),
+    ])
+
+
+def cells(table: str, label: str) -> list[str]:
+    """The cells of the row that starts with ``label`` (cells are separated by 2+ spaces)."""
+    rows = [line for line in table.splitlines() if line.startswith(label + "  ") or line == label]
+    assert len(rows) == 1, f"{label!r}: {rows}"
+    return re.split(r"\s{2,}", rows[0])
+
+
+@pytest.fixture(scope="module")
+def table():
+    return render_table(four_policies(), baseline="smolvla")
+
+
+def test_headers(table):
+    assert cells(table, "Metric") == ["Metric", "SmolVLA (ms)", "ACT (ms)", "Diffusion (ms)", "pi0 (ms)",
+                                      "ACT/SmolVLA", "Diff/SmolVLA", "pi0/SmolVLA"]
+
+
+def test_values_of_the_baseline(table):
+    # [4, 1, 1, 1] twice: mean 1.75, median 1, p90 and p99 4, std sqrt(13.5 / 7) = 1.389
+    got = {label: cells(table, label)[1] for label in TIME_ROWS + PHASE_ROWS}
+    assert got == {
+        "Mean Time": "1.75", "Median Time": "1.00", "Min Time": "1.00", "Max Time": "4.00",
+        "p90 Time": "4.00", "p99 Time": "4.00", "Std Dev": "1.39", "Cold Start": "8.00",
+        "Step Mean (ms)": "1.00", "Step Median (ms)": "1.00",
+        "Refill Mean (ms)": "4.00", "Refill Median (ms)": "4.00", "Refill p99 (ms)": "4.00",
+    }
+
+
+def test_sub_millisecond_values_keep_three_significant_digits(table):
+    assert cells(table, "Mean Time")[2] == "0.875"
+    assert cells(table, "Step Mean (ms)")[2] == "0.500"
+
+
+@pytest.mark.parametrize("label", TIME_ROWS + PHASE_ROWS)
+def test_ratio_columns(table, label):
+    row = cells(table, label)
+    assert row[-3:] == ["0.50 x", "-", "2.00 x"]  # act, failed diffusion, pi0
+
+
+@pytest.mark.parametrize("label", TIME_ROWS + PHASE_ROWS)
+def test_failed_policy_cells(table, label):
+    assert cells(table, label)[3] == "failed"
+
+
+def test_counts(table):
+    assert cells(table, "Successful Runs") == ["Successful Runs", "8", "8", "0", "8"]
+    assert cells(table, "Step/Refill Count") == ["Step/Refill Count", "6/2", "6/2", "-/-", "6/2"]
+
+
+def test_notes(table):
+    tail = table.rstrip("\n").split("\n")
+    last_rule = max(i for i, line in enumerate(tail) if set(line) == {"="})
+    assert tail[last_rule + 1:] == [
+        "Diffusion failed: OutOfMemoryError: CUDA out of memory",
+        "pi0: stopped by --max-seconds after 2 refill cycles",
+        "ACT vs SmolVLA: step median 0.50x, refill median 0.50x",
+        "pi0 vs SmolVLA: step median 2.00x, refill median 2.00x",
+    ]
+
+
+def test_machine_line(table):
+    assert "device cpu (Test CPU), torch 2.0.0, lerobot 0.4.4, profile so100, threads 2" in table.splitlines()[2]
+
+
+def test_no_baseline_no_ratio_columns():
+    table = render_table(four_policies(), baseline=None)
+    assert cells(table, "Metric") == ["Metric", "SmolVLA (ms)", "ACT (ms)", "Diffusion (ms)", "pi0 (ms)"]
+    assert cells(table, "Mean Time") == ["Mean Time", "1.75", "0.875", "failed", "3.50"]
+    assert " vs " not in table
+
+
+def test_failed_baseline_gives_dash_ratios():
+    results = four_policies()
+    table = render_table(results, baseline="diffusion")
+    assert cells(table, "Metric")[-3:] == ["SmolVLA/Diff", "ACT/Diff", "pi0/Diff"]
+    assert cells(table, "Mean Time")[-3:] == ["-", "-", "-"]
+
+
+def test_rows_align_with_headers(table):
+    lines = [line for line in table.splitlines() if line.startswith(("Metric", "Mean Time", "Cold Start"))]
+    starts = [[m.start() for m in re.finditer(r"(?<=  )\S", line)] for line in lines]
+    assert starts[0] == starts[1] == starts[2]
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(None, "-"), (0.0, "0.00"), (1.0, "1.00"), (12.345, "12.35"), (0.5, "0.500"), (0.0125, "0.0125"), (0.00162, "0.00162")],
+)
+def test_format_ms(value, text):
+    assert format_ms(value) == text
+
+
+# --- snapshot ----------------------------------------------------------------------------------
+
+
+def small_results():
+    return run_results([
+        ok_result("smolvla", chunk=3, cycles=2, refill_ms=152.5, step_ms=0.0125, cold_ms=410.0),
+        ok_result("act", chunk=3, cycles=2, refill_ms=30.5, step_ms=0.25, cold_ms=95.25),
+        failed_result("diffusion", "OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"),
+    ])
+
+
+def test_table_snapshot():
+    if UPDATE:
+        DATA.mkdir(exist_ok=True)
+        if not SNAPSHOT_JSON.exists():  # the input is committed once; only the rendering is regenerated
+            write_results(small_results(), str(SNAPSHOT_JSON))
+        SNAPSHOT_TEXT.write_text(render_table(read_results(str(SNAPSHOT_JSON)), baseline="smolvla"))
+    rendered = render_table(read_results(str(SNAPSHOT_JSON)), baseline="smolvla")
+    assert rendered == SNAPSHOT_TEXT.read_text(), "rerun with POLICYBENCH_UPDATE_SNAPSHOTS=1 if the change is intended"
