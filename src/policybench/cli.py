@@ -19,6 +19,7 @@ from policybench.config import (
 from policybench.errors import UsageError
 
 DEFAULT_POLICIES = "act,smolvla,diffusion"
+HUB_SMOLVLM = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,6 +52,7 @@ def _add_target_args(p: argparse.ArgumentParser, policies_default: str) -> None:
     p.add_argument("--action-dim", type=_positive_int, help="action size (overrides the profile)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="POLICY.FIELD=VALUE", help="set a field of a policy's LeRobot config, e.g. diffusion.num_inference_steps=10 (repeatable)")
     p.add_argument("--threads", type=_positive_int, help="torch intra-op threads (default: torch's choice)")
+    p.add_argument("--hub", action="store_true", help=f"allow the Hugging Face hub: SmolVLA uses the real {HUB_SMOLVLM} config, tokenizer and processor (weights stay random); without it nothing is downloaded")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,11 +91,15 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         state_dim=args.state_dim,
         action_dim=args.action_dim,
     )
+    names = _split_policies(args.policies)
+    overrides = [parse_override(o) for o in args.overrides]
+    if args.hub and "smolvla" in names:
+        overrides.insert(0, parse_override(f"smolvla.vlm_model_name={HUB_SMOLVLM}"))
     cfg = RunConfig(
-        policies=_split_policies(args.policies),
+        policies=names,
         device=args.device,
         profile=profile,
-        overrides=[parse_override(o) for o in args.overrides],
+        overrides=overrides,
         threads=args.threads,
     )
     if args.command == "run":
@@ -167,7 +173,6 @@ COMMANDS = {"run": cmd_run, "list": cmd_list, "verify": cmd_verify}
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded at run time
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     warnings.filterwarnings("ignore")
     import logging
@@ -179,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             build_parser().print_help()
             return 2
+        if not getattr(args, "hub", False):
+            # Nothing is downloaded at run time; set before transformers is imported.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"policybench: error: {exc}", file=sys.stderr)

@@ -150,7 +150,7 @@ def _tokenize_task(cfg, task: str) -> dict[str, torch.Tensor]:
     the VLM's tokenizer, right padding as the config says, at most ``tokenizer_max_length``."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(cfg.vlm_model_name, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(cfg.vlm_model_name)
     text = task if task.endswith("\n") else task + "\n"
     enc = tokenizer(
         [text],
