@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(text: str) -> int:
+def _int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -46,12 +46,12 @@ def _add_target_args(p: argparse.ArgumentParser, policies_default: str) -> None:
     p.add_argument("--policies", default=policies_default, help=f"comma-separated policy names (default {policies_default}); see `policybench list`")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--profile", default=DEFAULT_PROFILE, help=f"robot profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
-    p.add_argument("--cameras", type=_positive_int, help="number of cameras (overrides the profile)")
+    p.add_argument("--cameras", type=_int, help="number of cameras (overrides the profile)")
     p.add_argument("--image-size", help="camera image size HEIGHTxWIDTH, e.g. 480x640 (overrides the profile)")
-    p.add_argument("--state-dim", type=_positive_int, help="observation.state size (overrides the profile)")
-    p.add_argument("--action-dim", type=_positive_int, help="action size (overrides the profile)")
+    p.add_argument("--state-dim", type=_int, help="observation.state size (overrides the profile)")
+    p.add_argument("--action-dim", type=_int, help="action size (overrides the profile)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="POLICY.FIELD=VALUE", help="set a field of a policy's LeRobot config, e.g. diffusion.num_inference_steps=10 (repeatable)")
-    p.add_argument("--threads", type=_positive_int, help="torch intra-op threads (default: torch's choice)")
+    p.add_argument("--threads", type=_int, help="torch intra-op threads (default: torch's choice)")
     p.add_argument("--hub", action="store_true", help=f"allow the Hugging Face hub: SmolVLA uses the real {HUB_SMOLVLM} config, tokenizer and processor (weights stay random); without it nothing is downloaded")
 
 
@@ -61,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="benchmark policies and print the comparison table")
     _add_target_args(run, DEFAULT_POLICIES)
-    run.add_argument("--refills", type=_positive_int, default=10, help="measure at least this many full refill cycles (default 10)")
-    run.add_argument("--warmup", type=_positive_int, default=2, help="full refill cycles run and discarded first (default 2)")
+    run.add_argument("--refills", type=_int, default=10, help="measure at least this many full refill cycles (default 10)")
+    run.add_argument("--warmup", type=_int, default=2, help="full refill cycles run and discarded first (default 2)")
     run.add_argument("--max-seconds", type=_float, default=60.0, help="upper bound on each policy's measuring time (default 60)")
     run.add_argument("--baseline", help="policy the ratio columns divide by (default smolvla when it runs)")
     run.add_argument("--json", dest="json_path", help="write the results file here, rewritten after every policy")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field, replace
 
@@ -146,7 +147,7 @@ class RunConfig:
 
     def validate(self) -> None:
         for name, value in (("--refills", self.refills), ("--max-seconds", self.max_seconds)):
-            if value <= 0:
+            if not (value > 0 and math.isfinite(value)):
                 raise UsageError(f"{name} must be positive, got {value}")
         if self.warmup < 0:
             raise UsageError(f"--warmup must be 0 or more, got {self.warmup}")

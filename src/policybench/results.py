@@ -113,6 +113,9 @@ def write_results(results: RunResults, path: str) -> None:
     with os.fdopen(fd, "w") as f:
         json.dump(results.to_json(), f, indent=1)
         f.write("\n")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
     os.replace(tmp, p)
 
 

@@ -101,7 +101,8 @@ def run_benchmark(
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     clock = clock or clock_for(device)
-    results = RunResults(environment or describe_environment(device), run_config_record(cfg))
+    env = environment if environment is not None else describe_environment(device)
+    results = RunResults(env, run_config_record(cfg))
     for name in cfg.policies:
         results.results.append(measure_policy(name, cfg, device, clock, log, build))
         if cfg.json_path:

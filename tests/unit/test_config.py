@@ -122,8 +122,6 @@ def test_validate_accepts_warmup_zero():
     RunConfig(warmup=0).validate()
 
 
-@pytest.mark.xfail(reason="BUG: config.py:149 `value <= 0` is False for NaN, so --max-seconds nan passes and "
-                   "the loop's time bound never triggers", strict=True)
 def test_validate_rejects_nan_max_seconds():
     with pytest.raises(UsageError, match="--max-seconds"):
         RunConfig(max_seconds=float("nan")).validate()

@@ -66,8 +66,6 @@ def test_bad_chunk_size(bad):
         build_noop(SO100, {"chunk_size": bad}, "cpu", 0)
 
 
-@pytest.mark.xfail(reason="BUG: noop.py:51 isinstance(True, int) holds, so --set noop.chunk_size=true passes the "
-                   "check and torch.zeros(True, ...) raises a confusing TypeError", raises=TypeError, strict=True)
 def test_bool_chunk_size_is_rejected():
     with pytest.raises(ValueError, match="noop.chunk_size must be a positive integer"):
         build_noop(SO100, {"chunk_size": True}, "cpu", 0)

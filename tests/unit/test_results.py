@@ -135,8 +135,6 @@ def test_from_json_tolerates_missing_optional_keys():
     assert r.samples == [] and r.error is None and r.config == {}
 
 
-@pytest.mark.xfail(reason="BUG: results.py:112 write_results renames a tempfile.mkstemp file, which is created "
-                   "0600, so the results file is unreadable to group/others regardless of the umask", strict=True)
 def test_results_file_gets_the_usual_permissions(tmp_path):
     old = os.umask(0o022)
     try:

@@ -104,8 +104,6 @@ def test_incomplete_run_warns(tmp_path):
     assert "a: warning: stopped by --max-seconds 2 after 2 of 5 refill cycles; raise --max-seconds for the full count" in lines
 
 
-@pytest.mark.xfail(reason="BUG: runner.py:104 `environment or describe_environment(device)` replaces an "
-                   "injected empty dict with the real machine's description", strict=True)
 def test_injected_empty_environment_is_kept(tmp_path):
     time = FakeTime()
     results = run_benchmark(config(tmp_path, ["a"]), "cpu", clock=time.clock(), environment={}, build=FakeBuilder(time))

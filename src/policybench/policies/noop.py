@@ -48,6 +48,6 @@ NOOP_CONFIG_FIELDS = ("chunk_size",)
 
 def build_noop(profile: Profile, overrides: dict[str, object], device: str, seed: int) -> NoopPolicy:
     chunk = overrides.get("chunk_size", 50)
-    if not isinstance(chunk, int) or chunk <= 0:
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk <= 0:
         raise ValueError(f"noop.chunk_size must be a positive integer, got {chunk!r}")
     return NoopPolicy(profile.action_dim, chunk_size=chunk, device=device)
