@@ -19,13 +19,14 @@ def _short(name: str) -> str:
 
 
 def format_ms(value: float | None) -> str:
-    """Two decimals from 1 ms up; below that three significant digits, never scientific notation."""
+    """Two decimals from 1 up; below that three significant digits, never scientific notation."""
     if value is None:
         return "-"
     if value >= 1 or value == 0:
         return f"{value:.2f}"
     decimals = 2 - math.floor(math.log10(abs(value)))
     return f"{value:.{decimals}f}"
+
 
 
 def _stat(result: PolicyResult, phase: str, key: str) -> float | None:
@@ -61,7 +62,9 @@ _PHASE_ROWS = [
 def _ratio(value: float | None, base: float | None) -> str:
     if value is None or not base:
         return "-"
-    return f"{value / base:.2f} x"
+    r = value / base
+    # Two decimals as the replaced script printed them; tiny ratios keep 3 significant digits.
+    return f"{r:.2f} x" if r >= 0.1 else f"{format_ms(r)} x"
 
 
 def render_table(results: RunResults, baseline: str | None = None) -> str:
