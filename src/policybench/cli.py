@@ -66,6 +66,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-seconds", type=_float, default=60.0, help="upper bound on each policy's measuring time (default 60)")
     run.add_argument("--baseline", help="policy the ratio columns divide by (default smolvla when it runs)")
     run.add_argument("--json", dest="json_path", help="write the results file here, rewritten after every policy")
+    chatter = run.add_mutually_exclusive_group()
+    chatter.add_argument("--quiet", action="store_true", help="print the table only: no progress, no warnings")
+    chatter.add_argument("--verbose", action="store_true", help="print every step (build, measure) as a line, also on a terminal")
+
+    plot = sub.add_parser("plot", help="write PNG plots of a results file")
+    plot.add_argument("results", help="a results file written by run --json")
+    plot.add_argument("-o", "--output", default="plots", help="folder for the PNGs (default ./plots)")
+
+    report = sub.add_parser("report", help="render a results file as Markdown, CSV or self-contained HTML")
+    report.add_argument("results", help="a results file written by run --json")
+    report.add_argument("--format", choices=["md", "csv", "html"], default="md", help="md (default), csv or html")
+    report.add_argument("-o", "--output", help="write here instead of standard output (csv: also <name>.samples.csv with the raw samples)")
+
+    compare = sub.add_parser("compare", help="change of each median between two results files; exit 1 on a significant slowdown")
+    compare.add_argument("base", help="results file of the reference run")
+    compare.add_argument("new", help="results file of the run to check")
+    compare.add_argument("--threshold", default="5%", help="smallest change of a median that counts, e.g. 5%% or 0.05 (default 5%%)")
 
     sub.add_parser("list", help="every policy name, whether it can be built here, and why not")
 
@@ -119,17 +136,103 @@ def cmd_run(args: argparse.Namespace) -> int:
     from policybench.results import OK, check_writable
     from policybench.runner import run_benchmark, validate_overrides
 
+    from policybench.diagnostics import diagnose
+    from policybench.progress import RunOutput
+
     cfg = config_from_args(args)
     device = resolve_device(cfg.device)
     if cfg.json_path:
         check_writable(cfg.json_path)
     validate_overrides(cfg)
-    _log(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
-    results = run_benchmark(cfg, device, log=_log)
+    with RunOutput(quiet=args.quiet, verbose=args.verbose) as out:
+        out.info(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
+        results = run_benchmark(cfg, device, log=out.info, warn=out.warn, progress=out.progress)
     print(render_table(results, cfg.resolved_baseline()), end="")
-    if cfg.json_path:
-        _log(f"results written to {cfg.json_path}")
+    if not args.quiet:
+        for note in diagnose(results):
+            _log(f"warning: {note}")
+        if cfg.json_path:
+            _log(f"results written to {cfg.json_path}")
     return 0 if all(r.status == OK for r in results.results) else 1
+
+
+def _output_path(path: str) -> None:
+    from policybench.results import check_writable
+
+    check_writable(path, flag="-o")
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from policybench.report.plots import write_plots
+    from policybench.results import read_results
+
+    results = read_results(args.results)
+    folder = Path(args.output)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"-o {folder}: cannot create the folder ({exc.strerror})") from None
+    _output_path(str(folder / "timeline.png"))
+    paths = write_plots(results, str(folder))
+    if not paths:
+        raise UsageError(f"{args.results}: no policy with samples to plot")
+    for path in paths:
+        print(path)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from policybench.diagnostics import diagnose
+    from policybench.results import read_results
+
+    results = read_results(args.results)
+    if args.output:
+        _output_path(args.output)
+    notes = diagnose(results)
+    if args.format == "md":
+        from policybench.report.markdown import render_markdown
+
+        outputs = {args.output: render_markdown(results, notes)}
+    elif args.format == "html":
+        from policybench.report.html import render_html
+
+        outputs = {args.output: render_html(results, notes)}
+    else:
+        from policybench.report.csv import render_samples_csv, render_summary_csv
+
+        outputs = {args.output: render_summary_csv(results)}
+        if args.output:
+            p = Path(args.output)
+            outputs[str(p.with_name(p.stem + ".samples" + (p.suffix or ".csv")))] = render_samples_csv(results)
+    for path, text in outputs.items():
+        if path is None:
+            print(text, end="")
+        else:
+            Path(path).write_text(text, encoding="utf-8")
+            print(path)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from policybench.compare import (
+        SLOWER,
+        compare_results,
+        environment_differences,
+        parse_threshold,
+        unmatched_policies,
+    )
+    from policybench.report.compare import render_compare
+    from policybench.results import read_results
+
+    threshold = parse_threshold(args.threshold)
+    base, new = read_results(args.base), read_results(args.new)
+    changes = compare_results(base, new, threshold)
+    print(render_compare(changes, environment_differences(base, new), unmatched_policies(base, new), threshold), end="")
+    return 1 if any(c.verdict == SLOWER for c in changes) else 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -169,7 +272,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if not failed else 1
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "verify": cmd_verify}
+COMMANDS = {
+    "run": cmd_run,
+    "list": cmd_list,
+    "verify": cmd_verify,
+    "plot": cmd_plot,
+    "report": cmd_report,
+    "compare": cmd_compare,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

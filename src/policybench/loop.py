@@ -7,6 +7,7 @@ queue is read from the adapter before the clock starts, never inferred from the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -39,6 +40,7 @@ def run_steady_state(
     refills: int = 10,
     warmup: int = 2,
     max_seconds: float = 60.0,
+    on_refill: Callable[[int], None] | None = None,
 ) -> LoopResult:
     """Measure until ``refills`` full refill cycles are done (a refill and the steps that drain
     its chunk), or until ``max_seconds`` of measuring have passed.
@@ -46,6 +48,7 @@ def run_steady_state(
     Warm-up runs ``warmup`` full cycles, the cold call starting the first, so measuring starts
     on a refill. With ``warmup=0`` measuring starts right after the cold call. Warm-up is
     bounded by ``max_seconds`` too, so a policy whose queue never empties cannot hang the run.
+    ``on_refill(n)`` is called after the n-th measured refill, outside the timed region.
     """
     policy.reset()
     phase, cold_ms = _timed_call(policy, obs, clock)
@@ -67,7 +70,10 @@ def run_steady_state(
     while True:
         phase, ms = _timed_call(policy, obs, clock)
         samples.append(Sample(len(samples), phase, ms))
-        n_refills += phase == REFILL
+        if phase == REFILL:
+            n_refills += 1
+            if on_refill is not None:
+                on_refill(n_refills)
         if n_refills >= refills and policy.queued_actions() == 0:
             complete = True
             break

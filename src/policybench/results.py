@@ -90,20 +90,20 @@ class RunResults:
         return cls(d.get("environment", {}), d.get("run", {}), [PolicyResult.from_json(r) for r in d["results"]])
 
 
-def check_writable(path: str) -> None:
-    """Fail early, before anything is measured, when the results file cannot be written."""
+def check_writable(path: str, flag: str = "--json") -> None:
+    """Fail early, before anything is measured, when an output file cannot be written."""
     p = Path(path)
     if p.is_dir():
-        raise UsageError(f"--json {path}: is a folder, not a file")
+        raise UsageError(f"{flag} {path}: is a folder, not a file")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageError(f"--json {path}: folder {parent} does not exist")
+        raise UsageError(f"{flag} {path}: folder {parent} does not exist")
     try:
         fd, tmp = tempfile.mkstemp(dir=parent, prefix=".policybench-check-")
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:
-        raise UsageError(f"--json {path}: cannot write there ({exc.strerror})") from None
+        raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror})") from None
 
 
 def write_results(results: RunResults, path: str) -> None:

@@ -24,6 +24,7 @@ from policybench.policies.base import PolicyAdapter
 from policybench.results import FAILED, OK, PolicyResult, RunResults, write_results
 
 Log = Callable[[str], None]
+Progress = Callable[[str, int, int], None]  # (policy, refills done, target)
 Builder = Callable[..., PolicyAdapter]  # (name, profile, overrides, device, seed) -> adapter; policies.build
 
 
@@ -50,9 +51,17 @@ def run_config_record(cfg: RunConfig) -> dict[str, object]:
 
 
 def measure_policy(
-    name: str, cfg: RunConfig, device: str, clock: Clock, log: Log, build: Builder = policies.build
+    name: str,
+    cfg: RunConfig,
+    device: str,
+    clock: Clock,
+    log: Log,
+    build: Builder = policies.build,
+    warn: Log | None = None,
+    progress: Progress | None = None,
 ) -> PolicyResult:
     """Build one policy and run the steady-state loop on it; any exception becomes a failed result."""
+    warn = warn or log
     result = PolicyResult(policy=name, status=FAILED)
     adapter = None
     try:
@@ -66,20 +75,21 @@ def measure_policy(
         )
         result.config = {**adapter.describe(), "inputs": input_shapes(obs)}
         log(f"{name}: built in {result.build_seconds:.1f} s ({result.params / 1e6:.1f} M params), measuring")
-        loop = run_steady_state(adapter, obs, clock, cfg.refills, cfg.warmup, cfg.max_seconds)
+        on_refill = (lambda done: progress(name, done, cfg.refills)) if progress else None
+        loop = run_steady_state(adapter, obs, clock, cfg.refills, cfg.warmup, cfg.max_seconds, on_refill)
         result.samples, result.cold_start_ms, result.complete = loop.samples, loop.cold_start_ms, loop.complete
         result.status = OK
         n_refills = sum(s.phase == "refill" for s in loop.samples)
         log(f"{name}: {len(loop.samples)} calls, {n_refills} refills in {loop.measured_seconds:.1f} s")
         if not loop.complete:
-            log(
+            warn(
                 f"{name}: warning: stopped by --max-seconds {cfg.max_seconds:g} after {n_refills} of "
                 f"{cfg.refills} refill cycles; raise --max-seconds for the full count"
             )
     except Exception as exc:  # noqa: BLE001 - isolate every policy; the error is reported, not raised
         result.status = FAILED
         result.error = f"{type(exc).__name__}: {exc}".strip()
-        log(f"{name}: FAILED: {result.error.splitlines()[0]}")
+        warn(f"{name}: FAILED: {result.error.splitlines()[0]}")
     finally:
         del adapter
         gc.collect()
@@ -95,16 +105,20 @@ def run_benchmark(
     clock: Clock | None = None,
     environment: dict[str, object] | None = None,
     build: Builder = policies.build,
+    warn: Log | None = None,
+    progress: Progress | None = None,
 ) -> RunResults:
     """Measure every policy of ``cfg`` in turn. ``clock``, ``environment`` and ``build`` are
-    injectable so that tests can run fake policies on a fake clock."""
+    injectable so that tests can run fake policies on a fake clock. ``log`` gets progress lines,
+    ``warn`` (default: ``log``) warnings and failures, ``progress(policy, refills_done, target)``
+    each measured refill."""
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     clock = clock or clock_for(device)
     env = environment if environment is not None else describe_environment(device)
     results = RunResults(env, run_config_record(cfg))
     for name in cfg.policies:
-        results.results.append(measure_policy(name, cfg, device, clock, log, build))
+        results.results.append(measure_policy(name, cfg, device, clock, log, build, warn, progress))
         if cfg.json_path:
             write_results(results, cfg.json_path)
     return results

@@ -10,7 +10,7 @@ from policybench.results import OK, PolicyResult, RunResults
 RULE = "=" * 78
 
 
-def _label(name: str) -> str:
+def label(name: str) -> str:
     return ENTRIES[name].label if name in ENTRIES else name
 
 
@@ -73,15 +73,15 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
     by_name = {r.policy: r for r in rs}
     base = by_name.get(baseline) if baseline else None
     others = [r for r in rs if base is not None and r is not base]
-    headers = ["Metric"] + [f"{_label(r.policy)} (ms)" for r in rs] + [
+    headers = ["Metric"] + [f"{label(r.policy)} (ms)" for r in rs] + [
         f"{_short(r.policy)}/{_short(base.policy)}" for r in others
     ]
     rows: list[list[str]] = []
 
-    def stat_row(label: str, phase: str | None, key: str | None, with_ratio: bool) -> list[str]:
+    def stat_row(row_label: str, phase: str | None, key: str | None, with_ratio: bool) -> list[str]:
         get = _cold if phase is None else _stat
         values = [get(r, phase, key) for r in rs]
-        cells = [label] + [format_ms(v) if r.status == OK else "failed" for r, v in zip(rs, values)]
+        cells = [row_label] + [format_ms(v) if r.status == OK else "failed" for r, v in zip(rs, values)]
         if with_ratio and base is not None:
             b = get(base, phase, key)
             cells += [_ratio(get(r, phase, key), b) for r in others]
@@ -89,10 +89,10 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
             cells += [""] * len(others)
         return cells
 
-    rows += [stat_row(label, phase, key, True) for label, phase, key in _TIME_ROWS]
+    rows += [stat_row(name, phase, key, True) for name, phase, key in _TIME_ROWS]
     rows.append(None)  # rule
     rows.append(["Successful Runs"] + [str(len(r.samples)) for r in rs] + [""] * len(others))
-    rows += [stat_row(label, phase, key, True) for label, phase, key in _PHASE_ROWS]
+    rows += [stat_row(name, phase, key, True) for name, phase, key in _PHASE_ROWS]
     counts = []
     for r in rs:
         s = r.summary()
@@ -106,7 +106,7 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
 
     width = max(len(RULE), len(line(headers)))
-    out = ["=" * width, "INFERENCE SPEED BENCHMARK RESULTS", _machine_line(results), "=" * width, line(headers)]
+    out = ["=" * width, "INFERENCE SPEED BENCHMARK RESULTS", machine_line(results), "=" * width, line(headers)]
     out.append("-" * width)
     for row in rows:
         out.append("-" * width if row is None else line(row))
@@ -115,7 +115,7 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _machine_line(results: RunResults) -> str:
+def machine_line(results: RunResults) -> str:
     env, run = results.environment, results.run
     profile = run.get("profile", {})
     name = profile.get("name", "?") if isinstance(profile, dict) else profile
@@ -129,10 +129,10 @@ def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
     notes: list[str] = []
     for r in results.results:
         if r.status != OK:
-            notes.append(f"{_label(r.policy)} failed: {(r.error or '').splitlines()[0] if r.error else 'unknown error'}")
+            notes.append(f"{label(r.policy)} failed: {(r.error or '').splitlines()[0] if r.error else 'unknown error'}")
         elif r.complete is False:
             n = r.summary()["refill"]["count"]
-            notes.append(f"{_label(r.policy)}: stopped by --max-seconds after {n} refill cycles")
+            notes.append(f"{label(r.policy)}: stopped by --max-seconds after {n} refill cycles")
     if base is not None and base.status == OK:
         bs = base.summary()
         for r in results.results:
@@ -145,5 +145,5 @@ def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
                 if a is not None and b:
                     parts.append(f"{phase} median {a / b:.2f}x")
             if parts:
-                notes.append(f"{_label(r.policy)} vs {_label(base.policy)}: " + ", ".join(parts))
+                notes.append(f"{label(r.policy)} vs {label(base.policy)}: " + ", ".join(parts))
     return notes

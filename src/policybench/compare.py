@@ -1,0 +1,109 @@
+"""Regression comparison of two results files: the change of each median with a confidence interval.
+
+The interval is a percentile bootstrap of the ratio of medians (new / base): both sets of
+samples are resampled with replacement, independently, ``resamples`` times with a seeded
+generator, so the same files always give the same answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from policybench.results import OK, RunResults
+from policybench.samples import PHASES, latencies
+
+SLOWER, FASTER, UNCHANGED = "slower", "faster", "no change"
+
+
+@dataclass(frozen=True)
+class Change:
+    policy: str
+    phase: str
+    base_median_ms: float
+    new_median_ms: float
+    ratio: float  # new median / base median
+    ci_low: float
+    ci_high: float
+    verdict: str  # SLOWER, FASTER or UNCHANGED
+
+
+def bootstrap_ratio_ci(
+    base: list[float], new: list[float], resamples: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    b, n = np.asarray(base), np.asarray(new)
+    b_med = np.median(b[rng.integers(0, len(b), size=(resamples, len(b)))], axis=1)
+    n_med = np.median(n[rng.integers(0, len(n), size=(resamples, len(n)))], axis=1)
+    ratios = n_med / b_med
+    alpha = (1 - confidence) / 2
+    return float(np.quantile(ratios, alpha)), float(np.quantile(ratios, 1 - alpha))
+
+
+def verdict(ratio: float, ci_low: float, ci_high: float, threshold: float) -> str:
+    """Slower: the median grew by more than ``threshold`` and the whole interval is above 1.
+    Faster: it shrank by more than ``threshold`` and the whole interval is below 1."""
+    if ratio > 1 + threshold and ci_low > 1:
+        return SLOWER
+    if ratio < 1 / (1 + threshold) and ci_high < 1:
+        return FASTER
+    return UNCHANGED
+
+
+def compare_results(base: RunResults, new: RunResults, threshold: float = 0.05, resamples: int = 2000) -> list[Change]:
+    """One Change per policy and phase measured (ok, with samples) in both files."""
+    new_by_name = {r.policy: r for r in new.results}
+    changes: list[Change] = []
+    for b in base.results:
+        n = new_by_name.get(b.policy)
+        if n is None or b.status != OK or n.status != OK:
+            continue
+        for phase in PHASES:
+            bv, nv = latencies(b.samples, phase), latencies(n.samples, phase)
+            if not bv or not nv:
+                continue
+            bm, nm = float(np.median(bv)), float(np.median(nv))
+            if bm <= 0:
+                continue
+            lo, hi = bootstrap_ratio_ci(bv, nv, resamples)
+            ratio = nm / bm
+            changes.append(Change(b.policy, phase, bm, nm, ratio, lo, hi, verdict(ratio, lo, hi, threshold)))
+    return changes
+
+
+def environment_differences(base: RunResults, new: RunResults) -> list[str]:
+    """'torch 2.10.0 -> 2.11.0' for each setting that differs between the two runs."""
+    out = []
+    for key in ("device", "device_name", "torch", "lerobot", "transformers", "python", "threads"):
+        a, b = base.environment.get(key), new.environment.get(key)
+        if a != b:
+            out.append(f"{key} {a} -> {b}")
+    pa, pb = base.run.get("profile"), new.run.get("profile")
+    if pa != pb:
+        na = pa.get("name") if isinstance(pa, dict) else pa
+        nb = pb.get("name") if isinstance(pb, dict) else pb
+        out.append(f"profile {na} -> {nb}" if na != nb else f"profile {na} settings differ")
+    if base.run.get("overrides") != new.run.get("overrides"):
+        out.append(f"--set {base.run.get('overrides')} -> {new.run.get('overrides')}")
+    return out
+
+
+def unmatched_policies(base: RunResults, new: RunResults) -> list[str]:
+    a = {r.policy for r in base.results if r.status == OK}
+    b = {r.policy for r in new.results if r.status == OK}
+    return sorted(a ^ b)
+
+
+def parse_threshold(text: str) -> float:
+    """'5%' or '0.05' -> 0.05."""
+    from policybench.errors import UsageError
+
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise UsageError(f"--threshold must be a percentage like 5% or a fraction like 0.05, got '{text}'") from None
+    if not (0 <= value < 10):
+        raise UsageError(f"--threshold must be between 0% and 1000%, got '{text}'")
+    return value

@@ -1,0 +1,53 @@
+"""Warnings about a result that say what to do, in the spirit of pyperf and hyperfine.
+
+Pure functions of the results; the CLI prints them below the table and reports include them.
+"""
+
+from __future__ import annotations
+
+import os
+
+from policybench.results import OK, RunResults
+from policybench.samples import REFILL, STEP, latencies
+from policybench.stats import percentile
+
+MIN_REFILLS_FOR_P99 = 100  # p99 needs about 100 samples to be more than the maximum
+HIGH_SPREAD = 0.10  # IQR / median
+COLD_FACTOR = 10.0  # cold start vs steady-state refill median
+SPREAD_FLOOR_MS = 0.01  # below 10 us the spread is timer and interpreter noise, not the policy
+
+
+def diagnose(results: RunResults) -> list[str]:
+    notes: list[str] = []
+    env = results.environment
+    threads, cores = env.get("threads"), env.get("cpu_count") or os.cpu_count()
+    if isinstance(threads, int) and isinstance(cores, int) and threads > cores:
+        notes.append(f"torch uses {threads} threads on {cores} cores: oversubscribed threads make latency erratic; use --threads {cores}")
+    for r in results.results:
+        if r.status != OK or not r.samples:
+            continue
+        refills = latencies(r.samples, REFILL)
+        if 0 < len(refills) < MIN_REFILLS_FOR_P99:
+            notes.append(
+                f"{r.policy}: only {len(refills)} refills, so its refill p99 is about its maximum; "
+                f"use --refills {MIN_REFILLS_FOR_P99} for a meaningful p99"
+            )
+        for phase in (STEP, REFILL):
+            values = latencies(r.samples, phase)
+            if len(values) < 4:
+                continue
+            median = percentile(values, 50)
+            iqr = percentile(values, 75) - percentile(values, 25)
+            if median >= SPREAD_FLOOR_MS and iqr / median > HIGH_SPREAD:
+                notes.append(
+                    f"{r.policy}: {phase} latencies spread widely (IQR {100 * iqr / median:.0f}% of the median); "
+                    "close other programs, pin --threads, or use more --warmup and --refills"
+                )
+        if refills and r.cold_start_ms is not None:
+            median = percentile(refills, 50)
+            if median > 0 and r.cold_start_ms > COLD_FACTOR * median:
+                notes.append(
+                    f"{r.policy}: cold start {r.cold_start_ms:.0f} ms is {r.cold_start_ms / median:.0f}x the steady refill; "
+                    "the first action after start-up will be late: run one inference before the robot moves"
+                )
+    return notes

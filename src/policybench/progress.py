@@ -1,0 +1,61 @@
+"""What ``policybench run`` shows while it works.
+
+On a terminal: a progress bar per policy (refills done of the target, elapsed time) and the
+warnings. In a log that is not a terminal: the warnings only. ``--verbose`` adds a line per
+step (build, measure); ``--quiet`` shows nothing but the final table.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+class RunOutput:
+    def __init__(self, quiet: bool = False, verbose: bool = False, stream=None):
+        self.quiet, self.verbose = quiet, verbose
+        self.stream = stream or sys.stderr
+        self._bar = None
+        self._tasks: dict[str, int] = {}
+        if not quiet and self.stream.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("refills"),
+                TimeElapsedColumn(),
+                console=Console(file=self.stream),
+                transient=False,
+            )
+
+    def __enter__(self) -> "RunOutput":
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def _print(self, line: str) -> None:
+        if self._bar is not None:
+            self._bar.console.print(line, markup=False, highlight=False)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def info(self, line: str) -> None:
+        if self.verbose:
+            self._print(line)
+
+    def warn(self, line: str) -> None:
+        if not self.quiet:
+            self._print(line)
+
+    def progress(self, policy: str, done: int, target: int) -> None:
+        if self._bar is None:
+            return
+        if policy not in self._tasks:
+            self._tasks[policy] = self._bar.add_task(policy, total=target)
+        self._bar.update(self._tasks[policy], completed=min(done, target))

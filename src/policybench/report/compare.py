@@ -1,0 +1,38 @@
+"""Text of ``policybench compare``: environment warnings, then one line per policy and phase."""
+
+from __future__ import annotations
+
+from policybench.compare import SLOWER, UNCHANGED, Change
+from policybench.report.table import format_ms, label
+
+
+def describe_change(c: Change) -> str:
+    """e.g. 'refill 1.80 ± 0.05 × slower': the ratio of medians and the half-width of its 95% CI."""
+    half = max(c.ratio - c.ci_low, c.ci_high - c.ratio)
+    return f"{c.phase} {c.ratio:.2f} ± {half:.2f} × {c.verdict}"
+
+
+def render_compare(changes: list[Change], env_diffs: list[str], unmatched: list[str], threshold: float) -> str:
+    lines = []
+    if env_diffs:
+        lines.append("warning: the two runs differ in: " + "; ".join(env_diffs))
+    if unmatched:
+        lines.append("note: measured in only one of the files: " + ", ".join(unmatched))
+    width = max([len(label(c.policy)) for c in changes] + [6])
+    lines.append(
+        f"{'policy'.ljust(width)}  {'base median':>12}  {'new median':>12}  change "
+        f"(new/base median, 95% bootstrap CI; threshold {100 * threshold:g}%)"
+    )
+    for c in changes:
+        lines.append(
+            f"{label(c.policy).ljust(width)}  {format_ms(c.base_median_ms) + ' ms':>12}  "
+            f"{format_ms(c.new_median_ms) + ' ms':>12}  {describe_change(c)}"
+        )
+    if not changes:
+        lines.append("nothing to compare: no policy has samples in both files")
+    slower = [c for c in changes if c.verdict == SLOWER]
+    faster = [c for c in changes if c.verdict not in (SLOWER, UNCHANGED)]
+    lines.append(
+        f"verdict: {len(slower)} slower, {len(faster)} faster, {len(changes) - len(slower) - len(faster)} unchanged"
+    )
+    return "\n".join(lines) + "\n"

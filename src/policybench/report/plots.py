@@ -1,0 +1,130 @@
+"""PNG figures of a results file (matplotlib, Agg backend: no screen needed).
+
+Each ``figure_*`` function is pure (results in, Figure out); ``write_plots`` saves them.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from policybench.report.table import label, machine_line  # noqa: E402
+from policybench.results import OK, PolicyResult, RunResults  # noqa: E402
+from policybench.samples import REFILL, STEP, latencies  # noqa: E402
+
+STEP_COLOR, REFILL_COLOR = "#1f77b4", "#d62728"
+DPI = 100
+
+
+def _ok(results: RunResults) -> list[PolicyResult]:
+    return [r for r in results.results if r.status == OK and r.samples]
+
+
+def _caption(fig: Figure, results: RunResults) -> None:
+    fig.text(0.01, 0.005, machine_line(results), fontsize=7, color="#555555", ha="left", va="bottom")
+
+
+def figure_timeline(results: RunResults) -> Figure:
+    """Latency of every measured call over its index, one panel per policy, log y; refills marked."""
+    rs = _ok(results)
+    fig, axes = plt.subplots(len(rs), 1, figsize=(10, 2.6 * len(rs) + 0.6), squeeze=False, dpi=DPI)
+    for ax, r in zip(axes[:, 0], rs):
+        for phase, color, marker, size in ((STEP, STEP_COLOR, ".", 6), (REFILL, REFILL_COLOR, "v", 40)):
+            pts = [s for s in r.samples if s.phase == phase]
+            ax.scatter([s.i for s in pts], [s.latency_ms for s in pts], s=size, c=color, marker=marker,
+                       label=f"{phase} ({len(pts)})", zorder=3 if phase == REFILL else 2)
+        ax.plot([s.i for s in r.samples], [s.latency_ms for s in r.samples], color="#999999", lw=0.5, zorder=1)
+        ax.set_yscale("log")
+        ax.set_title(f"{label(r.policy)}: latency per call", fontsize=10, loc="left")
+        ax.set_ylabel("latency (ms)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8)
+    axes[-1, 0].set_xlabel("call index (measured phase)")
+    _caption(fig, results)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def figure_cdf(results: RunResults) -> Figure:
+    """Cumulative distribution of step and refill latencies, one panel per phase, log x."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=DPI)
+    for ax, phase in zip(axes, (STEP, REFILL)):
+        for r in _ok(results):
+            values = sorted(latencies(r.samples, phase))
+            if not values:
+                continue
+            ys = [(k + 1) / len(values) for k in range(len(values))]
+            ax.step(values, ys, where="post", label=f"{label(r.policy)} (n={len(values)})")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel(f"{phase} latency (ms)")
+        ax.set_ylabel("fraction of calls ≤ latency")
+        ax.set_title(f"{phase} latency CDF", fontsize=10, loc="left")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    _caption(fig, results)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def figure_bars(results: RunResults) -> Figure:
+    """Step median vs refill median per policy, whiskers up to p99, log y."""
+    rs = _ok(results)
+    fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(rs) + 2), 4.5), dpi=DPI)
+    width = 0.38
+    for k, (phase, color) in enumerate(((STEP, STEP_COLOR), (REFILL, REFILL_COLOR))):
+        xs, medians, whiskers = [], [], []
+        for j, r in enumerate(rs):
+            s = r.summary()[phase]
+            if not s["count"]:
+                continue
+            xs.append(j + (k - 0.5) * width)
+            medians.append(s["median_ms"])
+            whiskers.append(s["p99_ms"] - s["median_ms"])
+        ax.bar(xs, medians, width, color=color, label=f"{phase} median")
+        ax.errorbar(xs, medians, yerr=[[0] * len(xs), whiskers], fmt="none", ecolor="black", capsize=4,
+                    label="p99" if k else None)
+        for x, m in zip(xs, medians):
+            ax.annotate(f"{m:.3g}", (x, m), ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
+    ax.set_xticks(range(len(rs)), [label(r.policy) for r in rs])
+    ax.set_yscale("log")
+    ax.set_ylabel("latency (ms)")
+    ax.set_title("step vs refill: median, whisker to p99", fontsize=10, loc="left")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    _caption(fig, results)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+FIGURES = {"timeline": figure_timeline, "cdf": figure_cdf, "bars": figure_bars}
+
+
+def png_bytes(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def render_pngs(results: RunResults) -> dict[str, bytes]:
+    """Every figure as PNG bytes, by name; empty when no policy has samples."""
+    if not _ok(results):
+        return {}
+    return {name: png_bytes(make(results)) for name, make in FIGURES.items()}
+
+
+def write_plots(results: RunResults, folder: str) -> list[Path]:
+    out = Path(folder)
+    paths = []
+    for name, data in render_pngs(results).items():
+        path = out / f"{name}.png"
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
