@@ -19,6 +19,7 @@ from policybench.config import (
 from policybench.errors import UsageError
 
 DEFAULT_POLICIES = "act,smolvla,diffusion"
+REALTIME_POLICIES = "act"  # live realtime default; --simulate defaults to every policy in the file
 HUB_SMOLVLM = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
 
 
@@ -42,8 +43,9 @@ def _float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
 
 
-def _add_target_args(p: argparse.ArgumentParser, policies_default: str) -> None:
-    p.add_argument("--policies", default=policies_default, help=f"comma-separated policy names (default {policies_default}); see `policybench list`")
+def _add_target_args(p: argparse.ArgumentParser, policies_default: str | None) -> None:
+    shown = policies_default or f"{REALTIME_POLICIES}; with --simulate every policy in the file"
+    p.add_argument("--policies", default=policies_default, help=f"comma-separated policy names (default {shown}); see `policybench list`")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--profile", default=DEFAULT_PROFILE, help=f"robot profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
     p.add_argument("--cameras", type=_int, help="number of cameras (overrides the profile)")
@@ -69,6 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
     chatter = run.add_mutually_exclusive_group()
     chatter.add_argument("--quiet", action="store_true", help="print the table only: no progress, no warnings")
     chatter.add_argument("--verbose", action="store_true", help="print every step (build, measure) as a line, also on a terminal")
+
+    rt = sub.add_parser("realtime", help="can a policy hold a control rate? paced loop, sync and async inference")
+    _add_target_args(rt, None)
+    rt.add_argument("--hz", default="30", help="control rate in Hz (default 30); with --simulate a comma-separated list, e.g. 10,15,30,50,100")
+    length = rt.add_mutually_exclusive_group()
+    length.add_argument("--seconds", type=_float, help="length of the paced run in seconds (default 10)")
+    length.add_argument("--ticks", type=_int, help="length of the paced run in control ticks")
+    rt.add_argument("--mode", choices=["sync", "async", "both"], default="both", help="sync: select_action on the loop; async: chunks computed in a background worker (default both)")
+    rt.add_argument("--threshold", default="0.5", help="async: request a new chunk when the queue holds at most this share of a chunk, in [0, 1] (LeRobot's chunk_size_threshold; default 0.5); with --simulate a comma-separated list")
+    rt.add_argument("--aggregate", choices=["weighted_average", "latest_only"], default="weighted_average", help="async: how overlapping actions of two chunks merge, as LeRobot defines them (default weighted_average)")
+    rt.add_argument("--warmup", type=_int, default=1, help="refill cycles (sync) or chunks (async) run before the paced loop (default 1)")
+    rt.add_argument("--simulate", metavar="RESULTS.json", help="compute the verdict from a results file's measured samples instead of running policies")
+    rt.add_argument("--json", dest="json_path", help="write the results file with a 'realtime' section (with --simulate: the input results plus the simulation)")
 
     plot = sub.add_parser("plot", help="write PNG plots of a results file")
     plot.add_argument("results", help="a results file written by run --json")
@@ -154,6 +169,78 @@ def cmd_run(args: argparse.Namespace) -> int:
         if cfg.json_path:
             _log(f"results written to {cfg.json_path}")
     return 0 if all(r.status == OK for r in results.results) else 1
+
+
+def _float_list(text: str, flag: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"{flag} must be a number or a comma-separated list of numbers, got '{text}'") from None
+    if not values:
+        raise UsageError(f"{flag} is empty")
+    return values
+
+
+def cmd_realtime(args: argparse.Namespace) -> int:
+    import math
+
+    from policybench.realtime.simulate import highest_rates, simulate
+    from policybench.report.realtime import render_realtime
+    from policybench.results import OK, RunResults, check_writable, read_results, write_results
+
+    rates = _float_list(args.hz, "--hz")
+    thresholds = _float_list(args.threshold, "--threshold")
+    for hz in rates:
+        if not (hz > 0 and math.isfinite(hz)):
+            raise UsageError(f"--hz must be positive, got {hz:g}")
+    for g in thresholds:
+        if not 0 <= g <= 1:
+            raise UsageError(f"--threshold must be between 0 and 1, got {g:g}")
+    if args.seconds is not None and not (args.seconds > 0 and math.isfinite(args.seconds)):
+        raise UsageError(f"--seconds must be positive, got {args.seconds:g}")
+    if args.ticks is not None and args.ticks < 2:
+        raise UsageError(f"--ticks must be 2 or more, got {args.ticks}")
+    if args.warmup < 0:
+        raise UsageError(f"--warmup must be 0 or more, got {args.warmup}")
+    if args.json_path:
+        check_writable(args.json_path)
+    seconds = args.seconds if args.seconds is not None else 10.0
+
+    if args.simulate:
+        results = read_results(args.simulate)
+        names = [n.strip() for n in args.policies.split(",") if n.strip()] if args.policies else None
+        entries = simulate(results, rates, thresholds, seconds, args.aggregate, names, ticks=args.ticks)
+        print(render_realtime(entries, highest_rates(entries)), end="")
+        if args.json_path:
+            results.realtime = entries
+            write_results(results, args.json_path)
+        return 0
+
+    from policybench.environment import describe_environment, resolve_device
+    from policybench.realtime.live import run_live
+    from policybench.runner import run_config_record, validate_overrides
+
+    args.policies = args.policies or REALTIME_POLICIES
+    if len(rates) != 1 or len(thresholds) != 1:
+        raise UsageError("a live run takes one --hz and one --threshold; lists are for --simulate")
+    cfg = config_from_args(args)
+    cfg.warmup = args.warmup
+    device = resolve_device(cfg.device)
+    validate_overrides(cfg)
+    if cfg.threads is not None:
+        import torch
+
+        torch.set_num_threads(cfg.threads)
+    hz = rates[0]
+    ticks = args.ticks if args.ticks is not None else max(2, int(round(seconds * hz)))
+    modes = ["sync", "async"] if args.mode == "both" else [args.mode]
+    results = RunResults(describe_environment(device), run_config_record(cfg))
+    results.realtime = run_live(cfg, device, hz, ticks, modes, thresholds[0], args.aggregate, log=_log)
+    print(render_realtime(results.realtime), end="")
+    if args.json_path:
+        write_results(results, args.json_path)
+        _log(f"results written to {args.json_path}")
+    return 0 if all(e.get("status") == OK for e in results.realtime) else 1
 
 
 def _output_path(path: str) -> None:
@@ -276,6 +363,7 @@ COMMANDS = {
     "run": cmd_run,
     "list": cmd_list,
     "verify": cmd_verify,
+    "realtime": cmd_realtime,
     "plot": cmd_plot,
     "report": cmd_report,
     "compare": cmd_compare,

@@ -33,6 +33,26 @@ def _timed_call(policy: PolicyAdapter, obs: dict[str, torch.Tensor], clock: Cloc
     return phase, (end - start) * 1000.0
 
 
+def warm_up(
+    policy: PolicyAdapter, obs: dict[str, torch.Tensor], clock: Clock, cycles: int, max_seconds: float
+) -> tuple[float, int]:
+    """reset(), the cold call, then calls until ``cycles`` full refill cycles are done (the cold
+    call starts the first) or ``max_seconds`` have passed. Returns (cold call ms, calls after it)."""
+    policy.reset()
+    phase, cold_ms = _timed_call(policy, obs, clock)
+    if phase != REFILL:
+        raise RuntimeError(f"{policy.name}: the queue was not empty after reset()")
+    seen, calls = 1, 0
+    start = clock.now()
+    while cycles > 0 and not (seen >= cycles and policy.queued_actions() == 0):
+        if clock.now() - start >= max_seconds:
+            break
+        phase, _ = _timed_call(policy, obs, clock)
+        calls += 1
+        seen += phase == REFILL
+    return cold_ms, calls
+
+
 def run_steady_state(
     policy: PolicyAdapter,
     obs: dict[str, torch.Tensor],
@@ -50,20 +70,7 @@ def run_steady_state(
     bounded by ``max_seconds`` too, so a policy whose queue never empties cannot hang the run.
     ``on_refill(n)`` is called after the n-th measured refill, outside the timed region.
     """
-    policy.reset()
-    phase, cold_ms = _timed_call(policy, obs, clock)
-    if phase != REFILL:
-        raise RuntimeError(f"{policy.name}: the queue was not empty after reset()")
-
-    seen, warmup_calls = 1, 0
-    start = clock.now()
-    while warmup > 0 and not (seen >= warmup and policy.queued_actions() == 0):
-        if clock.now() - start >= max_seconds:
-            break
-        phase, _ = _timed_call(policy, obs, clock)
-        warmup_calls += 1
-        seen += phase == REFILL
-
+    cold_ms, warmup_calls = warm_up(policy, obs, clock, warmup, max_seconds)
     samples: list[Sample] = []
     n_refills, complete = 0, False
     start = clock.now()

@@ -73,21 +73,31 @@ class RunResults:
     environment: dict[str, object]
     run: dict[str, object]  # the settings of the run (profile, counts, overrides)
     results: list[PolicyResult] = field(default_factory=list)
+    # policybench realtime: one entry per policy, rate and mode (see docs/results-schema.md)
+    realtime: list[dict[str, object]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out = {
             "schema_version": SCHEMA_VERSION,
             "environment": self.environment,
             "run": self.run,
             "results": [r.to_json() for r in self.results],
         }
+        if self.realtime:
+            out["realtime"] = self.realtime
+        return out
 
     @classmethod
     def from_json(cls, d: dict) -> "RunResults":
         version = d.get("schema_version")
         if version != SCHEMA_VERSION:
             raise UsageError(f"results file has schema_version {version!r}; this policybench reads {SCHEMA_VERSION}")
-        return cls(d.get("environment", {}), d.get("run", {}), [PolicyResult.from_json(r) for r in d["results"]])
+        return cls(
+            d.get("environment", {}),
+            d.get("run", {}),
+            [PolicyResult.from_json(r) for r in d["results"]],
+            list(d.get("realtime", [])),
+        )
 
 
 def check_writable(path: str, flag: str = "--json") -> None:

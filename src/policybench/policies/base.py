@@ -26,6 +26,14 @@ class PolicyAdapter(ABC):
     def queued_actions(self) -> int:
         """Actions left in the queue. 0 means the next ``select_action`` computes a new chunk."""
 
+    def predict_chunk(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """A whole new chunk of actions, shape (n, action_dim), without popping any: what an
+        asynchronous inference worker computes. Leaves the queue empty."""
+        self.reset()
+        first = self.select_action(obs)
+        rest = [self.select_action(obs) for _ in range(self.queued_actions())]
+        return torch.cat([first, *rest], dim=0)
+
     @abstractmethod
     def input_specs(self) -> list[InputSpec]:
         """The observation tensors the policy reads."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,19 +22,19 @@ from policybench.policies import compat
 from policybench.policies.base import PolicyAdapter
 
 
-def _queue_len(policy) -> int:
-    return len(policy._queues[compat.ACTION])
+def _queues_action(policy) -> deque | None:
+    return policy._queues[compat.ACTION]
 
 
-def _act_queue_len(policy) -> int:
-    # With temporal ensembling ACT computes a chunk on every call: every call is a refill.
+def _act_queue(policy) -> deque | None:
+    # With temporal ensembling ACT computes a chunk on every call: it has no queue, every call refills.
     if policy.config.temporal_ensemble_coeff is not None:
-        return 0
-    return len(policy._action_queue)
+        return None
+    return policy._action_queue
 
 
-def _pi_queue_len(policy) -> int:
-    return len(policy._action_queue)
+def _action_queue(policy) -> deque | None:
+    return policy._action_queue
 
 
 def _offline_act(profile: Profile) -> dict[str, object]:
@@ -58,7 +59,7 @@ def _diffusion_steps(cfg) -> int:
 @dataclass(frozen=True)
 class Family:
     name: str  # policybench's name and LeRobot's policy type
-    queue_len: Callable[[object], int]
+    queue: Callable[[object], deque | None]  # the policy's action queue (None: it has none)
     offline_settings: Callable[[Profile], dict[str, object]] = _no_settings
     inference_steps: Callable[[object], int | None] = lambda cfg: None
     chunk_fields: tuple[str, str] = ("chunk_size", "n_action_steps")
@@ -70,11 +71,11 @@ class Family:
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
-        Family("act", _act_queue_len, _offline_act),
-        Family("diffusion", _queue_len, inference_steps=_diffusion_steps, chunk_fields=("horizon", "n_action_steps")),
+        Family("act", _act_queue, _offline_act),
+        Family("diffusion", _queues_action, inference_steps=_diffusion_steps, chunk_fields=("horizon", "n_action_steps")),
         Family(
             "smolvla",
-            _queue_len,
+            _queues_action,
             _offline_smolvla,
             inference_steps=lambda cfg: cfg.num_steps,
             uses_language=True,
@@ -82,7 +83,7 @@ FAMILIES: dict[str, Family] = {
         ),
         Family(
             "pi0",
-            _pi_queue_len,
+            _action_queue,
             inference_steps=lambda cfg: cfg.num_inference_steps,
             uses_language=True,
             availability_problem=compat.pi_transformers_problem,
@@ -90,14 +91,14 @@ FAMILIES: dict[str, Family] = {
         ),
         Family(
             "pi05",
-            _pi_queue_len,
+            _action_queue,
             inference_steps=lambda cfg: cfg.num_inference_steps,
             uses_language=True,
             availability_problem=compat.pi_transformers_problem,
             uses_env_state=False,
         ),
-        Family("vqbet", _queue_len, chunk_fields=("action_chunk_size", "action_chunk_size")),
-        Family("tdmpc", _queue_len, chunk_fields=("horizon", "n_action_steps")),
+        Family("vqbet", _queues_action, chunk_fields=("action_chunk_size", "action_chunk_size")),
+        Family("tdmpc", _queues_action, chunk_fields=("horizon", "n_action_steps")),
     )
 }
 
@@ -118,7 +119,19 @@ class LeRobotPolicy(PolicyAdapter):
             return self.policy.select_action(obs)
 
     def queued_actions(self) -> int:
-        return self.family.queue_len(self.policy)
+        queue = self.family.queue(self.policy)
+        return 0 if queue is None else len(queue)
+
+    def predict_chunk(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """A fresh chunk through the policy's own select_action: reset, one refill, then drain
+        the queue it filled. Shape (n_action_steps, action_dim)."""
+        self.policy.reset()
+        first = self.select_action(obs)
+        queue = self.family.queue(self.policy)
+        rest = list(queue) if queue is not None else []
+        if queue is not None:
+            queue.clear()
+        return torch.cat([first, *rest], dim=0)
 
     def input_specs(self) -> list[InputSpec]:
         return list(self._specs)

@@ -1,0 +1,74 @@
+"""A live paced run of real policies: each policy built, warmed up, then run at the rate."""
+
+from __future__ import annotations
+
+import gc
+from typing import Callable
+
+import torch
+
+from policybench import policies
+from policybench.clock import clock_for
+from policybench.config import RunConfig
+from policybench.loop import warm_up
+from policybench.observations import synthetic_observation
+from policybench.realtime.metrics import summarize_ticks, ticks_json
+from policybench.realtime.paced import ThreadWorker, run_async, run_sync, sleep_until_real
+
+Log = Callable[[str], None]
+
+
+def run_live(
+    cfg: RunConfig,
+    device: str,
+    hz: float,
+    ticks: int,
+    modes: list[str],
+    threshold: float,
+    aggregate: str,
+    log: Log = lambda line: None,
+    build=policies.build,
+) -> list[dict[str, object]]:
+    """One entry per policy and mode; a policy that fails is an entry with its error."""
+    clock = clock_for(device)
+    sleep_until = sleep_until_real(clock.now)
+    entries: list[dict[str, object]] = []
+    for name in cfg.policies:
+        adapter = None
+        base = {"policy": name, "hz": hz, "source": "measured"}
+        try:
+            adapter = build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
+            obs = synthetic_observation(adapter.input_specs(), device, cfg.seed, extra=adapter.extra_inputs(cfg.profile.task))
+            for mode in modes:
+                log(f"{name}: {mode} at {hz:g} Hz for {ticks} ticks")
+                if mode == "sync":
+                    warm_up(adapter, obs, clock, max(cfg.warmup, 1), cfg.max_seconds)
+                    run = run_sync(adapter, obs, clock, sleep_until, hz, ticks)
+                    summary, chunk_lat = summarize_ticks(run, hz), None
+                    entry = {**base, "mode": mode, "threshold": None, "aggregate": None}
+                else:
+                    first = adapter.predict_chunk(obs)
+                    for _ in range(max(cfg.warmup, 1)):
+                        first = adapter.predict_chunk(obs)
+                    worker = ThreadWorker(adapter, clock)
+                    try:
+                        result = run_async(worker, obs, clock, sleep_until, hz, ticks, first, threshold, aggregate)
+                    finally:
+                        worker.close()
+                    run, chunk_lat = result.ticks, result.chunk_latencies
+                    summary = summarize_ticks(run, hz, chunk_lat)
+                    entry = {**base, "mode": mode, "threshold": threshold, "aggregate": aggregate}
+                entry.update(status="ok", error=None, summary=summary, ticks=ticks_json(run))
+                if chunk_lat is not None:
+                    entry["chunk_latencies_ms"] = [x * 1000 for x in chunk_lat]
+                entries.append(entry)
+        except Exception as exc:  # noqa: BLE001 - isolate every policy
+            error = f"{type(exc).__name__}: {exc}".strip()
+            log(f"{name}: FAILED: {error.splitlines()[0]}")
+            entries.append({**base, "mode": ",".join(modes), "status": "failed", "error": error, "summary": {}})
+        finally:
+            del adapter
+            gc.collect()
+            if device.startswith("cuda"):
+                torch.cuda.empty_cache()
+    return entries

@@ -1,0 +1,62 @@
+"""Figures of a paced run, pure functions of its ticks."""
+
+from __future__ import annotations
+
+import math
+
+from policybench.realtime.paced import STARVED, Tick
+from policybench.stats import percentile
+
+# Costs and periods are floats: 0.1 s at 30 Hz is 3.0000000000000004 periods. A tick that
+# overruns its period by less than a nanosecond is not a miss, and d is not rounded up for it.
+_EPS = 1e-9
+
+
+def inference_delay_ticks(latency: float, hz: float) -> int:
+    """d = ceil(latency / period): the ticks that pass while a chunk is computed (what
+    Real-Time Chunking needs to know)."""
+    return max(0, math.ceil(latency * hz - _EPS))
+
+
+def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] | None = None) -> dict[str, object]:
+    """Achieved rate, deadline misses, worst overrun, longest stall, start jitter (all in ms),
+    and for async runs starved ticks and the inference delay in ticks."""
+    period = 1.0 / hz
+    n = len(ticks)
+    work = [t.end - t.start for t in ticks]
+    missed = [w for w in work if w > period + _EPS]
+    delivered = [t.end for t in ticks if t.phase != STARVED]
+    gaps = [b - a for a, b in zip(delivered, delivered[1:])]
+    jitter = [abs(t.start - t.scheduled) * 1000 for t in ticks]
+    span = ticks[-1].start - ticks[0].start if n > 1 else 0.0
+    out: dict[str, object] = {
+        "ticks": n,
+        "hz": hz,
+        "achieved_hz": (n - 1) / span if span > 0 else None,
+        "deadline_misses": len(missed),
+        "deadline_miss_pct": 100.0 * len(missed) / n if n else None,
+        "worst_overrun_ms": max(0.0, max(work) - period) * 1000 if work else None,
+        "longest_stall_ms": max(gaps) * 1000 if gaps else None,
+        "jitter_p50_ms": percentile(jitter, 50) if jitter else None,
+        "jitter_p99_ms": percentile(jitter, 99) if jitter else None,
+    }
+    if chunk_latencies is not None:
+        starved = sum(t.phase == STARVED for t in ticks)
+        delays = [inference_delay_ticks(x, hz) for x in chunk_latencies]
+        out.update(
+            starved_ticks=starved,
+            starved_pct=100.0 * starved / n if n else None,
+            chunks=len(chunk_latencies),
+            chunk_latency_median_ms=percentile(chunk_latencies, 50) * 1000 if chunk_latencies else None,
+            inference_delay_ticks_median=percentile(delays, 50) if delays else None,
+            inference_delay_ticks_max=max(delays) if delays else None,
+        )
+    return out
+
+
+def ticks_json(ticks: list[Tick]) -> list[dict[str, object]]:
+    return [
+        {"k": t.k, "scheduled_ms": t.scheduled * 1000, "start_ms": t.start * 1000, "end_ms": t.end * 1000,
+         "phase": t.phase, "queue": t.queue}
+        for t in ticks
+    ]

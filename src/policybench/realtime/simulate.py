@@ -1,0 +1,98 @@
+"""The real-time verdict computed from a results file's measured samples, without running a policy.
+
+The same paced loops as a live run, on a virtual clock: in sync mode each tick costs the next
+measured step or refill latency (in the order they were measured, cycled); in async mode each
+chunk costs the next measured refill latency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from policybench.errors import UsageError
+from policybench.realtime.metrics import summarize_ticks
+from policybench.realtime.paced import run_async, run_sync
+from policybench.realtime.virtual import ReplayPolicy, VirtualClock, VirtualWorker
+from policybench.results import OK, PolicyResult, RunResults
+from policybench.samples import REFILL, STEP, latencies
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What a simulation needs of a policy: its chunk and its measured latencies, in seconds."""
+
+    policy: str
+    chunk: int
+    step: list[float]
+    refill: list[float]
+
+
+def costs_from_result(r: PolicyResult) -> Costs:
+    refill = [x / 1000 for x in latencies(r.samples, REFILL)]
+    if r.status != OK or not refill:
+        raise UsageError(f"results file has no refill samples for '{r.policy}'; run it again with policybench run --json")
+    chunk = r.config.get("n_action_steps") or 1
+    return Costs(r.policy, int(chunk), [x / 1000 for x in latencies(r.samples, STEP)], refill)
+
+
+def simulate_sync(costs: Costs, hz: float, ticks: int) -> dict[str, object]:
+    clock = VirtualClock()
+    policy = ReplayPolicy(clock, costs.chunk, costs.step, costs.refill, name=costs.policy)
+    return summarize_ticks(run_sync(policy, {}, clock.clock(), clock.sleep_until, hz, ticks), hz)
+
+
+def simulate_async(costs: Costs, hz: float, ticks: int, threshold: float, aggregate: str) -> dict[str, object]:
+    clock = VirtualClock()
+    worker = VirtualWorker(clock, costs.chunk, costs.refill)
+    run = run_async(worker, {}, clock.clock(), clock.sleep_until, hz, ticks, torch.zeros(costs.chunk, 1), threshold, aggregate)
+    return summarize_ticks(run.ticks, hz, run.chunk_latencies)
+
+
+def simulate(
+    results: RunResults,
+    rates: list[float],
+    thresholds: list[float],
+    seconds: float,
+    aggregate: str = "weighted_average",
+    policies: list[str] | None = None,
+    ticks: int | None = None,
+) -> list[dict[str, object]]:
+    """One entry per policy, rate and mode (and threshold in async mode), each run for ``ticks``
+    ticks or else ``seconds`` of virtual time."""
+    chosen = [r for r in results.results if policies is None or r.policy in policies]
+    if policies:
+        missing = sorted(set(policies) - {r.policy for r in chosen})
+        if missing:
+            raise UsageError(f"results file has no policy {', '.join(missing)}; it has {', '.join(r.policy for r in results.results)}")
+    entries: list[dict[str, object]] = []
+    for r in chosen:
+        if r.status != OK:
+            continue
+        costs = costs_from_result(r)
+        for hz in rates:
+            n = ticks if ticks is not None else max(int(round(seconds * hz)), 2)
+            base = {"policy": r.policy, "hz": hz, "source": "simulated", "aggregate": None, "threshold": None}
+            entries.append({**base, "mode": "sync", "summary": simulate_sync(costs, hz, n)})
+            for g in thresholds:
+                entries.append({**base, "mode": "async", "threshold": g, "aggregate": aggregate,
+                                "summary": simulate_async(costs, hz, n, g, aggregate)})
+    if not entries:
+        raise UsageError("results file has no successfully measured policy to simulate")
+    return entries
+
+
+def highest_rates(entries: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Per policy: the highest rate with no missed deadline (sync) and, per threshold, with no
+    starved tick (async); None where no rate qualifies."""
+    out = []
+    for policy in dict.fromkeys(e["policy"] for e in entries):
+        mine = [e for e in entries if e["policy"] == policy]
+        sync_ok = [e["hz"] for e in mine if e["mode"] == "sync" and e["summary"]["deadline_misses"] == 0]
+        row: dict[str, object] = {"policy": policy, "sync_hz": max(sync_ok) if sync_ok else None, "async_hz": {}}
+        for g in dict.fromkeys(e["threshold"] for e in mine if e["mode"] == "async"):
+            ok = [e["hz"] for e in mine if e["mode"] == "async" and e["threshold"] == g and e["summary"]["starved_ticks"] == 0]
+            row["async_hz"][g] = max(ok) if ok else None
+        out.append(row)
+    return out

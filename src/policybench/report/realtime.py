@@ -1,0 +1,56 @@
+"""Tables of real-time verdicts (live runs and simulations)."""
+
+from __future__ import annotations
+
+from policybench.report.table import format_ms, label
+
+
+def _num(value: object, fmt: str = "{:.1f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+HEADERS = ["Policy", "Mode", "Hz", "Achieved", "Misses", "Worst overrun", "Longest stall",
+           "Jitter p50/p99", "Starved", "d (ticks)"]
+
+
+def realtime_row(e: dict[str, object]) -> list[str]:
+    s = e.get("summary") or {}
+    mode = str(e["mode"]) + (f" g={e['threshold']:g}" if e.get("threshold") is not None else "")
+    if e.get("status", "ok") != "ok":
+        return [label(str(e["policy"])), mode, f"{e['hz']:g}", "failed"] + ["-"] * (len(HEADERS) - 4)
+    starved = "-" if "starved_ticks" not in s else f"{s['starved_ticks']} ({s['starved_pct']:.1f}%)"
+    delay = "-" if s.get("inference_delay_ticks_max") is None else f"{s['inference_delay_ticks_median']:g}/{s['inference_delay_ticks_max']}"
+    return [
+        label(str(e["policy"])),
+        mode,
+        f"{e['hz']:g}",
+        _num(s.get("achieved_hz")),
+        f"{s['deadline_misses']} ({s['deadline_miss_pct']:.1f}%)",
+        format_ms(s.get("worst_overrun_ms")) + " ms",
+        format_ms(s.get("longest_stall_ms")) + " ms",
+        f"{format_ms(s.get('jitter_p50_ms'))}/{format_ms(s.get('jitter_p99_ms'))} ms",
+        starved,
+        delay,
+    ]
+
+
+def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, object]] | None = None) -> str:
+    rows = [realtime_row(e) for e in entries]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    out = [line(HEADERS), "-" * len(line(HEADERS))] + [line(r) for r in rows]
+    out.append("")
+    out.append("Misses: ticks whose work overran the period. Longest stall: longest time with no new action.")
+    out.append("Starved (async): ticks with an empty queue. d: inference delay in ticks, median/max.")
+    for e in entries:
+        if e.get("status", "ok") != "ok":
+            out.append(f"{label(str(e['policy']))} failed: {str(e.get('error') or '').splitlines()[0]}")
+    for h in highest or []:
+        parts = [f"sync {h['sync_hz']:g} Hz" if h["sync_hz"] is not None else "sync: none of the rates"]
+        for g, hz in h["async_hz"].items():
+            parts.append(f"async g={g:g} {hz:g} Hz" if hz is not None else f"async g={g:g}: none of the rates")
+        out.append(f"highest rate without a miss/starved tick, {label(str(h['policy']))}: " + ", ".join(parts))
+    return "\n".join(out) + "\n"
