@@ -66,6 +66,11 @@ class ReplayPolicy(PolicyAdapter):
         return 0
 
 
+# Float sums of periods and costs are off by ~1e-16 s: a chunk due at exactly a tick's time
+# (e.g. 39/30 + 0.1 vs 42/30) must count as ready at that tick.
+_EPS = 1e-9
+
+
 class VirtualWorker:
     """An asynchronous inference worker whose chunks take the given latencies (seconds, cycled)."""
 
@@ -79,10 +84,10 @@ class VirtualWorker:
         self._pending = (self._clock.t + cost, cost, first_timestep)
 
     def busy(self) -> bool:
-        return self._pending is not None and self._clock.t < self._pending[0]
+        return self._pending is not None and self._clock.t < self._pending[0] - _EPS
 
     def poll(self) -> tuple[torch.Tensor, float, int] | None:
-        if self._pending is None or self._clock.t < self._pending[0]:
+        if self._pending is None or self._clock.t < self._pending[0] - _EPS:
             return None
         _, cost, first = self._pending
         self._pending = None

@@ -1,0 +1,182 @@
+"""compare: results built from fixed latencies (seeded lognormal), scaled by a known factor.
+
+Scaling every latency by k scales every median by k, so the ratio is known in advance; the
+bootstrap interval is seeded, so the verdict is the same on every run.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from fakes import failed_result, run_results
+
+from policybench.cli import main
+from policybench.compare import (
+    FASTER,
+    SLOWER,
+    UNCHANGED,
+    Change,
+    bootstrap_ratio_ci,
+    compare_results,
+    environment_differences,
+    parse_threshold,
+    unmatched_policies,
+)
+from policybench.errors import UsageError
+from policybench.report.compare import describe_change, render_compare
+from policybench.results import OK, PolicyResult, write_results
+from policybench.samples import REFILL, STEP, Sample
+
+STEPS, REFILLS = 200, 20
+
+
+def latencies(seed: int, sigma: float) -> tuple[list[float], list[float]]:
+    rng = np.random.default_rng(seed)
+    steps = rng.lognormal(np.log(0.5), sigma, STEPS).tolist()
+    refills = rng.lognormal(np.log(50.0), sigma, REFILLS).tolist()
+    return steps, refills
+
+
+def policy(name: str, steps: list[float], refills: list[float], factor: float = 1.0) -> PolicyResult:
+    """20 cycles of one refill then 10 steps, every latency times ``factor``."""
+    samples, it = [], iter(steps)
+    for refill in refills:
+        samples.append(Sample(len(samples), REFILL, refill * factor))
+        for _ in range(STEPS // REFILLS):
+            samples.append(Sample(len(samples), STEP, next(it) * factor))
+    return PolicyResult(name, OK, samples=samples, cold_start_ms=100.0 * factor, complete=True)
+
+
+def results(factor: float = 1.0, sigma: float = 0.2):
+    return run_results([policy("act", *latencies(1, sigma), factor), policy("smolvla", *latencies(2, sigma), factor)])
+
+
+def write_pair(tmp_path, base, new):
+    a, b = tmp_path / "base.json", tmp_path / "new.json"
+    write_results(base, str(a))
+    write_results(new, str(b))
+    return str(a), str(b)
+
+
+def test_identical_files_no_change(tmp_path, capsys):
+    changes = compare_results(results(), results())
+    assert [(c.policy, c.phase) for c in changes] == [("act", STEP), ("act", REFILL), ("smolvla", STEP), ("smolvla", REFILL)]
+    assert all(c.ratio == 1.0 and c.verdict == UNCHANGED for c in changes)
+    assert all(c.ci_low <= 1.0 <= c.ci_high for c in changes)
+    code = main(["compare", *write_pair(tmp_path, results(), results())])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.splitlines()[-1] == "verdict: 0 slower, 0 faster, 4 unchanged"
+    assert out.count("1.00 ± ") == 4 and "warning" not in out
+
+
+@pytest.mark.parametrize("factor, verdict, code, line", [
+    (1.5, SLOWER, 1, "verdict: 4 slower, 0 faster, 0 unchanged"),
+    (0.7, FASTER, 0, "verdict: 0 slower, 4 faster, 0 unchanged"),
+])
+def test_every_latency_scaled(tmp_path, capsys, factor, verdict, code, line):
+    changes = compare_results(results(), results(factor))
+    assert len(changes) == 4
+    for c in changes:
+        assert c.ratio == pytest.approx(factor, rel=1e-12)
+        assert c.new_median_ms == pytest.approx(c.base_median_ms * factor, rel=1e-12)
+        assert c.verdict == verdict
+        assert c.ci_low <= c.ratio <= c.ci_high
+    assert main(["compare", *write_pair(tmp_path, results(), results(factor))]) == code
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == line
+    assert out.count(f"{factor:.2f} ± ") == 4 and out.count(f"× {verdict}") == 4
+
+
+def test_a_small_significant_change_under_the_threshold_is_no_change(tmp_path, capsys):
+    base, new = results(sigma=0.01), results(1.03, sigma=0.01)
+    changes = compare_results(base, new, threshold=0.05)
+    assert all(c.ci_low > 1 for c in changes)  # significant: the whole interval is above 1
+    assert all(c.ratio == pytest.approx(1.03, rel=1e-12) and c.verdict == UNCHANGED for c in changes)
+    assert all(c.verdict == SLOWER for c in compare_results(base, new, threshold=0.01))
+    a, b = write_pair(tmp_path, base, new)
+    assert main(["compare", a, b, "--threshold", "5%"]) == 0
+    assert main(["compare", a, b, "--threshold", "1%"]) == 1
+
+
+def test_a_large_change_inside_the_noise_is_no_change():
+    # two samples each, 1 and 100: any ratio between 0.01 and 100 is in the interval
+    base = run_results([PolicyResult("act", OK, samples=[Sample(0, REFILL, 1.0), Sample(1, REFILL, 100.0)])])
+    new = run_results([PolicyResult("act", OK, samples=[Sample(0, REFILL, 1.5), Sample(1, REFILL, 150.0)])])
+    (c,) = compare_results(base, new)
+    assert c.ratio == pytest.approx(1.5) and c.ci_low < 1 < c.ci_high and c.verdict == UNCHANGED
+
+
+def test_describe_change():
+    c = Change("act", REFILL, 10.0, 18.0, ratio=1.8, ci_low=1.75, ci_high=1.83, verdict=SLOWER)
+    assert describe_change(c) == "refill 1.80 ± 0.05 × slower"
+    # the half-width is the larger side of an asymmetric interval
+    assert describe_change(replace(c, ci_low=1.79, ci_high=1.9)) == "refill 1.80 ± 0.10 × slower"
+    assert describe_change(Change("act", STEP, 2.0, 1.4, 0.7, 0.66, 0.71, FASTER)) == "step 0.70 ± 0.04 × faster"
+
+
+def test_bootstrap_is_deterministic_and_contains_the_ratio():
+    steps, _ = latencies(1, 0.2)
+    new = [v * 1.5 for v in latencies(3, 0.2)[0]]
+    first, second = bootstrap_ratio_ci(steps, new), bootstrap_ratio_ci(list(steps), list(new))
+    assert first == second
+    lo, hi = first
+    assert lo < float(np.median(new)) / float(np.median(steps)) < hi
+    assert 1.0 < lo < hi < 2.0
+
+
+def test_bootstrap_narrows_with_lower_confidence():
+    steps, _ = latencies(1, 0.2)
+    new = latencies(3, 0.2)[0]
+    lo95, hi95 = bootstrap_ratio_ci(steps, new, confidence=0.95)
+    lo50, hi50 = bootstrap_ratio_ci(steps, new, confidence=0.50)
+    assert lo95 < lo50 < hi50 < hi95
+
+
+def test_failed_or_missing_policies_are_not_compared_but_named():
+    base = results()
+    new = run_results([base.results[0], failed_result("smolvla", "boom")])
+    changes = compare_results(base, new)
+    assert {c.policy for c in changes} == {"act"}
+    assert unmatched_policies(base, new) == ["smolvla"]
+    text = render_compare(changes, [], unmatched_policies(base, new), 0.05)
+    first = text.splitlines()[0]
+    assert first.startswith("note: measured in only one of the files: ") and "smolvla" in first.lower()
+
+
+def test_nothing_to_compare():
+    text = render_compare([], [], [], 0.05)
+    assert "nothing to compare: no policy has samples in both files" in text
+    assert text.splitlines()[-1] == "verdict: 0 slower, 0 faster, 0 unchanged"
+
+
+def test_environment_differences_and_the_warning_line(tmp_path, capsys):
+    base, new = results(), results()
+    new.environment["torch"] = "2.1.0"
+    new.run["profile"] = {"name": "aloha"}
+    diffs = environment_differences(base, new)
+    assert diffs == ["torch 2.0.0 -> 2.1.0", "profile so100 -> aloha"]
+    text = render_compare(compare_results(base, new), diffs, [], 0.05)
+    lines = text.splitlines()
+    assert lines[0] == "warning: the two runs differ in: torch 2.0.0 -> 2.1.0; profile so100 -> aloha"
+    assert lines[1].startswith("policy  ") and "threshold 5%" in lines[1]
+    main(["compare", *write_pair(tmp_path, base, new)])
+    assert capsys.readouterr().out.splitlines()[0] == lines[0]
+
+
+def test_same_profile_name_with_other_settings():
+    base, new = results(), results()
+    new.run["profile"] = {"name": "so100", "cameras": 3}
+    assert environment_differences(base, new) == ["profile so100 settings differ"]
+    assert environment_differences(base, results()) == []
+
+
+@pytest.mark.parametrize("text, value", [("5%", 0.05), ("0.1", 0.1), (" 10% ", 0.1), ("0", 0.0)])
+def test_parse_threshold(text, value):
+    assert parse_threshold(text) == value
+
+
+@pytest.mark.parametrize("text", ["abc", "-5%", "%", "", "nan", "inf", "2000%"])
+def test_parse_threshold_rejects(text):
+    with pytest.raises(UsageError, match="--threshold"):
+        parse_threshold(text)

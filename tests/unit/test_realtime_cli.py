@@ -1,0 +1,90 @@
+"""policybench realtime on the command line: bad input and the simulate path, no policy built."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from policybench.cli import main
+from policybench.results import OK, PolicyResult, RunResults, write_results
+from policybench.samples import REFILL, STEP, Sample
+
+
+@pytest.fixture
+def results_file(tmp_path):
+    samples = []
+    for c in range(3):
+        samples.append(Sample(len(samples), REFILL, 100.0))
+        samples += [Sample(len(samples) + k, STEP, 1.0) for k in range(9)]
+    r = RunResults({"device": "cpu"}, {"profile": {"name": "so100"}},
+                   [PolicyResult("act", OK, config={"n_action_steps": 10}, samples=samples, cold_start_ms=300.0)])
+    path = tmp_path / "r.json"
+    write_results(r, str(path))
+    return path
+
+
+def _one_error_line(capsys, code):
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("policybench: error:") and "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--hz", "0"], "--hz must be positive"),
+    (["--hz", "-30"], "--hz must be positive"),
+    (["--hz", "fast"], "--hz must be a number"),
+    (["--threshold", "1.5"], "--threshold must be between 0 and 1"),
+    (["--threshold", "-0.1"], "--threshold must be between 0 and 1"),
+    (["--seconds", "0"], "--seconds must be positive"),
+    (["--ticks", "1"], "--ticks must be 2 or more"),
+    (["--hz", "10,30"], "lists are for --simulate"),
+])
+def test_bad_realtime_input_is_one_line(capsys, args, fragment):
+    line = _one_error_line(capsys, main(["realtime", "--policies", "noop", *args]))
+    assert fragment in line
+
+
+def test_simulate_a_file_without_samples_for_the_policy(capsys, tmp_path):
+    path = tmp_path / "empty.json"
+    write_results(RunResults({}, {}, [PolicyResult("act", OK, config={"n_action_steps": 10})]), str(path))
+    line = _one_error_line(capsys, main(["realtime", "--simulate", str(path)]))
+    assert "no refill samples for 'act'" in line
+
+
+def test_simulate_missing_file(capsys, tmp_path):
+    line = _one_error_line(capsys, main(["realtime", "--simulate", str(tmp_path / "nope.json")]))
+    assert "no such file" in line
+
+
+def test_simulate_prints_the_grid_and_writes_the_realtime_section(capsys, tmp_path, results_file):
+    out = tmp_path / "sim.json"
+    code = main(["realtime", "--simulate", str(results_file), "--hz", "5,10,11,30", "--threshold", "0,0.5",
+                 "--ticks", "120", "--json", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "highest rate without a miss/starved tick, ACT: sync 10 Hz, async g=0 10 Hz, async g=0.5 30 Hz" in text
+    data = json.loads(out.read_text())
+    assert data["results"][0]["policy"] == "act"  # the input results are kept
+    rt = data["realtime"]
+    assert len(rt) == 4 * 3 and {e["source"] for e in rt} == {"simulated"}
+    sync10 = next(e for e in rt if e["mode"] == "sync" and e["hz"] == 10)
+    assert sync10["summary"]["ticks"] == 120 and sync10["summary"]["deadline_misses"] == 0
+    sync30 = next(e for e in rt if e["mode"] == "sync" and e["hz"] == 30)
+    assert sync30["summary"]["deadline_misses"] == 12  # one per refill: 120 ticks / chunk 10
+
+
+def test_live_realtime_with_noop_writes_ticks(capsys, tmp_path):
+    out = tmp_path / "rt.json"
+    code = main(["realtime", "--policies", "noop", "--hz", "200", "--ticks", "20", "--json", str(out)])
+    assert code == 0
+    data = json.loads(out.read_text())
+    sync, async_ = data["realtime"]
+    assert (sync["mode"], async_["mode"]) == ("sync", "async")
+    assert [t["k"] for t in sync["ticks"]] == list(range(20))
+    assert {t["phase"] for t in sync["ticks"]} <= {"step", "refill"}
+    assert sync["ticks"][0]["phase"] == "refill"  # warm-up ends on a full cycle
+    assert async_["threshold"] == 0.5 and async_["aggregate"] == "weighted_average"
+    assert len(async_["ticks"]) == 20 and sync["status"] == async_["status"] == "ok"
