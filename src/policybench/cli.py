@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--mode", choices=["sync", "async", "both"], default="both", help="sync: select_action on the loop; async: chunks computed in a background worker (default both)")
     rt.add_argument("--threshold", default="0.5", help="async: request a new chunk when the queue holds at most this share of a chunk, in [0, 1] (LeRobot's chunk_size_threshold; default 0.5); with --simulate a comma-separated list")
     rt.add_argument("--aggregate", choices=["weighted_average", "latest_only"], default="weighted_average", help="async: how overlapping actions of two chunks merge, as LeRobot defines them (default weighted_average)")
-    rt.add_argument("--warmup", type=_int, default=1, help="refill cycles (sync) or chunks (async) run before the paced loop (default 1)")
+    rt.add_argument("--warmup", type=_int, default=2, help="refill cycles (sync) or chunks (async) run before the paced loop (default 2)")
     rt.add_argument("--simulate", metavar="RESULTS.json", help="compute the verdict from a results file's measured samples instead of running policies")
     rt.add_argument("--json", dest="json_path", help="write the results file with a 'realtime' section (with --simulate: the input results plus the simulation)")
 

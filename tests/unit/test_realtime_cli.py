@@ -88,3 +88,16 @@ def test_live_realtime_with_noop_writes_ticks(capsys, tmp_path):
     assert sync["ticks"][0]["phase"] == "refill"  # warm-up ends on a full cycle
     assert async_["threshold"] == 0.5 and async_["aggregate"] == "weighted_average"
     assert len(async_["ticks"]) == 20 and sync["status"] == async_["status"] == "ok"
+
+
+def test_plot_of_a_live_realtime_file_has_the_tick_timeline(capsys, tmp_path):
+    from matplotlib.image import imread
+
+    out = tmp_path / "rt.json"
+    assert main(["realtime", "--policies", "noop", "--hz", "200", "--ticks", "12", "--json", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(out), "-o", str(tmp_path / "plots")]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(tmp_path / "plots" / "realtime.png")]  # no latency samples: only the tick timeline
+    image = imread(tmp_path / "plots" / "realtime.png")
+    assert image.shape[:2] == (int((2.6 * 2 + 0.6) * 100), 1000)  # two paced runs (sync, async)

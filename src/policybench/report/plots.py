@@ -103,6 +103,50 @@ def figure_bars(results: RunResults) -> Figure:
     return fig
 
 
+def _paced(results: RunResults) -> list[dict]:
+    return [e for e in results.realtime if e.get("status", "ok") == "ok" and e.get("ticks")]
+
+
+def figure_realtime(results: RunResults) -> Figure:
+    """Per paced run: each tick's work time against the period; misses, starved ticks and the
+    longest stall marked."""
+    runs = _paced(results)
+    fig, axes = plt.subplots(len(runs), 1, figsize=(10, 2.6 * len(runs) + 0.6), squeeze=False, dpi=DPI)
+    for ax, e in zip(axes[:, 0], runs):
+        period_ms = 1000.0 / float(e["hz"])
+        ticks = e["ticks"]
+        ks = [t["k"] for t in ticks]
+        work = [max(t["end_ms"] - t["start_ms"], 1e-4) for t in ticks]
+        ax.plot(ks, work, color="#999999", lw=0.6, zorder=1)
+        ok = [(t["k"], w) for t, w in zip(ticks, work) if w <= period_ms and t["phase"] != "starved"]
+        missed = [(t["k"], w) for t, w in zip(ticks, work) if w > period_ms]
+        starved = [t["k"] for t in ticks if t["phase"] == "starved"]
+        ax.scatter([k for k, _ in ok], [w for _, w in ok], s=6, c=STEP_COLOR, label=f"on time ({len(ok)})", zorder=2)
+        ax.scatter([k for k, _ in missed], [w for _, w in missed], s=40, c=REFILL_COLOR, marker="x",
+                   label=f"deadline miss ({len(missed)})", zorder=3)
+        for k in starved:
+            ax.axvspan(k - 0.5, k + 0.5, color="#ff7f0e", alpha=0.3, lw=0)
+        if starved:
+            ax.axvspan(0, 0, color="#ff7f0e", alpha=0.3, label=f"starved tick ({len(starved)})")
+        ax.axhline(period_ms, color="black", ls="--", lw=1, label=f"period {period_ms:.3g} ms")
+        stall = (e.get("summary") or {}).get("longest_stall_ms")
+        title = f"{label(str(e['policy']))}, {e['mode']}"
+        if e.get("threshold") is not None:
+            title += f" (threshold {e['threshold']:g})"
+        title += f" at {float(e['hz']):g} Hz: work per tick"
+        if stall is not None:
+            title += f"; longest stall {stall:.3g} ms"
+        ax.set_title(title, fontsize=10, loc="left")
+        ax.set_yscale("log")
+        ax.set_ylabel("work per tick (ms)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8)
+    axes[-1, 0].set_xlabel("control tick")
+    _caption(fig, results)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
 FIGURES = {"timeline": figure_timeline, "cdf": figure_cdf, "bars": figure_bars}
 
 
@@ -114,10 +158,12 @@ def png_bytes(fig: Figure) -> bytes:
 
 
 def render_pngs(results: RunResults) -> dict[str, bytes]:
-    """Every figure as PNG bytes, by name; empty when no policy has samples."""
-    if not _ok(results):
-        return {}
-    return {name: png_bytes(make(results)) for name, make in FIGURES.items()}
+    """Every figure as PNG bytes, by name: the latency figures when a policy has samples, the
+    realtime figure when the file holds live paced runs; empty when there is nothing to plot."""
+    out = {name: png_bytes(make(results)) for name, make in FIGURES.items()} if _ok(results) else {}
+    if _paced(results):
+        out["realtime"] = png_bytes(figure_realtime(results))
+    return out
 
 
 def write_plots(results: RunResults, folder: str) -> list[Path]:
