@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--threshold", default="0.5", help="async: request a new chunk when the queue holds at most this share of a chunk, in [0, 1] (LeRobot's chunk_size_threshold; default 0.5); with --simulate a comma-separated list")
     rt.add_argument("--aggregate", choices=["weighted_average", "latest_only"], default="weighted_average", help="async: how overlapping actions of two chunks merge, as LeRobot defines them (default weighted_average)")
     rt.add_argument("--warmup", type=_int, default=2, help="refill cycles (sync) or chunks (async) run before the paced loop (default 2)")
+    rt.add_argument("--remote", action="store_true", help="also time round trips through LeRobot's own async inference server (gRPC PolicyServer on loopback, needs lerobot[async])")
+    rt.add_argument("--remote-calls", type=_int, default=10, help="round trips timed with --remote (default 10)")
+    rt.add_argument("--port", type=_int, help="port for the policy server with --remote (default: a free one)")
     rt.add_argument("--simulate", metavar="RESULTS.json", help="compute the verdict from a results file's measured samples instead of running policies")
     rt.add_argument("--json", dest="json_path", help="write the results file with a 'realtime' section (with --simulate: the input results plus the simulation)")
 
@@ -202,6 +205,14 @@ def cmd_realtime(args: argparse.Namespace) -> int:
         raise UsageError(f"--ticks must be 2 or more, got {args.ticks}")
     if args.warmup < 0:
         raise UsageError(f"--warmup must be 0 or more, got {args.warmup}")
+    if args.remote_calls <= 0:
+        raise UsageError(f"--remote-calls must be positive, got {args.remote_calls}")
+    if args.port is not None:
+        from policybench.realtime.remote import check_port_free
+
+        if not 0 < args.port < 65536:
+            raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
+        check_port_free(args.port)
     if args.json_path:
         check_writable(args.json_path)
     seconds = args.seconds if args.seconds is not None else 10.0
@@ -235,7 +246,8 @@ def cmd_realtime(args: argparse.Namespace) -> int:
     ticks = args.ticks if args.ticks is not None else max(2, int(round(seconds * hz)))
     modes = ["sync", "async"] if args.mode == "both" else [args.mode]
     results = RunResults(describe_environment(device), run_config_record(cfg))
-    results.realtime = run_live(cfg, device, hz, ticks, modes, thresholds[0], args.aggregate, log=_log)
+    results.realtime = run_live(cfg, device, hz, ticks, modes, thresholds[0], args.aggregate, log=_log,
+                                remote_calls=args.remote_calls if args.remote else 0, port=args.port)
     print(render_realtime(results.realtime), end="")
     if args.json_path:
         write_results(results, args.json_path)
@@ -252,20 +264,23 @@ def _output_path(path: str) -> None:
 def cmd_plot(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from policybench.report.plots import write_plots
     from policybench.results import read_results
 
+    from policybench.report.plots import render_pngs
+
     results = read_results(args.results)
+    pngs = render_pngs(results)
+    if not pngs:
+        raise UsageError(f"{args.results}: nothing to plot: no policy with samples to plot and no live realtime run")
     folder = Path(args.output)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"-o {folder}: cannot create the folder ({exc.strerror})") from None
     _output_path(str(folder / "timeline.png"))
-    paths = write_plots(results, str(folder))
-    if not paths:
-        raise UsageError(f"{args.results}: no policy with samples to plot")
-    for path in paths:
+    for name, data in pngs.items():
+        path = folder / f"{name}.png"
+        path.write_bytes(data)
         print(path)
     return 0
 
@@ -309,6 +324,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         SLOWER,
         compare_results,
         environment_differences,
+        newly_failed,
         parse_threshold,
         unmatched_policies,
     )
@@ -318,8 +334,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     threshold = parse_threshold(args.threshold)
     base, new = read_results(args.base), read_results(args.new)
     changes = compare_results(base, new, threshold)
-    print(render_compare(changes, environment_differences(base, new), unmatched_policies(base, new), threshold), end="")
-    return 1 if any(c.verdict == SLOWER for c in changes) else 0
+    failed = newly_failed(base, new)
+    diffs, unmatched = environment_differences(base, new), unmatched_policies(base, new)
+    print(render_compare(changes, diffs, unmatched, threshold, failed), end="")
+    return 1 if failed or any(c.verdict == SLOWER for c in changes) else 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -89,6 +89,12 @@ def environment_differences(base: RunResults, new: RunResults) -> list[str]:
     return out
 
 
+def newly_failed(base: RunResults, new: RunResults) -> list[str]:
+    """Policies measured in the base run that failed in the new one: a regression too."""
+    ok_before = {r.policy for r in base.results if r.status == OK}
+    return [r.policy for r in new.results if r.status != OK and r.policy in ok_before]
+
+
 def unmatched_policies(base: RunResults, new: RunResults) -> list[str]:
     a = {r.policy for r in base.results if r.status == OK}
     b = {r.policy for r in new.results if r.status == OK}

@@ -106,6 +106,8 @@ def check_writable(path: str, flag: str = "--json") -> None:
     if p.is_dir():
         raise UsageError(f"{flag} {path}: is a folder, not a file")
     parent = p.parent if str(p.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise UsageError(f"{flag} {path}: {parent} is a file, not a folder")
     if not parent.is_dir():
         raise UsageError(f"{flag} {path}: folder {parent} does not exist")
     try:
@@ -137,6 +139,13 @@ def read_results(path: str) -> RunResults:
         raise UsageError(f"{path}: no such file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not a JSON results file ({exc})") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
     if not isinstance(data, dict) or "results" not in data:
         raise UsageError(f"{path}: not a policybench results file (no 'results')")
-    return RunResults.from_json(data)
+    try:
+        return RunResults.from_json(data)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"{path}: malformed results file ({type(exc).__name__}: {exc})") from None

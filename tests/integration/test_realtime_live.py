@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policybench.config import PROFILES, RunConfig, parse_override
+from policybench.config import PROFILES, RunConfig, customize_profile, parse_override
 from policybench.realtime.live import run_live
 
 pytestmark = pytest.mark.slow
@@ -25,3 +25,26 @@ def test_small_act_runs_paced_in_each_mode(mode):
         assert entry["summary"]["chunks"] == len(entry["chunk_latencies_ms"]) >= 1
         assert {t["phase"] for t in ticks} <= {"pop", "starved"}
         assert ticks[0]["phase"] == "pop"  # the first chunk is queued before the loop starts
+
+
+def test_remote_round_trips_through_lerobots_policy_server_on_loopback():
+    cfg = RunConfig(policies=["act"], profile=customize_profile(PROFILES["so100"], cameras=1, image_size=(96, 128)),
+                    warmup=1, overrides=[parse_override("act.chunk_size=6"), parse_override("act.n_action_steps=6")])
+    entries = run_live(cfg, "cpu", hz=10, ticks=3, modes=["sync"], threshold=0.5, aggregate="latest_only", remote_calls=3)
+    remote = entries[-1]
+    assert remote["mode"] == "remote" and remote["status"] == "ok", remote.get("error")
+    s = remote["summary"]
+    assert s["calls"] == 3 == len(remote["round_trips_ms"]) == len(remote["in_process_chunks_ms"])
+    assert s["chunk_length"] == 6  # the server returned a whole chunk of n_action_steps actions
+    assert all(x > 0 for x in remote["round_trips_ms"])
+
+
+def test_remote_needs_lerobot_style_camera_keys():
+    from policybench.errors import UsageError
+    from policybench.realtime.remote import robot_features
+
+    with pytest.raises(UsageError, match="--remote needs cameras named observation.images"):
+        robot_features(PROFILES["pusht"])
+    hw, raw = robot_features(PROFILES["so100"])
+    assert hw["front"] == (480, 640, 3) and raw["front"].shape == (480, 640, 3) and raw["front"].dtype.name == "uint8"
+    assert sum(k.endswith(".pos") for k in raw) == 6 and raw["task"]

@@ -180,3 +180,14 @@ def test_parse_threshold(text, value):
 def test_parse_threshold_rejects(text):
     with pytest.raises(UsageError, match="--threshold"):
         parse_threshold(text)
+
+
+def test_a_policy_that_newly_fails_is_a_regression_for_ci(tmp_path, capsys):
+    base = results()
+    new = run_results([base.results[0], failed_result("smolvla", "CUDA out of memory")])
+    a, b = write_pair(tmp_path, base, new)
+    assert main(["compare", a, b]) == 1
+    out = capsys.readouterr().out
+    assert "regression: SmolVLA was measured in the base run and failed in the new one" in out
+    # The other way round (fixed in the new run) is no regression.
+    assert main(["compare", b, a]) == 0

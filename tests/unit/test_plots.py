@@ -106,11 +106,6 @@ def test_a_policy_with_only_refills_is_plotted():
     assert all(image(data).size == expected_size(name, 1) for name, data in pngs.items())
 
 
-@pytest.mark.xfail(
-    reason="BUG: png_bytes calls fig.savefig without dpi, so a user's matplotlibrc (savefig.dpi, savefig.bbox) "
-    "changes the size of every PNG; pass dpi=DPI and a fixed bbox",
-    strict=True,
-)
 def test_png_size_does_not_depend_on_the_users_matplotlibrc():
     results = read_results(str(DATA / "small_results.json"))
     with matplotlib.rc_context({"savefig.dpi": 50}):

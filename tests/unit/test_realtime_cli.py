@@ -101,3 +101,25 @@ def test_plot_of_a_live_realtime_file_has_the_tick_timeline(capsys, tmp_path):
     assert printed == [str(tmp_path / "plots" / "realtime.png")]  # no latency samples: only the tick timeline
     image = imread(tmp_path / "plots" / "realtime.png")
     assert image.shape[:2] == (int((2.6 * 2 + 0.6) * 100), 1000)  # two paced runs (sync, async)
+
+
+def test_a_port_in_use_is_one_clear_line(capsys):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        line = _one_error_line(capsys, main(["realtime", "--policies", "act", "--remote", "--port", str(port)]))
+    assert f"--port {port} is in use" in line
+
+
+def test_server_that_fails_to_start_names_why(monkeypatch):
+    import sys
+
+    from policybench.realtime import remote
+
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    with pytest.raises(RuntimeError, match="policy server exited at start"):
+        with remote.policy_server(remote.free_port(), startup_timeout=5):
+            pass

@@ -14,6 +14,8 @@ from policybench.loop import warm_up
 from policybench.observations import synthetic_observation
 from policybench.realtime.metrics import summarize_ticks, ticks_json
 from policybench.realtime.paced import ThreadWorker, run_async, run_sync, sleep_until_real
+from policybench.realtime.remote import run_remote
+from policybench.stats import summarize
 
 Log = Callable[[str], None]
 
@@ -28,8 +30,11 @@ def run_live(
     aggregate: str,
     log: Log = lambda line: None,
     build=policies.build,
+    remote_calls: int = 0,
+    port: int | None = None,
 ) -> list[dict[str, object]]:
-    """One entry per policy and mode; a policy that fails is an entry with its error."""
+    """One entry per policy and mode; a policy that fails is an entry with its error. With
+    ``remote_calls`` > 0, also round trips through LeRobot's PolicyServer (mode "remote")."""
     clock = clock_for(device)
     sleep_until = sleep_until_real(clock.now)
     entries: list[dict[str, object]] = []
@@ -62,6 +67,10 @@ def run_live(
                 if chunk_lat is not None:
                     entry["chunk_latencies_ms"] = [x * 1000 for x in chunk_lat]
                 entries.append(entry)
+            if remote_calls > 0:
+                log(f"{name}: {remote_calls} round trips through LeRobot's policy server")
+                entries.append({**base, "mode": "remote", "threshold": None, "aggregate": None,
+                                **measure_remote(adapter, obs, cfg, device, clock, remote_calls, port)})
         except Exception as exc:  # noqa: BLE001 - isolate every policy
             error = f"{type(exc).__name__}: {exc}".strip()
             log(f"{name}: FAILED: {error.splitlines()[0]}")
@@ -72,3 +81,30 @@ def run_live(
             if device.startswith("cuda"):
                 torch.cuda.empty_cache()
     return entries
+
+
+def measure_remote(adapter, obs, cfg: RunConfig, device: str, clock, calls: int, port: int | None) -> dict[str, object]:
+    """Round trips through LeRobot's PolicyServer, next to the same chunk computed in-process."""
+    in_process = []
+    for _ in range(calls + 1):
+        start = clock.read()
+        adapter.predict_chunk(obs)
+        in_process.append((clock.read() - start) * 1000)
+    remote = run_remote(adapter, cfg.profile, calls, warmup=1, port=port, device=device)
+    trips = [x * 1000 for x in remote.round_trips]
+    rt, ip = summarize(trips), summarize(in_process[1:])
+    return {
+        "status": "ok",
+        "error": None,
+        "summary": {
+            "calls": len(trips),
+            "round_trip_median_ms": rt["median_ms"],
+            "round_trip_p99_ms": rt["p99_ms"],
+            "round_trip_min_ms": rt["min_ms"],
+            "in_process_chunk_median_ms": ip["median_ms"],
+            "overhead_median_ms": rt["median_ms"] - ip["median_ms"],
+            "chunk_length": remote.chunk_length,
+        },
+        "round_trips_ms": trips,
+        "in_process_chunks_ms": in_process[1:],
+    }

@@ -12,12 +12,16 @@ def describe_change(c: Change) -> str:
     return f"{c.phase} {c.ratio:.2f} ± {half:.2f} × {c.verdict}"
 
 
-def render_compare(changes: list[Change], env_diffs: list[str], unmatched: list[str], threshold: float) -> str:
+def render_compare(
+    changes: list[Change], env_diffs: list[str], unmatched: list[str], threshold: float, failed: list[str] | None = None
+) -> str:
     lines = []
     if env_diffs:
         lines.append("warning: the two runs differ in: " + "; ".join(env_diffs))
     if unmatched:
         lines.append("note: measured in only one of the files: " + ", ".join(unmatched))
+    for name in failed or []:
+        lines.append(f"regression: {label(name)} was measured in the base run and failed in the new one")
     width = max([len(label(c.policy)) for c in changes] + [6])
     lines.append(
         f"{'policy'.ljust(width)}  {'base median':>12}  {'new median':>12}  change "

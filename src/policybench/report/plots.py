@@ -152,7 +152,9 @@ FIGURES = {"timeline": figure_timeline, "cdf": figure_cdf, "bars": figure_bars}
 
 def png_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    # Fixed size whatever the user's matplotlibrc says (savefig.dpi, savefig.bbox).
+    with plt.rc_context({"savefig.bbox": "standard"}):
+        fig.savefig(buf, format="png", dpi=DPI)
     plt.close(fig)
     return buf.getvalue()
 

@@ -34,9 +34,25 @@ def realtime_row(e: dict[str, object]) -> list[str]:
     ]
 
 
+def render_remote(entries: list[dict[str, object]]) -> list[str]:
+    """Lines for the round trips through LeRobot's PolicyServer, next to the in-process chunk."""
+    out = []
+    for e in entries:
+        s = e.get("summary") or {}
+        out.append(
+            f"{label(str(e['policy']))} through LeRobot's PolicyServer (loopback gRPC): round trip median "
+            f"{format_ms(s['round_trip_median_ms'])} ms, p99 {format_ms(s['round_trip_p99_ms'])} ms over "
+            f"{s['calls']} calls; the same chunk in-process {format_ms(s['in_process_chunk_median_ms'])} ms "
+            f"(overhead {format_ms(s['overhead_median_ms'])} ms: serialize, transport, pre/post-processing)"
+        )
+    return out
+
+
 def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, object]] | None = None) -> str:
+    remote = [e for e in entries if e.get("mode") == "remote" and e.get("status", "ok") == "ok"]
+    entries = [e for e in entries if e not in remote]
     rows = [realtime_row(e) for e in entries]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(HEADERS)]
 
     def line(cells: list[str]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
@@ -48,6 +64,7 @@ def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, ob
     for e in entries:
         if e.get("status", "ok") != "ok":
             out.append(f"{label(str(e['policy']))} failed: {str(e.get('error') or '').splitlines()[0]}")
+    out += render_remote(remote)
     for h in highest or []:
         parts = [f"sync {h['sync_hz']:g} Hz" if h["sync_hz"] is not None else "sync: none of the rates"]
         for g, hz in h["async_hz"].items():
