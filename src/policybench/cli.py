@@ -43,9 +43,9 @@ def _float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
 
 
-def _add_target_args(p: argparse.ArgumentParser, policies_default: str | None) -> None:
-    shown = policies_default or f"{REALTIME_POLICIES}; with --simulate every policy in the file"
-    p.add_argument("--policies", default=policies_default, help=f"comma-separated policy names (default {shown}); see `policybench list`")
+def _add_target_args(p: argparse.ArgumentParser, policies_default: str | None, shown: str | None = None) -> None:
+    shown = shown or policies_default or f"{REALTIME_POLICIES}; with --simulate every policy in the file"
+    p.add_argument("--policies", default=policies_default, help=f"comma-separated policy names (default {shown}, or none with --policy-path); see `policybench list`")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--profile", default=DEFAULT_PROFILE, help=f"robot profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
     p.add_argument("--cameras", type=_int, help="number of cameras (overrides the profile)")
@@ -62,10 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = sub.add_parser("run", help="benchmark policies and print the comparison table")
-    _add_target_args(run, DEFAULT_POLICIES)
+    _add_target_args(run, None, DEFAULT_POLICIES)
     run.add_argument("--refills", type=_int, default=10, help="measure at least this many full refill cycles (default 10)")
     run.add_argument("--warmup", type=_int, default=2, help="full refill cycles run and discarded first (default 2)")
     run.add_argument("--max-seconds", type=_float, default=60.0, help="upper bound on each policy's measuring time (default 60)")
+    run.add_argument("--policy-path", action="append", default=[], metavar="DIR", help="benchmark your own trained policy: a LeRobot pretrained_model folder (config.json + model.safetensors), or a hub id with --hub; repeatable, runs after --policies")
+    run.add_argument("--pipeline", action="store_true", help="time LeRobot's whole deployment step, stage by stage: raw observation -> prepare -> preprocessor -> select_action -> postprocessor")
     run.add_argument("--baseline", help="policy the ratio columns divide by (default smolvla when it runs)")
     run.add_argument("--json", dest="json_path", help="write the results file here, rewritten after every policy")
     chatter = run.add_mutually_exclusive_group()
@@ -126,7 +128,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         state_dim=args.state_dim,
         action_dim=args.action_dim,
     )
-    names = _split_policies(args.policies)
+    paths = getattr(args, "policy_path", [])
+    names = _split_policies(args.policies if args.policies is not None else ("" if paths else DEFAULT_POLICIES))
+    names += paths
     overrides = [parse_override(o) for o in args.overrides]
     if args.hub and "smolvla" in names:
         overrides.insert(0, parse_override(f"smolvla.vlm_model_name={HUB_SMOLVLM}"))
@@ -139,7 +143,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     )
     if args.command == "run":
         cfg.refills, cfg.warmup, cfg.max_seconds = args.refills, args.warmup, args.max_seconds
-        cfg.baseline, cfg.json_path = args.baseline, args.json_path
+        cfg.baseline, cfg.json_path, cfg.pipeline = args.baseline, args.json_path, args.pipeline
     cfg.validate()
     return cfg
 

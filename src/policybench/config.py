@@ -144,6 +144,7 @@ class RunConfig:
     baseline: str | None = None  # ratio columns divide by this policy; default smolvla when present
     json_path: str | None = None
     seed: int = 0
+    pipeline: bool = False  # time LeRobot's whole deployment pipeline, stage by stage
 
     def validate(self) -> None:
         for name, value in (("--refills", self.refills), ("--max-seconds", self.max_seconds)):

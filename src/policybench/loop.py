@@ -26,11 +26,29 @@ class LoopResult:
 
 
 def _timed_call(policy: PolicyAdapter, obs: dict[str, torch.Tensor], clock: Clock) -> tuple[str, float]:
+    phase, ms, _ = _timed_stages(policy, obs, clock)
+    return phase, ms
+
+
+def _timed_stages(
+    policy: PolicyAdapter, obs: dict[str, torch.Tensor], clock: Clock
+) -> tuple[str, float, dict[str, float] | None]:
+    """One call: its phase, its latency in ms and, for a staged policy, each stage's ms (the
+    device is synchronized at every stage boundary, so the stages add up to the total)."""
     phase = REFILL if policy.queued_actions() == 0 else STEP
-    start = clock.read()
-    policy.select_action(obs)
-    end = clock.read()
-    return phase, (end - start) * 1000.0
+    stages = policy.stages()
+    if stages is None:
+        start = clock.read()
+        policy.select_action(obs)
+        end = clock.read()
+        return phase, (end - start) * 1000.0, None
+    marks = [clock.read()]
+    value = obs
+    for _, fn in stages:
+        value = fn(value)
+        marks.append(clock.read())
+    per_stage = {name: (b - a) * 1000.0 for (name, _), a, b in zip(stages, marks, marks[1:])}
+    return phase, (marks[-1] - marks[0]) * 1000.0, per_stage
 
 
 def warm_up(
@@ -75,8 +93,8 @@ def run_steady_state(
     n_refills, complete = 0, False
     start = clock.now()
     while True:
-        phase, ms = _timed_call(policy, obs, clock)
-        samples.append(Sample(len(samples), phase, ms))
+        phase, ms, stages = _timed_stages(policy, obs, clock)
+        samples.append(Sample(len(samples), phase, ms, stages))
         if phase == REFILL:
             n_refills += 1
             if on_refill is not None:

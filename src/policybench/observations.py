@@ -47,3 +47,19 @@ def synthetic_observation(
 def input_shapes(obs: dict[str, torch.Tensor]) -> dict[str, list[int]]:
     """Shapes (without batch) of an observation, for the results file."""
     return {k: list(v.shape[1:]) for k, v in obs.items()}
+
+
+def synthetic_raw_observation(specs: list[InputSpec], seed: int = 0) -> dict[str, "np.ndarray"]:
+    """One observation as a robot delivers it to LeRobot's deployment loop, on the host:
+    uint8 HxWxC camera images and float32 vectors, without a batch dimension."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    raw: dict[str, np.ndarray] = {}
+    for spec in specs:
+        if spec.kind == VISUAL:
+            c, h, w = spec.shape
+            raw[spec.key] = rng.integers(0, 256, size=(h, w, c), dtype=np.uint8)
+        else:
+            raw[spec.key] = rng.standard_normal(spec.shape).astype(np.float32)
+    return raw

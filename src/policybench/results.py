@@ -13,12 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from policybench.errors import UsageError
-from policybench.samples import PHASES, Sample, latencies
+from policybench.samples import PHASES, Sample, latencies, stage_latencies, stage_names
 from policybench.stats import summarize
 
 SCHEMA_VERSION = 1
 OK = "ok"
 FAILED = "failed"
+
+
+def _sample_json(s: Sample) -> dict[str, object]:
+    out: dict[str, object] = {"i": s.i, "phase": s.phase, "latency_ms": s.latency_ms}
+    if s.stages_ms:
+        out["stages_ms"] = s.stages_ms
+    return out
 
 
 @dataclass
@@ -32,11 +39,20 @@ class PolicyResult:
     cold_start_ms: float | None = None
     build_seconds: float | None = None
     complete: bool | None = None  # the target number of refill cycles was reached
+    memory: dict[str, float | int | None] = field(default_factory=dict)  # see docs/results-schema.md
+    source: str | None = None  # checkpoint folder or hub id (--policy-path); None for a built-in
 
     def summary(self) -> dict[str, dict[str, float | int | None]]:
         out = {"all": summarize(latencies(self.samples))}
         for phase in PHASES:
             out[phase] = summarize(latencies(self.samples, phase))
+        stages = stage_names(self.samples)
+        if stages:
+            out["stages"] = {
+                stage: {key: summarize(stage_latencies(self.samples, stage, None if key == "all" else key))
+                        for key in ("all", *PHASES)}
+                for stage in stages
+            }
         return out
 
     def to_json(self) -> dict[str, object]:
@@ -50,7 +66,9 @@ class PolicyResult:
             "complete": self.complete,
             "cold_start_ms": self.cold_start_ms,
             "summary": self.summary(),
-            "samples": [{"i": s.i, "phase": s.phase, "latency_ms": s.latency_ms} for s in self.samples],
+            "memory": self.memory,
+            "source": self.source,
+            "samples": [_sample_json(s) for s in self.samples],
         }
 
     @classmethod
@@ -61,10 +79,14 @@ class PolicyResult:
             error=d.get("error"),
             config=d.get("config") or {},
             params=d.get("params"),
-            samples=[Sample(int(s["i"]), s["phase"], float(s["latency_ms"])) for s in d.get("samples", [])],
+            samples=[
+                Sample(int(s["i"]), s["phase"], float(s["latency_ms"]), s.get("stages_ms")) for s in d.get("samples", [])
+            ],
             cold_start_ms=d.get("cold_start_ms"),
             build_seconds=d.get("build_seconds"),
             complete=d.get("complete"),
+            memory=d.get("memory") or {},
+            source=d.get("source"),
         )
 
 

@@ -19,7 +19,7 @@ from policybench.clock import Clock, clock_for
 from policybench.config import RunConfig
 from policybench.environment import describe_environment
 from policybench.loop import run_steady_state
-from policybench.observations import input_shapes, synthetic_observation
+from policybench.observations import input_shapes, synthetic_observation, synthetic_raw_observation
 from policybench.policies.base import PolicyAdapter
 from policybench.results import FAILED, OK, PolicyResult, RunResults, write_results
 
@@ -47,6 +47,7 @@ def run_config_record(cfg: RunConfig) -> dict[str, object]:
         "overrides": [f"{o.policy}.{o.field}={o.value!r}" for o in cfg.overrides],
         "baseline": cfg.resolved_baseline(),
         "seed": cfg.seed,
+        "pipeline": cfg.pipeline,
     }
 
 
@@ -67,17 +68,26 @@ def measure_policy(
     try:
         log(f"{name}: building")
         t0 = time.perf_counter()
+        if device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats(device)
+        if policies.is_checkpoint(name):
+            result.source = name
         adapter = build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
+        if cfg.pipeline:
+            adapter = policies.with_pipeline(adapter, result.source, device, cfg.profile.task)
         result.build_seconds = time.perf_counter() - t0
         result.params = adapter.parameter_count()
-        obs = synthetic_observation(
-            adapter.input_specs(), device, cfg.seed, extra=adapter.extra_inputs(cfg.profile.task)
+        result.memory = {"weight_bytes": adapter.weight_bytes(), "rss_after_build_mb": current_rss_mb()}
+        obs = make_observation(adapter, cfg, device)
+        inputs = (
+            {s.key: list(s.shape) for s in adapter.input_specs()} if adapter.takes_raw_observation else input_shapes(obs)
         )
-        result.config = {**adapter.describe(), "inputs": input_shapes(obs)}
+        result.config = {**adapter.describe(), "inputs": inputs}
         log(f"{name}: built in {result.build_seconds:.1f} s ({result.params / 1e6:.1f} M params), measuring")
         on_refill = (lambda done: progress(name, done, cfg.refills)) if progress else None
         loop = run_steady_state(adapter, obs, clock, cfg.refills, cfg.warmup, cfg.max_seconds, on_refill)
         result.samples, result.cold_start_ms, result.complete = loop.samples, loop.cold_start_ms, loop.complete
+        result.memory.update(peak_memory(device))
         result.status = OK
         n_refills = sum(s.phase == "refill" for s in loop.samples)
         log(f"{name}: {len(loop.samples)} calls, {n_refills} refills in {loop.measured_seconds:.1f} s")
@@ -96,6 +106,30 @@ def measure_policy(
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
     return result
+
+
+def make_observation(adapter: PolicyAdapter, cfg: RunConfig, device: str) -> dict:
+    if adapter.takes_raw_observation:
+        return synthetic_raw_observation(adapter.input_specs(), cfg.seed)
+    return synthetic_observation(adapter.input_specs(), device, cfg.seed, extra=adapter.extra_inputs(cfg.profile.task))
+
+
+def current_rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def peak_memory(device: str) -> dict[str, float]:
+    """Peak host RSS of the process so far (it never goes down: policies run earlier in the same
+    process count too) and, on CUDA, this policy's peak device memory."""
+    import resource
+
+    out = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if device.startswith("cuda"):
+        out["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+        out["cuda_max_reserved_mb"] = torch.cuda.max_memory_reserved(device) / 2**20
+    return out
 
 
 def run_benchmark(

@@ -15,6 +15,20 @@ class Sample:
     i: int  # call index within the measured phase, from 0
     phase: str  # STEP or REFILL
     latency_ms: float
+    stages_ms: dict[str, float] | None = None  # --pipeline: time of each stage of the call
+
+
+def stage_latencies(samples: Iterable[Sample], stage: str, phase: str | None = None) -> list[float]:
+    """Latencies in ms of one pipeline stage, for the samples of ``phase`` (all when None)."""
+    return [s.stages_ms[stage] for s in samples if s.stages_ms and (phase is None or s.phase == phase)]
+
+
+def stage_names(samples: Iterable[Sample]) -> list[str]:
+    """Stages in the order of the first sample that has them; [] without --pipeline."""
+    for s in samples:
+        if s.stages_ms:
+            return list(s.stages_ms)
+    return []
 
 
 def latencies(samples: Iterable[Sample], phase: str | None = None) -> list[float]:

@@ -40,9 +40,16 @@ def known_names() -> list[str]:
     return list(ENTRIES)
 
 
+def is_checkpoint(name: str) -> bool:
+    """A --policy-path target (a folder or hub id) rather than a built-in policy name."""
+    from policybench.policies.checkpoint import looks_like_checkpoint
+
+    return name not in ENTRIES and looks_like_checkpoint(name)
+
+
 def check_name(name: str) -> None:
-    if name not in ENTRIES:
-        raise UsageError(f"unknown policy '{name}'; known policies: {', '.join(ENTRIES)}")
+    if name not in ENTRIES and not is_checkpoint(name):
+        raise UsageError(f"unknown policy '{name}'; known policies: {', '.join(ENTRIES)} (or --policy-path DIR)")
 
 
 def availability(name: str) -> str | None:
@@ -78,6 +85,8 @@ def config_fields(name: str) -> list[str]:
 
 
 def check_override_field(name: str, field: str) -> None:
+    if is_checkpoint(name):
+        return  # checked against the checkpoint's own config when it is loaded
     valid = config_fields(name)
     if field not in valid:
         raise UsageError(f"unknown field '{field}' for {name}; valid fields: {', '.join(valid)}")
@@ -85,6 +94,10 @@ def check_override_field(name: str, field: str) -> None:
 
 def build(name: str, profile: Profile, overrides: dict[str, object], device: str, seed: int = 0) -> PolicyAdapter:
     check_name(name)
+    if is_checkpoint(name):
+        from policybench.policies.checkpoint import load_checkpoint
+
+        return load_checkpoint(name, overrides, device)
     if name == "noop":
         from policybench.policies.noop import build_noop
 
@@ -92,3 +105,14 @@ def build(name: str, profile: Profile, overrides: dict[str, object], device: str
     from policybench.policies.lerobot_policies import build_lerobot
 
     return build_lerobot(name, profile, overrides, device, seed)
+
+
+def with_pipeline(adapter: PolicyAdapter, checkpoint: str | None, device: str, task: str) -> PolicyAdapter:
+    """Wrap a LeRobot policy so that each call runs LeRobot's whole deployment pipeline (--pipeline)."""
+    from policybench.policies.lerobot_policies import LeRobotPolicy
+    from policybench.policies.pipeline import PipelinePolicy, make_processors
+
+    if not isinstance(adapter, LeRobotPolicy):
+        return adapter  # noop: no processors, nothing to stage
+    pre, post = make_processors(adapter.policy, checkpoint, device)
+    return PipelinePolicy(adapter, pre, post, device, task)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Callable
 
 import torch
 
@@ -13,6 +14,7 @@ class PolicyAdapter(ABC):
     """A built policy, ready to run. Queue introspection stays inside the adapter."""
 
     name: str
+    takes_raw_observation = False  # True: gets the host-side observation a robot delivers (--pipeline)
 
     @abstractmethod
     def reset(self) -> None:
@@ -21,6 +23,15 @@ class PolicyAdapter(ABC):
     @abstractmethod
     def select_action(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         """One control step: the action the robot executes next."""
+
+    def stages(self) -> list[tuple[str, Callable]] | None:
+        """For a staged call (--pipeline): (name, function) pairs, each taking the previous one's
+        output, the first the observation. None: one plain ``select_action`` call."""
+        return None
+
+    def weight_bytes(self) -> int:
+        """Bytes of parameters and buffers."""
+        return 0
 
     @abstractmethod
     def queued_actions(self) -> int:

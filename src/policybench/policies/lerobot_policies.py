@@ -157,6 +157,10 @@ class LeRobotPolicy(PolicyAdapter):
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.policy.parameters())
 
+    def weight_bytes(self) -> int:
+        tensors = [*self.policy.parameters(), *self.policy.buffers()]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
 
 def _tokenize_task(cfg, task: str) -> dict[str, torch.Tensor]:
     """The task string as SmolVLA's (and pi0's) preprocessor tokenizes it: a trailing newline,

@@ -11,7 +11,11 @@ RULE = "=" * 78
 
 
 def label(name: str) -> str:
-    return ENTRIES[name].label if name in ENTRIES else name
+    """Display name: the registry's label, or the last two parts of a checkpoint path."""
+    if name in ENTRIES:
+        return ENTRIES[name].label
+    parts = [p for p in name.replace("\\", "/").split("/") if p]
+    return "/".join(parts[-2:]) if len(parts) > 2 else name
 
 
 def _short(name: str) -> str:
@@ -98,6 +102,14 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
         s = r.summary()
         counts.append(f"{s['step']['count'] or '-'}/{s['refill']['count'] or '-'}")
     rows.append(["Step/Refill Count"] + counts + [""] * len(others))
+    stage_rows = _stage_rows(rs)
+    if stage_rows:
+        rows.append(None)
+        rows += [cells + [""] * len(others) for cells in stage_rows]
+    memory_rows = _memory_rows(rs)
+    if memory_rows:
+        rows.append(None)
+        rows += [cells + [""] * len(others) for cells in memory_rows]
 
     widths = [max(len(h), *(len(row[i]) for row in rows if row)) for i, h in enumerate(headers)]
     widths[0] = max(widths[0], 20)
@@ -113,6 +125,49 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
     out.append("=" * width)
     out += _notes(results, base)
     return "\n".join(out) + "\n"
+
+
+def _stage_rows(rs: list[PolicyResult]) -> list[list[str]]:
+    """--pipeline: the median of each stage, per phase."""
+    names: list[str] = []
+    for r in rs:
+        for stage in (r.summary().get("stages") or {}) if r.status == OK else {}:
+            if stage not in names:
+                names.append(stage)
+    rows = []
+    for stage in names:
+        for phase in ("step", "refill"):
+            cells = [f"{stage} {phase} median"]
+            for r in rs:
+                stages = r.summary().get("stages") or {} if r.status == OK else {}
+                cells.append(format_ms(stages[stage][phase]["median_ms"]) if stage in stages else "-")
+            rows.append(cells)
+    return rows
+
+
+_MEMORY_ROWS = [
+    ("Params (M)", lambda r: None if r.params is None else r.params / 1e6),
+    ("Weights (MB)", lambda r: _mb(r.memory.get("weight_bytes"))),
+    ("Build/Load (s)", lambda r: r.build_seconds),
+    ("Peak RSS (MB)", lambda r: r.memory.get("peak_rss_mb")),
+    ("CUDA peak alloc (MB)", lambda r: r.memory.get("cuda_max_allocated_mb")),
+    ("CUDA peak reserved (MB)", lambda r: r.memory.get("cuda_max_reserved_mb")),
+]
+
+
+def _mb(value: float | None) -> float | None:
+    return None if value is None else value / 2**20
+
+
+def _memory_rows(rs: list[PolicyResult]) -> list[list[str]]:
+    """Size and memory per policy, for the rows any policy has a value for."""
+    rows = []
+    for name, get in _MEMORY_ROWS:
+        values = [get(r) for r in rs]
+        if name != "Params (M)" and all(v is None for v in values):
+            continue
+        rows.append([name] + ["-" if v is None else f"{v:.1f}" for v in values])
+    return rows if any(r.memory for r in rs) else []
 
 
 def machine_line(results: RunResults) -> str:

@@ -1,0 +1,97 @@
+"""--pipeline: what a LeRobot deployment runs each control step, stage by stage.
+
+raw observation (uint8 HWC images and float vectors on the host, the task string)
+  -> prepare (to tensors, images to float CHW in [0, 1], batch dimension, to the device;
+     LeRobot's prepare_observation_for_inference)
+  -> preprocess (the policy's preprocessor: rename, normalize, tokenize, device)
+  -> select_action
+  -> postprocess (the policy's postprocessor: unnormalize, back to the host)
+as LeRobot's ``predict_action`` (lerobot/utils/control_utils.py) does, all under inference mode.
+"""
+
+from __future__ import annotations
+
+from copy import copy
+from typing import Callable
+
+import torch
+
+from policybench.observations import InputSpec
+from policybench.policies.base import PolicyAdapter
+from policybench.policies.lerobot_policies import LeRobotPolicy
+
+STAGES = ("prepare", "preprocess", "select_action", "postprocess")
+
+
+def make_processors(policy, checkpoint: str | None, device: str):
+    """The policy's pre/post-processors: from the checkpoint folder when it has them, else made
+    from its config (with no dataset statistics: normalization steps have nothing to apply)."""
+    from pathlib import Path
+
+    from lerobot.policies.factory import make_pre_post_processors
+
+    override = {"device_processor": {"device": device}}
+    if checkpoint and (Path(checkpoint) / "policy_preprocessor.json").exists():
+        return make_pre_post_processors(
+            policy.config, pretrained_path=checkpoint, preprocessor_overrides=override,
+            postprocessor_overrides={"device_processor": {"device": "cpu"}},
+        )
+    return make_pre_post_processors(policy.config, dataset_stats=None)
+
+
+class PipelinePolicy(PolicyAdapter):
+    """A LeRobot policy with its processors; each call runs and times the four stages."""
+
+    takes_raw_observation = True
+
+    def __init__(self, inner: LeRobotPolicy, preprocessor, postprocessor, device: str, task: str):
+        self.name = inner.name
+        self.inner, self.device, self.task = inner, device, task
+        self._pre, self._post = preprocessor, postprocessor
+        self._stages: list[tuple[str, Callable]] = [
+            ("prepare", self._prepare),
+            ("preprocess", self._preprocess),
+            ("select_action", inner.select_action),
+            ("postprocess", self._postprocess),
+        ]
+
+    def _prepare(self, raw: dict) -> dict:
+        from lerobot.policies.utils import prepare_observation_for_inference
+
+        with torch.inference_mode():
+            return prepare_observation_for_inference(copy(raw), torch.device(self.device), self.task, None)
+
+    def _preprocess(self, obs: dict) -> dict:
+        with torch.inference_mode():
+            return self._pre(obs)
+
+    def _postprocess(self, action: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return self._post(action)
+
+    def stages(self) -> list[tuple[str, Callable]]:
+        return self._stages
+
+    def select_action(self, obs: dict) -> torch.Tensor:
+        value = obs
+        for _, fn in self._stages:
+            value = fn(value)
+        return value
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def queued_actions(self) -> int:
+        return self.inner.queued_actions()
+
+    def input_specs(self) -> list[InputSpec]:
+        return self.inner.input_specs()
+
+    def describe(self) -> dict[str, object]:
+        return {**self.inner.describe(), "pipeline": list(STAGES)}
+
+    def parameter_count(self) -> int:
+        return self.inner.parameter_count()
+
+    def weight_bytes(self) -> int:
+        return self.inner.weight_bytes()
