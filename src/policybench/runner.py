@@ -98,14 +98,24 @@ def measure_policy(
             )
     except Exception as exc:  # noqa: BLE001 - isolate every policy; the error is reported, not raised
         result.status = FAILED
-        result.error = f"{type(exc).__name__}: {exc}".strip()
+        result.error = describe_error(exc)
         warn(f"{name}: FAILED: {result.error.splitlines()[0]}")
     finally:
         del adapter
-        gc.collect()
-        if device.startswith("cuda"):
-            torch.cuda.empty_cache()
+        release_memory(device)
     return result
+
+
+def describe_error(exc: BaseException) -> str:
+    """'ExceptionType: message', as a failed result records it."""
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+def release_memory(device: str) -> None:
+    """After a policy is dropped: collect it, and hand its cached CUDA memory back."""
+    gc.collect()
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
 
 
 def make_observation(adapter: PolicyAdapter, cfg: RunConfig, device: str) -> dict:

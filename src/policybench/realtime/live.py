@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Callable
-
-import torch
 
 from policybench import policies
 from policybench.clock import clock_for
@@ -15,6 +12,7 @@ from policybench.observations import synthetic_observation
 from policybench.realtime.metrics import summarize_ticks, ticks_json
 from policybench.realtime.paced import ThreadWorker, run_async, run_sync, sleep_until_real
 from policybench.realtime.remote import run_remote
+from policybench.runner import describe_error, release_memory
 from policybench.stats import summarize
 
 Log = Callable[[str], None]
@@ -72,14 +70,12 @@ def run_live(
                 entries.append({**base, "mode": "remote", "threshold": None, "aggregate": None,
                                 **measure_remote(adapter, obs, cfg, device, clock, remote_calls, port)})
         except Exception as exc:  # noqa: BLE001 - isolate every policy
-            error = f"{type(exc).__name__}: {exc}".strip()
+            error = describe_error(exc)
             log(f"{name}: FAILED: {error.splitlines()[0]}")
             entries.append({**base, "mode": ",".join(modes), "status": "failed", "error": error, "summary": {}})
         finally:
             del adapter
-            gc.collect()
-            if device.startswith("cuda"):
-                torch.cuda.empty_cache()
+            release_memory(device)
     return entries
 
 

@@ -32,6 +32,13 @@ class Tick:
     queue: int  # actions queued before the tick's work
 
 
+def _wait_for_tick(clock: Clock, sleep_until: SleepUntil, scheduled: float) -> float:
+    """Sleep until the tick's scheduled time unless it has passed (a late tick starts at once)."""
+    if clock.now() < scheduled:
+        sleep_until(scheduled)
+    return scheduled
+
+
 def run_sync(
     policy: PolicyAdapter,
     obs: dict[str, torch.Tensor],
@@ -45,9 +52,7 @@ def run_sync(
     t0 = clock.read()
     out: list[Tick] = []
     for k in range(ticks):
-        scheduled = t0 + k * period
-        if clock.now() < scheduled:
-            sleep_until(scheduled)
+        scheduled = _wait_for_tick(clock, sleep_until, t0 + k * period)
         queued = policy.queued_actions()
         start = clock.read()
         policy.select_action(obs)
@@ -116,9 +121,7 @@ def run_async(
     out: list[Tick] = []
     t0 = clock.read()
     for k in range(ticks):
-        scheduled = t0 + k * period
-        if clock.now() < scheduled:
-            sleep_until(scheduled)
+        scheduled = _wait_for_tick(clock, sleep_until, t0 + k * period)
         start = clock.read()
         done = worker.poll()
         if done is not None:
