@@ -145,6 +145,7 @@ class RunConfig:
     json_path: str | None = None
     seed: int = 0
     pipeline: bool = False  # time LeRobot's whole deployment pipeline, stage by stage
+    variants: list[str] = field(default_factory=lambda: ["eager"])  # acceleration variants, eager first
 
     def validate(self) -> None:
         for name, value in (("--refills", self.refills), ("--max-seconds", self.max_seconds)):

@@ -19,6 +19,7 @@ from policybench.stats import summarize
 SCHEMA_VERSION = 1
 OK = "ok"
 FAILED = "failed"
+SKIPPED = "skipped"  # a --variant that cannot run here; error holds the reason
 
 
 def _sample_json(s: Sample) -> dict[str, object]:
@@ -41,6 +42,10 @@ class PolicyResult:
     complete: bool | None = None  # the target number of refill cycles was reached
     memory: dict[str, float | int | None] = field(default_factory=dict)  # see docs/results-schema.md
     source: str | None = None  # checkpoint folder or hub id (--policy-path); None for a built-in
+    variant: str | None = None  # --variant: eager, noeval, bf16, ...; None without --variant
+    first_chunk_seconds: float | None = None  # --variant: the first refill, torch.compile included
+    equivalence: dict[str, object] = field(default_factory=dict)  # --variant: vs fp32 eager
+    roofline: dict[str, object] = field(default_factory=dict)  # --variant: FLOPs, bytes, floor
 
     def summary(self) -> dict[str, dict[str, float | int | None]]:
         out = {"all": summarize(latencies(self.samples))}
@@ -68,6 +73,10 @@ class PolicyResult:
             "summary": self.summary(),
             "memory": self.memory,
             "source": self.source,
+            "variant": self.variant,
+            "first_chunk_seconds": self.first_chunk_seconds,
+            "equivalence": self.equivalence,
+            "roofline": self.roofline,
             "samples": [_sample_json(s) for s in self.samples],
         }
 
@@ -87,6 +96,10 @@ class PolicyResult:
             complete=d.get("complete"),
             memory=d.get("memory") or {},
             source=d.get("source"),
+            variant=d.get("variant"),
+            first_chunk_seconds=d.get("first_chunk_seconds"),
+            equivalence=d.get("equivalence") or {},
+            roofline=d.get("roofline") or {},
         )
 
 

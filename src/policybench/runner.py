@@ -21,7 +21,7 @@ from policybench.environment import describe_environment
 from policybench.loop import run_steady_state
 from policybench.observations import input_shapes, synthetic_observation, synthetic_raw_observation
 from policybench.policies.base import PolicyAdapter
-from policybench.results import FAILED, OK, PolicyResult, RunResults, write_results
+from policybench.results import FAILED, OK, SKIPPED, PolicyResult, RunResults, write_results
 
 Log = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (policy, refills done, target)
@@ -48,6 +48,7 @@ def run_config_record(cfg: RunConfig) -> dict[str, object]:
         "baseline": cfg.resolved_baseline(),
         "seed": cfg.seed,
         "pipeline": cfg.pipeline,
+        "variants": list(cfg.variants),
     }
 
 
@@ -60,10 +61,12 @@ def measure_policy(
     build: Builder = policies.build,
     warn: Log | None = None,
     progress: Progress | None = None,
-) -> PolicyResult:
-    """Build one policy and run the steady-state loop on it; any exception becomes a failed result."""
+) -> list[PolicyResult]:
+    """Build one policy and run the steady-state loop on it (once per ``--variant``); any
+    exception becomes a failed result."""
     warn = warn or log
     result = PolicyResult(policy=name, status=FAILED)
+    results = [result]
     adapter = None
     try:
         log(f"{name}: building")
@@ -84,18 +87,10 @@ def measure_policy(
         )
         result.config = {**adapter.describe(), "inputs": inputs}
         log(f"{name}: built in {result.build_seconds:.1f} s ({result.params / 1e6:.1f} M params), measuring")
-        on_refill = (lambda done: progress(name, done, cfg.refills)) if progress else None
-        loop = run_steady_state(adapter, obs, clock, cfg.refills, cfg.warmup, cfg.max_seconds, on_refill)
-        result.samples, result.cold_start_ms, result.complete = loop.samples, loop.cold_start_ms, loop.complete
-        result.memory.update(peak_memory(device))
-        result.status = OK
-        n_refills = sum(s.phase == "refill" for s in loop.samples)
-        log(f"{name}: {len(loop.samples)} calls, {n_refills} refills in {loop.measured_seconds:.1f} s")
-        if not loop.complete:
-            warn(
-                f"{name}: warning: stopped by --max-seconds {cfg.max_seconds:g} after {n_refills} of "
-                f"{cfg.refills} refill cycles; raise --max-seconds for the full count"
-            )
+        if cfg.variants == ["eager"]:
+            _measure_into(result, adapter, obs, cfg, device, clock, log, warn, progress)
+        else:
+            results = measure_variants(result, adapter, obs, cfg, device, clock, log, warn, progress)
     except Exception as exc:  # noqa: BLE001 - isolate every policy; the error is reported, not raised
         result.status = FAILED
         result.error = describe_error(exc)
@@ -103,7 +98,75 @@ def measure_policy(
     finally:
         del adapter
         release_memory(device)
-    return result
+    return results
+
+
+def _measure_into(
+    result: PolicyResult, adapter: PolicyAdapter, obs: dict, cfg: RunConfig, device: str, clock: Clock,
+    log: Log, warn: Log, progress: Progress | None,
+) -> None:
+    """Run the steady-state loop and fill ``result`` with its samples."""
+    name = result.policy
+    on_refill = (lambda done: progress(name, done, cfg.refills)) if progress else None
+    loop = run_steady_state(adapter, obs, clock, cfg.refills, cfg.warmup, cfg.max_seconds, on_refill)
+    result.samples, result.cold_start_ms, result.complete = loop.samples, loop.cold_start_ms, loop.complete
+    result.memory.update(peak_memory(device))
+    result.status = OK
+    n_refills = sum(s.phase == "refill" for s in loop.samples)
+    log(f"{name}: {len(loop.samples)} calls, {n_refills} refills in {loop.measured_seconds:.1f} s")
+    if not loop.complete:
+        warn(
+            f"{name}: warning: stopped by --max-seconds {cfg.max_seconds:g} after {n_refills} of "
+            f"{cfg.refills} refill cycles; raise --max-seconds for the full count"
+        )
+
+
+def measure_variants(
+    base: PolicyResult, adapter: PolicyAdapter, obs: dict, cfg: RunConfig, device: str, clock: Clock,
+    log: Log, warn: Log, progress: Progress | None,
+) -> list[PolicyResult]:
+    """Each --variant of one built policy: equivalence against fp32 eager, the steady-state loop,
+    and the refill's roofline floor. A variant that cannot run here is "skipped" with its reason."""
+    import contextlib
+    import dataclasses
+
+    from policybench.roofline import device_peaks, floor_ms, refill_cost
+    from policybench.variants import VARIANTS, VariantPolicy, equivalence, first_chunk, skip_reason
+
+    reference = first_chunk(adapter, obs, cfg.seed)
+    roofline: dict[str, float] = {}
+    if hasattr(adapter, "policy"):
+        roofline = {**refill_cost(adapter, obs, cfg.seed), **device_peaks(device, clock)}
+        roofline["floor_ms"] = floor_ms(roofline, roofline)
+    out = []
+    for name in cfg.variants:
+        variant = VARIANTS[name]
+        r = dataclasses.replace(base, policy=base.policy if name == "eager" else f"{base.policy}+{name}",
+                                memory=dict(base.memory), variant=name)
+        out.append(r)
+        reason = skip_reason(variant, adapter, device)
+        if reason:
+            r.status, r.error = SKIPPED, reason
+            warn(f"{r.policy}: skipped: {reason}")
+            continue
+        try:
+            wrapped = adapter if name == "eager" else VariantPolicy(adapter, variant)
+            with wrapped if isinstance(wrapped, VariantPolicy) else contextlib.nullcontext():
+                start = time.perf_counter()
+                chunk = first_chunk(wrapped, obs, cfg.seed)  # includes torch.compile's compilation
+                r.first_chunk_seconds = time.perf_counter() - start
+                r.equivalence = equivalence(reference, chunk, variant.tolerance)
+                _measure_into(r, wrapped, obs, cfg, device, clock, log, warn, progress)
+            if roofline:
+                median = r.summary()["refill"]["median_ms"]
+                r.roofline = {**roofline, "x_of_floor": median / roofline["floor_ms"] if median else None}
+            if not r.equivalence["equivalent"]:
+                warn(f"{r.policy}: actions differ from fp32 eager (relative error {r.equivalence['rel_error']:.2g} "
+                     f"> {variant.tolerance:g}): its speed is not a win")
+        except Exception as exc:  # noqa: BLE001 - one variant failing leaves the others
+            r.status, r.error = FAILED, describe_error(exc)
+            warn(f"{r.policy}: FAILED: {r.error.splitlines()[0]}")
+    return out
 
 
 def describe_error(exc: BaseException) -> str:
@@ -162,7 +225,7 @@ def run_benchmark(
     env = environment if environment is not None else describe_environment(device)
     results = RunResults(env, run_config_record(cfg))
     for name in cfg.policies:
-        results.results.append(measure_policy(name, cfg, device, clock, log, build, warn, progress))
+        results.results.extend(measure_policy(name, cfg, device, clock, log, build, warn, progress))
         if cfg.json_path:
             write_results(results, cfg.json_path)
     return results

@@ -16,7 +16,7 @@ def summary_rows(results: RunResults) -> list[list[str]]:
     rows = []
     for r in results.results:
         if r.status != OK:
-            rows.append([label(r.policy), "failed"] + ["-"] * (len(COLUMNS) - 2))
+            rows.append([label(r.policy), r.status] + ["-"] * (len(COLUMNS) - 2))
             continue
         s = r.summary()
         rows.append([
@@ -45,7 +45,7 @@ def render_markdown(results: RunResults, notes: list[str] | None = None) -> str:
     for row in summary_rows(results):
         lines.append("| " + " | ".join(_escape(c) for c in row) + " |")
     failures = [r for r in results.results if r.status != OK]
-    extra = [f"{label(r.policy)} failed: {(r.error or '').splitlines()[0] if r.error else ''}" for r in failures]
+    extra = [f"{label(r.policy)} {r.status}: {(r.error or '').splitlines()[0] if r.error else ''}" for r in failures]
     extra += list(notes or [])
     if extra:
         lines.append("")

@@ -11,7 +11,10 @@ RULE = "=" * 78
 
 
 def label(name: str) -> str:
-    """Display name: the registry's label, or the last two parts of a checkpoint path."""
+    """Display name: the registry's label (plus "+variant"), or the last two parts of a checkpoint path."""
+    base, plus, variant = name.rpartition("+")
+    if plus and base in ENTRIES:
+        return f"{ENTRIES[base].label}+{variant}"
     if name in ENTRIES:
         return ENTRIES[name].label
     parts = [p for p in name.replace("\\", "/").split("/") if p]
@@ -85,7 +88,7 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
     def stat_row(row_label: str, phase: str | None, key: str | None, with_ratio: bool) -> list[str]:
         get = _cold if phase is None else _stat
         values = [get(r, phase, key) for r in rs]
-        cells = [row_label] + [format_ms(v) if r.status == OK else "failed" for r, v in zip(rs, values)]
+        cells = [row_label] + [format_ms(v) if r.status == OK else r.status for r, v in zip(rs, values)]
         if with_ratio and base is not None:
             b = get(base, phase, key)
             cells += [_ratio(get(r, phase, key), b) for r in others]
@@ -106,6 +109,10 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
     if stage_rows:
         rows.append(None)
         rows += [cells + [""] * len(others) for cells in stage_rows]
+    variant_rows = _variant_rows(rs)
+    if variant_rows:
+        rows.append(None)
+        rows += [cells + [""] * len(others) for cells in variant_rows]
     memory_rows = _memory_rows(rs)
     if memory_rows:
         rows.append(None)
@@ -142,6 +149,51 @@ def _stage_rows(rs: list[PolicyResult]) -> list[list[str]]:
                 stages = r.summary().get("stages") or {} if r.status == OK else {}
                 cells.append(format_ms(stages[stage][phase]["median_ms"]) if stage in stages else "-")
             rows.append(cells)
+    return rows
+
+
+def _eager_of(r: PolicyResult, rs: list[PolicyResult]) -> PolicyResult | None:
+    base = r.policy.rpartition("+")[0] if r.variant not in (None, "eager") else r.policy
+    return next((e for e in rs if e.policy == base and e.variant == "eager" and e.status == OK), None)
+
+
+def _variant_rows(rs: list[PolicyResult]) -> list[list[str]]:
+    """--variant: speedup over eager, equivalence, first call, distance to the roofline floor."""
+    if not any(r.variant for r in rs):
+        return []
+
+    def speedup(r: PolicyResult, phase: str) -> str:
+        eager = _eager_of(r, rs)
+        if r.status != OK or eager is None:
+            return "-"
+        a, b = eager.summary()[phase]["median_ms"], r.summary()[phase]["median_ms"]
+        return f"{a / b:.2f} x" if a and b else "-"
+
+    def equivalent(r: PolicyResult) -> str:
+        eq = r.equivalence
+        if r.status != OK or not eq:
+            return "-"
+        return "yes" if eq["equivalent"] else f"NO (> {eq['tolerance']:g}): not a win"
+
+    def floor(r: PolicyResult) -> str:
+        x = r.roofline.get("x_of_floor") if r.status == OK else None
+        return "-" if x is None else f"{x:.1f} x"
+
+    def first(r: PolicyResult) -> str:
+        return "-" if r.first_chunk_seconds is None or r.status != OK else f"{r.first_chunk_seconds:.2f}"
+
+    def rel(r: PolicyResult) -> str:
+        return "-" if r.status != OK or not r.equivalence else f"{r.equivalence['rel_error']:.2g}"
+
+    rows = [
+        ["Variant"] + [r.variant or "-" for r in rs],
+        ["Refill speedup vs eager"] + [speedup(r, "refill") for r in rs],
+        ["Step speedup vs eager"] + [speedup(r, "step") for r in rs],
+        ["Rel. error vs fp32 eager"] + [rel(r) for r in rs],
+        ["Equivalent actions"] + [equivalent(r) for r in rs],
+        ["First refill (s)"] + [first(r) for r in rs],
+        ["Refill / floor"] + [floor(r) for r in rs],
+    ]
     return rows
 
 
@@ -184,10 +236,18 @@ def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
     notes: list[str] = []
     for r in results.results:
         if r.status != OK:
-            notes.append(f"{label(r.policy)} failed: {(r.error or '').splitlines()[0] if r.error else 'unknown error'}")
+            notes.append(f"{label(r.policy)} {r.status}: {(r.error or '').splitlines()[0] if r.error else 'unknown error'}")
         elif r.complete is False:
             n = r.summary()["refill"]["count"]
             notes.append(f"{label(r.policy)}: stopped by --max-seconds after {n} refill cycles")
+    for r in results.results:
+        if r.variant == "eager" and r.roofline.get("floor_ms"):
+            rl = r.roofline
+            notes.append(
+                f"{label(r.policy)} refill floor {rl['floor_ms']:.3g} ms = max({rl['flops'] / 1e9:.3g} GFLOP / "
+                f"{rl['peak_flops'] / 1e9:.3g} GFLOP/s, {rl['weight_bytes_read'] / 1e9:.3g} GB of weights read / "
+                f"{rl['peak_bytes_per_s'] / 1e9:.3g} GB/s), peaks measured on this device"
+            )
     if base is not None and base.status == OK:
         bs = base.summary()
         for r in results.results:
