@@ -244,6 +244,10 @@ def cmd_realtime(args: argparse.Namespace) -> int:
     if len(rates) != 1 or len(thresholds) != 1:
         raise UsageError("a live run takes one --hz and one --threshold; lists are for --simulate")
     cfg = config_from_args(args)
+    if args.remote:
+        from policybench.realtime.remote import robot_features
+
+        robot_features(cfg.profile)  # cameras LeRobot's robot client can send, before building
     cfg.warmup = args.warmup
     device = resolve_device(cfg.device)
     validate_overrides(cfg)
@@ -301,6 +305,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from policybench.results import read_results
 
     results = read_results(args.results)
+    if not results.results:
+        raise UsageError(f"{args.results}: no results to report")
     if args.output:
         _output_path(args.output)
     notes = diagnose(results)
@@ -344,6 +350,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     base, new = read_results(args.base), read_results(args.new)
     changes = compare_results(base, new, threshold)
     failed = newly_failed(base, new)
+    if not changes and not failed:
+        raise UsageError(f"nothing to compare: no policy was measured in both {args.base} and {args.new}")
     diffs, unmatched = environment_differences(base, new), unmatched_policies(base, new)
     print(render_compare(changes, diffs, unmatched, threshold, failed), end="")
     return 1 if failed or any(c.verdict == SLOWER for c in changes) else 0

@@ -23,6 +23,7 @@ class LoopResult:
     warmup_calls: int  # calls run and discarded after the cold one
     complete: bool  # True when the target number of full refill cycles was measured
     measured_seconds: float
+    warmup_complete: bool = True  # False: max_seconds cut warm-up short; measuring began mid-cycle
 
 
 def _timed_call(policy: PolicyAdapter, obs: dict[str, torch.Tensor], clock: Clock) -> tuple[str, float]:
@@ -89,6 +90,7 @@ def run_steady_state(
     ``on_refill(n)`` is called after the n-th measured refill, outside the timed region.
     """
     cold_ms, warmup_calls = warm_up(policy, obs, clock, warmup, max_seconds)
+    warmup_complete = warmup == 0 or policy.queued_actions() == 0
     samples: list[Sample] = []
     n_refills, complete = 0, False
     start = clock.now()
@@ -104,4 +106,4 @@ def run_steady_state(
             break
         if clock.now() - start >= max_seconds:
             break
-    return LoopResult(samples, cold_ms, warmup_calls, complete, clock.now() - start)
+    return LoopResult(samples, cold_ms, warmup_calls, complete, clock.now() - start, warmup_complete)

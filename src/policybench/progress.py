@@ -28,6 +28,7 @@ class RunOutput:
                 TimeElapsedColumn(),
                 console=Console(file=self.stream),
                 transient=False,
+                auto_refresh=False,  # no redraw thread competing with the timed calls
             )
 
     def __enter__(self) -> "RunOutput":
@@ -59,3 +60,4 @@ class RunOutput:
         if policy not in self._tasks:
             self._tasks[policy] = self._bar.add_task(policy, total=target)
         self._bar.update(self._tasks[policy], completed=min(done, target))
+        self._bar.refresh()  # called between timed calls, never during one

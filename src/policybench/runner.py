@@ -18,6 +18,7 @@ from policybench import policies
 from policybench.clock import Clock, clock_for
 from policybench.config import RunConfig
 from policybench.environment import describe_environment
+from policybench.errors import UsageError
 from policybench.loop import run_steady_state
 from policybench.observations import input_shapes, synthetic_observation, synthetic_raw_observation
 from policybench.policies.base import PolicyAdapter
@@ -29,11 +30,13 @@ Builder = Callable[..., PolicyAdapter]  # (name, profile, overrides, device, see
 
 
 def validate_overrides(cfg: RunConfig) -> None:
-    """Names and ``--set`` fields checked before anything is built (imports LeRobot's configs)."""
+    """Names, ``--set`` fields and values checked before anything is built (imports LeRobot's configs)."""
     for name in cfg.policies:
         policies.check_name(name)
     for o in cfg.overrides:
         policies.check_override_field(o.policy, o.field)
+    for name in dict.fromkeys(o.policy for o in cfg.overrides):
+        policies.check_override_values(name, cfg.overrides_for(name))
 
 
 def run_config_record(cfg: RunConfig) -> dict[str, object]:
@@ -91,6 +94,8 @@ def measure_policy(
             _measure_into(result, adapter, obs, cfg, device, clock, log, warn, progress)
         else:
             results = measure_variants(result, adapter, obs, cfg, device, clock, log, warn, progress)
+    except UsageError:
+        raise  # the user's mistake: one line and exit 2, not a failed policy
     except Exception as exc:  # noqa: BLE001 - isolate every policy; the error is reported, not raised
         result.status = FAILED
         result.error = describe_error(exc)
@@ -114,6 +119,9 @@ def _measure_into(
     result.status = OK
     n_refills = sum(s.phase == "refill" for s in loop.samples)
     log(f"{name}: {len(loop.samples)} calls, {n_refills} refills in {loop.measured_seconds:.1f} s")
+    if not loop.warmup_complete:
+        warn(f"{name}: warning: --max-seconds {cfg.max_seconds:g} ended warm-up before {cfg.warmup} full cycles; "
+             "measuring began mid-cycle: raise --max-seconds")
     if not loop.complete:
         warn(
             f"{name}: warning: stopped by --max-seconds {cfg.max_seconds:g} after {n_refills} of "

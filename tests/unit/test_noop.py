@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from policybench.errors import UsageError
 from policybench import policies
 from policybench.config import PROFILES, customize_profile
 from policybench.policies.noop import NoopPolicy, build_noop
@@ -62,10 +63,10 @@ def test_inputs_params_and_fields():
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, "7", None])
 def test_bad_chunk_size(bad):
-    with pytest.raises(ValueError, match="noop.chunk_size must be a positive integer"):
+    with pytest.raises(UsageError, match="noop.chunk_size must be a positive integer"):
         build_noop(SO100, {"chunk_size": bad}, "cpu", 0)
 
 
 def test_bool_chunk_size_is_rejected():
-    with pytest.raises(ValueError, match="noop.chunk_size must be a positive integer"):
+    with pytest.raises(UsageError, match="noop.chunk_size must be a positive integer"):
         build_noop(SO100, {"chunk_size": True}, "cpu", 0)

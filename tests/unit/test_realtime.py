@@ -67,12 +67,13 @@ def test_async_never_starves_when_the_refill_is_shorter_than_the_thresholds_shar
 
 def test_async_starves_for_the_inference_delay_when_requesting_only_on_an_empty_queue():
     run = async_run(30, 100, threshold=0.0)
-    # The request goes out after tick 9 empties the queue; the chunk (for timesteps 10..19) is
-    # ready 0.1 s = 3 periods later, at tick 12: ticks 10 and 11 get no action, 12..19 do.
+    # The request goes out after tick 9 empties the queue. As in LeRobot, the chunk starts at the
+    # timestep of the last executed action (9..18) and is ready 0.1 s = 3 periods later, at tick
+    # 12: ticks 10 and 11 get no action, 12..18 do, and the cycle repeats every 9 ticks.
     starved = [t.k for t in run.ticks if t.phase == STARVED]
-    assert starved == [k for c in range(10, 100, 10) for k in (c, c + 1)]
+    assert starved == [k for c in range(10, 100, 9) for k in (c, c + 1) if k < 100]
     s = summarize_ticks(run.ticks, 30, run.chunk_latencies)
-    assert s["starved_ticks"] == 18
+    assert s["starved_ticks"] == len(starved) == 20
     assert s["longest_stall_ms"] == pytest.approx(100.0)
 
 
@@ -157,3 +158,30 @@ def test_simulate_sync_and_async_direct():
     a = simulate_async(costs, 8, 16, 0.5, "latest_only")  # d = 2 ticks = 0.5 * 4
     assert a["starved_ticks"] == 0 and a["inference_delay_ticks_max"] == 2
     assert math.isclose(a["chunk_latency_median_ms"], 250.0)
+
+
+def test_thread_worker_stays_busy_until_its_chunk_is_taken():
+    from fakes import FakePolicy, FakeTime
+
+    from policybench.clock import Clock
+    from policybench.realtime.paced import ThreadWorker
+
+    time = FakeTime()
+    worker = ThreadWorker(FakePolicy(time, chunk=3), Clock(now=time.now))
+    try:
+        worker.submit({}, 7)
+        worker._future.result(timeout=10)  # finished, not yet polled
+        assert worker.busy()  # a new submit() now would overwrite the finished chunk
+        chunk, latency, first = worker.poll()
+        assert first == 7 and len(chunk) == 3 and not worker.busy()
+        assert worker.poll() is None
+    finally:
+        worker.close()
+
+
+def test_simulate_takes_the_chunk_from_the_measured_refill_spacing():
+    from policybench.realtime.simulate import costs_from_result
+
+    r = _result(2, [1.0], [100.0] * 4)  # refills every 2 calls
+    r.config["n_action_steps"] = 1  # e.g. TD-MPC: n_action_steps 1, but 2 action repeats queued
+    assert costs_from_result(r).chunk == 2

@@ -92,6 +92,25 @@ def check_override_field(name: str, field: str) -> None:
         raise UsageError(f"unknown field '{field}' for {name}; valid fields: {', '.join(valid)}")
 
 
+def check_override_values(name: str, overrides: dict[str, object]) -> None:
+    """Build the policy's config (not the policy) with the ``--set`` values: a bad value is a usage error."""
+    if is_checkpoint(name):
+        return
+    if name == "noop":
+        from policybench.policies.noop import check_chunk_size
+
+        return check_chunk_size(overrides)
+    from policybench.policies import compat
+    from policybench.policies.lerobot_policies import _coerce
+
+    cls = compat.config_class(name)
+    try:
+        cls(**_coerce(cls, overrides))
+    except (TypeError, ValueError, AssertionError) as exc:
+        sets = " ".join(f"--set {name}.{k}={v!r}" for k, v in overrides.items())
+        raise UsageError(f"{sets}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
 def build(name: str, profile: Profile, overrides: dict[str, object], device: str, seed: int = 0) -> PolicyAdapter:
     check_name(name)
     if is_checkpoint(name):

@@ -71,10 +71,10 @@ def load_checkpoint(target: str, overrides: dict[str, object], device: str) -> L
     if policy_type not in FAMILIES:
         raise CheckpointError(f"{target}: policy type {policy_type!r} is not one policybench can run")
     config.device = device
-    valid = {f for f in vars(config)}
+    unknown = sorted(set(overrides) - set(vars(config)))
+    if unknown:
+        raise CheckpointError(f"{target}: unknown config field '{unknown[0]}'")
     for key, value in _coerce(type(config), overrides).items():
-        if key not in valid:
-            raise CheckpointError(f"{target}: unknown config field '{key}'")
         setattr(config, key, value)
     try:
         with contextlib.redirect_stdout(io.StringIO()):

@@ -8,6 +8,7 @@ from collections import deque
 import torch
 
 from policybench.config import Profile
+from policybench.errors import UsageError
 from policybench.observations import VECTOR, InputSpec
 from policybench.policies.base import PolicyAdapter
 
@@ -46,8 +47,12 @@ class NoopPolicy(PolicyAdapter):
 NOOP_CONFIG_FIELDS = ("chunk_size",)
 
 
-def build_noop(profile: Profile, overrides: dict[str, object], device: str, seed: int) -> NoopPolicy:
+def check_chunk_size(overrides: dict[str, object]) -> int:
     chunk = overrides.get("chunk_size", 50)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk <= 0:
-        raise ValueError(f"noop.chunk_size must be a positive integer, got {chunk!r}")
-    return NoopPolicy(profile.action_dim, chunk_size=chunk, device=device)
+        raise UsageError(f"noop.chunk_size must be a positive integer, got {chunk!r}")
+    return chunk
+
+
+def build_noop(profile: Profile, overrides: dict[str, object], device: str, seed: int) -> NoopPolicy:
+    return NoopPolicy(profile.action_dim, chunk_size=check_chunk_size(overrides), device=device)

@@ -7,6 +7,7 @@ from typing import Callable
 from policybench import policies
 from policybench.clock import clock_for
 from policybench.config import RunConfig
+from policybench.errors import UsageError
 from policybench.loop import warm_up
 from policybench.observations import synthetic_observation
 from policybench.realtime.metrics import summarize_ticks, ticks_json
@@ -61,14 +62,21 @@ def run_live(
                     run, chunk_lat = result.ticks, result.chunk_latencies
                     summary = summarize_ticks(run, hz, chunk_lat)
                     entry = {**base, "mode": mode, "threshold": threshold, "aggregate": aggregate}
-                entry.update(status="ok", error=None, summary=summary, ticks=ticks_json(run))
+                entry.update(status="ok", error=None, summary=summary, ticks=ticks_json(run, hz))
                 if chunk_lat is not None:
                     entry["chunk_latencies_ms"] = [x * 1000 for x in chunk_lat]
                 entries.append(entry)
             if remote_calls > 0:
                 log(f"{name}: {remote_calls} round trips through LeRobot's policy server")
-                entries.append({**base, "mode": "remote", "threshold": None, "aggregate": None,
-                                **measure_remote(adapter, obs, cfg, device, clock, remote_calls, port)})
+                remote = {**base, "mode": "remote", "threshold": None, "aggregate": None}
+                try:
+                    remote.update(measure_remote(adapter, obs, cfg, device, clock, remote_calls, port))
+                except Exception as exc:  # noqa: BLE001 - the in-process modes above stand
+                    remote.update(status="failed", error=describe_error(exc), summary={})
+                    log(f"{name}: remote FAILED: {remote['error'].splitlines()[0]}")
+                entries.append(remote)
+        except UsageError:
+            raise
         except Exception as exc:  # noqa: BLE001 - isolate every policy
             error = describe_error(exc)
             log(f"{name}: FAILED: {error.splitlines()[0]}")

@@ -9,13 +9,13 @@ from policybench.stats import percentile
 
 # Costs and periods are floats: 0.1 s at 30 Hz is 3.0000000000000004 periods. A tick that
 # overruns its period by less than a nanosecond is not a miss, and d is not rounded up for it.
-_EPS = 1e-9
+EPS = 1e-9
 
 
 def inference_delay_ticks(latency: float, hz: float) -> int:
     """d = ceil(latency / period): the ticks that pass while a chunk is computed (what
     Real-Time Chunking needs to know)."""
-    return max(0, math.ceil(latency * hz - _EPS))
+    return max(0, math.ceil(latency * hz - EPS))
 
 
 def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] | None = None) -> dict[str, object]:
@@ -24,8 +24,9 @@ def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] |
     period = 1.0 / hz
     n = len(ticks)
     work = [t.end - t.start for t in ticks]
-    missed = [w for w in work if w > period + _EPS]
-    delivered = [t.end for t in ticks if t.phase != STARVED]
+    n_missed = sum(missed(t, hz) for t in ticks)
+    # The loop's start counts as the last delivery: waiting for the first action is a stall too.
+    delivered = ([ticks[0].scheduled] if ticks else []) + [t.end for t in ticks if t.phase != STARVED]
     gaps = [b - a for a, b in zip(delivered, delivered[1:])]
     jitter = [abs(t.start - t.scheduled) * 1000 for t in ticks]
     span = ticks[-1].start - ticks[0].start if n > 1 else 0.0
@@ -33,8 +34,8 @@ def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] |
         "ticks": n,
         "hz": hz,
         "achieved_hz": (n - 1) / span if span > 0 else None,
-        "deadline_misses": len(missed),
-        "deadline_miss_pct": 100.0 * len(missed) / n if n else None,
+        "deadline_misses": n_missed,
+        "deadline_miss_pct": 100.0 * n_missed / n if n else None,
         "worst_overrun_ms": max(0.0, max(work) - period) * 1000 if work else None,
         "longest_stall_ms": max(gaps) * 1000 if gaps else None,
         "jitter_p50_ms": percentile(jitter, 50) if jitter else None,
@@ -54,9 +55,14 @@ def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] |
     return out
 
 
-def ticks_json(ticks: list[Tick]) -> list[dict[str, object]]:
+def missed(tick: Tick, hz: float) -> bool:
+    """The tick's work overran its period."""
+    return tick.end - tick.start > 1.0 / hz + EPS
+
+
+def ticks_json(ticks: list[Tick], hz: float) -> list[dict[str, object]]:
     return [
         {"k": t.k, "scheduled_ms": t.scheduled * 1000, "start_ms": t.start * 1000, "end_ms": t.end * 1000,
-         "phase": t.phase, "queue": t.queue}
+         "phase": t.phase, "queue": t.queue, "missed": missed(t, hz)}
         for t in ticks
     ]

@@ -29,7 +29,7 @@ class Tick:
     start: float  # when the tick's work began
     end: float  # when it ended: the action is available (or, starved, the tick gave up)
     phase: str  # sync: STEP or REFILL; async: POP or STARVED
-    queue: int  # actions queued before the tick's work
+    queue: int  # actions queued at the tick, before its pop (async: after merging an arrived chunk)
 
 
 def _wait_for_tick(clock: Clock, sleep_until: SleepUntil, scheduled: float) -> float:
@@ -66,7 +66,8 @@ class ChunkWorker(Protocol):
 
     def submit(self, obs: dict[str, torch.Tensor], first_timestep: int) -> None: ...
 
-    def busy(self) -> bool: ...
+    def busy(self) -> bool:
+        """True from submit() until its result has been taken by poll()."""
 
     def poll(self) -> tuple[torch.Tensor, float, int] | None:
         """(chunk, latency in s, first timestep) of a finished request, once; else None."""
@@ -110,7 +111,7 @@ def run_async(
     aggregate: str = "weighted_average",
 ) -> AsyncRun:
     """Pop one queued action per tick while ``worker`` computes the next chunk. A new chunk is
-    requested (with the observation of this tick, for the timesteps after it) once the queue
+    requested (with the observation of this tick, starting at this tick's timestep) once the queue
     holds at most ``threshold`` of a chunk and no request is in flight, as LeRobot's robot
     client does with ``chunk_size_threshold``. The loop starts with ``first_chunk`` queued."""
     chunk_size = len(first_chunk)
@@ -119,10 +120,12 @@ def run_async(
     merge_chunk(queue, first_chunk, 0, 0, aggregate)
     latencies: list[float] = []
     out: list[Tick] = []
-    t0 = clock.read()
+    # The loop itself does no device work, so it reads the clock without synchronizing: a sync
+    # would wait for the worker's inference and charge it to the control loop.
+    t0 = clock.now()
     for k in range(ticks):
         scheduled = _wait_for_tick(clock, sleep_until, t0 + k * period)
-        start = clock.read()
+        start = clock.now()
         done = worker.poll()
         if done is not None:
             chunk, latency, first = done
@@ -131,8 +134,10 @@ def run_async(
         queued = len(queue)
         phase = POP if queue.pop(k, None) is not None else STARVED
         if not worker.busy() and len(queue) <= threshold * chunk_size:
-            worker.submit(obs, k + 1)
-        end = clock.read()
+            # As LeRobot's robot client: the observation carries the timestep of the last executed
+            # action, the chunk starts at that timestep, and its first action arrives stale.
+            worker.submit(obs, k)
+        end = clock.now()
         out.append(Tick(k, scheduled - t0, start - t0, end - t0, phase, queued))
     return AsyncRun(out, latencies)
 
@@ -149,14 +154,16 @@ class ThreadWorker:
 
     def _job(self, obs: dict[str, torch.Tensor], first: int) -> tuple[torch.Tensor, float, int]:
         start = self._clock.read()
-        chunk = self._policy.predict_chunk(obs)
+        chunk = self._policy.predict_chunk(obs).cpu()  # merged on the host by the control loop
         return chunk, self._clock.read() - start, first
 
     def submit(self, obs: dict[str, torch.Tensor], first_timestep: int) -> None:
         self._future = self._pool.submit(self._job, obs, first_timestep)
 
     def busy(self) -> bool:
-        return self._future is not None and not self._future.done()
+        # Busy until poll() takes the result: a chunk finishing between poll() and busy() must
+        # not be overwritten by a new request.
+        return self._future is not None
 
     def poll(self) -> tuple[torch.Tensor, float, int] | None:
         if self._future is None or not self._future.done():

@@ -33,8 +33,19 @@ def costs_from_result(r: PolicyResult) -> Costs:
     refill = [x / 1000 for x in latencies(r.samples, REFILL)]
     if r.status != OK or not refill:
         raise UsageError(f"results file has no refill samples for '{r.policy}'; run it again with policybench run --json")
-    chunk = r.config.get("n_action_steps") or 1
-    return Costs(r.policy, int(chunk), [x / 1000 for x in latencies(r.samples, STEP)], refill)
+    return Costs(r.policy, chunk_length(r), [x / 1000 for x in latencies(r.samples, STEP)], refill)
+
+
+def chunk_length(r: PolicyResult) -> int:
+    """Calls per refill cycle as measured: the most common spacing of refill indices (what the
+    queue really held, e.g. TD-MPC's action repeats), else the config's n_action_steps."""
+    from collections import Counter
+
+    idx = [s.i for s in r.samples if s.phase == REFILL]
+    gaps = Counter(b - a for a, b in zip(idx, idx[1:]))
+    if gaps:
+        return gaps.most_common(1)[0][0]
+    return int(r.config.get("n_action_steps") or 1)
 
 
 def simulate_sync(costs: Costs, hz: float, ticks: int) -> dict[str, object]:

@@ -13,6 +13,7 @@ import torch
 from policybench.clock import Clock
 from policybench.observations import VECTOR, InputSpec
 from policybench.policies.base import PolicyAdapter
+from policybench.realtime.metrics import EPS  # a chunk due exactly at a tick's time is ready then
 
 
 class VirtualClock:
@@ -66,9 +67,6 @@ class ReplayPolicy(PolicyAdapter):
         return 0
 
 
-# Float sums of periods and costs are off by ~1e-16 s: a chunk due at exactly a tick's time
-# (e.g. 39/30 + 0.1 vs 42/30) must count as ready at that tick.
-_EPS = 1e-9
 
 
 class VirtualWorker:
@@ -84,10 +82,10 @@ class VirtualWorker:
         self._pending = (self._clock.t + cost, cost, first_timestep)
 
     def busy(self) -> bool:
-        return self._pending is not None and self._clock.t < self._pending[0] - _EPS
+        return self._pending is not None  # until poll() takes the result, as ThreadWorker
 
     def poll(self) -> tuple[torch.Tensor, float, int] | None:
-        if self._pending is None or self._clock.t < self._pending[0] - _EPS:
+        if self._pending is None or self._clock.t < self._pending[0] - EPS:
             return None
         _, cost, first = self._pending
         self._pending = None

@@ -118,8 +118,8 @@ def figure_realtime(results: RunResults) -> Figure:
         ks = [t["k"] for t in ticks]
         work = [max(t["end_ms"] - t["start_ms"], 1e-4) for t in ticks]
         ax.plot(ks, work, color="#999999", lw=0.6, zorder=1)
-        ok = [(t["k"], w) for t, w in zip(ticks, work) if w <= period_ms and t["phase"] != "starved"]
-        missed = [(t["k"], w) for t, w in zip(ticks, work) if w > period_ms]
+        ok = [(t["k"], w) for t, w in zip(ticks, work) if not t.get("missed") and t["phase"] != "starved"]
+        missed = [(t["k"], w) for t, w in zip(ticks, work) if t.get("missed")]
         starved = [t["k"] for t in ticks if t["phase"] == "starved"]
         ax.scatter([k for k, _ in ok], [w for _, w in ok], s=6, c=STEP_COLOR, label=f"on time ({len(ok)})", zorder=2)
         ax.scatter([k for k, _ in missed], [w for _, w in missed], s=40, c=REFILL_COLOR, marker="x",
