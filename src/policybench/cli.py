@@ -227,6 +227,14 @@ def cmd_realtime(args: argparse.Namespace) -> int:
     seconds = args.seconds if args.seconds is not None else 10.0
 
     if args.simulate:
+        live_only = {"--device": args.device != "auto", "--profile": args.profile != DEFAULT_PROFILE,
+                     "--cameras": args.cameras is not None, "--image-size": args.image_size is not None,
+                     "--state-dim": args.state_dim is not None, "--action-dim": args.action_dim is not None,
+                     "--set": bool(args.overrides), "--threads": args.threads is not None, "--hub": args.hub,
+                     "--remote": args.remote, "--port": args.port is not None}
+        given = [flag for flag, used in live_only.items() if used]
+        if given:
+            raise UsageError(f"--simulate replays a results file; {given[0]} applies to live runs only")
         results = read_results(args.simulate)
         names = [n.strip() for n in args.policies.split(",") if n.strip()] if args.policies else None
         entries = simulate(results, rates, thresholds, seconds, args.aggregate, names, ticks=args.ticks)
@@ -279,7 +287,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     from policybench.results import read_results
 
-    from policybench.report.plots import render_pngs
+    from policybench.report.plots import render_pngs, write_pngs
 
     results = read_results(args.results)
     pngs = render_pngs(results)
@@ -291,9 +299,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"-o {folder}: cannot create the folder ({exc.strerror})") from None
     _output_path(str(folder / "timeline.png"))
-    for name, data in pngs.items():
-        path = folder / f"{name}.png"
-        path.write_bytes(data)
+    for path in write_pngs(pngs, str(folder)):
         print(path)
     return 0
 
@@ -370,10 +376,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from policybench import policies
     from policybench.environment import resolve_device
-    from policybench.observations import synthetic_observation
-    from policybench.runner import validate_overrides
+    from policybench.runner import validate_overrides, verify_policy
 
     cfg = config_from_args(args)
     device = resolve_device(cfg.device)
@@ -381,15 +385,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"Using device: {device}")
     failed = 0
     for name in cfg.policies:
-        try:
-            adapter = policies.build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
-            obs = synthetic_observation(adapter.input_specs(), device, cfg.seed, extra=adapter.extra_inputs(cfg.profile.task))
-            adapter.reset()
-            action = adapter.select_action(obs)
-            print(f"✓ {name}: action {tuple(action.shape)}, {adapter.parameter_count() / 1e6:.1f} M params")
-        except Exception as exc:  # noqa: BLE001 - report every policy
-            failed += 1
-            print(f"✗ {name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        ok, message = verify_policy(name, cfg, device)
+        failed += not ok
+        print(f"{'✓' if ok else '✗'} {name}: {message}")
     print("All policies passed." if not failed else f"{failed} of {len(cfg.policies)} policies failed.")
     return 0 if not failed else 1
 

@@ -189,6 +189,22 @@ def release_memory(device: str) -> None:
         torch.cuda.empty_cache()
 
 
+def verify_policy(name: str, cfg: RunConfig, device: str, build: Builder = policies.build) -> tuple[bool, str]:
+    """Build one policy and run one inference: (passed, what to print)."""
+    adapter = None
+    try:
+        adapter = build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
+        obs = make_observation(adapter, cfg, device)
+        adapter.reset()
+        action = adapter.select_action(obs)
+        return True, f"action {tuple(action.shape)}, {adapter.parameter_count() / 1e6:.1f} M params"
+    except Exception as exc:  # noqa: BLE001 - report every policy
+        return False, describe_error(exc).splitlines()[0]
+    finally:
+        del adapter
+        release_memory(device)
+
+
 def make_observation(adapter: PolicyAdapter, cfg: RunConfig, device: str) -> dict:
     if adapter.takes_raw_observation:
         return synthetic_raw_observation(adapter.input_specs(), cfg.seed)

@@ -99,3 +99,16 @@ def test_mixed_summary_by_hand():
     assert (pi0_step["count"], pi0_step["median_ms"], pi0_step["mean_ms"], pi0_step["std_ms"]) == ("3", "3.0", "3.0", "1.0")
     assert rows[("act", "all")]["cold_start_ms"] == "" and rows[("act", "all")]["params"] == ""
     assert all(row["status"] == OK for key, row in rows.items() if key[0] != "diffusion")
+
+
+def test_samples_csv_has_a_column_per_pipeline_stage():
+    import csv as csvlib
+    import io
+
+    from policybench.report.csv import render_samples_csv
+    from policybench.results import OK, PolicyResult, RunResults
+    from policybench.samples import REFILL, Sample
+
+    s = Sample(0, REFILL, 3.0, {"prepare": 0.5, "select_action": 2.5})
+    rows = list(csvlib.reader(io.StringIO(render_samples_csv(RunResults({}, {}, [PolicyResult("act", OK, samples=[s])])))))
+    assert rows == [["policy", "i", "phase", "latency_ms", "prepare_ms", "select_action_ms"], ["act", "0", "refill", "3.0", "0.5", "2.5"]]

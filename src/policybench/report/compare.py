@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policybench.compare import SLOWER, UNCHANGED, Change
+from policybench.compare import FASTER, SLOWER, Change
 from policybench.report.table import format_ms, label
 
 
@@ -35,7 +35,7 @@ def render_compare(
     if not changes:
         lines.append("nothing to compare: no policy has samples in both files")
     slower = [c for c in changes if c.verdict == SLOWER]
-    faster = [c for c in changes if c.verdict not in (SLOWER, UNCHANGED)]
+    faster = [c for c in changes if c.verdict == FASTER]
     lines.append(
         f"verdict: {len(slower)} slower, {len(faster)} faster, {len(changes) - len(slower) - len(faster)} unchanged"
     )

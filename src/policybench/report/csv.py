@@ -6,6 +6,7 @@ import csv
 import io
 
 from policybench.results import RunResults
+from policybench.samples import stage_names
 
 STAT_KEYS = ["count", "mean_ms", "median_ms", "min_ms", "max_ms", "p90_ms", "p99_ms", "std_ms"]
 
@@ -32,7 +33,13 @@ def render_summary_csv(results: RunResults) -> str:
 
 
 def render_samples_csv(results: RunResults) -> str:
-    rows: list[list[object]] = [["policy", "i", "phase", "latency_ms"]]
+    """One row per raw sample; with --pipeline, one more column per stage (<stage>_ms)."""
+    stages: list[str] = []
     for r in results.results:
-        rows += [[r.policy, s.i, s.phase, repr(s.latency_ms)] for s in r.samples]
+        stages += [name for name in stage_names(r.samples) if name not in stages]
+    rows: list[list[object]] = [["policy", "i", "phase", "latency_ms", *(f"{name}_ms" for name in stages)]]
+    for r in results.results:
+        for s in r.samples:
+            per_stage = [repr(s.stages_ms[name]) if s.stages_ms and name in s.stages_ms else "" for name in stages]
+            rows.append([r.policy, s.i, s.phase, repr(s.latency_ms), *per_stage])
     return _write(rows)

@@ -7,7 +7,7 @@ import html
 
 from policybench.report.markdown import COLUMNS, summary_rows
 from policybench.report.plots import render_pngs
-from policybench.report.table import machine_line, render_table
+from policybench.report.table import label, machine_line, render_table
 from policybench.results import RunResults
 
 _STYLE = """
@@ -35,8 +35,10 @@ def render_html(results: RunResults, notes: list[str] | None = None, pngs: dict[
     for row in summary_rows(results):
         parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
     parts.append("</tbody></table>")
-    if notes:
-        parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
+    failures = [f"{label(r.policy)} {r.status}: {(r.error or '').splitlines()[0] if r.error else ''}"
+                for r in results.results if r.status != "ok"]
+    if failures or notes:
+        parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in failures + list(notes or [])) + "</ul>")
     for name, data in pngs.items():
         b64 = base64.b64encode(data).decode("ascii")
         parts.append(f'<h2>{esc(name)}</h2><img alt="{esc(name)}" src="data:image/png;base64,{b64}">')

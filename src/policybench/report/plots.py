@@ -168,11 +168,14 @@ def render_pngs(results: RunResults) -> dict[str, bytes]:
     return out
 
 
-def write_plots(results: RunResults, folder: str) -> list[Path]:
-    out = Path(folder)
+def write_pngs(pngs: dict[str, bytes], folder: str) -> list[Path]:
     paths = []
-    for name, data in render_pngs(results).items():
-        path = out / f"{name}.png"
+    for name, data in pngs.items():
+        path = Path(folder) / f"{name}.png"
         path.write_bytes(data)
         paths.append(path)
     return paths
+
+
+def write_plots(results: RunResults, folder: str) -> list[Path]:
+    return write_pngs(render_pngs(results), folder)
