@@ -78,3 +78,15 @@ def test_samples_and_summaries_agree_through_the_runner(tmp_path):
     assert summary["all"]["count"] == 8
     assert act.config["inputs"] == {"observation.image": [3, 96, 96], "observation.state": [2]}
     assert act.cold_start_ms > 0
+
+
+def test_vqbet_refills_every_action_chunk():
+    adapter, loop = _measure("vqbet", PROFILES["pusht"], {}, refills=2, warmup=1)
+    chunk = adapter.policy.config.action_chunk_size
+    assert _refill_indices(loop.samples) == [0, chunk]
+
+
+def test_tdmpc_refills_every_action_repeat():
+    # TD-MPC queues its first planned action n_action_repeats times (2 by default).
+    adapter, loop = _measure("tdmpc", PROFILES["pusht"], {"n_action_repeats": 2}, refills=2, warmup=0)
+    assert _refill_indices(loop.samples) == [1, 3]
