@@ -15,8 +15,7 @@ from typing import Callable
 import torch
 
 from policybench.errors import UsageError
-from policybench.observations import InputSpec
-from policybench.policies.base import PolicyAdapter
+from policybench.policies.base import PolicyAdapter, WrappedPolicy
 from policybench.policies.lerobot_policies import LeRobotPolicy
 
 
@@ -87,12 +86,12 @@ def _compile_targets(adapter: PolicyAdapter) -> list[tuple[object, str]]:
     return []
 
 
-class VariantPolicy(PolicyAdapter):
+class VariantPolicy(WrappedPolicy):
     """``inner`` run as ``variant``: autocast around each call, no eval walk, or compiled modules."""
 
     def __init__(self, inner: LeRobotPolicy, variant: Variant):
-        self.inner, self.variant = inner, variant
-        self.name = inner.name
+        super().__init__(inner)
+        self.variant = variant
         self._autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
         if variant.dtype is not None:
             kind = "cuda" if next(inner.policy.parameters()).is_cuda else "cpu"
@@ -116,26 +115,8 @@ class VariantPolicy(PolicyAdapter):
         with self._autocast():
             return self.inner.select_action(obs)
 
-    def reset(self) -> None:
-        self.inner.reset()
-
-    def queued_actions(self) -> int:
-        return self.inner.queued_actions()
-
-    def input_specs(self) -> list[InputSpec]:
-        return self.inner.input_specs()
-
-    def extra_inputs(self, task: str) -> dict[str, torch.Tensor]:
-        return self.inner.extra_inputs(task)
-
     def describe(self) -> dict[str, object]:
         return {**self.inner.describe(), "variant": self.variant.name}
-
-    def parameter_count(self) -> int:
-        return self.inner.parameter_count()
-
-    def weight_bytes(self) -> int:
-        return self.inner.weight_bytes()
 
 
 def first_chunk(adapter: PolicyAdapter, obs: dict[str, torch.Tensor], seed: int) -> torch.Tensor:

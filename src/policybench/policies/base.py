@@ -60,3 +60,33 @@ class PolicyAdapter(ABC):
     @abstractmethod
     def parameter_count(self) -> int:
         """Number of parameters."""
+
+
+class WrappedPolicy(PolicyAdapter):
+    """A policy run differently (a pipeline around it, a variant of it): everything but
+    ``select_action`` and ``describe`` is the wrapped policy's."""
+
+    def __init__(self, inner: PolicyAdapter):
+        self.inner = inner
+        self.name = inner.name
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def queued_actions(self) -> int:
+        return self.inner.queued_actions()
+
+    def input_specs(self) -> list[InputSpec]:
+        return self.inner.input_specs()
+
+    def extra_inputs(self, task: str) -> dict[str, torch.Tensor]:
+        return self.inner.extra_inputs(task)
+
+    def describe(self) -> dict[str, object]:
+        return self.inner.describe()
+
+    def parameter_count(self) -> int:
+        return self.inner.parameter_count()
+
+    def weight_bytes(self) -> int:
+        return self.inner.weight_bytes()

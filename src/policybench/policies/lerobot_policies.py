@@ -81,21 +81,16 @@ FAMILIES: dict[str, Family] = {
             uses_language=True,
             uses_env_state=False,
         ),
-        Family(
-            "pi0",
-            _action_queue,
-            inference_steps=lambda cfg: cfg.num_inference_steps,
-            uses_language=True,
-            availability_problem=compat.pi_transformers_problem,
-            uses_env_state=False,
-        ),
-        Family(
-            "pi05",
-            _action_queue,
-            inference_steps=lambda cfg: cfg.num_inference_steps,
-            uses_language=True,
-            availability_problem=compat.pi_transformers_problem,
-            uses_env_state=False,
+        *(
+            Family(
+                name,  # PaliGemma-based flow matching: same queue, same blocker
+                _action_queue,
+                inference_steps=lambda cfg: cfg.num_inference_steps,
+                uses_language=True,
+                availability_problem=compat.pi_transformers_problem,
+                uses_env_state=False,
+            )
+            for name in ("pi0", "pi05")
         ),
         Family("vqbet", _queues_action, chunk_fields=("action_chunk_size", "action_chunk_size")),
         Family("tdmpc", _queues_action, chunk_fields=("horizon", "n_action_steps")),

@@ -16,8 +16,7 @@ from typing import Callable
 
 import torch
 
-from policybench.observations import InputSpec
-from policybench.policies.base import PolicyAdapter
+from policybench.policies.base import WrappedPolicy
 from policybench.policies.lerobot_policies import LeRobotPolicy
 
 STAGES = ("prepare", "preprocess", "select_action", "postprocess")
@@ -39,14 +38,14 @@ def make_processors(policy, checkpoint: str | None, device: str):
     return make_pre_post_processors(policy.config, dataset_stats=None)
 
 
-class PipelinePolicy(PolicyAdapter):
+class PipelinePolicy(WrappedPolicy):
     """A LeRobot policy with its processors; each call runs and times the four stages."""
 
     takes_raw_observation = True
 
     def __init__(self, inner: LeRobotPolicy, preprocessor, postprocessor, device: str, task: str):
-        self.name = inner.name
-        self.inner, self.device, self.task = inner, device, task
+        super().__init__(inner)
+        self.device, self.task = device, task
         self._pre, self._post = preprocessor, postprocessor
         self._stages: list[tuple[str, Callable]] = [
             ("prepare", self._prepare),
@@ -78,20 +77,8 @@ class PipelinePolicy(PolicyAdapter):
             value = fn(value)
         return value
 
-    def reset(self) -> None:
-        self.inner.reset()
-
-    def queued_actions(self) -> int:
-        return self.inner.queued_actions()
-
-    def input_specs(self) -> list[InputSpec]:
-        return self.inner.input_specs()
+    def extra_inputs(self, task: str) -> dict[str, torch.Tensor]:
+        return {}  # the preprocessor tokenizes the task itself
 
     def describe(self) -> dict[str, object]:
         return {**self.inner.describe(), "pipeline": list(STAGES)}
-
-    def parameter_count(self) -> int:
-        return self.inner.parameter_count()
-
-    def weight_bytes(self) -> int:
-        return self.inner.weight_bytes()
