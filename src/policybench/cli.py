@@ -425,3 +425,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("policybench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `policybench list | head`: the reader left, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
