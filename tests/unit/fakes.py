@@ -179,3 +179,15 @@ ENVIRONMENT = {
 
 def run_results(results: list[PolicyResult], profile: str = "so100") -> RunResults:
     return RunResults(dict(ENVIRONMENT), {"profile": {"name": profile}, "refills": 2, "warmup": 1}, results)
+
+
+def assert_one_error_line(capsys, code: int, expected: str = "") -> str:
+    """A user's mistake: exit 2, exactly one line on stderr naming it, no traceback anywhere."""
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "Traceback" not in err and "Traceback" not in out
+    lines = err.strip("\n").split("\n")
+    assert len(lines) == 1, err
+    assert lines[0].startswith("policybench: error: ")
+    assert expected in lines[0]
+    return lines[0]

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from fakes import assert_one_error_line
 import torch
 
 from policybench.cli import main
@@ -28,17 +29,6 @@ BAD_INPUT = {
     "unknown command": (["bench"], "invalid choice: 'bench'"),
     "verify unknown policy": (["verify", "--policies", "nope"], "unknown policy 'nope'"),
 }
-
-
-def assert_one_error_line(capsys, code, expected):
-    out, err = capsys.readouterr()
-    assert code == 2
-    assert "Traceback" not in err and "Traceback" not in out
-    lines = err.strip("\n").split("\n")
-    assert len(lines) == 1, err
-    assert lines[0].startswith("policybench: error: ")
-    assert expected in lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUT))

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fakes import assert_one_error_line
 
 from policybench.cli import main
 
@@ -54,17 +55,6 @@ BAD_INPUT = {
 
 def fill(argv: list[str], files: dict[str, str]) -> list[str]:
     return [a.format(**files) for a in argv]
-
-
-def assert_one_error_line(capsys, code: int, expected: str) -> str:
-    out, err = capsys.readouterr()
-    assert code == 2
-    assert "Traceback" not in err and "Traceback" not in out
-    lines = err.strip("\n").split("\n")
-    assert len(lines) == 1, err
-    assert lines[0].startswith("policybench: error: ")
-    assert expected in lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUT))

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from fakes import run_results
+from fakes import assert_one_error_line, run_results
 
 from policybench.cli import main
 from policybench.results import OK, PolicyResult, RunResults, write_results
 from policybench.samples import REFILL, Sample
-
-
-def one_line(capsys, code):
-    err = capsys.readouterr().err
-    assert code == 2 and "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("policybench: error:")
-    return lines[0]
 
 
 @pytest.mark.parametrize("setting, fragment", [
@@ -24,11 +16,11 @@ def one_line(capsys, code):
     ("noop.chunk_size=0", "noop.chunk_size must be a positive integer, got 0"),
 ])
 def test_bad_set_values_are_caught_before_building(capsys, setting, fragment):
-    assert fragment in one_line(capsys, main(["run", "--policies", "act,noop", "--set", setting]))
+    assert fragment in assert_one_error_line(capsys, main(["run", "--policies", "act,noop", "--set", setting]))
 
 
 def test_remote_with_cameras_lerobot_cannot_send(capsys):
-    line = one_line(capsys, main(["realtime", "--policies", "act", "--remote", "--profile", "pusht"]))
+    line = assert_one_error_line(capsys, main(["realtime", "--policies", "act", "--remote", "--profile", "pusht"]))
     assert "--remote needs cameras named observation.images.<name>" in line
 
 
@@ -41,10 +33,10 @@ def _file(tmp_path, name, results):
 def test_compare_with_no_policy_in_both_files(capsys, tmp_path):
     a = _file(tmp_path, "a.json", [PolicyResult("act", OK, samples=[Sample(0, REFILL, 1.0)])])
     b = _file(tmp_path, "b.json", [PolicyResult("smolvla", OK, samples=[Sample(0, REFILL, 1.0)])])
-    assert "no policy was measured in both" in one_line(capsys, main(["compare", a, b]))
+    assert "no policy was measured in both" in assert_one_error_line(capsys, main(["compare", a, b]))
 
 
 def test_report_of_a_file_without_results(capsys, tmp_path):
     path = tmp_path / "empty.json"
     write_results(RunResults({}, {}, []), str(path))
-    assert "no results to report" in one_line(capsys, main(["report", str(path)]))
+    assert "no results to report" in assert_one_error_line(capsys, main(["report", str(path)]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from fakes import assert_one_error_line
 
 from policybench.cli import main
 from policybench.results import OK, PolicyResult, RunResults, write_results
@@ -24,14 +25,6 @@ def results_file(tmp_path):
     return path
 
 
-def _one_error_line(capsys, code):
-    err = capsys.readouterr().err
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("policybench: error:") and "Traceback" not in err
-    return lines[0]
-
-
 @pytest.mark.parametrize("args, fragment", [
     (["--hz", "0"], "--hz must be positive"),
     (["--hz", "-30"], "--hz must be positive"),
@@ -43,19 +36,19 @@ def _one_error_line(capsys, code):
     (["--hz", "10,30"], "lists are for --simulate"),
 ])
 def test_bad_realtime_input_is_one_line(capsys, args, fragment):
-    line = _one_error_line(capsys, main(["realtime", "--policies", "noop", *args]))
+    line = assert_one_error_line(capsys, main(["realtime", "--policies", "noop", *args]))
     assert fragment in line
 
 
 def test_simulate_a_file_without_samples_for_the_policy(capsys, tmp_path):
     path = tmp_path / "empty.json"
     write_results(RunResults({}, {}, [PolicyResult("act", OK, config={"n_action_steps": 10})]), str(path))
-    line = _one_error_line(capsys, main(["realtime", "--simulate", str(path)]))
+    line = assert_one_error_line(capsys, main(["realtime", "--simulate", str(path)]))
     assert "no refill samples for 'act'" in line
 
 
 def test_simulate_missing_file(capsys, tmp_path):
-    line = _one_error_line(capsys, main(["realtime", "--simulate", str(tmp_path / "nope.json")]))
+    line = assert_one_error_line(capsys, main(["realtime", "--simulate", str(tmp_path / "nope.json")]))
     assert "no such file" in line
 
 
@@ -110,7 +103,7 @@ def test_a_port_in_use_is_one_clear_line(capsys):
         s.bind(("127.0.0.1", 0))
         s.listen(1)
         port = s.getsockname()[1]
-        line = _one_error_line(capsys, main(["realtime", "--policies", "act", "--remote", "--port", str(port)]))
+        line = assert_one_error_line(capsys, main(["realtime", "--policies", "act", "--remote", "--port", str(port)]))
     assert f"--port {port} is in use" in line
 
 
