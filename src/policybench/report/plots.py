@@ -30,6 +30,22 @@ def _caption(fig: Figure, results: RunResults) -> None:
     fig.text(0.01, 0.005, machine_line(results), fontsize=7, color="#555555", ha="left", va="bottom")
 
 
+def _log_panel(ax, title: str, ylabel: str) -> None:
+    """One panel of a stacked figure: log y, title on the left, grid, legend."""
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+
+
+def _finish_stack(fig: Figure, axes, xlabel: str, results: RunResults) -> Figure:
+    axes[-1, 0].set_xlabel(xlabel)
+    _caption(fig, results)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
 def figure_timeline(results: RunResults) -> Figure:
     """Latency of every measured call over its index, one panel per policy, log y; refills marked."""
     rs = _ok(results)
@@ -40,15 +56,8 @@ def figure_timeline(results: RunResults) -> Figure:
             ax.scatter([s.i for s in pts], [s.latency_ms for s in pts], s=size, c=color, marker=marker,
                        label=f"{phase} ({len(pts)})", zorder=3 if phase == REFILL else 2)
         ax.plot([s.i for s in r.samples], [s.latency_ms for s in r.samples], color="#999999", lw=0.5, zorder=1)
-        ax.set_yscale("log")
-        ax.set_title(f"{label(r.policy)}: latency per call", fontsize=10, loc="left")
-        ax.set_ylabel("latency (ms)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(loc="upper right", fontsize=8)
-    axes[-1, 0].set_xlabel("call index (measured phase)")
-    _caption(fig, results)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    return fig
+        _log_panel(ax, f"{label(r.policy)}: latency per call", "latency (ms)")
+    return _finish_stack(fig, axes, "call index (measured phase)", results)
 
 
 def figure_cdf(results: RunResults) -> Figure:
@@ -136,15 +145,8 @@ def figure_realtime(results: RunResults) -> Figure:
         title += f" at {float(e['hz']):g} Hz: work per tick"
         if stall is not None:
             title += f"; longest stall {stall:.3g} ms"
-        ax.set_title(title, fontsize=10, loc="left")
-        ax.set_yscale("log")
-        ax.set_ylabel("work per tick (ms)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(loc="upper right", fontsize=8)
-    axes[-1, 0].set_xlabel("control tick")
-    _caption(fig, results)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    return fig
+        _log_panel(ax, title, "work per tick (ms)")
+    return _finish_stack(fig, axes, "control tick", results)
 
 
 FIGURES = {"timeline": figure_timeline, "cdf": figure_cdf, "bars": figure_bars}
