@@ -365,13 +365,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from policybench import policies
+    from policybench.policies.compat import lerobot_version
 
-    width = max(len(n) for n in policies.ENTRIES)
-    for name, entry in policies.ENTRIES.items():
+    names = policies.known_names()
+    width = max(len(n) for n in names)
+    print(f"LeRobot {lerobot_version() or 'not installed'}: every policy type it registers, and noop")
+    for name in names:
         problem = policies.availability(name)
-        mark = "yes" if problem is None else "no "
-        line = f"{name.ljust(width)}  {mark}  {entry.summary}"
-        print(line if problem is None else f"{line}\n{' ' * (width + 7)}why not: {problem}")
+        mark = "no     " if problem else "yes    " if policies.is_curated(name) else "untried"
+        line = f"{name.ljust(width)}  {mark}  {policies.summary(name)}"
+        print(line if problem is None else f"{line}\n{' ' * (width + 11)}why not: {problem}")
     return 0
 
 

@@ -68,22 +68,9 @@ def skip_reason(variant: Variant, adapter: PolicyAdapter, device: str) -> str | 
         return "capturing a whole refill as one CUDA graph is not implemented in policybench yet"
     if variant.dtype is not None and device == "mps" and variant.dtype == torch.bfloat16:
         return "bfloat16 autocast is not supported on MPS"
-    if variant.compile and _compile_targets(adapter) == []:
+    if variant.compile and not adapter.compile_targets():
         return f"no heavy module known to compile for {adapter.name}"
     return None
-
-
-def _compile_targets(adapter: PolicyAdapter) -> list[tuple[object, str]]:
-    """(owner, attribute) of the modules or methods torch.compile replaces, per family."""
-    policy = getattr(adapter, "policy", None)
-    name = adapter.name
-    if name == "act":
-        return [(policy, "model")]
-    if name == "diffusion":
-        return [(policy.diffusion, "unet")]
-    if name == "smolvla":
-        return [(policy.model, "denoise_step"), (policy.model, "embed_prefix")]
-    return []
 
 
 class VariantPolicy(WrappedPolicy):
@@ -97,7 +84,7 @@ class VariantPolicy(WrappedPolicy):
             kind = "cuda" if next(inner.policy.parameters()).is_cuda else "cpu"
             self._autocast = lambda: torch.autocast(kind, dtype=variant.dtype)
         if variant.compile:
-            for owner, attr in _compile_targets(inner):
+            for owner, attr in inner.compile_targets():
                 setattr(owner, attr, torch.compile(getattr(owner, attr)))
 
     def __enter__(self) -> "VariantPolicy":

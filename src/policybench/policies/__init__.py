@@ -6,58 +6,82 @@ LeRobot is imported lazily, inside the functions that need it.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 
 from policybench.config import Profile
 from policybench.errors import UsageError
 from policybench.policies.base import PolicyAdapter
 
 
-@dataclass(frozen=True)
-class PolicyEntry:
-    name: str
-    label: str  # column header in tables
-    short: str  # name in ratio headers, e.g. "Diff" in "Diff/SmolVLA"
-    summary: str
-
-
-ENTRIES: dict[str, PolicyEntry] = {
-    e.name: e
-    for e in (
-        PolicyEntry("act", "ACT", "ACT", "Action Chunking Transformer"),
-        PolicyEntry("smolvla", "SmolVLA", "SmolVLA", "SmolVLA vision-language-action (SmolVLM2-500M architecture, offline)"),
-        PolicyEntry("diffusion", "Diffusion", "Diff", "Diffusion Policy (DDPM, 100 denoising steps by default)"),
-        PolicyEntry("pi0", "pi0", "pi0", "pi0 flow-matching VLA (PaliGemma)"),
-        PolicyEntry("pi05", "pi0.5", "pi05", "pi0.5 flow-matching VLA (PaliGemma)"),
-        PolicyEntry("vqbet", "VQ-BeT", "VQBeT", "Vector-quantized Behavior Transformer"),
-        PolicyEntry("tdmpc", "TD-MPC", "TDMPC", "TD-MPC (one square camera at most)"),
-        PolicyEntry("noop", "noop", "noop", "built-in: returns preallocated actions (measures the harness)"),
-    )
-}
+NOOP = "noop"
+NOOP_SUMMARY = "built-in: returns preallocated actions (measures the harness)"
 
 
 def known_names() -> list[str]:
-    return list(ENTRIES)
+    """Every policy type the installed LeRobot registers (curated ones first), then noop.
+    Without LeRobot, only the curated types and noop."""
+    from policybench.policies.lerobot_policies import FAMILIES, registered_types
+
+    try:
+        names = registered_types()
+    except ImportError:
+        names = list(FAMILIES)
+    return [*names, NOOP]
+
+
+def label(name: str) -> str:
+    """A policy's name in tables, e.g. "Diffusion" (no LeRobot import)."""
+    from policybench.policies.lerobot_policies import FAMILIES
+
+    return FAMILIES[name].title() if name in FAMILIES else name
+
+
+def short_label(name: str) -> str:
+    """A policy's name in ratio headers, e.g. "Diff" (no LeRobot import)."""
+    from policybench.policies.lerobot_policies import FAMILIES
+
+    return FAMILIES[name].abbreviation() if name in FAMILIES else name
+
+
+def summary(name: str) -> str:
+    from policybench.policies.lerobot_policies import family
+
+    return NOOP_SUMMARY if name == NOOP else family(name).summary
+
+
+def is_curated(name: str) -> bool:
+    """Tried and measured by policybench (not only known from LeRobot's registry)."""
+    from policybench.policies.lerobot_policies import family
+
+    return name == NOOP or family(name).curated
+
+
+def _is_known(name: str) -> bool:
+    from policybench.policies.lerobot_policies import FAMILIES
+
+    return name == NOOP or name in FAMILIES or name in known_names()
 
 
 def is_checkpoint(name: str) -> bool:
     """A --policy-path target (a folder or hub id) rather than a built-in policy name."""
     from policybench.policies.checkpoint import looks_like_checkpoint
 
-    return name not in ENTRIES and looks_like_checkpoint(name)
+    return looks_like_checkpoint(name) and not _is_known(name)
 
 
 def check_name(name: str) -> None:
-    if name not in ENTRIES and not is_checkpoint(name):
-        raise UsageError(f"unknown policy '{name}'; known policies: {', '.join(ENTRIES)} (or --policy-path DIR)")
+    from policybench.policies.checkpoint import looks_like_checkpoint
+
+    if looks_like_checkpoint(name) or _is_known(name):
+        return
+    raise UsageError(f"unknown policy '{name}'; known policies: {', '.join(known_names())} (or --policy-path DIR)")
 
 
 def availability(name: str) -> str | None:
     """None when ``name`` can be built here, else the reason it cannot (cheap: imports only)."""
     check_name(name)
-    if name == "noop":
+    if name == NOOP:
         return None
-    from policybench.policies.lerobot_policies import FAMILIES
+    from policybench.policies.lerobot_policies import family
 
     try:
         importlib.import_module("lerobot")
@@ -69,13 +93,13 @@ def availability(name: str) -> str | None:
         compat.policy_class(name)
     except Exception as exc:  # an optional dependency of this policy is missing
         return f"{type(exc).__name__}: {exc}"
-    return FAMILIES[name].availability_problem()
+    return family(name).availability_problem()
 
 
 def config_fields(name: str) -> list[str]:
     """Fields a ``--set NAME.FIELD=VALUE`` may name."""
     check_name(name)
-    if name == "noop":
+    if name == NOOP:
         from policybench.policies.noop import NOOP_CONFIG_FIELDS
 
         return list(NOOP_CONFIG_FIELDS)
@@ -96,17 +120,17 @@ def check_override_values(name: str, overrides: dict[str, object]) -> None:
     """Build the policy's config (not the policy) with the ``--set`` values: a bad value is a usage error."""
     if is_checkpoint(name):
         return
-    if name == "noop":
+    if name == NOOP:
         from policybench.policies.noop import check_chunk_size
 
         return check_chunk_size(overrides)
     from policybench.policies import compat
-    from policybench.policies.lerobot_policies import _coerce
+    from policybench.policies.lerobot_policies import coerce_overrides
 
     cls = compat.config_class(name)
     try:
-        cls(**_coerce(cls, overrides))
-    except (TypeError, ValueError, AssertionError) as exc:
+        cls(**coerce_overrides(cls, overrides))
+    except (TypeError, ValueError, AssertionError, NotImplementedError) as exc:
         sets = " ".join(f"--set {name}.{k}={v!r}" for k, v in overrides.items())
         raise UsageError(f"{sets}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
@@ -117,7 +141,7 @@ def build(name: str, profile: Profile, overrides: dict[str, object], device: str
         from policybench.policies.checkpoint import load_checkpoint
 
         return load_checkpoint(name, overrides, device)
-    if name == "noop":
+    if name == NOOP:
         from policybench.policies.noop import build_noop
 
         return build_noop(profile, overrides, device, seed)

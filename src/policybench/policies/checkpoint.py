@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from policybench.policies import compat
-from policybench.policies.lerobot_policies import FAMILIES, LeRobotPolicy, _coerce
+from policybench.policies.lerobot_policies import LeRobotPolicy, coerce_overrides, family, registered_types
 from policybench.observations import InputSpec
 
 
@@ -35,11 +35,17 @@ def _read_type(folder: Path) -> str:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{config}: not valid JSON ({exc})") from None
     policy_type = data.get("type") if isinstance(data, dict) else None
-    if policy_type not in FAMILIES:
-        raise CheckpointError(
-            f"{config}: policy type {policy_type!r} is not one policybench can run; known: {', '.join(FAMILIES)}"
-        )
+    _check_type(str(config), policy_type)
     return policy_type
+
+
+def _check_type(where: str, policy_type) -> None:
+    known = registered_types()
+    if policy_type not in known:
+        raise CheckpointError(
+            f"{where}: policy type {policy_type!r} is not registered by the installed LeRobot "
+            f"({compat.lerobot_version()}); known: {', '.join(known)}"
+        )
 
 
 def load_checkpoint(target: str, overrides: dict[str, object], device: str) -> LeRobotPolicy:
@@ -68,13 +74,12 @@ def load_checkpoint(target: str, overrides: dict[str, object], device: str) -> L
     except Exception as exc:  # noqa: BLE001 - hub errors come in many types
         raise CheckpointError(f"{target}: cannot read its config ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
     policy_type = policy_type or config.type
-    if policy_type not in FAMILIES:
-        raise CheckpointError(f"{target}: policy type {policy_type!r} is not one policybench can run")
+    _check_type(target, policy_type)
     config.device = device
     unknown = sorted(set(overrides) - set(vars(config)))
     if unknown:
         raise CheckpointError(f"{target}: unknown config field '{unknown[0]}'")
-    for key, value in _coerce(type(config), overrides).items():
+    for key, value in coerce_overrides(type(config), overrides).items():
         setattr(config, key, value)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
@@ -85,4 +90,4 @@ def load_checkpoint(target: str, overrides: dict[str, object], device: str) -> L
     policy.to(device)
     policy.eval()
     specs = [InputSpec(k, compat.feature_kind(f), tuple(f.shape)) for k, f in policy.config.input_features.items()]
-    return LeRobotPolicy(FAMILIES[policy_type], policy, specs)
+    return LeRobotPolicy(family(policy_type), policy, specs)

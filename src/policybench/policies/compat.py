@@ -1,8 +1,11 @@
 """Everything that depends on the installed LeRobot version, in one place.
 
-Written against LeRobot 0.4.4 (the newest release for Python 3.11): its policy factory
-(``lerobot.policies.factory``), its feature types (``lerobot.configs.types``) and the
-observation key names below. Imports are lazy: importing LeRobot takes seconds.
+Supported: LeRobot 0.6 (Python >= 3.12; the primary target) and 0.4.4 (the newest release for
+Python 3.10/3.11). Both offer the policy factory (``lerobot.policies.factory``), the feature
+types (``lerobot.configs.types``), the policy registry (``PreTrainedConfig``'s draccus choices)
+and the observation key names below. What differs is handled here: pi0/pi05 on 0.4.4 need
+LeRobot's patched transformers; the processor factory's signature; where the inference helpers
+live. Imports are lazy: importing LeRobot takes seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +24,22 @@ def lerobot_version() -> str | None:
         return version("lerobot")
     except Exception:
         return None
+
+
+def lerobot_at_least(major: int, minor: int) -> bool:
+    from packaging.version import Version
+
+    v = lerobot_version()
+    return v is not None and Version(v) >= Version(f"{major}.{minor}")
+
+
+def registered_policy_types() -> list[str]:
+    """Every policy type the installed LeRobot registers (its config classes' draccus choices)."""
+    from lerobot.configs.policies import PreTrainedConfig
+
+    import lerobot.policies  # noqa: F401  (registers every config subclass)
+
+    return sorted(PreTrainedConfig.get_known_choices())
 
 
 def config_class(policy_type: str):
@@ -53,8 +72,11 @@ def feature_kind(feature) -> str:
     return "visual" if feature.type.name == "VISUAL" else "vector"
 
 
-def pi_transformers_problem() -> str | None:
-    """LeRobot 0.4.4's pi0/pi05 refuse to build unless LeRobot's patched transformers is installed."""
+def pi_problem() -> str | None:
+    """LeRobot 0.4.4's pi0/pi05 refuse to build unless LeRobot's patched transformers is installed;
+    LeRobot 0.5 and later build them on the registry's transformers with their own Gemma code."""
+    if lerobot_at_least(0, 5):
+        return None
     try:
         from transformers.models.siglip import check
 
@@ -63,6 +85,7 @@ def pi_transformers_problem() -> str | None:
     except ImportError:
         pass
     return (
-        "needs LeRobot's patched transformers (transformers.models.siglip.check); "
-        "the registry's transformers is refused with 'An incorrect transformer version is used'"
+        "LeRobot 0.4.4 needs its patched transformers (transformers.models.siglip.check) and refuses "
+        "the registry's with 'An incorrect transformer version is used': use Python >= 3.12, where "
+        "`make` installs LeRobot 0.6, which builds pi0 and pi0.5 on the registry's transformers"
     )

@@ -1,8 +1,11 @@
 """Adapters for LeRobot's policy classes, built from their configs with random weights.
 
-Each family says where its action queue lives, which config settings make it build offline,
-and what to report as its number of inference (denoising) steps. Nothing outside this module
-touches a LeRobot policy's private attributes.
+One ``Family`` per policy type says everything policybench knows about it: its name in tables,
+which config settings make it build offline, what to report as its chunk and its number of
+inference (denoising) steps, which inputs it takes, why it cannot be built here (with the
+remedy), and which modules ``--variant compile`` compiles. Every type that the installed LeRobot
+registers is offered: the ones not curated below get a generic family built from LeRobot's own
+defaults. Nothing outside this module touches a LeRobot policy's private attributes.
 """
 
 from __future__ import annotations
@@ -22,19 +25,37 @@ from policybench.policies import compat
 from policybench.policies.base import PolicyAdapter
 
 
-def _queues_action(policy) -> deque | None:
-    return policy._queues[compat.ACTION]
+def find_queue(policy) -> deque | None:
+    """The action queue a policy pops from, read from the built policy itself.
 
-
-def _act_queue(policy) -> deque | None:
-    # With temporal ensembling ACT computes a chunk on every call: it has no queue, every call refills.
-    if policy.config.temporal_ensemble_coeff is not None:
+    ``_action_queue`` wins where a policy has both (pi0, pi05 and pi0_fast keep an always-empty
+    ``_queues["action"]`` beside their real queue); a policy with neither computes on every call.
+    ACT with temporal ensembling computes a chunk on every call: no queue, every call refills.
+    """
+    if getattr(getattr(policy, "config", None), "temporal_ensemble_coeff", None) is not None:
         return None
-    return policy._action_queue
+    queue = getattr(policy, "_action_queue", None)
+    if isinstance(queue, deque):
+        return queue
+    queues = getattr(policy, "_queues", None)
+    if isinstance(queues, dict) and isinstance(queues.get(compat.ACTION), deque):
+        return queues[compat.ACTION]
+    return None
 
 
-def _action_queue(policy) -> deque | None:
-    return policy._action_queue
+def _first_field(cfg, names: tuple[str, ...]):
+    for name in names:
+        value = getattr(cfg, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _inference_steps(cfg) -> int | None:
+    """Denoising / flow-matching steps per refill, where the config has them."""
+    if hasattr(cfg, "num_inference_steps") and hasattr(cfg, "num_train_timesteps"):  # DDPM/DDIM
+        return cfg.num_inference_steps if cfg.num_inference_steps is not None else cfg.num_train_timesteps
+    return _first_field(cfg, ("num_inference_steps", "num_steps", "num_denoising_steps"))
 
 
 def _offline_act(profile: Profile) -> dict[str, object]:
@@ -52,50 +73,145 @@ def _no_settings(profile: Profile) -> dict[str, object]:
     return {}
 
 
-def _diffusion_steps(cfg) -> int:
-    return cfg.num_inference_steps if cfg.num_inference_steps is not None else cfg.num_train_timesteps
+def _one_camera(name: str, square: bool = False) -> Callable[[Profile], str | None]:
+    def check(profile: Profile) -> str | None:
+        cams = profile.cameras
+        if len(cams) > 1:
+            return (f"{name} takes one camera at most and the profile '{profile.name}' has {len(cams)}: "
+                    "add --cameras 1, or use --profile pusht")
+        if square and cams and cams[0].height != cams[0].width:
+            return (f"{name} takes a square image and the profile '{profile.name}' has "
+                    f"{cams[0].height}x{cams[0].width}: add --image-size {cams[0].height}x{cams[0].height}, "
+                    "or use --profile pusht")
+        return None
+
+    return check
+
+
+def _any_profile(profile: Profile) -> str | None:
+    return None
+
+
+def _paligemma_tokenizer() -> str:
+    from policybench.policies.offline_vlm import paligemma_tokenizer_dir
+
+    return str(paligemma_tokenizer_dir())
+
+
+def _smolvlm_tokenizer() -> str:
+    from policybench.policies.offline_vlm import smolvlm2_500m_dir
+
+    return str(smolvlm2_500m_dir())
 
 
 @dataclass(frozen=True)
 class Family:
+    """What policybench knows about one LeRobot policy type."""
+
     name: str  # policybench's name and LeRobot's policy type
-    queue: Callable[[object], deque | None]  # the policy's action queue (None: it has none)
+    label: str = ""  # column header in tables ("" = the name)
+    short: str = ""  # name in ratio headers, e.g. "Diff" in "Diff/SmolVLA" ("" = the label)
+    summary: str = ""
     offline_settings: Callable[[Profile], dict[str, object]] = _no_settings
-    inference_steps: Callable[[object], int | None] = lambda cfg: None
-    chunk_fields: tuple[str, str] = ("chunk_size", "n_action_steps")
-    uses_language: bool = False
-    availability_problem: Callable[[], str | None] = lambda: None
+    # The config fields that hold the chunk length and the actions executed per chunk.
+    chunk_fields: tuple[str, ...] = ("chunk_size", "horizon", "action_chunk_size", "n_action_steps")
+    steps_fields: tuple[str, ...] = ("n_action_steps", "action_chunk_size")
+    tokenizer: Callable[[], str] | None = None  # folder of the tokenizer the task string goes through
     uses_env_state: bool = True
+    profile_problem: Callable[[Profile], str | None] = _any_profile  # why a profile does not fit, and what to do
+    availability_problem: Callable[[], str | None] = lambda: None  # why it cannot be built here, and what to do
+    compile_targets: Callable[[object], list[tuple[object, str]]] = lambda policy: []  # (owner, attribute)
+    curated: bool = True  # False: only known from LeRobot's registry, built from its defaults
+
+    def title(self) -> str:
+        return self.label or self.name
+
+    def abbreviation(self) -> str:
+        return self.short or self.title()
+
+
+def _needs(text: str) -> Callable[[], str | None]:
+    return lambda: text
+
+
+def _needs_hub(name: str, config_field: str, what: str) -> Callable[[], str | None]:
+    """The reason a type cannot be built offline: a model its config names is read from the hub."""
+
+    def problem() -> str | None:
+        cls = compat.config_class(name)
+        try:
+            model = getattr(cls(), config_field, None)
+        except Exception:  # noqa: BLE001 - a config that needs features to be built
+            model = getattr(cls, config_field, None)
+        return (f"needs {what} from the hub while it builds ({model or 'a hub model'}, config field "
+                f"{config_field}): run with --hub once the hub is reachable (weights stay random), or "
+                "use --policy-path with a saved checkpoint")
+
+    return problem
 
 
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
-        Family("act", _act_queue, _offline_act),
-        Family("diffusion", _queues_action, inference_steps=_diffusion_steps, chunk_fields=("horizon", "n_action_steps")),
-        Family(
-            "smolvla",
-            _queues_action,
-            _offline_smolvla,
-            inference_steps=lambda cfg: cfg.num_steps,
-            uses_language=True,
-            uses_env_state=False,
-        ),
-        *(
-            Family(
-                name,  # PaliGemma-based flow matching: same queue, same blocker
-                _action_queue,
-                inference_steps=lambda cfg: cfg.num_inference_steps,
-                uses_language=True,
-                availability_problem=compat.pi_transformers_problem,
-                uses_env_state=False,
-            )
-            for name in ("pi0", "pi05")
-        ),
-        Family("vqbet", _queues_action, chunk_fields=("action_chunk_size", "action_chunk_size")),
-        Family("tdmpc", _queues_action, chunk_fields=("horizon", "n_action_steps")),
+        Family("act", "ACT", summary="Action Chunking Transformer", offline_settings=_offline_act,
+               compile_targets=lambda p: [(p, "model")]),
+        Family("smolvla", "SmolVLA", summary="SmolVLA vision-language-action (SmolVLM2-500M architecture, offline)",
+               offline_settings=_offline_smolvla, tokenizer=_smolvlm_tokenizer, uses_env_state=False,
+               compile_targets=lambda p: [(p.model, "denoise_step"), (p.model, "embed_prefix")]),
+        Family("diffusion", "Diffusion", "Diff", "Diffusion Policy (DDPM; 100 denoising steps by default)",
+               offline_settings=_offline_act, compile_targets=lambda p: [(p.diffusion, "unet")]),
+        Family("pi0", "pi0", summary="pi0 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
+               tokenizer=_paligemma_tokenizer, uses_env_state=False,
+               availability_problem=compat.pi_problem),
+        Family("pi05", "pi0.5", "pi05", "pi0.5 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
+               tokenizer=_paligemma_tokenizer, uses_env_state=False,
+               availability_problem=compat.pi_problem),
+        Family("pi0_fast", "pi0-FAST", "pi0F", "pi0 with FAST action tokens (autoregressive)",
+               uses_env_state=False, availability_problem=_needs(
+                   "needs the FAST action tokenizer lerobot/fast-action-tokenizer (code and vocabulary on the "
+                   "hub): run with --hub once it is reachable, or --set pi0_fast.action_tokenizer_name=DIR "
+                   "with a local copy")),
+        Family("vqbet", "VQ-BeT", "VQBeT", "Vector-quantized Behavior Transformer (one camera)",
+               offline_settings=_offline_act, profile_problem=_one_camera("vqbet")),
+        Family("tdmpc", "TD-MPC", "TDMPC", "TD-MPC (one square camera at most)",
+               chunk_fields=("horizon",), profile_problem=_one_camera("tdmpc", square=True)),
+        Family("gaussian_actor", "Gaussian actor", "GaussA", "Gaussian actor (SAC's policy; no queue: every call computes)"),
+        Family("groot", "GR00T", summary="NVIDIA GR00T", curated=False,
+               availability_problem=_needs_hub("groot", "base_model_path", "its base model")),
+        Family("xvla", "X-VLA", summary="X-VLA (Florence-2 VLM)", curated=False, availability_problem=_needs(
+            "its Florence-2 VLM config (florence_config) comes from a pretrained X-VLA checkpoint: "
+            "use --policy-path with one (e.g. lerobot/xvla-base, fetched with --hub)")),
+        Family("multi_task_dit", "MT-DiT", summary="multi-task diffusion transformer (CLIP encoders)", curated=False,
+               availability_problem=_needs_hub("multi_task_dit", "vision_encoder_name", "its CLIP encoders")),
+        Family("eo1", "EO-1", summary="EO-1 (Qwen2.5-VL)", curated=False, availability_problem=_needs_hub("eo1", "vlm_base", "its VLM")),
+        Family("evo1", "Evo-1", summary="Evo-1 (InternVL3)", curated=False, availability_problem=_needs_hub("evo1", "vlm_model_name", "its VLM")),
+        Family("vla_jepa", "VLA-JEPA", summary="VLA-JEPA (Qwen3-VL, V-JEPA 2)", curated=False,
+               availability_problem=_needs_hub("vla_jepa", "qwen_model_name", "its VLM")),
+        Family("molmoact2", "MolmoAct2", summary="MolmoAct2", curated=False,
+               availability_problem=_needs_hub("molmoact2", "checkpoint_path", "its model")),
+        Family("wall_x", "WALL-OSS", summary="WALL-OSS (Qwen2.5-VL)", curated=False,
+               availability_problem=_needs_hub("wall_x", "pretrained_name_or_path", "its model")),
+        Family("fastwam", "FastWAM", summary="FastWAM (Wan2.2 video model)", curated=False,
+               availability_problem=_needs_hub("fastwam", "base_model_path", "its Wan2.2 video model")),
+        Family("lingbot_va", "LingBot-VA", curated=False, summary=(
+            "builds offline from LeRobot's defaults: 5,089 M parameters, 20.5 GB peak RSS in fp32 on the "
+            "CPU (measured with LeRobot 0.6.1): more than most robot computers hold")),
     )
 }
+
+
+def family(name: str) -> Family:
+    """The curated family, or a generic one for a type known only from LeRobot's registry."""
+    return FAMILIES.get(name) or Family(
+        name, summary="registered by LeRobot; built from its default config (not tried by policybench)",
+        curated=False,
+    )
+
+
+def registered_types() -> list[str]:
+    """Every policy type the installed LeRobot registers: the curated ones first, in their order."""
+    registered = compat.registered_policy_types()
+    return [n for n in FAMILIES if n in registered] + sorted(set(registered) - set(FAMILIES))
 
 
 class LeRobotPolicy(PolicyAdapter):
@@ -114,7 +230,7 @@ class LeRobotPolicy(PolicyAdapter):
             return self.policy.select_action(obs)
 
     def queued_actions(self) -> int:
-        queue = self.family.queue(self.policy)
+        queue = find_queue(self.policy)
         return 0 if queue is None else len(queue)
 
     def predict_chunk(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -122,7 +238,7 @@ class LeRobotPolicy(PolicyAdapter):
         the queue it filled. Shape (n_action_steps, action_dim)."""
         self.policy.reset()
         first = self.select_action(obs)
-        queue = self.family.queue(self.policy)
+        queue = find_queue(self.policy)
         rest = list(queue) if queue is not None else []
         if queue is not None:
             queue.clear()
@@ -132,22 +248,26 @@ class LeRobotPolicy(PolicyAdapter):
         return list(self._specs)
 
     def extra_inputs(self, task: str) -> dict[str, torch.Tensor]:
-        if not self.family.uses_language:
+        if self.family.tokenizer is None:
             return {}
-        return _tokenize_task(self.policy.config, task)
+        return _tokenize_task(self.family.tokenizer(), self.policy.config, task)
 
     def describe(self) -> dict[str, object]:
         cfg = self.policy.config
-        chunk_field, steps_field = self.family.chunk_fields
         info: dict[str, object] = {
-            "chunk_size": getattr(cfg, chunk_field, None),
-            "n_action_steps": getattr(cfg, steps_field, None),
-            "inference_steps": self.family.inference_steps(cfg),
+            "chunk_size": _first_field(cfg, self.family.chunk_fields),
+            "n_action_steps": _first_field(cfg, self.family.steps_fields),
+            "inference_steps": _inference_steps(cfg),
             "n_obs_steps": getattr(cfg, "n_obs_steps", None),
         }
+        if find_queue(self.policy) is None:
+            info["n_action_steps"] = 1  # no queue: every call computes
         if self.family.name == "act":
             info["temporal_ensemble_coeff"] = cfg.temporal_ensemble_coeff
         return info
+
+    def compile_targets(self) -> list[tuple[object, str]]:
+        return self.family.compile_targets(self.policy)
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.policy.parameters())
@@ -157,12 +277,12 @@ class LeRobotPolicy(PolicyAdapter):
         return sum(t.numel() * t.element_size() for t in tensors)
 
 
-def _tokenize_task(cfg, task: str) -> dict[str, torch.Tensor]:
-    """The task string as SmolVLA's (and pi0's) preprocessor tokenizes it: a trailing newline,
+def _tokenize_task(tokenizer_dir: str, cfg, task: str) -> dict[str, torch.Tensor]:
+    """The task string as SmolVLA's and pi0's preprocessors tokenize it: a trailing newline,
     the VLM's tokenizer, right padding as the config says, at most ``tokenizer_max_length``."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(cfg.vlm_model_name)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     text = task if task.endswith("\n") else task + "\n"
     enc = tokenizer(
         [text],
@@ -182,14 +302,32 @@ def config_fields(name: str) -> list[str]:
     return sorted(f.name for f in dataclasses.fields(compat.config_class(name)) if f.init)
 
 
-def _coerce(cls, overrides: dict[str, object]) -> dict[str, object]:
-    """Lists from the command line become tuples where LeRobot's default is a tuple."""
-    defaults = {f.name: f for f in dataclasses.fields(cls)}
+def coerce_overrides(cls, overrides: dict[str, object]) -> dict[str, object]:
+    """Values from the command line made to fit the config's fields: lists become tuples where
+    LeRobot's default is a tuple; a whole float such as 1e3 becomes an int where the default is
+    an int. A value of the wrong kind is a ``ValueError`` naming the field."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     out = {}
     for key, value in overrides.items():
-        f = defaults[key]
-        default = f.default if f.default is not dataclasses.MISSING else None
-        out[key] = tuple(value) if isinstance(value, list) and isinstance(default, tuple) else value
+        f = fields[key]
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = f.default_factory()  # type: ignore[misc]
+        else:
+            default = None
+        if isinstance(value, list) and isinstance(default, tuple):
+            value = tuple(value)
+        elif isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"{key} takes true or false, got {value!r}")
+        elif isinstance(default, int) and not isinstance(default, bool):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{key} takes an integer, got {value!r}")
+        elif isinstance(default, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"{key} takes a number, got {value!r}")
+        out[key] = value
     return out
 
 
@@ -201,20 +339,27 @@ def _profile_inputs(family: Family, profile: Profile) -> list[tuple[str, str, tu
     return inputs
 
 
+class ProfileMismatch(Exception):
+    """The robot profile has inputs this policy type cannot take; the message says what to do."""
+
+
 def build_lerobot(name: str, profile: Profile, overrides: dict[str, object], device: str, seed: int) -> LeRobotPolicy:
     """Build a random-weight LeRobot policy for ``profile`` on ``device``."""
-    family = FAMILIES[name]
-    problem = family.availability_problem()
-    if problem:
+    fam = family(name)
+    problem = fam.availability_problem()
+    if problem and not set(overrides) & {"action_tokenizer_name"}:
         raise RuntimeError(f"{name} cannot be built here: {problem}")
+    mismatch = fam.profile_problem(profile)
+    if mismatch:
+        raise ProfileMismatch(mismatch)
     cls = compat.config_class(name)
-    inputs, outputs = compat.features(_profile_inputs(family, profile), profile.action_dim)
-    settings = {**family.offline_settings(profile), **_coerce(cls, overrides)}
+    inputs, outputs = compat.features(_profile_inputs(fam, profile), profile.action_dim)
+    settings = {**fam.offline_settings(profile), **coerce_overrides(cls, overrides)}
     cfg = cls(device=device, input_features=inputs, output_features=outputs, **settings)
     torch.manual_seed(seed)
-    with contextlib.redirect_stdout(io.StringIO()):  # LeRobot prints progress while building
+    with contextlib.redirect_stdout(io.StringIO()):  # LeRobot prints while building
         policy = compat.policy_class(name)(cfg)
     policy.to(device)
     policy.eval()
     specs = [InputSpec(k, compat.feature_kind(f), tuple(f.shape)) for k, f in cfg.input_features.items()]
-    return LeRobotPolicy(family, policy, specs)
+    return LeRobotPolicy(fam, policy, specs)

@@ -1,4 +1,8 @@
-"""Offline stand-ins for the vision-language backbones that LeRobot loads from the hub.
+"""Offline stand-ins for the vision-language backbones and tokenizers that LeRobot loads from the hub.
+
+pi0 and pi0.5 build their PaliGemma backbone from LeRobot's own code, but their task string goes
+through the PaliGemma tokenizer (``google/paligemma-3b-pt-224``, 257152 tokens):
+``paligemma_tokenizer_dir`` writes a tokenizer built locally with that vocabulary size.
 
 SmolVLA calls ``AutoConfig.from_pretrained(vlm_model_name)`` and
 ``AutoProcessor.from_pretrained(vlm_model_name)`` while it builds. With no hub access we
@@ -18,6 +22,7 @@ from pathlib import Path
 _FORMAT_VERSION = 1
 
 SMOLVLM2_500M_VOCAB_SIZE = 49280
+PALIGEMMA_VOCAB_SIZE = 257152
 
 # Special tokens SmolVLM's processor and LeRobot's SmolVLA read by attribute name.
 _SPECIAL_TOKENS = {
@@ -61,12 +66,21 @@ def cache_root() -> Path:
 
 def smolvlm2_500m_dir() -> Path:
     """Return a local folder with the SmolVLM2-500M architecture, writing it on first use."""
-    target = cache_root() / f"smolvlm2-500m-architecture-v{_FORMAT_VERSION}"
+    return _cached_folder("smolvlm2-500m-architecture", _write_smolvlm2_500m)
+
+
+def paligemma_tokenizer_dir() -> Path:
+    """Return a local folder with a PaliGemma-sized tokenizer, writing it on first use."""
+    return _cached_folder("paligemma-tokenizer", _write_paligemma_tokenizer)
+
+
+def _cached_folder(name: str, write) -> Path:
+    target = cache_root() / f"{name}-v{_FORMAT_VERSION}"
     if (target / "complete.json").exists():
         return target
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=True)
-    _write_smolvlm2_500m(tmp)
+    write(tmp)
     (tmp / "complete.json").write_text(json.dumps({"format_version": _FORMAT_VERSION}))
     try:
         tmp.rename(target)
@@ -78,11 +92,11 @@ def smolvlm2_500m_dir() -> Path:
     return target
 
 
-def _build_tokenizer():
+def _build_tokenizer(vocab_size: int, specials: list[str]):
+    """A byte-level BPE tokenizer learned from the task corpus, its vocabulary padded to
+    ``vocab_size`` with entries no merge can reach; ``specials`` take the last ids."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
-    specials = _CONTROL_TOKENS + list(_SPECIAL_TOKENS.values())
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -96,7 +110,7 @@ def _build_tokenizer():
     # the embedding table have the real model's extent; the special tokens take the last ids.
     vocab = tok.get_vocab()
     merges = json.loads(tok.to_str())["model"]["merges"]
-    n_fill = SMOLVLM2_500M_VOCAB_SIZE - len(specials) - len(vocab)
+    n_fill = vocab_size - len(specials) - len(vocab)
     for i in range(n_fill):
         vocab[f"<|unused_{i}|>"] = len(vocab)
     for token in specials:
@@ -106,8 +120,15 @@ def _build_tokenizer():
     full.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     full.decoder = decoders.ByteLevel()
     full.add_special_tokens(specials)
+    return full
+
+
+def _smolvlm_tokenizer():
+    from transformers import PreTrainedTokenizerFast
+
+    specials = _CONTROL_TOKENS + list(_SPECIAL_TOKENS.values())
     return PreTrainedTokenizerFast(
-        tokenizer_object=full,
+        tokenizer_object=_build_tokenizer(SMOLVLM2_500M_VOCAB_SIZE, specials),
         bos_token="<|im_start|>",
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
@@ -120,7 +141,7 @@ def _build_tokenizer():
 def _write_smolvlm2_500m(folder: Path) -> None:
     from transformers import SmolVLMConfig, SmolVLMImageProcessor, SmolVLMProcessor
 
-    tokenizer = _build_tokenizer()
+    tokenizer = _smolvlm_tokenizer()
     assert len(tokenizer) == SMOLVLM2_500M_VOCAB_SIZE, len(tokenizer)
     config = SmolVLMConfig(
         image_token_id=tokenizer.convert_tokens_to_ids(_SPECIAL_TOKENS["image_token"]),
@@ -173,3 +194,19 @@ def _write_smolvlm2_500m(folder: Path) -> None:
         image_seq_len=image_seq_len,
     )
     processor.save_pretrained(folder)
+
+
+def _write_paligemma_tokenizer(folder: Path) -> None:
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<image>"]
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_build_tokenizer(PALIGEMMA_VOCAB_SIZE, specials),
+        bos_token="<bos>",
+        eos_token="<eos>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        model_max_length=8192,
+    )
+    assert len(tokenizer) == PALIGEMMA_VOCAB_SIZE, len(tokenizer)
+    tokenizer.save_pretrained(folder)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from policybench.policies import ENTRIES
+from policybench.policies import label as policy_label
+from policybench.policies import short_label
 from policybench.results import OK, PolicyResult, RunResults
 
 RULE = "=" * 78
@@ -13,16 +14,16 @@ RULE = "=" * 78
 def label(name: str) -> str:
     """Display name: the registry's label (plus "+variant"), or the last two parts of a checkpoint path."""
     base, plus, variant = name.rpartition("+")
-    if plus and base in ENTRIES:
-        return f"{ENTRIES[base].label}+{variant}"
-    if name in ENTRIES:
-        return ENTRIES[name].label
+    if plus and "/" not in base:
+        return f"{policy_label(base)}+{variant}"
+    if "/" not in name and "\\" not in name:
+        return policy_label(name)
     parts = [p for p in name.replace("\\", "/").split("/") if p]
     return "/".join(parts[-2:]) if len(parts) > 2 else name
 
 
 def _short(name: str) -> str:
-    return ENTRIES[name].short if name in ENTRIES else name
+    return short_label(name)
 
 
 def format_ms(value: float | None) -> str:
