@@ -68,6 +68,27 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def cpu_vector_flags() -> list[str]:
+    """The CPU's vector and matrix instruction sets (AVX, AVX-512 and its BF16/VNNI, AMX), which
+    decide how fast fp32 and bf16 run on it; [] where /proc/cpuinfo is not readable."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return []
+    return sorted({f for f in flags if f.startswith(("avx", "amx", "fma"))})
+
+
+def cuda_driver() -> str | None:
+    """The NVIDIA driver version as nvidia-smi reports it, or None."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
+
+
 def describe_environment(device: str) -> dict[str, object]:
     try:
         from importlib.metadata import version
@@ -86,7 +107,10 @@ def describe_environment(device: str) -> dict[str, object]:
         "device": device,
         "device_name": device_name(device),
         "cpu_model": cpu_model(),
+        "cpu_flags": cpu_vector_flags(),
         "cpu_count": os.cpu_count(),
+        "cuda": torch.version.cuda if device.startswith("cuda") else None,
+        "cuda_driver": cuda_driver() if device.startswith("cuda") else None,
         "threads": torch.get_num_threads(),
         "platform": platform.platform(),
         "git_commit": git_commit(),

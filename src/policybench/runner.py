@@ -139,7 +139,7 @@ def measure_variants(
     import dataclasses
 
     from policybench.roofline import device_peaks, floor_ms, refill_cost
-    from policybench.variants import VARIANTS, VariantPolicy, equivalence, first_chunk, skip_reason
+    from policybench.variants import VARIANTS, CaptureFailed, equivalence, first_chunk, make_variant, skip_reason
 
     reference = first_chunk(adapter, obs, cfg.seed)
     roofline: dict[str, float] = {}
@@ -147,19 +147,22 @@ def measure_variants(
         roofline = {**refill_cost(adapter, obs, cfg.seed), **device_peaks(device, clock)}
         roofline["floor_ms"] = floor_ms(roofline, roofline)
     out = []
+    capture_failed = None  # a failed capture can leave CUDA unusable: no second attempt in this process
     for name in cfg.variants:
         variant = VARIANTS[name]
         r = dataclasses.replace(base, policy=base.policy if name == "eager" else f"{base.policy}+{name}",
                                 memory=dict(base.memory), variant=name)
         out.append(r)
         reason = skip_reason(variant, adapter, device)
+        if reason is None and variant.cudagraph and capture_failed:
+            reason = f"not attempted after a failed capture in this process ({capture_failed})"
         if reason:
             r.status, r.error = SKIPPED, reason
             warn(f"{r.policy}: skipped: {reason}")
             continue
         try:
-            wrapped = adapter if name == "eager" else VariantPolicy(adapter, variant)
-            with wrapped if isinstance(wrapped, VariantPolicy) else contextlib.nullcontext():
+            wrapped = adapter if name == "eager" else make_variant(adapter, variant, device)
+            with contextlib.nullcontext() if wrapped is adapter else wrapped:
                 start = time.perf_counter()
                 chunk = first_chunk(wrapped, obs, cfg.seed)  # includes torch.compile's compilation
                 r.first_chunk_seconds = time.perf_counter() - start
@@ -171,6 +174,10 @@ def measure_variants(
             if not r.equivalence["equivalent"]:
                 warn(f"{r.policy}: actions differ from fp32 eager (relative error {r.equivalence['rel_error']:.2g} "
                      f"> {variant.tolerance:g}): its speed is not a win")
+        except CaptureFailed as exc:
+            r.status, r.error = SKIPPED, str(exc)
+            capture_failed = name
+            warn(f"{r.policy}: skipped: {r.error}")
         except Exception as exc:  # noqa: BLE001 - one variant failing leaves the others
             r.status, r.error = FAILED, describe_error(exc)
             warn(f"{r.policy}: FAILED: {r.error.splitlines()[0]}")

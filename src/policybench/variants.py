@@ -38,11 +38,13 @@ VARIANTS: dict[str, Variant] = {
         Variant("bf16", "torch.autocast to bfloat16", 2e-2, dtype=torch.bfloat16),
         Variant("fp16", "torch.autocast to float16", 2e-2, dtype=torch.float16),
         Variant("compile", "torch.compile of the policy's heavy modules", 1e-4, compile=True),
-        Variant("cudagraph", "the whole refill captured as one CUDA graph", 1e-4, cudagraph=True),
+        Variant("cudagraph", "the whole refill captured once as one CUDA graph and replayed (CUDA only)", 1e-4, cudagraph=True),
+        Variant("cudagraph-bf16", "the CUDA graph of the refill under bfloat16 autocast (CUDA only)", 2e-2,
+                dtype=torch.bfloat16, cudagraph=True),
     )
 }
-# compile changes the modules in place, so it runs after the variants that need them as built.
-ORDER = ["eager", "noeval", "bf16", "fp16", "cudagraph", "compile"]
+# A failed graph capture can leave CUDA unusable for the rest of the process: the captures run last.
+ORDER = ["eager", "noeval", "bf16", "fp16", "compile", "cudagraph", "cudagraph-bf16"]
 
 
 def parse_variants(text: str) -> list[str]:
@@ -62,10 +64,8 @@ def skip_reason(variant: Variant, adapter: PolicyAdapter, device: str) -> str | 
     """Why ``variant`` cannot run here, or None."""
     if variant.name != "eager" and not isinstance(adapter, LeRobotPolicy):
         return f"{adapter.name} is not a LeRobot policy"
-    if variant.cudagraph:
-        if not device.startswith("cuda"):
-            return "CUDA graphs need a CUDA device"
-        return "capturing a whole refill as one CUDA graph is not implemented in policybench yet"
+    if variant.cudagraph and not device.startswith("cuda"):
+        return "CUDA graphs need a CUDA device"
     if variant.dtype is not None and device == "mps" and variant.dtype == torch.bfloat16:
         return "bfloat16 autocast is not supported on MPS"
     if variant.compile and not adapter.compile_targets():
@@ -83,20 +83,26 @@ class VariantPolicy(WrappedPolicy):
         if variant.dtype is not None:
             kind = "cuda" if next(inner.policy.parameters()).is_cuda else "cpu"
             self._autocast = lambda: torch.autocast(kind, dtype=variant.dtype)
-        if variant.compile:
-            for owner, attr in inner.compile_targets():
-                setattr(owner, attr, torch.compile(getattr(owner, attr)))
+        self._replaced: list[tuple[object, str, object]] = []
 
     def __enter__(self) -> "VariantPolicy":
         if self.variant.skip_eval_walk:
             policy = self.inner.policy
             policy.eval()
             policy.eval = lambda: policy  # an instance attribute shadows nn.Module.eval
+        if self.variant.compile:
+            for owner, attr in self.inner.compile_targets():
+                original = getattr(owner, attr)
+                self._replaced.append((owner, attr, original))
+                setattr(owner, attr, torch.compile(original))
         return self
 
     def __exit__(self, *exc) -> None:
         if self.variant.skip_eval_walk:
             del self.inner.policy.eval
+        for owner, attr, original in reversed(self._replaced):  # the next variants get the modules as built
+            setattr(owner, attr, original)
+        self._replaced.clear()
 
     def select_action(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         with self._autocast():
@@ -104,6 +110,115 @@ class VariantPolicy(WrappedPolicy):
 
     def describe(self) -> dict[str, object]:
         return {**self.inner.describe(), "variant": self.variant.name}
+
+
+class CaptureFailed(Exception):
+    """The refill could not be captured as a CUDA graph; the message names where it broke."""
+
+
+def _where(exc: BaseException) -> str:
+    """The deepest frame of LeRobot, transformers or diffusers in a traceback: the operation that broke."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if any(k in f.filename for k in ("/lerobot/", "/transformers/", "/diffusers/"))]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f" at {f.filename.split('site-packages/')[-1]}:{f.lineno} `{(f.line or '').strip()}`"
+
+
+GraphCapture = Callable[[Callable[[], torch.Tensor], str], Callable[[], None]]
+
+
+def capture_cuda_graph(fn: Callable[[], torch.Tensor], device: str) -> Callable[[], None]:
+    """Capture ``fn`` as one CUDA graph and return its replay. Warmed up first on a side stream
+    (as torch.cuda.graphs asks); factory calls default to ``device`` during capture, since a
+    tensor made on the CPU and copied over (ACT's latent) is a host copy that capture forbids."""
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side), torch.device(device):
+        fn()
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph), torch.device(device):
+        fn()
+    return graph.replay
+
+
+class CudaGraphPolicy(WrappedPolicy):
+    """The whole refill (observation in, chunk out) captured once as a graph and replayed at every
+    refill; a step still pops from the policy's own queue, eagerly.
+
+    The graph reads the observation from static buffers (each refill copies the new observation
+    in) and writes the chunk to static outputs: the first action, which the refill returns, and the
+    rest, which go back into the policy's queue after each replay. Capture happens at the first
+    refill, with the RNG state restored afterwards, so that sampling noise matches eager's. A
+    policy with an observation history (n_obs_steps > 1) sees its static buffer repeated, which
+    for one repeated synthetic observation is what eager sees too.
+    """
+
+    def __init__(self, inner: LeRobotPolicy, variant: Variant, device: str, capture: GraphCapture = capture_cuda_graph):
+        super().__init__(inner)
+        self.variant, self.device, self._capture = variant, device, capture
+        self._replay: Callable[[], None] | None = None
+        self._static: dict[str, torch.Tensor] = {}
+        self._first: torch.Tensor | None = None
+        self._rest: list[torch.Tensor] = []
+
+    def __enter__(self) -> "CudaGraphPolicy":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._replay, self._static, self._first, self._rest = None, {}, None, []  # frees the graph's memory
+
+    def _refill(self) -> torch.Tensor:
+        autocast = (torch.autocast("cuda", dtype=self.variant.dtype, cache_enabled=False)
+                    if self.variant.dtype is not None else contextlib.nullcontext())
+        self.inner.reset()
+        with autocast:
+            return self.inner.select_action(self._static)
+
+    def _record(self, obs: dict[str, torch.Tensor]) -> None:
+        self._static = {k: v.clone() for k, v in obs.items()}
+        cpu_rng = torch.get_rng_state()
+        cuda_rng = torch.cuda.get_rng_state(self.device) if torch.cuda.is_available() else None
+        outputs: list[torch.Tensor] = []
+
+        def refill() -> torch.Tensor:
+            outputs[:] = [self._refill()]
+            return outputs[0]
+
+        try:
+            self._replay = self._capture(refill, self.device)
+        except Exception as exc:  # noqa: BLE001 - any capture error becomes the variant's skip reason
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise CaptureFailed(f"capture failed{_where(exc)}: {type(exc).__name__}: {first}") from exc
+        self._first, self._rest = outputs[0], self.inner.queue_contents()
+        torch.set_rng_state(cpu_rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state(cuda_rng, self.device)
+
+    def select_action(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.inner.queued_actions() > 0:
+            return self.inner.select_action(obs)
+        if self._replay is None:
+            self._record(obs)
+        for key, buffer in self._static.items():
+            buffer.copy_(obs[key])
+        self._replay()
+        self.inner.refill_queue(self._rest)
+        return self._first
+
+    def describe(self) -> dict[str, object]:
+        return {**self.inner.describe(), "variant": self.variant.name}
+
+
+def make_variant(adapter: LeRobotPolicy, variant: Variant, device: str) -> VariantPolicy | CudaGraphPolicy:
+    """``adapter`` run as ``variant``; use it as a context manager (it undoes what it changed)."""
+    if variant.cudagraph:
+        return CudaGraphPolicy(adapter, variant, device)
+    return VariantPolicy(adapter, variant)
 
 
 def first_chunk(adapter: PolicyAdapter, obs: dict[str, torch.Tensor], seed: int) -> torch.Tensor:

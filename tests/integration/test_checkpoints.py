@@ -82,7 +82,7 @@ def _broken(tmp_path, act_checkpoint):
     return [
         (missing, "no such folder"),
         (no_config, "no config.json"),
-        (unknown, "policy type 'teleporter' is not one policybench can run"),
+        (unknown, "policy type 'teleporter' is not registered by the installed LeRobot"),
         (truncated, "cannot load its weights"),
         ("lerobot/smolvla_base", "if it is a hub id, add --hub"),  # offline: a hub id is not fetched
     ]

@@ -244,6 +244,17 @@ class LeRobotPolicy(PolicyAdapter):
             queue.clear()
         return torch.cat([first, *rest], dim=0)
 
+    def queue_contents(self) -> list[torch.Tensor]:
+        """The actions left in the queue (for a CUDA graph to restore after each replay)."""
+        queue = find_queue(self.policy)
+        return [] if queue is None else list(queue)
+
+    def refill_queue(self, actions: list[torch.Tensor]) -> None:
+        queue = find_queue(self.policy)
+        if queue is not None:
+            queue.clear()
+            queue.extend(actions)
+
     def input_specs(self) -> list[InputSpec]:
         return list(self._specs)
 

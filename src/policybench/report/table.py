@@ -228,9 +228,20 @@ def machine_line(results: RunResults) -> str:
     profile = run.get("profile", {})
     name = profile.get("name", "?") if isinstance(profile, dict) else profile
     return (
-        f"device {env.get('device')} ({env.get('device_name')}), torch {env.get('torch')}, "
+        f"device {env.get('device')} ({env.get('device_name')}{_hardware_note(env)}), torch {env.get('torch')}, "
         f"lerobot {env.get('lerobot')}, profile {name}, threads {env.get('threads')}"
     )
+
+
+def _hardware_note(env: dict) -> str:
+    """The widest vector instruction set of a CPU run, the driver of a CUDA run ("" when unknown)."""
+    if env.get("cuda_driver"):
+        return f", driver {env['cuda_driver']}, CUDA {env.get('cuda')}"
+    flags = env.get("cpu_flags") or []
+    if str(env.get("device")) == "cpu" and flags:
+        widest = next((f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2", "avx") if f in flags), None)
+        return f", {widest}" if widest else ""
+    return ""
 
 
 def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
