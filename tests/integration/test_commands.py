@@ -46,17 +46,28 @@ def test_a_failing_policy_is_reported_and_the_others_still_run(tmp_path):
     assert proc.returncode == 1
     data = json.loads(out.read_text())
     tdmpc, noop = data["results"]
-    assert tdmpc["status"] == "failed" and "at most one image" in tdmpc["error"]
+    assert tdmpc["status"] == "failed"
+    assert tdmpc["error"] == ("ProfileMismatch: tdmpc takes one camera at most and the profile 'so100' has 2: "
+                              "add --cameras 1, or use --profile pusht")
     assert noop["status"] == "ok" and noop["summary"]["refill"]["count"] == 1
     assert "Traceback" not in proc.stderr
 
 
-def test_list_names_every_policy_and_why_pi0_cannot_be_built():
+def test_list_names_every_type_lerobot_registers_with_a_status():
+    from policybench.policies.compat import lerobot_at_least, registered_policy_types
+
     proc = _run([sys.executable, "-m", "policybench", "list"])
     assert proc.returncode == 0
-    names = [line.split()[0] for line in proc.stdout.splitlines() if line and not line.startswith(" ")]
-    assert names == ["act", "smolvla", "diffusion", "pi0", "pi05", "vqbet", "tdmpc", "noop"]
-    assert "act        yes" in proc.stdout
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("LeRobot ")
+    rows = {line.split()[0]: line.split()[1] for line in lines[1:] if line and not line.startswith(" ")}
+    assert sorted(rows) == sorted([*registered_policy_types(), "noop"])
+    assert set(rows.values()) <= {"yes", "no", "untried"}
+    for name in ("act", "smolvla", "diffusion", "vqbet", "tdmpc", "noop"):
+        assert rows[name] == "yes"
+    assert rows["pi0"] == rows["pi05"] == ("yes" if lerobot_at_least(0, 5) else "no")
+    why_not = [line for line in lines if line.strip().startswith("why not:")]
+    assert len(why_not) == list(rows.values()).count("no")  # every "no" says why
 
 
 def test_verify_script_prints_a_mark_per_policy(tmp_path):

@@ -127,3 +127,15 @@ def test_a_failed_capture_is_a_skip_that_names_the_error():
     graph = CudaGraphPolicy(adapter, VARIANTS["cudagraph"], "cuda", capture=capture)
     with pytest.raises(CaptureFailed, match="^capture failed: RuntimeError: operation not permitted when stream is capturing$"):
         graph.select_action({"x": torch.ones(1, 2)})
+
+
+def test_the_queue_is_found_on_the_built_policy_action_queue_first():
+    from policybench.policies.lerobot_policies import find_queue
+
+    real, unused = deque([1]), deque()
+    both = SimpleNamespace(config=SimpleNamespace(), _action_queue=real, _queues={"action": unused})
+    assert find_queue(both) is real  # pi0/pi05/pi0_fast: _queues["action"] is always empty
+    assert find_queue(SimpleNamespace(config=None, _queues={"action": unused})) is unused
+    assert find_queue(SimpleNamespace(config=None)) is None  # no queue: every call computes
+    ensembling = SimpleNamespace(config=SimpleNamespace(temporal_ensemble_coeff=0.01), _action_queue=real)
+    assert find_queue(ensembling) is None
