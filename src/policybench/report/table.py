@@ -212,15 +212,25 @@ def _mb(value: float | None) -> float | None:
     return None if value is None else value / 2**20
 
 
+def _chunk_cell(r: PolicyResult) -> str:
+    c = r.config or {}
+    return "/".join(str(c.get(k) if c.get(k) is not None else "-") for k in ("chunk_size", "n_action_steps", "inference_steps"))
+
+
 def _memory_rows(rs: list[PolicyResult]) -> list[list[str]]:
-    """Size and memory per policy, for the rows any policy has a value for."""
+    """Chunk settings, size and memory per policy, for the rows any policy has a value for.
+    Chunk/Exec/Denoise: actions per chunk, actions executed before the next refill, denoising
+    steps per refill (they differ between LeRobot versions: Diffusion is 16/8/100 on 0.4.4 and
+    64/32/100 on 0.6)."""
+    chunk = [["Chunk/Exec/Denoise"] + [_chunk_cell(r) for r in rs]] if any(
+        r.config.get("chunk_size") is not None for r in rs) else []
     rows = []
     for name, get in _MEMORY_ROWS:
         values = [get(r) for r in rs]
         if name != "Params (M)" and all(v is None for v in values):
             continue
         rows.append([name] + ["-" if v is None else f"{v:.1f}" for v in values])
-    return rows if any(r.memory for r in rs) else []
+    return chunk + (rows if any(r.memory for r in rs) else [])
 
 
 def machine_line(results: RunResults) -> str:
