@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from policybench.errors import UsageError
 
@@ -164,6 +164,18 @@ class RunConfig:
         for o in self.overrides:
             if o.policy not in self.policies:
                 raise UsageError(f"--set {o.policy}.{o.field}: '{o.policy}' is not among --policies ({','.join(self.policies)})")
+
+    def to_json(self) -> dict[str, object]:
+        """Everything a child process needs to measure a policy as this run does (see isolation.py)."""
+        d = asdict(self)
+        d["overrides"] = [asdict(o) for o in self.overrides]
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> "RunConfig":
+        profile = dict(d["profile"])
+        profile["cameras"] = tuple(Camera(**c) for c in profile["cameras"])
+        return cls(**{**d, "profile": Profile(**profile), "overrides": [Override(**o) for o in d["overrides"]]})
 
     def resolved_baseline(self) -> str | None:
         if self.baseline is not None:

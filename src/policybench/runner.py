@@ -245,18 +245,24 @@ def run_benchmark(
     build: Builder = policies.build,
     warn: Log | None = None,
     progress: Progress | None = None,
+    isolate: bool = False,
 ) -> RunResults:
-    """Measure every policy of ``cfg`` in turn. ``clock``, ``environment`` and ``build`` are
+    """Measure every policy of ``cfg`` in turn; with ``isolate`` each in a child process of its
+    own (isolation.py), which the injected ``clock`` and ``build`` then do not reach. ``clock``, ``environment`` and ``build`` are
     injectable so that tests can run fake policies on a fake clock. ``log`` gets progress lines,
     ``warn`` (default: ``log``) warnings and failures, ``progress(policy, refills_done, target)``
     each measured refill."""
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
     clock = clock or clock_for(device)
     env = environment if environment is not None else describe_environment(device)
     results = RunResults(env, run_config_record(cfg))
     for name in cfg.policies:
-        results.results.extend(measure_policy(name, cfg, device, clock, log, build, warn, progress))
+        if isolate:
+            from policybench.isolation import measure_in_child
+
+            measured = measure_in_child(name, cfg, device, log, warn or log, progress)
+        else:
+            measured = measure_policy(name, cfg, device, clock, log, build, warn, progress)
+        results.results.extend(measured)
         if cfg.json_path:
             write_results(results, cfg.json_path)
     return results

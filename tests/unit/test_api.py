@@ -1,0 +1,75 @@
+"""The public API as a notebook user calls it: noop and plain modules, in this process and in children."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+import policybench
+
+
+def test_all_names_exactly_the_api():
+    assert sorted(policybench.__all__) == ["compare", "load", "run", "simulate_realtime"]
+
+
+def test_run_returns_figures_at_hand_and_a_short_repr(tmp_path):
+    path = tmp_path / "r.json"
+    results = policybench.run(["noop"], device="cpu", refills=3, warmup=1, isolate=False,
+                              overrides={"noop.chunk_size": 10}, json_path=str(path))
+    act = results["noop"]
+    assert act.ok and act.refill.count == 3 and act.step.count == 27
+    assert act.refill.median_ms == results.raw.results[0].summary()["refill"]["median_ms"]
+    assert "refill median" in repr(act) and len(repr(results).splitlines()) == 2
+    assert "samples" not in repr(results)  # no dump of every sample
+    loaded = policybench.load(str(path))
+    assert loaded["noop"].refill == act.refill
+    with pytest.raises(KeyError, match="no policy 'act' in these results; they have noop"):
+        results["act"]
+
+
+def test_the_process_is_left_as_it_was_found():
+    threads = torch.get_num_threads()
+    before = os.environ.get("HF_HUB_OFFLINE")
+    policybench.run(["noop"], device="cpu", refills=1, warmup=0, threads=1, isolate=False)
+    assert torch.get_num_threads() == threads
+    assert os.environ.get("HF_HUB_OFFLINE") == before
+
+
+def test_a_plain_module_is_all_refills():
+    module = torch.nn.Linear(4, 3)
+    results = policybench.run([module], device="cpu", refills=4, warmup=1, inputs=torch.randn(1, 4))
+    m = results["linear"]
+    assert m.refill.count == 4 and m.step.count == 0 and m.params == 15
+
+
+def test_bad_arguments_are_value_errors_in_one_line():
+    with pytest.raises(ValueError, match="^unknown policy 'nope'"):
+        policybench.run(["nope"], device="cpu")
+    with pytest.raises(ValueError, match="refills must be positive"):
+        policybench.run(["noop"], device="cpu", refills=0)
+    with pytest.raises(ValueError, match="needs inputs="):
+        policybench.run([torch.nn.Linear(2, 2)], device="cpu")
+
+
+def test_compare_says_whether_it_regressed_and_simulate_gives_the_verdict():
+    a = policybench.run(["noop"], device="cpu", refills=3, warmup=1, isolate=False)
+    same = policybench.compare(a, a)
+    assert not same.regressed and "no regression" in repr(same)
+    verdict = policybench.simulate_realtime(a, hz=[30, 100])
+    assert verdict.highest[0]["policy"] == "noop" and verdict.highest[0]["sync_hz"] == 100
+    with pytest.raises(ValueError, match="hz must be positive"):
+        policybench.simulate_realtime(a, hz=[0])
+
+
+def test_isolated_run_measures_in_a_child_with_its_own_memory():
+    ballast = torch.ones(512 * 2**20 // 4)  # 512 MiB touched in this process, not the child's
+    results = policybench.run(["noop"], device="cpu", refills=2, warmup=1, isolate=True)
+    m = results["noop"]
+    assert m.ok and m.refill.count == 2
+    import resource
+
+    mine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert m.raw.memory["peak_rss_mb"] < mine - 256  # the child's own peak, not this process's
+    del ballast
