@@ -7,7 +7,8 @@ no policy starts from another's allocator, thread or CUDA state.
 The parent starts ``python -m policybench._child``, sends it the run's settings as JSON on its
 stdin, and reads JSON lines back on a pipe of their own (LeRobot prints to stdout while it builds,
 so stdout is not used): ``log``, ``warn`` and ``progress`` messages as they happen, then
-``results``. The child's stdout and stderr go to the parent's stderr. The child dies with its
+``results``. The child's own stdout and stderr go to a temporary file, whose last line is quoted
+when the child dies without results (a Python traceback's last line names the error). The child dies with its
 parent (Linux: ``PR_SET_PDEATHSIG``), and the parent stops it on Ctrl-C or SIGTERM before the
 interruption goes on up.
 """
@@ -19,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from typing import Callable
 
 from policybench.config import RunConfig
@@ -60,9 +62,10 @@ def measure_in_child(
     read_fd, write_fd = os.pipe()
     env = {**os.environ, CHILD_FD_ENV: str(write_fd)}
     payload = json.dumps({"name": name, "cfg": cfg.to_json(), "device": device})
+    output = tempfile.TemporaryFile(mode="w+")
     try:
         proc = subprocess.Popen(
-            [python, "-m", "policybench._child"], stdin=subprocess.PIPE, stdout=sys.stderr, stderr=sys.stderr,
+            [python, "-m", "policybench._child"], stdin=subprocess.PIPE, stdout=output, stderr=output,
             pass_fds=(write_fd,), env=env, preexec_fn=_die_with_parent, text=True,
         )
     finally:
@@ -86,9 +89,15 @@ def measure_in_child(
         returncode = proc.wait()
     except BaseException:  # Ctrl-C, SIGTERM, a broken pipe: the child must not outlive this call
         stop_child(proc)
+        output.close()
         raise
+    output.seek(0)
+    last = [line for line in output.read().splitlines() if line.strip()][-1:]
+    output.close()
     if results is None:
         error = death_reason(returncode)
+        if returncode > 0 and last:  # a Python error: its traceback's last line says which
+            error += f" ({last[0].strip()})"
         warn(f"{name}: FAILED: {error}")
         return [PolicyResult(policy=name, status=FAILED, error=error)]
     return results
