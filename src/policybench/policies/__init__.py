@@ -91,7 +91,9 @@ def availability(name: str) -> str | None:
         from policybench.policies import compat
 
         compat.policy_class(name)
-    except Exception as exc:  # an optional dependency of this policy is missing
+    except ModuleNotFoundError as exc:  # an optional dependency of this policy is missing
+        return f"needs the Python package '{exc.name}', which is not installed: pip install {exc.name}"
+    except Exception as exc:  # noqa: BLE001 - LeRobot's own import-time checks
         return f"{type(exc).__name__}: {exc}"
     return family(name).availability_problem()
 

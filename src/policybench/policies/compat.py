@@ -38,6 +38,7 @@ def registered_policy_types() -> list[str]:
     from lerobot.configs.policies import PreTrainedConfig
 
     import lerobot.policies  # noqa: F401  (registers every config subclass)
+    import lerobot.policies.factory  # noqa: F401  (0.4.4 registers sac and reward_classifier here)
 
     return sorted(PreTrainedConfig.get_known_choices())
 

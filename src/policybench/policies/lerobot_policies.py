@@ -193,6 +193,11 @@ FAMILIES: dict[str, Family] = {
                availability_problem=_needs_hub("wall_x", "pretrained_name_or_path", "its model")),
         Family("fastwam", "FastWAM", summary="FastWAM (Wan2.2 video model)", curated=False,
                availability_problem=_needs_hub("fastwam", "base_model_path", "its Wan2.2 video model")),
+        Family("sac", "SAC", summary="Soft Actor-Critic's actor (LeRobot 0.4; gaussian_actor from 0.5)", curated=False),
+        *(Family(name, name, curated=False, summary="a reward model, not a control policy",
+                 availability_problem=_needs("a reward model for RL training: it computes rewards, not actions, "
+                                             "so it has no control step to time"))
+          for name in ("reward_classifier", "sarm")),
         Family("lingbot_va", "LingBot-VA", curated=False, summary=(
             "builds offline from LeRobot's defaults: 5,089 M parameters, 20.5 GB peak RSS in fp32 on the "
             "CPU (measured with LeRobot 0.6.1): more than most robot computers hold")),
