@@ -128,20 +128,23 @@ def _where(exc: BaseException) -> str:
     return f" at {f.filename.split('site-packages/')[-1]}:{f.lineno} `{(f.line or '').strip()}`"
 
 
-GraphCapture = Callable[[Callable[[], torch.Tensor], str], Callable[[], None]]
+GraphCapture = Callable[[Callable[[], torch.Tensor], str, bool], Callable[[], None]]
 
 
-def capture_cuda_graph(fn: Callable[[], torch.Tensor], device: str) -> Callable[[], None]:
+def capture_cuda_graph(fn: Callable[[], torch.Tensor], device: str, default_device: bool = True) -> Callable[[], None]:
     """Capture ``fn`` as one CUDA graph and return its replay. Warmed up first on a side stream
-    (as torch.cuda.graphs asks); factory calls default to ``device`` during capture, since a
-    tensor made on the CPU and copied over (ACT's latent) is a host copy that capture forbids."""
+    (as torch.cuda.graphs asks). With ``default_device``, factory calls default to ``device``
+    during capture, since a tensor made on the CPU and copied over (ACT's latent) is a host copy
+    that capture forbids; without it, tensors made from Python numbers stay on the CPU (diffusers'
+    DDPM scheduler indexes its CPU tables with them)."""
+    placed = (lambda: torch.device(device)) if default_device else contextlib.nullcontext
     side = torch.cuda.Stream(device)
     side.wait_stream(torch.cuda.current_stream(device))
-    with torch.cuda.stream(side), torch.device(device):
+    with torch.cuda.stream(side), placed():
         fn()
     torch.cuda.current_stream(device).wait_stream(side)
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph), torch.device(device):
+    with torch.cuda.graph(graph), placed():
         fn()
     return graph.replay
 
@@ -190,7 +193,7 @@ class CudaGraphPolicy(WrappedPolicy):
             return outputs[0]
 
         try:
-            self._replay = self._capture(refill, self.device)
+            self._replay = self._capture(refill, self.device, self.inner.family.graph_default_device)
         except Exception as exc:  # noqa: BLE001 - any capture error becomes the variant's skip reason
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise CaptureFailed(f"capture failed{_where(exc)}: {type(exc).__name__}: {first}") from exc

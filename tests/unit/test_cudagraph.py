@@ -46,7 +46,7 @@ class TinyChunkPolicy(torch.nn.Module):
 def _fake_capture(adapter):
     captures = []
 
-    def capture(fn, device):
+    def capture(fn, device, default_device):
         static_first = fn()
         static_rest = adapter.queue_contents()
         captures.append(device)
@@ -121,7 +121,7 @@ def test_a_failed_capture_is_a_skip_that_names_the_error():
     policy = TinyChunkPolicy()
     adapter = LeRobotPolicy(FAMILIES["act"], policy, [])
 
-    def capture(fn, device):
+    def capture(fn, device, default_device):
         raise RuntimeError("operation not permitted when stream is capturing\nmore")
 
     graph = CudaGraphPolicy(adapter, VARIANTS["cudagraph"], "cuda", capture=capture)

@@ -121,6 +121,10 @@ class Family:
     profile_problem: Callable[[Profile], str | None] = _any_profile  # why a profile does not fit, and what to do
     availability_problem: Callable[[], str | None] = lambda: None  # why it cannot be built here, and what to do
     compile_targets: Callable[[object], list[tuple[object, str]]] = lambda policy: []  # (owner, attribute)
+    # --variant cudagraph: make factory calls default to the GPU during capture (ACT builds a tensor
+    # on the CPU and copies it over, which capture forbids); False where a library builds CPU
+    # tensors from Python numbers that must stay on the CPU (diffusers' DDPM scheduler).
+    graph_default_device: bool = True
     curated: bool = True  # False: only known from LeRobot's registry, built from its defaults
 
     def title(self) -> str:
@@ -159,7 +163,8 @@ FAMILIES: dict[str, Family] = {
                offline_settings=_offline_smolvla, tokenizer=_smolvlm_tokenizer, uses_env_state=False,
                compile_targets=lambda p: [(p.model, "denoise_step"), (p.model, "embed_prefix")]),
         Family("diffusion", "Diffusion", "Diff", "Diffusion Policy (DDPM; 100 denoising steps by default)",
-               offline_settings=_offline_act, compile_targets=lambda p: [(p.diffusion, "unet")]),
+               offline_settings=_offline_act, compile_targets=lambda p: [(p.diffusion, "unet")],
+               graph_default_device=False),
         Family("pi0", "pi0", summary="pi0 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
                availability_problem=compat.pi_problem),
