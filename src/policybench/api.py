@@ -386,7 +386,7 @@ class Comparison:
 
     @property
     def regressed(self) -> bool:
-        from policybench.compare import SLOWER
+        from policybench.regression import SLOWER
 
         return bool(self.newly_failed) or any(c.verdict == SLOWER for c in self.changes)
 
@@ -403,7 +403,7 @@ class Comparison:
 
 def compare(base: Results | str, new: Results | str, threshold: float = 0.05) -> Comparison:
     """Compare two runs (Results or results-file paths); ``threshold`` is a fraction (0.05 = 5%)."""
-    from policybench.compare import compare_results, environment_differences, newly_failed, unmatched_policies
+    from policybench.regression import compare_results, environment_differences, newly_failed, unmatched_policies
 
     a, b = (load(x).raw if isinstance(x, str) else x.raw for x in (base, new))
     if not 0 <= threshold < 10:

@@ -341,7 +341,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from policybench.compare import (
+    from policybench.regression import (
         SLOWER,
         compare_results,
         environment_differences,

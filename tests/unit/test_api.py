@@ -54,13 +54,20 @@ def test_bad_arguments_are_value_errors_in_one_line():
 
 
 def test_compare_says_whether_it_regressed_and_simulate_gives_the_verdict():
-    a = policybench.run(["noop"], device="cpu", refills=3, warmup=1, isolate=False)
-    same = policybench.compare(a, a)
-    assert not same.regressed and "no regression" in repr(same)
-    verdict = policybench.simulate_realtime(a, hz=[30, 100])
-    assert verdict.highest[0]["policy"] == "noop" and verdict.highest[0]["sync_hz"] == 100
+    from fakes import ok_result, run_results
+
+    from policybench.api import Results
+
+    # refill 4 ms, step 1 ms, chunk 4: every tick fits 100 Hz (10 ms), the refill misses 300 Hz (3.3 ms)
+    base = Results(run_results([ok_result("act", chunk=4, cycles=5, refill_ms=4.0, step_ms=1.0, cold_ms=8.0)]))
+    slower = Results(run_results([ok_result("act", chunk=4, cycles=5, refill_ms=8.0, step_ms=1.0, cold_ms=8.0)]))
+    assert not policybench.compare(base, base).regressed
+    worse = policybench.compare(base, slower)
+    assert worse.regressed and "regressed" in repr(worse) and "slower" in str(worse)
+    verdict = policybench.simulate_realtime(base, hz=[30, 100, 300])
+    assert verdict.highest[0]["policy"] == "act" and verdict.highest[0]["sync_hz"] == 100
     with pytest.raises(ValueError, match="hz must be positive"):
-        policybench.simulate_realtime(a, hz=[0])
+        policybench.simulate_realtime(base, hz=[0])
 
 
 def test_isolated_run_measures_in_a_child_with_its_own_memory():
@@ -73,3 +80,14 @@ def test_isolated_run_measures_in_a_child_with_its_own_memory():
     mine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert m.raw.memory["peak_rss_mb"] < mine - 256  # the child's own peak, not this process's
     del ballast
+
+
+def test_no_module_shadows_an_api_function():
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(policybench.__path__):
+        if info.name != "__main__":  # running it is the CLI
+            importlib.import_module(f"policybench.{info.name}")
+    for name in policybench.__all__:
+        assert callable(getattr(policybench, name)) and not isinstance(getattr(policybench, name), type(policybench))

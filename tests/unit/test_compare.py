@@ -11,7 +11,7 @@ import pytest
 from fakes import failed_result, run_results
 
 from policybench.cli import main
-from policybench.compare import (
+from policybench.regression import (
     FASTER,
     SLOWER,
     UNCHANGED,

@@ -1,19 +1,109 @@
-"""The policy registry: every name policybench knows, how to build it, and whether it can be built here.
+"""The policy registry: every name policybench knows, as one kind object each.
 
-LeRobot is imported lazily, inside the functions that need it.
+A kind knows how to build its policy, which ``--set`` fields it takes and whether their values
+are good, why it cannot be built here, and what to call itself in tables: ``NoopKind`` (the
+built-in harness check), ``LeRobotKind`` (one per LeRobot policy type, its knowledge in one
+``Family`` of lerobot_policies.py) and ``CheckpointKind`` (a user's saved policy). Adding a
+LeRobot family is one ``Family`` entry. LeRobot is imported lazily, inside the methods that need it.
 """
 
 from __future__ import annotations
-
-import importlib
 
 from policybench.config import Profile
 from policybench.errors import UsageError
 from policybench.policies.base import PolicyAdapter
 
-
 NOOP = "noop"
-NOOP_SUMMARY = "built-in: returns preallocated actions (measures the harness)"
+
+
+class NoopKind:
+    name = NOOP
+    summary = "built-in: returns preallocated actions (measures the harness)"
+    curated = True
+
+    def availability(self) -> str | None:
+        return None
+
+    def config_fields(self) -> list[str]:
+        from policybench.policies.noop import NOOP_CONFIG_FIELDS
+
+        return list(NOOP_CONFIG_FIELDS)
+
+    def check_overrides(self, overrides: dict[str, object]) -> None:
+        from policybench.policies.noop import check_chunk_size
+
+        check_chunk_size(overrides)
+
+    def build(self, profile: Profile, overrides: dict[str, object], device: str, seed: int) -> PolicyAdapter:
+        from policybench.policies.noop import build_noop
+
+        return build_noop(profile, overrides, device, seed)
+
+
+class LeRobotKind:
+    """One policy type of the installed LeRobot, described by its ``Family``."""
+
+    def __init__(self, name: str):
+        from policybench.policies.lerobot_policies import family
+
+        self.name, self.family = name, family(name)
+        self.summary, self.curated = self.family.summary, self.family.curated
+
+    def availability(self) -> str | None:
+        try:
+            from policybench.policies import compat
+
+            compat.policy_class(self.name)
+        except ModuleNotFoundError as exc:  # an optional dependency of this policy is missing
+            return f"needs the Python package '{exc.name}', which is not installed: pip install {exc.name}"
+        except Exception as exc:  # noqa: BLE001 - LeRobot's own import-time checks
+            return f"{type(exc).__name__}: {exc}"
+        return self.family.availability_problem()
+
+    def config_fields(self) -> list[str]:
+        from policybench.policies.lerobot_policies import config_fields
+
+        return config_fields(self.name)
+
+    def check_overrides(self, overrides: dict[str, object]) -> None:
+        """Build the config (not the policy) with the ``--set`` values: a bad value is a usage error."""
+        from policybench.policies import compat
+        from policybench.policies.lerobot_policies import coerce_overrides
+
+        cls = compat.config_class(self.name)
+        try:
+            cls(**coerce_overrides(cls, overrides))
+        except (TypeError, ValueError, AssertionError, NotImplementedError) as exc:
+            sets = " ".join(f"--set {self.name}.{k}={v!r}" for k, v in overrides.items())
+            raise UsageError(f"{sets}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+    def build(self, profile: Profile, overrides: dict[str, object], device: str, seed: int) -> PolicyAdapter:
+        from policybench.policies.lerobot_policies import build_lerobot
+
+        return build_lerobot(self.name, profile, overrides, device, seed)
+
+
+class CheckpointKind:
+    """A user's own saved policy (--policy-path): its config decides, checked when it is loaded."""
+
+    summary, curated = "a saved LeRobot policy", True
+
+    def __init__(self, path: str):
+        self.name = path
+
+    def availability(self) -> str | None:
+        return None
+
+    def config_fields(self) -> list[str]:
+        return []
+
+    def check_overrides(self, overrides: dict[str, object]) -> None:
+        pass  # checked against the checkpoint's own config when it is loaded
+
+    def build(self, profile: Profile, overrides: dict[str, object], device: str, seed: int) -> PolicyAdapter:
+        from policybench.policies.checkpoint import load_checkpoint
+
+        return load_checkpoint(self.name, overrides, device)
 
 
 def known_names() -> list[str]:
@@ -26,6 +116,34 @@ def known_names() -> list[str]:
     except ImportError:
         names = list(FAMILIES)
     return [*names, NOOP]
+
+
+def _is_known(name: str) -> bool:
+    from policybench.policies.lerobot_policies import FAMILIES
+
+    return name == NOOP or name in FAMILIES or name in known_names()
+
+
+def is_checkpoint(name: str) -> bool:
+    """A --policy-path target (a folder or hub id) rather than a built-in policy name."""
+    from policybench.policies.checkpoint import looks_like_checkpoint
+
+    return looks_like_checkpoint(name) and not _is_known(name)
+
+
+def kind(name: str) -> NoopKind | LeRobotKind | CheckpointKind:
+    """The kind of ``name``; an unknown name is a usage error listing the known ones."""
+    if name == NOOP:
+        return NoopKind()
+    if is_checkpoint(name):
+        return CheckpointKind(name)
+    if not _is_known(name):
+        raise UsageError(f"unknown policy '{name}'; known policies: {', '.join(known_names())} (or --policy-path DIR)")
+    return LeRobotKind(name)
+
+
+def check_name(name: str) -> None:
+    kind(name)
 
 
 def label(name: str) -> str:
@@ -43,113 +161,39 @@ def short_label(name: str) -> str:
 
 
 def summary(name: str) -> str:
-    from policybench.policies.lerobot_policies import family
-
-    return NOOP_SUMMARY if name == NOOP else family(name).summary
+    return kind(name).summary
 
 
 def is_curated(name: str) -> bool:
     """Tried and measured by policybench (not only known from LeRobot's registry)."""
-    from policybench.policies.lerobot_policies import family
-
-    return name == NOOP or family(name).curated
-
-
-def _is_known(name: str) -> bool:
-    from policybench.policies.lerobot_policies import FAMILIES
-
-    return name == NOOP or name in FAMILIES or name in known_names()
-
-
-def is_checkpoint(name: str) -> bool:
-    """A --policy-path target (a folder or hub id) rather than a built-in policy name."""
-    from policybench.policies.checkpoint import looks_like_checkpoint
-
-    return looks_like_checkpoint(name) and not _is_known(name)
-
-
-def check_name(name: str) -> None:
-    from policybench.policies.checkpoint import looks_like_checkpoint
-
-    if looks_like_checkpoint(name) or _is_known(name):
-        return
-    raise UsageError(f"unknown policy '{name}'; known policies: {', '.join(known_names())} (or --policy-path DIR)")
+    return kind(name).curated
 
 
 def availability(name: str) -> str | None:
     """None when ``name`` can be built here, else the reason it cannot (cheap: imports only)."""
-    check_name(name)
-    if name == NOOP:
-        return None
-    from policybench.policies.lerobot_policies import family
-
-    try:
-        importlib.import_module("lerobot")
-    except ImportError as exc:
-        return f"LeRobot is not installed ({exc})"
-    try:
-        from policybench.policies import compat
-
-        compat.policy_class(name)
-    except ModuleNotFoundError as exc:  # an optional dependency of this policy is missing
-        return f"needs the Python package '{exc.name}', which is not installed: pip install {exc.name}"
-    except Exception as exc:  # noqa: BLE001 - LeRobot's own import-time checks
-        return f"{type(exc).__name__}: {exc}"
-    return family(name).availability_problem()
+    return kind(name).availability()
 
 
 def config_fields(name: str) -> list[str]:
     """Fields a ``--set NAME.FIELD=VALUE`` may name."""
-    check_name(name)
-    if name == NOOP:
-        from policybench.policies.noop import NOOP_CONFIG_FIELDS
-
-        return list(NOOP_CONFIG_FIELDS)
-    from policybench.policies.lerobot_policies import config_fields as lerobot_fields
-
-    return lerobot_fields(name)
+    return kind(name).config_fields()
 
 
 def check_override_field(name: str, field: str) -> None:
-    if is_checkpoint(name):
+    k = kind(name)
+    if isinstance(k, CheckpointKind):
         return  # checked against the checkpoint's own config when it is loaded
-    valid = config_fields(name)
+    valid = k.config_fields()
     if field not in valid:
         raise UsageError(f"unknown field '{field}' for {name}; valid fields: {', '.join(valid)}")
 
 
 def check_override_values(name: str, overrides: dict[str, object]) -> None:
-    """Build the policy's config (not the policy) with the ``--set`` values: a bad value is a usage error."""
-    if is_checkpoint(name):
-        return
-    if name == NOOP:
-        from policybench.policies.noop import check_chunk_size
-
-        return check_chunk_size(overrides)
-    from policybench.policies import compat
-    from policybench.policies.lerobot_policies import coerce_overrides
-
-    cls = compat.config_class(name)
-    try:
-        cls(**coerce_overrides(cls, overrides))
-    except (TypeError, ValueError, AssertionError, NotImplementedError) as exc:
-        sets = " ".join(f"--set {name}.{k}={v!r}" for k, v in overrides.items())
-        raise UsageError(f"{sets}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    kind(name).check_overrides(overrides)
 
 
 def build(name: str, profile: Profile, overrides: dict[str, object], device: str, seed: int = 0) -> PolicyAdapter:
-    check_name(name)
-    if is_checkpoint(name):
-        from policybench.policies.checkpoint import load_checkpoint
-
-        return load_checkpoint(name, overrides, device)
-    if name == NOOP:
-        from policybench.policies.noop import build_noop
-
-        return build_noop(profile, overrides, device, seed)
-    from policybench.policies.lerobot_policies import build_lerobot
-
-    return build_lerobot(name, profile, overrides, device, seed)
+    return kind(name).build(profile, overrides, device, seed)
 
 
 def with_pipeline(adapter: PolicyAdapter, checkpoint: str | None, device: str, task: str) -> PolicyAdapter:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policybench.compare import FASTER, SLOWER, Change
+from policybench.regression import FASTER, SLOWER, Change
 from policybench.report.table import format_ms, label
 
 
