@@ -25,7 +25,7 @@ else
     export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 fi
 export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 POLICYBENCH_CACHE=${POLICYBENCH_CACHE:-/tmp/policybench-cache}
-pb() { echo "+ policybench $*"; timeout "${STEP_TIMEOUT:-300}" python3 -m policybench "$@"; echo "(exit $?)"; }
+pb() { echo "+ $(date +%T) policybench $*"; timeout "${STEP_TIMEOUT:-300}" python3 -m policybench "$@"; echo "(exit $?)"; }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 python3 -c "import torch, transformers, lerobot; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'transformers', transformers.__version__, 'lerobot', lerobot.__version__ if hasattr(lerobot, '__version__') else '?')"

@@ -51,9 +51,10 @@ def run_live(
                     summary, chunk_lat = summarize_ticks(run, hz), None
                     entry = {**base, "mode": mode, "threshold": None, "aggregate": None}
                 else:
-                    first = adapter.predict_chunk(obs)
+                    # On the host, as the worker's chunks are: the control loop merges them there.
+                    first = adapter.predict_chunk(obs).cpu()
                     for _ in range(max(cfg.warmup, 1)):
-                        first = adapter.predict_chunk(obs)
+                        first = adapter.predict_chunk(obs).cpu()
                     worker = ThreadWorker(adapter, clock)
                     try:
                         result = run_async(worker, obs, clock, sleep_until, hz, ticks, first, threshold, aggregate)
