@@ -1,0 +1,74 @@
+"""policybench sweep on hand-made measurements: axes, grid, exact fits, the rate verdict, bad input."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import ok_result, run_results
+
+from policybench.config import PROFILES, RunConfig, parse_override
+from policybench.errors import UsageError
+from policybench.sweep import Axis, fit_line, fits, grid, holding, parse_axes, point_config, run_sweep
+
+
+def test_axes_from_flags_and_set_lists():
+    axes, fixed = parse_axes("1,2,3", None, None, ["diffusion.num_inference_steps=5,10", "act.chunk_size=20"])
+    assert [(a.name, a.values) for a in axes] == [("cameras", (1, 2, 3)), ("diffusion.num_inference_steps", (5, 10))]
+    assert fixed == [parse_override("act.chunk_size=20")]
+    assert len(grid(axes)) == 6 and grid(axes)[1] == {"cameras": 1, "diffusion.num_inference_steps": 10}
+
+
+@pytest.mark.parametrize("args, message", [
+    (("2", None, None, []), "the cameras axis has one value (2): that is a plain `policybench run`"),
+    ((None, None, None, ["act.chunk_size=10"]), "a sweep needs an axis"),
+    (("1,2", "96x96,224x224", "1,2", []), "a sweep takes one or two axes, got 3"),
+    (("1,1", None, None, []), "the cameras axis names a value twice"),
+    (("1,x", None, None, []), "--cameras takes a comma-separated list of integers, got '1,x'"),
+])
+def test_bad_axes_are_one_line(args, message):
+    with pytest.raises(UsageError, match="^" + message.replace("(", r"\(").replace(")", r"\)").replace("`", ".")):
+        parse_axes(*args)
+
+
+def test_fit_is_exact_on_a_line_and_says_when_it_is_poor():
+    a, b, se, r2 = fit_line([5, 10, 25, 50, 100], [12 + 39 * x for x in (5, 10, 25, 50, 100)])
+    assert a == pytest.approx(12) and b == pytest.approx(39) and se == pytest.approx(0, abs=1e-9) and r2 == pytest.approx(1)
+    _, _, _, r2 = fit_line([1, 2, 3, 4], [1, 10, 1, 10])
+    assert r2 < 0.95
+
+
+def _sweep_results(refill_by_cameras: dict[int, float]):
+    cfg = RunConfig(policies=["act"], profile=PROFILES["so100"], refills=2, warmup=1)
+    axes, _ = parse_axes(",".join(map(str, refill_by_cameras)), None, None, [])
+
+    def measure(point_cfg, device):
+        refill = refill_by_cameras[len(point_cfg.profile.cameras)]
+        return run_results([ok_result("act", chunk=10, cycles=3, refill_ms=refill, step_ms=1.0, cold_ms=refill)])
+
+    return run_sweep(cfg, axes, "cpu", log=lambda s: None, warn=lambda s: None, measure=measure), axes
+
+
+def test_a_sweep_names_its_points_and_fits_ms_per_camera():
+    results, axes = _sweep_results({1: 40.0, 2: 180.0, 3: 320.0})
+    assert [r.policy for r in results.results] == ["act[cameras=1]", "act[cameras=2]", "act[cameras=3]"]
+    assert results.run["sweep"]["axes"] == [{"name": "cameras", "values": ["1", "2", "3"]}]
+    (fit,) = fits(results, axes)
+    assert fit.slope_ms == pytest.approx(140) and fit.intercept_ms == pytest.approx(-100) and not fit.poor
+    assert fit.describe().startswith("act: refill -100 ms + 140 ± 0 ms per camera")
+
+
+def test_the_largest_value_holding_the_rate_and_its_headroom():
+    results, axes = _sweep_results({1: 20.0, 2: 30.0, 3: 40.0})
+    (row,) = holding(results, axes[0], hz=30)  # period 33.3 ms: 3 cameras' 40 ms refill misses it
+    assert row["sync"][0] == 2 and row["sync"][1] == pytest.approx(1000 / 30 - 30)
+    assert row["async"][0] == 3  # a chunk of 10 at threshold 0.5 leaves 5 ticks (167 ms) for 40 ms
+
+
+def test_a_set_axis_for_a_policy_not_in_the_run_is_refused():
+    cfg = RunConfig(policies=["act"], profile=PROFILES["so100"])
+    with pytest.raises(UsageError, match="'diffusion' is not among --policies"):
+        point_config(cfg, {"diffusion.num_inference_steps": 5})
+
+
+def test_image_size_slope_is_per_megapixel():
+    axis = Axis("image_size", ((240, 320), (480, 640)))
+    assert axis.x((480, 640)) == pytest.approx(0.3072) and axis.show((480, 640)) == "480x640"
