@@ -152,6 +152,48 @@ def figure_realtime(results: RunResults) -> Figure:
 FIGURES = {"timeline": figure_timeline, "cdf": figure_cdf, "bars": figure_bars}
 
 
+def figure_sweep(results: RunResults, hz: float | None = None) -> Figure:
+    """A sweep: refill median (p99 as whisker) against each axis value, the fitted line, and the
+    control period as a horizontal line; one panel per policy and axis."""
+    from policybench.sweep import Axis, fits
+
+    axes_spec = [Axis(a["name"], tuple(_axis_value(a["name"], v) for v in a["values"]))
+                 for a in results.run.get("sweep", {}).get("axes", [])]
+    from policybench.sweep import refill_medians
+
+    panels = [(axis, policy, pts) for axis in axes_spec for policy, pts in refill_medians(results, axis).items()]
+    fig, axs = plt.subplots(max(len(panels), 1), 1, figsize=(8, 2.6 * max(len(panels), 1)), dpi=DPI, squeeze=False)
+    lines = {(f.policy, f.axis): f for f in fits(results, axes_spec)}
+    for ax, (axis, policy, pts) in zip(axs[:, 0], panels):
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        ax.plot(xs, ys, "o", color=REFILL_COLOR, label="refill median")
+        fit = lines.get((policy, axis.name))
+        if fit is not None:
+            grid = [min(xs), max(xs)]
+            ax.plot(grid, [fit.intercept_ms + fit.slope_ms * x for x in grid], "-", color="#555555",
+                    label=f"{fit.intercept_ms:.3g} + {fit.slope_ms:.3g} ms per {fit.unit}")
+        if hz:
+            ax.axhline(1000 / hz, color=STEP_COLOR, linestyle="--", label=f"{hz:g} Hz period")
+        ax.set_title(f"{label(policy)}: refill against {axis.name}", fontsize=10, loc="left")
+        ax.set_xlabel("megapixels per camera" if axis.name == "image_size" else axis.name)
+        ax.set_ylabel("ms")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
+    _caption(fig, results)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def _axis_value(name: str, shown: str):
+    if name == "image_size":
+        h, w = shown.split("x")
+        return int(h), int(w)
+    try:
+        return int(shown)
+    except ValueError:
+        return float(shown) if shown.replace(".", "", 1).isdigit() else shown
+
+
 def png_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
     # Fixed size whatever the user's matplotlibrc says (savefig.dpi, savefig.bbox).
@@ -167,6 +209,8 @@ def render_pngs(results: RunResults) -> dict[str, bytes]:
     out = {name: png_bytes(make(results)) for name, make in FIGURES.items()} if _ok(results) else {}
     if _paced(results):
         out["realtime"] = png_bytes(figure_realtime(results))
+    if results.run.get("sweep") and _ok(results):
+        out["sweep"] = png_bytes(figure_sweep(results, results.run["sweep"].get("hz")))
     return out
 
 
