@@ -210,3 +210,15 @@ def _write_paligemma_tokenizer(folder: Path) -> None:
     )
     assert len(tokenizer) == PALIGEMMA_VOCAB_SIZE, len(tokenizer)
     tokenizer.save_pretrained(folder)
+
+
+# The hub ids LeRobot's configs and saved processors name, and the local stand-in for each.
+SMOLVLM2_500M_HUB_ID = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"  # SmolVLA's vlm_model_name
+PALIGEMMA_TOKENIZER_HUB_ID = "google/paligemma-3b-pt-224"  # pi0's and pi0.5's tokenizer
+_STAND_INS = {SMOLVLM2_500M_HUB_ID: smolvlm2_500m_dir, PALIGEMMA_TOKENIZER_HUB_ID: paligemma_tokenizer_dir}
+
+
+def local_stand_in(hub_id: str) -> Path | None:
+    """The local folder that stands in for ``hub_id`` offline (written on first use), or None."""
+    write = _STAND_INS.get(hub_id)
+    return write() if write else None

@@ -23,18 +23,14 @@ STAGES = ("prepare", "preprocess", "select_action", "postprocess")
 
 
 def make_processors(policy, checkpoint: str | None, device: str):
-    """The policy's pre/post-processors: from the checkpoint folder when it has them, else made
-    from its config (with no dataset statistics: normalization steps have nothing to apply)."""
-    from pathlib import Path
-
+    """The policy's pre/post-processors: a checkpoint's own (see ``checkpoint_processors``), else
+    made from its config (with no dataset statistics: normalization steps have nothing to apply)."""
     from lerobot.policies.factory import make_pre_post_processors
 
-    override = {"device_processor": {"device": device}}
-    if checkpoint and (Path(checkpoint) / "policy_preprocessor.json").exists():
-        return make_pre_post_processors(
-            policy.config, pretrained_path=checkpoint, preprocessor_overrides=override,
-            postprocessor_overrides={"device_processor": {"device": "cpu"}},
-        )
+    if checkpoint:
+        from policybench.policies.checkpoint import checkpoint_processors
+
+        return checkpoint_processors(policy.config, checkpoint, device)
     return make_pre_post_processors(policy.config, dataset_stats=None)
 
 
