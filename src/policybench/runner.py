@@ -82,6 +82,8 @@ def measure_policy(
         if cfg.pipeline:
             adapter = policies.with_pipeline(adapter, result.source, device, cfg.profile.task)
         result.build_seconds = time.perf_counter() - t0
+        for note in getattr(adapter, "notes", ()):  # e.g. a checkpoint's config keys this LeRobot ignores
+            warn(f"{name}: {note}")
         result.params = adapter.parameter_count()
         result.memory = {"weight_bytes": adapter.weight_bytes(), "rss_after_build_mb": current_rss_mb()}
         obs = make_observation(adapter, cfg, device)
