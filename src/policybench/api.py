@@ -284,34 +284,39 @@ def run(
     ``device="auto"`` takes cuda, then mps, then cpu. ``isolate`` measures each named policy in a
     process of its own (the default for names; objects always run in this process).
     """
-    from policybench.environment import resolve_device
-    from policybench.runner import run_benchmark, validate_overrides
-
     items = _as_list(policies)
-    objects = {f"{_object_name(p)}" if not isinstance(p, str) else p: p for p in items}
+    objects = {f"{_object_name(p)}" if not isinstance(p, str) else p: p for p in items or []}
     names = [n for n, p in objects.items() if isinstance(p, str)] if items is not None else None
     built = {n: p for n, p in objects.items() if not isinstance(p, str)}
     try:
-        cfg = build_config(names if items is not None else None, device=device, objects=list(built), **settings)
+        cfg = build_config(names, device=device, objects=list(built), **settings)
+        raw = measure(cfg, hub=settings.get("hub", False), log=log, warn=warn, progress=progress,
+                      isolate=isolate, objects=built, inputs=inputs)
     except UsageError as exc:
         raise ValueError(str(exc)) from None
-    dev = _resolve(resolve_device, cfg.device)
-    if cfg.json_path:
-        from policybench.results import check_writable
-
-        _call(check_writable, cfg.json_path, "json_path")
-    with process_state(cfg.threads, settings.get("hub", False)):
-        _call(validate_overrides, _without(cfg, built))
-        build = _builder(built, inputs, dev) if built else None
-        kwargs = {"log": log or (lambda line: None), "warn": warn, "progress": progress}
-        if build is not None:
-            kwargs["build"] = build
-        isolate_named = (isolate if isolate is not None else True) and not built
-        try:
-            raw = run_benchmark(cfg, dev, isolate=isolate_named, **kwargs)
-        except UsageError as exc:
-            raise ValueError(str(exc)) from None
     return Results(raw)
+
+
+def measure(cfg, *, hub: bool = False, log=None, warn=None, progress=None, isolate: bool | None = None,
+            objects: dict | None = None, inputs=None) -> RunResults:
+    """What ``run`` and the CLI share: a validated config in, the results out (UsageError for a
+    bad device, output path or ``--set`` value). Named policies run in a child process each unless
+    ``isolate`` is False; objects always run in this process."""
+    from policybench.environment import resolve_device
+    from policybench.results import check_writable
+    from policybench.runner import run_benchmark, validate_overrides
+
+    objects = objects or {}
+    device = resolve_device(cfg.device)
+    if cfg.json_path:
+        check_writable(cfg.json_path)
+    with process_state(cfg.threads, hub):
+        validate_overrides(_without(cfg, objects))
+        kwargs = {"log": log or (lambda line: None), "warn": warn, "progress": progress}
+        if objects:
+            kwargs["build"] = _builder(objects, inputs, device)
+        isolate_named = (isolate if isolate is not None else True) and not objects
+        return run_benchmark(cfg, device, isolate=isolate_named, **kwargs)
 
 
 def _as_list(policies) -> list | None:
@@ -347,13 +352,6 @@ def _builder(built: dict, inputs, device: str):
         return registry.build(name, profile, overrides, dev, seed)
 
     return build
-
-
-def _resolve(fn, value):
-    try:
-        return fn(value)
-    except UsageError as exc:
-        raise ValueError(str(exc).replace("--device", "device")) from None
 
 
 def _call(fn, *args):
