@@ -185,3 +185,16 @@ def test_simulate_takes_the_chunk_from_the_measured_refill_spacing():
     r = _result(2, [1.0], [100.0] * 4)  # refills every 2 calls
     r.config["n_action_steps"] = 1  # e.g. TD-MPC: n_action_steps 1, but 2 action repeats queued
     assert costs_from_result(r).chunk == 2
+
+
+def test_a_stall_open_at_the_end_counts_and_async_reports_the_delivered_rate():
+    from policybench.realtime.metrics import summarize_ticks
+    from policybench.realtime.paced import POP, STARVED, Tick
+
+    # 10 Hz: three actions delivered, then seven starved ticks to the end of the run
+    ticks = [Tick(k, k / 10, k / 10, k / 10 + 0.001, POP if k < 3 else STARVED, 0) for k in range(10)]
+    s = summarize_ticks(ticks, 10.0, chunk_latencies=[5.0])
+    assert s["stall_open_at_end"] is True
+    assert s["longest_stall_ms"] == pytest.approx((0.901 - 0.201) * 1000)
+    assert s["achieved_hz"] == pytest.approx(10.0)  # the loop ticked at its rate...
+    assert s["delivered_hz"] == pytest.approx(2 / 0.9)  # ...but the robot got 3 actions in 0.9 s

@@ -19,8 +19,9 @@ def inference_delay_ticks(latency: float, hz: float) -> int:
 
 
 def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] | None = None) -> dict[str, object]:
-    """Achieved rate, deadline misses, worst overrun, longest stall, start jitter (all in ms),
-    and for async runs starved ticks and the inference delay in ticks."""
+    """Achieved rate, deadline misses, worst overrun, longest stall (one still open when the run
+    ends included), start jitter (all in ms), and for async runs starved ticks, the rate of
+    delivered actions and the inference delay in ticks."""
     period = 1.0 / hz
     n = len(ticks)
     work = [t.end - t.start for t in ticks]
@@ -28,6 +29,10 @@ def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] |
     # The loop's start counts as the last delivery: waiting for the first action is a stall too.
     delivered = ([ticks[0].scheduled] if ticks else []) + [t.end for t in ticks if t.phase != STARVED]
     gaps = [b - a for a, b in zip(delivered, delivered[1:])]
+    # A stall still open when the run ends counts too: the robot has not moved since its start.
+    open_stall = bool(ticks) and ticks[-1].phase == STARVED
+    if open_stall:
+        gaps.append(ticks[-1].end - delivered[-1])
     jitter = [abs(t.start - t.scheduled) * 1000 for t in ticks]
     span = ticks[-1].start - ticks[0].start if n > 1 else 0.0
     out: dict[str, object] = {
@@ -38,11 +43,14 @@ def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] |
         "deadline_miss_pct": 100.0 * n_missed / n if n else None,
         "worst_overrun_ms": max(0.0, max(work) - period) * 1000 if work else None,
         "longest_stall_ms": max(gaps) * 1000 if gaps else None,
+        "stall_open_at_end": open_stall,  # the last ticks had no action: the run ended mid-stall
         "jitter_p50_ms": percentile(jitter, 50) if jitter else None,
         "jitter_p99_ms": percentile(jitter, 99) if jitter else None,
     }
     if chunk_latencies is not None:
         starved = sum(t.phase == STARVED for t in ticks)
+        # The rate the robot gets new actions, not the rate the loop ticks at.
+        out["delivered_hz"] = (n - starved - 1) / span if span > 0 and n - starved > 1 else 0.0
         delays = [inference_delay_ticks(x, hz) for x in chunk_latencies]
         out.update(
             starved_ticks=starved,
