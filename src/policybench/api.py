@@ -319,6 +319,20 @@ def measure(cfg, *, hub: bool = False, log=None, warn=None, progress=None, isola
         return run_benchmark(cfg, device, isolate=isolate_named, **kwargs)
 
 
+def measure_sweep(cfg, axes, *, hub: bool = False, log=None, warn=None, progress=None, isolate: bool = True) -> RunResults:
+    """``policybench sweep``: every point of the grid measured as ``measure`` does."""
+    from policybench.environment import resolve_device
+    from policybench.results import check_writable
+    from policybench.sweep import run_sweep
+
+    device = resolve_device(cfg.device)
+    if cfg.json_path:
+        check_writable(cfg.json_path)
+    with process_state(cfg.threads, hub):
+        return run_sweep(cfg, axes, device, log or (lambda line: None), warn or log or (lambda line: None),
+                         progress, isolate=isolate)
+
+
 def _as_list(policies) -> list | None:
     if policies is None:
         return None

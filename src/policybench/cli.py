@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import warnings
@@ -104,6 +105,24 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("base", help="results file of the reference run")
     compare.add_argument("new", help="results file of the run to check")
     compare.add_argument("--threshold", default="5%", help="smallest change of a median that counts, e.g. 5%% or 0.05 (default 5%%)")
+
+    sw = sub.add_parser("sweep", help="latency along one or two axes of settings: a fitted cost model, the largest setting that holds a rate")
+    sw.add_argument("--policies", default=DEFAULT_POLICIES, help=f"comma-separated policy names (default {DEFAULT_POLICIES})")
+    sw.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps (default auto)")
+    sw.add_argument("--profile", default=DEFAULT_PROFILE, help=f"robot profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
+    sw.add_argument("--cameras", help="axis: numbers of cameras, e.g. 1,2,3")
+    sw.add_argument("--image-size", help="axis: camera image sizes, e.g. 224x224,480x640,720x1280")
+    sw.add_argument("--threads", help="axis: torch intra-op threads, e.g. 1,2")
+    sw.add_argument("--state-dim", type=_int, help="observation.state size (overrides the profile)")
+    sw.add_argument("--action-dim", type=_int, help="action size (overrides the profile)")
+    sw.add_argument("--set", dest="overrides", action="append", default=[], metavar="POLICY.FIELD=V[,V...]", help="a config field: one value, or an axis of values, e.g. diffusion.num_inference_steps=5,10,25,50,100 (repeatable)")
+    sw.add_argument("--refills", type=_int, default=3, help="refill cycles measured at each point (default 3)")
+    sw.add_argument("--warmup", type=_int, default=1, help="refill cycles discarded first at each point (default 1)")
+    sw.add_argument("--max-seconds", type=_float, default=60.0, help="bound on each point's measuring time (default 60)")
+    sw.add_argument("--variant", help="acceleration variants, as in run")
+    sw.add_argument("--hz", type=_float, help="also give, per policy and axis, the largest value that holds this control rate (sync and async)")
+    sw.add_argument("--hub", action="store_true", help="allow the Hugging Face hub, as in run")
+    sw.add_argument("--json", dest="json_path", help="write the results file, rewritten after every point")
 
     sub.add_parser("list", help="every policy name, whether it can be built here, and why not")
 
@@ -363,6 +382,41 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if failed or any(c.verdict == SLOWER for c in changes) else 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from policybench.api import build_config, measure_sweep
+    from policybench.progress import RunOutput
+    from policybench.report.sweep import render_holding, render_sweep
+    from policybench.results import OK, SKIPPED
+    from policybench.sweep import estimate_seconds, fits, holding, parse_axes
+
+    axes, fixed = parse_axes(args.cameras, args.image_size, args.threads, args.overrides)
+    if args.hz is not None and not (args.hz > 0 and math.isfinite(args.hz)):
+        raise UsageError(f"--hz must be a positive rate, got {args.hz}")
+    cfg = build_config(
+        _split_policies(args.policies), device=args.device, profile=args.profile, state_dim=args.state_dim,
+        action_dim=args.action_dim, refills=args.refills, warmup=args.warmup, max_seconds=args.max_seconds,
+        overrides={f"{o.policy}.{o.field}": o.value for o in fixed}, variants=args.variant or "eager",
+        hub=args.hub, json_path=args.json_path,
+    )
+    estimate = estimate_seconds(cfg, axes)
+    if estimate > 600:
+        _log(f"warning: this sweep can take up to {estimate / 60:.0f} min (--max-seconds {cfg.max_seconds:g} for each "
+             f"point of each policy, builds not counted): lower --max-seconds or --refills, or use fewer values")
+    with RunOutput(quiet=False, verbose=False) as out:
+        results = measure_sweep(cfg, axes, hub=args.hub, log=out.info, warn=out.warn, progress=out.progress)
+    if args.hz is not None:
+        results.run["sweep"]["hz"] = args.hz
+        if cfg.json_path:
+            from policybench.results import write_results
+
+            write_results(results, cfg.json_path)
+    text = render_sweep(results, fits(results, axes))
+    if args.hz is not None:
+        text += "".join("\n" + render_holding(holding(results, a, axes, args.hz), args.hz, a.name) for a in axes)
+    print(text, end="")
+    return 0 if all(r.status in (OK, SKIPPED) for r in results.results) else 1
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from policybench import policies
     from policybench.policies.compat import lerobot_version
@@ -397,6 +451,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "run": cmd_run,
+    "sweep": cmd_sweep,
     "list": cmd_list,
     "verify": cmd_verify,
     "realtime": cmd_realtime,

@@ -149,7 +149,8 @@ class Fit:
 
     def describe(self) -> str:
         se = f" ± {self.slope_se_ms:.3g}" if self.slope_se_ms is not None else ""
-        line = f"{self.policy}: refill {self.intercept_ms:.4g} ms + {self.slope_ms:.4g}{se} ms per {self.unit}"
+        sign = "+" if self.slope_ms >= 0 else "-"
+        line = f"{self.policy}: refill {self.intercept_ms:.4g} ms {sign} {abs(self.slope_ms):.4g}{se} ms per {self.unit}"
         if self.n < 3:
             return line + " (two points: a line through them, no fit quality to judge)"
         if self.poor:
@@ -175,81 +176,73 @@ def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float, float | No
     return a, b, se, r2
 
 
-def refill_medians(results: RunResults, axis: Axis) -> dict[str, list[tuple[float, float, object]]]:
-    """Per policy: (x, refill median ms, value) of every ok point, in axis order."""
-    by_value = {axis.show(v): v for v in axis.values}
-    out: dict[str, list[tuple[float, float, object]]] = {}
+@dataclass(frozen=True)
+class Series:
+    """One policy's ok points along one axis, the other axis (if any) held at one value."""
+
+    policy: str
+    group: str  # "" with one axis, else e.g. "cameras=2"
+    points: list  # (x, refill median ms, axis value, PolicyResult), in axis order
+
+    @property
+    def name(self) -> str:
+        return f"{self.policy} at {self.group}" if self.group else self.policy
+
+
+def series(results: RunResults, axis: Axis, axes: list[Axis]) -> list[Series]:
+    by_shown = {axis.show(v): v for v in axis.values}
+    others = [a.name for a in axes if a.name != axis.name]
+    groups: dict[tuple[str, str], list] = {}
     for r in results.results:
         point = r.config.get("sweep_point") or {}
-        median = r.summary()["refill"]["median_ms"] if r.status == OK else None
-        if axis.name in point and median is not None:
-            value = by_value[point[axis.name]]
-            out.setdefault(r.config["sweep_policy"], []).append((axis.x(value), median, value))
-    return out
+        if r.status != OK or axis.name not in point:
+            continue
+        median = r.summary()["refill"]["median_ms"]
+        if median is None:
+            continue
+        value = by_shown[point[axis.name]]
+        group = ", ".join(f"{o.split('.', 1)[-1]}={point[o]}" for o in others if o in point)
+        groups.setdefault((r.config["sweep_policy"], group), []).append((axis.x(value), median, value, r))
+    return [Series(policy, group, sorted(pts, key=lambda p: p[0])) for (policy, group), pts in groups.items()]
 
 
 def fits(results: RunResults, axes: list[Axis]) -> list[Fit]:
-    """One fitted line per policy and axis (with two axes, along each axis at every value of the
-    other: the points are grouped by the other axis's value)."""
+    """One fitted line per policy and axis (with two axes: along each axis at every value of the other)."""
     out = []
     for axis in axes:
-        for policy, pts in refill_medians(results, axis).items():
-            xs = [p[0] for p in pts]
+        for s in series(results, axis, axes):
+            xs, ys = [p[0] for p in s.points], [p[1] for p in s.points]
             if len(set(xs)) < 2:
                 continue
-            groups = _groups(results, policy, axis, axes)
-            for other, members in groups.items():
-                gx = [p[0] for p in pts if p[2] in members] if len(axes) > 1 else xs
-                gy = [p[1] for p in pts if p[2] in members] if len(axes) > 1 else [p[1] for p in pts]
-                if len(set(gx)) < 2:
-                    continue
-                a, b, se, r2 = fit_line(gx, gy)
-                name = f"{policy}{' at ' + other if other else ''}"
-                out.append(Fit(name, axis.name, axis.unit, a, b, se, r2, len(gx)))
+            a, b, se, r2 = fit_line(xs, ys)
+            out.append(Fit(s.name, axis.name, axis.unit, a, b, se, r2, len(xs)))
     return out
-
-
-def _groups(results: RunResults, policy: str, axis: Axis, axes: list[Axis]) -> dict[str, set]:
-    if len(axes) == 1:
-        return {"": set(axis.values)}
-    (other,) = [a for a in axes if a is not axis]
-    groups: dict[str, set] = {}
-    by_value = {axis.show(v): v for v in axis.values}
-    for r in results.results:
-        point = r.config.get("sweep_point") or {}
-        if r.config.get("sweep_policy") == policy and axis.name in point and other.name in point:
-            groups.setdefault(f"{other.name}={point[other.name]}", set()).add(by_value[point[axis.name]])
-    return groups
 
 
 # ----------------------------------------------------------------------------- does it hold the rate
 
 
-def holding(results: RunResults, axis: Axis, hz: float, threshold: float = 0.5) -> list[dict[str, object]]:
-    """Per policy, the largest value on ``axis`` that holds ``hz`` in sync mode (no missed
-    deadline) and in async mode (no starved tick), each point replayed through the realtime
-    simulator on its own samples; with the headroom of that point's worst refill."""
+def holding(results: RunResults, axis: Axis, axes: list[Axis], hz: float, threshold: float = 0.5) -> list[dict[str, object]]:
+    """Per policy (and value of the other axis), the largest value on ``axis`` that holds ``hz``
+    in sync mode (no missed deadline) and in async mode (no starved tick), each point replayed
+    through the realtime simulator on its own samples; with the headroom its worst refill leaves
+    (sync: the period; async: the ticks a chunk may take at ``threshold``)."""
     from policybench.realtime.simulate import costs_from_result, simulate_async, simulate_sync
 
     period_ms = 1000.0 / hz
-    rows: dict[str, dict[str, object]] = {}
-    for r in results.results:
-        point = r.config.get("sweep_point") or {}
-        if r.status != OK or axis.name not in point:
-            continue
-        policy = r.config["sweep_policy"]
-        row = rows.setdefault(policy, {"policy": policy, "sync": None, "async": None})
-        costs = costs_from_result(r)
-        ticks = max(int(round(10 * hz)), 2)
-        worst = max(costs.refill) * 1000
-        value = next(v for v in axis.values if axis.show(v) == point[axis.name])
-        if simulate_sync(costs, hz, ticks)["deadline_misses"] == 0:
-            if row["sync"] is None or axis.x(value) > axis.x(row["sync"][0]):
+    ticks = max(int(round(10 * hz)), 2)
+    rows = []
+    for s in series(results, axis, axes):
+        row: dict[str, object] = {"policy": s.policy, "group": s.group, "sync": None, "async": None}
+        for _, _, value, r in s.points:  # in axis order: the last that holds is the largest
+            costs = costs_from_result(r)
+            worst = max(costs.refill) * 1000
+            if simulate_sync(costs, hz, ticks)["deadline_misses"] == 0:
                 row["sync"] = (value, period_ms - worst)
-        if simulate_async(costs, hz, ticks, threshold, "weighted_average")["starved_ticks"] == 0:
-            if row["async"] is None or axis.x(value) > axis.x(row["async"][0]):
+            if simulate_async(costs, hz, ticks, threshold, "weighted_average")["starved_ticks"] == 0:
                 row["async"] = (value, period_ms * costs.chunk * threshold - worst)
-    return list(rows.values())
+        rows.append(row)
+    return rows
 
 
 # ----------------------------------------------------------------------------- running a sweep

@@ -58,7 +58,7 @@ def test_a_sweep_names_its_points_and_fits_ms_per_camera():
 
 def test_the_largest_value_holding_the_rate_and_its_headroom():
     results, axes = _sweep_results({1: 20.0, 2: 30.0, 3: 40.0})
-    (row,) = holding(results, axes[0], hz=30)  # period 33.3 ms: 3 cameras' 40 ms refill misses it
+    (row,) = holding(results, axes[0], axes, hz=30)  # period 33.3 ms: 3 cameras' 40 ms refill misses it
     assert row["sync"][0] == 2 and row["sync"][1] == pytest.approx(1000 / 30 - 30)
     assert row["async"][0] == 3  # a chunk of 10 at threshold 0.5 leaves 5 ticks (167 ms) for 40 ms
 
@@ -72,3 +72,31 @@ def test_a_set_axis_for_a_policy_not_in_the_run_is_refused():
 def test_image_size_slope_is_per_megapixel():
     axis = Axis("image_size", ((240, 320), (480, 640)))
     assert axis.x((480, 640)) == pytest.approx(0.3072) and axis.show((480, 640)) == "480x640"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sweep", "--policies", "noop", "--cameras", "2"], "the cameras axis has one value (2): that is a plain `policybench run`"),
+    (["sweep", "--policies", "noop", "--set", "act.chunk_size=5,10"], "'act' is not among --policies (noop)"),
+    (["sweep", "--policies", "noop", "--cameras", "1,2", "--hz", "0"], "--hz must be a positive rate, got 0.0"),
+])
+def test_sweep_bad_input_is_one_line(capsys, argv, message):
+    from fakes import assert_one_error_line
+
+    from policybench.cli import main
+
+    assert main(argv) == 2
+    assert_one_error_line(capsys, 2, message)
+
+
+def test_a_value_a_policy_cannot_take_fails_that_point_only(tmp_path):
+    import json
+
+    from policybench.cli import main
+
+    out = tmp_path / "s.json"
+    code = main(["sweep", "--policies", "noop", "--set", "noop.chunk_size=4,0", "--refills", "1", "--warmup", "0",
+                 "--json", str(out)])
+    assert code == 1
+    results = json.loads(out.read_text())["results"]
+    assert [(r["policy"], r["status"]) for r in results] == [("noop[chunk_size=4]", "ok"), ("noop[chunk_size=0]", "failed")]
+    assert results[1]["error"] == "noop.chunk_size must be a positive integer, got 0"

@@ -159,22 +159,23 @@ def figure_sweep(results: RunResults, hz: float | None = None) -> Figure:
 
     axes_spec = [Axis(a["name"], tuple(_axis_value(a["name"], v) for v in a["values"]))
                  for a in results.run.get("sweep", {}).get("axes", [])]
-    from policybench.sweep import refill_medians
+    from policybench.sweep import series
 
-    panels = [(axis, policy, pts) for axis in axes_spec for policy, pts in refill_medians(results, axis).items()]
+    panels = [(axis, s) for axis in axes_spec for s in series(results, axis, axes_spec)]
     fig, axs = plt.subplots(max(len(panels), 1), 1, figsize=(8, 2.6 * max(len(panels), 1)), dpi=DPI, squeeze=False)
     lines = {(f.policy, f.axis): f for f in fits(results, axes_spec)}
-    for ax, (axis, policy, pts) in zip(axs[:, 0], panels):
-        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    for ax, (axis, s) in zip(axs[:, 0], panels):
+        xs, ys = [p[0] for p in s.points], [p[1] for p in s.points]
         ax.plot(xs, ys, "o", color=REFILL_COLOR, label="refill median")
-        fit = lines.get((policy, axis.name))
+        fit = lines.get((s.name, axis.name))
         if fit is not None:
             grid = [min(xs), max(xs)]
             ax.plot(grid, [fit.intercept_ms + fit.slope_ms * x for x in grid], "-", color="#555555",
                     label=f"{fit.intercept_ms:.3g} + {fit.slope_ms:.3g} ms per {fit.unit}")
         if hz:
             ax.axhline(1000 / hz, color=STEP_COLOR, linestyle="--", label=f"{hz:g} Hz period")
-        ax.set_title(f"{label(policy)}: refill against {axis.name}", fontsize=10, loc="left")
+        ax.set_title(f"{label(s.policy)}{' at ' + s.group if s.group else ''}: refill against {axis.name}",
+                     fontsize=10, loc="left")
         ax.set_xlabel("megapixels per camera" if axis.name == "image_size" else axis.name)
         ax.set_ylabel("ms")
         ax.grid(True, alpha=0.3)

@@ -6,8 +6,7 @@ from policybench.report.table import format_ms, label, machine_line
 from policybench.results import OK, RunResults
 
 
-def render_sweep(results: RunResults, fits: list, holding: list[dict] | None = None, hz: float | None = None,
-                 axis_name: str | None = None) -> str:
+def render_sweep(results: RunResults, fits: list) -> str:
     headers = ["Policy", "Point", "Step median", "Step p99", "Refill median", "Refill p99", "Steps/Refills"]
     rows = []
     for r in results.results:
@@ -28,13 +27,18 @@ def render_sweep(results: RunResults, fits: list, holding: list[dict] | None = N
     if fits:
         out += ["", "Fitted refill cost (least squares on the refill medians; slope ± its standard error):"]
         out += [f"  {f.describe()}" for f in fits]
-    if holding is not None and hz is not None:
-        out += ["", f"Largest {axis_name} that holds {hz:g} Hz (period {1000 / hz:.2f} ms), replaying each point's samples:"]
-        for row in holding:
-            sync = (f"sync {_value(row['sync'][0])} ({format_ms(row['sync'][1])} ms to spare at the worst refill)"
-                    if row["sync"] else "sync: none of the values")
-            asyn = (f"async g=0.5 {_value(row['async'][0])}" if row["async"] else "async g=0.5: none of the values")
-            out.append(f"  {label(row['policy'])}: {sync}; {asyn}")
+    return "\n".join(out) + "\n"
+
+
+def render_holding(holding: list[dict], hz: float, axis_name: str) -> str:
+    """Per policy, the largest value on the axis that holds ``hz``, and the headroom it leaves."""
+    out = [f"Largest {axis_name} that holds {hz:g} Hz (period {1000 / hz:.2f} ms), each point's samples replayed:"]
+    for row in holding:
+        sync = (f"sync {_value(row['sync'][0])} ({format_ms(row['sync'][1])} ms to spare at its worst refill)"
+                if row["sync"] else "sync: none of the values")
+        asyn = (f"async (threshold 0.5) {_value(row['async'][0])}" if row["async"] else "async (threshold 0.5): none of the values")
+        where = f" at {row['group']}" if row.get("group") else ""
+        out.append(f"  {label(row['policy'])}{where}: {sync}; {asyn}")
     return "\n".join(out) + "\n"
 
 
