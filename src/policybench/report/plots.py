@@ -171,7 +171,7 @@ def figure_sweep(results: RunResults, hz: float | None = None) -> Figure:
         if fit is not None:
             grid = [min(xs), max(xs)]
             ax.plot(grid, [fit.intercept_ms + fit.slope_ms * x for x in grid], "-", color="#555555",
-                    label=f"{fit.intercept_ms:.3g} + {fit.slope_ms:.3g} ms per {fit.unit}")
+                    label=f"{fit.intercept_ms:.3g} {'+' if fit.slope_ms >= 0 else '-'} {abs(fit.slope_ms):.3g} ms per {fit.unit}")
         if hz:
             ax.axhline(1000 / hz, color=STEP_COLOR, linestyle="--", label=f"{hz:g} Hz period")
         ax.set_title(f"{label(s.policy)}{' at ' + s.group if s.group else ''}: refill against {axis.name}",
