@@ -90,3 +90,12 @@ def pi_problem() -> str | None:
         "the registry's with 'An incorrect transformer version is used': use Python >= 3.12, where "
         "`make` installs LeRobot 0.6, which builds pi0 and pi0.5 on the registry's transformers"
     )
+
+
+def hw_to_dataset_features(*args, **kwargs):
+    """LeRobot's hw_to_dataset_features: in lerobot.utils.feature_utils from 0.6, lerobot.datasets.utils before."""
+    try:
+        from lerobot.utils.feature_utils import hw_to_dataset_features as fn
+    except ImportError:
+        from lerobot.datasets.utils import hw_to_dataset_features as fn
+    return fn(*args, **kwargs)

@@ -132,9 +132,10 @@ def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int
     if problem:
         raise RuntimeError(problem)
     from lerobot.async_inference.helpers import RemotePolicyConfig, TimedObservation
-    from lerobot.datasets.utils import hw_to_dataset_features
     from lerobot.transport import services_pb2
     from lerobot.transport.utils import send_bytes_in_chunks
+
+    from policybench.policies.compat import hw_to_dataset_features
 
     if not hasattr(adapter, "policy"):
         raise RuntimeError(f"{adapter.name} is not a LeRobot policy; the policy server cannot load it")
