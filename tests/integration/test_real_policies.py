@@ -106,17 +106,25 @@ def test_gaussian_actor_has_no_queue_so_every_call_is_a_refill():
 
 
 @pytest.mark.parametrize("name", ["pi0", "pi05"])
-def test_pi_family_offline_refills_every_n_action_steps(name):
-    """pi0/pi05 with their smaller Gemma variant (the real ones are 4 B parameters): built offline
-    with the locally written PaliGemma-sized tokenizer, real queue in _action_queue."""
+def test_pi_family_offline_refills_every_n_action_steps(name, monkeypatch):
+    """pi0/pi05 built offline (their PaliGemma from LeRobot's own code, the task through the
+    locally written PaliGemma-sized tokenizer), real queue in _action_queue. The real ones are
+    4 B parameters: here LeRobot's Gemma sizes are replaced by one-layer ones (the width of 2048
+    is what its vision projection fixes), about 1 B parameters, most of it the 257152-token
+    embedding and the SigLIP vision tower."""
+    import importlib
+
     from policybench.policies import availability
 
     problem = availability(name)
     if problem:  # LeRobot 0.4.4: refused without its patched transformers, and says what to do
         assert "Python >= 3.12" in problem
         return
-    overrides = {"paligemma_variant": "gemma_300m", "action_expert_variant": "gemma_300m",
-                 "num_inference_steps": 1, "chunk_size": 4, "n_action_steps": 4}
+    modeling = importlib.import_module(f"lerobot.policies.{name}.modeling_{name}")
+    sizes = {"gemma_2b": dict(width=2048, depth=1, mlp_dim=256, num_heads=8, num_kv_heads=1, head_dim=256),
+             "gemma_300m": dict(width=64, depth=1, mlp_dim=128, num_heads=8, num_kv_heads=1, head_dim=256)}
+    monkeypatch.setattr(modeling, "get_gemma_config", lambda variant: modeling.GemmaConfig(**sizes[variant]))
+    overrides = {"num_inference_steps": 1, "chunk_size": 4, "n_action_steps": 4}
     adapter, loop = _measure(name, PROFILES["pusht"], overrides, refills=2, warmup=0)
     assert adapter.describe()["n_action_steps"] == 4 and adapter.describe()["inference_steps"] == 1
     assert _refill_indices(loop.samples) == [3, 7]
