@@ -21,6 +21,7 @@ from policybench.errors import UsageError
 DEFAULT_POLICIES = "act,smolvla,diffusion"
 REALTIME_POLICIES = "act"  # live realtime default; --simulate defaults to every policy in the file
 HUB_SMOLVLM = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
+MAX_HZ = 10_000  # a period of 0.1 ms: a Python control loop's own overhead
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rt = sub.add_parser("realtime", help="can a policy hold a control rate? paced loop, sync and async inference")
     _add_target_args(rt, None)
-    rt.add_argument("--hz", default="30", help="control rate in Hz (default 30); with --simulate a comma-separated list, e.g. 10,15,30,50,100")
+    rt.add_argument("--hz", default="30", help=f"control rate in Hz, at most {MAX_HZ} (default 30); with --simulate a comma-separated list, e.g. 10,15,30,50,100, each run for at most 1,000,000 simulated ticks")
     length = rt.add_mutually_exclusive_group()
     length.add_argument("--seconds", type=_float, help="length of the paced run in seconds (default 10)")
     length.add_argument("--ticks", type=_int, help="length of the paced run in control ticks")
@@ -205,6 +206,8 @@ def cmd_realtime(args: argparse.Namespace) -> int:
     for hz in rates:
         if not (hz > 0 and math.isfinite(hz)):
             raise UsageError(f"--hz must be positive, got {hz:g}")
+        if hz > MAX_HZ:
+            raise UsageError(f"--hz must be at most {MAX_HZ} (a period of 0.1 ms), got {hz:g}")
     for g in thresholds:
         if not 0 <= g <= 1:
             raise UsageError(f"--threshold must be between 0 and 1, got {g:g}")
