@@ -17,6 +17,7 @@ from policybench.config import (
     parse_override,
 )
 from policybench.errors import UsageError
+from policybench.results import NotWritten
 
 DEFAULT_POLICIES = "act,smolvla,diffusion"
 REALTIME_POLICIES = "act"  # live realtime default; --simulate defaults to every policy in the file
@@ -158,6 +159,12 @@ def _log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _error(message: str, code: int = 2) -> int:
+    """One line on stderr; returns the exit code."""
+    _log(f"policybench: error: {message}")
+    return code
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from policybench.environment import resolve_device
     from policybench.report.table import render_table
@@ -172,10 +179,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cfg.json_path:
         check_writable(cfg.json_path)
     validate_overrides(cfg)
-    with RunOutput(quiet=args.quiet, verbose=args.verbose) as out:
-        out.info(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
-        results = run_benchmark(cfg, device, log=out.info, warn=out.warn, progress=out.progress)
+    stopped: NotWritten | None = None
+    try:
+        with RunOutput(quiet=args.quiet, verbose=args.verbose) as out:
+            out.info(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
+            results = run_benchmark(cfg, device, log=out.info, warn=out.warn, progress=out.progress)
+    except NotWritten as exc:  # the table of what was measured all the same
+        stopped, results = exc, exc.partial
     print(render_table(results, cfg.resolved_baseline()), end="")
+    if stopped is not None:
+        raise stopped
     if not args.quiet:
         for note in diagnose(results):
             _log(f"warning: {note}")
@@ -423,8 +436,9 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         return COMMANDS[args.command](args)
     except UsageError as exc:
-        print(f"policybench: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc))
+    except NotWritten as exc:  # what was measured has been printed; the file could not be written
+        return _error(str(exc), 1)
     except KeyboardInterrupt:
         print("policybench: interrupted", file=sys.stderr)
         return 130

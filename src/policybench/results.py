@@ -6,6 +6,7 @@ can read it without policybench, but on reading, policybench recomputes them fro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -229,17 +230,36 @@ def check_writable(path: str, flag: str = "--json") -> None:
         raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror})") from None
 
 
+class NotWritten(Exception):
+    """The results file could not be written (a full disk, say); the file that was there is
+    unchanged. ``partial`` holds what was measured, to be shown all the same."""
+
+    def __init__(self, path: str, reason: str, partial: RunResults):
+        super().__init__(f"{path}: cannot write the results file ({reason}); the file there is unchanged")
+        self.partial = partial
+
+
 def write_results(results: RunResults, path: str) -> None:
-    """Write atomically (temporary file, then rename): a crash never leaves half a file."""
+    """Write atomically (temporary file, then rename): a crash never leaves half a file, and a
+    failed write (NotWritten) leaves no temporary file."""
     p = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(results.to_json(), f, indent=1)
-        f.write("\n")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-    os.replace(tmp, p)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.")
+        with os.fdopen(fd, "w") as f:
+            json.dump(results.to_json(), f, indent=1)
+            f.write("\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+        os.replace(tmp, p)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise NotWritten(path, exc.strerror or str(exc), results) from None
+        raise
 
 
 def read_results(path: str) -> RunResults:

@@ -242,7 +242,8 @@ def run_benchmark(
     """Measure every policy of ``cfg`` in turn. ``clock``, ``environment`` and ``build`` are
     injectable so that tests can run fake policies on a fake clock. ``log`` gets progress lines,
     ``warn`` (default: ``log``) warnings and failures, ``progress(policy, refills_done, target)``
-    each measured refill."""
+    each measured refill. A results file that cannot be written stops the run with NotWritten,
+    whose ``partial`` is the results measured."""
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     clock = clock or clock_for(device)

@@ -182,6 +182,28 @@ def test_the_largest_sane_values_are_read(tmp_path):
     assert [s.latency_ms for s in read_results(str(path)).results[0].samples[:2]] == [86_400_000.0, 0.0]
 
 
+@pytest.mark.parametrize("step", ["dump", "replace"])
+def test_a_failed_write_leaves_the_previous_file_and_no_temporary_file(tmp_path, monkeypatch, step):
+    import errno
+
+    from policybench import results as results_module
+    from policybench.results import NotWritten
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    path = tmp_path / "r.json"
+    write_results(sample_results(), str(path))
+    previous = path.read_text()
+    monkeypatch.setattr(results_module.json if step == "dump" else results_module.os, step, full_disk)
+    measured = sample_results()
+    with pytest.raises(NotWritten) as err:
+        write_results(measured, str(path))
+    assert str(err.value) == f"{path}: cannot write the results file (No space left on device); the file there is unchanged"
+    assert err.value.partial is measured
+    assert os.listdir(tmp_path) == ["r.json"] and path.read_text() == previous
+
+
 def realtime_results():
     r = sample_results()
     tick = {"k": 0, "scheduled_ms": 0.0, "start_ms": 0.5, "end_ms": 1.5, "phase": "pop", "queue": 3, "missed": False}

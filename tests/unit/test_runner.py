@@ -1,4 +1,6 @@
+import errno
 import json
+import os
 
 import pytest
 import torch
@@ -108,3 +110,19 @@ def test_injected_empty_environment_is_kept(tmp_path):
     time = FakeTime()
     results = run_benchmark(config(tmp_path, ["a"]), "cpu", clock=time.clock(), environment={}, build=FakeBuilder(time))
     assert results.environment == {}
+
+
+def test_a_results_file_that_cannot_be_written_stops_the_run_with_what_was_measured(tmp_path, monkeypatch):
+    from policybench.results import NotWritten
+
+    def full_disk(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    time = FakeTime()
+    build = FakeBuilder(time)
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(NotWritten) as stop:
+        run_benchmark(config(tmp_path, ["a", "b"]), "cpu", clock=time.clock(), environment=dict(ENVIRONMENT), build=build)
+    assert [r.policy for r in stop.value.partial.results] == ["a"]
+    assert "No space left on device" in str(stop.value)
+    assert os.listdir(tmp_path) == []  # no temporary file left

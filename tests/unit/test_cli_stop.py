@@ -1,0 +1,42 @@
+"""A run stopped by a full disk: the table of what was measured, one line, the exit code."""
+
+import errno
+import json
+import os
+
+from fakes import ok_result, run_results
+
+from policybench.cli import main
+from policybench.results import write_results
+
+
+def full_disk(monkeypatch):
+    def replace(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+def test_a_full_disk_prints_the_table_and_keeps_the_previous_file(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "r.json"
+    path.write_text('{"previous": true}')
+    full_disk(monkeypatch)
+    code = main(["run", "--policies", "noop", "--refills", "2", "--json", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "Step/Refill Count     98/2" in out
+    assert err.splitlines() == [f"policybench: error: {path}: cannot write the results file (No space left on device); "
+                                "the file there is unchanged"]
+    assert os.listdir(tmp_path) == ["r.json"] and json.loads(path.read_text()) == {"previous": True}
+
+
+def test_a_full_disk_after_a_simulation_prints_the_verdict(tmp_path, capsys, monkeypatch):
+    source = tmp_path / "r.json"
+    write_results(run_results([ok_result("act", chunk=10, cycles=3, refill_ms=100.0, step_ms=1.0, cold_ms=300.0)]),
+                  str(source))
+    full_disk(monkeypatch)
+    code = main(["realtime", "--simulate", str(source), "--ticks", "20", "--json", str(tmp_path / "sim.json")])
+    out, err = capsys.readouterr()
+    assert code == 1 and "highest rate without a miss/starved tick" in out
+    assert len(err.splitlines()) == 1 and "cannot write the results file (No space left on device)" in err
+    assert sorted(os.listdir(tmp_path)) == ["r.json"]
