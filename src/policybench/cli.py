@@ -17,6 +17,7 @@ from policybench.config import (
     parse_override,
 )
 from policybench.errors import UsageError
+from policybench.interrupt import Interrupted, interruptible
 from policybench.results import NotWritten
 
 DEFAULT_POLICIES = "act,smolvla,diffusion"
@@ -179,12 +180,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cfg.json_path:
         check_writable(cfg.json_path)
     validate_overrides(cfg)
-    stopped: NotWritten | None = None
+    stopped: Interrupted | NotWritten | None = None
     try:
         with RunOutput(quiet=args.quiet, verbose=args.verbose) as out:
             out.info(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
             results = run_benchmark(cfg, device, log=out.info, warn=out.warn, progress=out.progress)
-    except NotWritten as exc:  # the table of what was measured all the same
+    except (Interrupted, NotWritten) as exc:  # the table of what was measured all the same
         stopped, results = exc, exc.partial
     print(render_table(results, cfg.resolved_baseline()), end="")
     if stopped is not None:
@@ -434,14 +435,15 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "hub", False):
             # Nothing is downloaded at run time; set before transformers is imported.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        return COMMANDS[args.command](args)
+        with interruptible():  # SIGTERM as SIGINT: one line, exit 143 (130)
+            return COMMANDS[args.command](args)
     except UsageError as exc:
         return _error(str(exc))
     except NotWritten as exc:  # what was measured has been printed; the file could not be written
         return _error(str(exc), 1)
-    except KeyboardInterrupt:
-        print("policybench: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        _log("policybench: interrupted")
+        return exc.exit_code if isinstance(exc, Interrupted) else 130
     except BrokenPipeError:  # e.g. `policybench list | head`: the reader left, nothing to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -21,7 +21,8 @@ SCHEMA_VERSION = 1
 OK = "ok"
 FAILED = "failed"
 SKIPPED = "skipped"  # a --variant that cannot run here; error holds the reason
-STATUSES = (OK, FAILED, SKIPPED)
+INTERRUPTED = "interrupted"  # SIGINT or SIGTERM stopped the run while this policy was measured
+STATUSES = (OK, FAILED, SKIPPED, INTERRUPTED)
 DAY_S = 86_400  # a file that says a call or a build took longer than a day is not a measurement
 
 

@@ -19,10 +19,11 @@ from policybench.clock import Clock, clock_for
 from policybench.config import RunConfig
 from policybench.environment import describe_environment
 from policybench.errors import UsageError
+from policybench.interrupt import Interrupted, interruptible
 from policybench.loop import run_steady_state
 from policybench.observations import input_shapes, synthetic_observation, synthetic_raw_observation
 from policybench.policies.base import PolicyAdapter
-from policybench.results import FAILED, OK, SKIPPED, PolicyResult, RunResults, write_results
+from policybench.results import FAILED, INTERRUPTED, OK, SKIPPED, PolicyResult, RunResults, write_results
 
 Log = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (policy, refills done, target)
@@ -229,6 +230,7 @@ def peak_memory(device: str) -> dict[str, float]:
     return out
 
 
+@interruptible()
 def run_benchmark(
     cfg: RunConfig,
     device: str,
@@ -243,14 +245,27 @@ def run_benchmark(
     injectable so that tests can run fake policies on a fake clock. ``log`` gets progress lines,
     ``warn`` (default: ``log``) warnings and failures, ``progress(policy, refills_done, target)``
     each measured refill. A results file that cannot be written stops the run with NotWritten,
-    whose ``partial`` is the results measured."""
+    whose ``partial`` is the results measured. So does SIGINT or SIGTERM, with Interrupted,
+    whose ``partial`` ends with the policy it interrupted (status "interrupted"), as the
+    results file does."""
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     clock = clock or clock_for(device)
     env = environment if environment is not None else describe_environment(device)
     results = RunResults(env, run_config_record(cfg))
-    for name in cfg.policies:
-        results.results.extend(measure_policy(name, cfg, device, clock, log, build, warn, progress))
+    current = None  # the policy being measured, not yet in results
+    try:
+        for name in cfg.policies:
+            current = name
+            results.results.extend(measure_policy(name, cfg, device, clock, log, build, warn, progress))
+            current = None
+            if cfg.json_path:
+                write_results(results, cfg.json_path)
+    except KeyboardInterrupt as exc:
+        stop = Interrupted.wrap(exc, results)
+        if current is not None:
+            results.results.append(PolicyResult(policy=current, status=INTERRUPTED, error=str(stop)))
         if cfg.json_path:
             write_results(results, cfg.json_path)
+        raise stop from None
     return results

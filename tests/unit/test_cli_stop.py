@@ -1,13 +1,43 @@
-"""A run stopped by a full disk: the table of what was measured, one line, the exit code."""
+"""A run stopped by a signal or a full disk: the table of what was measured, one line, the exit code."""
 
 import errno
 import json
 import os
+import signal
 
+import pytest
 from fakes import ok_result, run_results
 
+from policybench import runner
 from policybench.cli import main
 from policybench.results import write_results
+
+
+def stop_at(monkeypatch, policy, signum):
+    """``signum`` arrives as ``policy`` starts to be measured; the others run as usual."""
+    real = runner.measure_policy
+
+    def measure(name, *args, **kwargs):
+        if name == policy:
+            os.kill(os.getpid(), signum)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "measure_policy", measure)
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_prints_the_table_and_writes_the_file(tmp_path, capsys, monkeypatch, signum, code):
+    stop_at(monkeypatch, "act", signum)
+    path = tmp_path / "r.json"
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["run", "--policies", "noop,act", "--refills", "2", "--json", str(path)]) == code
+    out, err = capsys.readouterr()
+    assert "Step/Refill Count     98/2" in out and "interrupted" in out  # noop's column, then act's
+    assert err.splitlines()[-1] == "policybench: interrupted" and "Traceback" not in err
+    data = json.loads(path.read_text())
+    name = signal.Signals(signum).name
+    assert [(r["status"], r["error"]) for r in data["results"]] == [("ok", None), ("interrupted", f"{name} received")]
+    assert signal.getsignal(signal.SIGTERM) == before
 
 
 def full_disk(monkeypatch):

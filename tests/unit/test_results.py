@@ -165,7 +165,7 @@ HOSTILE = {
     "negative index": (_set(["results", 0, "samples", 0, "i"], -1), "act: samples[0].i is -1"),
     "fractional index": (_set(["results", 0, "samples", 0, "i"], 0.5), "act: samples[0].i is 0.5"),
     "index going back": (_set(["results", 0, "samples", 2, "i"], 1), "act: samples[2].i is 1, after 1; call indices must increase"),
-    "unknown status": (_set(["results", 1, "status"], "crashed"), "diffusion: status is 'crashed'; known: ok, failed, skipped"),
+    "unknown status": (_set(["results", 1, "status"], "crashed"), "diffusion: status is 'crashed'; known: ok, failed, skipped, interrupted"),
     "params as text": (_set(["results", 0, "params"], "1M"), "act: params is '1M'; must be a whole number from 0"),
     "NaN build time": (_set(["results", 0, "build_seconds"], float("nan")), "act: build_seconds is nan"),
     "variant as a number": (_set(["results", 0, "variant"], 3), "act: variant is 3; must be a string"),
