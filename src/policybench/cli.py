@@ -284,12 +284,18 @@ def cmd_realtime(args: argparse.Namespace) -> int:
     ticks = args.ticks if args.ticks is not None else max(2, int(round(seconds * hz)))
     modes = ["sync", "async"] if args.mode == "both" else [args.mode]
     results = RunResults(describe_environment(device), run_config_record(cfg))
-    results.realtime = run_live(cfg, device, hz, ticks, modes, thresholds[0], args.aggregate, log=_log,
-                                remote_calls=args.remote_calls if args.remote else 0, port=args.port)
+    stopped = None
+    try:
+        results.realtime = run_live(cfg, device, hz, ticks, modes, thresholds[0], args.aggregate, log=_log,
+                                    remote_calls=args.remote_calls if args.remote else 0, port=args.port)
+    except Interrupted as exc:  # what was measured is shown and written all the same
+        stopped, results.realtime = exc, exc.partial
     print(render_realtime(results.realtime), end="")
     if args.json_path:
         write_results(results, args.json_path)
         _log(f"results written to {args.json_path}")
+    if stopped is not None:
+        raise stopped
     return 0 if all(e.get("status") == OK for e in results.realtime) else 1
 
 

@@ -70,3 +70,24 @@ def test_a_full_disk_after_a_simulation_prints_the_verdict(tmp_path, capsys, mon
     assert code == 1 and "highest rate without a miss/starved tick" in out
     assert len(err.splitlines()) == 1 and "cannot write the results file (No space left on device)" in err
     assert sorted(os.listdir(tmp_path)) == ["r.json"]
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_the_remote_round_trips_keeps_the_paced_runs(tmp_path, capsys, monkeypatch, signum, code):
+    from policybench.realtime import live
+
+    def measure_remote(*args, **kwargs):
+        os.kill(os.getpid(), signum)
+
+    monkeypatch.setattr(live, "measure_remote", measure_remote)
+    path = tmp_path / "rt.json"
+    assert main(["realtime", "--policies", "noop", "--remote", "--hz", "200", "--ticks", "10", "--json", str(path)]) == code
+    out, err = capsys.readouterr()
+    rows = [line.split()[:3] for line in out.splitlines()[2:5]]
+    assert rows == [["noop", "sync", "200"], ["noop", "async", "g=0.5"], ["noop", "remote", "200"]]
+    assert out.splitlines()[4].split()[3] == "interrupted"
+    assert err.splitlines()[-1] == "policybench: interrupted" and "Traceback" not in err
+    data = json.loads(path.read_text())["realtime"]
+    name = signal.Signals(signum).name
+    assert [(e["mode"], e["status"]) for e in data] == [("sync", "ok"), ("async", "ok"), ("remote", "interrupted")]
+    assert data[2]["error"] == f"{name} received" and len(data[0]["ticks"]) == 10
