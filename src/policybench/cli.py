@@ -18,10 +18,13 @@ from policybench.config import (
     parse_override,
 )
 from policybench.errors import UsageError
+from policybench.interrupt import Interrupted, interruptible
+from policybench.results import NotWritten
 
 DEFAULT_POLICIES = "act,smolvla,diffusion"
 REALTIME_POLICIES = "act"  # live realtime default; --simulate defaults to every policy in the file
 HUB_SMOLVLM = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
+MAX_HZ = 10_000  # a period of 0.1 ms: a Python control loop's own overhead
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rt = sub.add_parser("realtime", help="can a policy hold a control rate? paced loop, sync and async inference")
     _add_target_args(rt, None)
-    rt.add_argument("--hz", default="30", help="control rate in Hz (default 30); with --simulate a comma-separated list, e.g. 10,15,30,50,100")
+    rt.add_argument("--hz", default="30", help=f"control rate in Hz, at most {MAX_HZ} (default 30); with --simulate a comma-separated list, e.g. 10,15,30,50,100, each run for at most 1,000,000 simulated ticks")
     length = rt.add_mutually_exclusive_group()
     length.add_argument("--seconds", type=_float, help="length of the paced run in seconds (default 10)")
     length.add_argument("--ticks", type=_int, help="length of the paced run in control ticks")
@@ -176,6 +179,12 @@ def _log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _error(message: str, code: int = 2) -> int:
+    """One line on stderr; returns the exit code."""
+    _log(f"policybench: error: {message}")
+    return code
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from policybench.environment import resolve_device
     from policybench.report.table import render_table
@@ -190,10 +199,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cfg.json_path:
         check_writable(cfg.json_path)
     validate_overrides(cfg)
-    with RunOutput(quiet=args.quiet, verbose=args.verbose) as out:
-        out.info(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
-        results = run_benchmark(cfg, device, log=out.info, warn=out.warn, progress=out.progress)
+    stopped: Interrupted | NotWritten | None = None
+    try:
+        with RunOutput(quiet=args.quiet, verbose=args.verbose) as out:
+            out.info(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
+            results = run_benchmark(cfg, device, log=out.info, warn=out.warn, progress=out.progress)
+    except (Interrupted, NotWritten) as exc:  # the table of what was measured all the same
+        stopped, results = exc, exc.partial
     print(render_table(results, cfg.resolved_baseline()), end="")
+    if stopped is not None:
+        raise stopped
     if not args.quiet:
         for note in diagnose(results):
             _log(f"warning: {note}")
@@ -224,6 +239,8 @@ def cmd_realtime(args: argparse.Namespace) -> int:
     for hz in rates:
         if not (hz > 0 and math.isfinite(hz)):
             raise UsageError(f"--hz must be positive, got {hz:g}")
+        if hz > MAX_HZ:
+            raise UsageError(f"--hz must be at most {MAX_HZ} (a period of 0.1 ms), got {hz:g}")
     for g in thresholds:
         if not 0 <= g <= 1:
             raise UsageError(f"--threshold must be between 0 and 1, got {g:g}")
@@ -286,12 +303,18 @@ def cmd_realtime(args: argparse.Namespace) -> int:
     ticks = args.ticks if args.ticks is not None else max(2, int(round(seconds * hz)))
     modes = ["sync", "async"] if args.mode == "both" else [args.mode]
     results = RunResults(describe_environment(device), run_config_record(cfg))
-    results.realtime = run_live(cfg, device, hz, ticks, modes, thresholds[0], args.aggregate, log=_log,
-                                remote_calls=args.remote_calls if args.remote else 0, port=args.port)
+    stopped = None
+    try:
+        results.realtime = run_live(cfg, device, hz, ticks, modes, thresholds[0], args.aggregate, log=_log,
+                                    remote_calls=args.remote_calls if args.remote else 0, port=args.port)
+    except Interrupted as exc:  # what was measured is shown and written all the same
+        stopped, results.realtime = exc, exc.partial
     print(render_realtime(results.realtime), end="")
     if args.json_path:
         write_results(results, args.json_path)
         _log(f"results written to {args.json_path}")
+    if stopped is not None:
+        raise stopped
     return 0 if all(e.get("status") == OK for e in results.realtime) else 1
 
 
@@ -476,13 +499,15 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "hub", False):
             # Nothing is downloaded at run time; set before transformers is imported.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        return COMMANDS[args.command](args)
+        with interruptible():  # SIGTERM as SIGINT: one line, exit 143 (130)
+            return COMMANDS[args.command](args)
     except UsageError as exc:
-        print(f"policybench: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("policybench: interrupted", file=sys.stderr)
-        return 130
+        return _error(str(exc))
+    except NotWritten as exc:  # what was measured has been printed; the file could not be written
+        return _error(str(exc), 1)
+    except KeyboardInterrupt as exc:
+        _log("policybench: interrupted")
+        return exc.exit_code if isinstance(exc, Interrupted) else 130
     except BrokenPipeError:  # e.g. `policybench list | head`: the reader left, nothing to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -6,6 +6,7 @@ can read it without policybench, but on reading, policybench recomputes them fro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -13,13 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from policybench.errors import UsageError
-from policybench.samples import PHASES, Sample, latencies, stage_latencies, stage_names
+from policybench.samples import PHASES, TICK_PHASES, Sample, latencies, stage_latencies, stage_names
 from policybench.stats import summarize
 
 SCHEMA_VERSION = 1
 OK = "ok"
 FAILED = "failed"
 SKIPPED = "skipped"  # a --variant that cannot run here; error holds the reason
+INTERRUPTED = "interrupted"  # SIGINT or SIGTERM stopped the run while this policy was measured
+STATUSES = (OK, FAILED, SKIPPED, INTERRUPTED)
+DAY_S = 86_400  # a file that says a call or a build took longer than a day is not a measurement
 
 
 def _sample_json(s: Sample) -> dict[str, object]:
@@ -82,25 +86,74 @@ class PolicyResult:
 
     @classmethod
     def from_json(cls, d: dict) -> "PolicyResult":
+        """Checked as it is read (UsageError naming the first bad value): known status and
+        phases, increasing call indices, latencies that are milliseconds a call can take."""
+        policy = _read_text(d["policy"], "a result's policy")
+        if d["status"] not in STATUSES:
+            raise UsageError(f"{policy}: status is {d['status']!r}; known: {', '.join(STATUSES)}")
         return cls(
-            policy=d["policy"],
+            policy=policy,
             status=d["status"],
-            error=d.get("error"),
+            error=_read_optional(d, "error", policy, _read_text),
             config=d.get("config") or {},
-            params=d.get("params"),
-            samples=[
-                Sample(int(s["i"]), s["phase"], float(s["latency_ms"]), s.get("stages_ms")) for s in d.get("samples", [])
-            ],
-            cold_start_ms=d.get("cold_start_ms"),
-            build_seconds=d.get("build_seconds"),
+            params=_read_optional(d, "params", policy, _read_count),
+            samples=_read_samples(d.get("samples", []), policy),
+            cold_start_ms=_read_optional(d, "cold_start_ms", policy, _read_ms),
+            build_seconds=_read_optional(d, "build_seconds", policy, _read_seconds),
             complete=d.get("complete"),
             memory=d.get("memory") or {},
-            source=d.get("source"),
-            variant=d.get("variant"),
-            first_chunk_seconds=d.get("first_chunk_seconds"),
+            source=_read_optional(d, "source", policy, _read_text),
+            variant=_read_optional(d, "variant", policy, _read_text),
+            first_chunk_seconds=_read_optional(d, "first_chunk_seconds", policy, _read_seconds),
             equivalence=d.get("equivalence") or {},
             roofline=d.get("roofline") or {},
         )
+
+
+def _read_number(value: object, where: str, low: float, high: float, what: str, kinds: tuple[type, ...] = (int, float)):
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:  # NaN fails too
+        raise UsageError(f"{where} is {value!r}; {what}")
+    return value
+
+
+def _read_ms(value: object, where: str) -> float:
+    what = f"a latency must be a number of milliseconds from 0 to {DAY_S * 1000} (a day)"
+    return float(_read_number(value, where, 0, DAY_S * 1000, what))
+
+
+def _read_seconds(value: object, where: str) -> float:
+    return float(_read_number(value, where, 0, DAY_S, f"must be a number of seconds from 0 to {DAY_S} (a day)"))
+
+
+def _read_count(value: object, where: str) -> int:
+    return _read_number(value, where, 0, float("inf"), "must be a whole number from 0", (int,))
+
+
+def _read_text(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise UsageError(f"{where} is {value!r}; must be a string")
+    return value
+
+
+def _read_optional(d: dict, key: str, policy: str, read):
+    """d[key] checked by ``read``; None when absent or null."""
+    return None if d.get(key) is None else read(d[key], f"{policy}: {key}")
+
+
+def _read_samples(items: list[dict], policy: str) -> list[Sample]:
+    samples: list[Sample] = []
+    for k, s in enumerate(items):
+        where = f"{policy}: samples[{k}]"
+        i = _read_count(s["i"], f"{where}.i")
+        if samples and i <= samples[-1].i:
+            raise UsageError(f"{where}.i is {i}, after {samples[-1].i}; call indices must increase")
+        if s["phase"] not in PHASES:
+            raise UsageError(f"{where}.phase is {s['phase']!r}; known phases: {', '.join(PHASES)}")
+        stages = s.get("stages_ms")
+        if stages is not None:
+            stages = {name: _read_ms(ms, f"{where}.stages_ms.{name}") for name, ms in stages.items()}
+        samples.append(Sample(i, s["phase"], _read_ms(s["latency_ms"], f"{where}.latency_ms"), stages))
+    return samples
 
 
 @dataclass
@@ -131,8 +184,33 @@ class RunResults:
             d.get("environment", {}),
             d.get("run", {}),
             [PolicyResult.from_json(r) for r in d["results"]],
-            list(d.get("realtime", [])),
+            _read_realtime(list(d.get("realtime", []))),
         )
+
+
+def _read_realtime(entries: list[dict]) -> list[dict]:
+    """The realtime section, checked as PolicyResult.from_json checks a result: what reports and
+    plots read of it is known words and numbers in range."""
+    for n, e in enumerate(entries):
+        where = f"realtime[{n}] ({e.get('policy')}, {e.get('mode')})"
+        if e.get("status", OK) not in STATUSES:
+            raise UsageError(f"{where}: status is {e['status']!r}; known: {', '.join(STATUSES)}")
+        _read_number(e["hz"], f"{where}: hz", 1e-9, 1e9, "must be a rate in Hz above 0")
+        if e.get("threshold") is not None:
+            _read_number(e["threshold"], f"{where}: threshold", 0, 1, "must be a number from 0 to 1")
+        for key, value in (e.get("summary") or {}).items():
+            if value is not None and not isinstance(value, bool):  # flags such as stall_open_at_end
+                _read_number(value, f"{where}: summary.{key}", -DAY_S * 1000, DAY_S * 1000, "must be a finite number")
+        for key in ("chunk_latencies_ms", "round_trips_ms", "in_process_chunks_ms"):
+            for k, ms in enumerate(e.get(key) or []):
+                _read_ms(ms, f"{where}: {key}[{k}]")
+        for k, tick in enumerate(e.get("ticks") or []):
+            _read_count(tick["k"], f"{where}: ticks[{k}].k")
+            if tick["phase"] not in TICK_PHASES:
+                raise UsageError(f"{where}: ticks[{k}].phase is {tick['phase']!r}; known: {', '.join(TICK_PHASES)}")
+            for key in ("scheduled_ms", "start_ms", "end_ms"):
+                _read_ms(tick[key], f"{where}: ticks[{k}].{key}")
+    return entries
 
 
 def check_writable(path: str, flag: str = "--json") -> None:
@@ -153,17 +231,36 @@ def check_writable(path: str, flag: str = "--json") -> None:
         raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror})") from None
 
 
+class NotWritten(Exception):
+    """The results file could not be written (a full disk, say); the file that was there is
+    unchanged. ``partial`` holds what was measured, to be shown all the same."""
+
+    def __init__(self, path: str, reason: str, partial: RunResults):
+        super().__init__(f"{path}: cannot write the results file ({reason}); the file there is unchanged")
+        self.partial = partial
+
+
 def write_results(results: RunResults, path: str) -> None:
-    """Write atomically (temporary file, then rename): a crash never leaves half a file."""
+    """Write atomically (temporary file, then rename): a crash never leaves half a file, and a
+    failed write (NotWritten) leaves no temporary file."""
     p = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(results.to_json(), f, indent=1)
-        f.write("\n")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-    os.replace(tmp, p)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.")
+        with os.fdopen(fd, "w") as f:
+            json.dump(results.to_json(), f, indent=1)
+            f.write("\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+        os.replace(tmp, p)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise NotWritten(path, exc.strerror or str(exc), results) from None
+        raise
 
 
 def read_results(path: str) -> RunResults:

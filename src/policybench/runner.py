@@ -19,10 +19,11 @@ from policybench.clock import Clock, clock_for
 from policybench.config import RunConfig
 from policybench.environment import describe_environment
 from policybench.errors import UsageError
+from policybench.interrupt import Interrupted, interruptible
 from policybench.loop import run_steady_state
 from policybench.observations import input_shapes, synthetic_observation, synthetic_raw_observation
 from policybench.policies.base import PolicyAdapter
-from policybench.results import FAILED, OK, SKIPPED, PolicyResult, RunResults, write_results
+from policybench.results import FAILED, INTERRUPTED, OK, SKIPPED, PolicyResult, RunResults, write_results
 
 Log = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (policy, refills done, target)
@@ -238,6 +239,7 @@ def peak_memory(device: str) -> dict[str, float]:
     return out
 
 
+@interruptible()
 def run_benchmark(
     cfg: RunConfig,
     device: str,
@@ -250,21 +252,35 @@ def run_benchmark(
     isolate: bool = False,
 ) -> RunResults:
     """Measure every policy of ``cfg`` in turn; with ``isolate`` each in a child process of its
-    own (isolation.py), which the injected ``clock`` and ``build`` then do not reach. ``clock``, ``environment`` and ``build`` are
-    injectable so that tests can run fake policies on a fake clock. ``log`` gets progress lines,
+    own (isolation.py), which the injected ``clock`` and ``build`` then do not reach. ``clock``,
+    ``environment`` and ``build`` are injectable so that tests can run fake policies on a fake clock. ``log`` gets progress lines,
     ``warn`` (default: ``log``) warnings and failures, ``progress(policy, refills_done, target)``
-    each measured refill."""
+    each measured refill. A results file that cannot be written stops the run with NotWritten,
+    whose ``partial`` is the results measured. So does SIGINT or SIGTERM, with Interrupted,
+    whose ``partial`` ends with the policy it interrupted (status "interrupted"), as the
+    results file does (an isolated child is stopped first)."""
     clock = clock or clock_for(device)
     env = environment if environment is not None else describe_environment(device)
     results = RunResults(env, run_config_record(cfg))
-    for name in cfg.policies:
-        if isolate:
-            from policybench.isolation import measure_in_child
+    current = None  # the policy being measured, not yet in results
+    try:
+        for name in cfg.policies:
+            current = name
+            if isolate:
+                from policybench.isolation import measure_in_child
 
-            measured = measure_in_child(name, cfg, device, log, warn or log, progress)
-        else:
-            measured = measure_policy(name, cfg, device, clock, log, build, warn, progress)
-        results.results.extend(measured)
+                measured = measure_in_child(name, cfg, device, log, warn or log, progress)
+            else:
+                measured = measure_policy(name, cfg, device, clock, log, build, warn, progress)
+            results.results.extend(measured)
+            current = None
+            if cfg.json_path:
+                write_results(results, cfg.json_path)
+    except KeyboardInterrupt as exc:
+        stop = Interrupted.wrap(exc, results)
+        if current is not None:
+            results.results.append(PolicyResult(policy=current, status=INTERRUPTED, error=str(stop)))
         if cfg.json_path:
             write_results(results, cfg.json_path)
+        raise stop from None
     return results

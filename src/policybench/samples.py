@@ -8,6 +8,9 @@ from dataclasses import dataclass
 STEP = "step"  # the queue held an action before the call: it only pops
 REFILL = "refill"  # the queue was empty before the call: the policy computes a new chunk
 PHASES = (STEP, REFILL)
+POP = "pop"  # a tick of an async paced run executed a queued action
+STARVED = "starved"  # the queue was empty at the tick; the robot got no new action
+TICK_PHASES = (*PHASES, POP, STARVED)  # a paced run's ticks: sync STEP or REFILL, async POP or STARVED
 
 
 @dataclass(frozen=True)

@@ -259,6 +259,7 @@ def run_sweep(cfg: RunConfig, axes: list[Axis], device: str, log, warn, progress
     """Measure every point of the grid (``measure(cfg, device) -> RunResults`` runs one point:
     the runner's run_benchmark by default); the results file is rewritten after every point."""
     from policybench.environment import describe_environment
+    from policybench.interrupt import Interrupted
     from policybench.results import FAILED, write_results
     from policybench.runner import run_benchmark, run_config_record, validate_overrides
 
@@ -281,11 +282,19 @@ def run_sweep(cfg: RunConfig, axes: list[Axis], device: str, log, warn, progress
             warn(f"{point_label(point, axes)}: FAILED: {exc}")
             measured = [PolicyResult(policy=n, status=FAILED, error=str(exc)) for n in names]
         else:
-            if measure is None:
-                measured = run_benchmark(point_cfg, device, log=log, warn=warn, progress=progress, isolate=isolate,
-                                         environment=env).results
-            else:
-                measured = measure(point_cfg, device).results
+            try:
+                if measure is None:
+                    measured = run_benchmark(point_cfg, device, log=log, warn=warn, progress=progress,
+                                             isolate=isolate, environment=env).results
+                else:
+                    measured = measure(point_cfg, device).results
+            except Interrupted as stop:  # keep the points measured, this one marked interrupted
+                partial = stop.partial.results if isinstance(stop.partial, RunResults) else []
+                results.results.extend(tag(partial, point, axes))
+                stop.partial = results
+                if cfg.json_path:
+                    write_results(results, cfg.json_path)
+                raise
         results.results.extend(tag(measured, point, axes))
         if cfg.json_path:
             write_results(results, cfg.json_path)

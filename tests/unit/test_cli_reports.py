@@ -151,3 +151,35 @@ def test_the_results_file_is_only_read(tmp_path, capsys):
     main(["report", str(copy), "--format", "csv", "-o", str(tmp_path / "s.csv")])
     main(["compare", str(copy), str(copy)])
     assert copy.read_bytes() == before
+
+
+# (what is changed in the second sample of SMALL's first result, the text the error line must hold)
+HOSTILE = {
+    "huge latency": ({"latency_ms": 1e308}, "smolvla: samples[1].latency_ms is 1e+308; a latency must be"),
+    "NaN latency": ({"latency_ms": float("nan")}, "smolvla: samples[1].latency_ms is nan"),
+    "infinite latency": ({"latency_ms": float("inf")}, "smolvla: samples[1].latency_ms is inf"),
+    "negative latency": ({"latency_ms": -1.0}, "smolvla: samples[1].latency_ms is -1.0"),
+    "latency as text": ({"latency_ms": "12"}, "smolvla: samples[1].latency_ms is '12'"),
+    "unknown phase": ({"phase": "warp"}, "smolvla: samples[1].phase is 'warp'; known phases: step, refill"),
+}
+COMMANDS = {
+    "report md": ["report", "{hostile}"],
+    "report csv": ["report", "{hostile}", "--format", "csv"],
+    "report html": ["report", "{hostile}", "--format", "html"],
+    "plot": ["plot", "{hostile}", "-o", "{tmp}/p"],
+    "compare": ["compare", "{small}", "{hostile}"],
+    "simulate": ["realtime", "--simulate", "{hostile}", "--ticks", "10"],
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_a_hostile_results_file_is_one_line(case, command, files, capsys):
+    change, expected = HOSTILE[case]
+    data = json.loads(Path(SMALL).read_text())
+    data["results"][0]["samples"][1].update(change)
+    hostile = Path(files["tmp"]) / "hostile.json"
+    hostile.write_text(json.dumps(data))  # NaN and Infinity as Python's json writes them
+    line = assert_one_error_line(capsys, main(fill(COMMANDS[command], {**files, "hostile": str(hostile)})), expected)
+    assert line.startswith(f"policybench: error: {hostile}: ")
+    assert not (Path(files["tmp"]) / "p").exists()

@@ -107,12 +107,29 @@ def test_a_port_in_use_is_one_clear_line(capsys):
     assert f"--port {port} is in use" in line
 
 
-def test_server_that_fails_to_start_names_why(monkeypatch):
-    import sys
+@pytest.mark.parametrize("args, expected", [
+    (["--hz", "1e9"], "--hz must be at most 10000 (a period of 0.1 ms), got 1e+09"),
+    (["--hz", "30,20000"], "--hz must be at most 10000"),
+    (["--hz", "1000", "--seconds", "3600"],
+     "--hz 1000 for 3600 s is 3,600,000 ticks, more than the 1,000,000 a simulated run may have: lower --hz or --seconds"),
+    (["--ticks", "1000001"], "--ticks 1,000,001 is more than the 1,000,000 a simulated run may have: lower --ticks"),
+])
+def test_a_simulation_too_long_to_run_is_refused(capsys, results_file, args, expected):
+    assert_one_error_line(capsys, main(["realtime", "--simulate", str(results_file), *args]), expected)
 
-    from policybench.realtime import remote
 
-    monkeypatch.setattr(sys, "executable", "/bin/false")
-    with pytest.raises(RuntimeError, match="policy server exited at start"):
-        with remote.policy_server(remote.free_port(), startup_timeout=5):
-            pass
+def test_a_live_rate_above_the_limit_is_refused(capsys):
+    assert_one_error_line(capsys, main(["realtime", "--policies", "noop", "--hz", "10001"]), "--hz must be at most 10000")
+
+
+def test_the_limits_are_in_the_help():
+    from policybench.cli import MAX_HZ, build_parser
+    from policybench.realtime.simulate import MAX_TICKS
+
+    realtime = build_parser()._subparsers._group_actions[0].choices["realtime"]
+    (hz,) = [a.help for a in realtime._actions if a.dest == "hz"]
+    assert f"at most {MAX_HZ}" in hz and f"at most {MAX_TICKS:,} simulated ticks" in hz
+
+
+def test_the_largest_simulation_allowed_runs(capsys, results_file):
+    assert main(["realtime", "--simulate", str(results_file), "--hz", "10000", "--ticks", "20"]) == 0

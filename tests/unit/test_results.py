@@ -142,3 +142,106 @@ def test_results_file_gets_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o644
+
+
+def _set(path, value):
+    def change(data):
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return change
+
+
+# a change to realtime_results()'s file (below); the message naming the first bad value
+HOSTILE = {
+    "latency over a day": (_set(["results", 0, "samples", 2, "latency_ms"], 86_400_001), "act: samples[2].latency_ms is 86400001"),
+    "NaN latency": (_set(["results", 0, "samples", 0, "latency_ms"], float("nan")), "act: samples[0].latency_ms is nan"),
+    "boolean latency": (_set(["results", 0, "samples", 0, "latency_ms"], True), "act: samples[0].latency_ms is True"),
+    "negative cold start": (_set(["results", 0, "cold_start_ms"], -3), "act: cold_start_ms is -3"),
+    "infinite stage": (_set(["results", 0, "samples", 1, "stages_ms"], {"prepare": float("inf")}),
+                       "act: samples[1].stages_ms.prepare is inf"),
+    "unknown phase": (_set(["results", 0, "samples", 1, "phase"], "Step"), "act: samples[1].phase is 'Step'; known phases: step, refill"),
+    "negative index": (_set(["results", 0, "samples", 0, "i"], -1), "act: samples[0].i is -1"),
+    "fractional index": (_set(["results", 0, "samples", 0, "i"], 0.5), "act: samples[0].i is 0.5"),
+    "index going back": (_set(["results", 0, "samples", 2, "i"], 1), "act: samples[2].i is 1, after 1; call indices must increase"),
+    "unknown status": (_set(["results", 1, "status"], "crashed"), "diffusion: status is 'crashed'; known: ok, failed, skipped, interrupted"),
+    "params as text": (_set(["results", 0, "params"], "1M"), "act: params is '1M'; must be a whole number from 0"),
+    "NaN build time": (_set(["results", 0, "build_seconds"], float("nan")), "act: build_seconds is nan"),
+    "variant as a number": (_set(["results", 0, "variant"], 3), "act: variant is 3; must be a string"),
+    "policy as a number": (_set(["results", 0, "policy"], 7), "a result's policy is 7; must be a string"),
+}
+
+
+def test_the_largest_sane_values_are_read(tmp_path):
+    data = sample_results().to_json()
+    data["results"][0]["samples"][0]["latency_ms"] = 86_400_000  # a day: absurd, but possible
+    data["results"][0]["samples"][1]["latency_ms"] = 0
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data))
+    assert [s.latency_ms for s in read_results(str(path)).results[0].samples[:2]] == [86_400_000.0, 0.0]
+
+
+@pytest.mark.parametrize("step", ["dump", "replace"])
+def test_a_failed_write_leaves_the_previous_file_and_no_temporary_file(tmp_path, monkeypatch, step):
+    import errno
+
+    from policybench import results as results_module
+    from policybench.results import NotWritten
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    path = tmp_path / "r.json"
+    write_results(sample_results(), str(path))
+    previous = path.read_text()
+    monkeypatch.setattr(results_module.json if step == "dump" else results_module.os, step, full_disk)
+    measured = sample_results()
+    with pytest.raises(NotWritten) as err:
+        write_results(measured, str(path))
+    assert str(err.value) == f"{path}: cannot write the results file (No space left on device); the file there is unchanged"
+    assert err.value.partial is measured
+    assert os.listdir(tmp_path) == ["r.json"] and path.read_text() == previous
+
+
+def realtime_results():
+    r = sample_results()
+    tick = {"k": 0, "scheduled_ms": 0.0, "start_ms": 0.5, "end_ms": 1.5, "phase": "pop", "queue": 3, "missed": False}
+    r.realtime = [{"policy": "act", "mode": "async", "hz": 30.0, "threshold": 0.5, "status": "ok",
+                   "summary": {"ticks": 1, "longest_stall_ms": 1.5, "overhead_median_ms": -0.1},
+                   "ticks": [tick], "chunk_latencies_ms": [20.0]}]
+    return r
+
+
+REALTIME_HOSTILE = {
+    "rate 0": (_set(["realtime", 0, "hz"], 0), "realtime[0] (act, async): hz is 0; must be a rate in Hz above 0"),
+    "rate as text": (_set(["realtime", 0, "hz"], "30"), "realtime[0] (act, async): hz is '30'"),
+    "threshold 2": (_set(["realtime", 0, "threshold"], 2), "realtime[0] (act, async): threshold is 2"),
+    "NaN in the summary": (_set(["realtime", 0, "summary", "longest_stall_ms"], float("nan")),
+                           "realtime[0] (act, async): summary.longest_stall_ms is nan"),
+    "unknown tick phase": (_set(["realtime", 0, "ticks", 0, "phase"], "late"),
+                           "realtime[0] (act, async): ticks[0].phase is 'late'; known: step, refill, pop, starved"),
+    "tick index as text": (_set(["realtime", 0, "ticks", 0, "k"], "x"), "realtime[0] (act, async): ticks[0].k is 'x'"),
+    "huge tick time": (_set(["realtime", 0, "ticks", 0, "end_ms"], 1e308), "realtime[0] (act, async): ticks[0].end_ms is 1e+308"),
+    "negative chunk latency": (_set(["realtime", 0, "chunk_latencies_ms", 0], -20.0),
+                               "realtime[0] (act, async): chunk_latencies_ms[0] is -20.0"),
+    "unknown status": (_set(["realtime", 0, "status"], "meh"), "realtime[0] (act, async): status is 'meh'"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE) + list(REALTIME_HOSTILE))
+def test_a_hostile_value_is_named_on_reading(tmp_path, case):
+    change, expected = {**HOSTILE, **REALTIME_HOSTILE}[case]
+    data = realtime_results().to_json()
+    change(data)
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(UsageError) as err:
+        read_results(str(path))
+    assert str(err.value).startswith(f"{path}: {expected}")
+
+
+def test_a_sane_realtime_section_is_read_as_written(tmp_path):
+    path = tmp_path / "r.json"
+    write_results(realtime_results(), str(path))
+    assert read_results(str(path)).realtime == realtime_results().realtime

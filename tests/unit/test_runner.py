@@ -1,13 +1,24 @@
+import errno
 import json
+import os
+import signal
 
 import pytest
 import torch
 from fakes import ENVIRONMENT, FakePolicy, FakeTime
 
 from policybench.config import PROFILES, Override, RunConfig
+from policybench.interrupt import Interrupted
 from policybench.runner import run_benchmark
 
 OOM = getattr(torch, "OutOfMemoryError", RuntimeError)
+
+
+class Signal(Exception):
+    """In FakeBuilder's ``raises``: the build sends this signal to the process instead."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
 
 
 class FakeBuilder:
@@ -30,7 +41,9 @@ class FakeBuilder:
                 self.file_counts.append(len(json.loads(self.json_path.read_text())["results"]))
             except FileNotFoundError:
                 self.file_counts.append(None)
-        if name in self.raises:
+        if isinstance(self.raises.get(name), Signal):
+            os.kill(os.getpid(), self.raises[name].signum)
+        elif name in self.raises:
             raise self.raises[name]
         return FakePolicy(self.time, chunk=4, step_cost=0.25, refill_cost=0.5, name=name)
 
@@ -86,8 +99,8 @@ def test_results_file_is_rewritten_after_every_policy(tmp_path):
     # before a: no file; before b: a's result; before c: a's and b's
     assert build.file_counts == [None, 1, 2]
     data = json.loads(path.read_text())
-    assert [(r["policy"], r["status"]) for r in data["results"]] == [("a", "ok"), ("b", "ok")]
-    assert all(len(r["samples"]) == 8 for r in data["results"])
+    assert [(r["policy"], r["status"]) for r in data["results"]] == [("a", "ok"), ("b", "ok"), ("c", "interrupted")]
+    assert [len(r["samples"]) for r in data["results"]] == [8, 8, 0]
 
 
 def test_incomplete_run_warns(tmp_path):
@@ -108,3 +121,38 @@ def test_injected_empty_environment_is_kept(tmp_path):
     time = FakeTime()
     results = run_benchmark(config(tmp_path, ["a"]), "cpu", clock=time.clock(), environment={}, build=FakeBuilder(time))
     assert results.environment == {}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_run_and_the_file_names_the_policy_it_interrupted(tmp_path, signum):
+    time = FakeTime()
+    path = tmp_path / "r.json"
+    build = FakeBuilder(time, raises={"b": Signal(signum)})
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    with pytest.raises(Interrupted) as stop:
+        run_benchmark(config(tmp_path, ["a", "b", "c"]), "cpu", clock=time.clock(), environment=dict(ENVIRONMENT),
+                      build=build)
+    assert stop.value.signum == signum and stop.value.exit_code == 128 + signum
+    name = signal.Signals(signum).name
+    partial = [(r.policy, r.status, r.error) for r in stop.value.partial.results]
+    assert partial == [("a", "ok", None), ("b", "interrupted", f"{name} received")]
+    data = json.loads(path.read_text())
+    assert [(r["policy"], r["status"], r["error"]) for r in data["results"]] == partial
+    assert [c[0] for c in build.calls] == ["a", "b"]  # c never started
+    assert {s: signal.getsignal(s) for s in before} == before  # the caller's handlers are back
+
+
+def test_a_results_file_that_cannot_be_written_stops_the_run_with_what_was_measured(tmp_path, monkeypatch):
+    from policybench.results import NotWritten
+
+    def full_disk(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    time = FakeTime()
+    build = FakeBuilder(time)
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(NotWritten) as stop:
+        run_benchmark(config(tmp_path, ["a", "b"]), "cpu", clock=time.clock(), environment=dict(ENVIRONMENT), build=build)
+    assert [r.policy for r in stop.value.partial.results] == ["a"]
+    assert "No space left on device" in str(stop.value)
+    assert os.listdir(tmp_path) == []  # no temporary file left

@@ -14,10 +14,7 @@ import torch
 
 from policybench.clock import Clock
 from policybench.policies.base import PolicyAdapter
-from policybench.samples import REFILL, STEP
-
-POP = "pop"  # async: the tick executed a queued action
-STARVED = "starved"  # async: the queue was empty at the tick; the robot got no new action
+from policybench.samples import POP, REFILL, STARVED, STEP
 
 SleepUntil = Callable[[float], None]  # sleep until clock.now() reaches the argument
 

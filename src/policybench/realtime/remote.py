@@ -4,12 +4,14 @@ feeds it.
 
 One round trip = pickle the raw observation + send it in chunks (SendObservations) + the
 server's preprocessing, inference and postprocessing + pickle and return the chunk
-(GetActions) + unpickle on our side. The server is stopped at the end, also on Ctrl-C.
+(GetActions) + unpickle on our side. The server is stopped and its folder removed at the end,
+also on SIGINT and SIGTERM; it dies with us whatever kills us.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
 import socket
 import subprocess
@@ -34,12 +36,17 @@ class RemoteRun:
 
 
 def grpc_problem() -> str | None:
-    try:
-        import grpc  # noqa: F401
+    """Why LeRobot's async inference cannot run here, or None. Its server module is looked for,
+    not imported: importing it sets up LeRobot's logging, with a log file in ./logs."""
+    import importlib.util
 
-        from lerobot.async_inference import policy_server  # noqa: F401
-    except ImportError as exc:
-        return f"LeRobot's async inference needs the lerobot[async] extra ({exc})"
+    for module in ("grpc", "lerobot.async_inference.policy_server"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ImportError:
+            found = False
+        if not found:
+            return f"LeRobot's async inference needs the lerobot[async] extra (no module {module})"
     return None
 
 
@@ -50,7 +57,9 @@ def free_port() -> int:
 
 
 def check_port_free(port: int) -> None:
+    """Nothing listens on the port (connections closing there, as gRPC's server can bind, do not count)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -88,40 +97,63 @@ def robot_features(profile: Profile) -> tuple[dict[str, object], dict[str, objec
     return hw, raw
 
 
+SERVER_MODULE = "policybench.realtime.server"  # what runs the server; the unit tests swap in a light one
+
+
+class PortTaken(RuntimeError):
+    """Another program bound the port between our check and the server's start."""
+
+
 @contextlib.contextmanager
-def policy_server(port: int, startup_timeout: float = 60.0):
-    """Start LeRobot's PolicyServer on 127.0.0.1:port; yield a gRPC stub; stop it on exit."""
+def policy_server(port: int, folder: Path, startup_timeout: float = 60.0):
+    """Start LeRobot's PolicyServer on 127.0.0.1:port (see server.py); yield a gRPC stub; stop it
+    on exit. ``folder`` is its working and temporary folder: its log and the files LeRobot
+    leaves behind land there, and go with it."""
     import grpc
     from lerobot.transport import services_pb2_grpc
 
-    log = tempfile.TemporaryFile()
-    cmd = [sys.executable, "-m", "lerobot.async_inference.policy_server", "--host=127.0.0.1",
-           f"--port={port}", "--inference_latency=0", "--obs_queue_timeout=30"]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    from policybench.realtime.server import PORT_IN_USE, SERVING
+
+    log = tempfile.TemporaryFile(dir=folder)
+    cmd = [sys.executable, "-m", SERVER_MODULE, str(port), str(os.getpid())]
+    env = {**os.environ, "TMPDIR": str(folder)}
+    # A session of its own: a Ctrl-C in the terminal reaches us only, and we stop it in order.
+    proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + startup_timeout
-        while True:
-            if proc.poll() is not None:
+        while not (folder / SERVING).exists():  # until then, whatever answers on the port is not ours
+            code = proc.poll()
+            if code == PORT_IN_USE:
+                raise PortTaken(f"port {port} on 127.0.0.1 was taken before LeRobot's policy server could bind it: "
+                                "pick another --port or leave --port out")
+            if code is not None:
                 log.seek(0)
                 tail = log.read().decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-                raise RuntimeError(f"LeRobot's policy server exited at start (code {proc.returncode}): {tail[0]}")
-            try:
-                grpc.channel_ready_future(channel).result(timeout=0.5)
-                break
-            except grpc.FutureTimeoutError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"LeRobot's policy server did not answer on port {port} within {startup_timeout:g} s")
+                raise RuntimeError(f"LeRobot's policy server exited at start (code {code}): {tail[0]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"LeRobot's policy server did not start on port {port} within {startup_timeout:g} s")
+            time.sleep(0.1)
+        # The server is up: no channel_ready_future, whose polling thread, cut short by a signal,
+        # would outlive the channel closed below and die with a traceback.
         yield services_pb2_grpc.AsyncInferenceStub(channel)
     finally:
         channel.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        stop_process(proc)
+        log.close()
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds or if the wait is cut short."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        if proc.poll() is None:
             proc.kill()
             proc.wait()
-        log.close()
 
 
 def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int, port: int | None = None,
@@ -145,7 +177,7 @@ def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int
     else:
         check_port_free(port)
     n_actions = int(adapter.describe().get("n_action_steps") or 1)
-    with tempfile.TemporaryDirectory(prefix="policybench-remote-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="policybench-remote-") as tmp:  # removed on a signal too
         save_checkpoint(adapter, Path(tmp))
         spec = RemotePolicyConfig(
             policy_type=adapter.name,
@@ -154,7 +186,7 @@ def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int
             actions_per_chunk=n_actions,
             device=device,
         )
-        with policy_server(port) as stub:
+        with policy_server(port, Path(tmp)) as stub:
             stub.Ready(services_pb2.Empty())
             stub.SendPolicyInstructions(services_pb2.PolicySetup(data=pickle.dumps(spec)))
             trips, length = [], 0

@@ -18,6 +18,7 @@ from policybench.realtime.virtual import ReplayPolicy, VirtualClock, VirtualWork
 from policybench.results import OK, PolicyResult, RunResults
 from policybench.samples import REFILL, STEP, latencies
 
+MAX_TICKS = 1_000_000  # per rate and mode: a few seconds of simulation each
 
 @dataclass(frozen=True)
 class Costs:
@@ -71,7 +72,14 @@ def simulate(
     ticks: int | None = None,
 ) -> list[dict[str, object]]:
     """One entry per policy, rate and mode (and threshold in async mode), each run for ``ticks``
-    ticks or else ``seconds`` of virtual time."""
+    ticks or else ``seconds`` of virtual time; UsageError, before anything runs, where that is
+    more than MAX_TICKS."""
+    counts = [(hz, ticks if ticks is not None else max(int(round(seconds * hz)), 2)) for hz in rates]
+    for hz, n in counts:
+        if n > MAX_TICKS:
+            asked = f"--ticks {n:,} is" if ticks is not None else f"--hz {hz:g} for {seconds:g} s is {n:,} ticks,"
+            raise UsageError(f"{asked} more than the {MAX_TICKS:,} a simulated run may have: lower "
+                             + ("--ticks" if ticks is not None else "--hz or --seconds"))
     chosen = [r for r in results.results if policies is None or r.policy in policies]
     if policies:
         missing = sorted(set(policies) - {r.policy for r in chosen})
@@ -82,8 +90,7 @@ def simulate(
         if r.status != OK:
             continue
         costs = costs_from_result(r)
-        for hz in rates:
-            n = ticks if ticks is not None else max(int(round(seconds * hz)), 2)
+        for hz, n in counts:
             base = {"policy": r.policy, "hz": hz, "source": "simulated", "aggregate": None, "threshold": None}
             entries.append({**base, "mode": "sync", "summary": simulate_sync(costs, hz, n)})
             for g in thresholds:

@@ -16,8 +16,8 @@ HEADERS = ["Policy", "Mode", "Hz", "Achieved", "Misses", "Worst overrun", "Longe
 def realtime_row(e: dict[str, object]) -> list[str]:
     s = e.get("summary") or {}
     mode = str(e["mode"]) + (f" g={e['threshold']:g}" if e.get("threshold") is not None else "")
-    if e.get("status", "ok") != "ok":
-        return [label(str(e["policy"])), mode, f"{e['hz']:g}", "failed"] + ["-"] * (len(HEADERS) - 4)
+    if e.get("status", "ok") != "ok":  # failed or interrupted
+        return [label(str(e["policy"])), mode, f"{e['hz']:g}", str(e["status"])] + ["-"] * (len(HEADERS) - 4)
     starved = "-" if "starved_ticks" not in s else f"{s['starved_ticks']} ({s['starved_pct']:.1f}%)"
     delay = "-" if s.get("inference_delay_ticks_max") is None else f"{s['inference_delay_ticks_median']:g}/{s['inference_delay_ticks_max']}"
     return [
@@ -63,7 +63,7 @@ def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, ob
     out.append("Starved (async): ticks with an empty queue. d: inference delay in ticks, median/max.")
     for e in entries:
         if e.get("status", "ok") != "ok":
-            out.append(f"{label(str(e['policy']))} failed: {str(e.get('error') or '').splitlines()[0]}")
+            out.append(f"{label(str(e['policy']))} {e['status']}: {str(e.get('error') or '').splitlines()[0]}")
     out += render_remote(remote)
     for h in highest or []:
         parts = [f"sync {h['sync_hz']:g} Hz" if h["sync_hz"] is not None else "sync: none of the rates"]
