@@ -197,10 +197,13 @@ def _hub_constants():
 HUB_SMOLVLM = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
 
 
-def _overrides(overrides: Mapping[str, object] | None):
-    """{"diffusion.num_inference_steps": 10} or {"diffusion": {"num_inference_steps": 10}}."""
+def _overrides(overrides):
+    """{"diffusion.num_inference_steps": 10} or {"diffusion": {"num_inference_steps": 10}}, or
+    a list of Override (the CLI's parsed ``--set``)."""
     from policybench.config import Override
 
+    if isinstance(overrides, (list, tuple)):
+        return list(overrides)
     out = []
     for key, value in (overrides or {}).items():
         if isinstance(value, Mapping):

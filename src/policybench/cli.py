@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--variant", help="acceleration variants measured side by side with eager: eager,noeval,bf16,fp16,compile,cudagraph or all; each checked for equivalent actions and placed against the refill's roofline floor")
     run.add_argument("--baseline", help="policy the ratio columns divide by (default smolvla when it runs)")
     run.add_argument("--json", dest="json_path", help="write the results file here, rewritten after every policy")
+    run.add_argument("--in-process", action="store_true", help="measure every policy in this process instead of a child process each (for debugging: memory figures then accumulate)")
     chatter = run.add_mutually_exclusive_group()
     chatter.add_argument("--quiet", action="store_true", help="print the table only: no progress, no warnings")
     chatter.add_argument("--verbose", action="store_true", help="print every step (build, measure) as a line, also on a terminal")
@@ -144,35 +145,21 @@ def _split_policies(text: str) -> list[str]:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    profile = customize_profile(
-        get_profile(args.profile),
-        cameras=args.cameras,
-        image_size=parse_image_size(args.image_size) if args.image_size else None,
-        state_dim=args.state_dim,
-        action_dim=args.action_dim,
-    )
+    """The validated settings of ``run``, ``verify`` or a live ``realtime``, as the API builds them."""
+    from policybench.api import build_config
+
     paths = getattr(args, "policy_path", [])
     names = _split_policies(args.policies if args.policies is not None else ("" if paths else DEFAULT_POLICIES))
-    names += paths
-    overrides = [parse_override(o) for o in args.overrides]
-    if args.hub and "smolvla" in names:
-        overrides.insert(0, parse_override(f"smolvla.vlm_model_name={HUB_SMOLVLM}"))
-    cfg = RunConfig(
-        policies=names,
-        device=args.device,
-        profile=profile,
-        overrides=overrides,
-        threads=args.threads,
-    )
+    run = {}
     if args.command == "run":
-        cfg.refills, cfg.warmup, cfg.max_seconds = args.refills, args.warmup, args.max_seconds
-        cfg.baseline, cfg.json_path, cfg.pipeline = args.baseline, args.json_path, args.pipeline
-        if args.variant is not None:
-            from policybench.variants import parse_variants
-
-            cfg.variants = parse_variants(args.variant)
-    cfg.validate()
-    return cfg
+        run = {"refills": args.refills, "warmup": args.warmup, "max_seconds": args.max_seconds,
+               "baseline": args.baseline, "json_path": args.json_path, "pipeline": args.pipeline,
+               "variants": args.variant if args.variant is not None else "eager"}
+    return build_config(
+        names, device=args.device, profile=args.profile, cameras=args.cameras, image_size=args.image_size,
+        state_dim=args.state_dim, action_dim=args.action_dim, threads=args.threads, hub=args.hub,
+        overrides=[parse_override(o) for o in args.overrides], policy_paths=paths, **run,
+    )
 
 
 def _log(line: str) -> None:
@@ -186,24 +173,21 @@ def _error(message: str, code: int = 2) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from policybench.environment import resolve_device
-    from policybench.report.table import render_table
-    from policybench.results import OK, SKIPPED, check_writable
-    from policybench.runner import run_benchmark, validate_overrides
-
+    from policybench.api import measure
     from policybench.diagnostics import diagnose
+    from policybench.environment import resolve_device
     from policybench.progress import RunOutput
+    from policybench.report.table import render_table
+    from policybench.results import OK, SKIPPED
 
     cfg = config_from_args(args)
     device = resolve_device(cfg.device)
-    if cfg.json_path:
-        check_writable(cfg.json_path)
-    validate_overrides(cfg)
     stopped: Interrupted | NotWritten | None = None
     try:
         with RunOutput(quiet=args.quiet, verbose=args.verbose) as out:
             out.info(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
-            results = run_benchmark(cfg, device, log=out.info, warn=out.warn, progress=out.progress)
+            results = measure(cfg, hub=args.hub, log=out.info, warn=out.warn, progress=out.progress,
+                              isolate=not args.in_process)
     except (Interrupted, NotWritten) as exc:  # the table of what was measured all the same
         stopped, results = exc, exc.partial
     print(render_table(results, cfg.resolved_baseline()), end="")

@@ -41,3 +41,30 @@ def test_a_child_killed_by_sigkill_is_a_failed_policy_and_the_next_one_is_measur
 def test_no_child_outlives_the_run():
     policybench.run(["noop"], device="cpu", refills=1, warmup=0, isolate=True)
     assert not [c for c in psutil.Process().children(recursive=True) if "policybench._child" in " ".join(c.cmdline())]
+
+
+def test_sigterm_stops_the_child_keeps_what_was_measured_and_marks_the_policy(tmp_path):
+    import os
+
+    import pytest
+
+    from policybench.interrupt import Interrupted
+
+    out = tmp_path / "r.json"
+    sent = []
+
+    def progress(name, done, target):
+        if name == "noop" and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(Interrupted) as stop:
+        policybench.api.measure(
+            policybench.api.build_config(["noop", "act"], device="cpu", refills=2, warmup=0,
+                                         overrides={"noop.chunk_size": 300000}, json_path=str(out)),
+            progress=progress, isolate=True)
+    assert stop.value.exit_code == 143
+    written = json.loads(out.read_text())["results"]
+    assert [(r["policy"], r["status"], r["error"]) for r in written] == [("noop", "interrupted", "SIGTERM received")]
+    assert not [c for c in psutil.Process().children(recursive=True) if "policybench._child" in " ".join(c.cmdline())]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
