@@ -425,7 +425,7 @@ def compare(base: Results | str, new: Results | str, threshold: float = 0.05) ->
         raise ValueError(f"threshold must be a fraction between 0 and 10, got {threshold}")
     failed = newly_failed(a, b)
     return Comparison(compare_results(a, b, threshold), failed, environment_differences(a, b),
-                      [p for p in unmatched_policies(a, b) if p not in failed], threshold)
+                      unmatched_policies(a, b), threshold)
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="change of each median between two results files; exit 1 on a significant slowdown")
     compare.add_argument("base", help="results file of the reference run")
     compare.add_argument("new", help="results file of the run to check")
-    compare.add_argument("--threshold", default="5%", help="smallest change of a median that counts, e.g. 5%% or 0.05 (default 5%%)")
+    compare.add_argument("--min-change", default="5%", help="smallest change of a median that counts, e.g. 5%% or 0.05 (default 5%%)")
 
     sw = sub.add_parser("sweep", help="latency along one or two axes of settings: a fitted cost model, the largest setting that holds a rate")
     sw.add_argument("--policies", default=DEFAULT_POLICIES, help=f"comma-separated policy names (default {DEFAULT_POLICIES})")
@@ -367,26 +367,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from policybench.regression import (
-        SLOWER,
-        compare_results,
-        environment_differences,
-        newly_failed,
-        parse_threshold,
-        unmatched_policies,
-    )
-    from policybench.report.compare import render_compare
+    from policybench.api import Results, compare
+    from policybench.regression import parse_threshold
     from policybench.results import read_results
 
-    threshold = parse_threshold(args.threshold)
-    base, new = read_results(args.base), read_results(args.new)
-    changes = compare_results(base, new, threshold)
-    failed = newly_failed(base, new)
-    if not changes and not failed:
+    threshold = parse_threshold(args.min_change)
+    base, new = Results(read_results(args.base)), Results(read_results(args.new))
+    comparison = compare(base, new, threshold)
+    if not comparison.changes and not comparison.newly_failed:
         raise UsageError(f"nothing to compare: no policy was measured in both {args.base} and {args.new}")
-    diffs, unmatched = environment_differences(base, new), unmatched_policies(base, new)
-    print(render_compare(changes, diffs, unmatched, threshold, failed), end="")
-    return 1 if failed or any(c.verdict == SLOWER for c in changes) else 0
+    print(str(comparison), end="")
+    return 1 if comparison.regressed else 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -96,9 +96,11 @@ def newly_failed(base: RunResults, new: RunResults) -> list[str]:
 
 
 def unmatched_policies(base: RunResults, new: RunResults) -> list[str]:
+    """Policies measured in one file only; one that failed in the new run is a regression
+    (``newly_failed``), not listed here too."""
     a = {r.policy for r in base.results if r.status == OK}
     b = {r.policy for r in new.results if r.status == OK}
-    return sorted(a ^ b)
+    return sorted((a ^ b) - set(newly_failed(base, new)))
 
 
 def parse_threshold(text: str) -> float:
@@ -109,7 +111,7 @@ def parse_threshold(text: str) -> float:
     try:
         value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
     except ValueError:
-        raise UsageError(f"--threshold must be a percentage like 5% or a fraction like 0.05, got '{text}'") from None
+        raise UsageError(f"--min-change must be a percentage like 5% or a fraction like 0.05, got '{text}'") from None
     if not (0 <= value < 10):
-        raise UsageError(f"--threshold must be between 0% and 1000%, got '{text}'")
+        raise UsageError(f"--min-change must be between 0% and 1000%, got '{text}'")
     return value

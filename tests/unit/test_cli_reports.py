@@ -48,8 +48,8 @@ BAD_INPUT = {
     "compare missing new": (["compare", "{small}", "{missing}"], "nope.json: no such file"),
     "compare corrupt json": (["compare", "{small}", "{corrupt}"], "corrupt.json: not a JSON results file"),
     "compare other schema": (["compare", "{v2}", "{small}"], "schema_version 2; this policybench reads 1"),
-    "compare bad threshold": (["compare", "{small}", "{small}", "--threshold", "abc"], "--threshold must be a percentage"),
-    "compare negative threshold": (["compare", "{small}", "{small}", "--threshold=-5%"], "--threshold must be between"),
+    "compare bad min-change": (["compare", "{small}", "{small}", "--min-change", "abc"], "--min-change must be a percentage"),
+    "compare negative min-change": (["compare", "{small}", "{small}", "--min-change=-5%"], "--min-change must be between"),
 }
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from fakes import failed_result, run_results
+from fakes import failed_result, ok_result, run_results
 
 from policybench.cli import main
 from policybench.regression import (
@@ -19,6 +19,7 @@ from policybench.regression import (
     bootstrap_ratio_ci,
     compare_results,
     environment_differences,
+    newly_failed,
     parse_threshold,
     unmatched_policies,
 )
@@ -95,8 +96,8 @@ def test_a_small_significant_change_under_the_threshold_is_no_change(tmp_path, c
     assert all(c.ratio == pytest.approx(1.03, rel=1e-12) and c.verdict == UNCHANGED for c in changes)
     assert all(c.verdict == SLOWER for c in compare_results(base, new, threshold=0.01))
     a, b = write_pair(tmp_path, base, new)
-    assert main(["compare", a, b, "--threshold", "5%"]) == 0
-    assert main(["compare", a, b, "--threshold", "1%"]) == 1
+    assert main(["compare", a, b, "--min-change", "5%"]) == 0
+    assert main(["compare", a, b, "--min-change", "1%"]) == 1
 
 
 def test_a_large_change_inside_the_noise_is_no_change():
@@ -138,10 +139,13 @@ def test_failed_or_missing_policies_are_not_compared_but_named():
     new = run_results([base.results[0], failed_result("smolvla", "boom")])
     changes = compare_results(base, new)
     assert {c.policy for c in changes} == {"act"}
-    assert unmatched_policies(base, new) == ["smolvla"]
-    text = render_compare(changes, [], unmatched_policies(base, new), 0.05)
-    first = text.splitlines()[0]
-    assert first.startswith("note: measured in only one of the files: ") and "smolvla" in first.lower()
+    # smolvla was measured in the base run and failed in the new one: a regression, said once
+    assert newly_failed(base, new) == ["smolvla"] and unmatched_policies(base, new) == []
+    text = render_compare(changes, [], unmatched_policies(base, new), 0.05, newly_failed(base, new))
+    assert "regression: SmolVLA was measured in the base run and failed in the new one" in text
+    assert "only one of the files" not in text
+    only_new = run_results([base.results[0], base.results[1], ok_result("pi0", 4, 2, 1.0, 0.5, 2.0)])
+    assert unmatched_policies(base, only_new) == ["pi0"]
 
 
 def test_nothing_to_compare():
@@ -178,7 +182,7 @@ def test_parse_threshold(text, value):
 
 @pytest.mark.parametrize("text", ["abc", "-5%", "%", "", "nan", "inf", "2000%"])
 def test_parse_threshold_rejects(text):
-    with pytest.raises(UsageError, match="--threshold"):
+    with pytest.raises(UsageError, match="--min-change"):
         parse_threshold(text)
 
 

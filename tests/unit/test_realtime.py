@@ -198,3 +198,21 @@ def test_a_stall_open_at_the_end_counts_and_async_reports_the_delivered_rate():
     assert s["longest_stall_ms"] == pytest.approx((0.901 - 0.201) * 1000)
     assert s["achieved_hz"] == pytest.approx(10.0)  # the loop ticked at its rate...
     assert s["delivered_hz"] == pytest.approx(2 / 0.9)  # ...but the robot got 3 actions in 0.9 s
+
+
+def test_a_refill_longer_than_the_chunk_never_recovers_and_says_so():
+    """SmolVLA-like: refill 3.3 s, chunk 50, 30 Hz async at g=0.5: once a refill outlasts the chunk,
+    every action arrives stale; the robot stops after the first chunk."""
+    from fakes import ok_result, run_results
+
+    from policybench.realtime.simulate import simulate
+    from policybench.report.realtime import render_realtime
+
+    results = run_results([ok_result("smolvla", chunk=50, cycles=3, refill_ms=3300.0, step_ms=1.0, cold_ms=3300.0)])
+    (sync, asyn) = simulate(results, [30.0], [0.5], seconds=10.0)
+    s = asyn["summary"]
+    assert s["stall_open_at_end"] is True
+    assert s["longest_stall_ms"] > 5000  # not the 33 ms between two stale ticks
+    assert s["delivered_hz"] < 10 < s["achieved_hz"]
+    text = render_realtime([sync, asyn])
+    assert "(never recovered)" in text

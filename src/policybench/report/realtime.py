@@ -24,10 +24,10 @@ def realtime_row(e: dict[str, object]) -> list[str]:
         label(str(e["policy"])),
         mode,
         f"{e['hz']:g}",
-        _num(s.get("achieved_hz")),
+        _num(s.get("delivered_hz", s.get("achieved_hz"))),  # async: actions delivered, not ticks
         f"{s['deadline_misses']} ({s['deadline_miss_pct']:.1f}%)",
         format_ms(s.get("worst_overrun_ms")) + " ms",
-        format_ms(s.get("longest_stall_ms")) + " ms",
+        format_ms(s.get("longest_stall_ms")) + " ms" + (" (never recovered)" if s.get("stall_open_at_end") else ""),
         f"{format_ms(s.get('jitter_p50_ms'))}/{format_ms(s.get('jitter_p99_ms'))} ms",
         starved,
         delay,
@@ -59,7 +59,9 @@ def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, ob
 
     out = [line(HEADERS), "-" * len(line(HEADERS))] + [line(r) for r in rows]
     out.append("")
-    out.append("Misses: ticks whose work overran the period. Longest stall: longest time with no new action.")
+    out.append("Achieved: ticks per second (sync), new actions per second (async). Misses: ticks whose work "
+               "overran the period.")
+    out.append("Longest stall: longest time with no new action; never recovered: still stalled when the run ended.")
     out.append("Starved (async): ticks with an empty queue. d: inference delay in ticks, median/max.")
     for e in entries:
         if e.get("status", "ok") != "ok":
