@@ -105,6 +105,15 @@ def _smolvlm_tokenizer() -> str:
 
 
 @dataclass(frozen=True)
+class ExportTarget:
+    """What ``--variant onnxruntime/openvino`` exports of a policy: one module, exported as LeRobot
+    calls it during a refill; whatever calls it stays in PyTorch."""
+
+    what: str  # the part exported and what stays in PyTorch, or why nothing is
+    module: Callable[[object], tuple[object, str]] | None = None  # policy -> (owner, attribute); None: not exported
+
+
+@dataclass(frozen=True)
 class Family:
     """What policybench knows about one LeRobot policy type."""
 
@@ -125,6 +134,7 @@ class Family:
     # on the CPU and copies it over, which capture forbids); False where a library builds CPU
     # tensors from Python numbers that must stay on the CPU (diffusers' DDPM scheduler).
     graph_default_device: bool = True
+    export: ExportTarget = ExportTarget("no export path is known for this policy type")
     curated: bool = True  # False: only known from LeRobot's registry, built from its defaults
 
     def title(self) -> str:
@@ -154,23 +164,37 @@ def _needs_hub(name: str, config_field: str, what: str) -> Callable[[], str | No
     return problem
 
 
+# runtimes.py exports one module that a refill calls the same way every time (ACT's model, Diffusion's
+# UNet). SmolVLA's and pi0's work is one VLM-with-expert module called two ways: the prefix pass, then
+# each denoising step with the prefix's KV cache, which it extends and crops in place (a transformers
+# DynamicCache from LeRobot 0.6 on).
+_VLA_NOT_EXPORTED = ExportTarget(
+    "not exported yet: its VLM-with-expert module is called two ways (prefix pass, then each denoising step with "
+    "the prefix's KV cache, changed in place), and policybench exports one module called one way")
+
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
         Family("act", "ACT", summary="Action Chunking Transformer", offline_settings=_offline_act,
-               compile_targets=lambda p: [(p, "model")]),
+               compile_targets=lambda p: [(p, "model")],
+               export=ExportTarget("the whole refill: ACT's model forward, observation in, chunk out",
+                                   lambda p: (p, "model"))),
         Family("smolvla", "SmolVLA", summary="SmolVLA vision-language-action (SmolVLM2-500M architecture, offline)",
                offline_settings=_offline_smolvla, tokenizer=_smolvlm_tokenizer, uses_env_state=False,
-               compile_targets=lambda p: [(p.model, "denoise_step"), (p.model, "embed_prefix")]),
+               compile_targets=lambda p: [(p.model, "denoise_step"), (p.model, "embed_prefix")],
+               export=_VLA_NOT_EXPORTED),
         Family("diffusion", "Diffusion", "Diff", "Diffusion Policy (DDPM; 100 denoising steps by default)",
                offline_settings=_offline_act, compile_targets=lambda p: [(p.diffusion, "unet")],
-               graph_default_device=False),
+               graph_default_device=False,
+               export=ExportTarget("the noise-prediction UNet, called once per denoising step; the observation "
+                                   "encoder and the denoising loop (scheduler, noise) stay in PyTorch",
+                                   lambda p: (p.diffusion, "unet"))),
         Family("pi0", "pi0", summary="pi0 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
-               availability_problem=compat.pi_problem),
+               availability_problem=compat.pi_problem, export=_VLA_NOT_EXPORTED),
         Family("pi05", "pi0.5", "pi05", "pi0.5 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
-               availability_problem=compat.pi_problem),
+               availability_problem=compat.pi_problem, export=_VLA_NOT_EXPORTED),
         Family("pi0_fast", "pi0-FAST", "pi0F", "pi0 with FAST action tokens (autoregressive)",
                uses_env_state=False, availability_problem=_needs(
                    "needs the FAST action tokenizer lerobot/fast-action-tokenizer (code and vocabulary on the "
