@@ -146,6 +146,7 @@ class RunConfig:
     seed: int = 0
     pipeline: bool = False  # time LeRobot's whole deployment pipeline, stage by stage
     variants: list[str] = field(default_factory=lambda: ["eager"])  # acceleration variants, eager first
+    export_dir: str | None = None  # --export: where runtime variants save their model and manifest
 
     def validate(self) -> None:
         for name, value in (("--refills", self.refills), ("--max-seconds", self.max_seconds)):
@@ -161,6 +162,13 @@ class RunConfig:
             raise UsageError(f"--policies names a policy twice: {','.join(self.policies)}")
         if self.baseline is not None and self.baseline not in self.policies:
             raise UsageError(f"--baseline '{self.baseline}' is not among --policies ({','.join(self.policies)})")
+        if self.export_dir is not None:
+            from policybench.variants import VARIANTS
+
+            runtimes = [v.name for v in VARIANTS.values() if v.runtime]
+            if not set(self.variants) & set(runtimes):
+                raise UsageError(f"--export saves what a runtime variant exported: add one with --variant "
+                                 f"(runtime variants: {', '.join(runtimes)})")
         for o in self.overrides:
             if o.policy not in self.policies:
                 raise UsageError(f"--set {o.policy}.{o.field}: '{o.policy}' is not among --policies ({','.join(self.policies)})")

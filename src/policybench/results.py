@@ -50,6 +50,7 @@ class PolicyResult:
     first_chunk_seconds: float | None = None  # --variant: the first refill, torch.compile included
     equivalence: dict[str, object] = field(default_factory=dict)  # --variant: vs fp32 eager
     roofline: dict[str, object] = field(default_factory=dict)  # --variant: FLOPs, bytes, floor
+    export: dict[str, object] = field(default_factory=dict)  # runtime variants: what was exported, how, how long
 
     def summary(self) -> dict[str, dict[str, float | int | None]]:
         out = {"all": summarize(latencies(self.samples))}
@@ -81,6 +82,7 @@ class PolicyResult:
             "first_chunk_seconds": self.first_chunk_seconds,
             "equivalence": self.equivalence,
             "roofline": self.roofline,
+            "export": self.export,
             "samples": [_sample_json(s) for s in self.samples],
         }
 
@@ -107,6 +109,7 @@ class PolicyResult:
             first_chunk_seconds=_read_optional(d, "first_chunk_seconds", policy, _read_seconds),
             equivalence=d.get("equivalence") or {},
             roofline=d.get("roofline") or {},
+            export=d.get("export") or {},
         )
 
 

@@ -53,6 +53,7 @@ def run_config_record(cfg: RunConfig) -> dict[str, object]:
         "seed": cfg.seed,
         "pipeline": cfg.pipeline,
         "variants": list(cfg.variants),
+        "export_dir": cfg.export_dir,
     }
 
 
@@ -142,7 +143,9 @@ def measure_variants(
     import dataclasses
 
     from policybench.roofline import device_peaks, floor_ms, refill_cost
-    from policybench.variants import VARIANTS, CaptureFailed, equivalence, first_chunk, make_variant, skip_reason
+    from policybench.runtimes import RuntimePolicy
+    from policybench.variants import (VARIANTS, CaptureFailed, VariantUnavailable, equivalence, first_chunk,
+                                      make_variant, skip_reason)
 
     reference = first_chunk(adapter, obs, cfg.seed)
     roofline: dict[str, float] = {}
@@ -170,6 +173,8 @@ def measure_variants(
                 chunk = first_chunk(wrapped, obs, cfg.seed)  # includes torch.compile's compilation
                 r.first_chunk_seconds = time.perf_counter() - start
                 r.equivalence = equivalence(reference, chunk, variant.tolerance)
+                if isinstance(wrapped, RuntimePolicy):  # the first refill exported: record it, save it
+                    r.export = wrapped.finish_export(r, cfg.export_dir, warn)
                 _measure_into(r, wrapped, obs, cfg, device, clock, log, warn, progress)
             if roofline:
                 median = r.summary()["refill"]["median_ms"]
@@ -177,9 +182,10 @@ def measure_variants(
             if not r.equivalence["equivalent"]:
                 warn(f"{r.policy}: actions differ from fp32 eager (relative error {r.equivalence['rel_error']:.2g} "
                      f"> {variant.tolerance:g}): its speed is not a win")
-        except CaptureFailed as exc:
+        except VariantUnavailable as exc:  # a failed capture or export: skipped with its reason
             r.status, r.error = SKIPPED, str(exc)
-            capture_failed = name
+            if isinstance(exc, CaptureFailed):
+                capture_failed = name
             warn(f"{r.policy}: skipped: {r.error}")
         except Exception as exc:  # noqa: BLE001 - one variant failing leaves the others
             r.status, r.error = FAILED, describe_error(exc)

@@ -24,10 +24,11 @@ class Variant:
     name: str
     help: str
     tolerance: float  # relative error allowed against fp32 eager
-    dtype: torch.dtype | None = None  # autocast dtype
+    dtype: torch.dtype | None = None  # autocast dtype; with a runtime, the runtime's inference precision
     compile: bool = False
     skip_eval_walk: bool = False
     cudagraph: bool = False
+    runtime: str | None = None  # deployment runtime that runs the exported part (runtimes.py)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -41,10 +42,17 @@ VARIANTS: dict[str, Variant] = {
         Variant("cudagraph", "the whole refill captured once as one CUDA graph and replayed (CUDA only)", 1e-4, cudagraph=True),
         Variant("cudagraph-bf16", "the CUDA graph of the refill under bfloat16 autocast (CUDA only)", 2e-2,
                 dtype=torch.bfloat16, cudagraph=True),
+        Variant("onnxruntime", "the policy's heavy part exported to ONNX and run by ONNX Runtime (CPU provider)", 1e-4,
+                runtime="onnxruntime"),
+        Variant("openvino", "the exported part run by OpenVINO on the CPU, precision hint f32", 1e-4, runtime="openvino"),
+        Variant("openvino-bf16", "the exported part run by OpenVINO in bfloat16 (its default where the CPU has bf16)",
+                2e-2, dtype=torch.bfloat16, runtime="openvino"),
+        Variant("tensorrt", "the exported part run by TensorRT (CUDA only)", 1e-4, runtime="tensorrt"),
     )
 }
 # A failed graph capture can leave CUDA unusable for the rest of the process: the captures run last.
-ORDER = ["eager", "noeval", "bf16", "fp16", "compile", "cudagraph", "cudagraph-bf16"]
+ORDER = ["eager", "noeval", "bf16", "fp16", "compile", "onnxruntime", "openvino", "openvino-bf16", "tensorrt",
+         "cudagraph", "cudagraph-bf16"]
 
 
 def parse_variants(text: str) -> list[str]:
@@ -64,6 +72,10 @@ def skip_reason(variant: Variant, adapter: PolicyAdapter, device: str) -> str | 
     """Why ``variant`` cannot run here, or None."""
     if variant.name != "eager" and not isinstance(adapter, LeRobotPolicy):
         return f"{adapter.name} is not a LeRobot policy"
+    if variant.runtime is not None:
+        from policybench.runtimes import runtime_problem
+
+        return runtime_problem(variant, adapter, device)
     if variant.cudagraph and not device.startswith("cuda"):
         return "CUDA graphs need a CUDA device"
     if variant.dtype is not None and device == "mps" and variant.dtype == torch.bfloat16:
@@ -112,11 +124,21 @@ class VariantPolicy(WrappedPolicy):
         return {**self.inner.describe(), "variant": self.variant.name}
 
 
-class CaptureFailed(Exception):
+class VariantUnavailable(Exception):
+    """A variant found at its first refill that it cannot run here; the message is the skip reason."""
+
+
+class CaptureFailed(VariantUnavailable):
     """The refill could not be captured as a CUDA graph; the message names where it broke."""
 
 
-def _where(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """'ExceptionType: the first line of its message', for a one-line skip reason."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def where(exc: BaseException) -> str:
     """The deepest frame of LeRobot, transformers or diffusers in a traceback: the operation that broke."""
     import traceback
 
@@ -195,8 +217,7 @@ class CudaGraphPolicy(WrappedPolicy):
         try:
             self._replay = self._capture(refill, self.device, self.inner.family.graph_default_device)
         except Exception as exc:  # noqa: BLE001 - any capture error becomes the variant's skip reason
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise CaptureFailed(f"capture failed{_where(exc)}: {type(exc).__name__}: {first}") from exc
+            raise CaptureFailed(f"capture failed{where(exc)}: {first_line(exc)}") from exc
         self._first, self._rest = outputs[0], self.inner.queue_contents()
         torch.set_rng_state(cpu_rng)
         if cuda_rng is not None:
@@ -217,8 +238,12 @@ class CudaGraphPolicy(WrappedPolicy):
         return {**self.inner.describe(), "variant": self.variant.name}
 
 
-def make_variant(adapter: LeRobotPolicy, variant: Variant, device: str) -> VariantPolicy | CudaGraphPolicy:
+def make_variant(adapter: LeRobotPolicy, variant: Variant, device: str) -> WrappedPolicy:
     """``adapter`` run as ``variant``; use it as a context manager (it undoes what it changed)."""
+    if variant.runtime is not None:
+        from policybench.runtimes import RuntimePolicy
+
+        return RuntimePolicy(adapter, variant)
     if variant.cudagraph:
         return CudaGraphPolicy(adapter, variant, device)
     return VariantPolicy(adapter, variant)

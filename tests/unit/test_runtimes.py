@@ -1,0 +1,228 @@
+"""Runtime variants (runtimes.py) on a tiny LeRobot-shaped policy: skip reasons, export, the
+stand-in module, the runner's record and the --export manifest. Deterministic, no timing; the
+tests that run a runtime skip where its package is not installed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import deque
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from policybench import runtimes
+from policybench.clock import Clock
+from policybench.config import PROFILES, RunConfig
+from policybench.errors import UsageError
+from policybench.loop import run_steady_state
+from policybench.observations import VECTOR, InputSpec
+from policybench.policies.lerobot_policies import FAMILIES, LeRobotPolicy
+from policybench.results import OK, SKIPPED
+from policybench.runtimes import INSTALL, ExportFailed, RuntimePolicy, runtime_problem
+from policybench.variants import VARIANTS, parse_variants
+
+N = 4  # actions per chunk
+RUNTIMES = {"onnxruntime": "onnxruntime", "openvino": "openvino", "openvino-bf16": "openvino"}
+
+
+class TinyModel(torch.nn.Module):
+    """ACT-shaped: a batch dict in, (chunk, (None, None)) out; ``calls`` counts eager calls."""
+
+    def __init__(self, unexportable: bool = False):
+        super().__init__()
+        self.lin = torch.nn.Linear(2, 2 * N)
+        self.unexportable = unexportable
+        self.calls = 0
+
+    def forward(self, batch):
+        self.calls += 1
+        x = batch["observation.state"]
+        if self.unexportable:
+            x = x + torch.linalg.svd(x.T @ x)[1].sum()  # no ONNX operator for linalg_svd at opset 17
+        return self.lin(x).view(1, N, 2), (None, None)
+
+
+class TinyAct(torch.nn.Module):
+    """LeRobot-shaped: select_action walks eval(), pops from _action_queue, refills with self.model."""
+
+    def __init__(self, unexportable: bool = False):
+        super().__init__()
+        torch.manual_seed(0)
+        self.model = TinyModel(unexportable)
+        self.config = SimpleNamespace(n_action_steps=N, temporal_ensemble_coeff=None)
+        self.reset()
+
+    def reset(self):
+        self._action_queue = deque(maxlen=N)
+
+    def select_action(self, batch):
+        self.eval()
+        if not self._action_queue:
+            self._action_queue.extend(self.model(dict(batch))[0].transpose(0, 1))
+        return self._action_queue.popleft()
+
+
+def _adapter(unexportable: bool = False) -> LeRobotPolicy:
+    return LeRobotPolicy(FAMILIES["act"], TinyAct(unexportable), [InputSpec("observation.state", VECTOR, (2,))])
+
+
+def _obs(value: float = 1.0) -> dict[str, torch.Tensor]:
+    return {"observation.state": torch.tensor([[value, -2.0 * value]])}
+
+
+def _needs(variant: str) -> None:
+    pytest.importorskip(RUNTIMES[variant])
+
+
+def test_runtime_variants_run_after_compile_and_before_the_captures():
+    assert parse_variants("cudagraph,openvino,onnxruntime") == ["eager", "onnxruntime", "openvino", "cudagraph"]
+    assert parse_variants("all")[5:9] == ["onnxruntime", "openvino", "openvino-bf16", "tensorrt"]
+
+
+def test_skip_reasons(monkeypatch):
+    adapter = _adapter()
+    monkeypatch.setattr(runtimes, "installed", lambda package: False)
+    assert runtime_problem(VARIANTS["onnxruntime"], adapter, "cpu") == f"onnxruntime is not installed: {INSTALL}"
+    assert runtime_problem(VARIANTS["openvino"], adapter, "cpu") == f"openvino is not installed: {INSTALL}"
+    assert runtime_problem(VARIANTS["tensorrt"], adapter, "cpu") == "TensorRT needs a CUDA device"
+    assert runtime_problem(VARIANTS["tensorrt"], adapter, "cuda") == "TensorRT is not installed: pip install tensorrt"
+    assert "measure it with --device cpu" in runtime_problem(VARIANTS["openvino"], adapter, "cuda")
+    monkeypatch.setattr(runtimes, "installed", lambda package: package != "onnx")
+    assert runtime_problem(VARIANTS["openvino"], adapter, "cpu") == f"onnx is not installed: {INSTALL}"
+
+    monkeypatch.setattr(runtimes, "installed", lambda package: True)
+    assert runtime_problem(VARIANTS["onnxruntime"], adapter, "cpu") is None
+    smolvla = LeRobotPolicy(FAMILIES["smolvla"], TinyAct(), [])
+    assert runtime_problem(VARIANTS["onnxruntime"], smolvla, "cpu").startswith("SmolVLA is not exported: ")
+    monkeypatch.setattr(runtimes, "openvino_capabilities", lambda: ["FP32", "INT8"])
+    assert runtime_problem(VARIANTS["openvino"], adapter, "cpu") is None
+    assert (runtime_problem(VARIANTS["openvino-bf16"], adapter, "cpu")
+            == "OpenVINO finds no bfloat16 support on this CPU (it finds FP32, INT8)")
+
+
+@pytest.mark.parametrize("variant", list(RUNTIMES))
+def test_steps_pop_from_the_queue_and_refills_run_the_exported_graph(variant):
+    _needs(variant)
+    adapter = _adapter()
+    model = adapter.policy.model
+    with RuntimePolicy(adapter, VARIANTS[variant]) as rt:
+        stand_in = adapter.policy.model
+        assert stand_in is not model and stand_in.original is model
+        eager_calls = None
+        for value in (1.0, -2.0, 3.5):  # a new observation at each refill
+            actions = [rt.select_action(_obs(value)) for _ in range(N)]
+            eager_calls = model.calls if eager_calls is None else eager_calls
+            with torch.no_grad():
+                expected = model.lin(_obs(value)["observation.state"]).view(N, 2)
+            assert torch.allclose(torch.cat(actions), expected, rtol=0, atol=VARIANTS[variant].tolerance * 10)
+        assert model.calls == eager_calls  # after the export, no refill runs the PyTorch module
+        assert stand_in.calls == 3
+
+        loop = run_steady_state(rt, _obs(), Clock(now=iter(range(10**6)).__next__), refills=3, warmup=1, max_seconds=60.0)
+        refills = [s.i for s in loop.samples if s.phase == "refill"]
+        assert len(refills) == 3 and {b - a for a, b in zip(refills, refills[1:])} == {N}
+    assert adapter.policy.model is model  # put back on exit
+
+
+def test_the_stand_in_keeps_the_module_for_the_eval_walk_and_the_counts():
+    adapter = _adapter()
+    modules, params = len(list(adapter.policy.modules())), adapter.parameter_count()
+    with RuntimePolicy(adapter, VARIANTS["onnxruntime"]):
+        assert adapter.parameter_count() == params
+        assert len(list(adapter.policy.modules())) == modules + 1  # the stand-in, around the original
+
+
+def test_an_unexportable_module_is_a_skip_with_the_exporters_reason(capfd):
+    pytest.importorskip("onnxruntime")
+    adapter = _adapter(unexportable=True)
+    with RuntimePolicy(adapter, VARIANTS["onnxruntime"]) as rt:
+        with pytest.raises(ExportFailed) as failure:
+            rt.select_action(_obs())
+    assert str(failure.value) == ("torch.onnx.export failed: UnsupportedOperatorError: Exporting the operator "
+                                  "'aten::linalg_svd' to ONNX opset version 17 is not supported")
+    assert "Torch IR graph" not in capfd.readouterr().out  # the exporter's dump kept off the table's stream
+
+
+def test_the_arguments_are_named_by_their_place_and_rebuilt():
+    call = runtimes.Flattened.of({"batch": {"observation.state": torch.zeros(1, 2), "images": [torch.ones(1, 3)],
+                                            "task": "pick"}, "noise": None})
+    assert call.names == ["batch.observation.state", "batch.images.0"]
+    rebuilt = call.rebuild([torch.full((1, 2), 5.0), torch.full((1, 3), 7.0)])
+    assert rebuilt["batch"]["task"] == "pick" and rebuilt["noise"] is None
+    assert rebuilt["batch"]["images"][0][0, 0] == 7.0
+    with pytest.raises(RuntimeError, match="other arguments than at export"):
+        call.tensors({"batch": {}, "noise": None})
+
+
+def _run(tmp_path, monkeypatch, variants, export_dir=None):
+    from policybench import roofline
+    from policybench.runner import run_benchmark
+
+    monkeypatch.setattr(roofline, "device_peaks", lambda device, clock: {"peak_flops": 1e9, "peak_bytes_per_s": 1e9})
+    cfg = RunConfig(policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants,
+                    export_dir=export_dir)
+    warnings: list[str] = []
+    build = lambda name, profile, overrides, device, seed=0: _adapter()  # noqa: E731
+    results = run_benchmark(cfg, "cpu", clock=Clock(now=iter(range(10**6)).__next__), environment={},
+                            build=build, warn=warnings.append)
+    return {r.variant: r for r in results.results}, warnings
+
+
+def test_the_run_records_the_export_and_saves_the_model_with_its_manifest(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    folder = tmp_path / "models"
+    rs, _ = _run(tmp_path, monkeypatch, ["eager", "onnxruntime", "tensorrt"], str(folder))
+    r = rs["onnxruntime"]
+    assert r.status == OK and r.policy == "act+onnxruntime" and r.equivalence["equivalent"]
+    assert [s.i for s in r.samples if s.phase == "refill"] == [0, N]
+    assert rs["tensorrt"].status == SKIPPED and rs["tensorrt"].error == "TensorRT needs a CUDA device"
+    export = r.export
+    assert export["calls_per_refill"] == 1 and export["export_seconds"] > 0 and export["module"] == "TinyModel"
+    assert export["inputs"] == [{"name": "batch.observation.state", "shape": [1, 2], "dtype": "float32"}]
+    assert export["outputs"] == [{"name": "output.0", "shape": [1, N, 2], "dtype": "float32"}]
+    assert export["saved"] == [str(folder / "act+onnxruntime.onnx"), str(folder / "act+onnxruntime.json")]
+
+    manifest = json.loads((folder / "act+onnxruntime.json").read_text())
+    assert manifest["sha256"] == hashlib.sha256((folder / "act+onnxruntime.onnx").read_bytes()).hexdigest()
+    assert manifest["equivalence"] == r.equivalence and manifest["inputs"] == export["inputs"]
+    assert manifest["runtime"]["name"] == "onnxruntime" and manifest["runtime"]["version"]
+    assert manifest["policy"] == "act+onnxruntime" and manifest["model"] == "act+onnxruntime.onnx"
+    assert manifest["exported"].startswith("the whole refill") and manifest["config"] == r.config
+
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(folder / "act+onnxruntime.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["batch.observation.state"]
+
+
+def test_an_export_folder_that_cannot_be_written_is_a_warning_and_the_variant_is_measured(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    rs, warnings = _run(tmp_path, monkeypatch, ["eager", "onnxruntime"], str(blocker / "models"))
+    assert rs["onnxruntime"].status == OK and rs["onnxruntime"].export["saved"] is None
+    assert len(warnings) == 1 and warnings[0].startswith(f"act+onnxruntime: --export {blocker / 'models'}: cannot write")
+
+
+def test_a_failed_export_is_skipped_and_the_run_goes_on(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setattr(runtimes, "SESSIONS", {"onnxruntime": _broken_session})
+    rs, warnings = _run(tmp_path, monkeypatch, ["eager", "onnxruntime", "noeval"])
+    assert rs["onnxruntime"].status == SKIPPED
+    assert rs["onnxruntime"].error == "ONNX Runtime could not load the exported model: RuntimeError: no kernel for Gemm"
+    assert rs["noeval"].status == OK and rs["eager"].status == OK
+
+
+def _broken_session(path, variant, outputs):
+    raise RuntimeError("no kernel for Gemm\nmore detail")
+
+
+def test_export_needs_a_runtime_variant_and_travels_to_a_child_process(tmp_path):
+    with pytest.raises(UsageError, match="--export saves what a runtime variant exported"):
+        RunConfig(policies=["act"], export_dir=str(tmp_path)).validate()
+    cfg = RunConfig(policies=["act"], variants=["eager", "openvino"], export_dir=str(tmp_path))
+    cfg.validate()
+    assert RunConfig.from_json(json.loads(json.dumps(cfg.to_json()))) == cfg
+
