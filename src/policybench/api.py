@@ -236,6 +236,7 @@ def build_config(
     hub: bool = False,
     baseline: str | None = None,
     json_path: str | None = None,
+    export_dir: str | None = None,
     seed: int = 0,
     objects: Sequence[str] = (),
 ):
@@ -260,7 +261,7 @@ def build_config(
         ov.insert(0, parse_override(f"smolvla.vlm_model_name={HUB_SMOLVLM}"))
     cfg = RunConfig(policies=names, device=device, profile=prof, refills=refills, warmup=warmup,
                     max_seconds=max_seconds, threads=threads, overrides=ov, baseline=baseline,
-                    json_path=json_path, seed=seed, pipeline=pipeline,
+                    json_path=json_path, export_dir=export_dir, seed=seed, pipeline=pipeline,
                     variants=parse_variants(variants if isinstance(variants, str) else ",".join(variants)))
     cfg.validate()
     return cfg
@@ -279,7 +280,7 @@ def run(
 ) -> Results:
     """Measure policies the way a control loop calls them; see ``build_config`` for the settings
     (profile, refills, warmup, max_seconds, overrides, variants, pipeline, policy_paths, threads,
-    hub, baseline, json_path, seed, cameras, image_size, state_dim, action_dim).
+    hub, baseline, json_path, export_dir, seed, cameras, image_size, state_dim, action_dim).
 
     ``policies`` are names from ``policybench list`` or already built objects: a LeRobot policy
     (its config gives the inputs), or any ``torch.nn.Module`` with ``inputs`` (a tensor, a tuple
@@ -306,13 +307,15 @@ def measure(cfg, *, hub: bool = False, log=None, warn=None, progress=None, isola
     bad device, output path or ``--set`` value). Named policies run in a child process each unless
     ``isolate`` is False; objects always run in this process."""
     from policybench.environment import resolve_device
-    from policybench.results import check_writable
+    from policybench.results import check_folder, check_writable
     from policybench.runner import run_benchmark, validate_overrides
 
     objects = objects or {}
     device = resolve_device(cfg.device)
     if cfg.json_path:
         check_writable(cfg.json_path)
+    if cfg.export_dir:
+        check_folder(cfg.export_dir, "--export")
     with process_state(cfg.threads, hub):
         validate_overrides(_without(cfg, objects))
         kwargs = {"log": log or (lambda line: None), "warn": warn, "progress": progress}

@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-seconds", type=_float, default=60.0, help="upper bound on each policy's measuring time (default 60)")
     run.add_argument("--policy-path", action="append", default=[], metavar="DIR", help="benchmark your own trained policy: a LeRobot pretrained_model folder (config.json + model.safetensors), or a hub id with --hub; repeatable, runs after --policies")
     run.add_argument("--pipeline", action="store_true", help="time LeRobot's whole deployment step, stage by stage: raw observation -> prepare -> preprocessor -> select_action -> postprocessor")
-    run.add_argument("--variant", help="acceleration variants measured side by side with eager: eager,noeval,bf16,fp16,compile,cudagraph or all; each checked for equivalent actions and placed against the refill's roofline floor")
+    run.add_argument("--variant", help="acceleration variants measured side by side with eager: eager,noeval,bf16,fp16,compile,onnxruntime,openvino,openvino-bf16,tensorrt,cudagraph or all; each checked for equivalent actions and placed against the refill's roofline floor")
+    run.add_argument("--export", dest="export_dir", metavar="DIR", help="save each model a runtime variant (onnxruntime, openvino, openvino-bf16) exported, with a JSON manifest: policy, config, inputs, runtime and version, equivalence")
     run.add_argument("--baseline", help="policy the ratio columns divide by (default smolvla when it runs)")
     run.add_argument("--json", dest="json_path", help="write the results file here, rewritten after every policy")
     run.add_argument("--in-process", action="store_true", help="measure every policy in this process instead of a child process each (for debugging: memory figures then accumulate)")
@@ -154,7 +155,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if args.command == "run":
         run = {"refills": args.refills, "warmup": args.warmup, "max_seconds": args.max_seconds,
                "baseline": args.baseline, "json_path": args.json_path, "pipeline": args.pipeline,
-               "variants": args.variant if args.variant is not None else "eager"}
+               "variants": args.variant if args.variant is not None else "eager", "export_dir": args.export_dir}
     return build_config(
         names, device=args.device, profile=args.profile, cameras=args.cameras, image_size=args.image_size,
         state_dim=args.state_dim, action_dim=args.action_dim, threads=args.threads, hub=args.hub,

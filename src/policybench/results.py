@@ -226,12 +226,28 @@ def check_writable(path: str, flag: str = "--json") -> None:
         raise UsageError(f"{flag} {path}: {parent} is a file, not a folder")
     if not parent.is_dir():
         raise UsageError(f"{flag} {path}: folder {parent} does not exist")
+    _probe(parent, f"{flag} {path}")
+
+
+def check_folder(path: str, flag: str) -> None:
+    """Fail early when an output folder cannot be made or written (it is made if missing)."""
+    p = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".policybench-check-")
+        p.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"{flag} {path}: is a file, not a folder") from None
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot create the folder ({exc.strerror})") from None
+    _probe(p, f"{flag} {path}")
+
+
+def _probe(folder: Path, what: str) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".policybench-check-")
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:
-        raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror})") from None
+        raise UsageError(f"{what}: cannot write there ({exc.strerror})") from None
 
 
 class NotWritten(Exception):

@@ -226,3 +226,12 @@ def test_export_needs_a_runtime_variant_and_travels_to_a_child_process(tmp_path)
     cfg.validate()
     assert RunConfig.from_json(json.loads(json.dumps(cfg.to_json()))) == cfg
 
+
+def test_an_export_folder_that_is_a_file_is_one_line(tmp_path, capsys):
+    from policybench.cli import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["run", "--policies", "noop", "--variant", "onnxruntime", "--export", str(blocker)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"policybench: error: --export {blocker}: is a file, not a folder"]
