@@ -1,0 +1,56 @@
+"""Runtime variants on real (tiny) LeRobot policies: what is exported, equivalence, the manifest.
+Structure and tolerances only, never speed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from policybench.config import PROFILES, RunConfig, parse_override
+from policybench.results import OK, SKIPPED
+from policybench.runner import run_benchmark
+
+pytestmark = pytest.mark.slow
+TINY_ACT = ["act.chunk_size=4", "act.n_action_steps=4", "act.dim_model=32", "act.dim_feedforward=64",
+            "act.n_encoder_layers=1", "act.n_decoder_layers=1", "act.n_heads=2"]
+TINY_DIFFUSION = ["diffusion.num_inference_steps=3", "diffusion.down_dims=[32,64]", "diffusion.n_groups=4",
+                  "diffusion.diffusion_step_embed_dim=32", "diffusion.horizon=8", "diffusion.n_action_steps=4"]
+
+
+def _run(policy, overrides, variants, export_dir=None):
+    cfg = RunConfig(policies=[policy], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants,
+                    overrides=[parse_override(o) for o in overrides], export_dir=export_dir)
+    return {r.variant: r for r in run_benchmark(cfg, "cpu").results}
+
+
+def test_act_refill_exported_whole_runs_on_each_runtime_and_is_saved(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("openvino")
+    rs = _run("act", TINY_ACT, ["eager", "onnxruntime", "openvino", "openvino-bf16", "tensorrt"], str(tmp_path))
+    assert rs["tensorrt"].status == SKIPPED and rs["tensorrt"].error == "TensorRT needs a CUDA device"
+    for name in ("onnxruntime", "openvino"):
+        assert rs[name].status == OK and rs[name].equivalence["rel_error"] <= 1e-4
+    bf16 = rs["openvino-bf16"]
+    if bf16.status == OK:  # skipped where the CPU has no bf16
+        assert bf16.equivalence["tolerance"] == 2e-2 and bf16.export["runtime"]["INFERENCE_PRECISION_HINT"] == "bf16"
+    for name in ("onnxruntime", "openvino"):
+        r = rs[name]
+        assert [s.i for s in r.samples if s.phase == "refill"] == [0, 4]
+        assert r.export["module"] == "ACT" and r.export["calls_per_refill"] == 1
+        assert r.export["outputs"][0]["shape"] == [1, 4, 2]  # the whole chunk
+        assert {i["name"] for i in r.export["inputs"]} == {"batch.observation.state", "batch.observation.images.0"}
+        assert r.params == rs["eager"].params and r.roofline["flops"] == rs["eager"].roofline["flops"]
+        manifest = json.loads((tmp_path / f"act+{name}.json").read_text())
+        assert manifest["equivalence"] == r.equivalence and manifest["runtime"]["name"] == name
+        assert (tmp_path / manifest["model"]).stat().st_size == r.export["onnx_bytes"]
+
+
+def test_diffusion_unet_is_exported_and_called_once_per_denoising_step():
+    pytest.importorskip("onnxruntime")
+    rs = _run("diffusion", TINY_DIFFUSION, ["eager", "onnxruntime"])
+    r = rs["onnxruntime"]
+    assert r.status == OK and r.equivalence["rel_error"] <= 1e-4  # the same sampling noise as eager
+    assert r.export["calls_per_refill"] == 3 and r.export["exported"].startswith("the noise-prediction UNet")
+    assert [i["name"] for i in r.export["inputs"]] == ["x", "timestep", "global_cond"]
+
