@@ -351,6 +351,8 @@ def save_export(model_path: str, folder: str, result, record: dict[str, object])
         "model": model.name,
         "sha256": digest,
         **record,
+        "io": "inputs as the policy's select_action receives them (after LeRobot's preprocessor: normalized, "
+              "batch of 1); outputs before its postprocessor (not unnormalized)",
         "equivalence": result.equivalence,
         "versions": {"torch": torch.__version__, "lerobot": lerobot_version()},
         "cpu": {"model": cpu_model(), "flags": cpu_vector_flags()},

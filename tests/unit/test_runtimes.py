@@ -235,3 +235,12 @@ def test_an_export_folder_that_is_a_file_is_one_line(tmp_path, capsys):
     assert main(["run", "--policies", "noop", "--variant", "onnxruntime", "--export", str(blocker)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"policybench: error: --export {blocker}: is a file, not a folder"]
+
+
+def test_the_library_takes_export_dir_too(tmp_path):
+    from policybench.api import build_config, run
+
+    cfg = build_config("act", variants="onnxruntime", export_dir=str(tmp_path))
+    assert cfg.variants == ["eager", "onnxruntime"] and cfg.export_dir == str(tmp_path)
+    with pytest.raises(ValueError, match="export saves what a runtime variant exported"):
+        run("noop", export_dir=str(tmp_path))
