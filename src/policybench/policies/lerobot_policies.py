@@ -169,8 +169,8 @@ def _needs_hub(name: str, config_field: str, what: str) -> Callable[[], str | No
 # each denoising step with the prefix's KV cache, which it extends and crops in place (a transformers
 # DynamicCache from LeRobot 0.6 on).
 _VLA_NOT_EXPORTED = ExportTarget(
-    "not exported yet: its VLM-with-expert module is called two ways (prefix pass, then each denoising step with "
-    "the prefix's KV cache, changed in place), and policybench exports one module called one way")
+    "its VLM-with-expert module is called two ways (the prefix pass, then each denoising step with the prefix's "
+    "KV cache, which it changes in place), and policybench exports one module called one way")
 
 FAMILIES: dict[str, Family] = {
     f.name: f
