@@ -19,16 +19,16 @@ VENV_OLD := .venv-lerobot044
 
 .PHONY: bench test test-lerobot044 clean-venv
 
-$(VENV)/.policybench-installed: pyproject.toml
+$(VENV)/.policybench-installed: pyproject.toml Makefile
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e ".[test]"
+	$(VENV)/bin/python -m pip install --quiet -e ".[test,runtimes]"
 	touch $@
 
-$(VENV_OLD)/.policybench-installed: pyproject.toml
+$(VENV_OLD)/.policybench-installed: pyproject.toml Makefile
 	test -x $(VENV_OLD)/bin/python || $(PYTHON_OLD) -m venv $(VENV_OLD)
 	$(VENV_OLD)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV_OLD)/bin/python -m pip install --quiet -e ".[test]"
+	$(VENV_OLD)/bin/python -m pip install --quiet -e ".[test,runtimes]"
 	touch $@
 
 # The default benchmark: ACT, SmolVLA and Diffusion on the so100 profile, 3 refill cycles
