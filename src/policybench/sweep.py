@@ -33,7 +33,7 @@ class Axis:
     def unit(self) -> str:
         """What one unit of the fitted slope is."""
         return {"cameras": "camera", "image_size": "megapixel per camera", "threads": "thread"}.get(
-            self.name, f"unit of {self.name.split('.', 1)[-1]}")
+            self.name, self.name.split(".", 1)[-1])
 
     def x(self, value) -> float:
         """The number a line is fitted against: pixels in millions for an image size."""
