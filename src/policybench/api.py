@@ -297,7 +297,7 @@ def run(
         raw = measure(cfg, hub=settings.get("hub", False), log=log, warn=warn, progress=progress,
                       isolate=isolate, objects=built, inputs=inputs)
     except UsageError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(library_message(str(exc))) from None
     return Results(raw)
 
 
@@ -374,11 +374,22 @@ def _builder(built: dict, inputs, device: str):
     return build
 
 
+_KEYWORDS = {"--set": "overrides", "--policy-path": "policy_paths", "--json": "json_path", "--variant": "variants",
+             "--export": "export_dir"}
+
+
+def library_message(text: str) -> str:
+    """A validation message as the library's keywords say it: the CLI's --max-seconds is max_seconds."""
+    import re
+
+    return re.sub(r"--([a-z][a-z-]*)", lambda m: _KEYWORDS.get(m.group(0), m.group(1).replace("-", "_")), text)
+
+
 def _call(fn, *args):
     try:
         return fn(*args)
     except UsageError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(library_message(str(exc))) from None
 
 
 # ----------------------------------------------------------------------------- files, comparison, realtime

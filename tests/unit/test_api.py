@@ -47,8 +47,10 @@ def test_a_plain_module_is_all_refills():
 def test_bad_arguments_are_value_errors_in_one_line():
     with pytest.raises(ValueError, match="^unknown policy 'nope'"):
         policybench.run(["nope"], device="cpu")
-    with pytest.raises(ValueError, match="refills must be positive"):
+    with pytest.raises(ValueError, match="^refills must be positive, got 0$"):  # the keyword, not --refills
         policybench.run(["noop"], device="cpu", refills=0)
+    with pytest.raises(ValueError, match="^max_seconds must be positive"):
+        policybench.run(["noop"], device="cpu", max_seconds=-1)
     with pytest.raises(ValueError, match="needs inputs="):
         policybench.run([torch.nn.Linear(2, 2)], device="cpu")
 
