@@ -139,3 +139,14 @@ def test_the_queue_is_found_on_the_built_policy_action_queue_first():
     assert find_queue(SimpleNamespace(config=None)) is None  # no queue: every call computes
     ensembling = SimpleNamespace(config=SimpleNamespace(temporal_ensemble_coeff=0.01), _action_queue=real)
     assert find_queue(ensembling) is None
+
+
+def test_pi0_pipeline_offline_says_it_needs_the_hub(monkeypatch):
+    import pytest
+
+    from policybench.policies import with_pipeline
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    adapter = LeRobotPolicy(FAMILIES["pi0"], TinyChunkPolicy(), [])
+    with pytest.raises(RuntimeError, match="^--pipeline needs the PaliGemma tokenizer .* add --hub, or use --policy-path"):
+        with_pipeline(adapter, None, "cpu", "pick")

@@ -242,5 +242,5 @@ def test_the_library_takes_export_dir_too(tmp_path):
 
     cfg = build_config("act", variants="onnxruntime", export_dir=str(tmp_path))
     assert cfg.variants == ["eager", "onnxruntime"] and cfg.export_dir == str(tmp_path)
-    with pytest.raises(ValueError, match="export saves what a runtime variant exported"):
+    with pytest.raises(ValueError, match="^export_dir saves what a runtime variant exported: add one with variants"):
         run("noop", export_dir=str(tmp_path))

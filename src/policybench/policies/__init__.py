@@ -9,6 +9,8 @@ LeRobot family is one ``Family`` entry. LeRobot is imported lazily, inside the m
 
 from __future__ import annotations
 
+import os
+
 from policybench.config import Profile
 from policybench.errors import UsageError
 from policybench.policies.base import PolicyAdapter
@@ -203,5 +205,7 @@ def with_pipeline(adapter: PolicyAdapter, checkpoint: str | None, device: str, t
 
     if not isinstance(adapter, LeRobotPolicy):
         return adapter  # noop: no processors, nothing to stage
+    if not checkpoint and adapter.family.pipeline_needs_hub and os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise RuntimeError(adapter.family.pipeline_needs_hub)
     pre, post = make_processors(adapter.policy, checkpoint, device)
     return PipelinePolicy(adapter, pre, post, device, task)

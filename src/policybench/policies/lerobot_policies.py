@@ -135,6 +135,8 @@ class Family:
     # tensors from Python numbers that must stay on the CPU (diffusers' DDPM scheduler).
     graph_default_device: bool = True
     export: ExportTarget = ExportTarget("no export path is known for this policy type")
+    # --pipeline offline: why LeRobot's own processors for a policy built by name need the hub ("" = they do not)
+    pipeline_needs_hub: str = ""
     curated: bool = True  # False: only known from LeRobot's registry, built from its defaults
 
     def title(self) -> str:
@@ -172,6 +174,11 @@ _VLA_NOT_EXPORTED = ExportTarget(
     "its VLM-with-expert module is called two ways (the prefix pass, then each denoising step with the prefix's "
     "KV cache, which it changes in place), and policybench exports one module called one way")
 
+_PI_PIPELINE = (
+    "--pipeline needs the PaliGemma tokenizer that LeRobot's processor for this policy loads from the hub "
+    "(google/paligemma-3b-pt-224): add --hub, or use --policy-path with a saved checkpoint, whose "
+    "processors policybench runs offline")
+
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
@@ -191,10 +198,12 @@ FAMILIES: dict[str, Family] = {
                                    lambda p: (p.diffusion, "unet"))),
         Family("pi0", "pi0", summary="pi0 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
-               availability_problem=compat.pi_problem, export=_VLA_NOT_EXPORTED),
+               availability_problem=compat.pi_problem, export=_VLA_NOT_EXPORTED,
+               pipeline_needs_hub=_PI_PIPELINE),
         Family("pi05", "pi0.5", "pi05", "pi0.5 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
-               availability_problem=compat.pi_problem, export=_VLA_NOT_EXPORTED),
+               availability_problem=compat.pi_problem, export=_VLA_NOT_EXPORTED,
+               pipeline_needs_hub=_PI_PIPELINE),
         Family("pi0_fast", "pi0-FAST", "pi0F", "pi0 with FAST action tokens (autoregressive)",
                uses_env_state=False, availability_problem=_needs(
                    "needs the FAST action tokenizer lerobot/fast-action-tokenizer (code and vocabulary on the "
