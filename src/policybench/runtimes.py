@@ -42,7 +42,8 @@ from policybench.policies.lerobot_policies import LeRobotPolicy
 from policybench.variants import Variant, VariantUnavailable, first_line, where
 
 INSTALL = "pip install 'policybench[runtimes]'"
-OPSET = 17
+OPSET = 17  # the TorchScript exporter's
+DYNAMO_OPSET = 18  # the lowest the dynamo exporter writes
 LABELS = {"onnxruntime": "ONNX Runtime", "openvino": "OpenVINO", "tensorrt": "TensorRT"}
 MODEL_FILE = "model.onnx"
 
@@ -74,10 +75,13 @@ def runtime_problem(variant: Variant, adapter: LeRobotPolicy, device: str) -> st
         return "policybench does not build TensorRT engines yet"
     if device != "cpu":
         return f"{label} runs here on the CPU, beside eager on the CPU: measure it with --device cpu"
-    for package in (runtime, "onnx"):  # torch.onnx.export (TorchScript) reads its result back with onnx
+    target = adapter.family.export
+    packages = [runtime, "onnx"]  # torch.onnx.export (TorchScript) reads its result back with onnx
+    if target.exporter == "dynamo":
+        packages.append("onnxscript")  # what the dynamo exporter writes ONNX with
+    for package in packages:
         if not installed(package):
             return f"{package} is not installed: {INSTALL}"
-    target = adapter.family.export
     if target.module is None:
         return f"{adapter.family.title()} is not exported: {target.what}"
     if runtime == "openvino" and variant.dtype is torch.bfloat16:
@@ -145,7 +149,11 @@ class Flattened:
 
     @classmethod
     def of(cls, tree: object, prefix: str = "") -> "Flattened":
-        with_paths, spec = pytree.tree_flatten_with_path(tree)
+        try:
+            with_paths, spec = pytree.tree_flatten_with_path(tree)
+        except ValueError:  # a node type registered without key paths (transformers' ModelOutput): name by place
+            leaves, spec = pytree.tree_flatten(tree)
+            with_paths = [((i,), leaf) for i, leaf in enumerate(leaves)]
         slots = [i for i, (_, leaf) in enumerate(with_paths) if isinstance(leaf, torch.Tensor)]
         names: list[str] = []
         for i in slots:
@@ -220,10 +228,10 @@ class RuntimeModule(torch.nn.Module):
     """Stands in for an exported module: its first call exports ``original`` and opens the
     variant's session; every call runs the session. ``calls`` counts the calls."""
 
-    def __init__(self, original: torch.nn.Module, variant: Variant, folder: str):
+    def __init__(self, original: torch.nn.Module, variant: Variant, folder: str, exporter: str = "torchscript"):
         super().__init__()
         self.original = original  # a child, so that eval() walks it and parameters() counts it
-        self._variant, self._path = variant, str(Path(folder) / MODEL_FILE)
+        self._variant, self._path, self._exporter = variant, str(Path(folder) / MODEL_FILE), exporter
         self._session: Session | None = None
         self._feed: list[tuple[str, int]] = []  # (input name, tensor index) the graph reads
         self.record: dict[str, object] = {}
@@ -248,10 +256,15 @@ class RuntimeModule(torch.nn.Module):
                 bound = inspect.BoundArguments(signature, self._call.rebuild(example))
                 self._output = Flattened.of(self.original(*bound.args, **bound.kwargs), prefix="output.")
                 flat = _Flat(self.original, signature, self._call, self._output)
-                torch.onnx.export(flat, example, self._path, dynamo=False, opset_version=OPSET,
-                                  input_names=self._call.names, output_names=self._output.names)
+                names = {"input_names": self._call.names, "output_names": self._output.names}
+                if self._exporter == "dynamo":  # one file (no external data): what --export copies
+                    torch.onnx.export(flat, example, self._path, dynamo=True, opset_version=DYNAMO_OPSET,
+                                      external_data=False, verbose=False, **names)
+                else:
+                    torch.onnx.export(flat, example, self._path, dynamo=False, opset_version=OPSET, **names)
         except Exception as exc:  # noqa: BLE001 - the exporter's reason becomes the variant's skip reason
-            raise ExportFailed(f"torch.onnx.export failed{where(exc)}: {first_line(exc)}") from exc
+            exporter = "dynamo" if self._exporter == "dynamo" else "TorchScript"
+            raise ExportFailed(f"torch.onnx.export ({exporter}) failed{where(exc)}: {first_line(exc)}") from exc
         exported = time.perf_counter() - start
         label = LABELS[self._variant.runtime or ""]
         try:
@@ -261,7 +274,8 @@ class RuntimeModule(torch.nn.Module):
         self._feed = [(name, i) for i, name in enumerate(self._call.names) if name in session.inputs]
         self.record = {
             "module": type(self.original).__name__,
-            "exporter": f"torch.onnx.export (TorchScript), opset {OPSET}, torch {torch.__version__}",
+            "exporter": (f"torch.onnx.export (dynamo), opset {DYNAMO_OPSET}" if self._exporter == "dynamo"
+                         else f"torch.onnx.export (TorchScript), opset {OPSET}") + f", torch {torch.__version__}",
             "export_seconds": exported,
             "session_seconds": time.perf_counter() - start - exported,
             "onnx_bytes": Path(self._path).stat().st_size,
@@ -270,6 +284,14 @@ class RuntimeModule(torch.nn.Module):
             "runtime": session.settings,
         }
         self._session = session
+
+    def __getattr__(self, name: str):
+        """Attributes the caller reads off the module it expects (SmolVLA reads its vision
+        encoder's ``dtype``) come from the original."""
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(super().__getattr__("original"), name)
 
     @property
     def model_path(self) -> str:
@@ -292,7 +314,8 @@ class RuntimePolicy(WrappedPolicy):
         assert locate is not None, "runtime_problem skips a family without an export target"
         owner, attr = locate(self.inner.policy)
         self._folder = tempfile.TemporaryDirectory(prefix="policybench-export-")
-        self._stand_in = RuntimeModule(getattr(owner, attr), self.variant, self._folder.name)
+        self._stand_in = RuntimeModule(getattr(owner, attr), self.variant, self._folder.name,
+                                       self.inner.family.export.exporter)
         self._owner = (owner, attr)
         setattr(owner, attr, self._stand_in)
         return self

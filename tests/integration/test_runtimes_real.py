@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from policybench.config import PROFILES, RunConfig, parse_override
+from policybench.config import PROFILES, RunConfig, customize_profile, parse_override
 from policybench.results import OK, SKIPPED
 from policybench.runner import run_benchmark
 
@@ -54,3 +54,22 @@ def test_diffusion_unet_is_exported_and_called_once_per_denoising_step():
     assert r.export["calls_per_refill"] == 3 and r.export["exported"].startswith("the noise-prediction UNet")
     assert [i["name"] for i in r.export["inputs"]] == ["x", "timestep", "global_cond"]
 
+
+
+def test_smolvla_vision_encoder_is_exported_by_dynamo_and_called_once_per_camera():
+    """SmolVLA (full size, 450 M; images are resized to 512x512 whatever the camera) with its
+    SigLIP vision encoder exported by the dynamo exporter: one call per camera, the ModelOutput it
+    returns rebuilt for LeRobot's code, actions as eager's."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    cfg = RunConfig(policies=["smolvla"], profile=customize_profile(PROFILES["so100"], image_size=(96, 96)),
+                    refills=1, warmup=0, variants=["eager", "onnxruntime"],
+                    overrides=[parse_override("smolvla.num_steps=1")])
+    rs = {r.variant: r for r in run_benchmark(cfg, "cpu").results}
+    r = rs["onnxruntime"]
+    assert r.status == OK, r.error
+    assert r.equivalence["rel_error"] <= 1e-4
+    assert r.export["calls_per_refill"] == 2  # so100: two cameras
+    assert r.export["exporter"].startswith("torch.onnx.export (dynamo)")
+    assert r.export["exported"].startswith("the SigLIP vision encoder")
+    assert r.export["inputs"][0]["shape"] == [1, 3, 512, 512]

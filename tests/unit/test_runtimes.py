@@ -94,8 +94,15 @@ def test_skip_reasons(monkeypatch):
 
     monkeypatch.setattr(runtimes, "installed", lambda package: True)
     assert runtime_problem(VARIANTS["onnxruntime"], adapter, "cpu") is None
+    vqbet = LeRobotPolicy(FAMILIES["vqbet"], TinyAct(), [])
+    assert runtime_problem(VARIANTS["onnxruntime"], vqbet, "cpu") == (
+        "VQ-BeT is not exported: no export path is known for this policy type")
     smolvla = LeRobotPolicy(FAMILIES["smolvla"], TinyAct(), [])
-    assert runtime_problem(VARIANTS["onnxruntime"], smolvla, "cpu").startswith("SmolVLA is not exported: ")
+    assert runtime_problem(VARIANTS["onnxruntime"], smolvla, "cpu") is None
+    monkeypatch.setattr(runtimes, "installed", lambda package: package != "onnxscript")
+    assert runtime_problem(VARIANTS["onnxruntime"], smolvla, "cpu") == f"onnxscript is not installed: {INSTALL}"
+    assert runtime_problem(VARIANTS["onnxruntime"], adapter, "cpu") is None  # ACT: the TorchScript exporter
+    monkeypatch.setattr(runtimes, "installed", lambda package: True)
     monkeypatch.setattr(runtimes, "openvino_capabilities", lambda: ["FP32", "INT8"])
     assert runtime_problem(VARIANTS["openvino"], adapter, "cpu") is None
     assert (runtime_problem(VARIANTS["openvino-bf16"], adapter, "cpu")
@@ -140,7 +147,7 @@ def test_an_unexportable_module_is_a_skip_with_the_exporters_reason(capfd):
     with RuntimePolicy(adapter, VARIANTS["onnxruntime"]) as rt:
         with pytest.raises(ExportFailed) as failure:
             rt.select_action(_obs())
-    assert str(failure.value) == ("torch.onnx.export failed: UnsupportedOperatorError: Exporting the operator "
+    assert str(failure.value) == ("torch.onnx.export (TorchScript) failed: UnsupportedOperatorError: Exporting the operator "
                                   "'aten::linalg_svd' to ONNX opset version 17 is not supported")
     assert "Torch IR graph" not in capfd.readouterr().out  # the exporter's dump kept off the table's stream
 

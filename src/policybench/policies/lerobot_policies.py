@@ -111,6 +111,9 @@ class ExportTarget:
 
     what: str  # the part exported and what stays in PyTorch, or why nothing is
     module: Callable[[object], tuple[object, str]] | None = None  # policy -> (owner, attribute); None: not exported
+    # "torchscript" (torch.onnx.export's tracer) or "dynamo" (torch.export, for transformers' vision
+    # encoders, whose mask code reads shapes as numbers, which the tracer turns into tensors)
+    exporter: str = "torchscript"
 
 
 @dataclass(frozen=True)
@@ -166,13 +169,19 @@ def _needs_hub(name: str, config_field: str, what: str) -> Callable[[], str | No
     return problem
 
 
-# runtimes.py exports one module that a refill calls the same way every time (ACT's model, Diffusion's
-# UNet). SmolVLA's and pi0's work is one VLM-with-expert module called two ways: the prefix pass, then
-# each denoising step with the prefix's KV cache, which it extends and crops in place (a transformers
-# DynamicCache from LeRobot 0.6 on).
-_VLA_NOT_EXPORTED = ExportTarget(
-    "its VLM-with-expert module is called two ways (the prefix pass, then each denoising step with the prefix's "
-    "KV cache, which it changes in place), and policybench exports one module called one way")
+# runtimes.py exports one module that a refill calls the same way every time. SmolVLA's and pi0's
+# language model and action expert are one VLM-with-expert module called two ways (the prefix pass,
+# then each denoising step with the prefix's KV cache, which it extends and crops in place), so what
+# is exported of them is their vision encoder, called once per camera: on this project's 2-core CPU
+# about two thirds of SmolVLA's refill (docs/runtimes-cpu.md).
+_VLA_REST = ("the language model's prefix pass and the denoising steps stay in PyTorch (their module is called "
+             "two ways, with a KV cache it changes in place)")
+_SMOLVLA_EXPORT = ExportTarget(
+    f"the SigLIP vision encoder, once per camera; its connector, {_VLA_REST}",
+    lambda p: (p.model.vlm_with_expert.get_vlm_model(), "vision_model"), exporter="dynamo")
+_PI_EXPORT = ExportTarget(
+    f"the SigLIP vision tower, once per camera; PaliGemma's projector, {_VLA_REST}",
+    lambda p: (p.model.paligemma_with_expert.paligemma.model, "vision_tower"), exporter="dynamo")
 
 _PI_PIPELINE = (
     "--pipeline needs the PaliGemma tokenizer that LeRobot's processor for this policy loads from the hub "
@@ -189,7 +198,7 @@ FAMILIES: dict[str, Family] = {
         Family("smolvla", "SmolVLA", summary="SmolVLA vision-language-action (SmolVLM2-500M architecture, offline)",
                offline_settings=_offline_smolvla, tokenizer=_smolvlm_tokenizer, uses_env_state=False,
                compile_targets=lambda p: [(p.model, "denoise_step"), (p.model, "embed_prefix")],
-               export=_VLA_NOT_EXPORTED),
+               export=_SMOLVLA_EXPORT),
         Family("diffusion", "Diffusion", "Diff", "Diffusion Policy (DDPM; 100 denoising steps by default)",
                offline_settings=_offline_act, compile_targets=lambda p: [(p.diffusion, "unet")],
                graph_default_device=False,
@@ -198,11 +207,11 @@ FAMILIES: dict[str, Family] = {
                                    lambda p: (p.diffusion, "unet"))),
         Family("pi0", "pi0", summary="pi0 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
-               availability_problem=compat.pi_problem, export=_VLA_NOT_EXPORTED,
+               availability_problem=compat.pi_problem, export=_PI_EXPORT,
                pipeline_needs_hub=_PI_PIPELINE),
         Family("pi05", "pi0.5", "pi05", "pi0.5 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
-               availability_problem=compat.pi_problem, export=_VLA_NOT_EXPORTED,
+               availability_problem=compat.pi_problem, export=_PI_EXPORT,
                pipeline_needs_hub=_PI_PIPELINE),
         Family("pi0_fast", "pi0-FAST", "pi0F", "pi0 with FAST action tokens (autoregressive)",
                uses_env_state=False, availability_problem=_needs(
