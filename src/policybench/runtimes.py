@@ -278,7 +278,7 @@ class RuntimeModule(torch.nn.Module):
                          else f"torch.onnx.export (TorchScript), opset {OPSET}") + f", torch {torch.__version__}",
             "export_seconds": exported,
             "session_seconds": time.perf_counter() - start - exported,
-            "onnx_bytes": Path(self._path).stat().st_size,
+            "onnx_bytes": sum(f.stat().st_size for f in Path(self._path).parent.iterdir()),  # with external data
             "inputs": _shapes(self._call.names, list(example), session.inputs),
             "outputs": _shapes(self._output.names, [self._output.leaves[i] for i in self._output.slots]),
             "runtime": session.settings,
@@ -364,7 +364,16 @@ def save_export(model_path: str, folder: str, result, record: dict[str, object])
     out.mkdir(parents=True, exist_ok=True)
     stem = file_stem(result.policy)
     model = out / f"{stem}.onnx"
-    shutil.copyfile(model_path, model)
+    written = [str(model)]
+    if len(list(Path(model_path).parent.iterdir())) == 1:
+        shutil.copyfile(model_path, model)
+    else:  # weights in an external data file, which the model names: saved again under the model's own name
+        import onnx
+
+        data = f"{stem}.onnx.data"
+        onnx.save_model(onnx.load(model_path), str(model), save_as_external_data=True, location=data)
+        record = {**record, "external_data": data}
+        written.append(str(out / data))
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     manifest = {
         "policy": result.policy,
@@ -383,4 +392,4 @@ def save_export(model_path: str, folder: str, result, record: dict[str, object])
     manifest.pop("saved", None)
     path = out / f"{stem}.json"
     path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    return [str(model), str(path)]
+    return [*written, str(path)]

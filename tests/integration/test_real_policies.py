@@ -128,3 +128,5 @@ def test_pi_family_offline_refills_every_n_action_steps(name, monkeypatch):
     adapter, loop = _measure(name, PROFILES["pusht"], overrides, refills=2, warmup=0)
     assert adapter.describe()["n_action_steps"] == 4 and adapter.describe()["inference_steps"] == 1
     assert _refill_indices(loop.samples) == [3, 7]
+    owner, attribute = adapter.family.export.module(adapter.policy)  # what the runtime variants export
+    assert type(getattr(owner, attribute)).__name__ == "SiglipVisionModel"

@@ -204,6 +204,39 @@ def test_the_run_records_the_export_and_saves_the_model_with_its_manifest(tmp_pa
     assert [i.name for i in session.get_inputs()] == ["batch.observation.state"]
 
 
+
+def test_a_model_with_external_data_is_saved_with_its_weights_under_its_own_name(tmp_path):
+    """The dynamo exporter puts large weights in ``model.onnx.data`` beside ``model.onnx`` (pi0's
+    vision tower, 1.6 GB): the saved model names its own data file, so that two variants saved
+    into one folder do not share one, and it still runs."""
+    onnx = pytest.importorskip("onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = np.arange(6, dtype=np.float32).reshape(2, 3)
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
+                              [numpy_helper.from_array(weight, "w")])
+    exported = tmp_path / "export"
+    exported.mkdir()
+    onnx.save_model(helper.make_model(graph), str(exported / "model.onnx"), save_as_external_data=True,
+                    location="model.onnx.data", size_threshold=0)
+    assert (exported / "model.onnx.data").exists()
+    result = SimpleNamespace(policy="pi0+openvino", variant="openvino", source="lerobot", config={},
+                             equivalence={"rel_error": 0.0})
+
+    folder = tmp_path / "models"
+    saved = runtimes.save_export(str(exported / "model.onnx"), str(folder), result, {"module": "M"})
+    assert saved == [str(folder / "pi0+openvino.onnx"), str(folder / "pi0+openvino.onnx.data"),
+                     str(folder / "pi0+openvino.json")]
+    assert json.loads((folder / "pi0+openvino.json").read_text())["external_data"] == "pi0+openvino.onnx.data"
+    (exported / "model.onnx.data").unlink()  # the saved model reads its own copy
+    session = onnxruntime.InferenceSession(str(folder / "pi0+openvino.onnx"), providers=["CPUExecutionProvider"])
+    x = np.array([[1.0, 2.0]], dtype=np.float32)
+    assert np.allclose(session.run(None, {"x": x})[0], x @ weight)
+
 def test_an_export_folder_that_cannot_be_written_is_a_warning_and_the_variant_is_measured(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     blocker = tmp_path / "file"
