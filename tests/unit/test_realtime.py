@@ -216,3 +216,19 @@ def test_a_refill_longer_than_the_chunk_never_recovers_and_says_so():
     assert s["delivered_hz"] < 10 < s["achieved_hz"]
     text = render_realtime([sync, asyn])
     assert "(never recovered)" in text
+
+
+def test_a_variant_whose_actions_are_off_is_simulated_but_not_called_a_win():
+    from policybench.report.realtime import render_realtime
+
+    fast, exact = _result(10, [1.0], [5.0]), _result(10, [1.0], [50.0])
+    fast.policy, fast.variant = "act+openvino-bf16", "openvino-bf16"
+    fast.equivalence = {"max_abs_diff": 0.1, "rel_error": 0.033, "tolerance": 0.02, "equivalent": False}
+    exact.equivalence = {"max_abs_diff": 0.0, "rel_error": 0.0, "tolerance": 1e-4, "equivalent": True}
+    entries = simulate(RunResults({}, {}, [exact, fast]), [30], [0.5], seconds=2)
+    highest = {h["policy"]: h for h in highest_rates(entries)}
+    assert highest["act+openvino-bf16"]["sync_hz"] == 30 and highest["act"]["sync_hz"] is None
+    assert "not_equivalent" not in highest["act"]
+    text = render_realtime(entries, highest_rates(entries))
+    assert ("ACT+openvino-bf16: sync 30 Hz, async g=0.5 30 Hz (not a win: its actions are 3.3e-02 off fp32 "
+            "eager's, above the tolerance of 0.02)") in text

@@ -90,8 +90,10 @@ def simulate(
         if r.status != OK:
             continue
         costs = costs_from_result(r)
+        flag = not_equivalent(r.equivalence)
         for hz, n in counts:
-            base = {"policy": r.policy, "hz": hz, "source": "simulated", "aggregate": None, "threshold": None}
+            base = {"policy": r.policy, "hz": hz, "source": "simulated", "aggregate": None, "threshold": None,
+                    **({"not_equivalent": flag} if flag else {})}
             entries.append({**base, "mode": "sync", "summary": simulate_sync(costs, hz, n)})
             for g in thresholds:
                 entries.append({**base, "mode": "async", "threshold": g, "aggregate": aggregate,
@@ -99,6 +101,14 @@ def simulate(
     if not entries:
         raise UsageError("results file has no successfully measured policy to simulate")
     return entries
+
+
+def not_equivalent(equivalence: dict | None) -> str | None:
+    """Why a variant's actions do not count as the policy's (above its tolerance), or None."""
+    if not equivalence or equivalence.get("equivalent", True):
+        return None
+    return (f"its actions are {equivalence['rel_error']:.1e} off fp32 eager's, above the tolerance of "
+            f"{equivalence['tolerance']:g}")
 
 
 def highest_rates(entries: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -109,6 +119,8 @@ def highest_rates(entries: list[dict[str, object]]) -> list[dict[str, object]]:
         mine = [e for e in entries if e["policy"] == policy]
         sync_ok = [e["hz"] for e in mine if e["mode"] == "sync" and e["summary"]["deadline_misses"] == 0]
         row: dict[str, object] = {"policy": policy, "sync_hz": max(sync_ok) if sync_ok else None, "async_hz": {}}
+        if mine[0].get("not_equivalent"):
+            row["not_equivalent"] = mine[0]["not_equivalent"]
         for g in dict.fromkeys(e["threshold"] for e in mine if e["mode"] == "async"):
             ok = [e["hz"] for e in mine if e["mode"] == "async" and e["threshold"] == g and e["summary"]["starved_ticks"] == 0]
             row["async_hz"][g] = max(ok) if ok else None

@@ -71,5 +71,8 @@ def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, ob
         parts = [f"sync {h['sync_hz']:g} Hz" if h["sync_hz"] is not None else "sync: none of the rates"]
         for g, hz in h["async_hz"].items():
             parts.append(f"async g={g:g} {hz:g} Hz" if hz is not None else f"async g={g:g}: none of the rates")
-        out.append(f"highest rate without a miss/starved tick, {label(str(h['policy']))}: " + ", ".join(parts))
+        line = f"highest rate without a miss/starved tick, {label(str(h['policy']))}: " + ", ".join(parts)
+        if h.get("not_equivalent"):
+            line += f" (not a win: {h['not_equivalent']})"
+        out.append(line)
     return "\n".join(out) + "\n"
