@@ -153,22 +153,75 @@ def where(exc: BaseException) -> str:
 GraphCapture = Callable[[Callable[[], torch.Tensor], str, bool], Callable[[], None]]
 
 
+class PythonConstants:
+    """Tensors a refill makes from Python numbers (``torch.tensor([0, 0, 1], device=...)``: SmolVLA's
+    and pi0's attention masks, the flow-matching time of each denoising step) are host-to-device
+    copies, which stream capture forbids. ``recording()`` (the warm-up) keeps each such tensor by its
+    arguments; ``reusing()`` (the capture) hands the kept one back instead of copying again, so the
+    graph reads it from where the warm-up put it. A caller that changed such a tensor in place would
+    see its change replayed: the equivalence check against eager catches that."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, torch.Tensor] = {}
+        self.reused = 0
+
+    @staticmethod
+    def _key(data, args: tuple, kwargs: dict) -> str | None:
+        """The call's arguments as text where ``data`` is Python numbers only, else None."""
+        def plain(x) -> bool:
+            return isinstance(x, (bool, int, float)) or (isinstance(x, (list, tuple)) and all(plain(i) for i in x))
+        return repr((data, args, sorted(kwargs.items()), torch.get_default_device())) if plain(data) else None
+
+    @contextlib.contextmanager
+    def _patched(self, reuse: bool):
+        original = torch.tensor
+
+        def tensor(data, *args, **kwargs):
+            key = self._key(data, args, kwargs)
+            if key is not None and reuse and key in self.kept:
+                self.reused += 1
+                return self.kept[key]
+            made = original(data, *args, **kwargs)
+            if key is not None and not reuse:
+                self.kept[key] = made
+            return made
+
+        torch.tensor = tensor
+        try:
+            yield
+        finally:
+            torch.tensor = original
+
+    def recording(self):
+        return self._patched(reuse=False)
+
+    def reusing(self):
+        return self._patched(reuse=True)
+
+
 def capture_cuda_graph(fn: Callable[[], torch.Tensor], device: str, default_device: bool = True) -> Callable[[], None]:
     """Capture ``fn`` as one CUDA graph and return its replay. Warmed up first on a side stream
-    (as torch.cuda.graphs asks). With ``default_device``, factory calls default to ``device``
+    (as torch.cuda.graphs asks), keeping the tensors it makes from Python numbers for the capture
+    (``PythonConstants``). With ``default_device``, factory calls default to ``device``
     during capture, since a tensor made on the CPU and copied over (ACT's latent) is a host copy
     that capture forbids; without it, tensors made from Python numbers stay on the CPU (diffusers'
     DDPM scheduler indexes its CPU tables with them)."""
     placed = (lambda: torch.device(device)) if default_device else contextlib.nullcontext
+    constants = PythonConstants()
     side = torch.cuda.Stream(device)
     side.wait_stream(torch.cuda.current_stream(device))
-    with torch.cuda.stream(side), placed():
+    with torch.cuda.stream(side), placed(), constants.recording():
         fn()
     torch.cuda.current_stream(device).wait_stream(side)
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph), placed():
+    with torch.cuda.graph(graph), placed(), constants.reusing():
         fn()
-    return graph.replay
+
+    def replay() -> None:  # keeps the constants the graph reads alive as long as the graph
+        graph.replay()
+
+    replay.constants = constants  # type: ignore[attr-defined]
+    return replay
 
 
 class CudaGraphPolicy(WrappedPolicy):

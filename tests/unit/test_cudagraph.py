@@ -150,3 +150,29 @@ def test_pi0_pipeline_offline_says_it_needs_the_hub(monkeypatch):
     adapter = LeRobotPolicy(FAMILIES["pi0"], TinyChunkPolicy(), [])
     with pytest.raises(RuntimeError, match="^--pipeline needs the PaliGemma tokenizer .* add --hub, or use --policy-path"):
         with_pipeline(adapter, None, "cpu", "pick")
+
+
+def test_tensors_made_from_python_numbers_in_the_warm_up_are_reused_by_the_capture():
+    """What makes SmolVLA's and pi0's refills capturable in principle: their attention masks and
+    flow-matching times are ``torch.tensor(python list or float, device=...)``, a host copy that
+    capture forbids; the capture gets the warm-up's tensor back instead."""
+    from policybench.variants import PythonConstants
+
+    constants, original = PythonConstants(), torch.tensor
+    source = torch.ones(2)
+
+    def refill():
+        return (torch.tensor([0, 0, 1], dtype=torch.bool), torch.tensor(0.9, dtype=torch.float32),
+                torch.tensor(source), torch.tensor([source.sum().item()]))
+
+    with constants.recording():
+        warm = refill()
+    with constants.reusing():
+        captured = refill()
+    assert captured[0] is warm[0] and captured[1] is warm[1]  # Python numbers: the kept tensor
+    assert captured[2] is not warm[2]  # from a tensor: made again (no host copy involved to avoid)
+    assert constants.reused == 3  # the last one's data is a list of Python numbers too
+    with constants.reusing():
+        other = torch.tensor([1, 0, 0], dtype=torch.bool)
+    assert other.tolist() == [True, False, False] and constants.reused == 3  # not seen in the warm-up: made
+    assert torch.tensor is original  # put back
