@@ -148,3 +148,10 @@ def test_table_snapshot():
         SNAPSHOT_TEXT.write_text(render_table(read_results(str(SNAPSHOT_JSON)), baseline="smolvla"))
     rendered = render_table(read_results(str(SNAPSHOT_JSON)), baseline="smolvla")
     assert rendered == SNAPSHOT_TEXT.read_text(), "rerun with POLICYBENCH_UPDATE_SNAPSHOTS=1 if the change is intended"
+
+
+def test_ratio_headers_name_a_variant_by_its_policys_label():
+    from policybench.report.table import _short
+
+    assert _short("smolvla+compile") == "SmolVLA+compile" and _short("diffusion+openvino") == "Diff+openvino"
+    assert _short("diffusion") == "Diff" and _short("/ckpt/a+b/model") == "/ckpt/a+b/model"

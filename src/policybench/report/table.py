@@ -23,6 +23,10 @@ def label(name: str) -> str:
 
 
 def _short(name: str) -> str:
+    """A ratio header's name: "Diff", "SmolVLA+compile"."""
+    base, plus, variant = name.rpartition("+")
+    if plus and "/" not in base:
+        return f"{short_label(base)}+{variant}"
     return short_label(name)
 
 
