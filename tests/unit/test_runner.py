@@ -114,7 +114,8 @@ def test_incomplete_run_warns(tmp_path):
     r = results.results[0]
     assert r.status == "ok" and r.complete is False
     assert [s.phase for s in r.samples] == ["refill", "step", "step", "step", "refill", "step"]
-    assert "a: warning: stopped by --max-seconds 2 after 2 of 5 refill cycles; raise --max-seconds for the full count" in lines
+    assert ("a: warning: stopped by --max-seconds 2 with 2 of 5 refills measured and the last chunk not drained; "
+            "raise --max-seconds for the full count") in lines
 
 
 def test_injected_empty_environment_is_kept(tmp_path):
