@@ -128,8 +128,8 @@ def _measure_into(
              "measuring began mid-cycle: raise --max-seconds")
     if not loop.complete:
         warn(
-            f"{name}: warning: stopped by --max-seconds {cfg.max_seconds:g} with {n_refills} of {cfg.refills} "
-            "refills measured and the last chunk not drained; raise --max-seconds for the full count"
+            f"{name}: warning: stopped by --max-seconds {cfg.max_seconds:g} before {cfg.refills} full refill cycles "
+            f"({n_refills} refills measured); raise --max-seconds for the full count"
         )
 
 

@@ -257,7 +257,7 @@ class RuntimeModule(torch.nn.Module):
                 self._output = Flattened.of(self.original(*bound.args, **bound.kwargs), prefix="output.")
                 flat = _Flat(self.original, signature, self._call, self._output)
                 names = {"input_names": self._call.names, "output_names": self._output.names}
-                if self._exporter == "dynamo":  # one file (no external data): what --export copies
+                if self._exporter == "dynamo":  # weights inline, except above torch's 1.5 GB (save_export reads both)
                     torch.onnx.export(flat, example, self._path, dynamo=True, opset_version=DYNAMO_OPSET,
                                       external_data=False, verbose=False, **names)
                 else:
@@ -286,12 +286,18 @@ class RuntimeModule(torch.nn.Module):
         self._session = session
 
     def __getattr__(self, name: str):
-        """Attributes the caller reads off the module it expects (SmolVLA reads its vision
-        encoder's ``dtype``) come from the original."""
+        """Plain attributes the caller reads off the module it expects (SmolVLA reads its vision
+        encoder's ``dtype``) come from the original; its submodules, parameters and tensors do
+        not, since a caller that ran them would run PyTorch outside the exported graph unseen."""
         try:
             return super().__getattr__(name)
         except AttributeError:
-            return getattr(super().__getattr__("original"), name)
+            original = super().__getattr__("original")
+            value = getattr(original, name)
+            if isinstance(value, (torch.nn.Module, torch.Tensor)):
+                raise AttributeError(f"{type(original).__name__}.{name} is part of the exported module; "
+                                     "its stand-in does not hand it out") from None
+            return value
 
     @property
     def model_path(self) -> str:
@@ -371,9 +377,12 @@ def save_export(model_path: str, folder: str, result, record: dict[str, object])
         import onnx
 
         data = f"{stem}.onnx.data"
+        (out / data).unlink(missing_ok=True)  # onnx appends to an existing data file
         onnx.save_model(onnx.load(model_path), str(model), save_as_external_data=True, location=data)
-        record = {**record, "external_data": data}
-        written.append(str(out / data))
+        if (out / data).exists():  # onnx keeps tensors under 1 KB inline
+            record = {**record, "external_data": data,
+                      "external_data_sha256": hashlib.sha256((out / data).read_bytes()).hexdigest()}
+            written.append(str(out / data))
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     manifest = {
         "policy": result.policy,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from types import SimpleNamespace
 
+import pytest
 import torch
 
 from policybench.clock import Clock
@@ -114,8 +115,6 @@ def test_exit_frees_the_graph_and_the_next_refill_captures_again():
 
 
 def test_a_failed_capture_is_a_skip_that_names_the_error():
-    import pytest
-
     from policybench.variants import CaptureFailed
 
     policy = TinyChunkPolicy()
@@ -142,8 +141,6 @@ def test_the_queue_is_found_on_the_built_policy_action_queue_first():
 
 
 def test_pi0_pipeline_offline_says_it_needs_the_hub(monkeypatch):
-    import pytest
-
     from policybench.policies import with_pipeline
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -176,3 +173,14 @@ def test_tensors_made_from_python_numbers_in_the_warm_up_are_reused_by_the_captu
         other = torch.tensor([1, 0, 0], dtype=torch.bool)
     assert other.tolist() == [True, False, False] and constants.reused == 3  # not seen in the warm-up: made
     assert torch.tensor is original  # put back
+
+
+def test_torch_tensor_is_put_back_when_the_warm_up_raises():
+    from policybench.variants import PythonConstants
+
+    original = torch.tensor
+    with pytest.raises(RuntimeError, match="boom"):
+        with PythonConstants().recording():
+            assert torch.tensor is not original
+            raise RuntimeError("boom")
+    assert torch.tensor is original

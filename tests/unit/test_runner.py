@@ -114,7 +114,7 @@ def test_incomplete_run_warns(tmp_path):
     r = results.results[0]
     assert r.status == "ok" and r.complete is False
     assert [s.phase for s in r.samples] == ["refill", "step", "step", "step", "refill", "step"]
-    assert ("a: warning: stopped by --max-seconds 2 with 2 of 5 refills measured and the last chunk not drained; "
+    assert ("a: warning: stopped by --max-seconds 2 before 5 full refill cycles (2 refills measured); "
             "raise --max-seconds for the full count") in lines
 
 

@@ -152,6 +152,19 @@ def test_an_unexportable_module_is_a_skip_with_the_exporters_reason(capfd):
     assert "Torch IR graph" not in capfd.readouterr().out  # the exporter's dump kept off the table's stream
 
 
+def test_the_stand_in_hands_out_plain_attributes_of_the_original_but_not_its_parts():
+    adapter = _adapter()
+    model = adapter.policy.model
+    model.dtype_seen = torch.float32
+    with RuntimePolicy(adapter, VARIANTS["onnxruntime"]):
+        stand_in = adapter.policy.model
+        assert stand_in.dtype_seen is torch.float32 and stand_in.unexportable is False
+        with pytest.raises(AttributeError, match="TinyModel.lin is part of the exported module"):
+            stand_in.lin
+        with pytest.raises(AttributeError):
+            stand_in.no_such_attribute
+
+
 def test_the_arguments_are_named_by_their_place_and_rebuilt():
     call = runtimes.Flattened.of({"batch": {"observation.state": torch.zeros(1, 2), "images": [torch.ones(1, 3)],
                                             "task": "pick"}, "noise": None})
@@ -214,10 +227,10 @@ def test_a_model_with_external_data_is_saved_with_its_weights_under_its_own_name
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
-    weight = np.arange(6, dtype=np.float32).reshape(2, 3)
+    weight = np.arange(600, dtype=np.float32).reshape(2, 300)  # over the 1 KB that onnx keeps inline
     graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 300])],
                               [numpy_helper.from_array(weight, "w")])
     exported = tmp_path / "export"
     exported.mkdir()
@@ -232,6 +245,12 @@ def test_a_model_with_external_data_is_saved_with_its_weights_under_its_own_name
     assert saved == [str(folder / "pi0+openvino.onnx"), str(folder / "pi0+openvino.onnx.data"),
                      str(folder / "pi0+openvino.json")]
     assert json.loads((folder / "pi0+openvino.json").read_text())["external_data"] == "pi0+openvino.onnx.data"
+    manifest = json.loads((folder / "pi0+openvino.json").read_text())
+    data = (folder / "pi0+openvino.onnx.data").read_bytes()
+    assert len(data) == weight.nbytes and (folder / "pi0+openvino.onnx").stat().st_size < weight.nbytes
+    assert manifest["external_data_sha256"] == hashlib.sha256(data).hexdigest()
+    runtimes.save_export(str(exported / "model.onnx"), str(folder), result, {"module": "M"})  # again: replaced
+    assert (folder / "pi0+openvino.onnx.data").read_bytes() == data
     (exported / "model.onnx.data").unlink()  # the saved model reads its own copy
     session = onnxruntime.InferenceSession(str(folder / "pi0+openvino.onnx"), providers=["CPUExecutionProvider"])
     x = np.array([[1.0, 2.0]], dtype=np.float32)

@@ -91,7 +91,7 @@ def test_notes(table):
     last_rule = max(i for i, line in enumerate(tail) if set(line) == {"="})
     assert tail[last_rule + 1:] == [
         "Diffusion failed: OutOfMemoryError: CUDA out of memory",
-        "pi0: stopped by --max-seconds after 2 refills, the last chunk not drained",
+        "pi0: stopped by --max-seconds before its full refill cycles (2 refills measured)",
         "ACT vs SmolVLA: step median 0.50x, refill median 0.50x",
         "pi0 vs SmolVLA: step median 2.00x, refill median 2.00x",
     ]

@@ -265,7 +265,7 @@ def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
             notes.append(f"{label(r.policy)} {r.status}: {(r.error or '').splitlines()[0] if r.error else 'unknown error'}")
         elif r.complete is False:
             n = r.summary()["refill"]["count"]
-            notes.append(f"{label(r.policy)}: stopped by --max-seconds after {n} refills, the last chunk not drained")
+            notes.append(f"{label(r.policy)}: stopped by --max-seconds before its full refill cycles ({n} refills measured)")
     for r in results.results:
         if r.variant == "eager" and r.roofline.get("floor_ms"):
             rl = r.roofline
