@@ -2,10 +2,12 @@
 
 Which part is exported is each family's own business (``Family.export`` in lerobot_policies.py):
 ACT's model forward, i.e. the whole refill; Diffusion's noise-prediction UNet, called once per
-denoising step by the loop that stays in PyTorch. For the variant's lifetime that module is
-replaced by a stand-in (``RuntimeModule``). At its first call the stand-in records the arguments
-LeRobot passes, exports the module on exactly those shapes with ``torch.onnx.export``
-(TorchScript exporter, opset 17), and opens a session; from then on every call runs the session.
+denoising step by the loop that stays in PyTorch; SmolVLA's and pi0's vision encoder, once per
+camera. For the variant's lifetime that module is replaced by a stand-in (``RuntimeModule``). At
+its first call the stand-in records the arguments LeRobot passes, exports the module on exactly
+those shapes with ``torch.onnx.export`` (the TorchScript exporter, opset 17, or for the vision
+encoders the dynamo exporter, opset 18), and opens a session; from then on every call runs the
+session.
 Everything around it is LeRobot's own ``select_action``: a step still pops from the policy's queue
 (eval walk included), a refill runs the exported graph. The original module stays a child of the
 stand-in, so the eval walk, the parameter count and the roofline are those of eager.
