@@ -142,6 +142,7 @@ def measure_variants(
     import contextlib
     import dataclasses
 
+    from policybench.policies.pipeline import PipelinePolicy
     from policybench.roofline import device_peaks, floor_ms, refill_cost
     from policybench.runtimes import RuntimePolicy
     from policybench.variants import (VARIANTS, CaptureFailed, VariantUnavailable, equivalence, first_chunk,
@@ -152,6 +153,9 @@ def measure_variants(
     if hasattr(adapter, "policy"):
         roofline = {**refill_cost(adapter, obs, cfg.seed), **device_peaks(device, clock)}
         roofline["floor_ms"] = floor_ms(roofline, roofline)
+    # With --pipeline a variant changes the policy inside LeRobot's processors, which stay as they are.
+    pipeline = adapter if isinstance(adapter, PipelinePolicy) else None
+    policy = pipeline.inner if pipeline else adapter
     out = []
     capture_failed = None  # a failed capture can leave CUDA unusable: no second attempt in this process
     for name in cfg.variants:
@@ -159,7 +163,7 @@ def measure_variants(
         r = dataclasses.replace(base, policy=base.policy if name == "eager" else f"{base.policy}+{name}",
                                 memory=dict(base.memory), variant=name)
         out.append(r)
-        reason = skip_reason(variant, adapter, device)
+        reason = skip_reason(variant, policy, device)
         if reason is None and variant.cudagraph and capture_failed:
             reason = f"not attempted after a failed capture in this process ({capture_failed})"
         if reason:
@@ -167,14 +171,15 @@ def measure_variants(
             warn(f"{r.policy}: skipped: {reason}")
             continue
         try:
-            wrapped = adapter if name == "eager" else make_variant(adapter, variant, device)
-            with contextlib.nullcontext() if wrapped is adapter else wrapped:
+            run = policy if name == "eager" else make_variant(policy, variant, device)
+            wrapped = adapter if run is policy else pipeline.around(run) if pipeline else run
+            with contextlib.nullcontext() if run is policy else run:
                 start = time.perf_counter()
                 chunk = first_chunk(wrapped, obs, cfg.seed)  # includes torch.compile's compilation
                 r.first_chunk_seconds = time.perf_counter() - start
                 r.equivalence = equivalence(reference, chunk, variant.tolerance)
-                if isinstance(wrapped, RuntimePolicy):  # the first refill exported: record it, save it
-                    r.export = wrapped.finish_export(r, cfg.export_dir, warn)
+                if isinstance(run, RuntimePolicy):  # the first refill exported: record it, save it
+                    r.export = run.finish_export(r, cfg.export_dir, warn)
                 _measure_into(r, wrapped, obs, cfg, device, clock, log, warn, progress)
             if roofline:
                 median = r.summary()["refill"]["median_ms"]

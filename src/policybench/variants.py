@@ -258,7 +258,7 @@ class CudaGraphPolicy(WrappedPolicy):
             return self.inner.select_action(self._static)
 
     def _record(self, obs: dict[str, torch.Tensor]) -> None:
-        self._static = {k: v.clone() for k, v in obs.items()}
+        self._static = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in obs.items()}  # --pipeline: the task
         cpu_rng = torch.get_rng_state()
         cuda_rng = torch.cuda.get_rng_state(self.device) if torch.cuda.is_available() else None
         outputs: list[torch.Tensor] = []
@@ -282,7 +282,8 @@ class CudaGraphPolicy(WrappedPolicy):
         if self._replay is None:
             self._record(obs)
         for key, buffer in self._static.items():
-            buffer.copy_(obs[key])
+            if isinstance(buffer, torch.Tensor):
+                buffer.copy_(obs[key])
         self._replay()
         self.inner.refill_queue(self._rest)
         return self._first

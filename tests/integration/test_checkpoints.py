@@ -113,6 +113,26 @@ def test_policy_path_with_pipeline_uses_the_checkpoints_features_and_stages_add_
     assert "select_action refill median" in capsys.readouterr().out
 
 
+def test_variants_of_a_checkpoint_run_inside_its_pipeline(act_checkpoint, tmp_path):
+    """--pipeline with --variant: the variant changes the policy, LeRobot's processors stay around
+    it, so its actions are compared with eager's after the same postprocessor."""
+    pytest.importorskip("onnxruntime")
+    folder, _ = act_checkpoint
+    out = tmp_path / "r.json"
+    code = main(["run", "--policy-path", str(folder), "--pipeline", "--variant", "noeval,onnxruntime",
+                 "--refills", "2", "--warmup", "1", "--json", str(out)])
+    assert code == 0
+    results = {r["variant"]: r for r in json.loads(out.read_text())["results"]}
+    for name in ("noeval", "onnxruntime"):
+        r = results[name]
+        assert r["status"] == "ok", r.get("error")
+        assert r["equivalence"]["equivalent"] and r["config"]["pipeline"] == results["eager"]["config"]["pipeline"]
+        assert {s["phase"] for s in r["samples"]} == {"step", "refill"}
+        assert all(list(s["stages_ms"]) == ["prepare", "preprocess", "select_action", "postprocess"]
+                   for s in r["samples"])
+    assert results["onnxruntime"]["export"]["calls_per_refill"] == 1
+
+
 def test_config_keys_the_installed_lerobot_does_not_know_are_ignored_and_named(act_copy, tmp_path):
     # pretrained_revision is written by LeRobot 0.6 and refused by 0.4.4's parser; the other
     # key stands for one that an older or newer release wrote and this one does not know.

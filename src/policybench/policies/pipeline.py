@@ -76,5 +76,9 @@ class PipelinePolicy(WrappedPolicy):
     def extra_inputs(self, task: str) -> dict[str, torch.Tensor]:
         return {}  # the preprocessor tokenizes the task itself
 
+    def around(self, inner) -> "PipelinePolicy":
+        """The same processors around another run of the policy (a --variant of it)."""
+        return PipelinePolicy(inner, self._pre, self._post, self.device, self.task)
+
     def describe(self) -> dict[str, object]:
         return {**self.inner.describe(), "pipeline": list(STAGES)}
