@@ -243,14 +243,14 @@ class RuntimeModule(torch.nn.Module):
         if self._session is None:
             self._export(args, kwargs)
         self.calls += 1
-        tensors = self._call.tensors(_bound(self.original, args, kwargs)[1])
+        tensors = self._call.tensors(dict(self._signature.bind(*args, **kwargs).arguments))  # read once, at export
         outputs = self._session.run({name: tensors[i].detach().cpu().contiguous().numpy() for name, i in self._feed})
         device = tensors[0].device if tensors else torch.device("cpu")
         return self._output.rebuild([torch.from_numpy(o).to(device) for o in outputs])
 
     def _export(self, args: tuple, kwargs: dict) -> None:
         signature, arguments = _bound(self.original, args, kwargs)
-        self._call = Flattened.of(arguments)
+        self._signature, self._call = signature, Flattened.of(arguments)
         start = time.perf_counter()
         try:
             with _exporting():
