@@ -32,12 +32,18 @@ class Interrupted(KeyboardInterrupt):
         return cls(getattr(exc, "signum", signal.SIGINT), partial)
 
 
+_installed = False  # an interruptible() is active: nested ones leave its handlers in place
+
+
 @contextlib.contextmanager
 def interruptible():
     """Inside: the first SIGINT or SIGTERM raises Interrupted in the main thread; later ones are
     ignored so that the clean-up (stopping children, writing results) can finish. Outside the
-    main thread, where handlers cannot be installed, nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
+    main thread, where handlers cannot be installed, nothing changes; nor inside another
+    interruptible(), whose handlers stay (an inner one putting the outer's back would let a second
+    signal interrupt the outer clean-up)."""
+    global _installed
+    if threading.current_thread() is not threading.main_thread() or _installed:
         yield
         return
     caught: list[int] = []
@@ -48,8 +54,10 @@ def interruptible():
             raise Interrupted(signum)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    _installed = True
     try:
         yield
     finally:
+        _installed = False
         for s, h in previous.items():
             signal.signal(s, h if h is not None else signal.SIG_DFL)  # None: set outside Python

@@ -48,6 +48,23 @@ def test_a_second_signal_does_not_break_the_clean_up():
     assert cleaned == [True] and stop.value.signum == signal.SIGTERM
 
 
+def test_a_nested_interruptible_keeps_the_outer_handlers_so_the_outer_clean_up_is_not_interrupted():
+    """cli wraps the run in interruptible(), and run_benchmark is interruptible too: after the
+    inner one raised, a second signal during the outer clean-up (writing the results) is ignored."""
+    cleaned = []
+    with pytest.raises(Interrupted) as stop:
+        with interruptible():
+            outer = handlers()
+            try:
+                with interruptible():
+                    assert handlers() == outer
+                    os.kill(os.getpid(), signal.SIGTERM)
+            finally:
+                os.kill(os.getpid(), signal.SIGINT)  # during the outer clean-up: ignored
+                cleaned.append(True)
+    assert cleaned == [True] and stop.value.signum == signal.SIGTERM
+
+
 def test_as_a_decorator_each_call_gets_fresh_handlers():
     @interruptible()
     def stopped():
