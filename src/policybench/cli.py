@@ -12,9 +12,6 @@ from policybench.config import (
     DEFAULT_PROFILE,
     PROFILES,
     RunConfig,
-    customize_profile,
-    get_profile,
-    parse_image_size,
     parse_override,
 )
 from policybench.errors import UsageError

@@ -95,7 +95,7 @@ def grid(axes: list[Axis]) -> list[dict[str, object]]:
 
 def point_label(point: dict[str, object], axes: list[Axis]) -> str:
     by_name = {a.name: a for a in axes}
-    return ",".join(f"{name.split('.', 1)[-1] if '.' in name else name}={by_name[name].show(v)}" for name, v in point.items())
+    return ",".join(f"{name.split('.', 1)[-1]}={by_name[name].show(v)}" for name, v in point.items())
 
 
 def point_config(base: RunConfig, point: dict[str, object]) -> RunConfig:
@@ -121,9 +121,9 @@ def applies(policy: str, point: dict[str, object]) -> bool:
 def tag(results: list[PolicyResult], point: dict[str, object], axes: list[Axis]) -> list[PolicyResult]:
     """The point's results, named ``policy[axis=value]`` and carrying the point in their config."""
     label = point_label(point, axes)
+    shown = {a.name: a.show(point[a.name]) for a in axes if a.name in point}
     out = []
     for r in results:
-        shown = {a.name: a.show(point[a.name]) for a in axes if a.name in point}
         out.append(dataclasses.replace(r, policy=f"{r.policy}[{label}]",
                                        config={**r.config, "sweep_point": shown, "sweep_policy": r.policy}))
     return out
@@ -167,10 +167,10 @@ def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float, float | No
         raise ValueError("all x values are equal")
     b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
     a = my - b * mx
-    residual = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys))
-    total = sum((y - my) ** 2 for y in ys)
     if n < 3:
         return a, b, None, None
+    residual = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys))
+    total = sum((y - my) ** 2 for y in ys)
     se = math.sqrt(residual / (n - 2) / sxx)
     r2 = 1 - residual / total if total > 0 else 1.0
     return a, b, se, r2

@@ -9,8 +9,6 @@ LeRobot family is one ``Family`` entry. LeRobot is imported lazily, inside the m
 
 from __future__ import annotations
 
-import os
-
 from policybench.config import Profile
 from policybench.errors import UsageError
 from policybench.policies.base import PolicyAdapter
@@ -200,12 +198,13 @@ def build(name: str, profile: Profile, overrides: dict[str, object], device: str
 
 def with_pipeline(adapter: PolicyAdapter, checkpoint: str | None, device: str, task: str) -> PolicyAdapter:
     """Wrap a LeRobot policy so that each call runs LeRobot's whole deployment pipeline (--pipeline)."""
+    from policybench.policies.checkpoint import hub_offline
     from policybench.policies.lerobot_policies import LeRobotPolicy
     from policybench.policies.pipeline import PipelinePolicy, make_processors
 
     if not isinstance(adapter, LeRobotPolicy):
         return adapter  # noop: no processors, nothing to stage
-    if not checkpoint and adapter.family.pipeline_needs_hub and os.environ.get("HF_HUB_OFFLINE") == "1":
+    if not checkpoint and adapter.family.pipeline_needs_hub and hub_offline():
         raise RuntimeError(adapter.family.pipeline_needs_hub)
     pre, post = make_processors(adapter.policy, checkpoint, device)
     return PipelinePolicy(adapter, pre, post, device, task)
