@@ -104,10 +104,15 @@ def measure_in_child(
 
 
 def stop_child(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
+    """SIGTERM, then SIGKILL after ``grace`` seconds or if the wait is cut short (a second signal)."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        if proc.poll() is None:
             proc.kill()
             proc.wait()

@@ -25,6 +25,7 @@ import numpy as np
 
 from policybench.config import Profile
 from policybench.errors import UsageError
+from policybench.isolation import stop_child
 from policybench.policies.base import PolicyAdapter
 
 
@@ -139,21 +140,8 @@ def policy_server(port: int, folder: Path, startup_timeout: float = 60.0):
         yield services_pb2_grpc.AsyncInferenceStub(channel)
     finally:
         channel.close()
-        stop_process(proc)
+        stop_child(proc, grace=10.0)
         log.close()
-
-
-def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL after ``grace`` seconds or if the wait is cut short."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int, port: int | None = None,
