@@ -325,8 +325,10 @@ def measure(cfg, *, hub: bool = False, log=None, warn=None, progress=None, isola
         return run_benchmark(cfg, device, isolate=isolate_named, **kwargs)
 
 
-def measure_sweep(cfg, axes, *, hub: bool = False, log=None, warn=None, progress=None, isolate: bool = True) -> RunResults:
-    """``policybench sweep``: every point of the grid measured as ``measure`` does."""
+def measure_sweep(cfg, axes, *, hub: bool = False, log=None, warn=None, progress=None, isolate: bool = True,
+                  hz: float | None = None) -> RunResults:
+    """``policybench sweep``: every point of the grid measured as ``measure`` does; ``hz``, the
+    control rate its verdict is for, is recorded with the axes."""
     from policybench.environment import resolve_device
     from policybench.results import check_writable
     from policybench.sweep import run_sweep
@@ -336,7 +338,7 @@ def measure_sweep(cfg, axes, *, hub: bool = False, log=None, warn=None, progress
         check_writable(cfg.json_path)
     with process_state(cfg.threads, hub):
         return run_sweep(cfg, axes, device, log or (lambda line: None), warn or log or (lambda line: None),
-                         progress, isolate=isolate)
+                         progress, isolate=isolate, hz=hz)
 
 
 def _as_list(policies) -> list | None:

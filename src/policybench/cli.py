@@ -160,8 +160,24 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     )
 
 
+# Control characters other than newline and tab, as a results file or a checkpoint may carry them
+# in a policy name: printed raw, an ANSI escape sequence would drive the user's terminal.
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters (but newlines and tabs) shown as ``\\xNN``."""
+    return text.translate(_CONTROL)
+
+
+def _print(text: str) -> None:
+    """Rendered output on stdout, as the renderer made it (its own trailing newline)."""
+    sys.stdout.write(terminal_safe(text))
+    sys.stdout.flush()
+
+
 def _log(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    print(terminal_safe(line), file=sys.stderr, flush=True)
 
 
 def _error(message: str, code: int = 2) -> int:
@@ -174,12 +190,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from policybench.api import measure
     from policybench.diagnostics import diagnose
     from policybench.environment import resolve_device
+    from policybench.outputs import holds_results
+    from policybench.runner import measured_something
     from policybench.progress import RunOutput
     from policybench.report.table import render_table
     from policybench.results import OK, SKIPPED
 
     cfg = config_from_args(args)
     device = resolve_device(cfg.device)
+    earlier = cfg.json_path is not None and holds_results(cfg.json_path)
     stopped: Interrupted | NotWritten | None = None
     try:
         with RunOutput(quiet=args.quiet, verbose=args.verbose) as out:
@@ -188,14 +207,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                               isolate=not args.in_process)
     except (Interrupted, NotWritten) as exc:  # the table of what was measured all the same
         stopped, results = exc, exc.partial
-    print(render_table(results, cfg.resolved_baseline()), end="")
+    _print(render_table(results, cfg.resolved_baseline()))
+    if cfg.json_path and earlier and not measured_something(results):
+        _log(f"{cfg.json_path}: left as it was: nothing was measured in this run")
+    elif cfg.json_path and stopped is None and not args.quiet:
+        _log(f"results written to {cfg.json_path}")
     if stopped is not None:
         raise stopped
     if not args.quiet:
         for note in diagnose(results):
             _log(f"warning: {note}")
-        if cfg.json_path:
-            _log(f"results written to {cfg.json_path}")
     return 0 if all(r.status in (OK, SKIPPED) for r in results.results) else 1
 
 
@@ -212,9 +233,9 @@ def _float_list(text: str, flag: str) -> list[float]:
 def cmd_realtime(args: argparse.Namespace) -> int:
     import math
 
-    from policybench.realtime.simulate import highest_rates, simulate
-    from policybench.report.realtime import render_realtime
-    from policybench.results import OK, RunResults, check_writable, read_results, write_results
+    from policybench.outputs import ResultsFile
+    from policybench.results import check_writable
+    from policybench.runner import measured_something
 
     rates = _float_list(args.hz, "--hz")
     thresholds = _float_list(args.threshold, "--threshold")
@@ -243,27 +264,39 @@ def cmd_realtime(args: argparse.Namespace) -> int:
     if args.json_path:
         check_writable(args.json_path)
     seconds = args.seconds if args.seconds is not None else 10.0
+    with ResultsFile(args.json_path, measured_something) as out:
+        if args.simulate:
+            return _realtime_simulate(args, rates, thresholds, seconds, out)
+        return _realtime_live(args, rates, thresholds, seconds, out)
 
-    if args.simulate:
-        live_only = {"--device": args.device != "auto", "--profile": args.profile != DEFAULT_PROFILE,
-                     "--cameras": args.cameras is not None, "--image-size": args.image_size is not None,
-                     "--state-dim": args.state_dim is not None, "--action-dim": args.action_dim is not None,
-                     "--set": bool(args.overrides), "--threads": args.threads is not None, "--hub": args.hub,
-                     "--remote": args.remote, "--port": args.port is not None}
-        given = [flag for flag, used in live_only.items() if used]
-        if given:
-            raise UsageError(f"--simulate replays a results file; {given[0]} applies to live runs only")
-        results = read_results(args.simulate)
-        names = [n.strip() for n in args.policies.split(",") if n.strip()] if args.policies else None
-        entries = simulate(results, rates, thresholds, seconds, args.aggregate, names, ticks=args.ticks)
-        print(render_realtime(entries, highest_rates(entries)), end="")
-        if args.json_path:
-            results.realtime = entries
-            write_results(results, args.json_path)
-        return 0
 
+def _realtime_simulate(args: argparse.Namespace, rates, thresholds, seconds: float, out) -> int:
+    from policybench.realtime.simulate import highest_rates, simulate
+    from policybench.report.realtime import render_realtime
+    from policybench.results import read_results
+
+    live_only = {"--device": args.device != "auto", "--profile": args.profile != DEFAULT_PROFILE,
+                 "--cameras": args.cameras is not None, "--image-size": args.image_size is not None,
+                 "--state-dim": args.state_dim is not None, "--action-dim": args.action_dim is not None,
+                 "--set": bool(args.overrides), "--threads": args.threads is not None, "--hub": args.hub,
+                 "--remote": args.remote, "--port": args.port is not None}
+    given = [flag for flag, used in live_only.items() if used]
+    if given:
+        raise UsageError(f"--simulate replays a results file; {given[0]} applies to live runs only")
+    results = read_results(args.simulate)
+    names = [n.strip() for n in args.policies.split(",") if n.strip()] if args.policies else None
+    entries = simulate(results, rates, thresholds, seconds, args.aggregate, names, ticks=args.ticks)
+    _print(render_realtime(entries, highest_rates(entries)))
+    results.realtime = entries
+    out.save(results)
+    return 0
+
+
+def _realtime_live(args: argparse.Namespace, rates, thresholds, seconds: float, out) -> int:
     from policybench.environment import describe_environment, resolve_device
     from policybench.realtime.live import run_live
+    from policybench.report.realtime import render_realtime
+    from policybench.results import OK, RunResults
     from policybench.runner import run_config_record, validate_overrides
 
     args.policies = args.policies or REALTIME_POLICIES
@@ -291,19 +324,33 @@ def cmd_realtime(args: argparse.Namespace) -> int:
                                     remote_calls=args.remote_calls if args.remote else 0, port=args.port)
     except Interrupted as exc:  # what was measured is shown and written all the same
         stopped, results.realtime = exc, exc.partial
-    print(render_realtime(results.realtime), end="")
-    if args.json_path:
-        write_results(results, args.json_path)
+    _print(render_realtime(results.realtime))
+    out.save(results)
+    if out.kept:
+        _log(f"{args.json_path}: left as it was: nothing was measured in this run")
+    elif args.json_path:
         _log(f"results written to {args.json_path}")
     if stopped is not None:
         raise stopped
     return 0 if all(e.get("status") == OK for e in results.realtime) else 1
 
 
-def _output_path(path: str) -> None:
+def _output_path(path: str, source: str) -> None:
+    """-o PATH can be written, is no link and is not the command's input ``source``."""
+    from policybench.outputs import check_output
     from policybench.results import check_writable
 
     check_writable(path, flag="-o")
+    check_output(path, "-o", inputs=(source,))
+
+
+def _write_output(path: str, data: bytes) -> None:
+    from policybench.outputs import write_atomic
+
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise UsageError(f"-o {path}: cannot write ({exc.strerror or exc})") from None
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -322,9 +369,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"-o {folder}: cannot create the folder ({exc.strerror})") from None
-    _output_path(str(folder / "timeline.png"))
-    for path in write_pngs(pngs, str(folder)):
-        print(path)
+    for name in pngs:
+        _output_path(str(folder / f"{name}.png"), args.results)
+    try:
+        written = write_pngs(pngs, str(folder))
+    except OSError as exc:
+        raise UsageError(f"-o {folder}: cannot write the plots ({exc.strerror or exc})") from None
+    for path in written:
+        _print(f"{path}\n")
     return 0
 
 
@@ -337,8 +389,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     results = read_results(args.results)
     if not results.results:
         raise UsageError(f"{args.results}: no results to report")
-    if args.output:
-        _output_path(args.output)
     notes = diagnose(results)
     if args.format == "md":
         from policybench.report.markdown import render_markdown
@@ -355,12 +405,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.output:
             p = Path(args.output)
             outputs[str(p.with_name(p.stem + ".samples" + (p.suffix or ".csv")))] = render_samples_csv(results)
+    for path in outputs:
+        if path is not None:
+            _output_path(path, args.results)
     for path, text in outputs.items():
         if path is None:
-            print(text, end="")
+            _print(text)
         else:
-            Path(path).write_text(text, encoding="utf-8")
-            print(path)
+            _write_output(path, text.encode("utf-8"))
+            _print(f"{path}\n")
     return 0
 
 
@@ -374,7 +427,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     comparison = compare(base, new, threshold)
     if not comparison.changes and not comparison.newly_failed:
         raise UsageError(f"nothing to compare: no policy was measured in both {args.base} and {args.new}")
-    print(str(comparison), end="")
+    _print(str(comparison))
     return 1 if comparison.regressed else 0
 
 
@@ -399,17 +452,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         _log(f"warning: this sweep can take up to {estimate / 60:.0f} min (--max-seconds {cfg.max_seconds:g} for each "
              f"point of each policy, builds not counted): lower --max-seconds or --refills, or use fewer values")
     with RunOutput(quiet=False, verbose=False) as out:
-        results = measure_sweep(cfg, axes, hub=args.hub, log=out.info, warn=out.warn, progress=out.progress)
-    if args.hz is not None:
-        results.run["sweep"]["hz"] = args.hz
-        if cfg.json_path:
-            from policybench.results import write_results
-
-            write_results(results, cfg.json_path)
+        results = measure_sweep(cfg, axes, hub=args.hub, log=out.info, warn=out.warn, progress=out.progress,
+                                hz=args.hz)
     text = render_sweep(results, fits(results, axes))
     if args.hz is not None:
         text += "".join("\n" + render_holding(holding(results, a, axes, args.hz), args.hz, a.name) for a in axes)
-    print(text, end="")
+    _print(text)
     return 0 if all(r.status in (OK, SKIPPED) for r in results.results) else 1
 
 
@@ -440,7 +488,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for name in cfg.policies:
         ok, message = verify_policy(name, cfg, device)
         failed += not ok
-        print(f"{'✓' if ok else '✗'} {name}: {message}")
+        _print(f"{'✓' if ok else '✗'} {name}: {message}\n")
     print("All policies passed." if not failed else f"{failed} of {len(cfg.policies)} policies failed.")
     return 0 if not failed else 1
 
@@ -457,7 +505,17 @@ COMMANDS = {
 }
 
 
+def _survive_any_locale() -> None:
+    """Characters the terminal's encoding lacks (an ASCII-only locale) print as escapes, not as
+    a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _survive_any_locale()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     warnings.filterwarnings("ignore")
     import logging

@@ -40,6 +40,17 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def module_command(module: str, python: str = sys.executable) -> list[str]:
+    """The command that runs ``python -m module`` without the current folder on ``sys.path``:
+    ``-m`` would put it first, so a ``json.py`` in the folder where the user runs policybench
+    would be imported in place of the standard library's. Python >= 3.11 has ``-P`` for this;
+    3.10 drops the entry itself before running the module."""
+    if sys.version_info >= (3, 11):
+        return [python, "-P", "-m", module]
+    bootstrap = f"import sys, runpy; del sys.path[0]; runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+    return [python, "-c", bootstrap]
+
+
 def death_reason(returncode: int) -> str:
     """Why a child ended without results, in words a user can act on."""
     if returncode < 0:
@@ -65,7 +76,7 @@ def measure_in_child(
     output = tempfile.TemporaryFile(mode="w+")
     try:
         proc = subprocess.Popen(
-            [python, "-m", "policybench._child"], stdin=subprocess.PIPE, stdout=output, stderr=output,
+            module_command("policybench._child", python), stdin=subprocess.PIPE, stdout=output, stderr=output,
             pass_fds=(write_fd,), env=env, preexec_fn=_die_with_parent, text=True,
         )
     finally:

@@ -6,7 +6,7 @@ can read it without policybench, but on reading, policybench recomputes them fro
 
 from __future__ import annotations
 
-import contextlib
+import io
 import json
 import os
 import tempfile
@@ -260,26 +260,21 @@ class NotWritten(Exception):
 
 
 def write_results(results: RunResults, path: str) -> None:
-    """Write atomically (temporary file, then rename): a crash never leaves half a file, and a
-    failed write (NotWritten) leaves no temporary file."""
-    p = Path(path)
-    tmp = None
+    """Write atomically, keeping the file's mode (outputs.write_atomic): a crash never leaves
+    half a file, and a failed write (NotWritten) leaves no temporary file."""
+    from policybench.outputs import write_atomic
+
+    def fill(f) -> None:
+        text = io.TextIOWrapper(f, encoding="utf-8")
+        json.dump(results.to_json(), text, indent=1)
+        text.write("\n")
+        text.flush()
+        text.detach()
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.")
-        with os.fdopen(fd, "w") as f:
-            json.dump(results.to_json(), f, indent=1)
-            f.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, p)
-    except BaseException as exc:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise NotWritten(path, exc.strerror or str(exc), results) from None
-        raise
+        write_atomic(path, fill)
+    except OSError as exc:
+        raise NotWritten(path, exc.strerror or str(exc), results) from None
 
 
 def read_results(path: str) -> RunResults:

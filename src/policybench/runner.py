@@ -23,7 +23,8 @@ from policybench.interrupt import Interrupted, interruptible
 from policybench.loop import run_steady_state
 from policybench.observations import input_shapes, synthetic_observation, synthetic_raw_observation
 from policybench.policies.base import PolicyAdapter
-from policybench.results import FAILED, INTERRUPTED, OK, SKIPPED, PolicyResult, RunResults, write_results
+from policybench.outputs import ResultsFile
+from policybench.results import FAILED, INTERRUPTED, OK, SKIPPED, PolicyResult, RunResults
 
 Log = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (policy, refills done, target)
@@ -274,6 +275,7 @@ def run_benchmark(
     env = environment if environment is not None else describe_environment(device)
     results = RunResults(env, run_config_record(cfg))
     current = None  # the policy being measured, not yet in results
+    out = ResultsFile(cfg.json_path, measured_something)
     try:
         for name in cfg.policies:
             current = name
@@ -285,13 +287,18 @@ def run_benchmark(
                 measured = measure_policy(name, cfg, device, clock, log, build, warn, progress)
             results.results.extend(measured)
             current = None
-            if cfg.json_path:
-                write_results(results, cfg.json_path)
+            out.save(results)
     except KeyboardInterrupt as exc:
         stop = Interrupted.wrap(exc, results)
         if current is not None:
             results.results.append(PolicyResult(policy=current, status=INTERRUPTED, error=str(stop)))
-        if cfg.json_path:
-            write_results(results, cfg.json_path)
+        out.save(results)
         raise stop from None
+    finally:
+        out.close()
     return results
+
+
+def measured_something(results: RunResults) -> bool:
+    """A run worth replacing an earlier results file with: a policy measured, or a realtime run."""
+    return any(r.status == OK for r in results.results) or bool(results.realtime)

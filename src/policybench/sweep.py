@@ -255,47 +255,56 @@ def estimate_seconds(cfg: RunConfig, axes: list[Axis]) -> float:
 
 
 def run_sweep(cfg: RunConfig, axes: list[Axis], device: str, log, warn, progress=None, isolate: bool = True,
-              measure=None) -> RunResults:
+              measure=None, hz: float | None = None) -> RunResults:
     """Measure every point of the grid (``measure(cfg, device) -> RunResults`` runs one point:
     the runner's run_benchmark by default); the results file is rewritten after every point."""
     from policybench.environment import describe_environment
-    from policybench.interrupt import Interrupted
-    from policybench.results import FAILED, write_results
-    from policybench.runner import run_benchmark, run_config_record, validate_overrides
+    from policybench.outputs import ResultsFile
+    from policybench.runner import measured_something, run_config_record
 
     points = grid(axes)
     configs = [point_config(cfg, p) for p in points]  # structural mistakes stop the sweep before it starts
     env = describe_environment(device)
     record = {**run_config_record(cfg), "sweep": {"axes": [{"name": a.name, "values": [a.show(v) for v in a.values]}
                                                           for a in axes]}}
+    if hz is not None:
+        record["sweep"]["hz"] = hz
     results = RunResults(env, record)
-    for point, point_cfg in zip(points, configs):
-        names = [n for n in cfg.policies if applies(n, point)]
-        if not names:
-            continue
-        point_cfg = dataclasses.replace(point_cfg, policies=names, baseline=None,
-                                        overrides=[o for o in point_cfg.overrides if o.policy in names])
-        log(f"sweep point {point_label(point, axes)}")
-        try:
-            validate_overrides(point_cfg)
-        except UsageError as exc:  # a value this policy cannot take: this point fails, the others run
-            warn(f"{point_label(point, axes)}: FAILED: {exc}")
-            measured = [PolicyResult(policy=n, status=FAILED, error=str(exc)) for n in names]
-        else:
-            try:
-                if measure is None:
-                    measured = run_benchmark(point_cfg, device, log=log, warn=warn, progress=progress,
-                                             isolate=isolate, environment=env).results
-                else:
-                    measured = measure(point_cfg, device).results
-            except Interrupted as stop:  # keep the points measured, this one marked interrupted
-                partial = stop.partial.results if isinstance(stop.partial, RunResults) else []
-                results.results.extend(tag(partial, point, axes))
-                stop.partial = results
-                if cfg.json_path:
-                    write_results(results, cfg.json_path)
-                raise
-        results.results.extend(tag(measured, point, axes))
-        if cfg.json_path:
-            write_results(results, cfg.json_path)
+    with ResultsFile(cfg.json_path, measured_something) as out:
+        for point, point_cfg in zip(points, configs):
+            measured = _measure_point(cfg, point, point_cfg, axes, device, log, warn, progress, isolate, measure,
+                                      env, results, out)
+            results.results.extend(tag(measured, point, axes))
+            out.save(results)
     return results
+
+
+def _measure_point(cfg, point, point_cfg, axes, device, log, warn, progress, isolate, measure, env, results, out):
+    """The results of one grid point (empty when no policy applies there); an interruption
+    saves the points measured, this one marked interrupted, and goes on up."""
+    from policybench.interrupt import Interrupted
+    from policybench.results import FAILED
+    from policybench.runner import run_benchmark, validate_overrides
+
+    names = [n for n in cfg.policies if applies(n, point)]
+    if not names:
+        return []
+    point_cfg = dataclasses.replace(point_cfg, policies=names, baseline=None,
+                                    overrides=[o for o in point_cfg.overrides if o.policy in names])
+    log(f"sweep point {point_label(point, axes)}")
+    try:
+        validate_overrides(point_cfg)
+    except UsageError as exc:  # a value this policy cannot take: this point fails, the others run
+        warn(f"{point_label(point, axes)}: FAILED: {exc}")
+        return [PolicyResult(policy=n, status=FAILED, error=str(exc)) for n in names]
+    try:
+        if measure is None:
+            return run_benchmark(point_cfg, device, log=log, warn=warn, progress=progress,
+                                 isolate=isolate, environment=env).results
+        return measure(point_cfg, device).results
+    except Interrupted as stop:  # keep the points measured, this one marked interrupted
+        partial = stop.partial.results if isinstance(stop.partial, RunResults) else []
+        results.results.extend(tag(partial, point, axes))
+        stop.partial = results
+        out.save(results)
+        raise

@@ -216,10 +216,12 @@ def render_pngs(results: RunResults) -> dict[str, bytes]:
 
 
 def write_pngs(pngs: dict[str, bytes], folder: str) -> list[Path]:
+    from policybench.outputs import write_atomic
+
     paths = []
     for name, data in pngs.items():
         path = Path(folder) / f"{name}.png"
-        path.write_bytes(data)
+        write_atomic(path, data)
         paths.append(path)
     return paths
 

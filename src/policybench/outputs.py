@@ -1,0 +1,172 @@
+"""How policybench writes files, so that nothing a user has is lost.
+
+- Atomic: a temporary file in the same folder, then a rename; a crash never leaves half a file,
+  and a rename replaces a symbolic link itself, never the file it points to.
+- A replaced file keeps its permissions (a 0600 results file stays 0600); a new one gets the
+  usual ones (0666 less the umask).
+- Never through a symbolic link, never onto an input of the same command (``check_output``).
+- One writer per results file: ``ResultsFile`` holds a lock for the whole run, so that a second
+  run on the same ``--json`` stops at once instead of both saying "results written".
+- A results file that holds an earlier run is replaced only once this run has measured
+  something: a run interrupted (or failed) before any policy was measured leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from policybench.errors import UsageError
+
+LOCK_SUFFIX = ".lock"
+
+
+def write_atomic(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], object]) -> None:
+    """Replace ``path`` by ``data`` (bytes, or a function that writes them into the open file)
+    atomically, keeping the mode of the file it replaces. OSError when the folder cannot be
+    written; no temporary file is left behind."""
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    mode = _mode_for(p)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if callable(data):
+                data(f)
+            else:
+                f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _mode_for(p: Path) -> int:
+    try:
+        st = os.lstat(p)
+    except OSError:
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode):
+        return stat.S_IMODE(st.st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def check_output(path: str | os.PathLike, flag: str, inputs: tuple[str, ...] = ()) -> None:
+    """UsageError when writing ``path`` would follow a symbolic link or overwrite one of ``inputs``."""
+    p = Path(path)
+    if p.is_symlink():
+        raise UsageError(f"{flag} {path}: is a symbolic link; policybench does not write through links "
+                         "(give the file's own path)")
+    for source in inputs:
+        if _same_file(p, Path(source)):
+            raise UsageError(f"{flag} {path}: is the input {source}; writing there would overwrite it")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def holds_results(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a non-empty file: what a run must not replace before it has measured."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size > 0
+
+
+class ResultsFile:
+    """The results file of one run (``--json``): locked while the run lasts, written atomically
+    after every policy, and left as it was when it holds an earlier run and this one has
+    measured nothing (``kept``). ``measured(results)`` says whether a run has measured something."""
+
+    def __init__(self, path: str | None, measured):
+        self.path = path
+        self._measured = measured
+        self._earlier = path is not None and holds_results(path)
+        self.kept = False  # an earlier file was left unchanged at the last save
+        self._lock = _Lock(path) if path is not None else None
+
+    def save(self, results) -> None:
+        """Write ``results`` (NotWritten when the disk refuses); skipped while an earlier file must be kept."""
+        if self.path is None:
+            return
+        if self._earlier and not self._measured(results):
+            self.kept = True
+            return
+        from policybench.results import write_results
+
+        write_results(results, self.path)
+        self._earlier = self.kept = False
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> "ResultsFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Lock:
+    """An exclusive lock on ``.<name>.lock`` beside the file, taken at once or UsageError."""
+
+    def __init__(self, path: str):
+        p = Path(path)
+        self.path = p.with_name(f".{p.name}{LOCK_SUFFIX}")
+        self.fd: int | None = None
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): one writer is not enforced there
+            return
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                owner = self._owner()
+                raise UsageError(f"{path}: another policybench run{owner} is writing this results file; "
+                                 "wait for it or pick another file") from None
+            if _same_inode(fd, self.path):  # not a lock file that its last holder just removed
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid()}).encode())
+        self.fd = fd
+
+    def _owner(self) -> str:
+        try:
+            return f" (process {int(json.loads(self.path.read_text())['pid'])})"
+        except (OSError, ValueError, KeyError, TypeError):
+            return ""
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        os.close(self.fd)  # closing releases the lock
+        self.fd = None
+
+
+def _same_inode(fd: int, path: Path) -> bool:
+    try:
+        return os.fstat(fd).st_ino == os.stat(path).st_ino
+    except OSError:
+        return False
