@@ -67,16 +67,19 @@ def customize_profile(
     action_dim: int | None = None,
 ) -> Profile:
     """Apply the command line's overrides to a profile."""
+    from policybench.sizes import check_cameras, check_image_side, check_images
+
     cams = list(profile.cameras)
     if cameras is not None:
-        if cameras < 0:
-            raise UsageError(f"--cameras must be 0 or more, got {cameras}")
+        check_cameras(cameras)
         h, w = (cams[0].height, cams[0].width) if cams else (480, 640)
         cams = cams[:cameras] + [
             Camera(f"observation.images.camera{i}", h, w) for i in range(len(cams), cameras)
         ]
     if image_size is not None:
+        check_image_side(*image_size)
         cams = [replace(c, height=image_size[0], width=image_size[1]) for c in cams]
+    check_images([(c.height, c.width) for c in cams])
     for name, value in (("--state-dim", state_dim), ("--action-dim", action_dim)):
         if value is not None and value <= 0:
             raise UsageError(f"{name} must be positive, got {value}")

@@ -14,6 +14,7 @@ import torch
 from policybench.clock import Clock
 from policybench.policies.base import PolicyAdapter
 from policybench.samples import REFILL, STEP, Sample
+from policybench.sizes import MAX_SAMPLES
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def run_steady_state(
     warmup: int = 2,
     max_seconds: float = 60.0,
     on_refill: Callable[[int], None] | None = None,
+    max_samples: int = MAX_SAMPLES,
 ) -> LoopResult:
     """Measure until ``refills`` full refill cycles are done (a refill and the steps that drain
     its chunk), or until ``max_seconds`` of measuring have passed.
@@ -88,6 +90,7 @@ def run_steady_state(
     on a refill. With ``warmup=0`` measuring starts right after the cold call. Warm-up is
     bounded by ``max_seconds`` too, so a policy whose queue never empties cannot hang the run.
     ``on_refill(n)`` is called after the n-th measured refill, outside the timed region.
+    At most ``max_samples`` calls are kept (memory and the results file stay bounded).
     """
     cold_ms, warmup_calls = warm_up(policy, obs, clock, warmup, max_seconds)
     warmup_complete = warmup == 0 or policy.queued_actions() == 0
@@ -104,6 +107,6 @@ def run_steady_state(
         if n_refills >= refills and policy.queued_actions() == 0:
             complete = True
             break
-        if clock.now() - start >= max_seconds:
+        if clock.now() - start >= max_seconds or len(samples) >= max_samples:
             break
     return LoopResult(samples, cold_ms, warmup_calls, complete, clock.now() - start, warmup_complete)

@@ -24,6 +24,7 @@ from policybench.loop import run_steady_state
 from policybench.observations import input_shapes, synthetic_observation, synthetic_raw_observation
 from policybench.policies.base import PolicyAdapter
 from policybench.outputs import ResultsFile
+from policybench.sizes import MAX_SAMPLES
 from policybench.results import FAILED, INTERRUPTED, OK, SKIPPED, PolicyResult, RunResults
 
 Log = Callable[[str], None]
@@ -127,7 +128,10 @@ def _measure_into(
     if not loop.warmup_complete:
         warn(f"{name}: warning: --max-seconds {cfg.max_seconds:g} ended warm-up before {cfg.warmup} full cycles; "
              "measuring began mid-cycle: raise --max-seconds")
-    if not loop.complete:
+    if not loop.complete and len(loop.samples) >= MAX_SAMPLES:
+        warn(f"{name}: warning: stopped at {MAX_SAMPLES:,} calls, the most a result keeps, before {cfg.refills} "
+             f"full refill cycles ({n_refills} refills measured): lower --refills")
+    elif not loop.complete:
         warn(
             f"{name}: warning: stopped by --max-seconds {cfg.max_seconds:g} before {cfg.refills} full refill cycles "
             f"({n_refills} refills measured); raise --max-seconds for the full count"

@@ -69,7 +69,9 @@ class LeRobotKind:
         """Build the config (not the policy) with the ``--set`` values: a bad value is a usage error."""
         from policybench.policies import compat
         from policybench.policies.lerobot_policies import coerce_overrides
+        from policybench.sizes import check_override_sizes
 
+        check_override_sizes(self.name, overrides)
         cls = compat.config_class(self.name)
         try:
             cls(**coerce_overrides(cls, overrides))
@@ -98,7 +100,10 @@ class CheckpointKind:
         return []
 
     def check_overrides(self, overrides: dict[str, object]) -> None:
-        pass  # checked against the checkpoint's own config when it is loaded
+        """Sizes now; the rest against the checkpoint's own config when it is loaded."""
+        from policybench.sizes import check_override_sizes
+
+        check_override_sizes(self.name, overrides)
 
     def build(self, profile: Profile, overrides: dict[str, object], device: str, seed: int) -> PolicyAdapter:
         from policybench.policies.checkpoint import load_checkpoint

@@ -47,10 +47,15 @@ class NoopPolicy(PolicyAdapter):
 NOOP_CONFIG_FIELDS = ("chunk_size",)
 
 
+MAX_NOOP_CHUNK = 10_000_000  # its queue is preallocated: 10 M actions of 6 floats are 240 MB
+
+
 def check_chunk_size(overrides: dict[str, object]) -> int:
     chunk = overrides.get("chunk_size", 50)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk <= 0:
         raise UsageError(f"noop.chunk_size must be a positive integer, got {chunk!r}")
+    if chunk > MAX_NOOP_CHUNK:
+        raise UsageError(f"noop.chunk_size must be at most {MAX_NOOP_CHUNK:,}, got {chunk}")
     return chunk
 
 
