@@ -149,9 +149,12 @@ class Results:
 
 
 @contextlib.contextmanager
-def process_state(threads: int | None = None, hub: bool = False):
-    """Torch threads, hub access, warnings and LeRobot's log level for one call, restored after."""
+def process_state(threads: int | None = None, hub: bool = False, trust_remote_code: bool = False):
+    """Torch threads, hub access, remote code, warnings and LeRobot's log level for one call,
+    restored after."""
     import torch
+
+    from policybench.policies.checkpoint_guard import remote_code
 
     previous_threads = torch.get_num_threads()
     previous_offline = os.environ.get("HF_HUB_OFFLINE")
@@ -166,7 +169,7 @@ def process_state(threads: int | None = None, hub: bool = False):
     if hub_constants is not None:  # huggingface_hub reads the variable once, at import
         hub_constants.HF_HUB_OFFLINE = not hub
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), remote_code(trust_remote_code):
             warnings.simplefilter("ignore")
             for lg in loggers:
                 lg.setLevel(logging.ERROR)
@@ -239,6 +242,7 @@ def build_config(
     export_dir: str | None = None,
     seed: int = 0,
     objects: Sequence[str] = (),
+    trust_remote_code: bool = False,
 ):
     """A validated RunConfig from the arguments of ``run`` (raises UsageError). ``objects`` are
     the names of policies given as objects: they run first and are not looked up."""
@@ -262,6 +266,7 @@ def build_config(
     cfg = RunConfig(policies=names, device=device, profile=prof, refills=refills, warmup=warmup,
                     max_seconds=max_seconds, threads=threads, overrides=ov, baseline=baseline,
                     json_path=json_path, export_dir=export_dir, seed=seed, pipeline=pipeline,
+                    trust_remote_code=trust_remote_code,
                     variants=parse_variants(variants if isinstance(variants, str) else ",".join(variants)))
     cfg.validate()
     return cfg
@@ -280,7 +285,9 @@ def run(
 ) -> Results:
     """Measure policies the way a control loop calls them; see ``build_config`` for the settings
     (profile, refills, warmup, max_seconds, overrides, variants, pipeline, policy_paths, threads,
-    hub, baseline, json_path, export_dir, seed, cameras, image_size, state_dim, action_dim).
+    hub, baseline, json_path, export_dir, seed, cameras, image_size, state_dim, action_dim,
+    trust_remote_code: let LeRobot run the Python files of a model or tokenizer it loads with
+    trust_remote_code=True, as pi0_fast's FAST tokenizer needs; only for sources you trust).
 
     ``policies`` are names from ``policybench list`` or already built objects: a LeRobot policy
     (its config gives the inputs), or any ``torch.nn.Module`` with ``inputs`` (a tensor, a tuple
@@ -316,7 +323,7 @@ def measure(cfg, *, hub: bool = False, log=None, warn=None, progress=None, isola
         check_writable(cfg.json_path)
     if cfg.export_dir:
         check_folder(cfg.export_dir, "--export")
-    with process_state(cfg.threads, hub):
+    with process_state(cfg.threads, hub, cfg.trust_remote_code):
         validate_overrides(_without(cfg, objects))
         kwargs = {"log": log or (lambda line: None), "warn": warn, "progress": progress}
         if objects:
@@ -336,7 +343,7 @@ def measure_sweep(cfg, axes, *, hub: bool = False, log=None, warn=None, progress
     device = resolve_device(cfg.device)
     if cfg.json_path:
         check_writable(cfg.json_path)
-    with process_state(cfg.threads, hub):
+    with process_state(cfg.threads, hub, cfg.trust_remote_code):
         return run_sweep(cfg, axes, device, log or (lambda line: None), warn or log or (lambda line: None),
                          progress, isolate=isolate, hz=hz)
 

@@ -22,6 +22,9 @@ DEFAULT_POLICIES = "act,smolvla,diffusion"
 REALTIME_POLICIES = "act"  # live realtime default; --simulate defaults to every policy in the file
 HUB_SMOLVLM = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
 MAX_HZ = 10_000  # a period of 0.1 ms: a Python control loop's own overhead
+TRUST_HELP = ("let LeRobot run the Python files of a model or tokenizer it loads with trust_remote_code "
+              "(pi0_fast's FAST tokenizer, GR00T); refused without it. Only for sources you trust: the code "
+              "runs as you")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +59,7 @@ def _add_target_args(p: argparse.ArgumentParser, policies_default: str | None, s
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="POLICY.FIELD=VALUE", help="set a field of a policy's LeRobot config, e.g. diffusion.num_inference_steps=10 (repeatable)")
     p.add_argument("--threads", type=_int, help="torch intra-op threads (default: torch's choice)")
     p.add_argument("--hub", action="store_true", help=f"allow the Hugging Face hub: SmolVLA uses the real {HUB_SMOLVLM} config, tokenizer and processor (weights stay random); without it nothing is downloaded")
+    p.add_argument("--trust-remote-code", action="store_true", help=TRUST_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--variant", help="acceleration variants, as in run")
     sw.add_argument("--hz", type=_float, help="also give, per policy and axis, the largest value that holds this control rate (sync and async)")
     sw.add_argument("--hub", action="store_true", help="allow the Hugging Face hub, as in run")
+    sw.add_argument("--trust-remote-code", action="store_true", help=TRUST_HELP)
     sw.add_argument("--json", dest="json_path", help="write the results file, rewritten after every point")
 
     sub.add_parser("list", help="every policy name, whether it can be built here, and why not")
@@ -156,7 +161,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return build_config(
         names, device=args.device, profile=args.profile, cameras=args.cameras, image_size=args.image_size,
         state_dim=args.state_dim, action_dim=args.action_dim, threads=args.threads, hub=args.hub,
-        overrides=[parse_override(o) for o in args.overrides], policy_paths=paths, **run,
+        overrides=[parse_override(o) for o in args.overrides], policy_paths=paths,
+        trust_remote_code=args.trust_remote_code, **run,
     )
 
 
@@ -294,6 +300,7 @@ def _realtime_simulate(args: argparse.Namespace, rates, thresholds, seconds: flo
 
 def _realtime_live(args: argparse.Namespace, rates, thresholds, seconds: float, out) -> int:
     from policybench.environment import describe_environment, resolve_device
+    from policybench.policies.checkpoint_guard import remote_code
     from policybench.realtime.live import run_live
     from policybench.report.realtime import render_realtime
     from policybench.results import OK, RunResults
@@ -320,8 +327,9 @@ def _realtime_live(args: argparse.Namespace, rates, thresholds, seconds: float, 
     results = RunResults(describe_environment(device), run_config_record(cfg))
     stopped = None
     try:
-        results.realtime = run_live(cfg, device, hz, ticks, modes, thresholds[0], args.aggregate, log=_log,
-                                    remote_calls=args.remote_calls if args.remote else 0, port=args.port)
+        with remote_code(cfg.trust_remote_code):
+            results.realtime = run_live(cfg, device, hz, ticks, modes, thresholds[0], args.aggregate, log=_log,
+                                        remote_calls=args.remote_calls if args.remote else 0, port=args.port)
     except Interrupted as exc:  # what was measured is shown and written all the same
         stopped, results.realtime = exc, exc.partial
     _print(render_realtime(results.realtime))
@@ -445,7 +453,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         _split_policies(args.policies), device=args.device, profile=args.profile, state_dim=args.state_dim,
         action_dim=args.action_dim, refills=args.refills, warmup=args.warmup, max_seconds=args.max_seconds,
         overrides={f"{o.policy}.{o.field}": o.value for o in fixed}, variants=args.variant or "eager",
-        hub=args.hub, json_path=args.json_path,
+        hub=args.hub, json_path=args.json_path, trust_remote_code=args.trust_remote_code,
     )
     estimate = estimate_seconds(cfg, axes)
     if estimate > 600:
@@ -478,6 +486,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from policybench.environment import resolve_device
+    from policybench.policies.checkpoint_guard import remote_code
     from policybench.runner import validate_overrides, verify_policy
 
     cfg = config_from_args(args)
@@ -486,7 +495,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"Using device: {device}")
     failed = 0
     for name in cfg.policies:
-        ok, message = verify_policy(name, cfg, device)
+        with remote_code(cfg.trust_remote_code):
+            ok, message = verify_policy(name, cfg, device)
         failed += not ok
         _print(f"{'✓' if ok else '✗'} {name}: {message}\n")
     print("All policies passed." if not failed else f"{failed} of {len(cfg.policies)} policies failed.")

@@ -150,6 +150,7 @@ class RunConfig:
     pipeline: bool = False  # time LeRobot's whole deployment pipeline, stage by stage
     variants: list[str] = field(default_factory=lambda: ["eager"])  # acceleration variants, eager first
     export_dir: str | None = None  # --export: where runtime variants save their model and manifest
+    trust_remote_code: bool = False  # --trust-remote-code: let LeRobot run a model's own Python files
 
     def validate(self) -> None:
         for name, value in (("--refills", self.refills), ("--max-seconds", self.max_seconds)):

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from policybench.observations import InputSpec
 from policybench.policies import compat
+from policybench.policies.checkpoint_guard import CheckpointRefused, check_checkpoint, remote_code_trusted
 from policybench.policies.lerobot_policies import LeRobotPolicy, coerce_overrides, family, registered_types
 
 WEIGHTS = "model.safetensors"
@@ -69,6 +70,14 @@ def looks_like_checkpoint(target: str) -> bool:
 def hub_offline() -> bool:
     """True unless the hub may be reached (policybench sets HF_HUB_OFFLINE=1 without --hub)."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _guard(target: str, folder: Path, policy_type: str) -> None:
+    """The checkpoint_guard checks, before LeRobot reads anything of the checkpoint."""
+    try:
+        check_checkpoint(folder, family(policy_type).remote_code_fields, remote_code_trusted())
+    except CheckpointRefused as exc:
+        raise CheckpointError(f"{target}: refused: {exc}") from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -159,11 +168,15 @@ def _parse_config(target: str, policy_type: str, fields: dict):
 
     with tempfile.TemporaryDirectory(prefix="policybench-config-") as tmp:
         (Path(tmp) / "config.json").write_text(json.dumps({"type": policy_type, **fields}))
+        system_temp = tempfile.tempdir
+        tempfile.tempdir = tmp  # LeRobot writes a copy of the config there and never removes it
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 return PreTrainedConfig.from_pretrained(tmp)
         except Exception as exc:  # noqa: BLE001 - draccus raises many types
             raise CheckpointError(f"{target}: cannot read its config ({_first_line(exc)})") from None
+        finally:
+            tempfile.tempdir = system_temp
 
 
 def _offline_settings(target: str, policy_type: str, config) -> tuple[list[str], bool]:
@@ -310,7 +323,9 @@ def load_checkpoint(target: str, overrides: dict[str, object], device: str) -> C
 
     config_file = _config_file(target)
     data = _read_config(config_file, str(config_file) if Path(target).exists() else target)
-    policy_type = data.pop("type")
+    policy_type = data["type"]
+    _guard(target, config_file.parent, policy_type)
+    data.pop("type")
     weights = Path(target) / WEIGHTS
     if Path(target).exists() and not weights.is_file():
         raise CheckpointError(f"{target}: no {WEIGHTS}")
@@ -386,6 +401,7 @@ def checkpoint_processors(config, target: str, device: str):
 
     folder = Path(target)
     if (folder / PREPROCESSOR).is_file():
+        _guard(target, folder, config.type)
         pre = processor_overrides(target, folder / PREPROCESSOR, device)
         post_file = folder / POSTPROCESSOR
         post = processor_overrides(target, post_file, "cpu") if post_file.is_file() else {}

@@ -23,6 +23,7 @@ from policybench.config import Profile
 from policybench.observations import InputSpec
 from policybench.policies import compat
 from policybench.policies.base import PolicyAdapter
+from policybench.policies.checkpoint_guard import CheckpointRefused, check_remote_code_config
 
 
 def find_queue(policy) -> deque | None:
@@ -141,6 +142,9 @@ class Family:
     # --pipeline offline: why LeRobot's own processors for a policy built by name need the hub ("" = they do not)
     pipeline_needs_hub: str = ""
     curated: bool = True  # False: only known from LeRobot's registry, built from its defaults
+    # Config fields naming a model or tokenizer that LeRobot loads with trust_remote_code=True
+    # (running the Python files that come with it): refused without --trust-remote-code.
+    remote_code_fields: tuple[str, ...] = ()
 
     def title(self) -> str:
         return self.label or self.name
@@ -214,7 +218,8 @@ FAMILIES: dict[str, Family] = {
                availability_problem=compat.pi_problem, export=_PI_EXPORT,
                pipeline_needs_hub=_PI_PIPELINE),
         Family("pi0_fast", "pi0-FAST", "pi0F", "pi0 with FAST action tokens (autoregressive)",
-               uses_env_state=False, availability_problem=_needs(
+               uses_env_state=False, remote_code_fields=("action_tokenizer_name", "text_tokenizer_name"),
+               availability_problem=_needs(
                    "needs the FAST action tokenizer lerobot/fast-action-tokenizer (code and vocabulary on the "
                    "hub): run with --hub once it is reachable, or --set pi0_fast.action_tokenizer_name=DIR "
                    "with a local copy")),
@@ -222,8 +227,9 @@ FAMILIES: dict[str, Family] = {
                offline_settings=_offline_act, profile_problem=_one_camera("vqbet")),
         Family("tdmpc", "TD-MPC", "TDMPC", "TD-MPC (one square camera at most)",
                chunk_fields=("horizon",), profile_problem=_one_camera("tdmpc", square=True)),
-        Family("gaussian_actor", "Gaussian actor", "GaussA", "Gaussian actor (SAC's policy; no queue: every call computes)"),
-        Family("groot", "GR00T", summary="NVIDIA GR00T", curated=False,
+        Family("gaussian_actor", "Gaussian actor", "GaussA", "Gaussian actor (SAC's policy; no queue: every call computes)",
+               remote_code_fields=("vision_encoder_name",)),
+        Family("groot", "GR00T", summary="NVIDIA GR00T", curated=False, remote_code_fields=("base_model_path",),
                availability_problem=_needs_hub("groot", "base_model_path", "its base model")),
         Family("xvla", "X-VLA", summary="X-VLA (Florence-2 VLM)", curated=False, availability_problem=_needs(
             "its Florence-2 VLM config (florence_config) comes from a pretrained X-VLA checkpoint: "
@@ -237,10 +243,12 @@ FAMILIES: dict[str, Family] = {
         Family("molmoact2", "MolmoAct2", summary="MolmoAct2", curated=False,
                availability_problem=_needs_hub("molmoact2", "checkpoint_path", "its model")),
         Family("wall_x", "WALL-OSS", summary="WALL-OSS (Qwen2.5-VL)", curated=False,
+               remote_code_fields=("action_tokenizer_path",),
                availability_problem=_needs_hub("wall_x", "pretrained_name_or_path", "its model")),
         Family("fastwam", "FastWAM", summary="FastWAM (Wan2.2 video model)", curated=False,
                availability_problem=_needs_hub("fastwam", "base_model_path", "its Wan2.2 video model")),
-        Family("sac", "SAC", summary="Soft Actor-Critic's actor (LeRobot 0.4; gaussian_actor from 0.5)", curated=False),
+        Family("sac", "SAC", summary="Soft Actor-Critic's actor (LeRobot 0.4; gaussian_actor from 0.5)", curated=False,
+               remote_code_fields=("vision_encoder_name",)),
         *(Family(name, name, curated=False, summary="a reward model, not a control policy",
                  availability_problem=_needs("a reward model for RL training: it computes rewards, not actions, "
                                              "so it has no control step to time"))
@@ -419,6 +427,10 @@ def build_lerobot(name: str, profile: Profile, overrides: dict[str, object], dev
     inputs, outputs = compat.features(_profile_inputs(fam, profile), profile.action_dim)
     settings = {**fam.offline_settings(profile), **coerce_overrides(cls, overrides)}
     cfg = cls(device=device, input_features=inputs, output_features=outputs, **settings)
+    try:
+        check_remote_code_config(vars(cfg), fam.remote_code_fields, name)
+    except CheckpointRefused as exc:
+        raise RuntimeError(str(exc)) from None
     torch.manual_seed(seed)
     with contextlib.redirect_stdout(io.StringIO()):  # LeRobot prints while building
         policy = compat.policy_class(name)(cfg)

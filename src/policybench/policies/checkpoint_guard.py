@@ -1,0 +1,184 @@
+"""A checkpoint is data: what a downloaded checkpoint folder may hold, checked before LeRobot
+reads any of it.
+
+LeRobot runs code that a checkpoint names: a processor step saved as ``{"class": "module.Name"}``
+is imported and called before its type is checked, and some policy types load tokenizers or
+models with ``trust_remote_code=True``, which runs the Python files of the folder a config field
+names. So before anything of a checkpoint is imported or called, policybench checks, on the
+JSON text alone (no LeRobot, no torch):
+
+- every processor step is named by LeRobot's step registry (``registry_name``), never by a
+  Python class path;
+- no JSON file of the checkpoint asks for code: no ``auto_map``, no ``trust_remote_code: true``;
+- no string in the config or the processors names an existing file or folder outside the
+  checkpoint folder, code (``.py``, native libraries) or pickled weights (``.bin``, ``.pt``, ...);
+  a folder named inside the checkpoint holds no code either;
+- a policy type that LeRobot builds with ``trust_remote_code=True`` (``Family.remote_code_fields``
+  set) is refused unless the user passed ``--trust-remote-code``.
+
+Each refusal is a ``CheckpointRefused`` naming the file and the field, in one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from pathlib import Path
+
+TRUST_ENV = "POLICYBENCH_TRUST_REMOTE_CODE"  # "1" while a run allows remote code (--trust-remote-code)
+CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".dll", ".dylib")
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz")
+PROCESSOR_FILES = ("policy_preprocessor.json", "policy_postprocessor.json")
+_MAX_JSON_BYTES = 16 * 2**20  # a config or processor file is a few kB
+_MAX_FILES_SCANNED = 10_000
+# Fields whose value LeRobot or transformers may open as a local file or folder (vlm_model_name,
+# tokenizer_name, state_file, pretrained_path, vision_encoder_name, ...); other strings ("act",
+# "mean_std", "cuda") are words, even when a folder of that name happens to be in the working folder.
+_PATH_FIELD = re.compile(r"name|path|file|dir|model|tokenizer|backbone|checkpoint|repo|weights|encoder|base|config")
+
+
+class CheckpointRefused(Exception):
+    """The checkpoint asks for something policybench does not run; one line names it."""
+
+
+def remote_code_trusted() -> bool:
+    return os.environ.get(TRUST_ENV) == "1"
+
+
+@contextlib.contextmanager
+def remote_code(trusted: bool):
+    """Remote code allowed (``--trust-remote-code``) or not for what runs inside, child
+    processes included (they inherit the environment); the previous setting restored after."""
+    previous = os.environ.get(TRUST_ENV)
+    os.environ[TRUST_ENV] = "1" if trusted else "0"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(TRUST_ENV, None)
+        else:
+            os.environ[TRUST_ENV] = previous
+
+
+def check_checkpoint(folder: Path, remote_code_fields: tuple[str, ...], trusted: bool) -> None:
+    """Refuse (CheckpointRefused) a checkpoint folder whose config or processors would make
+    LeRobot run code; ``remote_code_fields`` are the config fields its policy type loads with
+    ``trust_remote_code=True``."""
+    root = folder.resolve()
+    config = _load_json(root / "config.json")
+    _check_document(config, "config.json", root, trusted)
+    if not trusted:
+        _check_remote_code_fields(config, remote_code_fields, "config.json")
+    for name in PROCESSOR_FILES:
+        if (root / name).is_file():
+            processor = _load_json(root / name)
+            _check_steps(processor, name)
+            _check_document(processor, name, root, trusted)
+
+
+def check_remote_code_config(values: dict, remote_code_fields: tuple[str, ...], policy: str) -> None:
+    """A policy built by name: refused when its config makes LeRobot load code, unless trusted."""
+    if not remote_code_trusted():
+        _check_remote_code_fields(values, remote_code_fields, f"{policy}'s config")
+
+
+def _check_remote_code_fields(config: dict, fields: tuple[str, ...], where: str) -> None:
+    for name in fields:
+        if config.get(name):
+            raise CheckpointRefused(
+                f"{where}: {name} ({config[name]!r}) is loaded by LeRobot with trust_remote_code=True, which runs "
+                "the Python files that come with it: pass --trust-remote-code only if you trust where it comes from"
+            )
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        if path.stat().st_size > _MAX_JSON_BYTES:
+            raise CheckpointRefused(f"{path.name}: larger than {_MAX_JSON_BYTES // 2**20} MB: not a LeRobot config")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise CheckpointRefused(f"{path.name}: cannot be read as JSON ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise CheckpointRefused(f"{path.name}: not a JSON object")
+    return data
+
+
+def _check_steps(processor: dict, where: str) -> None:
+    steps = processor.get("steps", [])
+    if not isinstance(steps, list):
+        raise CheckpointRefused(f"{where}: 'steps' is not a list")
+    for k, step in enumerate(steps):
+        if not isinstance(step, dict) or not isinstance(step.get("registry_name"), str):
+            named = step.get("class") if isinstance(step, dict) else step
+            raise CheckpointRefused(
+                f"{where}: step {k} ({named!r}) is not named by LeRobot's processor registry (registry_name): "
+                "a class path would be imported and called; policybench loads registered LeRobot steps only"
+            )
+
+
+def _check_document(data, where: str, root: Path, trusted: bool, path: str = "") -> None:
+    """Every key and string of a JSON document, depth first."""
+    stack = [(path, data)]
+    while stack:
+        at, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                field = f"{at}.{key}" if at else str(key)
+                if key == "auto_map":
+                    raise CheckpointRefused(f"{where}: {field} names Python code to import; policybench does not run it")
+                if key == "trust_remote_code" and item and not trusted:
+                    raise CheckpointRefused(f"{where}: {field} is true: the step would run the Python files of the "
+                                            "model it loads; pass --trust-remote-code only if you trust their source")
+                stack.append((field, item))
+        elif isinstance(value, list):
+            stack.extend((f"{at}[{i}]", item) for i, item in enumerate(value))
+        elif isinstance(value, str):
+            key = re.sub(r"\[\d+\]$", "", at).rsplit(".", 1)[-1]
+            _check_path_value(value, f"{where}: {at}", root, bool(_PATH_FIELD.search(key.lower())))
+
+
+def _check_path_value(value: str, where: str, root: Path, path_field: bool) -> None:
+    """A string that names code or pickled weights, or (in a ``path_field``) an existing path
+    outside ``root``."""
+    if not value or len(value) > 4096 or "\0" in value:
+        return
+    lowered = value.lower()
+    if lowered.endswith(CODE_SUFFIXES):
+        raise CheckpointRefused(f"{where} ({value!r}) names a code file; policybench does not run code from checkpoints")
+    if lowered.endswith(PICKLE_SUFFIXES):
+        raise CheckpointRefused(f"{where} ({value!r}) names pickled data, which can run code when loaded; "
+                                "policybench loads weights from safetensors only")
+    target = _existing(value, root) if path_field else None
+    if target is None:
+        return
+    if not target.is_relative_to(root):
+        raise CheckpointRefused(f"{where} ({value!r}) names {target}, outside the checkpoint folder; a checkpoint "
+                                "may only refer to its own files")
+    if target.is_dir():
+        _check_no_code(target, where, root)
+
+
+def _existing(value: str, root: Path) -> Path | None:
+    """The file or folder ``value`` names, as LeRobot and transformers would open it (relative
+    to the working folder) or as the checkpoint's own file; None if it names none."""
+    try:
+        for candidate in (Path(value).expanduser(), root / value):
+            if candidate.exists():
+                return candidate.resolve()
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _check_no_code(folder: Path, where: str, root: Path) -> None:
+    for n, path in enumerate(folder.rglob("*")):
+        if n > _MAX_FILES_SCANNED:
+            raise CheckpointRefused(f"{where}: {folder} holds more than {_MAX_FILES_SCANNED} files")
+        if path.name.lower().endswith(CODE_SUFFIXES):
+            raise CheckpointRefused(f"{where} names a folder with code ({path.relative_to(root)}); "
+                                    "policybench does not run code from checkpoints")
+        if path.suffix == ".json" and path.is_file() and '"auto_map"' in path.read_text(errors="replace"):
+            raise CheckpointRefused(f"{where} names a folder whose {path.name} asks for code (auto_map); "
+                                    "policybench does not run it")
