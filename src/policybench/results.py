@@ -219,6 +219,9 @@ def _read_realtime(entries: list[dict]) -> list[dict]:
 def check_writable(path: str, flag: str = "--json") -> None:
     """Fail early, before anything is measured, when an output file cannot be written."""
     p = Path(path)
+    if p.is_symlink():
+        raise UsageError(f"{flag} {path}: is a symbolic link; policybench does not write through links "
+                         "(give the file's own path)")
     if p.is_dir():
         raise UsageError(f"{flag} {path}: is a folder, not a file")
     parent = p.parent if str(p.parent) else Path(".")
