@@ -68,9 +68,9 @@ def check_checkpoint(folder: Path, remote_code_fields: tuple[str, ...], trusted:
     ``trust_remote_code=True``."""
     root = folder.resolve()
     config = _load_json(root / "config.json")
-    _check_document(config, "config.json", root, trusted)
     if not trusted:
         _check_remote_code_fields(config, remote_code_fields, "config.json")
+    _check_document(config, "config.json", root, trusted)
     for name in PROCESSOR_FILES:
         if (root / name).is_file():
             processor = _load_json(root / name)
