@@ -256,7 +256,7 @@ def build_config(
     names = list(policies if policies is not None else default)
     for name in names:
         registry.check_name(name)
-    names = [*objects, *names, *policy_paths]
+    names = [*objects, *names, *(_as_path(p) for p in policy_paths)]
     size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
     prof = customize_profile(get_profile(profile), cameras=cameras, image_size=size, state_dim=state_dim,
                              action_dim=action_dim)
@@ -270,6 +270,14 @@ def build_config(
                     variants=parse_variants(variants if isinstance(variants, str) else ",".join(variants)))
     cfg.validate()
     return cfg
+
+
+def _as_path(target: str) -> str:
+    """A --policy-path value that cannot be read as a built-in name: "act" (a folder named act)
+    becomes "./act"; a hub id (owner/name) and paths with a separator stay as they are."""
+    if "/" in target or os.sep in target:
+        return target
+    return os.path.join(".", target)
 
 
 def run(

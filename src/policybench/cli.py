@@ -28,6 +28,10 @@ TRUST_HELP = ("let LeRobot run the Python files of a model or tokenizer it loads
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        # No abbreviations: "--policy act" must not be read as "--policy-path act".
+        super().__init__(*args, **{**kwargs, "allow_abbrev": False})
+
     def error(self, message: str):  # one line, not usage + error
         raise UsageError(message)
 

@@ -384,3 +384,14 @@ def test_smolvla_checkpoint_naming_another_vlm_needs_the_hub(smolvla_checkpoint,
     overrides = processor_overrides(str(folder), folder / "policy_preprocessor.json", "cpu")
     assert overrides["tokenizer_processor"] == {"tokenizer_name": str(smolvlm2_500m_dir())}
     assert overrides["device_processor"] == {"device": "cpu"}
+
+
+def test_a_checkpoint_folder_named_like_a_policy_is_the_checkpoint(act_checkpoint, tmp_path, monkeypatch):
+    """--policy-path act, with a folder act here: the checkpoint (chunk 4), never built-in ACT (chunk 100)."""
+    folder, _ = act_checkpoint
+    shutil.copytree(folder, tmp_path / "act")
+    monkeypatch.chdir(tmp_path)
+    code, r = _run(tmp_path, "--policy-path", "act", "--in-process")
+    assert code == 0 and r["policy"] == "./act" and r["source"] == "./act"
+    assert r["config"]["chunk_size"] == 4
+    assert main(["run", "--policy", "act"]) == 2  # no abbreviation of --policy-path or --policies
