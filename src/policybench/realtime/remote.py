@@ -1,19 +1,28 @@
 """Round trips through LeRobot's own async inference stack: its gRPC PolicyServer (the
-``lerobot[async]`` extra), started on loopback in a subprocess, fed as LeRobot's robot client
-feeds it.
+``lerobot[async]`` extra), started in a subprocess, fed as LeRobot's robot client feeds it.
+
+The server listens on a Unix socket in the run's temporary folder (mode 0700: no other user can
+connect), or with ``--port`` on 127.0.0.1 as LeRobot's robot client reaches it; either way it
+answers only calls that present the run's secret (see server.py), which it reads on its stdin.
 
 One round trip = pickle the raw observation + send it in chunks (SendObservations) + the
 server's preprocessing, inference and postprocessing + pickle and return the chunk
 (GetActions) + unpickle on our side. The server is stopped and its folder removed at the end,
-also on SIGINT and SIGTERM; it dies with us whatever kills us.
+also on SIGINT and SIGTERM; it dies with us whatever kills us, and then removes the folder
+itself. A folder left by a run that could not remove it is removed at the next run's start.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import pickle
+import re
+import secrets
+import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -25,7 +34,7 @@ import numpy as np
 
 from policybench.config import Profile
 from policybench.errors import UsageError
-from policybench.isolation import stop_child
+from policybench.isolation import module_command, stop_child
 from policybench.policies.base import PolicyAdapter
 
 
@@ -33,7 +42,7 @@ from policybench.policies.base import PolicyAdapter
 class RemoteRun:
     round_trips: list[float]  # seconds
     chunk_length: int
-    port: int
+    port: int | None  # None: a Unix socket
 
 
 def grpc_problem() -> str | None:
@@ -99,55 +108,141 @@ def robot_features(profile: Profile) -> tuple[dict[str, object], dict[str, objec
 
 
 SERVER_MODULE = "policybench.realtime.server"  # what runs the server; the unit tests swap in a light one
+RUN_PREFIX = "policybench-remote-"  # a run's folder: RUN_PREFIX + its process id + "-" + random letters
+RUN_FOLDER = re.compile(re.escape(RUN_PREFIX) + r"([1-9][0-9]{0,9})-\w+")
+SOCKET = "grpc.sock"  # the server's Unix socket, in its folder
+SUN_PATH_MAX = 107 if sys.platform.startswith("linux") else 103  # bytes in a Unix socket's path
 
 
 class PortTaken(RuntimeError):
     """Another program bound the port between our check and the server's start."""
 
 
+def remove_stale_folders(where: Path | None = None) -> None:
+    """Remove this user's run folders in ``where`` (default: the temporary folder) whose run's
+    process is gone: a run killed before its server could remove its folder leaves it."""
+    for path in Path(where or tempfile.gettempdir()).glob(f"{RUN_PREFIX}*"):
+        match = RUN_FOLDER.fullmatch(path.name)
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if match and stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not alive(int(match[1])):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (another user's included)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
 @contextlib.contextmanager
-def policy_server(port: int, folder: Path, startup_timeout: float = 60.0):
-    """Start LeRobot's PolicyServer on 127.0.0.1:port (see server.py); yield a gRPC stub; stop it
-    on exit. ``folder`` is its working and temporary folder: its log and the files LeRobot
-    leaves behind land there, and go with it."""
+def socket_address(folder: Path):
+    """The address at which a gRPC client reaches the socket SOCKET in ``folder``: its absolute
+    path or, when that is too long for a Unix socket, the same file through a descriptor of the
+    folder (``/proc/self/fd/N/``, Linux; elsewhere a path too long is refused)."""
+    path = folder.resolve() / SOCKET
+    if len(os.fsencode(path)) <= SUN_PATH_MAX:
+        yield f"unix:{path}"
+        return
+    if not sys.platform.startswith("linux"):
+        raise RuntimeError(f"the temporary folder {folder} has too long a path for a Unix socket: "
+                           "set TMPDIR to a shorter folder, or use --port")
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield f"unix:/proc/self/fd/{fd}/{SOCKET}"
+    finally:
+        os.close(fd)
+
+
+def with_secret(channel, secret: str):
+    """``channel``, presenting ``secret`` as metadata on every call (server.RequireSecret checks it)."""
+    import grpc
+
+    from policybench.realtime.server import SECRET_KEY
+
+    fields = ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")
+
+    class Details(collections.namedtuple("Details", fields), grpc.ClientCallDetails):
+        pass
+
+    class PresentSecret(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                        grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+        def call(self, continuation, details, request):
+            metadata = [*(details.metadata or ()), (SECRET_KEY, secret)]
+            return continuation(Details(details.method, details.timeout, metadata, details.credentials,
+                                        details.wait_for_ready, details.compression), request)
+
+        intercept_unary_unary = intercept_unary_stream = intercept_stream_unary = intercept_stream_stream = call
+
+    return grpc.intercept_channel(channel, PresentSecret())
+
+
+@contextlib.contextmanager
+def policy_server(port: int | None, folder: Path, startup_timeout: float = 60.0):
+    """Start LeRobot's PolicyServer (see server.py) on a Unix socket in ``folder``, or, given a
+    port, on 127.0.0.1:port; yield a gRPC stub that presents the run's secret; stop it on exit.
+    ``folder`` (made mode 0700) is its working and temporary folder: its socket, its log and the
+    files LeRobot leaves behind land there, and go with it; if we die first, the server removes it."""
     import grpc
     from lerobot.transport import services_pb2_grpc
 
+    folder.chmod(0o700)
+    secret = secrets.token_hex(32)
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(tempfile.TemporaryFile(dir=folder))
+        if port is None:  # the server binds the socket relative to its folder, whatever the folder's path
+            target, address = stack.enter_context(socket_address(folder)), f"unix:{SOCKET}"
+        else:
+            target = address = f"127.0.0.1:{port}"
+        cmd = [*module_command(SERVER_MODULE, sys.executable), address, str(os.getpid()), str(folder)]
+        env = {**os.environ, "TMPDIR": str(folder)}
+        # A session of its own: a Ctrl-C in the terminal reaches us only, and we stop it in order.
+        proc = subprocess.Popen(cmd, cwd=folder, env=env, stdin=subprocess.PIPE, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True, bufsize=0)
+        stack.callback(stop_child, proc, grace=10.0)
+        with contextlib.suppress(BrokenPipeError):  # it has exited already: wait_until_serving says why
+            proc.stdin.write(f"{secret}\n".encode())  # on stdin: not in its command line or environment
+        proc.stdin.close()
+        channel = grpc.insecure_channel(target)
+        stack.callback(channel.close)
+        wait_until_serving(proc, folder, log, f"port {port}" if port is not None else "its socket", startup_timeout)
+        # The server is up: no channel_ready_future, whose polling thread, cut short by a signal,
+        # would outlive the channel closed on exit and die with a traceback.
+        yield services_pb2_grpc.AsyncInferenceStub(with_secret(channel, secret))
+
+
+def wait_until_serving(proc: subprocess.Popen, folder: Path, log, where: str, timeout: float) -> None:
+    """Until the server writes SERVING in ``folder`` (until then, whatever answers is not ours);
+    an error naming why if it exits or the timeout passes first."""
     from policybench.realtime.server import PORT_IN_USE, SERVING
 
-    log = tempfile.TemporaryFile(dir=folder)
-    cmd = [sys.executable, "-m", SERVER_MODULE, str(port), str(os.getpid())]
-    env = {**os.environ, "TMPDIR": str(folder)}
-    # A session of its own: a Ctrl-C in the terminal reaches us only, and we stop it in order.
-    proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + startup_timeout
-        while not (folder / SERVING).exists():  # until then, whatever answers on the port is not ours
-            code = proc.poll()
-            if code == PORT_IN_USE:
-                raise PortTaken(f"port {port} on 127.0.0.1 was taken before LeRobot's policy server could bind it: "
-                                "pick another --port or leave --port out")
-            if code is not None:
-                log.seek(0)
-                tail = log.read().decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-                raise RuntimeError(f"LeRobot's policy server exited at start (code {code}): {tail[0]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"LeRobot's policy server did not start on port {port} within {startup_timeout:g} s")
-            time.sleep(0.1)
-        # The server is up: no channel_ready_future, whose polling thread, cut short by a signal,
-        # would outlive the channel closed below and die with a traceback.
-        yield services_pb2_grpc.AsyncInferenceStub(channel)
-    finally:
-        channel.close()
-        stop_child(proc, grace=10.0)
-        log.close()
+    deadline = time.monotonic() + timeout
+    while not (folder / SERVING).exists():
+        code = proc.poll()
+        if code == PORT_IN_USE:
+            raise PortTaken(f"{where} on 127.0.0.1 was taken before LeRobot's policy server could bind it: "
+                            "pick another --port or leave --port out")
+        if code is not None:
+            log.seek(0)
+            tail = log.read().decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise RuntimeError(f"LeRobot's policy server exited at start (code {code}): {tail[0]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"LeRobot's policy server did not start on {where} within {timeout:g} s")
+        time.sleep(0.1)
 
 
 def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int, port: int | None = None,
                device: str = "cpu") -> RemoteRun:
     """Time ``calls`` round trips (after ``warmup`` untimed ones) of one observation to LeRobot's
-    PolicyServer running ``adapter``'s policy, as its robot client sends them."""
+    PolicyServer running ``adapter``'s policy, as its robot client sends them: on a Unix socket,
+    or on 127.0.0.1:port given a port."""
     problem = grpc_problem()
     if problem:
         raise RuntimeError(problem)
@@ -160,12 +255,11 @@ def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int
     if not hasattr(adapter, "policy"):
         raise RuntimeError(f"{adapter.name} is not a LeRobot policy; the policy server cannot load it")
     hw, raw = robot_features(profile)
-    if port is None:
-        port = free_port()
-    else:
+    if port is not None:
         check_port_free(port)
     n_actions = int(adapter.describe().get("n_action_steps") or 1)
-    with tempfile.TemporaryDirectory(prefix="policybench-remote-") as tmp:  # removed on a signal too
+    remove_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{RUN_PREFIX}{os.getpid()}-") as tmp:  # removed on a signal too
         save_checkpoint(adapter, Path(tmp))
         spec = RemotePolicyConfig(
             policy_type=adapter.name,
