@@ -96,9 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--threshold", default="0.5", help="async: request a new chunk when the queue holds at most this share of a chunk, in [0, 1] (LeRobot's chunk_size_threshold; default 0.5); with --simulate a comma-separated list")
     rt.add_argument("--aggregate", choices=["weighted_average", "latest_only"], default="weighted_average", help="async: how overlapping actions of two chunks merge, as LeRobot defines them (default weighted_average)")
     rt.add_argument("--warmup", type=_int, default=2, help="refill cycles (sync) or chunks (async) run before the paced loop (default 2)")
-    rt.add_argument("--remote", action="store_true", help="also time round trips through LeRobot's own async inference server (gRPC PolicyServer on loopback, needs lerobot[async])")
+    rt.add_argument("--remote", action="store_true", help="also time round trips through LeRobot's own async inference server (gRPC PolicyServer on a Unix socket only you can open, needs lerobot[async])")
     rt.add_argument("--remote-calls", type=_int, default=10, help="round trips timed with --remote (default 10)")
-    rt.add_argument("--port", type=_int, help="port for the policy server with --remote (default: a free one)")
+    rt.add_argument("--port", type=_int, help="serve the policy server with --remote on 127.0.0.1:PORT, as LeRobot's robot client reaches it (default: a Unix socket in a private folder); every call still needs the run's secret")
     rt.add_argument("--simulate", metavar="RESULTS.json", help="compute the verdict from a results file's measured samples instead of running policies")
     rt.add_argument("--json", dest="json_path", help="write the results file with a 'realtime' section (with --simulate: the input results plus the simulation)")
 
