@@ -29,16 +29,30 @@ class Change:
     verdict: str  # SLOWER, FASTER or UNCHANGED
 
 
+BOOTSTRAP_CHUNK = 1_000_000  # resampled values drawn at once: 8 MB of indices, 8 MB of values
+
+
 def bootstrap_ratio_ci(
     base: list[float], new: list[float], resamples: int = 2000, confidence: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
     rng = np.random.default_rng(seed)
-    b, n = np.asarray(base), np.asarray(new)
-    b_med = np.median(b[rng.integers(0, len(b), size=(resamples, len(b)))], axis=1)
-    n_med = np.median(n[rng.integers(0, len(n), size=(resamples, len(n)))], axis=1)
+    b_med = _resampled_medians(rng, np.asarray(base), resamples)
+    n_med = _resampled_medians(rng, np.asarray(new), resamples)
     ratios = n_med / b_med
     alpha = (1 - confidence) / 2
     return float(np.quantile(ratios, alpha)), float(np.quantile(ratios, 1 - alpha))
+
+
+def _resampled_medians(rng: np.random.Generator, values: np.ndarray, resamples: int) -> np.ndarray:
+    """The median of each of ``resamples`` resamplings of ``values`` with replacement, drawn a
+    few rows at a time (at most BOOTSTRAP_CHUNK values): memory stays bounded for any number
+    of samples, and as the generator's stream does not depend on how the draws are split, the
+    medians are those of one resamples x len(values) draw."""
+    rows = max(1, BOOTSTRAP_CHUNK // len(values))
+    return np.concatenate([
+        np.median(values[rng.integers(0, len(values), size=(min(rows, resamples - start), len(values)))], axis=1)
+        for start in range(0, resamples, rows)
+    ])
 
 
 def verdict(ratio: float, ci_low: float, ci_high: float, threshold: float) -> str:

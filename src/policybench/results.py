@@ -13,8 +13,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from policybench import schema
 from policybench.errors import UsageError
 from policybench.samples import PHASES, TICK_PHASES, Sample, latencies, stage_latencies, stage_names
+from policybench.schema import DAY_S, one_line, read_count, read_ms, read_name, read_optional, read_seconds, read_text, shown
 from policybench.stats import summarize
 
 SCHEMA_VERSION = 1
@@ -23,7 +25,8 @@ FAILED = "failed"
 SKIPPED = "skipped"  # a --variant that cannot run here; error holds the reason
 INTERRUPTED = "interrupted"  # SIGINT or SIGTERM stopped the run while this policy was measured
 STATUSES = (OK, FAILED, SKIPPED, INTERRUPTED)
-DAY_S = 86_400  # a file that says a call or a build took longer than a day is not a measurement
+MAX_RESULTS_BYTES = 256 * 2**20  # read_results refuses a larger file unread (a million samples take about 55 MB)
+MAX_DEPTH = 64  # JSON nesting read_results accepts (policybench writes at most 7): deeper is refused before parsing
 
 
 def _sample_json(s: Sample) -> dict[str, object]:
@@ -88,75 +91,34 @@ class PolicyResult:
 
     @classmethod
     def from_json(cls, d: dict) -> "PolicyResult":
-        """Checked as it is read (UsageError naming the first bad value): known status and
-        phases, increasing call indices, latencies that are milliseconds a call can take."""
-        policy = _read_text(d["policy"], "a result's policy")
-        if d["status"] not in STATUSES:
-            raise UsageError(f"{policy}: status is {d['status']!r}; known: {', '.join(STATUSES)}")
+        """Checked as it is read (UsageError naming the first bad value; schema.py says what each
+        field must be): known status and phases, increasing call indices, latencies that are
+        milliseconds a call can take, and every field the reports read of the type they need."""
+        policy = read_name(d.get("policy"), "a result's policy")
+        where = one_line(policy)
+        if d.get("status") not in STATUSES:
+            raise UsageError(f"{where}: status is {shown(d.get('status'))}; known: {', '.join(STATUSES)}")
+        complete = d.get("complete")
+        if complete is not None:
+            schema.read_bool(complete, f"{where}: complete")
         return cls(
             policy=policy,
             status=d["status"],
-            error=_read_optional(d, "error", policy, _read_text),
-            config=d.get("config") or {},
-            params=_read_optional(d, "params", policy, _read_count),
-            samples=_read_samples(d.get("samples", []), policy),
-            cold_start_ms=_read_optional(d, "cold_start_ms", policy, _read_ms),
-            build_seconds=_read_optional(d, "build_seconds", policy, _read_seconds),
-            complete=d.get("complete"),
-            memory=d.get("memory") or {},
-            source=_read_optional(d, "source", policy, _read_text),
-            variant=_read_optional(d, "variant", policy, _read_text),
-            first_chunk_seconds=_read_optional(d, "first_chunk_seconds", policy, _read_seconds),
-            equivalence=d.get("equivalence") or {},
-            roofline=d.get("roofline") or {},
-            export=d.get("export") or {},
+            error=read_optional(d, "error", policy, read_text),
+            config=schema.read_config(d.get("config"), f"{where}: config"),
+            params=read_optional(d, "params", policy, read_count),
+            samples=schema.read_samples(d.get("samples"), policy),
+            cold_start_ms=read_optional(d, "cold_start_ms", policy, read_ms),
+            build_seconds=read_optional(d, "build_seconds", policy, read_seconds),
+            complete=complete,
+            memory=schema.read_memory(d.get("memory"), f"{where}: memory"),
+            source=read_optional(d, "source", policy, read_name),
+            variant=read_optional(d, "variant", policy, read_name),
+            first_chunk_seconds=read_optional(d, "first_chunk_seconds", policy, read_seconds),
+            equivalence=schema.read_equivalence(d.get("equivalence"), f"{where}: equivalence"),
+            roofline=schema.read_roofline(d.get("roofline"), f"{where}: roofline"),
+            export=schema.read_object(d.get("export"), f"{where}: export"),
         )
-
-
-def _read_number(value: object, where: str, low: float, high: float, what: str, kinds: tuple[type, ...] = (int, float)):
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:  # NaN fails too
-        raise UsageError(f"{where} is {value!r}; {what}")
-    return value
-
-
-def _read_ms(value: object, where: str) -> float:
-    what = f"a latency must be a number of milliseconds from 0 to {DAY_S * 1000} (a day)"
-    return float(_read_number(value, where, 0, DAY_S * 1000, what))
-
-
-def _read_seconds(value: object, where: str) -> float:
-    return float(_read_number(value, where, 0, DAY_S, f"must be a number of seconds from 0 to {DAY_S} (a day)"))
-
-
-def _read_count(value: object, where: str) -> int:
-    return _read_number(value, where, 0, float("inf"), "must be a whole number from 0", (int,))
-
-
-def _read_text(value: object, where: str) -> str:
-    if not isinstance(value, str):
-        raise UsageError(f"{where} is {value!r}; must be a string")
-    return value
-
-
-def _read_optional(d: dict, key: str, policy: str, read):
-    """d[key] checked by ``read``; None when absent or null."""
-    return None if d.get(key) is None else read(d[key], f"{policy}: {key}")
-
-
-def _read_samples(items: list[dict], policy: str) -> list[Sample]:
-    samples: list[Sample] = []
-    for k, s in enumerate(items):
-        where = f"{policy}: samples[{k}]"
-        i = _read_count(s["i"], f"{where}.i")
-        if samples and i <= samples[-1].i:
-            raise UsageError(f"{where}.i is {i}, after {samples[-1].i}; call indices must increase")
-        if s["phase"] not in PHASES:
-            raise UsageError(f"{where}.phase is {s['phase']!r}; known phases: {', '.join(PHASES)}")
-        stages = s.get("stages_ms")
-        if stages is not None:
-            stages = {name: _read_ms(ms, f"{where}.stages_ms.{name}") for name, ms in stages.items()}
-        samples.append(Sample(i, s["phase"], _read_ms(s["latency_ms"], f"{where}.latency_ms"), stages))
-    return samples
 
 
 @dataclass
@@ -182,38 +144,51 @@ class RunResults:
     def from_json(cls, d: dict) -> "RunResults":
         version = d.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise UsageError(f"results file has schema_version {version!r}; this policybench reads {SCHEMA_VERSION}")
-        return cls(
-            d.get("environment", {}),
-            d.get("run", {}),
-            [PolicyResult.from_json(r) for r in d["results"]],
-            _read_realtime(list(d.get("realtime", []))),
-        )
+            raise UsageError(f"results file has schema_version {shown(version)}; this policybench reads {SCHEMA_VERSION}")
+        run = schema.read_run(d.get("run"))
+        results = [PolicyResult.from_json(r) for r in schema.read_objects(d.get("results"), "results")]
+        schema.check_sweep_points(run, results)
+        return cls(schema.read_environment(d.get("environment")), run, results, _read_realtime(d.get("realtime")))
 
 
-def _read_realtime(entries: list[dict]) -> list[dict]:
+REALTIME_MODES = ("sync", "async", "remote")
+
+
+def _read_realtime(value: object) -> list[dict]:
     """The realtime section, checked as PolicyResult.from_json checks a result: what reports and
     plots read of it is known words and numbers in range."""
+    entries = schema.read_objects(value, "realtime")
     for n, e in enumerate(entries):
-        where = f"realtime[{n}] ({e.get('policy')}, {e.get('mode')})"
+        policy = read_name(e.get("policy"), f"realtime[{n}].policy")
+        if e.get("mode") not in REALTIME_MODES:
+            raise UsageError(f"realtime[{n}].mode is {shown(e.get('mode'))}; known: {', '.join(REALTIME_MODES)}")
+        where = f"realtime[{n}] ({one_line(policy)}, {e['mode']})"
         if e.get("status", OK) not in STATUSES:
-            raise UsageError(f"{where}: status is {e['status']!r}; known: {', '.join(STATUSES)}")
-        _read_number(e["hz"], f"{where}: hz", 1e-9, 1e9, "must be a rate in Hz above 0")
+            raise UsageError(f"{where}: status is {shown(e['status'])}; known: {', '.join(STATUSES)}")
+        for key in ("error", "aggregate", "source"):
+            read_optional(e, key, where, read_text)
+        schema.read_rate(e.get("hz"), f"{where}: hz")
         if e.get("threshold") is not None:
-            _read_number(e["threshold"], f"{where}: threshold", 0, 1, "must be a number from 0 to 1")
-        for key, value in (e.get("summary") or {}).items():
+            schema.read_number(e["threshold"], f"{where}: threshold", 0, 1, "must be a number from 0 to 1")
+        for key, value in schema.read_object(e.get("summary"), f"{where}: summary").items():
             if value is not None and not isinstance(value, bool):  # flags such as stall_open_at_end
-                _read_number(value, f"{where}: summary.{key}", -DAY_S * 1000, DAY_S * 1000, "must be a finite number")
+                schema.read_number(value, f"{where}: summary.{one_line(key)}", -DAY_S * 1000, DAY_S * 1000,
+                                   "must be a finite number")
         for key in ("chunk_latencies_ms", "round_trips_ms", "in_process_chunks_ms"):
-            for k, ms in enumerate(e.get(key) or []):
-                _read_ms(ms, f"{where}: {key}[{k}]")
-        for k, tick in enumerate(e.get("ticks") or []):
-            _read_count(tick["k"], f"{where}: ticks[{k}].k")
-            if tick["phase"] not in TICK_PHASES:
-                raise UsageError(f"{where}: ticks[{k}].phase is {tick['phase']!r}; known: {', '.join(TICK_PHASES)}")
-            for key in ("scheduled_ms", "start_ms", "end_ms"):
-                _read_ms(tick[key], f"{where}: ticks[{k}].{key}")
+            for k, ms in enumerate(schema.read_list(e.get(key), f"{where}: {key}")):
+                read_ms(ms, f"{where}: {key}[{k}]")
+        for k, tick in enumerate(schema.read_objects(e.get("ticks"), f"{where}: ticks")):
+            _read_tick(tick, f"{where}: ticks[{k}]")
     return entries
+
+
+def _read_tick(tick: dict, where: str) -> None:
+    read_count(tick.get("k"), f"{where}.k")
+    if tick.get("phase") not in TICK_PHASES:
+        raise UsageError(f"{where}.phase is {shown(tick.get('phase'))}; known: {', '.join(TICK_PHASES)}")
+    for key in ("scheduled_ms", "start_ms", "end_ms"):
+        read_ms(tick.get(key), f"{where}.{key}")
+    schema.read_fields(tick, where, {"missed": schema.read_bool, "queue": read_count})
 
 
 def check_writable(path: str, flag: str = "--json") -> None:
@@ -281,15 +256,9 @@ def write_results(results: RunResults, path: str) -> None:
 
 
 def read_results(path: str) -> RunResults:
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not a JSON results file ({exc})") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+    """A results file, checked as it is read: at most MAX_RESULTS_BYTES, JSON nested at most
+    MAX_DEPTH deep, every field of the type and range it must have (UsageError naming it)."""
+    data = _load_json(path)
     if not isinstance(data, dict) or "results" not in data:
         raise UsageError(f"{path}: not a policybench results file (no 'results')")
     try:
@@ -298,3 +267,66 @@ def read_results(path: str) -> RunResults:
         raise UsageError(f"{path}: {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"{path}: malformed results file ({type(exc).__name__}: {exc})") from None
+
+
+def _load_json(path: str) -> object:
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_RESULTS_BYTES:  # a regular file: refused unread
+                raise UsageError(_too_large(path))
+            data = f.read(size + 1) if size else _read_stream(f)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+    if len(data) > MAX_RESULTS_BYTES:
+        raise UsageError(_too_large(path))
+    if json_depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise UsageError(f"{path}: JSON nested more than {MAX_DEPTH} deep (MAX_DEPTH; policybench writes at most 7)")
+    try:
+        text = data.decode("utf-8")
+        del data  # not kept alive while the text is parsed: a large file's bytes are tens of MB
+        return json.loads(text)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of thousands of digits
+        reason = str(exc).partition("; use sys.set_int_max_str_digits")[0]
+        raise UsageError(f"{path}: not a JSON results file ({reason})") from None
+
+
+def _read_stream(f) -> bytearray:
+    """A device or a pipe, whose size is not known beforehand: a MiB at a time, until its end or
+    just past MAX_RESULTS_BYTES (/dev/zero ends there)."""
+    data = bytearray()
+    while len(data) <= MAX_RESULTS_BYTES and (chunk := f.read(1 << 20)):
+        data += chunk
+    return data
+
+
+def _too_large(path: str) -> str:
+    return f"{path}: larger than {MAX_RESULTS_BYTES // 2**20} MiB (MAX_RESULTS_BYTES), too large for a results file"
+
+
+_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')  # what json_depth drops
+
+
+def json_depth(data: bytes | bytearray, stop: int = 2**62) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets inside strings not counted),
+    found without parsing it, in bounded memory, stopping once past ``stop``. Escaped backslashes
+    and quotes are dropped first: every quote left opens or closes a string. Valid JSON or not,
+    the depth json.loads reaches before it stops is at most this."""
+    import numpy as np
+
+    kept = data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _STRUCTURE)
+    codes = np.frombuffer(kept, dtype=np.uint8)
+    depth = deepest = quotes = 0
+    for start in range(0, len(codes), 1 << 20):
+        c = codes[start:start + (1 << 20)]
+        outside = (np.cumsum(c == ord('"'), dtype=np.int64) + quotes) % 2 == 0
+        quotes += int(np.count_nonzero(c == ord('"')))
+        opens = outside & ((c == ord("[")) | (c == ord("{")))
+        closes = outside & ((c == ord("]")) | (c == ord("}")))
+        levels = np.cumsum(opens.astype(np.int64) - closes) + depth
+        deepest, depth = max(deepest, int(levels.max())), int(levels[-1])
+        if deepest > stop:
+            break
+    return deepest

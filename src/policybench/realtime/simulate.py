@@ -17,6 +17,7 @@ from policybench.realtime.paced import run_async, run_sync
 from policybench.realtime.virtual import ReplayPolicy, VirtualClock, VirtualWorker
 from policybench.results import OK, PolicyResult, RunResults
 from policybench.samples import REFILL, STEP, latencies
+from policybench.sizes import MAX_SEQUENCE
 
 MAX_TICKS = 1_000_000  # per rate and mode: a few seconds of simulation each
 
@@ -44,9 +45,11 @@ def chunk_length(r: PolicyResult) -> int:
 
     idx = [s.i for s in r.samples if s.phase == REFILL]
     gaps = Counter(b - a for a, b in zip(idx, idx[1:]))
-    if gaps:
-        return gaps.most_common(1)[0][0]
-    return int(r.config.get("n_action_steps") or 1)
+    chunk = gaps.most_common(1)[0][0] if gaps else int(r.config.get("n_action_steps") or 1)
+    if chunk > MAX_SEQUENCE:  # a results file from elsewhere: the simulated queue would hold them all
+        raise UsageError(f"{r.policy}: a chunk of {chunk:,} actions (calls per refill); a simulation replays "
+                         f"at most {MAX_SEQUENCE:,}")
+    return chunk
 
 
 def simulate_sync(costs: Costs, hz: float, ticks: int) -> dict[str, object]:

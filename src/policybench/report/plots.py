@@ -14,12 +14,25 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from policybench.errors import UsageError  # noqa: E402
 from policybench.report.table import label, machine_line  # noqa: E402
 from policybench.results import OK, PolicyResult, RunResults  # noqa: E402
 from policybench.samples import REFILL, STEP, latencies  # noqa: E402
 
 STEP_COLOR, REFILL_COLOR = "#1f77b4", "#d62728"
 DPI = 100
+MAX_PANELS = 200  # panels of one stacked figure: 2.6 inches each, under Agg's 65,536 pixels at DPI
+
+
+def _plain(text: str) -> str:
+    """Text from a results file as a figure shows it: a $ is a dollar sign, never the start of
+    matplotlib's math mode (where an unknown command such as $\\foo$ fails the whole figure)."""
+    return text.replace("$", r"\$")
+
+
+def _check_panels(count: int, what: str) -> None:
+    if count > MAX_PANELS:
+        raise UsageError(f"{count} {what} to plot, one panel each; a figure holds at most {MAX_PANELS}")
 
 
 def _ok(results: RunResults) -> list[PolicyResult]:
@@ -27,12 +40,12 @@ def _ok(results: RunResults) -> list[PolicyResult]:
 
 
 def _caption(fig: Figure, results: RunResults) -> None:
-    fig.text(0.01, 0.005, machine_line(results), fontsize=7, color="#555555", ha="left", va="bottom")
+    fig.text(0.01, 0.005, _plain(machine_line(results)), fontsize=7, color="#555555", ha="left", va="bottom")
 
 
 def _log_panel(ax, title: str, ylabel: str) -> None:
     """One panel of a stacked figure: log y, title on the left, grid, legend."""
-    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_title(_plain(title), fontsize=10, loc="left")
     ax.set_yscale("log")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
@@ -49,6 +62,7 @@ def _finish_stack(fig: Figure, axes, xlabel: str, results: RunResults) -> Figure
 def figure_timeline(results: RunResults) -> Figure:
     """Latency of every measured call over its index, one panel per policy, log y; refills marked."""
     rs = _ok(results)
+    _check_panels(len(rs), "policies with samples")
     fig, axes = plt.subplots(len(rs), 1, figsize=(10, 2.6 * len(rs) + 0.6), squeeze=False, dpi=DPI)
     for ax, r in zip(axes[:, 0], rs):
         for phase, color, marker, size in ((STEP, STEP_COLOR, ".", 6), (REFILL, REFILL_COLOR, "v", 40)):
@@ -69,7 +83,7 @@ def figure_cdf(results: RunResults) -> Figure:
             if not values:
                 continue
             ys = [(k + 1) / len(values) for k in range(len(values))]
-            ax.step(values, ys, where="post", label=f"{label(r.policy)} (n={len(values)})")
+            ax.step(values, ys, where="post", label=_plain(f"{label(r.policy)} (n={len(values)})"))
         ax.set_xscale("log")
         ax.set_ylim(0, 1.02)
         ax.set_xlabel(f"{phase} latency (ms)")
@@ -85,6 +99,7 @@ def figure_cdf(results: RunResults) -> Figure:
 def figure_bars(results: RunResults) -> Figure:
     """Step median vs refill median per policy, whiskers up to p99, log y."""
     rs = _ok(results)
+    _check_panels(len(rs), "policies with samples")
     fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(rs) + 2), 4.5), dpi=DPI)
     width = 0.38
     for k, (phase, color) in enumerate(((STEP, STEP_COLOR), (REFILL, REFILL_COLOR))):
@@ -101,7 +116,7 @@ def figure_bars(results: RunResults) -> Figure:
                     label="p99" if k else None)
         for x, m in zip(xs, medians):
             ax.annotate(f"{m:.3g}", (x, m), ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
-    ax.set_xticks(range(len(rs)), [label(r.policy) for r in rs])
+    ax.set_xticks(range(len(rs)), [_plain(label(r.policy)) for r in rs])
     ax.set_yscale("log")
     ax.set_ylabel("latency (ms)")
     ax.set_title("step vs refill: median, whisker to p99", fontsize=10, loc="left")
@@ -120,6 +135,7 @@ def figure_realtime(results: RunResults) -> Figure:
     """Per paced run: each tick's work time against the period; misses, starved ticks and the
     longest stall marked."""
     runs = _paced(results)
+    _check_panels(len(runs), "paced realtime runs")
     fig, axes = plt.subplots(len(runs), 1, figsize=(10, 2.6 * len(runs) + 0.6), squeeze=False, dpi=DPI)
     for ax, e in zip(axes[:, 0], runs):
         period_ms = 1000.0 / float(e["hz"])
@@ -162,6 +178,7 @@ def figure_sweep(results: RunResults, hz: float | None = None) -> Figure:
     from policybench.sweep import series
 
     panels = [(axis, s) for axis in axes_spec for s in series(results, axis, axes_spec)]
+    _check_panels(len(panels), "sweep series")
     fig, axs = plt.subplots(max(len(panels), 1), 1, figsize=(8, 2.6 * max(len(panels), 1)), dpi=DPI, squeeze=False)
     lines = {(f.policy, f.axis): f for f in fits(results, axes_spec)}
     for ax, (axis, s) in zip(axs[:, 0], panels):
@@ -171,12 +188,13 @@ def figure_sweep(results: RunResults, hz: float | None = None) -> Figure:
         if fit is not None:
             grid = [min(xs), max(xs)]
             ax.plot(grid, [fit.intercept_ms + fit.slope_ms * x for x in grid], "-", color="#555555",
-                    label=f"{fit.intercept_ms:.3g} {'+' if fit.slope_ms >= 0 else '-'} {abs(fit.slope_ms):.3g} ms per {fit.unit}")
+                    label=_plain(f"{fit.intercept_ms:.3g} {'+' if fit.slope_ms >= 0 else '-'} "
+                                 f"{abs(fit.slope_ms):.3g} ms per {fit.unit}"))
         if hz:
             ax.axhline(1000 / hz, color=STEP_COLOR, linestyle="--", label=f"{hz:g} Hz period")
-        ax.set_title(f"{label(s.policy)}{' at ' + s.group if s.group else ''}: refill against {axis.name}",
+        ax.set_title(_plain(f"{label(s.policy)}{' at ' + s.group if s.group else ''}: refill against {axis.name}"),
                      fontsize=10, loc="left")
-        ax.set_xlabel("megapixels per camera" if axis.name == "image_size" else axis.name)
+        ax.set_xlabel("megapixels per camera" if axis.name == "image_size" else _plain(axis.name))
         ax.set_ylabel("ms")
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper left", fontsize=8)

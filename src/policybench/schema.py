@@ -1,0 +1,269 @@
+"""What each field of a results file must be, checked as it is read (docs/results-schema.md).
+
+A results file may come from anyone: every field that reports, plots, compare or simulate read is
+checked here for its type and range, so that a bad one is one UsageError naming it, never a
+traceback later. Each reader takes a JSON value and where it is (``act: samples[3].latency_ms``)
+and returns the value checked (numbers as the renderers need them, ``{}`` for a null object).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import reprlib
+import sys
+
+from policybench.errors import UsageError
+from policybench.samples import PHASES, REFILL, STEP, Sample
+
+DAY_S = 86_400  # a file that says a call or a build took longer than a day is not a measurement
+MAX_COUNT = 2**53  # call and tick indices, parameter counts: whole numbers a float holds exactly
+MAX_NAME = 4096  # characters of a policy name, variant or source (PATH_MAX, for a checkpoint path)
+MAX_AXIS_VALUE = 1e12  # a sweep axis value; a fitted line squares it
+_FLOAT_MAX = sys.float_info.max
+_IMAGE_SIZE = re.compile(r"[1-9][0-9]{0,5}x[1-9][0-9]{0,5}")  # a sweep's image_size value, HEIGHTxWIDTH
+
+_SHOWN = reprlib.Repr()  # a bad value in a message: a long string, list or number shortened
+_SHOWN.maxstring = _SHOWN.maxother = 60
+_SHOWN.maxlong = 40
+_LINE_BREAKS = {c: repr(chr(c))[1:-1] for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
+
+
+def shown(value: object) -> str:
+    return _SHOWN.repr(value)
+
+
+def one_line(name: str) -> str:
+    """A name as a message shows it: its line breaks escaped, so the message stays one line."""
+    return name.translate(_LINE_BREAKS)
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def read_number(value: object, where: str, low: float, high: float, what: str, kinds: tuple[type, ...] = (int, float)):
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:  # NaN fails too
+        raise UsageError(f"{where} is {shown(value)}; {what}")
+    return value
+
+
+def read_ms(value: object, where: str) -> float:
+    what = f"a latency must be a number of milliseconds from 0 to {DAY_S * 1000} (a day)"
+    return float(read_number(value, where, 0, DAY_S * 1000, what))
+
+
+def read_seconds(value: object, where: str) -> float:
+    return float(read_number(value, where, 0, DAY_S, f"must be a number of seconds from 0 to {DAY_S} (a day)"))
+
+
+def read_count(value: object, where: str) -> int:
+    return read_number(value, where, 0, MAX_COUNT, f"must be a whole number from 0 to {MAX_COUNT}", (int,))
+
+
+def read_real(value: object, where: str) -> float | int:
+    """Any number a float holds, NaN and infinities included (a relative error can be NaN)."""
+    if isinstance(value, float):
+        return value
+    return read_number(value, where, -_FLOAT_MAX, _FLOAT_MAX, "must be a number", (int,))
+
+
+def read_rate(value: object, where: str) -> float | int:
+    return read_number(value, where, 1e-9, 1e9, "must be a rate in Hz above 0")
+
+
+def read_text(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise UsageError(f"{where} is {shown(value)}; must be a string")
+    return value
+
+
+def read_name(value: object, where: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_NAME:
+        raise UsageError(f"{where} is {shown(value)}; must be a string of at most {MAX_NAME} characters")
+    return value
+
+
+def read_bool(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"{where} is {shown(value)}; must be true or false")
+    return value
+
+
+def read_entry(value: object, where: str) -> dict:
+    """A JSON object (null refused: a list's item)."""
+    if not isinstance(value, dict):
+        raise UsageError(f"{where} is {shown(value)}; must be an object")
+    return value
+
+
+def read_object(value: object, where: str) -> dict:
+    """A JSON object; {} for null."""
+    return {} if value is None else read_entry(value, where)
+
+
+def read_list(value: object, where: str, item=None) -> list:
+    """A JSON array, each item checked by ``item`` when given; [] for null."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise UsageError(f"{where} is {shown(value)}; must be a list")
+    for k, x in enumerate(value if item is not None else ()):
+        item(x, f"{where}[{k}]")
+    return value
+
+
+def read_objects(value: object, where: str) -> list[dict]:
+    return read_list(value, where, read_entry)
+
+
+def read_texts(value: object, where: str) -> list[str]:
+    return read_list(value, where, read_text)
+
+
+def read_fields(d: dict, where: str, readers: dict) -> dict:
+    """``d`` with each key of ``readers`` that it holds (and is not null) checked by its reader;
+    other keys kept as they are."""
+    return {**d, **{key: read(d[key], f"{where}.{key}") for key, read in readers.items() if d.get(key) is not None}}
+
+
+def read_optional(d: dict, key: str, policy: str, read):
+    """d[key] checked by ``read``; None when absent or null."""
+    return None if d.get(key) is None else read(d[key], f"{one_line(policy)}: {key}")
+
+
+# ----------------------------------------------------------------------------- a result's sections
+
+
+def read_samples(value: object, policy: str) -> list[Sample]:
+    """Known phases, increasing call indices, latencies that are milliseconds a call can take,
+    and with --pipeline the same stages in every sample that has them."""
+    samples: list[Sample] = []
+    stages_seen = None
+    name = one_line(policy)
+    for k, s in enumerate(read_list(value, f"{name}: samples")):
+        where = f"{name}: samples[{k}]"
+        if not isinstance(s, dict):
+            raise UsageError(f"{where} is {shown(s)}; must be an object with i, phase and latency_ms")
+        i = read_count(s.get("i"), f"{where}.i")
+        if samples and i <= samples[-1].i:
+            raise UsageError(f"{where}.i is {i}, after {samples[-1].i}; call indices must increase")
+        phase = s.get("phase")
+        if phase not in PHASES:
+            raise UsageError(f"{where}.phase is {shown(phase)}; known phases: {', '.join(PHASES)}")
+        stages = s.get("stages_ms")
+        if stages is not None:
+            stages = {stage: read_ms(ms, f"{where}.stages_ms.{one_line(stage)}")
+                      for stage, ms in read_object(stages, f"{where}.stages_ms").items()}
+            if stages and stages_seen is not None and stages.keys() != stages_seen:
+                raise UsageError(f"{where}.stages_ms names {shown(list(stages))}; the samples before it name "
+                                 f"{shown(list(stages_seen))}")
+            stages_seen = stages.keys() if stages else stages_seen
+        # one string object per phase for all samples (a million samples keep a million otherwise)
+        samples.append(Sample(i, STEP if phase == STEP else REFILL, read_ms(s.get("latency_ms"), f"{where}.latency_ms"), stages))
+    return samples
+
+
+def read_config(value: object, where: str) -> dict:
+    """Chunk and step counts (simulate replays n_action_steps), a sweep point and its policy."""
+    config = read_fields(read_object(value, where), where, {
+        "chunk_size": read_count, "n_action_steps": read_count, "inference_steps": read_count,
+        "sweep_point": read_point, "sweep_policy": read_name,
+    })
+    if config.get("sweep_point") and config.get("sweep_policy") is None:
+        raise UsageError(f"{where}.sweep_policy is missing; a sweep point names the policy measured there")
+    return config
+
+
+def read_point(value: object, where: str) -> dict[str, str]:
+    point = read_object(value, where)
+    for axis, shown_value in point.items():
+        read_text(shown_value, f"{where}.{one_line(axis)}")
+    return point
+
+
+def read_memory(value: object, where: str) -> dict:
+    keys = ("weight_bytes", "rss_after_build_mb", "peak_rss_mb", "cuda_max_allocated_mb", "cuda_max_reserved_mb")
+    return read_fields(read_object(value, where), where, dict.fromkeys(keys, read_real))
+
+
+def read_equivalence(value: object, where: str) -> dict:
+    """{} without --variant; else its verdict, relative error and tolerance."""
+    eq = read_object(value, where)
+    if not eq:
+        return eq
+    for key in ("equivalent", "rel_error", "tolerance"):
+        if eq.get(key) is None:
+            raise UsageError(f"{where}.{key} is missing; an equivalence has max_abs_diff, rel_error, tolerance and equivalent")
+    return read_fields(eq, where, {"equivalent": read_bool, "rel_error": read_real, "tolerance": read_real,
+                                   "max_abs_diff": read_real})
+
+
+ROOFLINE_TERMS = ("flops", "weight_bytes_read", "peak_flops", "peak_bytes_per_s")
+
+
+def read_roofline(value: object, where: str) -> dict:
+    """Numbers; a floor (floor_ms) comes with the four terms it is computed from."""
+    rl = read_fields(read_object(value, where), where, dict.fromkeys((*ROOFLINE_TERMS, "floor_ms", "x_of_floor"), read_real))
+    missing = [key for key in ROOFLINE_TERMS if rl.get(key) is None]
+    if rl.get("floor_ms") and missing:
+        raise UsageError(f"{where}.{missing[0]} is missing; a floor_ms comes with {', '.join(ROOFLINE_TERMS)}")
+    return rl
+
+
+# ----------------------------------------------------------------------------- the machine and the run
+
+
+def read_environment(value: object) -> dict:
+    texts = ("policybench", "python", "torch", "lerobot", "transformers", "device", "device_name", "cpu_model",
+             "cuda", "cuda_driver", "platform", "git_commit")
+    readers = {**dict.fromkeys(texts, read_text), "cpu_flags": read_texts, "cpu_count": read_count, "threads": read_count}
+    return read_fields(read_object(value, "environment"), "environment", readers)
+
+
+def read_run(value: object) -> dict:
+    readers = {"profile": read_profile, "overrides": read_texts, "baseline": read_name, "sweep": read_sweep}
+    return read_fields(read_object(value, "run"), "run", readers)
+
+
+def read_profile(value: object, where: str) -> dict | str:
+    """An object with a name, or (as some files have it) the profile's name alone."""
+    if isinstance(value, str):
+        return value
+    return read_fields(read_object(value, where), where, {"name": read_text})
+
+
+def read_sweep(value: object, where: str) -> dict:
+    return read_fields(read_object(value, where), where, {"hz": read_rate, "axes": read_axes})
+
+
+def read_axes(value: object, where: str) -> list[dict]:
+    """[{name, values}]: values as shown, numbers (HEIGHTxWIDTH for image_size), a line is fitted to."""
+    axes = read_objects(value, where)
+    for n, axis in enumerate(axes):
+        name = read_text(axis.get("name"), f"{where}[{n}].name")
+        for k, v in enumerate(read_texts(axis.get("values"), f"{where}[{n}].values")):
+            if not _axis_value_ok(name, v):
+                what = ("an image size HEIGHTxWIDTH" if name == "image_size"
+                        else f"a number from -{MAX_AXIS_VALUE:g} to {MAX_AXIS_VALUE:g}")
+                raise UsageError(f"{where}[{n}].values[{k}] is {shown(v)}; must be {what}")
+    return axes
+
+
+def _axis_value_ok(name: str, value: str) -> bool:
+    if name == "image_size":
+        return _IMAGE_SIZE.fullmatch(value) is not None
+    try:
+        x = float(value)
+    except ValueError:
+        return False
+    return math.isfinite(x) and abs(x) <= MAX_AXIS_VALUE
+
+
+def check_sweep_points(run: dict, results: list) -> None:
+    """Each result's sweep point holds values of the run's sweep axes."""
+    axes = {a["name"]: a.get("values") or [] for a in (run.get("sweep") or {}).get("axes") or []}
+    for r in results:
+        for name, value in (r.config.get("sweep_point") or {}).items():
+            if name in axes and value not in axes[name]:
+                raise UsageError(f"{one_line(r.policy)}: config.sweep_point.{one_line(name)} is {shown(value)}; "
+                                 f"the sweep's {one_line(name)} values are {shown(axes[name])}")
