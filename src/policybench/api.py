@@ -256,11 +256,12 @@ def build_config(
     names = list(policies if policies is not None else default)
     for name in names:
         registry.check_name(name)
-    names = [*objects, *names, *(_as_path(p) for p in policy_paths)]
+    paths = [_as_path(p) for p in policy_paths]
+    names = [*objects, *names, *paths]
     size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
     prof = customize_profile(get_profile(profile), cameras=cameras, image_size=size, state_dim=state_dim,
                              action_dim=action_dim)
-    ov = _overrides(overrides)
+    ov = _to_checkpoints(_overrides(overrides), names, paths)
     if hub and "smolvla" in names:
         ov.insert(0, parse_override(f"smolvla.vlm_model_name={HUB_SMOLVLM}"))
     cfg = RunConfig(policies=names, device=device, profile=prof, refills=refills, warmup=warmup,
@@ -270,6 +271,20 @@ def build_config(
                     variants=parse_variants(variants if isinstance(variants, str) else ",".join(variants)))
     cfg.validate()
     return cfg
+
+
+def _to_checkpoints(overrides: list, names: list[str], paths: list[str]) -> list:
+    """``--set TYPE.FIELD=V`` for a type that is not among the named policies reaches every
+    --policy-path checkpoint of that type (``--set smolvla.num_steps=5`` tunes your SmolVLA)."""
+    from policybench.config import Override
+    from policybench.policies.checkpoint_guard import checkpoint_type
+
+    types = {p: checkpoint_type(p) for p in paths}
+    out = []
+    for o in overrides:
+        targets = [p for p, t in types.items() if t == o.policy] if o.policy not in names else []
+        out += [Override(p, o.field, o.value) for p in targets] or [o]
+    return out
 
 
 def _as_path(target: str) -> str:

@@ -51,11 +51,19 @@ def _float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
 
 
+def _add_policy_args(p: argparse.ArgumentParser, policies_default: str | None, shown: str) -> None:
+    """The one way every command names its policies: built-in names, checkpoints, and LeRobot's
+    own spellings of both (--policy.type, --policy.path)."""
+    p.add_argument("--policies", default=policies_default, help=f"comma-separated policy names (default {shown}, or none with --policy-path); see `policybench list`")
+    p.add_argument("--policy.type", dest="policy_type", action="append", default=[], metavar="NAME", help="a policy name, as LeRobot's own commands spell it (repeatable; adds to --policies)")
+    p.add_argument("--policy-path", "--policy.path", dest="policy_path", action="append", default=[], metavar="DIR", help="your own trained policy: a LeRobot pretrained_model folder (config.json + model.safetensors), or a hub id with --hub; repeatable, runs after --policies; --set TYPE.FIELD=V reaches it by its policy type")
+
+
 def _add_target_args(p: argparse.ArgumentParser, policies_default: str | None, shown: str | None = None) -> None:
     shown = shown or policies_default or f"{REALTIME_POLICIES}; with --simulate every policy in the file"
-    p.add_argument("--policies", default=policies_default, help=f"comma-separated policy names (default {shown}, or none with --policy-path); see `policybench list`")
+    _add_policy_args(p, policies_default, shown)
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps (default auto)")
-    p.add_argument("--profile", default=DEFAULT_PROFILE, help=f"robot profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
+    p.add_argument("--profile", help=f"robot profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
     p.add_argument("--cameras", type=_int, help="number of cameras (overrides the profile)")
     p.add_argument("--image-size", help="camera image size HEIGHTxWIDTH, e.g. 480x640 (overrides the profile)")
     p.add_argument("--state-dim", type=_int, help="observation.state size (overrides the profile)")
@@ -75,7 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--refills", type=_int, default=10, help="measure at least this many full refill cycles (default 10)")
     run.add_argument("--warmup", type=_int, default=2, help="full refill cycles run and discarded first (default 2)")
     run.add_argument("--max-seconds", type=_float, default=60.0, help="upper bound on each policy's measuring time (default 60)")
-    run.add_argument("--policy-path", action="append", default=[], metavar="DIR", help="benchmark your own trained policy: a LeRobot pretrained_model folder (config.json + model.safetensors), or a hub id with --hub; repeatable, runs after --policies")
     run.add_argument("--pipeline", action="store_true", help="time LeRobot's whole deployment step, stage by stage: raw observation -> prepare -> preprocessor -> select_action -> postprocessor")
     run.add_argument("--variant", help="acceleration variants measured side by side with eager: eager,noeval,bf16,fp16,compile,onnxruntime,openvino,openvino-bf16,tensorrt,cudagraph or all; each checked for equivalent actions and placed against the refill's roofline floor")
     run.add_argument("--export", dest="export_dir", metavar="DIR", help="save each model a runtime variant (onnxruntime, openvino, openvino-bf16) exported, with a JSON manifest: policy, config, inputs, runtime and version, equivalence")
@@ -95,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--mode", choices=["sync", "async", "both"], default="both", help="sync: select_action on the loop; async: chunks computed in a background worker (default both)")
     rt.add_argument("--threshold", default="0.5", help="async: request a new chunk when the queue holds at most this share of a chunk, in [0, 1] (LeRobot's chunk_size_threshold; default 0.5); with --simulate a comma-separated list")
     rt.add_argument("--aggregate", choices=["weighted_average", "latest_only"], default="weighted_average", help="async: how overlapping actions of two chunks merge, as LeRobot defines them (default weighted_average)")
-    rt.add_argument("--warmup", type=_int, default=2, help="refill cycles (sync) or chunks (async) run before the paced loop (default 2)")
+    rt.add_argument("--warmup", type=_int, help="refill cycles (sync) or chunks (async) run before the paced loop (default 2)")
     rt.add_argument("--remote", action="store_true", help="also time round trips through LeRobot's own async inference server (gRPC PolicyServer on a Unix socket only you can open, needs lerobot[async])")
     rt.add_argument("--remote-calls", type=_int, default=10, help="round trips timed with --remote (default 10)")
     rt.add_argument("--port", type=_int, help="serve the policy server with --remote on 127.0.0.1:PORT, as LeRobot's robot client reaches it (default: a Unix socket in a private folder); every call still needs the run's secret")
@@ -117,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--min-change", default="5%", help="smallest change of a median that counts, e.g. 5%% or 0.05 (default 5%%)")
 
     sw = sub.add_parser("sweep", help="latency along one or two axes of settings: a fitted cost model, the largest setting that holds a rate")
-    sw.add_argument("--policies", default=DEFAULT_POLICIES, help=f"comma-separated policy names (default {DEFAULT_POLICIES})")
+    _add_policy_args(sw, None, DEFAULT_POLICIES)
     sw.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps (default auto)")
     sw.add_argument("--profile", default=DEFAULT_PROFILE, help=f"robot profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
     sw.add_argument("--cameras", help="axis: numbers of cameras, e.g. 1,2,3")
@@ -151,19 +158,32 @@ def _split_policies(text: str) -> list[str]:
     return names
 
 
+def _policy_names(args: argparse.Namespace, default: str) -> list[str]:
+    """--policies and --policy.type; ``default`` when neither is given and there is no --policy-path.
+    A name that is also a folder here is the built-in policy, and one line says how to get the folder."""
+    text = ",".join(t for t in [args.policies, *args.policy_type] if t)
+    if args.policies is None and not args.policy_type:
+        text = "" if args.policy_path else default
+    names = _split_policies(text)
+    for name in names:
+        if os.path.isfile(os.path.join(name, "config.json")):
+            _log(f"note: '{name}' is the built-in policy; for the checkpoint folder {name}/ use --policy-path {name}")
+    return names
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The validated settings of ``run``, ``verify`` or a live ``realtime``, as the API builds them."""
     from policybench.api import build_config
 
-    paths = getattr(args, "policy_path", [])
-    names = _split_policies(args.policies if args.policies is not None else ("" if paths else DEFAULT_POLICIES))
+    paths = args.policy_path
+    names = _policy_names(args, DEFAULT_POLICIES)
     run = {}
     if args.command == "run":
         run = {"refills": args.refills, "warmup": args.warmup, "max_seconds": args.max_seconds,
                "baseline": args.baseline, "json_path": args.json_path, "pipeline": args.pipeline,
                "variants": args.variant if args.variant is not None else "eager", "export_dir": args.export_dir}
     return build_config(
-        names, device=args.device, profile=args.profile, cameras=args.cameras, image_size=args.image_size,
+        names, device=args.device, profile=args.profile or DEFAULT_PROFILE, cameras=args.cameras, image_size=args.image_size,
         state_dim=args.state_dim, action_dim=args.action_dim, threads=args.threads, hub=args.hub,
         overrides=[parse_override(o) for o in args.overrides], policy_paths=paths,
         trust_remote_code=args.trust_remote_code, **run,
@@ -261,7 +281,7 @@ def cmd_realtime(args: argparse.Namespace) -> int:
         raise UsageError(f"--seconds must be positive, got {args.seconds:g}")
     if args.ticks is not None and args.ticks < 2:
         raise UsageError(f"--ticks must be 2 or more, got {args.ticks}")
-    if args.warmup < 0:
+    if args.warmup is not None and args.warmup < 0:
         raise UsageError(f"--warmup must be 0 or more, got {args.warmup}")
     if args.remote_calls <= 0:
         raise UsageError(f"--remote-calls must be positive, got {args.remote_calls}")
@@ -285,7 +305,8 @@ def _realtime_simulate(args: argparse.Namespace, rates, thresholds, seconds: flo
     from policybench.report.realtime import render_realtime
     from policybench.results import read_results
 
-    live_only = {"--device": args.device != "auto", "--profile": args.profile != DEFAULT_PROFILE,
+    live_only = {"--device": args.device != "auto", "--profile": args.profile is not None,
+                 "--policy-path": bool(args.policy_path), "--warmup": args.warmup is not None,
                  "--cameras": args.cameras is not None, "--image-size": args.image_size is not None,
                  "--state-dim": args.state_dim is not None, "--action-dim": args.action_dim is not None,
                  "--set": bool(args.overrides), "--threads": args.threads is not None, "--hub": args.hub,
@@ -294,8 +315,9 @@ def _realtime_simulate(args: argparse.Namespace, rates, thresholds, seconds: flo
     if given:
         raise UsageError(f"--simulate replays a results file; {given[0]} applies to live runs only")
     results = read_results(args.simulate)
-    names = [n.strip() for n in args.policies.split(",") if n.strip()] if args.policies else None
-    entries = simulate(results, rates, thresholds, seconds, args.aggregate, names, ticks=args.ticks)
+    names = [n.strip() for n in ",".join(t for t in [args.policies, *args.policy_type] if t).split(",") if n.strip()]
+    entries = simulate(results, rates, thresholds, seconds, args.aggregate, names or None, ticks=args.ticks)
+    entries = [e for e in entries if args.mode == "both" or e["mode"] == args.mode]
     _print(render_realtime(entries, highest_rates(entries)))
     results.realtime = entries
     out.save(results)
@@ -310,7 +332,10 @@ def _realtime_live(args: argparse.Namespace, rates, thresholds, seconds: float, 
     from policybench.results import OK, RunResults
     from policybench.runner import run_config_record, validate_overrides
 
-    args.policies = args.policies or REALTIME_POLICIES
+    if not (args.policies or args.policy_type or args.policy_path):
+        args.policies = REALTIME_POLICIES
+    args.profile = args.profile or DEFAULT_PROFILE
+    args.warmup = 2 if args.warmup is None else args.warmup
     if len(rates) != 1 or len(thresholds) != 1:
         raise UsageError("a live run takes one --hz and one --threshold; lists are for --simulate")
     cfg = config_from_args(args)
@@ -443,18 +468,42 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if comparison.regressed else 0
 
 
+def _checkpoint_axes(axes: list, names: list[str], paths: list[str]) -> list:
+    """A ``--set TYPE.FIELD=v1,v2`` axis for a type not among the named policies is the axis of
+    the --policy-path checkpoint of that type (named by its path)."""
+    import dataclasses
+
+    from policybench.api import _as_path
+    from policybench.policies.checkpoint_guard import checkpoint_type
+
+    types = {_as_path(p): checkpoint_type(p) for p in paths}
+    out = []
+    for axis in axes:
+        policy, dot, field = axis.name.rpartition(".")
+        targets = [p for p, t in types.items() if dot and t == policy and policy not in names]
+        if len(targets) > 1:
+            raise UsageError(f"--set {axis.name}=...: {len(targets)} checkpoints are of type {policy}; sweep one at a time")
+        out.append(dataclasses.replace(axis, name=f"{targets[0]}.{field}") if targets else axis)
+    return out
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from policybench.api import build_config, measure_sweep
     from policybench.progress import RunOutput
     from policybench.report.sweep import render_holding, render_sweep
     from policybench.results import OK, SKIPPED
-    from policybench.sweep import estimate_seconds, fits, holding, parse_axes
+    from policybench.sweep import estimate_seconds, fits, fixed_settings, holding, parse_axes
 
     axes, fixed = parse_axes(args.cameras, args.image_size, args.threads, args.overrides)
+    axes = _checkpoint_axes(axes, _policy_names(args, DEFAULT_POLICIES), args.policy_path)
+    if args.policy_path and any(a.name in ("cameras", "image_size") for a in axes):
+        raise UsageError("a --policy-path checkpoint's inputs are fixed by its config: sweep it along --threads or a "
+                         "--set TYPE.FIELD axis, not --cameras or --image-size")
     if args.hz is not None and not (args.hz > 0 and math.isfinite(args.hz)):
         raise UsageError(f"--hz must be a positive rate, got {args.hz}")
     cfg = build_config(
-        _split_policies(args.policies), device=args.device, profile=args.profile, state_dim=args.state_dim,
+        _policy_names(args, DEFAULT_POLICIES), policy_paths=args.policy_path, device=args.device,
+        profile=args.profile, state_dim=args.state_dim, **fixed_settings(args.cameras, args.image_size, args.threads),
         action_dim=args.action_dim, refills=args.refills, warmup=args.warmup, max_seconds=args.max_seconds,
         overrides={f"{o.policy}.{o.field}": o.value for o in fixed}, variants=args.variant or "eager",
         hub=args.hub, json_path=args.json_path, trust_remote_code=args.trust_remote_code,

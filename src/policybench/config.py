@@ -175,7 +175,8 @@ class RunConfig:
                                  f"(runtime variants: {', '.join(runtimes)})")
         for o in self.overrides:
             if o.policy not in self.policies:
-                raise UsageError(f"--set {o.policy}.{o.field}: '{o.policy}' is not among --policies ({','.join(self.policies)})")
+                raise UsageError(f"--set {o.policy}.{o.field}: '{o.policy}' is not among --policies ({','.join(self.policies)}) "
+                                 "nor the type of a --policy-path checkpoint")
 
     def to_json(self) -> dict[str, object]:
         """Everything a child process needs to measure a policy as this run does (see isolation.py)."""

@@ -22,6 +22,7 @@ from policybench.errors import UsageError
 from policybench.results import OK, PolicyResult, RunResults
 
 POOR_FIT_R2 = 0.95
+SETTING_AXES = ("cameras", "image_size", "threads")  # axes of a flag, not of a --set field
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Axis:
     def unit(self) -> str:
         """What one unit of the fitted slope is."""
         return {"cameras": "camera", "image_size": "megapixel per camera", "threads": "thread"}.get(
-            self.name, self.name.split(".", 1)[-1])
+            self.name, self.name.rsplit(".", 1)[-1])
 
     def x(self, value) -> float:
         """The number a line is fitted against: pixels in millions for an image size."""
@@ -74,6 +75,8 @@ def parse_axes(cameras: str | None, image_sizes: str | None, threads: str | None
             axes.append(Axis(f"{o.policy}.{o.field}", values))
         else:
             fixed.append(o)
+    if any(len(a.values) >= 2 for a in axes):  # a single value beside a real axis is a fixed setting
+        axes = [a for a in axes if len(a.values) >= 2 or a.name not in SETTING_AXES]
     for axis in axes:
         if len(axis.values) < 2:
             raise UsageError(f"the {axis.name} axis has one value ({axis.show(axis.values[0]) if axis.values else 'none'}): "
@@ -88,6 +91,14 @@ def parse_axes(cameras: str | None, image_sizes: str | None, threads: str | None
     return axes, fixed
 
 
+def fixed_settings(cameras: str | None, image_sizes: str | None, threads: str | None) -> dict[str, object]:
+    """The --cameras, --image-size and --threads given one value: held fixed beside the axes
+    (``cameras``, ``image_size`` and ``threads`` as ``build_config`` takes them)."""
+    given = {"cameras": cameras and _ints(cameras, "--cameras"), "threads": threads and _ints(threads, "--threads"),
+             "image_size": image_sizes and tuple(parse_image_size(v) for v in image_sizes.split(",") if v.strip())}
+    return {name: values[0] for name, values in given.items() if values and len(values) == 1}
+
+
 def grid(axes: list[Axis]) -> list[dict[str, object]]:
     """Every point: {axis name: value}, the first axis varying slowest."""
     return [dict(zip((a.name for a in axes), combo)) for combo in itertools.product(*(a.values for a in axes))]
@@ -95,7 +106,7 @@ def grid(axes: list[Axis]) -> list[dict[str, object]]:
 
 def point_label(point: dict[str, object], axes: list[Axis]) -> str:
     by_name = {a.name: a for a in axes}
-    return ",".join(f"{name.split('.', 1)[-1]}={by_name[name].show(v)}" for name, v in point.items())
+    return ",".join(f"{name.rsplit('.', 1)[-1]}={by_name[name].show(v)}" for name, v in point.items())
 
 
 def point_config(base: RunConfig, point: dict[str, object]) -> RunConfig:
@@ -105,7 +116,7 @@ def point_config(base: RunConfig, point: dict[str, object]) -> RunConfig:
     overrides = list(base.overrides)
     for name, value in point.items():
         if "." in name:
-            policy, field = name.split(".", 1)
+            policy, field = name.rsplit(".", 1)
             if policy not in base.policies:
                 raise UsageError(f"--set {name}=...: '{policy}' is not among --policies ({','.join(base.policies)})")
             overrides = [o for o in overrides if (o.policy, o.field) != (policy, field)] + [Override(policy, field, value)]
@@ -115,7 +126,7 @@ def point_config(base: RunConfig, point: dict[str, object]) -> RunConfig:
 
 def applies(policy: str, point: dict[str, object]) -> bool:
     """A ``--set`` axis changes one policy; the others are measured once, not at every value."""
-    return all("." not in name or name.split(".", 1)[0] == policy for name in point)
+    return all("." not in name or name.rsplit(".", 1)[0] == policy for name in point)
 
 
 def tag(results: list[PolicyResult], point: dict[str, object], axes: list[Axis]) -> list[PolicyResult]:
@@ -200,8 +211,10 @@ def series(results: RunResults, axis: Axis, axes: list[Axis]) -> list[Series]:
         median = r.summary()["refill"]["median_ms"]
         if median is None:
             continue
-        value = by_shown[point[axis.name]]
-        group = ", ".join(f"{o.split('.', 1)[-1]}={point[o]}" for o in others if o in point)
+        value = by_shown.get(point[axis.name])  # None: a value not shown as the axis shows it ("02" for 2)
+        if value is None:
+            continue
+        group = ", ".join(f"{o.rsplit('.', 1)[-1]}={point[o]}" for o in others if o in point)
         groups.setdefault((r.config["sweep_policy"], group), []).append((axis.x(value), median, value, r))
     return [Series(policy, group, sorted(pts, key=lambda p: p[0])) for (policy, group), pts in groups.items()]
 
@@ -212,9 +225,10 @@ def fits(results: RunResults, axes: list[Axis]) -> list[Fit]:
     for axis in axes:
         for s in series(results, axis, axes):
             xs, ys = [p[0] for p in s.points], [p[1] for p in s.points]
-            if len(set(xs)) < 2:
+            try:
+                a, b, se, r2 = fit_line(xs, ys)
+            except ValueError:  # one x value, or x values too close for their squares to differ
                 continue
-            a, b, se, r2 = fit_line(xs, ys)
             out.append(Fit(s.name, axis.name, axis.unit, a, b, se, r2, len(xs)))
     return out
 

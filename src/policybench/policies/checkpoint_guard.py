@@ -84,6 +84,17 @@ def check_remote_code_config(values: dict, remote_code_fields: tuple[str, ...], 
         _check_remote_code_fields(values, remote_code_fields, f"{policy}'s config")
 
 
+def checkpoint_type(target: str) -> str | None:
+    """The policy type a checkpoint folder's config.json names; None when it cannot be read here
+    (a hub id, a folder without one: loading it says why)."""
+    try:
+        data = _load_json(Path(target) / "config.json")
+    except CheckpointRefused:
+        return None
+    kind = data.get("type")
+    return kind if isinstance(kind, str) else None
+
+
 def _check_remote_code_fields(config: dict, fields: tuple[str, ...], where: str) -> None:
     for name in fields:
         if config.get(name):

@@ -11,7 +11,7 @@ def render_sweep(results: RunResults, fits: list) -> str:
     rows = []
     for r in results.results:
         policy = r.config.get("sweep_policy", r.policy)
-        point = ", ".join(f"{k.split('.', 1)[-1]}={v}" for k, v in (r.config.get("sweep_point") or {}).items())
+        point = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in (r.config.get("sweep_point") or {}).items())
         if r.status != OK:
             first = (r.error or "").splitlines()[0] if r.error else ""
             rows.append([label(policy), point, f"{r.status}: {first}", "", "", "", ""])
