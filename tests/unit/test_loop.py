@@ -173,3 +173,12 @@ def test_without_sync_deferred_work_would_read_zero():
     policy = FakePolicy(time, chunk=5, deferred=True)
     r = run_steady_state(policy, OBS, Clock(now=time.now), refills=2, warmup=1, max_seconds=100.0)
     assert {s.latency_ms for s in r.samples} == {0.0}
+
+
+def test_a_run_keeps_at_most_max_samples():
+    """Memory and the results file stay bounded whatever --refills asks for."""
+    time = FakeTime()
+    policy = FakePolicy(time, chunk=5, step_cost=0.25, refill_cost=1.0)
+    result = run_steady_state(policy, OBS, time.clock(), refills=1_000_000, warmup=0, max_seconds=1e9, max_samples=12)
+    assert len(result.samples) == 12 and not result.complete
+    assert refill_indices(result.samples) == [0, 5, 10]
