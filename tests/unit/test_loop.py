@@ -181,4 +181,4 @@ def test_a_run_keeps_at_most_max_samples():
     policy = FakePolicy(time, chunk=5, step_cost=0.25, refill_cost=1.0)
     result = run_steady_state(policy, OBS, time.clock(), refills=1_000_000, warmup=0, max_seconds=1e9, max_samples=12)
     assert len(result.samples) == 12 and not result.complete
-    assert refill_indices(result.samples) == [0, 5, 10]
+    assert refill_indices(result.samples) == [4, 9]  # warmup=0: measuring starts after the cold refill
