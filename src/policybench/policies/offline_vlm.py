@@ -74,8 +74,20 @@ def paligemma_tokenizer_dir() -> Path:
     return _cached_folder("paligemma-tokenizer", _write_paligemma_tokenizer)
 
 
+def writer_key() -> str:
+    """What the cached files depend on besides their format: the major version of transformers
+    that wrote them (transformers 5 writes a tokenizer that transformers 4 cannot read, and a
+    machine may have both, one per LeRobot)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"transformers{version('transformers').split('.')[0]}"
+    except PackageNotFoundError:
+        return "notransformers"
+
+
 def _cached_folder(name: str, write) -> Path:
-    target = cache_root() / f"{name}-v{_FORMAT_VERSION}"
+    target = cache_root() / f"{name}-v{_FORMAT_VERSION}-{writer_key()}"
     if (target / "complete.json").exists():
         return target
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
