@@ -303,7 +303,7 @@ def _read_stream(f) -> bytearray:
 
 
 def _too_large(path: str) -> str:
-    return f"{path}: larger than {MAX_RESULTS_BYTES // 2**20} MiB (MAX_RESULTS_BYTES), too large for a results file"
+    return f"{path}: larger than {MAX_RESULTS_BYTES // 2**20} MiB, too large for a results file policybench writes"
 
 
 _STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')  # what json_depth drops
