@@ -17,6 +17,7 @@ from policybench.config import (
 from policybench.errors import UsageError
 from policybench.interrupt import Interrupted, interruptible
 from policybench.results import NotWritten
+from policybench.terminal import terminal_safe
 
 DEFAULT_POLICIES = "act,smolvla,diffusion"
 REALTIME_POLICIES = "act"  # live realtime default; --simulate defaults to every policy in the file
@@ -188,16 +189,6 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         overrides=[parse_override(o) for o in args.overrides], policy_paths=paths,
         trust_remote_code=args.trust_remote_code, **run,
     )
-
-
-# Control characters other than newline and tab, as a results file or a checkpoint may carry them
-# in a policy name: printed raw, an ANSI escape sequence would drive the user's terminal.
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` with control characters (but newlines and tabs) shown as ``\\xNN``."""
-    return text.translate(_CONTROL)
 
 
 def _print(text: str) -> None:
@@ -424,7 +415,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from policybench.results import read_results
 
     results = read_results(args.results)
-    if not results.results:
+    if not results.results and not results.realtime:
         raise UsageError(f"{args.results}: no results to report")
     notes = diagnose(results)
     if args.format == "md":
@@ -436,12 +427,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         outputs = {args.output: render_html(results, notes)}
     else:
-        from policybench.report.csv import render_samples_csv, render_summary_csv
+        from policybench.report.csv import render_realtime_csv, render_samples_csv, render_summary_csv
 
-        outputs = {args.output: render_summary_csv(results)}
-        if args.output:
-            p = Path(args.output)
+        # A live realtime file (no results) is its realtime table; with both, that table goes beside.
+        main = render_summary_csv(results) if results.results else render_realtime_csv(results)
+        outputs = {args.output: main}
+        p = Path(args.output or ".")
+        if args.output and results.results:
             outputs[str(p.with_name(p.stem + ".samples" + (p.suffix or ".csv")))] = render_samples_csv(results)
+        if args.output and results.results and results.realtime:
+            outputs[str(p.with_name(p.stem + ".realtime" + (p.suffix or ".csv")))] = render_realtime_csv(results)
     for path in outputs:
         if path is not None:
             _output_path(path, args.results)

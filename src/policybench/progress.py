@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from policybench.terminal import terminal_safe
+
 
 class RunOutput:
     def __init__(self, quiet: bool = False, verbose: bool = False, stream=None):
@@ -41,6 +43,7 @@ class RunOutput:
             self._bar.stop()
 
     def _print(self, line: str) -> None:
+        line = terminal_safe(line)
         if self._bar is not None:
             self._bar.console.print(line, markup=False, highlight=False)
         else:
