@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="every policy name, whether it can be built here, and why not")
 
     verify = sub.add_parser("verify", help="build each policy and run one inference: ✓/✗ per policy")
-    _add_target_args(verify, DEFAULT_POLICIES)
+    _add_target_args(verify, None, DEFAULT_POLICIES)
     return parser
 
 
@@ -451,14 +451,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from policybench.api import Results, compare
-    from policybench.regression import parse_threshold
+    from policybench.regression import nothing_to_compare, parse_threshold
     from policybench.results import read_results
 
     threshold = parse_threshold(args.min_change)
     base, new = Results(read_results(args.base)), Results(read_results(args.new))
     comparison = compare(base, new, threshold)
     if not comparison.changes and not comparison.newly_failed:
-        raise UsageError(f"nothing to compare: no policy was measured in both {args.base} and {args.new}")
+        raise UsageError(nothing_to_compare(base.raw, new.raw, args.base, args.new))
     _print(str(comparison))
     return 1 if comparison.regressed else 0
 

@@ -395,3 +395,17 @@ def test_a_checkpoint_folder_named_like_a_policy_is_the_checkpoint(act_checkpoin
     assert code == 0 and r["policy"] == "./act" and r["source"] == "./act"
     assert r["config"]["chunk_size"] == 4
     assert main(["run", "--policy", "act"]) == 2  # no abbreviation of --policy-path or --policies
+
+
+def test_every_command_takes_a_checkpoint_and_set_reaches_it_by_its_type(act_checkpoint, tmp_path, capsys):
+    folder, _ = act_checkpoint
+    assert main(["verify", "--policy-path", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"✓ {folder}: action (1, 3)" in out and "smolvla" not in out  # the checkpoint only, not the defaults
+    code, r = _run(tmp_path, "--policy.path", str(folder), "--set", "act.n_action_steps=2", "--in-process")
+    assert code == 0 and r["config"]["n_action_steps"] == 2 and r["config"]["chunk_size"] == 4
+    live = tmp_path / "live.json"
+    assert main(["realtime", "--policy-path", str(folder), "--hz", "30", "--ticks", "8", "--mode", "sync",
+                 "--json", str(live)]) == 0
+    (entry,) = json.loads(live.read_text())["realtime"]
+    assert entry["policy"] == str(folder) and entry["mode"] == "sync"
