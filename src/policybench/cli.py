@@ -292,7 +292,7 @@ def cmd_realtime(args: argparse.Namespace) -> int:
 
 
 def _realtime_simulate(args: argparse.Namespace, rates, thresholds, seconds: float, out) -> int:
-    from policybench.realtime.simulate import highest_rates, simulate
+    from policybench.realtime.simulate import highest_rates, simulate, simulated_budgets
     from policybench.report.realtime import render_realtime
     from policybench.results import read_results
 
@@ -309,7 +309,7 @@ def _realtime_simulate(args: argparse.Namespace, rates, thresholds, seconds: flo
     names = [n.strip() for n in ",".join(t for t in [args.policies, *args.policy_type] if t).split(",") if n.strip()]
     entries = simulate(results, rates, thresholds, seconds, args.aggregate, names or None, ticks=args.ticks)
     entries = [e for e in entries if args.mode == "both" or e["mode"] == args.mode]
-    _print(render_realtime(entries, highest_rates(entries)))
+    _print(render_realtime(entries, highest_rates(entries), simulated_budgets(results, entries)))
     results.realtime = entries
     out.save(results)
     return 0
@@ -318,7 +318,8 @@ def _realtime_simulate(args: argparse.Namespace, rates, thresholds, seconds: flo
 def _realtime_live(args: argparse.Namespace, rates, thresholds, seconds: float, out) -> int:
     from policybench.environment import describe_environment, resolve_device
     from policybench.policies.checkpoint_guard import remote_code
-    from policybench.realtime.live import run_live
+    from policybench.realtime.live import live_budgets, run_live
+    from policybench.realtime.simulate import highest_rates
     from policybench.report.realtime import render_realtime
     from policybench.results import OK, RunResults
     from policybench.runner import run_config_record, validate_overrides
@@ -352,7 +353,7 @@ def _realtime_live(args: argparse.Namespace, rates, thresholds, seconds: float, 
                                         remote_calls=args.remote_calls if args.remote else 0, port=args.port)
     except Interrupted as exc:  # what was measured is shown and written all the same
         stopped, results.realtime = exc, exc.partial
-    _print(render_realtime(results.realtime))
+    _print(render_realtime(results.realtime, highest_rates(results.realtime), live_budgets(results.realtime)))
     out.save(results)
     if out.kept:
         _log(f"{args.json_path}: left as it was: nothing was measured in this run")

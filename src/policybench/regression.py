@@ -7,7 +7,8 @@ generator, so the same files always give the same answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,6 +28,7 @@ class Change:
     ci_low: float
     ci_high: float
     verdict: str  # SLOWER, FASTER or UNCHANGED
+    context: str = ""  # a realtime run's mode and rate ("sync 30 Hz"); "" for a benchmark result
 
 
 BOOTSTRAP_CHUNK = 1_000_000  # resampled values drawn at once: 8 MB of indices, 8 MB of values
@@ -66,39 +68,96 @@ def verdict(ratio: float, ci_low: float, ci_high: float, threshold: float) -> st
 
 
 def compare_results(base: RunResults, new: RunResults, threshold: float = 0.05, resamples: int = 2000) -> list[Change]:
-    """One Change per policy and phase measured (ok, with samples) in both files."""
+    """One Change per policy and phase measured (ok, with samples) in both files, then one per
+    phase of each live realtime run (same policy, mode, rate and threshold) in both files."""
     new_by_name = {r.policy: r for r in new.results}
-    changes: list[Change] = []
+    pairs = []
     for b in base.results:
         n = new_by_name.get(b.policy)
-        if n is None or b.status != OK or n.status != OK:
-            continue
-        for phase in PHASES:
-            bv, nv = latencies(b.samples, phase), latencies(n.samples, phase)
-            if not bv or not nv:
-                continue
-            bm, nm = float(np.median(bv)), float(np.median(nv))
-            if bm <= 0:
-                continue
-            lo, hi = bootstrap_ratio_ci(bv, nv, resamples)
-            ratio = nm / bm
-            changes.append(Change(b.policy, phase, bm, nm, ratio, lo, hi, verdict(ratio, lo, hi, threshold)))
+        if n is not None and b.status == OK and n.status == OK:
+            pairs.append((b.policy, "", {p: latencies(b.samples, p) for p in PHASES},
+                          {p: latencies(n.samples, p) for p in PHASES}))
+    new_runs = live_runs(new)
+    for key, entry in live_runs(base).items():
+        if key in new_runs:
+            pairs.append((str(entry["policy"]), run_context(entry), realtime_latencies(entry),
+                          realtime_latencies(new_runs[key])))
+    changes = []
+    for policy, context, before, after in pairs:
+        for phase, bv in before.items():
+            change = _change(policy, phase, bv, after.get(phase) or [], threshold, resamples)
+            if change is not None:
+                changes.append(replace(change, context=context))
     return changes
 
 
+def _change(policy: str, phase: str, bv: list[float], nv: list[float], threshold: float, resamples: int) -> Change | None:
+    if not bv or not nv:
+        return None
+    bm, nm = float(np.median(bv)), float(np.median(nv))
+    if bm <= 0:
+        return None
+    lo, hi = bootstrap_ratio_ci(bv, nv, resamples)
+    ratio = nm / bm
+    return Change(policy, phase, bm, nm, ratio, lo, hi, verdict(ratio, lo, hi, threshold))
+
+
+def live_runs(results: RunResults) -> dict[tuple, dict]:
+    """The realtime entries that hold measured latencies (live runs, ok), by (policy, mode, hz,
+    threshold); simulated entries hold none of their own."""
+    return {(e["policy"], e["mode"], float(e["hz"]), e.get("threshold")): e for e in results.realtime
+            if e.get("status", OK) == OK and any(realtime_latencies(e).values())}
+
+
+def run_context(entry: dict) -> str:
+    threshold = f" g={entry['threshold']:g}" if entry.get("threshold") is not None else ""
+    return f"realtime {entry['mode']}{threshold} at {float(entry['hz']):g} Hz"
+
+
+def realtime_latencies(entry: dict) -> dict[str, list[float]]:
+    """What a live realtime run measured, by phase: in sync mode each tick's work (step, refill),
+    in async mode the chunk latencies (refill), through a PolicyServer the round trips."""
+    if entry.get("mode") == "remote":
+        return {"round trip": [float(ms) for ms in entry.get("round_trips_ms") or []]}
+    if entry.get("mode") == "async":
+        return {"refill": [float(ms) for ms in entry.get("chunk_latencies_ms") or []]}
+    ticks = entry.get("ticks") or []
+    return {phase: [t["end_ms"] - t["start_ms"] for t in ticks if t["phase"] == phase] for phase in PHASES}
+
+
+def nothing_to_compare(base: RunResults, new: RunResults, base_name: str, new_name: str) -> str:
+    """One line saying why two files have nothing in common to compare."""
+    def holds(results: RunResults) -> str:
+        kinds = (["benchmark results"] if any(r.status == OK for r in results.results) else []) + (
+            ["live realtime runs"] if live_runs(results) else [])
+        return " and ".join(kinds) or "no measured policy"
+
+    a, b = holds(base), holds(new)
+    if a != b:
+        return f"nothing to compare: {base_name} holds {a}, {new_name} {b}"
+    what = "no realtime policy, mode and rate was" if a == "live realtime runs" else "no policy was"
+    return f"nothing to compare: {what} measured in both {base_name} and {new_name}"
+
+
+def _normal(value: object) -> object:
+    """A setting as a results file holds it: a tuple in memory is the list it is written as."""
+    return json.loads(json.dumps(value, default=str))
+
+
 def environment_differences(base: RunResults, new: RunResults) -> list[str]:
-    """'torch 2.10.0 -> 2.11.0' for each setting that differs between the two runs."""
+    """'torch 2.10.0 -> 2.11.0' for each setting that differs between the two runs (compared as
+    written to a file, so results in memory and the same results loaded back do not differ)."""
     out = []
     for key in ("device", "device_name", "torch", "lerobot", "transformers", "python", "threads"):
         a, b = base.environment.get(key), new.environment.get(key)
-        if a != b:
+        if _normal(a) != _normal(b):
             out.append(f"{key} {a} -> {b}")
     pa, pb = base.run.get("profile"), new.run.get("profile")
-    if pa != pb:
+    if _normal(pa) != _normal(pb):
         na = pa.get("name") if isinstance(pa, dict) else pa
         nb = pb.get("name") if isinstance(pb, dict) else pb
         out.append(f"profile {na} -> {nb}" if na != nb else f"profile {na} settings differ")
-    if base.run.get("overrides") != new.run.get("overrides"):
+    if _normal(base.run.get("overrides")) != _normal(new.run.get("overrides")):
         out.append(f"--set {base.run.get('overrides')} -> {new.run.get('overrides')}")
     return out
 
@@ -114,7 +173,10 @@ def unmatched_policies(base: RunResults, new: RunResults) -> list[str]:
     (``newly_failed``), not listed here too."""
     a = {r.policy for r in base.results if r.status == OK}
     b = {r.policy for r in new.results if r.status == OK}
-    return sorted((a ^ b) - set(newly_failed(base, new)))
+    runs_a, runs_b = live_runs(base), live_runs(new)
+    runs = [f"{e['policy']} ({run_context(e)})" for k, e in {**runs_a, **runs_b}.items()
+            if runs_a and runs_b and (k in runs_a) != (k in runs_b)]
+    return sorted((a ^ b) - set(newly_failed(base, new))) + runs
 
 
 def parse_threshold(text: str) -> float:

@@ -124,10 +124,11 @@ def test_simulator_agrees_with_the_loop_on_the_same_declared_costs():
     results = RunResults({}, {}, [_result(10, [1.0] * 9, [100.0] * 3)])
     entries = simulate(results, [30], [0.5], seconds=0, ticks=100, aggregate="latest_only")
     sync = next(e for e in entries if e["mode"] == "sync")["summary"]
-    assert sync == summarize_ticks(sync_run(30, 100), 30)
+    assert sync == {**summarize_ticks(sync_run(30, 100), 30), "chunk_length": 10, "ticks_needed": 11}
     async_ = next(e for e in entries if e["mode"] == "async")["summary"]
     run = async_run(30, 100)
-    assert async_ == summarize_ticks(run.ticks, 30, run.chunk_latencies)
+    # d = 3: the first request at tick 4 (5 left), taken at tick 7; the second at tick 8 (5 left), taken at 11
+    assert async_ == {**summarize_ticks(run.ticks, 30, run.chunk_latencies), "chunk_length": 10, "ticks_needed": 12}
 
 
 def test_highest_rates_picks_the_fastest_rate_without_misses_or_starvation():

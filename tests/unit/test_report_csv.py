@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from policybench.report.csv import STAT_KEYS, render_samples_csv, render_summary_csv
+from policybench.report.csv import STAT_KEYS, SUMMARY_HEADER, render_samples_csv, render_summary_csv
 from policybench.results import OK, read_results
 from policybench.samples import REFILL, STEP, Sample
 
@@ -20,7 +20,11 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 UPDATE = os.environ.get("POLICYBENCH_UPDATE_SNAPSHOTS") == "1"
 INPUTS = ["small_results", "mixed_results"]
 RENDERERS = {"summary": render_summary_csv, "samples": render_samples_csv}
-SUMMARY_HEADER = ["policy", "status", "phase", *STAT_KEYS, "cold_start_ms", "params"]
+NEW_COLUMNS = ["stage", "variant", "equivalent", "rel_error", "tolerance", "verdict", "missing"]
+
+
+def test_header_keeps_the_old_columns_first():
+    assert SUMMARY_HEADER == ["policy", "status", "phase", *STAT_KEYS, "cold_start_ms", "params", *NEW_COLUMNS]
 
 
 def load(name: str):

@@ -77,9 +77,10 @@ def test_markdown_snapshot(name):
     assert rendered(name) == expected.read_text(), "rerun with POLICYBENCH_UPDATE_SNAPSHOTS=1 if the change is intended"
 
 
-def table_rows(markdown: str) -> list[list[str]]:
-    rows = [line for line in markdown.splitlines() if line.startswith("|")]
-    return [[c.strip() for c in line.strip("|").split(" | ")] for line in rows]
+def table_rows(markdown: str, table: int = 0) -> list[list[str]]:
+    """The cells of the ``table``-th table (0: the summary, 1: the details below it)."""
+    tables = [block.splitlines() for block in markdown.split("\n\n") if block.startswith("|")]
+    return [[c.strip() for c in line.strip("|").split(" | ")] for line in tables[table]]
 
 
 @pytest.mark.parametrize("name", INPUTS)

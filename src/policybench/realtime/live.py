@@ -11,10 +11,12 @@ from policybench.errors import UsageError
 from policybench.interrupt import Interrupted, interruptible
 from policybench.loop import warm_up
 from policybench.observations import synthetic_observation
+from policybench.realtime.budget import PolicyBudget, Refills, policy_budget, ticks_needed
 from policybench.realtime.metrics import summarize_ticks, ticks_json
 from policybench.realtime.paced import ThreadWorker, run_async, run_sync, sleep_until_real
-from policybench.realtime.remote import run_remote
+from policybench.realtime.remote import overhead, run_remote
 from policybench.results import INTERRUPTED
+from policybench.samples import REFILL
 from policybench.runner import describe_error, release_memory
 from policybench.stats import summarize
 
@@ -54,27 +56,9 @@ def run_live(
                 for mode in modes:
                     doing = {**base, "mode": mode, "threshold": threshold if mode == "async" else None}
                     log(f"{name}: {mode} at {hz:g} Hz for {ticks} ticks")
-                    if mode == "sync":
-                        warm_up(adapter, obs, clock, max(cfg.warmup, 1), cfg.max_seconds)
-                        run = run_sync(adapter, obs, clock, sleep_until, hz, ticks)
-                        summary, chunk_lat = summarize_ticks(run, hz), None
-                        entry = {**base, "mode": mode, "threshold": None, "aggregate": None}
-                    else:
-                        # On the host, as the worker's chunks are: the control loop merges them there.
-                        first = adapter.predict_chunk(obs).cpu()
-                        for _ in range(max(cfg.warmup, 1)):
-                            first = adapter.predict_chunk(obs).cpu()
-                        worker = ThreadWorker(adapter, clock)
-                        try:
-                            result = run_async(worker, obs, clock, sleep_until, hz, ticks, first, threshold, aggregate)
-                        finally:
-                            worker.close()
-                        run, chunk_lat = result.ticks, result.chunk_latencies
-                        summary = summarize_ticks(run, hz, chunk_lat)
-                        entry = {**base, "mode": mode, "threshold": threshold, "aggregate": aggregate}
-                    entry.update(status="ok", error=None, summary=summary, ticks=ticks_json(run, hz))
-                    if chunk_lat is not None:
-                        entry["chunk_latencies_ms"] = [x * 1000 for x in chunk_lat]
+                    entry = {**base, "mode": mode, "threshold": threshold if mode == "async" else None,
+                             "aggregate": aggregate if mode == "async" else None, "status": "ok", "error": None,
+                             **paced_run(adapter, obs, cfg, clock, sleep_until, mode, hz, ticks, threshold, aggregate)}
                     entries.append(entry)
                 if remote_calls > 0:
                     log(f"{name}: {remote_calls} round trips through LeRobot's policy server")
@@ -104,6 +88,50 @@ def run_live(
     return entries
 
 
+def paced_run(adapter, obs, cfg: RunConfig, clock, sleep_until, mode: str, hz: float, ticks: int,
+              threshold: float, aggregate: str) -> dict[str, object]:
+    """One paced run after its warm-up: the summary (with the chunk and the ticks a verdict
+    needs), the ticks, and in async mode the latencies of the chunks that arrived."""
+    chunk = int(adapter.describe().get("n_action_steps") or 1)
+    if mode == "sync":
+        warm_up(adapter, obs, clock, max(cfg.warmup, 1), cfg.max_seconds)
+        run = run_sync(adapter, obs, clock, sleep_until, hz, ticks)
+        needed = ticks_needed(mode, chunk, hz, None, 0.0)
+        return {"summary": {**summarize_ticks(run, hz), "chunk_length": chunk, "ticks_needed": needed},
+                "ticks": ticks_json(run, hz)}
+    warm = []  # the warm-up chunks' latencies: what the ticks a verdict needs are estimated from
+    for _ in range(max(cfg.warmup, 1) + 1):
+        start = clock.read()
+        # On the host, as the worker's chunks are: the control loop merges them there.
+        first = adapter.predict_chunk(obs).cpu()
+        warm.append(clock.read() - start)
+    worker = ThreadWorker(adapter, clock)
+    try:
+        result = run_async(worker, obs, clock, sleep_until, hz, ticks, first, threshold, aggregate)
+    finally:
+        worker.close()
+    chunk = len(first)
+    needed = ticks_needed(mode, chunk, hz, threshold, max(warm[1:] + result.chunk_latencies))
+    return {"summary": {**summarize_ticks(result.ticks, hz, result.chunk_latencies), "chunk_length": chunk,
+                        "ticks_needed": needed},
+            "ticks": ticks_json(result.ticks, hz), "chunk_latencies_ms": [x * 1000 for x in result.chunk_latencies]}
+
+
+def live_budgets(entries: list[dict[str, object]]) -> list[PolicyBudget]:
+    """Per policy, the budgets against the refills this run measured: the sync loop's refill
+    ticks and the async loop's chunks (none for a policy that saw no refill)."""
+    out = []
+    for policy in dict.fromkeys(e["policy"] for e in entries):
+        runs = [e for e in entries if e["policy"] == policy and e.get("status") == "ok" and e["mode"] in ("sync", "async")]
+        refills = [(t["end_ms"] - t["start_ms"]) / 1000 for e in runs for t in e.get("ticks", []) if t["phase"] == REFILL]
+        refills += [ms / 1000 for e in runs for ms in e.get("chunk_latencies_ms", [])]
+        chunks = [int(e["summary"]["chunk_length"]) for e in sorted(runs, key=lambda e: e["mode"] != "async")]
+        budget = policy_budget(policy, chunks[0], Refills.of(refills), runs) if refills and chunks else None
+        if budget is not None:
+            out.append(budget)
+    return out
+
+
 def measure_remote(adapter, obs, cfg: RunConfig, device: str, clock, calls: int, port: int | None) -> dict[str, object]:
     """Round trips through LeRobot's PolicyServer, next to the same chunk computed in-process."""
     in_process = []
@@ -123,7 +151,7 @@ def measure_remote(adapter, obs, cfg: RunConfig, device: str, clock, calls: int,
             "round_trip_p99_ms": rt["p99_ms"],
             "round_trip_min_ms": rt["min_ms"],
             "in_process_chunk_median_ms": ip["median_ms"],
-            "overhead_median_ms": rt["median_ms"] - ip["median_ms"],
+            **overhead(trips, in_process[1:]),
             "chunk_length": remote.chunk_length,
         },
         "round_trips_ms": trips,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from policybench.realtime.paced import STARVED, Tick
+from policybench.realtime.paced import REFILL, STARVED, Tick
 from policybench.stats import percentile
 
 # Costs and periods are floats: 0.1 s at 30 Hz is 3.0000000000000004 periods. A tick that
@@ -20,8 +20,8 @@ def inference_delay_ticks(latency: float, hz: float) -> int:
 
 def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] | None = None) -> dict[str, object]:
     """Achieved rate, deadline misses, worst overrun, longest stall (one still open when the run
-    ends included), start jitter (all in ms), and for async runs starved ticks, the rate of
-    delivered actions and the inference delay in ticks."""
+    ends included), start jitter (all in ms), refills seen; for sync runs the late ticks, and for
+    async runs starved ticks, the rate of delivered actions and the inference delay in ticks."""
     period = 1.0 / hz
     n = len(ticks)
     work = [t.end - t.start for t in ticks]
@@ -47,20 +47,42 @@ def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] |
         "jitter_p50_ms": percentile(jitter, 50) if jitter else None,
         "jitter_p99_ms": percentile(jitter, 99) if jitter else None,
     }
-    if chunk_latencies is not None:
-        starved = sum(t.phase == STARVED for t in ticks)
-        # The rate the robot gets new actions, not the rate the loop ticks at.
-        out["delivered_hz"] = (n - starved - 1) / span if span > 0 and n - starved > 1 else 0.0
-        delays = [inference_delay_ticks(x, hz) for x in chunk_latencies]
-        out.update(
-            starved_ticks=starved,
-            starved_pct=100.0 * starved / n if n else None,
-            chunks=len(chunk_latencies),
-            chunk_latency_median_ms=percentile(chunk_latencies, 50) * 1000 if chunk_latencies else None,
-            inference_delay_ticks_median=percentile(delays, 50) if delays else None,
-            inference_delay_ticks_max=max(delays) if delays else None,
-        )
+    out.update(_sync_figures(ticks, hz) if chunk_latencies is None else _async_figures(ticks, hz, chunk_latencies))
     return out
+
+
+def _sync_figures(ticks: list[Tick], hz: float) -> dict[str, object]:
+    """The achieved rate counts the ticks whose action was ready by their deadline (the next
+    tick's scheduled time) over the run's length: late ticks that run back to back after a stall
+    do not make up for it. Late ticks are counted apart; refills seen are refill ticks."""
+    period = 1.0 / hz
+    late = sum(t.end > t.scheduled + period + EPS for t in ticks)
+    length = max(len(ticks) * period, ticks[-1].end - ticks[0].scheduled) if ticks else 0.0
+    return {
+        "achieved_hz": (len(ticks) - late) / length if length > 0 else None,
+        "late_ticks": late,
+        "refills_seen": sum(t.phase == REFILL for t in ticks),
+    }
+
+
+def _async_figures(ticks: list[Tick], hz: float, chunk_latencies: list[float]) -> dict[str, object]:
+    """Starved ticks, the rate of delivered actions, the inference delay; refills seen are the
+    chunks that arrived during the loop."""
+    n = len(ticks)
+    span = ticks[-1].start - ticks[0].start if n > 1 else 0.0
+    starved = sum(t.phase == STARVED for t in ticks)
+    delays = [inference_delay_ticks(x, hz) for x in chunk_latencies]
+    return {
+        # The rate the robot gets new actions, not the rate the loop ticks at.
+        "delivered_hz": (n - starved - 1) / span if span > 0 and n - starved > 1 else 0.0,
+        "starved_ticks": starved,
+        "starved_pct": 100.0 * starved / n if n else None,
+        "chunks": len(chunk_latencies),
+        "refills_seen": len(chunk_latencies),
+        "chunk_latency_median_ms": percentile(chunk_latencies, 50) * 1000 if chunk_latencies else None,
+        "inference_delay_ticks_median": percentile(delays, 50) if delays else None,
+        "inference_delay_ticks_max": max(delays) if delays else None,
+    }
 
 
 def missed(tick: Tick, hz: float) -> bool:

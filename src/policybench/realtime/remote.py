@@ -45,6 +45,23 @@ class RemoteRun:
     port: int | None  # None: a Unix socket
 
 
+def overhead(round_trips_ms: list[float], in_process_ms: list[float], resamples: int = 2000,
+             seed: int = 0) -> dict[str, float | None]:
+    """What the PolicyServer adds to a chunk, from two runs timed apart (the round trips, and the
+    same chunk computed in-process): the 95% interval of the difference of their medians (a
+    seeded percentile bootstrap, each side resampled on its own), and the difference itself only
+    when the whole interval is above zero. Otherwise the difference is noise between the two runs:
+    ``overhead_median_ms`` is None, never a negative overhead."""
+    rng = np.random.default_rng(seed)
+    trips, local = np.asarray(round_trips_ms), np.asarray(in_process_ms)
+    diffs = (np.median(trips[rng.integers(0, len(trips), size=(resamples, len(trips)))], axis=1)
+             - np.median(local[rng.integers(0, len(local), size=(resamples, len(local)))], axis=1))
+    low, high = float(np.quantile(diffs, 0.025)), float(np.quantile(diffs, 0.975))
+    median = float(np.median(trips) - np.median(local))
+    return {"overhead_median_ms": median if low > 0 and median > 0 else None,
+            "overhead_low_ms": low, "overhead_high_ms": high}
+
+
 def grpc_problem() -> str | None:
     """Why LeRobot's async inference cannot run here, or None. Its server module is looked for,
     not imported: importing it sets up LeRobot's logging, with a log file in ./logs."""

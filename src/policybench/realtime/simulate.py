@@ -12,6 +12,16 @@ from dataclasses import dataclass
 import torch
 
 from policybench.errors import UsageError
+from policybench.realtime.budget import (
+    ASYNC,
+    SYNC,
+    Alternative,
+    PolicyBudget,
+    Refills,
+    judged,
+    policy_budget,
+    ticks_needed,
+)
 from policybench.realtime.metrics import summarize_ticks
 from policybench.realtime.paced import run_async, run_sync
 from policybench.realtime.virtual import ReplayPolicy, VirtualClock, VirtualWorker
@@ -55,14 +65,21 @@ def chunk_length(r: PolicyResult) -> int:
 def simulate_sync(costs: Costs, hz: float, ticks: int) -> dict[str, object]:
     clock = VirtualClock()
     policy = ReplayPolicy(clock, costs.chunk, costs.step, costs.refill, name=costs.policy)
-    return summarize_ticks(run_sync(policy, {}, clock.clock(), clock.sleep_until, hz, ticks), hz)
+    summary = summarize_ticks(run_sync(policy, {}, clock.clock(), clock.sleep_until, hz, ticks), hz)
+    return {**summary, **_needs(costs, SYNC, hz, None)}
 
 
 def simulate_async(costs: Costs, hz: float, ticks: int, threshold: float, aggregate: str) -> dict[str, object]:
     clock = VirtualClock()
     worker = VirtualWorker(clock, costs.chunk, costs.refill)
     run = run_async(worker, {}, clock.clock(), clock.sleep_until, hz, ticks, torch.zeros(costs.chunk, 1), threshold, aggregate)
-    return summarize_ticks(run.ticks, hz, run.chunk_latencies)
+    return {**summarize_ticks(run.ticks, hz, run.chunk_latencies), **_needs(costs, ASYNC, hz, threshold)}
+
+
+def _needs(costs: Costs, mode: str, hz: float, threshold: float | None) -> dict[str, object]:
+    """The chunk and the ticks a verdict needs (two refills, at the slowest measured refill)."""
+    return {"chunk_length": costs.chunk,
+            "ticks_needed": ticks_needed(mode, costs.chunk, hz, threshold, max(costs.refill))}
 
 
 def simulate(
@@ -116,16 +133,79 @@ def not_equivalent(equivalence: dict | None) -> str | None:
 
 def highest_rates(entries: list[dict[str, object]]) -> list[dict[str, object]]:
     """Per policy: the highest rate with no missed deadline (sync) and, per threshold, with no
-    starved tick (async); None where no rate qualifies."""
+    starved tick (async); None where no rate qualifies. Only a run that saw at least two refills
+    can qualify; the rates of those that did not are listed under "not_judged" (per mode key:
+    "sync" or the threshold)."""
     out = []
-    for policy in dict.fromkeys(e["policy"] for e in entries):
-        mine = [e for e in entries if e["policy"] == policy]
-        sync_ok = [e["hz"] for e in mine if e["mode"] == "sync" and e["summary"]["deadline_misses"] == 0]
-        row: dict[str, object] = {"policy": policy, "sync_hz": max(sync_ok) if sync_ok else None, "async_hz": {}}
+    ok = [e for e in entries if e.get("status", OK) == OK and e["mode"] in (SYNC, ASYNC)]
+    for policy in dict.fromkeys(e["policy"] for e in ok):
+        mine = [e for e in ok if e["policy"] == policy]
+        row: dict[str, object] = {"policy": policy, "sync_hz": None, "async_hz": {}, "not_judged": {}}
         if mine[0].get("not_equivalent"):
             row["not_equivalent"] = mine[0]["not_equivalent"]
-        for g in dict.fromkeys(e["threshold"] for e in mine if e["mode"] == "async"):
-            ok = [e["hz"] for e in mine if e["mode"] == "async" and e["threshold"] == g and e["summary"]["starved_ticks"] == 0]
-            row["async_hz"][g] = max(ok) if ok else None
+        keys = dict.fromkeys(SYNC if e["mode"] == SYNC else e["threshold"] for e in mine)
+        for key in keys:
+            runs = [e for e in mine if (SYNC if e["mode"] == SYNC else e["threshold"]) == key]
+            held = [e["hz"] for e in runs if judged(e["summary"]) and _held(e)]
+            best = max(held) if held else None
+            if key == SYNC:
+                row["sync_hz"] = best
+            else:
+                row["async_hz"][key] = best
+            unjudged = [e["hz"] for e in runs if not judged(e["summary"])]
+            if unjudged:
+                row["not_judged"][key] = unjudged
         out.append(row)
     return out
+
+
+def _held(e: dict[str, object]) -> bool:
+    s = e["summary"]
+    return s["deadline_misses"] == 0 if e["mode"] == SYNC else s["starved_ticks"] == 0
+
+
+def simulated_budgets(results: RunResults, entries: list[dict[str, object]]) -> list[PolicyBudget]:
+    """Per policy simulated, the budgets against its measured refills, with the settings of the
+    same policy the file also measured (sweep points, variants with equivalent actions)."""
+    by_name = {r.policy: r for r in results.results if r.status == OK}
+    out = []
+    for policy in dict.fromkeys(e["policy"] for e in entries):
+        r = by_name[policy]
+        costs = costs_from_result(r)
+        budget = policy_budget(policy, costs.chunk, Refills.of(costs.refill), entries, alternatives(r, results.results))
+        if budget is not None:
+            out.append(budget)
+    return out
+
+
+SETTING_FLAGS = {"cameras": "--cameras", "image_size": "--image-size", "threads": "--threads"}
+
+
+def alternatives(r: PolicyResult, results: list[PolicyResult]) -> list[Alternative]:
+    """The other measured settings of ``r``'s policy, each with the flags that select it: sweep
+    points (``--cameras 1``, ``--set smolvla.num_steps=5``) and variants (``--variant compile``),
+    a variant only if its actions are equivalent."""
+    out = []
+    for other in results:
+        if other is r or other.status != OK or _base(other) != _base(r) or not latencies(other.samples, REFILL):
+            continue
+        point, mine = other.config.get("sweep_point") or {}, r.config.get("sweep_point") or {}
+        flags = [f"{SETTING_FLAGS[k]} {v}" if k in SETTING_FLAGS else f"--set {k}={v}"
+                 for k, v in point.items() if mine.get(k) != v]
+        if other.variant and other.variant != r.variant:
+            if not_equivalent(other.equivalence):
+                continue
+            flags.append(f"--variant {other.variant}")
+        if flags:
+            refills = Refills.of([x / 1000 for x in latencies(other.samples, REFILL)])
+            out.append(Alternative(other.policy, " ".join(flags), chunk_length(other), refills))
+    return out
+
+
+def _base(r: PolicyResult) -> str:
+    """The policy a sweep point or a variant was measured from."""
+    if r.config.get("sweep_policy"):
+        return str(r.config["sweep_policy"])
+    if r.variant and r.policy.endswith(f"+{r.variant}"):
+        return r.policy[: -len(r.variant) - 1]
+    return r.policy

@@ -12,6 +12,11 @@ def describe_change(c: Change) -> str:
     return f"{c.phase} {c.ratio:.2f} ± {half:.2f} × {c.verdict}"
 
 
+def _name(c: Change) -> str:
+    """'ACT', or 'ACT (realtime sync at 30 Hz)' for a live realtime run."""
+    return f"{label(c.policy)} ({c.context})" if c.context else label(c.policy)
+
+
 def render_compare(
     changes: list[Change], env_diffs: list[str], unmatched: list[str], threshold: float, failed: list[str] | None = None
 ) -> str:
@@ -22,14 +27,14 @@ def render_compare(
         lines.append("note: measured in only one of the files: " + ", ".join(unmatched))
     for name in failed or []:
         lines.append(f"regression: {label(name)} was measured in the base run and failed in the new one")
-    width = max([len(label(c.policy)) for c in changes] + [6])
+    width = max([len(_name(c)) for c in changes] + [6])
     lines.append(
         f"{'policy'.ljust(width)}  {'base median':>12}  {'new median':>12}  change "
         f"(new/base median, 95% bootstrap CI; threshold {100 * threshold:g}%)"
     )
     for c in changes:
         lines.append(
-            f"{label(c.policy).ljust(width)}  {format_ms(c.base_median_ms) + ' ms':>12}  "
+            f"{_name(c).ljust(width)}  {format_ms(c.base_median_ms) + ' ms':>12}  "
             f"{format_ms(c.new_median_ms) + ' ms':>12}  {describe_change(c)}"
         )
     if not changes:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import html
 
-from policybench.report.markdown import COLUMNS, summary_rows
+from policybench.report.markdown import COLUMNS, detail_table, realtime_section, report_notes, summary_rows
 from policybench.report.plots import render_pngs
-from policybench.report.table import label, machine_line, render_table
+from policybench.report.table import machine_line, render_table
 from policybench.results import RunResults
 
 _STYLE = """
@@ -20,6 +20,13 @@ img { max-width: 100%; display: block; margin: 1em 0; }
 """
 
 
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    esc = html.escape
+    head = "<table><thead><tr>" + "".join(f"<th>{esc(c)}</th>" for c in headers) + "</tr></thead><tbody>"
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return head + body + "</tbody></table>"
+
+
 def render_html(results: RunResults, notes: list[str] | None = None, pngs: dict[str, bytes] | None = None) -> str:
     """``pngs`` defaults to the plots of ``results``; pass {} for a file without figures."""
     pngs = render_pngs(results) if pngs is None else pngs
@@ -30,18 +37,22 @@ def render_html(results: RunResults, notes: list[str] | None = None, pngs: dict[
         f"<style>{_STYLE}</style></head><body>",
         "<h1>policybench results</h1>",
         f"<p>{esc(machine_line(results))}</p>",
-        "<table><thead><tr>" + "".join(f"<th>{esc(c)}</th>" for c in COLUMNS) + "</tr></thead><tbody>",
     ]
-    for row in summary_rows(results):
-        parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
-    parts.append("</tbody></table>")
-    failures = [f"{label(r.policy)} {r.status}: {(r.error or '').splitlines()[0] if r.error else ''}"
-                for r in results.results if r.status != "ok"]
-    if failures or notes:
-        parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in failures + list(notes or [])) + "</ul>")
+    if results.results:
+        parts.append(_table(COLUMNS, summary_rows(results)))
+    headers, rows = detail_table(results)
+    if rows:
+        parts.append(_table(headers, rows))
+    realtime = realtime_section(results)
+    if realtime:
+        parts.append("<h2>realtime</h2><pre>" + esc(realtime) + "</pre>")
+    extra = report_notes(results, notes)
+    if extra:
+        parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in extra) + "</ul>")
     for name, data in pngs.items():
         b64 = base64.b64encode(data).decode("ascii")
         parts.append(f'<h2>{esc(name)}</h2><img alt="{esc(name)}" src="data:image/png;base64,{b64}">')
-    parts.append("<h2>full table</h2><pre>" + esc(render_table(results, results.run.get("baseline"))) + "</pre>")
+    if results.results:
+        parts.append("<h2>full table</h2><pre>" + esc(render_table(results, results.run.get("baseline"))) + "</pre>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

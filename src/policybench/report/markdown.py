@@ -1,14 +1,26 @@
-"""A GitHub-ready Markdown summary of a results file."""
+"""A GitHub-ready Markdown summary of a results file: what the terminal table says, and the
+realtime section of a file written by ``policybench realtime``."""
 
 from __future__ import annotations
 
-from policybench.report.table import format_ms, label, machine_line
-from policybench.results import OK, RunResults
+import re
+
+from policybench.report.details import detail_rows, missing_notes, not_a_win
+from policybench.report.format import format_ms, label, machine_line
+from policybench.report.realtime import render_realtime
+from policybench.results import OK, PolicyResult, RunResults
 
 COLUMNS = [
     "Policy", "Status", "Params (M)", "Step median (ms)", "Step p99 (ms)", "Refill median (ms)",
     "Refill p99 (ms)", "Refill max (ms)", "Cold start (ms)", "Steps/Refills",
 ]
+
+
+def _status(r: PolicyResult) -> str:
+    """"ok", "ok (cut by --max-seconds)", "ok, not a win: actions 2.7e-02 off fp32 eager (...)"."""
+    text = "ok" if r.complete is not False else "ok (cut by --max-seconds)"
+    verdict = not_a_win(r)
+    return f"{text}, {verdict}" if verdict else text
 
 
 def summary_rows(results: RunResults) -> list[list[str]]:
@@ -21,7 +33,7 @@ def summary_rows(results: RunResults) -> list[list[str]]:
         s = r.summary()
         rows.append([
             label(r.policy),
-            "ok" if r.complete is not False else "ok (cut by --max-seconds)",
+            _status(r),
             f"{r.params / 1e6:.1f}" if r.params is not None else "-",
             format_ms(s["step"]["median_ms"]),
             format_ms(s["step"]["p99_ms"]),
@@ -34,19 +46,54 @@ def summary_rows(results: RunResults) -> list[list[str]]:
     return rows
 
 
+def detail_table(results: RunResults) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows) of what the terminal table shows below the latencies (pipeline stages,
+    variants and equivalence, chunk settings and memory), one column per policy; no rows when
+    the file has none of these."""
+    rows = [row for group in detail_rows(results.results) for row in group]
+    return ["Metric"] + [label(r.policy) for r in results.results], rows
+
+
+def report_notes(results: RunResults, notes: list[str] | None = None) -> list[str]:
+    """The failures (first line of each error), why a figure is "-", then ``notes``."""
+    failures = [f"{label(r.policy)} {r.status}: {(r.error or '').splitlines()[0] if r.error else ''}"
+                for r in results.results if r.status != OK]
+    return failures + missing_notes(results.results) + list(notes or [])
+
+
 def _escape(cell: str) -> str:
     return cell.replace("|", "\\|")
 
 
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(_escape(h) for h in headers) + " |",
+             "|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|"]
+    return lines + ["| " + " | ".join(_escape(c) for c in row) + " |" for row in rows]
+
+
+def _code_block(text: str) -> list[str]:
+    """A fenced block whose fence is longer than any run of backticks in ``text``."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + "text", text.rstrip("\n"), fence]
+
+
+def realtime_section(results: RunResults) -> str:
+    """The realtime section of the file as the terminal shows it ("" when the file has none)."""
+    return render_realtime(results.realtime) if results.realtime else ""
+
+
 def render_markdown(results: RunResults, notes: list[str] | None = None) -> str:
     lines = [f"**{machine_line(results)}**", ""]
-    lines.append("| " + " | ".join(COLUMNS) + " |")
-    lines.append("|" + "|".join(["---"] + ["---:"] * (len(COLUMNS) - 1)) + "|")
-    for row in summary_rows(results):
-        lines.append("| " + " | ".join(_escape(c) for c in row) + " |")
-    failures = [r for r in results.results if r.status != OK]
-    extra = [f"{label(r.policy)} {r.status}: {(r.error or '').splitlines()[0] if r.error else ''}" for r in failures]
-    extra += list(notes or [])
+    if results.results:
+        lines += _table(COLUMNS, summary_rows(results))
+    headers, rows = detail_table(results)
+    if rows:
+        lines += [""] + _table(headers, rows)
+    realtime = realtime_section(results)
+    if realtime:
+        lines += ([""] if results.results else []) + _code_block(realtime)
+    extra = report_notes(results, notes)
     if extra:
         lines.append("")
         lines += [f"- {_escape(n)}" for n in extra]

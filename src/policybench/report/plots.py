@@ -13,9 +13,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogFormatter, MaxNLocator  # noqa: E402
 
 from policybench.errors import UsageError  # noqa: E402
-from policybench.report.table import label, machine_line  # noqa: E402
+from policybench.report.details import not_a_win  # noqa: E402
+from policybench.report.format import duration_text, label, machine_line  # noqa: E402
 from policybench.results import OK, PolicyResult, RunResults  # noqa: E402
 from policybench.samples import REFILL, STEP, latencies  # noqa: E402
 
@@ -43,13 +45,40 @@ def _caption(fig: Figure, results: RunResults) -> None:
     fig.text(0.01, 0.005, _plain(machine_line(results)), fontsize=7, color="#555555", ha="left", va="bottom")
 
 
+class _DurationFormatter(LogFormatter):
+    """Log-axis tick labels as durations ("0.1 ms", "1,000 ms", "20 s"), never powers of ten;
+    which ticks get a label is LogFormatter's choice (decades, and minor ticks on short ranges)."""
+
+    def _num_to_string(self, x, vmin, vmax):
+        return duration_text(x)
+
+
+def _signed_duration(value: float, pos=None) -> str:
+    return "0" if abs(value) < 1e-9 else ("-" if value < 0 else "") + duration_text(abs(value))
+
+
+def _duration_axis(axis, log: bool) -> None:
+    """Tick labels in ms or s with their unit, on a log or a linear axis."""
+    if log:
+        axis.set_major_formatter(_DurationFormatter())
+        axis.set_minor_formatter(_DurationFormatter())
+    else:
+        axis.set_major_formatter(FuncFormatter(_signed_duration))
+
+
+def _legend_outside(ax) -> None:
+    """The legend right of the panel, where it hides no point and no whisker."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0)
+
+
 def _log_panel(ax, title: str, ylabel: str) -> None:
-    """One panel of a stacked figure: log y, title on the left, grid, legend."""
+    """One panel of a stacked figure: log y in ms/s, title on the left, grid, legend beside."""
     ax.set_title(_plain(title), fontsize=10, loc="left")
     ax.set_yscale("log")
+    _duration_axis(ax.yaxis, log=True)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
+    _legend_outside(ax)
 
 
 def _finish_stack(fig: Figure, axes, xlabel: str, results: RunResults) -> Figure:
@@ -70,7 +99,7 @@ def figure_timeline(results: RunResults) -> Figure:
             ax.scatter([s.i for s in pts], [s.latency_ms for s in pts], s=size, c=color, marker=marker,
                        label=f"{phase} ({len(pts)})", zorder=3 if phase == REFILL else 2)
         ax.plot([s.i for s in r.samples], [s.latency_ms for s in r.samples], color="#999999", lw=0.5, zorder=1)
-        _log_panel(ax, f"{label(r.policy)}: latency per call", "latency (ms)")
+        _log_panel(ax, f"{label(r.policy)}: latency per call", "latency")
     return _finish_stack(fig, axes, "call index (measured phase)", results)
 
 
@@ -85,46 +114,65 @@ def figure_cdf(results: RunResults) -> Figure:
             ys = [(k + 1) / len(values) for k in range(len(values))]
             ax.step(values, ys, where="post", label=_plain(f"{label(r.policy)} (n={len(values)})"))
         ax.set_xscale("log")
+        _duration_axis(ax.xaxis, log=True)
         ax.set_ylim(0, 1.02)
-        ax.set_xlabel(f"{phase} latency (ms)")
+        ax.set_xlabel(f"{phase} latency")
         ax.set_ylabel("fraction of calls ≤ latency")
         ax.set_title(f"{phase} latency CDF", fontsize=10, loc="left")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="best")
     _caption(fig, results)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
 
 def figure_bars(results: RunResults) -> Figure:
-    """Step median vs refill median per policy, whiskers up to p99, log y."""
+    """Step median vs refill median per policy, whiskers up to p99, log y; each median written
+    above its whisker; a variant whose actions fail the equivalence check is hatched and says
+    "not a win" under its name, as the table does."""
     rs = _ok(results)
     _check_panels(len(rs), "policies with samples")
     fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(rs) + 2), 4.5), dpi=DPI)
-    width = 0.38
+    width, tops = 0.38, []
     for k, (phase, color) in enumerate(((STEP, STEP_COLOR), (REFILL, REFILL_COLOR))):
-        xs, medians, whiskers = [], [], []
-        for j, r in enumerate(rs):
-            s = r.summary()[phase]
-            if not s["count"]:
-                continue
-            xs.append(j + (k - 0.5) * width)
-            medians.append(s["median_ms"])
-            whiskers.append(s["p99_ms"] - s["median_ms"])
-        ax.bar(xs, medians, width, color=color, label=f"{phase} median")
-        ax.errorbar(xs, medians, yerr=[[0] * len(xs), whiskers], fmt="none", ecolor="black", capsize=4,
-                    label="p99" if k else None)
-        for x, m in zip(xs, medians):
-            ax.annotate(f"{m:.3g}", (x, m), ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
-    ax.set_xticks(range(len(rs)), [_plain(label(r.policy)) for r in rs])
+        bars = [(j + (k - 0.5) * width, r.summary()[phase], r) for j, r in enumerate(rs) if r.summary()[phase]["count"]]
+        xs, medians = [x for x, _, _ in bars], [s["median_ms"] for _, s, _ in bars]
+        p99s = [s["p99_ms"] for _, s, _ in bars]
+        drawn = ax.bar(xs, medians, width, color=color, label=f"{phase} median")
+        for patch, (_, _, r) in zip(drawn, bars):
+            if not_a_win(r):
+                patch.set_hatch("//")
+                patch.set_alpha(0.5)
+        ax.errorbar(xs, medians, yerr=[[0] * len(xs), [p - m for p, m in zip(p99s, medians)]], fmt="none",
+                    ecolor="black", capsize=4, label="p99" if k else None)
+        for x, m, p in zip(xs, medians, p99s):
+            ax.annotate(duration_text(m), (x, p), ha="center", va="bottom", fontsize=7, xytext=(0, 3),
+                        textcoords="offset points")
+        tops += p99s
+    ax.set_xticks(range(len(rs)), [_plain(_bar_label(r)) for r in rs])
+    for tick, r in zip(ax.get_xticklabels(), rs):
+        tick.set_color(REFILL_COLOR if not_a_win(r) else "black")
     ax.set_yscale("log")
-    ax.set_ylabel("latency (ms)")
+    if tops:
+        ax.set_ylim(top=max(tops) * 3)  # room for the labels above the highest whisker
+    _duration_axis(ax.yaxis, log=True)
+    ax.set_ylabel("latency")
     ax.set_title("step vs refill: median, whisker to p99", fontsize=10, loc="left")
     ax.grid(True, axis="y", which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     _caption(fig, results)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
+
+
+def _bar_label(r: PolicyResult) -> str:
+    """The policy's name; a variant adds whether its actions match fp32 eager's."""
+    name = label(r.policy)
+    if not_a_win(r):
+        return f"{name}\nnot a win: actions\n{r.equivalence['rel_error']:.2g} off (tol. {r.equivalence['tolerance']:g})"
+    if r.equivalence.get("equivalent"):
+        return f"{name}\nequivalent"
+    return name
 
 
 def _paced(results: RunResults) -> list[dict]:
@@ -153,15 +201,15 @@ def figure_realtime(results: RunResults) -> Figure:
             ax.axvspan(k - 0.5, k + 0.5, color="#ff7f0e", alpha=0.3, lw=0)
         if starved:
             ax.axvspan(0, 0, color="#ff7f0e", alpha=0.3, label=f"starved tick ({len(starved)})")
-        ax.axhline(period_ms, color="black", ls="--", lw=1, label=f"period {period_ms:.3g} ms")
+        ax.axhline(period_ms, color="black", ls="--", lw=1, label=f"period {duration_text(period_ms)}")
         stall = (e.get("summary") or {}).get("longest_stall_ms")
         title = f"{label(str(e['policy']))}, {e['mode']}"
         if e.get("threshold") is not None:
             title += f" (threshold {e['threshold']:g})"
         title += f" at {float(e['hz']):g} Hz: work per tick"
         if stall is not None:
-            title += f"; longest stall {stall:.3g} ms"
-        _log_panel(ax, title, "work per tick (ms)")
+            title += f"; longest stall {duration_text(stall)}"
+        _log_panel(ax, title, "work per tick")
     return _finish_stack(fig, axes, "control tick", results)
 
 
@@ -182,25 +230,40 @@ def figure_sweep(results: RunResults, hz: float | None = None) -> Figure:
     fig, axs = plt.subplots(max(len(panels), 1), 1, figsize=(8, 2.6 * max(len(panels), 1)), dpi=DPI, squeeze=False)
     lines = {(f.policy, f.axis): f for f in fits(results, axes_spec)}
     for ax, (axis, s) in zip(axs[:, 0], panels):
-        xs, ys = [p[0] for p in s.points], [p[1] for p in s.points]
-        ax.plot(xs, ys, "o", color=REFILL_COLOR, label="refill median")
-        fit = lines.get((s.name, axis.name))
-        if fit is not None:
-            grid = [min(xs), max(xs)]
-            ax.plot(grid, [fit.intercept_ms + fit.slope_ms * x for x in grid], "-", color="#555555",
-                    label=_plain(f"{fit.intercept_ms:.3g} {'+' if fit.slope_ms >= 0 else '-'} "
-                                 f"{abs(fit.slope_ms):.3g} ms per {fit.unit}"))
-        if hz:
-            ax.axhline(1000 / hz, color=STEP_COLOR, linestyle="--", label=f"{hz:g} Hz period")
-        ax.set_title(_plain(f"{label(s.policy)}{' at ' + s.group if s.group else ''}: refill against {axis.name}"),
-                     fontsize=10, loc="left")
-        ax.set_xlabel("megapixels per camera" if axis.name == "image_size" else _plain(axis.name))
-        ax.set_ylabel("ms")
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper left", fontsize=8)
+        _sweep_panel(ax, axis, s, lines.get((s.name, axis.name)), hz)
     _caption(fig, results)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
+
+
+def _sweep_panel(ax, axis, s, fit, hz: float | None) -> None:
+    """One policy along one axis: the points, the fitted line, the period; log y when the
+    values (and the period) span more than a decade and a half, so that all of them show."""
+    xs, ys = [p[0] for p in s.points], [p[1] for p in s.points]
+    ax.plot(xs, ys, "o", color=REFILL_COLOR, label="refill median")
+    period = 1000 / hz if hz else None
+    shown = [y for y in ys + ([period] if period else []) if y and y > 0]
+    log = bool(shown) and max(shown) / min(shown) > 30
+    if fit is not None:
+        grid = [min(xs) + (max(xs) - min(xs)) * k / 50 for k in range(51)]
+        line = [(x, fit.intercept_ms + fit.slope_ms * x) for x in grid]
+        line = [(x, y) for x, y in line if not log or y >= min(shown) / 2]  # log: the part near the points
+        sign = "+" if fit.slope_ms >= 0 else "-"
+        ax.plot([x for x, _ in line], [y for _, y in line], "-", color="#555555",
+                label=_plain(f"{_signed_duration(fit.intercept_ms)} {sign} {duration_text(abs(fit.slope_ms))} per {fit.unit}"))
+    if period:
+        ax.axhline(period, color=STEP_COLOR, linestyle="--", label=f"{hz:g} Hz period ({duration_text(period)})")
+    if log:
+        ax.set_yscale("log")
+    _duration_axis(ax.yaxis, log)
+    if all(float(x).is_integer() for x in xs):  # cameras, threads, steps: no 1.25
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(_plain(f"{label(s.policy)}{' at ' + s.group if s.group else ''}: refill against {axis.name}"),
+                 fontsize=10, loc="left")
+    ax.set_xlabel("megapixels per camera" if axis.name == "image_size" else _plain(axis.name))
+    ax.set_ylabel("refill latency")
+    ax.grid(True, which="both", alpha=0.3)
+    _legend_outside(ax)
 
 
 def _axis_value(name: str, shown: str):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from policybench.realtime.budget import MIN_REFILLS, Fit, PolicyBudget, Suggestion, judged
+from policybench.report.format import duration_text
 from policybench.report.table import format_ms, label
 
 
@@ -18,20 +20,28 @@ def realtime_row(e: dict[str, object]) -> list[str]:
     mode = str(e["mode"]) + (f" g={e['threshold']:g}" if e.get("threshold") is not None else "")
     if e.get("status", "ok") != "ok":  # failed or interrupted
         return [label(str(e["policy"])), mode, f"{e['hz']:g}", str(e["status"])] + ["-"] * (len(HEADERS) - 4)
-    starved = "-" if "starved_ticks" not in s else f"{s['starved_ticks']} ({s['starved_pct']:.1f}%)"
+    starved = _count(s, "starved_ticks", "starved_pct")
     delay = "-" if s.get("inference_delay_ticks_max") is None else f"{s['inference_delay_ticks_median']:g}/{s['inference_delay_ticks_max']}"
+    late = f" ({s['late_ticks']} late)" if s.get("late_ticks") else ""
     return [
         label(str(e["policy"])),
         mode,
         f"{e['hz']:g}",
-        _num(s.get("delivered_hz", s.get("achieved_hz"))),  # async: actions delivered, not ticks
-        f"{s['deadline_misses']} ({s['deadline_miss_pct']:.1f}%)",
+        _num(s.get("delivered_hz", s.get("achieved_hz"))) + late,  # async: actions delivered, not ticks
+        _count(s, "deadline_misses", "deadline_miss_pct"),
         format_ms(s.get("worst_overrun_ms")) + " ms",
         format_ms(s.get("longest_stall_ms")) + " ms" + (" (never recovered)" if s.get("stall_open_at_end") else ""),
         f"{format_ms(s.get('jitter_p50_ms'))}/{format_ms(s.get('jitter_p99_ms'))} ms",
         starved,
         delay,
     ]
+
+
+def _count(s: dict[str, object], key: str, pct: str) -> str:
+    """"3 (1.0%)"; "-" for a figure the summary lacks (a results file may carry a partial one)."""
+    if s.get(key) is None:
+        return "-"
+    return f"{s[key]} ({s[pct]:.1f}%)" if s.get(pct) is not None else str(s[key])
 
 
 def render_remote(entries: list[dict[str, object]]) -> list[str]:
@@ -41,14 +51,102 @@ def render_remote(entries: list[dict[str, object]]) -> list[str]:
         s = e.get("summary") or {}
         out.append(
             f"{label(str(e['policy']))} through LeRobot's PolicyServer (loopback gRPC): round trip median "
-            f"{format_ms(s['round_trip_median_ms'])} ms, p99 {format_ms(s['round_trip_p99_ms'])} ms over "
-            f"{s['calls']} calls; the same chunk in-process {format_ms(s['in_process_chunk_median_ms'])} ms "
-            f"(overhead {format_ms(s['overhead_median_ms'])} ms: serialize, transport, pre/post-processing)"
+            f"{format_ms(s.get('round_trip_median_ms'))} ms, p99 {format_ms(s.get('round_trip_p99_ms'))} ms over "
+            f"{s.get('calls', '-')} calls; the same chunk in-process {format_ms(s.get('in_process_chunk_median_ms'))} ms "
+            f"({_overhead(s)})"
         )
     return out
 
 
-def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, object]] | None = None) -> str:
+def _overhead(s: dict[str, object]) -> str:
+    """The server's overhead, never negative: the round trips and the in-process chunks are timed
+    in different runs, so serialization, transport and pre/post-processing are one figure, and a
+    difference whose interval reaches zero is noise between the runs."""
+    low, high, median = s.get("overhead_low_ms"), s.get("overhead_high_ms"), s.get("overhead_median_ms")
+    interval = "not above 0" if low is None or high is None else f"95% interval {format_ms(low)} to {format_ms(high)} ms"
+    apart = "the two are timed in different runs, so serialize, transport and pre/post-processing are not separated"
+    if median is None or median <= 0 or (low is not None and low <= 0):
+        return f"overhead within noise (round trip minus in-process: {interval}): {apart}"
+    return f"overhead {format_ms(median)} ms ({interval}): serialize, transport, pre/post-processing; {apart}"
+
+
+def render_not_judged(entries: list[dict[str, object]]) -> list[str]:
+    """A line for each paced run too short for a verdict (fewer than two refills seen)."""
+    out = []
+    for e in entries:
+        s = e.get("summary") or {}
+        if e.get("status", "ok") == "ok" and "ticks_needed" in s and not judged(s):
+            mode = str(e["mode"]) + (f" g={e['threshold']:g}" if e.get("threshold") is not None else "")
+            out.append(f"{label(str(e['policy']))} {mode} at {e['hz']:g} Hz: not enough ticks to judge: needs at least "
+                       f"{s['ticks_needed']:,} at this rate (to see {MIN_REFILLS} refills; this run saw "
+                       f"{s.get('refills_seen', 0)} in {s['ticks']:,} ticks)")
+    return out
+
+
+def render_budgets(budgets: list[PolicyBudget]) -> list[str]:
+    """Per policy: the measured refill, each mode's budget at each rate with the factor by which
+    the refill misses it or the headroom it leaves, then what would hold at the highest rate."""
+    out = []
+    for b in budgets:
+        r = b.refills
+        out.append(f"Budget, {label(b.policy)} (chunk {b.chunk}): refill median {_d(r.median)}, p95 {_d(r.p95)} "
+                   f"over {r.count} refill{'s' if r.count != 1 else ''}")
+        for key in dict.fromkeys((f.mode, f.threshold) for f in b.fits):
+            fits = [f for f in b.fits if (f.mode, f.threshold) == key]
+            out.append(f"  {_mode(fits[0])} budget ({_periods(fits[0])}): " + ", ".join(_fit(f) for f in fits))
+        missed = [f for f in b.fits if not f.holds and f.hz == max(x.hz for x in b.fits)]
+        if missed:
+            out.append(f"  What would hold at {missed[0].hz:g} Hz (from the slowest refill measured, "
+                       f"{_d(r.slowest)}):" + ("" if b.suggestions else " nothing these measurements show"))
+            out += [f"    {_suggestion(x)}" for x in b.suggestions]
+    if budgets:
+        out.append("Async budget: min(floor(g x chunk) + 1, floor(chunk / 2)) periods: the actions left when a chunk "
+                   "is requested (plus the tick it arrives on), and half the chunk, whose first actions are stale "
+                   "on arrival.")
+    return out
+
+
+def _d(seconds: float) -> str:
+    return duration_text(seconds * 1000)
+
+
+def _mode(f: Fit) -> str:
+    return "sync" if f.mode == "sync" else f"async g={f.threshold:g}"
+
+
+def _periods(f: Fit) -> str:
+    return "one period" if f.mode == "sync" else f"{f.ticks} period{'s' if f.ticks != 1 else ''}"
+
+
+def _fit(f: Fit) -> str:
+    where = f"{_d(f.budget)} at {f.hz:g} Hz"
+    if f.ticks == 0:
+        return f"none at {f.hz:g} Hz (a chunk of one action is stale when it arrives)"
+    if f.factor > 1:
+        return f"{where} (p95 misses it by {_times(f.factor)})"
+    headroom = f"{_times(1 / f.factor)} headroom" if f.factor > 0 else "all of it to spare"
+    if not f.holds:
+        return f"{where} (p95 fits with {headroom}; the slowest, {_d(f.refills.slowest)}, misses it)"
+    return f"{where} (fits with {headroom})"
+
+
+def _times(factor: float) -> str:
+    """A factor as a person reads it: "19.2x", "1.56x", "7,300x"; never scientific notation."""
+    return f"{factor:,.0f}x" if factor >= 100 else f"{factor:.3g}x"
+
+
+def _suggestion(x: Suggestion) -> str:
+    if x.measured is None:
+        budget = f"a period of {_d(1 / x.hz)}" if x.ticks == 1 else f"{x.ticks} x {_d(1 / x.hz)} = {_d(x.ticks / x.hz)}"
+        return f"{x.flags}: {x.what} holds it ({budget} at {x.hz:g} Hz)"
+    return (f"{x.flags}: measured as {label(x.measured)}, slowest refill {_d(x.slowest)}: {x.what} holds it at "
+            f"{x.hz:g} Hz ({_d(x.ticks / x.hz)})")
+
+
+def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, object]] | None = None,
+                    budgets: list[PolicyBudget] | None = None) -> str:
+    """The table of paced runs, its legend, failures, PolicyServer round trips, the runs too short
+    to judge, the budgets and what would hold, and per policy the highest rate that held."""
     remote = [e for e in entries if e.get("mode") == "remote" and e.get("status", "ok") == "ok"]
     entries = [e for e in entries if e not in remote]
     rows = [realtime_row(e) for e in entries]
@@ -59,20 +157,37 @@ def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, ob
 
     out = [line(HEADERS), "-" * len(line(HEADERS))] + [line(r) for r in rows]
     out.append("")
-    out.append("Achieved: ticks per second (sync), new actions per second (async). Misses: ticks whose work "
-               "overran the period.")
+    out.append("Achieved: ticks whose action was ready by their deadline, per second (sync; late: the others), new "
+               "actions per second (async). Misses: ticks whose work overran the period.")
     out.append("Longest stall: longest time with no new action; never recovered: still stalled when the run ended.")
     out.append("Starved (async): ticks with an empty queue. d: inference delay in ticks, median/max.")
     for e in entries:
         if e.get("status", "ok") != "ok":
             out.append(f"{label(str(e['policy']))} {e['status']}: {str(e.get('error') or '').splitlines()[0]}")
     out += render_remote(remote)
-    for h in highest or []:
-        parts = [f"sync {h['sync_hz']:g} Hz" if h["sync_hz"] is not None else "sync: none of the rates"]
+    out += render_not_judged(entries)
+    out += render_budgets(budgets or [])
+    out += render_highest(highest or [])
+    return "\n".join(out) + "\n"
+
+
+def render_highest(highest: list[dict[str, object]]) -> list[str]:
+    """Per policy, the highest rate that held in each mode, and the rates too short to judge."""
+    out = []
+    for h in highest:
+        unjudged = h.get("not_judged") or {}
+        parts = [_highest("sync", h["sync_hz"], unjudged.get("sync"))]
         for g, hz in h["async_hz"].items():
-            parts.append(f"async g={g:g} {hz:g} Hz" if hz is not None else f"async g={g:g}: none of the rates")
+            parts.append(_highest(f"async g={g:g}", hz, unjudged.get(g)))
         line = f"highest rate without a miss/starved tick, {label(str(h['policy']))}: " + ", ".join(parts)
         if h.get("not_equivalent"):
             line += f" (not a win: {h['not_equivalent']})"
         out.append(line)
-    return "\n".join(out) + "\n"
+    return out
+
+
+def _highest(mode: str, hz: float | None, unjudged: list[float] | None) -> str:
+    text = f"{mode} {hz:g} Hz" if hz is not None else f"{mode}: none of the rates"
+    if unjudged and (hz is None or max(unjudged) > hz):
+        text += f" ({', '.join(f'{x:g}' for x in unjudged if hz is None or x > hz)} Hz: not enough ticks to judge)"
+    return text

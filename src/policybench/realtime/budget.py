@@ -1,0 +1,203 @@
+"""The real-time budget at a control rate, and what would hold: pure arithmetic, no policy run.
+
+Latencies are in seconds. sync: a refill runs on the loop's thread, so it must end within one
+period. async (paced.run_async: a chunk of n executed actions is requested once the queue holds
+at most g·n of them, one request in flight, the chunk starting at the request's timestep): no
+tick starves iff the inference delay d = max(1, ceil(latency / period)) ticks is at most
+min(floor(g·n) + 1, floor(n / 2)). The first bound is the actions left when the request goes out,
+plus the tick the chunk arrives on; the second holds whatever g: the next request waits for the
+chunk in flight, whose first d actions are stale on arrival, so the n - d left must outlast the
+next chunk's d ticks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from policybench.realtime.metrics import EPS
+from policybench.stats import percentile
+
+MIN_REFILLS = 2  # refills a paced run must have seen before it may say "holds"
+SYNC, ASYNC = "sync", "async"
+
+
+def delay_ticks(latency: float, hz: float) -> int:
+    """Ticks from a chunk's request to the tick that takes it: at least the next tick."""
+    return max(1, math.ceil(latency * hz - EPS))
+
+
+def async_budget_ticks(chunk: int, threshold: float) -> int:
+    """The largest inference delay (ticks) with which an async loop never starves."""
+    return min(math.floor(threshold * chunk + EPS) + 1, chunk // 2)
+
+
+def budget_ticks(mode: str, chunk: int, threshold: float | None) -> int:
+    return 1 if mode == SYNC else async_budget_ticks(chunk, threshold or 0.0)
+
+
+def ticks_needed(mode: str, chunk: int, hz: float, threshold: float | None, latency: float) -> int:
+    """Ticks a paced run needs to see MIN_REFILLS refills taking ``latency`` each. sync: the
+    refills at ticks 0 and n. async: the first request at k1 = n - 1 - floor(g·n), its chunk taken
+    d ticks later; the second request once that chunk is in and the queue is down to g·n again."""
+    if mode == SYNC:
+        return chunk + 1
+    first = max(0, chunk - 1 - math.floor((threshold or 0.0) * chunk + EPS))
+    d = delay_ticks(latency, hz)
+    return first + max(d, first) + d + 1
+
+
+def judged(summary: dict[str, object]) -> bool:
+    """The run saw enough refills for a verdict (a summary without the count is not judged)."""
+    return int(summary.get("refills_seen") or 0) >= MIN_REFILLS
+
+
+@dataclass(frozen=True)
+class Refills:
+    """Measured refill latencies (seconds): what the budget is compared with."""
+
+    median: float
+    p95: float
+    slowest: float
+    count: int
+
+    @classmethod
+    def of(cls, latencies: list[float]) -> Refills | None:
+        if not latencies:
+            return None
+        return cls(percentile(latencies, 50), percentile(latencies, 95), max(latencies), len(latencies))
+
+
+@dataclass(frozen=True)
+class Fit:
+    """One mode at one rate against the measured refills."""
+
+    mode: str
+    hz: float
+    threshold: float | None  # async only
+    ticks: int  # the budget in periods: 1 for sync
+    refills: Refills
+
+    @property
+    def budget(self) -> float:
+        return self.ticks / self.hz
+
+    @property
+    def factor(self) -> float:
+        """p95 refill / budget: above 1 it misses by this factor, below 1 the headroom is 1/factor."""
+        return math.inf if self.ticks == 0 else self.refills.p95 / self.budget
+
+    @property
+    def holds(self) -> bool:
+        """Every measured refill fits (the replay of them then misses no deadline / starves no tick)."""
+        return fits(self.refills.slowest, self.hz, self.ticks)
+
+
+def fits(latency: float, hz: float, ticks: int) -> bool:
+    return ticks >= 1 and latency * hz <= ticks + EPS
+
+
+def fit(mode: str, hz: float, chunk: int, threshold: float | None, refills: Refills) -> Fit:
+    return Fit(mode, hz, threshold if mode == ASYNC else None, budget_ticks(mode, chunk, threshold), refills)
+
+
+def rate_down(hz: float) -> float:
+    """A rate to type, never above ``hz``: whole from 10 Hz up, else two significant digits."""
+    if hz >= 10:
+        return float(math.floor(hz + EPS))
+    step = 10.0 ** (math.floor(math.log10(hz)) - 1)
+    return math.floor(round(hz / step, 6)) * step
+
+
+def highest_rate(latency: float, ticks: int) -> float | None:
+    """The largest rate (rounded down to one a person types) at which ``latency`` fits ``ticks``
+    periods; None when no rate does (an async budget of 0 ticks)."""
+    return rate_down(ticks / latency) if ticks >= 1 and latency > 0 else None
+
+
+def lowest_threshold(latency: float, hz: float, chunk: int) -> float | None:
+    """The smallest threshold g (two decimals) at which async holds ``latency`` at ``hz``; None
+    when none does (the delay exceeds half the chunk)."""
+    d = delay_ticks(latency, hz)
+    if d > chunk // 2:
+        return None
+    g = math.ceil(round((d - 1) / chunk * 100, 6)) / 100
+    while async_budget_ticks(chunk, g) < d:  # two decimals rounded up can still fall short by EPS
+        g = round(g + 0.01, 2)
+    return g
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A measured setting of the same policy (a sweep point, a variant with equivalent actions)."""
+
+    name: str  # for display: "smolvla[num_steps=5]", "act+compile"
+    flags: str  # what to set: "--set smolvla.num_steps=5", "--variant compile"
+    chunk: int
+    refills: Refills
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A flag to set, and the figures behind it: ``ticks`` periods at ``hz`` hold ``slowest``."""
+
+    flags: str
+    what: str  # the mode it holds: "sync", "async g=0.5"
+    hz: float
+    ticks: int
+    slowest: float  # seconds: the slowest refill measured (of ``measured`` where given)
+    measured: str | None = None  # the alternative measured with these flags; None: derived
+
+
+def what_would_hold(fits_: list[Fit], chunk: int, alternatives: list[Alternative] = ()) -> list[Suggestion]:
+    """For the fits that miss: the largest rate that holds each mode, the smallest threshold that
+    holds async at the rate (with ``--mode async`` when only sync was run), the measured
+    alternatives that hold there. Each is derived from the slowest refill measured (an
+    alternative's own), so a replay of the measurements holds it too."""
+    out: dict[str, Suggestion] = {}
+    missed = [f for f in fits_ if not f.holds]
+    for f in missed:
+        rate = highest_rate(f.refills.slowest, f.ticks)
+        if rate is not None:
+            out.setdefault(f"--hz {rate:g}", Suggestion(f"--hz {rate:g}", _what(f), rate, f.ticks, f.refills.slowest))
+    mode = "" if any(f.mode == ASYNC for f in fits_) else "--mode async "
+    for f in missed:
+        g = lowest_threshold(f.refills.slowest, f.hz, chunk)
+        if g is not None:
+            flags = f"{mode}--threshold {g:g}"
+            out.setdefault(flags, Suggestion(flags, f"async g={g:g}", f.hz, async_budget_ticks(chunk, g), f.refills.slowest))
+    for alt in alternatives:
+        holding = [f for f in missed if fits(alt.refills.slowest, f.hz, budget_ticks(f.mode, alt.chunk, f.threshold))]
+        if holding and alt.flags not in out:
+            f = holding[0]
+            ticks = budget_ticks(f.mode, alt.chunk, f.threshold)
+            out[alt.flags] = Suggestion(alt.flags, _what(f), f.hz, ticks, alt.refills.slowest, alt.name)
+    return list(out.values())
+
+
+def _what(f: Fit) -> str:
+    return SYNC if f.mode == SYNC else f"async g={f.threshold:g}"
+
+
+@dataclass(frozen=True)
+class PolicyBudget:
+    """A policy's budgets at the rates and modes run, and what would hold at the highest rate."""
+
+    policy: str
+    chunk: int
+    refills: Refills
+    fits: list[Fit]
+    suggestions: list[Suggestion]
+
+
+def policy_budget(policy: str, chunk: int, refills: Refills, entries: list[dict[str, object]],
+                  alternatives: list[Alternative] = ()) -> PolicyBudget | None:
+    """The budget of every sync/async entry of ``policy`` measured or simulated without error;
+    None when it has none."""
+    runs = [e for e in entries if e["policy"] == policy and e.get("status", "ok") == "ok" and e["mode"] in (SYNC, ASYNC)]
+    fits_ = [fit(str(e["mode"]), float(e["hz"]), chunk, e.get("threshold"), refills) for e in runs]
+    if not fits_:
+        return None
+    target = max(f.hz for f in fits_)
+    return PolicyBudget(policy, chunk, refills, fits_,
+                        what_would_hold([f for f in fits_ if f.hz == target], chunk, alternatives))

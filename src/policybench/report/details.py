@@ -1,0 +1,163 @@
+"""What every renderer shows beside the latencies, computed once: pipeline stages, variants
+(speedup, equivalence, "not a win"), chunk settings and memory, and why a figure is "-".
+
+Rows are ``[row label, cell per policy...]``, as the terminal table lays them out; the Markdown
+and HTML reports show the same rows, the CSV the same values."""
+
+from __future__ import annotations
+
+from policybench.report.format import format_ms, label
+from policybench.results import OK, PolicyResult
+
+NOT_A_WIN = "not a win"
+
+
+def stage_rows(rs: list[PolicyResult]) -> list[list[str]]:
+    """--pipeline: the median of each stage, per phase, in ms."""
+    names: list[str] = []
+    for r in rs:
+        for stage in stages_of(r):
+            if stage not in names:
+                names.append(stage)
+    rows = []
+    for stage in names:
+        for phase in ("step", "refill"):
+            cells = [f"{stage} {phase} median (ms)"]
+            for r in rs:
+                stages = stages_of(r)
+                cells.append(format_ms(stages[stage][phase]["median_ms"]) if stage in stages else "-")
+            rows.append(cells)
+    return rows
+
+
+def stages_of(r: PolicyResult) -> dict:
+    return (r.summary().get("stages") or {}) if r.status == OK else {}
+
+
+def eager_of(r: PolicyResult, rs: list[PolicyResult]) -> PolicyResult | None:
+    base = r.policy.rpartition("+")[0] if r.variant not in (None, "eager") else r.policy
+    return next((e for e in rs if e.policy == base and e.variant == "eager" and e.status == OK), None)
+
+
+def not_a_win(r: PolicyResult) -> str | None:
+    """'not a win: actions 2.7e-02 off fp32 eager (tolerance 0.01)' for a variant whose actions
+    fail the equivalence check, else None."""
+    eq = r.equivalence
+    if r.status != OK or not eq or eq.get("equivalent", True):
+        return None
+    return f"{NOT_A_WIN}: actions {eq['rel_error']:.1e} off fp32 eager (tolerance {eq['tolerance']:g})"
+
+
+def _speedup(r: PolicyResult, rs: list[PolicyResult], phase: str) -> str:
+    eager = eager_of(r, rs)
+    if r.status != OK or eager is None:
+        return "-"
+    a, b = eager.summary()[phase]["median_ms"], r.summary()[phase]["median_ms"]
+    return f"{a / b:.2f} x" if a and b else "-"
+
+
+def _equivalent(r: PolicyResult) -> str:
+    eq = r.equivalence
+    if r.status != OK or not eq:
+        return "-"
+    return "yes" if eq["equivalent"] else f"NO (> {eq['tolerance']:g}): {NOT_A_WIN}"
+
+
+def _floor(r: PolicyResult) -> str:
+    x = r.roofline.get("x_of_floor") if r.status == OK else None
+    return "-" if x is None else f"{x:.1f} x"
+
+
+def _first(r: PolicyResult) -> str:
+    return "-" if r.first_chunk_seconds is None or r.status != OK else f"{r.first_chunk_seconds:.2f}"
+
+
+def _rel(r: PolicyResult) -> str:
+    return "-" if r.status != OK or not r.equivalence else f"{r.equivalence['rel_error']:.2g}"
+
+
+def variant_rows(rs: list[PolicyResult]) -> list[list[str]]:
+    """--variant: speedup over eager, equivalence, first call, distance to the roofline floor."""
+    if not any(r.variant for r in rs):
+        return []
+    return [
+        ["Variant"] + [r.variant or "-" for r in rs],
+        ["Refill speedup vs eager"] + [_speedup(r, rs, "refill") for r in rs],
+        ["Step speedup vs eager"] + [_speedup(r, rs, "step") for r in rs],
+        ["Rel. error vs fp32 eager"] + [_rel(r) for r in rs],
+        ["Equivalent actions"] + [_equivalent(r) for r in rs],
+        ["First refill (s)"] + [_first(r) for r in rs],
+        ["Refill / floor"] + [_floor(r) for r in rs],
+    ]
+
+
+_MEMORY_ROWS = [
+    ("Params (M)", lambda r: None if r.params is None else r.params / 1e6),
+    ("Weights (MB)", lambda r: _mb(r.memory.get("weight_bytes"))),
+    ("Build/Load (s)", lambda r: r.build_seconds),
+    ("Peak RSS (MB)", lambda r: r.memory.get("peak_rss_mb")),
+    ("CUDA peak alloc (MB)", lambda r: r.memory.get("cuda_max_allocated_mb")),
+    ("CUDA peak reserved (MB)", lambda r: r.memory.get("cuda_max_reserved_mb")),
+]
+
+
+def _mb(value: float | None) -> float | None:
+    return None if value is None else value / 2**20
+
+
+def _chunk_cell(r: PolicyResult) -> str:
+    c = r.config or {}
+    return "/".join(str(c.get(k) if c.get(k) is not None else "-") for k in ("chunk_size", "n_action_steps", "inference_steps"))
+
+
+def memory_rows(rs: list[PolicyResult]) -> list[list[str]]:
+    """Chunk settings, size and memory per policy, for the rows any policy has a value for.
+    Chunk/Exec/Denoise: actions per chunk, actions executed before the next refill, denoising
+    steps per refill (they differ between LeRobot versions: Diffusion is 16/8/100 on 0.4.4 and
+    64/32/100 on 0.6)."""
+    chunk = [["Chunk/Exec/Denoise"] + [_chunk_cell(r) for r in rs]] if any(
+        r.config.get("chunk_size") is not None for r in rs) else []
+    rows = []
+    for name, get in _MEMORY_ROWS:
+        values = [get(r) for r in rs]
+        if name != "Params (M)" and all(v is None for v in values):
+            continue
+        rows.append([name] + ["-" if v is None else f"{v:.1f}" for v in values])
+    return chunk + (rows if any(r.memory for r in rs) else [])
+
+
+def detail_rows(rs: list[PolicyResult]) -> list[list[list[str]]]:
+    """The groups of rows below the latencies (stages, variants, memory), empty groups left out."""
+    return [group for group in (stage_rows(rs), variant_rows(rs), memory_rows(rs)) if group]
+
+
+def missing_reasons(r: PolicyResult, rs: list[PolicyResult]) -> list[str]:
+    """Why a figure of a measured policy is "-": one short phrase per missing figure. A policy
+    that did not run has its status and error instead."""
+    if r.status != OK:
+        return []
+    s = r.summary()
+    out = []
+    if not s["step"]["count"] and s["refill"]["count"]:
+        out.append("step: every call computed a chunk (no action queue, or temporal ensembling)")
+    if not s["refill"]["count"]:
+        out.append("refill: none measured" + (" before --max-seconds" if r.complete is False else ""))
+    if r.params is None:
+        out.append("params: not recorded in the results file")
+    if r.cold_start_ms is None:
+        out.append("cold start: not recorded in the results file")
+    if r.variant and r.variant != "eager":
+        if eager_of(r, rs) is None:
+            out.append("speedup: no eager run of this policy in the file")
+        if not r.equivalence:
+            out.append("equivalence: not checked")
+    if r.variant == "eager":
+        out.append("equivalence: eager fp32 is the reference")
+    if r.variant and r.roofline.get("x_of_floor") is None:
+        out.append("refill / floor: no roofline floor in the results file")
+    return out
+
+
+def missing_notes(rs: list[PolicyResult]) -> list[str]:
+    """One note per measured policy with a "-": '"-" for ACT: params: not recorded ...'."""
+    return [f'"-" for {label(r.policy)}: ' + "; ".join(why) for r in rs if (why := missing_reasons(r, rs))]

@@ -1,0 +1,90 @@
+"""Formatting shared by every renderer: policy names, milliseconds, the machine line."""
+
+from __future__ import annotations
+
+import math
+
+from policybench.policies import label as policy_label
+from policybench.policies import short_label
+from policybench.results import RunResults
+
+
+def label(name: str) -> str:
+    """Display name: the registry's label (plus "+variant"), or the last two parts of a checkpoint path."""
+    base, plus, variant = name.rpartition("+")
+    if plus and "/" not in base:
+        return f"{policy_label(base)}+{variant}"
+    if "/" not in name and "\\" not in name:
+        return policy_label(name)
+    parts = [p for p in name.replace("\\", "/").split("/") if p]
+    return "/".join(parts[-2:]) if len(parts) > 2 else name
+
+
+def short(name: str) -> str:
+    """A ratio header's name: "Diff", "SmolVLA+compile"."""
+    base, plus, variant = name.rpartition("+")
+    if plus and "/" not in base:
+        return f"{short_label(base)}+{variant}"
+    return short_label(name)
+
+
+def format_ms(value: float | None) -> str:
+    """Two decimals from 1 up; below that three significant digits, never scientific notation."""
+    if value is None:
+        return "-"
+    if value >= 1 or value == 0:
+        return f"{value:.2f}"
+    decimals = 2 - math.floor(math.log10(abs(value)))
+    return f"{value:.{decimals}f}"
+
+
+def duration_text(ms: float) -> str:
+    """A duration with its unit, as a person reads it on a figure: "0.02 ms", "36.4 ms",
+    "1,200 ms", "16.9 s"; three significant digits at most, never scientific notation."""
+    if ms >= 10_000:
+        return f"{_plain_number(ms / 1000)} s"
+    if ms >= 1000:
+        return f"{ms:,.0f} ms"
+    return f"{_plain_number(ms)} ms"
+
+
+def _plain_number(value: float) -> str:
+    """Three significant digits, no trailing zeros, thousands separated, no exponent."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def machine_line(results: RunResults) -> str:
+    env = results.environment
+    return (
+        f"device {env.get('device')} ({env.get('device_name')}{_hardware_note(env)}), torch {env.get('torch')}, "
+        f"lerobot {env.get('lerobot')}, {inputs_text(results)}, threads {env.get('threads')}"
+    )
+
+
+def inputs_text(results: RunResults) -> str:
+    """Where the policies' inputs came from: the robot profile, or a --policy-path checkpoint's
+    own config (a result with ``source``), per policy when the run mixes both."""
+    profile = results.run.get("profile", {})
+    name = profile.get("name", "?") if isinstance(profile, dict) else profile
+    from_checkpoint = [r for r in results.results if r.source]
+    if not from_checkpoint:
+        return f"profile {name}"
+    if len(from_checkpoint) == len(results.results):
+        return "inputs from the checkpoint" + ("s" if len({r.source for r in from_checkpoint}) > 1 else "")
+    names = ", ".join(dict.fromkeys(label(r.policy) for r in from_checkpoint))
+    return f"profile {name} ({names}: inputs from the checkpoint)"
+
+
+def _hardware_note(env: dict) -> str:
+    """The widest vector instruction set of a CPU run, the driver of a CUDA run ("" when unknown)."""
+    if env.get("cuda_driver"):
+        return f", driver {env['cuda_driver']}, CUDA {env.get('cuda')}"
+    flags = env.get("cpu_flags") or []
+    if str(env.get("device")) == "cpu" and flags:
+        widest = next((f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2", "avx") if f in flags), None)
+        return f", {widest}" if widest else ""
+    return ""
