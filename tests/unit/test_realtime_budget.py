@@ -87,7 +87,7 @@ Budget, ACT (chunk 8): refill median 250 ms, p95 462 ms over 4 refills
   What would hold at 8 Hz (from the slowest refill measured, 500 ms):
     --hz 2: sync holds it (a period of 500 ms at 2 Hz)
     --hz 6: async g=0.25 holds it (3 x 167 ms = 500 ms at 6 Hz)
-    --threshold 0.38: async g=0.38 holds it (4 x 125 ms = 500 ms at 8 Hz)
+    --mode async --threshold 0.5: async g=0.5 holds it (4 x 125 ms = 500 ms at 8 Hz)
     --variant compile: measured as ACT+compile, slowest refill 62.5 ms: sync holds it at 8 Hz (125 ms)
 Async budget: min(floor(g x chunk) + 1, floor(chunk / 2)) periods: the actions left when a chunk is requested \
 (plus the tick it arrives on), and half the chunk, whose first actions are stale on arrival.

@@ -87,7 +87,7 @@ def test_the_remote_overhead_is_never_negative():
          **overhead(trips, local)}
     assert s["overhead_median_ms"] is None and s["overhead_low_ms"] < 0 < s["overhead_high_ms"]
     (line,) = render_remote([{"policy": "act", "mode": "remote", "summary": s}])
-    assert "overhead within noise (round trip minus in-process: 95% interval" in line
+    assert "overhead within noise: round trip minus in-process, 95% interval" in line
     assert "overhead -" not in line
     clear = overhead([518.0, 520.0, 530.0], [40.0, 45.0, 20.0])
     assert clear["overhead_median_ms"] == 480.0 and clear["overhead_low_ms"] > 0

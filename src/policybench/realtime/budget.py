@@ -161,7 +161,10 @@ def what_would_hold(fits_: list[Fit], chunk: int, alternatives: list[Alternative
         if rate is not None:
             out.setdefault(f"--hz {rate:g}", Suggestion(f"--hz {rate:g}", _what(f), rate, f.ticks, f.refills.slowest))
     mode = "" if any(f.mode == ASYNC for f in fits_) else "--mode async "
-    for f in missed:
+    for f in [f for f in fits_ if f.mode == ASYNC and f.holds][:1] if missed else []:
+        flags = f"--mode async --threshold {f.threshold:g}"  # held as run: no other threshold to suggest
+        out[flags] = Suggestion(flags, _what(f), f.hz, f.ticks, f.refills.slowest)
+    for f in missed if not any(f.mode == ASYNC and f.holds for f in fits_) else []:
         g = lowest_threshold(f.refills.slowest, f.hz, chunk)
         if g is not None:
             flags = f"{mode}--threshold {g:g}"

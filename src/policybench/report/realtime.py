@@ -50,7 +50,7 @@ def render_remote(entries: list[dict[str, object]]) -> list[str]:
     for e in entries:
         s = e.get("summary") or {}
         out.append(
-            f"{label(str(e['policy']))} through LeRobot's PolicyServer (loopback gRPC): round trip median "
+            f"{label(str(e['policy']))} through LeRobot's PolicyServer (gRPC on this machine): round trip median "
             f"{format_ms(s.get('round_trip_median_ms'))} ms, p99 {format_ms(s.get('round_trip_p99_ms'))} ms over "
             f"{s.get('calls', '-')} calls; the same chunk in-process {format_ms(s.get('in_process_chunk_median_ms'))} ms "
             f"({_overhead(s)})"
@@ -64,10 +64,11 @@ def _overhead(s: dict[str, object]) -> str:
     difference whose interval reaches zero is noise between the runs."""
     low, high, median = s.get("overhead_low_ms"), s.get("overhead_high_ms"), s.get("overhead_median_ms")
     interval = "not above 0" if low is None or high is None else f"95% interval {format_ms(low)} to {format_ms(high)} ms"
-    apart = "the two are timed in different runs, so serialize, transport and pre/post-processing are not separated"
     if median is None or median <= 0 or (low is not None and low <= 0):
-        return f"overhead within noise (round trip minus in-process: {interval}): {apart}"
-    return f"overhead {format_ms(median)} ms ({interval}): serialize, transport, pre/post-processing; {apart}"
+        return (f"overhead within noise: round trip minus in-process, {interval}; the two are timed in different "
+                "runs, so serialization, transport and pre/post-processing cannot be told apart")
+    return (f"overhead {format_ms(median)} ms, {interval}: serialization, transport and pre/post-processing "
+            "together, timed in different runs")
 
 
 def render_not_judged(entries: list[dict[str, object]]) -> list[str]:
