@@ -135,3 +135,14 @@ def test_a_policy_name_with_escapes_and_accents_prints_under_an_ascii_locale(tmp
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert b"\x1b" not in out.stdout and b"act\\x1b[31mrouge \\xe9" in out.stdout
+
+
+def test_reading_reporting_and_comparing_import_neither_torch_nor_lerobot():
+    """report, compare and plot start fast and fit in little memory (a 49 MB file compares in 0.4 GB)."""
+    modules = ["policybench", "policybench.cli", "policybench.results", "policybench.regression",
+               "policybench.report.table", "policybench.report.markdown", "policybench.report.html",
+               "policybench.report.csv", "policybench.report.realtime", "policybench.report.compare"]
+    code = f"import sys\nfor m in {modules!r}: __import__(m)\nprint(sorted({{'torch', 'lerobot'}} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -9,9 +9,14 @@ LeRobot family is one ``Family`` entry. LeRobot is imported lazily, inside the m
 
 from __future__ import annotations
 
-from policybench.config import Profile
+from typing import TYPE_CHECKING
+
 from policybench.errors import UsageError
-from policybench.policies.base import PolicyAdapter
+from policybench.policies.labels import label, short_label  # noqa: F401  (policies.label: the table's names)
+
+if TYPE_CHECKING:
+    from policybench.config import Profile
+    from policybench.policies.base import PolicyAdapter
 
 NOOP = "noop"
 
@@ -149,20 +154,6 @@ def kind(name: str) -> NoopKind | LeRobotKind | CheckpointKind:
 
 def check_name(name: str) -> None:
     kind(name)
-
-
-def label(name: str) -> str:
-    """A policy's name in tables, e.g. "Diffusion" (no LeRobot import)."""
-    from policybench.policies.lerobot_policies import FAMILIES
-
-    return FAMILIES[name].title() if name in FAMILIES else name
-
-
-def short_label(name: str) -> str:
-    """A policy's name in ratio headers, e.g. "Diff" (no LeRobot import)."""
-    from policybench.policies.lerobot_policies import FAMILIES
-
-    return FAMILIES[name].abbreviation() if name in FAMILIES else name
 
 
 def summary(name: str) -> str:

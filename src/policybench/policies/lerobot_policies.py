@@ -24,6 +24,7 @@ from policybench.observations import InputSpec
 from policybench.policies import compat
 from policybench.policies.base import PolicyAdapter
 from policybench.policies.checkpoint_guard import CheckpointRefused, check_remote_code_config
+from policybench.policies.labels import label, short_label
 
 
 def find_queue(policy) -> deque | None:
@@ -121,9 +122,7 @@ class ExportTarget:
 class Family:
     """What policybench knows about one LeRobot policy type."""
 
-    name: str  # policybench's name and LeRobot's policy type
-    label: str = ""  # column header in tables ("" = the name)
-    short: str = ""  # name in ratio headers, e.g. "Diff" in "Diff/SmolVLA" ("" = the label)
+    name: str  # policybench's name and LeRobot's policy type (its table labels: labels.py)
     summary: str = ""
     offline_settings: Callable[[Profile], dict[str, object]] = _no_settings
     # The config fields that hold the chunk length and the actions executed per chunk.
@@ -147,10 +146,10 @@ class Family:
     remote_code_fields: tuple[str, ...] = ()
 
     def title(self) -> str:
-        return self.label or self.name
+        return label(self.name)
 
     def abbreviation(self) -> str:
-        return self.short or self.title()
+        return short_label(self.name)
 
 
 def _needs(text: str) -> Callable[[], str | None]:
@@ -195,65 +194,65 @@ _PI_PIPELINE = (
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
-        Family("act", "ACT", summary="Action Chunking Transformer", offline_settings=_offline_act,
+        Family("act", summary="Action Chunking Transformer", offline_settings=_offline_act,
                compile_targets=lambda p: [(p, "model")],
                export=ExportTarget("the whole refill: ACT's model forward, observation in, chunk out",
                                    lambda p: (p, "model"))),
-        Family("smolvla", "SmolVLA", summary="SmolVLA vision-language-action (SmolVLM2-500M architecture, offline)",
+        Family("smolvla", summary="SmolVLA vision-language-action (SmolVLM2-500M architecture, offline)",
                offline_settings=_offline_smolvla, tokenizer=_smolvlm_tokenizer, uses_env_state=False,
                compile_targets=lambda p: [(p.model, "denoise_step"), (p.model, "embed_prefix")],
                export=_SMOLVLA_EXPORT),
-        Family("diffusion", "Diffusion", "Diff", "Diffusion Policy (DDPM; 100 denoising steps by default)",
+        Family("diffusion", summary="Diffusion Policy (DDPM; 100 denoising steps by default)",
                offline_settings=_offline_act, compile_targets=lambda p: [(p.diffusion, "unet")],
                graph_default_device=False,
                export=ExportTarget("the noise-prediction UNet, called once per denoising step; the observation "
                                    "encoder and the denoising loop (scheduler, noise) stay in PyTorch",
                                    lambda p: (p.diffusion, "unet"))),
-        Family("pi0", "pi0", summary="pi0 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
+        Family("pi0", summary="pi0 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
                availability_problem=compat.pi_problem, export=_PI_EXPORT,
                pipeline_needs_hub=_PI_PIPELINE),
-        Family("pi05", "pi0.5", "pi05", "pi0.5 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
+        Family("pi05", summary="pi0.5 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
                availability_problem=compat.pi_problem, export=_PI_EXPORT,
                pipeline_needs_hub=_PI_PIPELINE),
-        Family("pi0_fast", "pi0-FAST", "pi0F", "pi0 with FAST action tokens (autoregressive)",
+        Family("pi0_fast", summary="pi0 with FAST action tokens (autoregressive)",
                uses_env_state=False, remote_code_fields=("action_tokenizer_name", "text_tokenizer_name"),
                availability_problem=_needs(
                    "needs the FAST action tokenizer lerobot/fast-action-tokenizer (code and vocabulary on the "
                    "hub): run with --hub once it is reachable, or --set pi0_fast.action_tokenizer_name=DIR "
                    "with a local copy")),
-        Family("vqbet", "VQ-BeT", "VQBeT", "Vector-quantized Behavior Transformer (one camera)",
+        Family("vqbet", summary="Vector-quantized Behavior Transformer (one camera)",
                offline_settings=_offline_act, profile_problem=_one_camera("vqbet")),
-        Family("tdmpc", "TD-MPC", "TDMPC", "TD-MPC (one square camera at most)",
+        Family("tdmpc", summary="TD-MPC (one square camera at most)",
                chunk_fields=("horizon",), profile_problem=_one_camera("tdmpc", square=True)),
-        Family("gaussian_actor", "Gaussian actor", "GaussA", "Gaussian actor (SAC's policy; no queue: every call computes)",
+        Family("gaussian_actor", summary="Gaussian actor (SAC's policy; no queue: every call computes)",
                remote_code_fields=("vision_encoder_name",)),
-        Family("groot", "GR00T", summary="NVIDIA GR00T", curated=False, remote_code_fields=("base_model_path",),
+        Family("groot", summary="NVIDIA GR00T", curated=False, remote_code_fields=("base_model_path",),
                availability_problem=_needs_hub("groot", "base_model_path", "its base model")),
-        Family("xvla", "X-VLA", summary="X-VLA (Florence-2 VLM)", curated=False, availability_problem=_needs(
+        Family("xvla", summary="X-VLA (Florence-2 VLM)", curated=False, availability_problem=_needs(
             "its Florence-2 VLM config (florence_config) comes from a pretrained X-VLA checkpoint: "
             "use --policy-path with one (e.g. lerobot/xvla-base, fetched with --hub)")),
-        Family("multi_task_dit", "MT-DiT", summary="multi-task diffusion transformer (CLIP encoders)", curated=False,
+        Family("multi_task_dit", summary="multi-task diffusion transformer (CLIP encoders)", curated=False,
                availability_problem=_needs_hub("multi_task_dit", "vision_encoder_name", "its CLIP encoders")),
-        Family("eo1", "EO-1", summary="EO-1 (Qwen2.5-VL)", curated=False, availability_problem=_needs_hub("eo1", "vlm_base", "its VLM")),
-        Family("evo1", "Evo-1", summary="Evo-1 (InternVL3)", curated=False, availability_problem=_needs_hub("evo1", "vlm_model_name", "its VLM")),
-        Family("vla_jepa", "VLA-JEPA", summary="VLA-JEPA (Qwen3-VL, V-JEPA 2)", curated=False,
+        Family("eo1", summary="EO-1 (Qwen2.5-VL)", curated=False, availability_problem=_needs_hub("eo1", "vlm_base", "its VLM")),
+        Family("evo1", summary="Evo-1 (InternVL3)", curated=False, availability_problem=_needs_hub("evo1", "vlm_model_name", "its VLM")),
+        Family("vla_jepa", summary="VLA-JEPA (Qwen3-VL, V-JEPA 2)", curated=False,
                availability_problem=_needs_hub("vla_jepa", "qwen_model_name", "its VLM")),
-        Family("molmoact2", "MolmoAct2", summary="MolmoAct2", curated=False,
+        Family("molmoact2", summary="MolmoAct2", curated=False,
                availability_problem=_needs_hub("molmoact2", "checkpoint_path", "its model")),
-        Family("wall_x", "WALL-OSS", summary="WALL-OSS (Qwen2.5-VL)", curated=False,
+        Family("wall_x", summary="WALL-OSS (Qwen2.5-VL)", curated=False,
                remote_code_fields=("action_tokenizer_path",),
                availability_problem=_needs_hub("wall_x", "pretrained_name_or_path", "its model")),
-        Family("fastwam", "FastWAM", summary="FastWAM (Wan2.2 video model)", curated=False,
+        Family("fastwam", summary="FastWAM (Wan2.2 video model)", curated=False,
                availability_problem=_needs_hub("fastwam", "base_model_path", "its Wan2.2 video model")),
-        Family("sac", "SAC", summary="Soft Actor-Critic's actor (LeRobot 0.4; gaussian_actor from 0.5)", curated=False,
+        Family("sac", summary="Soft Actor-Critic's actor (LeRobot 0.4; gaussian_actor from 0.5)", curated=False,
                remote_code_fields=("vision_encoder_name",)),
-        *(Family(name, name, curated=False, summary="a reward model, not a control policy",
+        *(Family(name, curated=False, summary="a reward model, not a control policy",
                  availability_problem=_needs("a reward model for RL training: it computes rewards, not actions, "
                                              "so it has no control step to time"))
           for name in ("reward_classifier", "sarm")),
-        Family("lingbot_va", "LingBot-VA", curated=False, summary=(
+        Family("lingbot_va", curated=False, summary=(
             "builds offline from LeRobot's defaults: 5,089 M parameters, 20.5 GB peak RSS in fp32 on the "
             "CPU (measured with LeRobot 0.6.1): more than most robot computers hold")),
     )

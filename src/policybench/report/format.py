@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from policybench.policies import label as policy_label
-from policybench.policies import short_label
+from policybench.policies.labels import label as policy_label
+from policybench.policies.labels import short_label
 from policybench.results import RunResults
 
 
