@@ -359,14 +359,22 @@ def measure_sweep(cfg, axes, *, hub: bool = False, log=None, warn=None, progress
                   hz: float | None = None) -> RunResults:
     """``policybench sweep``: every point of the grid measured as ``measure`` does; ``hz``, the
     control rate its verdict is for, is recorded with the axes."""
+    from policybench import policies as registry
     from policybench.environment import resolve_device
     from policybench.results import check_writable
-    from policybench.sweep import run_sweep
+    from policybench.runner import validate_overrides
+    from policybench.sweep import SETTING_AXES, run_sweep
 
     device = resolve_device(cfg.device)
     if cfg.json_path:
         check_writable(cfg.json_path)
     with process_state(cfg.threads, hub, cfg.trust_remote_code):
+        validate_overrides(cfg)  # the fixed --set values, and every axis's field, before anything is built
+        for axis in axes:
+            if axis.name not in SETTING_AXES:
+                policy, field = axis.name.rsplit(".", 1)
+                if policy in cfg.policies:
+                    registry.check_override_field(policy, field)
         return run_sweep(cfg, axes, device, log or (lambda line: None), warn or log or (lambda line: None),
                          progress, isolate=isolate, hz=hz)
 

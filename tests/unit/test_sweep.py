@@ -78,6 +78,8 @@ def test_image_size_slope_is_per_megapixel():
     (["sweep", "--policies", "noop", "--cameras", "2"], "the cameras axis has one value (2): that is a plain `policybench run`"),
     (["sweep", "--policies", "noop", "--set", "act.chunk_size=5,10"], "'act' is not among --policies (noop)"),
     (["sweep", "--policies", "noop", "--cameras", "1,2", "--hz", "0"], "--hz must be a positive rate, got 0.0"),
+    (["sweep", "--policies", "noop", "--set", "noop.chunk_sizee=5,10"], "unknown field 'chunk_sizee' for noop"),
+    (["sweep", "--policy-path", "ckpt", "--cameras", "1,2"], "a --policy-path checkpoint's inputs are fixed by its config"),
 ])
 def test_sweep_bad_input_is_one_line(capsys, argv, message):
     from fakes import assert_one_error_line
@@ -100,3 +102,17 @@ def test_a_value_a_policy_cannot_take_fails_that_point_only(tmp_path):
     results = json.loads(out.read_text())["results"]
     assert [(r["policy"], r["status"]) for r in results] == [("noop[chunk_size=4]", "ok"), ("noop[chunk_size=0]", "failed")]
     assert results[1]["error"] == "noop.chunk_size must be a positive integer, got 0"
+
+
+def test_a_single_value_beside_an_axis_is_held_fixed(tmp_path):
+    import json
+
+    from policybench.cli import main
+
+    out = tmp_path / "s.json"
+    assert main(["sweep", "--policies", "noop", "--threads", "1", "--cameras", "1", "--set", "noop.chunk_size=4,8",
+                 "--refills", "1", "--warmup", "0", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert [a["name"] for a in data["run"]["sweep"]["axes"]] == ["noop.chunk_size"]
+    assert data["run"]["threads"] == 1 and len(data["run"]["profile"]["cameras"]) == 1
+    assert [r["policy"] for r in data["results"]] == ["noop[chunk_size=4]", "noop[chunk_size=8]"]
