@@ -222,7 +222,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     earlier = cfg.json_path is not None and holds_results(cfg.json_path)
     stopped: Interrupted | NotWritten | None = None
     try:
-        with RunOutput(quiet=args.quiet, verbose=args.verbose) as out:
+        with RunOutput(quiet=args.quiet, verbose=args.verbose, policies=cfg.policies) as out:
             out.info(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
             results = measure(cfg, hub=args.hub, log=out.info, warn=out.warn, progress=out.progress,
                               isolate=not args.in_process)
@@ -508,7 +508,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if estimate > 600:
         _log(f"warning: this sweep can take up to {estimate / 60:.0f} min (--max-seconds {cfg.max_seconds:g} for each "
              f"point of each policy, builds not counted): lower --max-seconds or --refills, or use fewer values")
-    with RunOutput(quiet=False, verbose=False) as out:
+    with RunOutput(quiet=False, verbose=False, policies=cfg.policies) as out:
         results = measure_sweep(cfg, axes, hub=args.hub, log=out.info, warn=out.warn, progress=out.progress,
                                 hz=args.hz)
     text = render_sweep(results, fits(results, axes))

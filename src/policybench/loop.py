@@ -54,12 +54,17 @@ def _timed_stages(
 
 
 def warm_up(
-    policy: PolicyAdapter, obs: dict[str, torch.Tensor], clock: Clock, cycles: int, max_seconds: float
+    policy: PolicyAdapter, obs: dict[str, torch.Tensor], clock: Clock, cycles: int, max_seconds: float,
+    on_phase: Callable[[str], None] = lambda phase: None,
 ) -> tuple[float, int]:
     """reset(), the cold call, then calls until ``cycles`` full refill cycles are done (the cold
-    call starts the first) or ``max_seconds`` have passed. Returns (cold call ms, calls after it)."""
+    call starts the first) or ``max_seconds`` have passed. Returns (cold call ms, calls after it).
+    ``on_phase`` hears "first call" and "warm-up" as they begin (outside any timed region)."""
     policy.reset()
+    on_phase("first call")
     phase, cold_ms = _timed_call(policy, obs, clock)
+    if cycles > 0:
+        on_phase("warm-up")
     if phase != REFILL:
         raise RuntimeError(f"{policy.name}: the queue was not empty after reset()")
     seen, calls = 1, 0
@@ -82,6 +87,7 @@ def run_steady_state(
     max_seconds: float = 60.0,
     on_refill: Callable[[int], None] | None = None,
     max_samples: int = MAX_SAMPLES,
+    on_phase: Callable[[str], None] = lambda phase: None,
 ) -> LoopResult:
     """Measure until ``refills`` full refill cycles are done (a refill and the steps that drain
     its chunk), or until ``max_seconds`` of measuring have passed.
@@ -91,8 +97,10 @@ def run_steady_state(
     bounded by ``max_seconds`` too, so a policy whose queue never empties cannot hang the run.
     ``on_refill(n)`` is called after the n-th measured refill, outside the timed region.
     At most ``max_samples`` calls are kept (memory and the results file stay bounded).
+    ``on_phase(name)`` is told "first call", "warm-up" and "measuring" as each begins.
     """
-    cold_ms, warmup_calls = warm_up(policy, obs, clock, warmup, max_seconds)
+    cold_ms, warmup_calls = warm_up(policy, obs, clock, warmup, max_seconds, on_phase)
+    on_phase("measuring")
     warmup_complete = warmup == 0 or policy.queued_actions() == 0
     samples: list[Sample] = []
     n_refills, complete = 0, False

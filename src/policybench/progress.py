@@ -13,8 +13,9 @@ from policybench.terminal import terminal_safe
 
 
 class RunOutput:
-    def __init__(self, quiet: bool = False, verbose: bool = False, stream=None):
+    def __init__(self, quiet: bool = False, verbose: bool = False, stream=None, policies=()):
         self.quiet, self.verbose = quiet, verbose
+        self.policies = set(policies)  # whose "name: step" lines become the status of their bar
         self.stream = stream or sys.stderr
         self._bar = None
         self._tasks: dict[str, int] = {}
@@ -50,8 +51,19 @@ class RunOutput:
             print(line, file=self.stream, flush=True)
 
     def info(self, line: str) -> None:
+        """A step of a policy's life ("act: building", "act: first call", ...): a line with
+        --verbose; on a terminal otherwise, the status of that policy's bar, with its elapsed time."""
         if self.verbose:
             self._print(line)
+        elif self._bar is not None and line.split(": ", 1)[0] in self.policies:
+            policy, status = line.split(": ", 1)
+            self._task(policy, total=None)
+            self._bar.update(self._tasks[policy], description=terminal_safe(f"{policy}: {status}"))
+            self._bar.refresh()
+
+    def _task(self, policy: str, total: int | None) -> None:
+        if policy not in self._tasks:
+            self._tasks[policy] = self._bar.add_task(terminal_safe(policy), total=total)
 
     def warn(self, line: str) -> None:
         if not self.quiet:
@@ -60,7 +72,6 @@ class RunOutput:
     def progress(self, policy: str, done: int, target: int) -> None:
         if self._bar is None:
             return
-        if policy not in self._tasks:
-            self._tasks[policy] = self._bar.add_task(policy, total=target)
-        self._bar.update(self._tasks[policy], completed=min(done, target))
+        self._task(policy, total=target)
+        self._bar.update(self._tasks[policy], total=target, completed=min(done, target))
         self._bar.refresh()  # called between timed calls, never during one

@@ -119,7 +119,8 @@ def _measure_into(
     """Run the steady-state loop and fill ``result`` with its samples."""
     name = result.policy
     on_refill = (lambda done: progress(name, done, cfg.refills)) if progress else None
-    loop = run_steady_state(adapter, obs, clock, cfg.refills, cfg.warmup, cfg.max_seconds, on_refill)
+    loop = run_steady_state(adapter, obs, clock, cfg.refills, cfg.warmup, cfg.max_seconds, on_refill,
+                            on_phase=lambda phase: log(f"{name}: {phase}"))
     result.samples, result.cold_start_ms, result.complete = loop.samples, loop.cold_start_ms, loop.complete
     result.memory.update(peak_memory(device))
     result.status = OK

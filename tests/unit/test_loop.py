@@ -182,3 +182,12 @@ def test_a_run_keeps_at_most_max_samples():
     result = run_steady_state(policy, OBS, time.clock(), refills=1_000_000, warmup=0, max_seconds=1e9, max_samples=12)
     assert len(result.samples) == 12 and not result.complete
     assert refill_indices(result.samples) == [4, 9]  # warmup=0: measuring starts after the cold refill
+
+
+def test_each_phase_is_announced_as_it_begins():
+    time = FakeTime()
+    policy = FakePolicy(time, chunk=5, step_cost=0.25, refill_cost=1.0)
+    seen = []
+    run_steady_state(policy, OBS, time.clock(), refills=1, warmup=1, max_seconds=100.0,
+                     on_phase=lambda phase: seen.append((phase, len(policy.calls))))
+    assert seen == [("first call", 0), ("warm-up", 1), ("measuring", 5)]

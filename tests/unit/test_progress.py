@@ -77,3 +77,25 @@ def test_quiet_on_a_terminal_shows_nothing():
         out.warn("warn")
         out.info("info")
     assert stream.getvalue() == ""
+
+
+def test_each_step_of_a_policy_shows_as_it_happens_on_a_terminal():
+    """A slow load or first call is not a hang: the bar says which step is running, with its time."""
+    stream = Terminal()
+    with RunOutput(stream=stream, policies=["act"]) as out:
+        out.info("policybench: device cpu, profile so100, policies act")  # not a policy's step
+        out.info("act: building")
+        assert "act: building" in stream.getvalue()
+        out.info("act: first call")
+        out.progress("act", 1, 3)
+        out.info("act: measuring")
+    shown = stream.getvalue()
+    assert "act: first call" in shown and "act: measuring" in shown and "1/3" in shown
+    assert "policybench: device" not in shown
+
+
+def test_a_log_that_is_not_a_terminal_gets_no_steps():
+    stream = io.StringIO()
+    with RunOutput(stream=stream, policies=["act"]) as out:
+        out.info("act: building")
+    assert stream.getvalue() == ""
