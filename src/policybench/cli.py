@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--variant", help="acceleration variants measured side by side with eager: eager,noeval,bf16,fp16,compile,onnxruntime,openvino,openvino-bf16,tensorrt,cudagraph or all; each checked for equivalent actions and placed against the refill's roofline floor")
     run.add_argument("--export", dest="export_dir", metavar="DIR", help="save each model a runtime variant (onnxruntime, openvino, openvino-bf16) exported, with a JSON manifest: policy, config, inputs, runtime and version, equivalence")
     run.add_argument("--baseline", help="policy the ratio columns divide by (default smolvla when it runs)")
+    run.add_argument("--hz", type=_float, help=f"after the table, each policy's budget at this control rate (sync, and async at threshold 0.5), by how much its refill misses it and what would hold; at most {MAX_HZ}")
     run.add_argument("--json", dest="json_path", help="write the results file here, rewritten after every policy")
     run.add_argument("--in-process", action="store_true", help="measure every policy in this process instead of a child process each (for debugging: memory figures then accumulate)")
     chatter = run.add_mutually_exclusive_group()
@@ -218,6 +219,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from policybench.results import OK, SKIPPED
 
     cfg = config_from_args(args)
+    if args.hz is not None and not (0 < args.hz <= MAX_HZ and math.isfinite(args.hz)):
+        raise UsageError(f"--hz must be a rate from above 0 to {MAX_HZ}, got {args.hz:g}")
     device = resolve_device(cfg.device)
     earlier = cfg.json_path is not None and holds_results(cfg.json_path)
     stopped: Interrupted | NotWritten | None = None
@@ -229,6 +232,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (Interrupted, NotWritten) as exc:  # the table of what was measured all the same
         stopped, results = exc, exc.partial
     _print(render_table(results, cfg.resolved_baseline()))
+    if args.hz is not None:
+        _print(_budget_text(results, args.hz))
     if cfg.json_path and earlier and not measured_something(results):
         _log(f"{cfg.json_path}: left as it was: nothing was measured in this run")
     elif cfg.json_path and stopped is None and not args.quiet:
@@ -239,6 +244,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         for note in diagnose(results):
             _log(f"warning: {note}")
     return 0 if all(r.status in (OK, SKIPPED) for r in results.results) else 1
+
+
+def _budget_text(results, hz: float) -> str:
+    from policybench.realtime.simulate import run_budgets
+    from policybench.report.realtime import render_budgets
+
+    lines = render_budgets(run_budgets(results, hz))
+    return "".join(f"{line}\n" for line in lines) if lines else f"no policy measured a refill to judge at {hz:g} Hz\n"
 
 
 def _float_list(text: str, flag: str) -> list[float]:

@@ -100,3 +100,14 @@ def test_a_negative_overhead_in_a_file_written_before_reads_as_noise():
            "in_process_chunk_median_ms": 514.4, "overhead_median_ms": -23.4}  # a file written before
     (line,) = render_remote([{"policy": "act", "mode": "remote", "summary": old}])
     assert "-23.4" not in line and "overhead within noise" in line
+
+
+def test_run_with_hz_states_each_policys_budget(capsys):
+    from policybench.cli import main
+
+    assert main(["run", "--policies", "noop", "--refills", "2", "--warmup", "0", "--hz", "30", "--in-process",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Budget, noop (chunk 50): refill median" in out
+    assert "  sync budget (one period): 33.3 ms at 30 Hz (fits with" in out
+    assert "  async g=0.5 budget (25 periods): 833 ms at 30 Hz (fits with" in out

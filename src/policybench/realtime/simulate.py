@@ -178,6 +178,17 @@ def simulated_budgets(results: RunResults, entries: list[dict[str, object]]) -> 
     return out
 
 
+def run_budgets(results: RunResults, hz: float, threshold: float = 0.5) -> list[PolicyBudget]:
+    """``policybench run --hz``: each measured policy's budgets at ``hz``, sync and async at
+    ``threshold`` (LeRobot's default chunk_size_threshold), and what would hold; a variant or a
+    sweep point of the same policy counts as what would hold, not as a policy of its own."""
+    base = [r for r in results.results if r.status == OK and r.variant in (None, "eager")
+            and latencies(r.samples, REFILL)]
+    entries = [{"policy": r.policy, "mode": mode, "hz": hz, "threshold": g}
+               for r in base for mode, g in (("sync", None), ("async", threshold))]
+    return simulated_budgets(results, entries)
+
+
 SETTING_FLAGS = {"cameras": "--cameras", "image_size": "--image-size", "threads": "--threads"}
 
 
