@@ -133,3 +133,15 @@ def test_the_limits_are_in_the_help():
 
 def test_the_largest_simulation_allowed_runs(capsys, results_file):
     assert main(["realtime", "--simulate", str(results_file), "--hz", "10000", "--ticks", "20"]) == 0
+
+
+@pytest.mark.parametrize("flag", [["--profile", "so100"], ["--warmup", "2"], ["--policy-path", "ckpt"]])
+def test_simulate_refuses_the_flags_of_live_runs_even_at_their_default(capsys, results_file, flag):
+    line = assert_one_error_line(capsys, main(["realtime", "--simulate", str(results_file), *flag]))
+    assert f"{flag[0]} applies to live runs only" in line
+
+
+def test_simulate_obeys_mode(capsys, tmp_path, results_file):
+    out = tmp_path / "sim.json"
+    assert main(["realtime", "--simulate", str(results_file), "--hz", "10", "--mode", "sync", "--json", str(out)]) == 0
+    assert {e["mode"] for e in json.loads(out.read_text())["realtime"]} == {"sync"}
