@@ -220,8 +220,9 @@ FAMILIES: dict[str, Family] = {
                uses_env_state=False, remote_code_fields=("action_tokenizer_name", "text_tokenizer_name"),
                availability_problem=_needs(
                    "needs the FAST action tokenizer lerobot/fast-action-tokenizer (code and vocabulary on the "
-                   "hub): run with --hub once it is reachable, or --set pi0_fast.action_tokenizer_name=DIR "
-                   "with a local copy")),
+                   "hub), which LeRobot loads with trust_remote_code: run with --hub --trust-remote-code once it "
+                   "is reachable, or --set pi0_fast.action_tokenizer_name=DIR --trust-remote-code with a local copy "
+                   "you trust")),
         Family("vqbet", summary="Vector-quantized Behavior Transformer (one camera)",
                offline_settings=_offline_act, profile_problem=_one_camera("vqbet")),
         Family("tdmpc", summary="TD-MPC (one square camera at most)",
