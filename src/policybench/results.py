@@ -25,7 +25,8 @@ FAILED = "failed"
 SKIPPED = "skipped"  # a --variant that cannot run here; error holds the reason
 INTERRUPTED = "interrupted"  # SIGINT or SIGTERM stopped the run while this policy was measured
 STATUSES = (OK, FAILED, SKIPPED, INTERRUPTED)
-MAX_RESULTS_BYTES = 256 * 2**20  # read_results refuses a larger file unread (a million samples take about 55 MB)
+MAX_RESULTS_BYTES = 2**30  # read_results refuses a larger file unread (a million samples take about 93 MB)
+PARSE_FACTOR = 8  # parsing a file takes about 5 times its size in memory: read at most an eighth of what is free
 MAX_DEPTH = 64  # JSON nesting read_results accepts (policybench writes at most 7): deeper is refused before parsing
 
 
@@ -256,7 +257,7 @@ def write_results(results: RunResults, path: str) -> None:
 
 
 def read_results(path: str) -> RunResults:
-    """A results file, checked as it is read: at most MAX_RESULTS_BYTES, JSON nested at most
+    """A results file, checked as it is read: at most ``read_limit()`` bytes, JSON nested at most
     MAX_DEPTH deep, every field of the type and range it must have (UsageError naming it)."""
     data = _load_json(path)
     if not isinstance(data, dict) or "results" not in data:
@@ -269,19 +270,29 @@ def read_results(path: str) -> RunResults:
         raise UsageError(f"{path}: malformed results file ({type(exc).__name__}: {exc})") from None
 
 
+def read_limit() -> int:
+    """The largest results file read here: MAX_RESULTS_BYTES, and at most an eighth of the
+    memory free on this machine (a small robot computer reads smaller files)."""
+    from policybench.sizes import available_memory
+
+    free = available_memory()
+    return MAX_RESULTS_BYTES if free is None else min(MAX_RESULTS_BYTES, free // PARSE_FACTOR)
+
+
 def _load_json(path: str) -> object:
+    limit = read_limit()
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            if size > MAX_RESULTS_BYTES:  # a regular file: refused unread
-                raise UsageError(_too_large(path))
-            data = f.read(size + 1) if size else _read_stream(f)
+            if size > limit:  # a regular file: refused unread
+                raise UsageError(_too_large(path, limit))
+            data = f.read(size + 1) if size else _read_stream(f, limit)
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
-    if len(data) > MAX_RESULTS_BYTES:
-        raise UsageError(_too_large(path))
+    if len(data) > limit:
+        raise UsageError(_too_large(path, limit))
     if json_depth(data, MAX_DEPTH) > MAX_DEPTH:
         raise UsageError(f"{path}: JSON nested more than {MAX_DEPTH} deep (MAX_DEPTH; policybench writes at most 7)")
     try:
@@ -293,17 +304,19 @@ def _load_json(path: str) -> object:
         raise UsageError(f"{path}: not a JSON results file ({reason})") from None
 
 
-def _read_stream(f) -> bytearray:
+def _read_stream(f, limit: int) -> bytearray:
     """A device or a pipe, whose size is not known beforehand: a MiB at a time, until its end or
-    just past MAX_RESULTS_BYTES (/dev/zero ends there)."""
+    just past ``limit`` (/dev/zero ends there)."""
     data = bytearray()
-    while len(data) <= MAX_RESULTS_BYTES and (chunk := f.read(1 << 20)):
+    while len(data) <= limit and (chunk := f.read(1 << 20)):
         data += chunk
     return data
 
 
-def _too_large(path: str) -> str:
-    return f"{path}: larger than {MAX_RESULTS_BYTES // 2**20} MiB, too large for a results file policybench writes"
+def _too_large(path: str, limit: int) -> str:
+    why = ("too large for a results file policybench writes" if limit >= MAX_RESULTS_BYTES else
+           f"the most this machine reads (an eighth of its free memory: parsing takes several times the file)")
+    return f"{path}: larger than {limit / 2**20:,.0f} MiB, {why}"
 
 
 _STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')  # what json_depth drops

@@ -17,7 +17,7 @@ MAX_IMAGE_SIDE = 8192  # pixels, height or width
 SEQUENCE_FIELDS = ("chunk_size", "n_action_steps", "horizon", "n_obs_steps", "num_inference_steps",
                    "num_steps", "n_action_pred_token", "action_chunk_size")
 MAX_SEQUENCE = 10_000
-MAX_SAMPLES = 200_000  # raw samples kept per measured policy: about 19 MB of the results file, whose reader stops at 256 MiB
+MAX_SAMPLES = 1_000_000  # raw samples kept per measured policy: about 93 MB of the results file (read up to 1 GiB)
 # Copies of an observation's images alive at once: the float tensor, the policy's normalized and
 # resized copies, the processors' (--pipeline) and the batch the model sees.
 _IMAGE_COPIES = 8

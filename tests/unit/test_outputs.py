@@ -113,7 +113,7 @@ def test_a_second_writer_of_one_results_file_stops_at_once(tmp_path, capsys):
     (["--image-size", "20000x20000"], "--image-size sides must be from 1 to 8192 pixels, got 20000x20000"),
     (["--cameras", "64", "--image-size", "8192x8192"], "need about"),
     (["--policies", "act", "--set", "act.chunk_size=100000000"], "--set act.chunk_size=100000000: at most 10,000"),
-    (["--policies", "noop", "--set", "noop.chunk_size=100000000"], "noop.chunk_size must be at most 10,000,000"),
+    (["--policies", "noop", "--set", "noop.chunk_size=100000000"], "noop.chunk_size must be at most 1,000,000"),
 ])
 def test_sizes_beyond_memory_are_one_line_before_anything_is_built(capsys, args, fragment):
     assert fragment in one_error_line(capsys, main(["run", *args]))

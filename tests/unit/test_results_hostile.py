@@ -183,8 +183,20 @@ def test_an_endless_device_is_read_up_to_the_limit_only(capsys, monkeypatch):
 
 
 def test_the_real_size_limit_is_named_in_the_message():
-    assert results_module.MAX_RESULTS_BYTES == 256 * 2**20
-    assert results_module._too_large("f.json") == "f.json: larger than 256 MiB, too large for a results file policybench writes"
+    assert results_module.MAX_RESULTS_BYTES == 2**30
+    assert results_module._too_large("f.json", 2**30) == \
+        "f.json: larger than 1,024 MiB, too large for a results file policybench writes"
+
+
+def test_a_machine_with_little_free_memory_reads_smaller_files(tmp_path, monkeypatch):
+    from policybench import sizes
+
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(seed("rich")))
+    monkeypatch.setattr(sizes, "available_memory", lambda: 8 * 1000)  # an eighth: 1000 bytes
+    assert results_module.read_limit() == 1000
+    with pytest.raises(UsageError, match=r"r\.json: larger than 0 MiB, the most this machine reads \(an eighth"):
+        read_results(str(path))
 
 
 def _nested(depth: int) -> dict:

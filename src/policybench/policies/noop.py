@@ -47,7 +47,7 @@ class NoopPolicy(PolicyAdapter):
 NOOP_CONFIG_FIELDS = ("chunk_size",)
 
 
-MAX_NOOP_CHUNK = 10_000_000  # its queue is preallocated: 10 M actions of 6 floats are 240 MB
+MAX_NOOP_CHUNK = 1_000_000  # its queue is preallocated; a chunk must fit in the samples a result keeps (MAX_SAMPLES)
 
 
 def check_chunk_size(overrides: dict[str, object]) -> int:
