@@ -319,10 +319,17 @@ def _realtime_simulate(args: argparse.Namespace, rates, thresholds, seconds: flo
     if given:
         raise UsageError(f"--simulate replays a results file; {given[0]} applies to live runs only")
     results = read_results(args.simulate)
+    live = [] if any(r.status == "ok" for r in results.results) else list(results.realtime)
+    if live:  # a live realtime file: its sync ticks are the measurements replayed
+        from policybench.realtime.simulate import from_live_ticks
+
+        results.results = from_live_ticks(results)
     names = [n.strip() for n in ",".join(t for t in [args.policies, *args.policy_type] if t).split(",") if n.strip()]
     entries = simulate(results, rates, thresholds, seconds, args.aggregate, names or None, ticks=args.ticks)
     entries = [e for e in entries if args.mode == "both" or e["mode"] == args.mode]
     _print(render_realtime(entries, highest_rates(entries), simulated_budgets(results, entries)))
+    if live:  # the file keeps what it measured: its live runs, then the simulation (no made-up results)
+        results.results, entries = [], live + entries
     results.realtime = entries
     out.save(results)
     return 0

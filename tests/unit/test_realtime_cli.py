@@ -145,3 +145,18 @@ def test_simulate_obeys_mode(capsys, tmp_path, results_file):
     out = tmp_path / "sim.json"
     assert main(["realtime", "--simulate", str(results_file), "--hz", "10", "--mode", "sync", "--json", str(out)]) == 0
     assert {e["mode"] for e in json.loads(out.read_text())["realtime"]} == {"sync"}
+
+
+def test_simulate_replays_a_live_files_sync_ticks_and_keeps_them(capsys, tmp_path):
+    live, sim = tmp_path / "live.json", tmp_path / "sim.json"
+    assert main(["realtime", "--policies", "noop", "--set", "noop.chunk_size=5", "--hz", "200", "--ticks", "20",
+                 "--mode", "sync", "--json", str(live)]) == 0
+    measured = json.loads(live.read_text())["realtime"]
+    capsys.readouterr()
+    assert main(["realtime", "--simulate", str(live), "--hz", "10", "--threshold", "0.5", "--ticks", "50",
+                 "--json", str(sim)]) == 0
+    assert "Budget, noop (chunk 5)" in capsys.readouterr().out
+    data = json.loads(sim.read_text())
+    assert data["results"] == []  # nothing made up: the live runs, then the simulation
+    assert data["realtime"][0] == measured[0]
+    assert [(e["mode"], e["source"]) for e in data["realtime"][1:]] == [("sync", "simulated"), ("async", "simulated")]

@@ -123,6 +123,26 @@ def simulate(
     return entries
 
 
+def from_live_ticks(results: RunResults) -> list[PolicyResult]:
+    """A live ``realtime`` file's sync runs as measured policies: each sync tick is one
+    select_action call, its work (end - start) a step or refill sample as the loop told them
+    apart, so ``--simulate`` replays them at other rates and thresholds. Async runs are left
+    out: their ticks pop actions, the chunks were computed elsewhere."""
+    from policybench.samples import Sample
+
+    out = []
+    for e in results.realtime:
+        ticks = e.get("ticks") or []
+        if e.get("mode") != "sync" or e.get("source") != "measured" or not ticks:
+            continue
+        name = f"{e['policy']}@{float(e['hz']):g}Hz" if sum(x.get("policy") == e["policy"] and x.get("mode") == "sync"
+                                                             for x in results.realtime) > 1 else str(e["policy"])
+        samples = [Sample(int(t["k"]), str(t["phase"]), max(0.0, float(t["end_ms"]) - float(t["start_ms"])))
+                   for t in ticks if t.get("phase") in (STEP, REFILL)]
+        out.append(PolicyResult(policy=name, status=OK, samples=samples))
+    return out
+
+
 def not_equivalent(equivalence: dict | None) -> str | None:
     """Why a variant's actions do not count as the policy's (above its tolerance), or None."""
     if not equivalence or equivalence.get("equivalent", True):
