@@ -119,10 +119,17 @@ def _measure_into(
     """Run the steady-state loop and fill ``result`` with its samples."""
     name = result.policy
     on_refill = (lambda done: progress(name, done, cfg.refills)) if progress else None
+    cold = ColdStartCounters()
+
+    def on_phase(phase: str) -> None:  # called between calls, never inside a timed one
+        cold.mark(phase)
+        log(f"{name}: {phase}")
+
     loop = run_steady_state(adapter, obs, clock, cfg.refills, cfg.warmup, cfg.max_seconds, on_refill,
-                            on_phase=lambda phase: log(f"{name}: {phase}"))
+                            on_phase=on_phase)
     result.samples, result.cold_start_ms, result.complete = loop.samples, loop.cold_start_ms, loop.complete
     result.memory.update(peak_memory(device))
+    result.memory.update(cold.during_first_call())
     result.status = OK
     n_refills = sum(s.phase == "refill" for s in loop.samples)
     log(f"{name}: {len(loop.samples)} calls, {n_refills} refills in {loop.measured_seconds:.1f} s")
@@ -242,6 +249,41 @@ def current_rss_mb() -> float:
     import psutil
 
     return psutil.Process().memory_info().rss / 2**20
+
+
+class ColdStartCounters:
+    """What the process did during the first call besides computing: bytes it read from disk
+    (weights a loader maps lazily are read then) and major page faults, from the OS's counters
+    read just before and just after the call (outside its timed region)."""
+
+    def __init__(self) -> None:
+        self._before: tuple[int, int] | None = None
+        self._delta: tuple[int, int] | None = None
+
+    @staticmethod
+    def _read() -> tuple[int, int] | None:
+        import resource
+
+        import psutil
+
+        try:
+            read_bytes = psutil.Process().io_counters().read_bytes
+        except (AttributeError, psutil.Error, OSError):  # not on every platform
+            return None
+        return read_bytes, resource.getrusage(resource.RUSAGE_SELF).ru_majflt
+
+    def mark(self, phase: str) -> None:
+        if phase == "first call":
+            self._before = self._read()
+        elif self._before is not None and self._delta is None:
+            after = self._read()
+            if after is not None:
+                self._delta = (after[0] - self._before[0], after[1] - self._before[1])
+
+    def during_first_call(self) -> dict[str, float]:
+        if self._delta is None:
+            return {}
+        return {"first_call_read_mb": self._delta[0] / 2**20, "first_call_major_faults": self._delta[1]}
 
 
 def peak_memory(device: str) -> dict[str, float]:

@@ -97,6 +97,26 @@ def test_cold_start(cold, warned):
         assert "run one inference before the robot moves" in note
 
 
+def test_a_cold_start_says_how_much_was_one_time_and_what_it_read_from_disk():
+    r = result(cold=436_500.0)  # refill median 10 ms
+    r.memory = {"first_call_read_mb": 8300.0, "first_call_major_faults": 120_000}
+    (note,) = diagnose_one(r)
+    assert ("436.5 s of it is one-time set-up, during which the process read 8,300 MB from disk "
+            "(120,000 major page faults: weights read lazily; touch them once after loading)") in note
+
+
+def test_the_first_calls_disk_reads_are_counted_around_it_only():
+    from policybench.runner import ColdStartCounters
+
+    counts = iter([(1000 * 2**20, 5), (1512 * 2**20, 9)])
+    cold = ColdStartCounters()
+    cold._read = lambda: next(counts)
+    cold.mark("first call")
+    cold.mark("warm-up")
+    cold.mark("measuring")  # later phases change nothing
+    assert cold.during_first_call() == {"first_call_read_mb": 512.0, "first_call_major_faults": 4}
+
+
 # --- threads --------------------------------------------------------------------------------
 
 
