@@ -243,6 +243,7 @@ def build_config(
     seed: int = 0,
     objects: Sequence[str] = (),
     trust_remote_code: bool = False,
+    hz: float | None = None,
 ):
     """A validated RunConfig from the arguments of ``run`` (raises UsageError). ``objects`` are
     the names of policies given as objects: they run first and are not looked up."""
@@ -267,7 +268,7 @@ def build_config(
     cfg = RunConfig(policies=names, device=device, profile=prof, refills=refills, warmup=warmup,
                     max_seconds=max_seconds, threads=threads, overrides=ov, baseline=baseline,
                     json_path=json_path, export_dir=export_dir, seed=seed, pipeline=pipeline,
-                    trust_remote_code=trust_remote_code,
+                    trust_remote_code=trust_remote_code, hz=hz,
                     variants=parse_variants(variants if isinstance(variants, str) else ",".join(variants)))
     cfg.validate()
     return cfg

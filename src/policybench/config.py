@@ -57,6 +57,7 @@ PROFILES: dict[str, Profile] = {
     )
 }
 DEFAULT_PROFILE = "so100"
+MAX_HZ = 10_000  # a period of 0.1 ms: a Python control loop's own overhead
 
 
 def customize_profile(
@@ -151,8 +152,11 @@ class RunConfig:
     variants: list[str] = field(default_factory=lambda: ["eager"])  # acceleration variants, eager first
     export_dir: str | None = None  # --export: where runtime variants save their model and manifest
     trust_remote_code: bool = False  # --trust-remote-code: let LeRobot run a model's own Python files
+    hz: float | None = None  # run --hz: the control rate the budgets after the table are for
 
     def validate(self) -> None:
+        if self.hz is not None and not (0 < self.hz <= MAX_HZ and math.isfinite(self.hz)):
+            raise UsageError(f"--hz must be a rate from above 0 to {MAX_HZ}, got {self.hz:g}")
         for name, value in (("--refills", self.refills), ("--max-seconds", self.max_seconds)):
             if not (value > 0 and math.isfinite(value)):
                 raise UsageError(f"{name} must be positive, got {value}")

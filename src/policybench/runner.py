@@ -56,6 +56,7 @@ def run_config_record(cfg: RunConfig) -> dict[str, object]:
         "pipeline": cfg.pipeline,
         "variants": list(cfg.variants),
         "export_dir": cfg.export_dir,
+        **({"hz": cfg.hz} if cfg.hz is not None else {}),
     }
 
 

@@ -221,7 +221,8 @@ def read_environment(value: object) -> dict:
 
 
 def read_run(value: object) -> dict:
-    readers = {"profile": read_profile, "overrides": read_texts, "baseline": read_name, "sweep": read_sweep}
+    readers = {"profile": read_profile, "overrides": read_texts, "baseline": read_name, "sweep": read_sweep,
+               "hz": read_rate}
     return read_fields(read_object(value, "run"), "run", readers)
 
 

@@ -111,3 +111,22 @@ def test_png_size_does_not_depend_on_the_users_matplotlibrc():
     with matplotlib.rc_context({"savefig.dpi": 50}):
         data = png_bytes(figure_bars(results))
     assert image(data).size == expected_size("bars", 2)
+
+
+def test_bars_draw_the_control_period_of_a_run_with_hz():
+    results = run_results([ok_result("act", 4, 2, 10.0, 1.0, 12.0)])
+    assert not any(line.get_label().startswith("period") for line in figure_bars(results).axes[0].get_lines())
+    results.run["hz"] = 30.0
+    ax = figure_bars(results).axes[0]
+    (period,) = [line for line in ax.get_lines() if line.get_label().startswith("period")]
+    assert period.get_label() == "period 33.3 ms (30 Hz)" and period.get_ydata()[0] == pytest.approx(1000 / 30)
+    plt.close("all")
+
+
+def test_run_hz_is_validated_as_the_library_takes_it():
+    from policybench.api import build_config
+    from policybench.errors import UsageError
+
+    with pytest.raises(UsageError, match="--hz must be a rate from above 0 to 10000, got 0"):
+        build_config(["noop"], hz=0)
+    assert build_config(["noop"], hz=30).hz == 30

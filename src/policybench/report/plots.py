@@ -129,7 +129,7 @@ def figure_cdf(results: RunResults) -> Figure:
 def figure_bars(results: RunResults) -> Figure:
     """Step median vs refill median per policy, whiskers up to p99, log y; each median written
     above its whisker; a variant whose actions fail the equivalence check is hatched and says
-    "not a win" under its name, as the table does."""
+    "not a win" under its name, as the table does; the control period when the run had --hz."""
     rs = _ok(results)
     _check_panels(len(rs), "policies with samples")
     fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(rs) + 2), 4.5), dpi=DPI)
@@ -153,6 +153,10 @@ def figure_bars(results: RunResults) -> Figure:
     for tick, r in zip(ax.get_xticklabels(), rs):
         tick.set_color(REFILL_COLOR if not_a_win(r) else "black")
     ax.set_yscale("log")
+    hz = results.run.get("hz")
+    if hz:  # run --hz: the control period, the sync budget each refill is held against
+        ax.axhline(1000 / hz, color="black", ls="--", lw=1, label=f"period {duration_text(1000 / hz)} ({hz:g} Hz)")
+        tops.append(1000 / hz)
     if tops:
         ax.set_ylim(top=max(tops) * 3)  # room for the labels above the highest whisker
     _duration_axis(ax.yaxis, log=True)
