@@ -409,3 +409,13 @@ def test_every_command_takes_a_checkpoint_and_set_reaches_it_by_its_type(act_che
                  "--json", str(live)]) == 0
     (entry,) = json.loads(live.read_text())["realtime"]
     assert entry["policy"] == str(folder) and entry["mode"] == "sync"
+
+
+def test_sweep_takes_a_checkpoint_along_a_set_axis_named_by_its_type(act_checkpoint, tmp_path):
+    folder, _ = act_checkpoint
+    out = tmp_path / "s.json"
+    assert main(["sweep", "--policy-path", str(folder), "--set", "act.n_action_steps=2,4", "--refills", "1",
+                 "--warmup", "0", "--json", str(out)]) == 0
+    results = json.loads(out.read_text())["results"]
+    assert [(r["status"], r["config"]["n_action_steps"]) for r in results] == [("ok", 2), ("ok", 4)]
+    assert all(r["source"] == str(folder) for r in results)
