@@ -419,3 +419,13 @@ def test_sweep_takes_a_checkpoint_along_a_set_axis_named_by_its_type(act_checkpo
     results = json.loads(out.read_text())["results"]
     assert [(r["status"], r["config"]["n_action_steps"]) for r in results] == [("ok", 2), ("ok", 4)]
     assert all(r["source"] == str(folder) for r in results)
+
+
+def test_realtime_remote_sends_a_checkpoints_own_inputs(act_checkpoint, tmp_path):
+    """Its camera (64x80) and state (5), not the profile's, reach LeRobot's PolicyServer."""
+    folder, _ = act_checkpoint
+    out = tmp_path / "rt.json"
+    assert main(["realtime", "--policy-path", str(folder), "--remote", "--remote-calls", "2", "--ticks", "8",
+                 "--mode", "sync", "--json", str(out)]) == 0
+    remote = next(e for e in json.loads(out.read_text())["realtime"] if e["mode"] == "remote")
+    assert remote["status"] == "ok" and remote["summary"]["calls"] == 2

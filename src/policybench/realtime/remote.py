@@ -105,22 +105,37 @@ def save_checkpoint(adapter: PolicyAdapter, folder: Path) -> None:
 
 
 def robot_features(profile: Profile) -> tuple[dict[str, object], dict[str, object]]:
-    """(hardware features as a LeRobot robot declares them, one raw observation a robot delivers):
-    a float per joint, an HxWx3 uint8 image per camera, the task string."""
-    hw: dict[str, object] = {f"joint{i}.pos": float for i in range(profile.state_dim)}
+    """``robot_features_of`` a profile's cameras and state (checked before anything is built)."""
+    from policybench.observations import VECTOR, VISUAL, InputSpec
+
+    specs = [InputSpec(c.key, VISUAL, (3, c.height, c.width)) for c in profile.cameras]
+    specs.append(InputSpec("observation.state", VECTOR, (profile.state_dim,)))
+    return robot_features_of(specs, profile.task, f"profile '{profile.name}'", "use --profile so100 or aloha")
+
+
+def robot_features_of(specs, task: str, what: str, hint: str = "") -> tuple[dict[str, object], dict[str, object]]:
+    """(hardware features as a LeRobot robot declares them, one raw observation a robot delivers)
+    for a policy's inputs ``specs`` (a built policy's, a checkpoint's own): a float per joint of
+    ``observation.state``, an HxWx3 uint8 image per ``observation.images.<name>``, the task."""
+    from policybench.observations import VISUAL
+
+    prefix = "observation.images."
+    hw: dict[str, object] = {}
     rng = np.random.default_rng(0)
-    raw: dict[str, object] = {f"joint{i}.pos": float(rng.standard_normal()) for i in range(profile.state_dim)}
-    for cam in profile.cameras:
-        prefix = "observation.images."
-        if not cam.key.startswith(prefix):
-            raise UsageError(
-                f"--remote needs cameras named {prefix}<name> as LeRobot robots deliver them; profile "
-                f"'{profile.name}' has {cam.key}: use --profile so100 or aloha"
-            )
-        name = cam.key[len(prefix):]
-        hw[name] = (cam.height, cam.width, 3)
-        raw[name] = rng.integers(0, 256, size=(cam.height, cam.width, 3), dtype=np.uint8)
-    raw["task"] = profile.task
+    raw: dict[str, object] = {}
+    for spec in specs:
+        if spec.kind == VISUAL and spec.key.startswith(prefix):
+            c, h, w = spec.shape
+            hw[spec.key[len(prefix):]] = (h, w, c)
+            raw[spec.key[len(prefix):]] = rng.integers(0, 256, size=(h, w, c), dtype=np.uint8)
+        elif spec.key == "observation.state":
+            for i in range(spec.shape[0]):
+                hw[f"joint{i}.pos"] = float
+                raw[f"joint{i}.pos"] = float(rng.standard_normal())
+        else:
+            raise UsageError(f"--remote needs cameras named {prefix}<name> and observation.state, as LeRobot "
+                             f"robots deliver them; {what} has {spec.key}" + (f": {hint}" if hint else ""))
+    raw["task"] = task
     return hw, raw
 
 
@@ -271,7 +286,7 @@ def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int
 
     if not hasattr(adapter, "policy"):
         raise RuntimeError(f"{adapter.name} is not a LeRobot policy; the policy server cannot load it")
-    hw, raw = robot_features(profile)
+    hw, raw = robot_features_of(adapter.input_specs(), profile.task, adapter.name)
     if port is not None:
         check_port_free(port)
     n_actions = int(adapter.describe().get("n_action_steps") or 1)
