@@ -315,7 +315,7 @@ def _read_stream(f, limit: int) -> bytearray:
 
 def _too_large(path: str, limit: int) -> str:
     why = ("too large for a results file policybench writes" if limit >= MAX_RESULTS_BYTES else
-           f"the most this machine reads (an eighth of its free memory: parsing takes several times the file)")
+           "the most this machine reads (an eighth of its free memory: parsing takes several times the file)")
     return f"{path}: larger than {limit / 2**20:,.0f} MiB, {why}"
 
 

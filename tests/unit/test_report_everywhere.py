@@ -24,7 +24,7 @@ from policybench.report.html import render_html
 from policybench.report.markdown import render_markdown
 from policybench.report.plots import figure_bars, figure_sweep, png_bytes
 from policybench.report.table import machine_line, render_table
-from policybench.results import RunResults, read_results, write_results
+from policybench.results import RunResults, write_results
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
