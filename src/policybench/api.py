@@ -257,7 +257,7 @@ def build_config(
     names = list(policies if policies is not None else default)
     for name in names:
         registry.check_name(name)
-    paths = [_as_path(p) for p in policy_paths]
+    paths = [as_path(p) for p in policy_paths]
     names = [*objects, *names, *paths]
     size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
     prof = customize_profile(get_profile(profile), cameras=cameras, image_size=size, state_dim=state_dim,
@@ -278,9 +278,8 @@ def _to_checkpoints(overrides: list, names: list[str], paths: list[str]) -> list
     """``--set TYPE.FIELD=V`` for a type that is not among the named policies reaches every
     --policy-path checkpoint of that type (``--set smolvla.num_steps=5`` tunes your SmolVLA)."""
     from policybench.config import Override
-    from policybench.policies.checkpoint_guard import checkpoint_type
 
-    types = {p: checkpoint_type(p) for p in paths}
+    types = checkpoint_types(paths)
     out = []
     for o in overrides:
         targets = [p for p, t in types.items() if t == o.policy] if o.policy not in names else []
@@ -288,7 +287,15 @@ def _to_checkpoints(overrides: list, names: list[str], paths: list[str]) -> list
     return out
 
 
-def _as_path(target: str) -> str:
+def checkpoint_types(paths: Sequence[str]) -> dict[str, str | None]:
+    """Each --policy-path as the run names it (``as_path``) and the policy type its config.json
+    names (None where it cannot be read here: a hub id)."""
+    from policybench.policies.checkpoint_guard import checkpoint_type
+
+    return {as_path(p): checkpoint_type(p) for p in paths}
+
+
+def as_path(target: str) -> str:
     """A --policy-path value that cannot be read as a built-in name: "act" (a folder named act)
     becomes "./act"; a hub id (owner/name) and paths with a separator stay as they are."""
     if "/" in target or os.sep in target:

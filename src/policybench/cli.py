@@ -160,10 +160,15 @@ def _split_policies(text: str) -> list[str]:
     return names
 
 
+def _asked_names(args: argparse.Namespace) -> str:
+    """--policies and every --policy.type, as one comma-separated list."""
+    return ",".join(t for t in [args.policies, *args.policy_type] if t)
+
+
 def _policy_names(args: argparse.Namespace, default: str) -> list[str]:
     """--policies and --policy.type; ``default`` when neither is given and there is no --policy-path.
     A name that is also a folder here is the built-in policy, and one line says how to get the folder."""
-    text = ",".join(t for t in [args.policies, *args.policy_type] if t)
+    text = _asked_names(args)
     if args.policies is None and not args.policy_type:
         text = "" if args.policy_path else default
     names = _split_policies(text)
@@ -214,7 +219,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from policybench.diagnostics import diagnose
     from policybench.environment import resolve_device
     from policybench.outputs import holds_results
-    from policybench.runner import measured_something
     from policybench.progress import RunOutput
     from policybench.report.table import render_table
     from policybench.results import OK, SKIPPED
@@ -233,7 +237,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _print(render_table(results, cfg.resolved_baseline()))
     if args.hz is not None:
         _print(_budget_text(results, args.hz))
-    if cfg.json_path and earlier and not measured_something(results):
+    if cfg.json_path and earlier and not results.measured():
         _log(f"{cfg.json_path}: left as it was: nothing was measured in this run")
     elif cfg.json_path and stopped is None and not args.quiet:
         _log(f"results written to {cfg.json_path}")
@@ -268,7 +272,6 @@ def cmd_realtime(args: argparse.Namespace) -> int:
 
     from policybench.outputs import ResultsFile
     from policybench.results import check_writable
-    from policybench.runner import measured_something
 
     rates = _float_list(args.hz, "--hz")
     thresholds = _float_list(args.threshold, "--threshold")
@@ -297,7 +300,7 @@ def cmd_realtime(args: argparse.Namespace) -> int:
     if args.json_path:
         check_writable(args.json_path)
     seconds = args.seconds if args.seconds is not None else 10.0
-    with ResultsFile(args.json_path, measured_something) as out:
+    with ResultsFile(args.json_path) as out:
         if args.simulate:
             return _realtime_simulate(args, rates, thresholds, seconds, out)
         return _realtime_live(args, rates, thresholds, seconds, out)
@@ -323,7 +326,7 @@ def _realtime_simulate(args: argparse.Namespace, rates, thresholds, seconds: flo
         from policybench.realtime.simulate import from_live_ticks
 
         results.results = from_live_ticks(results)
-    names = [n.strip() for n in ",".join(t for t in [args.policies, *args.policy_type] if t).split(",") if n.strip()]
+    names = [n.strip() for n in _asked_names(args).split(",") if n.strip()]
     entries = simulate(results, rates, thresholds, seconds, args.aggregate, names or None, ticks=args.ticks)
     entries = [e for e in entries if args.mode == "both" or e["mode"] == args.mode]
     _print(render_realtime(entries, highest_rates(entries), simulated_budgets(results, entries)))
@@ -488,10 +491,9 @@ def _checkpoint_axes(axes: list, names: list[str], paths: list[str]) -> list:
     the --policy-path checkpoint of that type (named by its path)."""
     import dataclasses
 
-    from policybench.api import _as_path
-    from policybench.policies.checkpoint_guard import checkpoint_type
+    from policybench.api import checkpoint_types
 
-    types = {_as_path(p): checkpoint_type(p) for p in paths}
+    types = checkpoint_types(paths)
     out = []
     for axis in axes:
         policy, dot, field = axis.name.rpartition(".")

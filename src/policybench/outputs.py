@@ -90,11 +90,10 @@ def holds_results(path: str | os.PathLike) -> bool:
 class ResultsFile:
     """The results file of one run (``--json``): locked while the run lasts, written atomically
     after every policy, and left as it was when it holds an earlier run and this one has
-    measured nothing (``kept``). ``measured(results)`` says whether a run has measured something."""
+    measured nothing (``kept``; ``RunResults.measured``)."""
 
-    def __init__(self, path: str | None, measured):
+    def __init__(self, path: str | None):
         self.path = path
-        self._measured = measured
         self._earlier = path is not None and holds_results(path)
         self.kept = False  # an earlier file was left unchanged at the last save
         self._lock = _Lock(path) if path is not None else None
@@ -103,7 +102,7 @@ class ResultsFile:
         """Write ``results`` (NotWritten when the disk refuses); skipped while an earlier file must be kept."""
         if self.path is None:
             return
-        if self._earlier and not self._measured(results):
+        if self._earlier and not results.measured():
             self.kept = True
             return
         from policybench.results import write_results

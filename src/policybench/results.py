@@ -130,6 +130,10 @@ class RunResults:
     # policybench realtime: one entry per policy, rate and mode (see docs/results-schema.md)
     realtime: list[dict[str, object]] = field(default_factory=list)
 
+    def measured(self) -> bool:
+        """Worth replacing an earlier results file with: a policy measured, or a realtime run."""
+        return any(r.status == OK for r in self.results) or bool(self.realtime)
+
     def to_json(self) -> dict[str, object]:
         out = {
             "schema_version": SCHEMA_VERSION,

@@ -323,7 +323,7 @@ def run_benchmark(
     env = environment if environment is not None else describe_environment(device)
     results = RunResults(env, run_config_record(cfg))
     current = None  # the policy being measured, not yet in results
-    out = ResultsFile(cfg.json_path, measured_something)
+    out = ResultsFile(cfg.json_path)
     try:
         for name in cfg.policies:
             current = name
@@ -346,7 +346,3 @@ def run_benchmark(
         out.close()
     return results
 
-
-def measured_something(results: RunResults) -> bool:
-    """A run worth replacing an earlier results file with: a policy measured, or a realtime run."""
-    return any(r.status == OK for r in results.results) or bool(results.realtime)

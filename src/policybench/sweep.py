@@ -274,7 +274,7 @@ def run_sweep(cfg: RunConfig, axes: list[Axis], device: str, log, warn, progress
     the runner's run_benchmark by default); the results file is rewritten after every point."""
     from policybench.environment import describe_environment
     from policybench.outputs import ResultsFile
-    from policybench.runner import measured_something, run_config_record
+    from policybench.runner import run_config_record
 
     points = grid(axes)
     configs = [point_config(cfg, p) for p in points]  # structural mistakes stop the sweep before it starts
@@ -284,7 +284,7 @@ def run_sweep(cfg: RunConfig, axes: list[Axis], device: str, log, warn, progress
     if hz is not None:
         record["sweep"]["hz"] = hz
     results = RunResults(env, record)
-    with ResultsFile(cfg.json_path, measured_something) as out:
+    with ResultsFile(cfg.json_path) as out:
         for point, point_cfg in zip(points, configs):
             measured = _measure_point(cfg, point, point_cfg, axes, device, log, warn, progress, isolate, measure,
                                       env, results, out)

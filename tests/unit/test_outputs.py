@@ -18,7 +18,6 @@ from test_cli_stop import stop_at
 from policybench.cli import main, terminal_safe
 from policybench.outputs import ResultsFile, write_atomic
 from policybench.results import write_results
-from policybench.runner import measured_something
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -99,12 +98,12 @@ def test_a_replaced_file_keeps_its_mode(tmp_path):
 
 def test_a_second_writer_of_one_results_file_stops_at_once(tmp_path, capsys):
     path = str(tmp_path / "r.json")
-    with ResultsFile(path, measured_something):
+    with ResultsFile(path):
         line = one_error_line(capsys, main(["run", "--policies", "noop", "--refills", "1", "--json", path]))
         assert f"{path}: another policybench run (process {os.getpid()}) is writing this results file" in line
         assert not os.path.exists(path)
     assert not os.path.exists(tmp_path / ".r.json.lock")  # released and removed
-    with ResultsFile(path, measured_something):  # free again
+    with ResultsFile(path):  # free again
         pass
 
 
