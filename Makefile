@@ -2,6 +2,8 @@
 #
 #   make bench / make test        the newest LeRobot: a Python >= 3.12 found on this machine
 #                                 (python3.12, python3.13, or one that pyenv installed), else python3
+#   make test-fast                the unit tests that build no LeRobot policy (under a minute)
+#   make lint                     ruff and mypy (strict on the settings and results modules)
 #   make test-lerobot044          the oldest supported LeRobot, 0.4.4, on Python 3.10/3.11
 #
 # PYTHON=... overrides the interpreter of `make bench` / `make test`; PYTHON_OLD=... that of
@@ -17,12 +19,12 @@ PYTHON_OLD ?= $(or $(call old_python,$(OLD_CANDIDATES)),python3.11)
 VENV := .venv
 VENV_OLD := .venv-lerobot044
 
-.PHONY: bench test test-lerobot044 clean-venv
+.PHONY: bench test test-fast lint test-lerobot044 clean-venv
 
 $(VENV)/.policybench-installed: pyproject.toml Makefile
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e ".[test,runtimes]"
+	$(VENV)/bin/python -m pip install --quiet -e ".[test,runtimes,lint]"
 	touch $@
 
 $(VENV_OLD)/.policybench-installed: pyproject.toml Makefile
@@ -40,6 +42,14 @@ bench: $(VENV)/.policybench-installed
 
 test: $(VENV)/.policybench-installed
 	$(VENV)/bin/python -m pytest -q
+
+# Tests marked slow build real LeRobot policies (tests/conftest.py fails one that builds without the mark).
+test-fast: $(VENV)/.policybench-installed
+	$(VENV)/bin/python -m pytest -q -m "not slow" tests/unit
+
+lint: $(VENV)/.policybench-installed
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/mypy
 
 test-lerobot044: $(VENV_OLD)/.policybench-installed
 	$(VENV_OLD)/bin/python -m pytest -q

@@ -4,24 +4,29 @@
     results = policybench.run(["act"], device="cpu", refills=3, overrides={"act.n_action_steps": 50})
     results["act"].refill.median_ms
 
-``run`` measures, ``load`` reads a results file, ``compare`` tells whether a run regressed,
+``run`` measures, ``sweep`` measures along axes of settings, ``realtime`` runs policies at a
+control rate, ``load`` reads a results file, ``compare`` tells whether a run regressed,
 ``simulate_realtime`` gives the control-rate verdict from measured samples. The CLI calls these
-same functions. Nothing here changes process-wide state that it does not restore: torch's thread
-count, ``HF_HUB_OFFLINE``, warning filters and log levels are set for the call and put back.
-Bad arguments raise ``ValueError`` with one line naming the value.
+same functions, and each run goes through one RunContext (context.py): nothing here changes
+process-wide state that it does not restore. Bad arguments raise ``ValueError`` with one line
+naming the keyword.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
+from policybench.config import SettingsError
 from policybench.errors import UsageError
 from policybench.results import OK, PolicyResult, RunResults
+
+if TYPE_CHECKING:
+    from policybench.config import Override, RealtimeSettings, RunConfig, SweepSettings
+    from policybench.context import RunContext
+    from policybench.sweep.axes import Axis
 
 
 # ----------------------------------------------------------------------------- results
@@ -55,7 +60,21 @@ class Measurement:
 
     @property
     def name(self) -> str:
+        """"act", "act+bf16", "act[cameras=2]": the policy, its variant and its sweep point."""
+        return self.raw.name
+
+    @property
+    def policy(self) -> str:
         return self.raw.policy
+
+    @property
+    def variant(self) -> str | None:
+        return self.raw.variant
+
+    @property
+    def point(self) -> dict[str, str]:
+        """The sweep point, {axis: value as shown}; {} outside a sweep."""
+        return dict(self.raw.point)
 
     @property
     def ok(self) -> bool:
@@ -102,8 +121,10 @@ class Measurement:
 
 
 class Results:
-    """A run's measurements by policy name (``results["act"]``, ``results["act+bf16"]``), the
-    machine it ran on (``environment``), and the results file's content (``raw``)."""
+    """A run's measurements by their identity: ``results["act"]`` (the policy's plain or eager
+    result), ``results["act", "bf16"]`` (a variant), ``results.where(cameras=2)`` (the sweep
+    points with that value, as Results); the machine it ran on (``environment``), and the
+    results file's content (``raw``)."""
 
     def __init__(self, raw: RunResults):
         self.raw = raw
@@ -113,13 +134,28 @@ class Results:
         return dict(self.raw.environment)
 
     def names(self) -> list[str]:
-        return [r.policy for r in self.raw.results]
+        return [r.name for r in self.raw.results]
 
-    def __getitem__(self, name: str) -> Measurement:
-        for r in self.raw.results:
-            if r.policy == name:
-                return Measurement(r)
-        raise KeyError(f"no policy '{name}' in these results; they have {', '.join(self.names()) or 'none'}")
+    def __getitem__(self, key: str | tuple[str, str]) -> Measurement:
+        policy, variant = key if isinstance(key, tuple) else (key, None)
+        found = [r for r in self.raw.results if r.policy == policy and _same_variant(r.variant, variant)]
+        if len(found) == 1:
+            return Measurement(found[0])
+        wanted = policy if variant is None else f"{policy}, {variant}"
+        if found:
+            raise KeyError(f"'{wanted}' was measured at {len(found)} sweep points; pick one with .where(...) first")
+        raise KeyError(f"no policy '{wanted}' in these results; they have {', '.join(self.names()) or 'none'}")
+
+    def where(self, **point: object) -> "Results":
+        """The results at the sweep points with these values: ``cameras=2``, ``image_size=(480, 640)``
+        (or "480x640"), a ``--set`` axis by its field's name (``num_inference_steps=10``)."""
+        import dataclasses
+
+        from policybench.sweep.axes import Axis
+
+        shown = {axis: value if isinstance(value, str) else Axis(axis, ()).show(value) for axis, value in point.items()}
+        kept = [r for r in self.raw.results if all(_point_value(r.point, a) == v for a, v in shown.items())]
+        return Results(dataclasses.replace(self.raw, results=kept))
 
     def __iter__(self):
         return (Measurement(r) for r in self.raw.results)
@@ -145,59 +181,20 @@ class Results:
         return "\n".join(lines) + ">"
 
 
-# ----------------------------------------------------------------------------- process state
+def _same_variant(measured: str | None, asked: str | None) -> bool:
+    """No variant asked, or "eager": the plain result or the eager one; else that variant."""
+    plain = (None, "eager")
+    return measured in plain if asked in plain else measured == asked
 
 
-@contextlib.contextmanager
-def process_state(threads: int | None = None, hub: bool = False, trust_remote_code: bool = False):
-    """Torch threads, hub access, remote code, warnings and LeRobot's log level for one call,
-    restored after."""
-    import torch
-
-    from policybench.policies.checkpoint_guard import remote_code
-
-    previous_threads = torch.get_num_threads()
-    previous_offline = os.environ.get("HF_HUB_OFFLINE")
-    hub_constants = _hub_constants()
-    previous_constant = getattr(hub_constants, "HF_HUB_OFFLINE", None)
-    loggers = [logging.getLogger(n) for n in ("lerobot", "root")]
-    levels = [lg.level for lg in loggers]
-    if not hub:
-        os.environ["HF_HUB_OFFLINE"] = "1"  # nothing is downloaded at run time
-    elif previous_offline == "1":
-        os.environ.pop("HF_HUB_OFFLINE")
-    if hub_constants is not None:  # huggingface_hub reads the variable once, at import
-        hub_constants.HF_HUB_OFFLINE = not hub
-    try:
-        with warnings.catch_warnings(), remote_code(trust_remote_code):
-            warnings.simplefilter("ignore")
-            for lg in loggers:
-                lg.setLevel(logging.ERROR)
-            if threads is not None:
-                torch.set_num_threads(threads)
-            yield
-    finally:
-        torch.set_num_threads(previous_threads)
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
-        if previous_offline is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = previous_offline
-        if hub_constants is not None:
-            hub_constants.HF_HUB_OFFLINE = previous_constant
-
-
-def _hub_constants():
-    import sys
-
-    return sys.modules.get("huggingface_hub.constants")
+def _point_value(point: dict[str, str], axis: str) -> str | None:
+    """The point's value on ``axis``, or on the ``--set`` axis whose field is named ``axis``."""
+    if axis in point:
+        return point[axis]
+    return next((v for name, v in point.items() if name.rsplit(".", 1)[-1] == axis), None)
 
 
 # ----------------------------------------------------------------------------- run
-
-
-HUB_SMOLVLM = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
 
 
 def _overrides(overrides):
@@ -231,7 +228,7 @@ def build_config(
     refills: int = 10,
     warmup: int = 2,
     max_seconds: float = 60.0,
-    overrides: Mapping[str, object] | None = None,
+    overrides: Mapping[str, object] | Sequence[Override] | None = None,
     variants: Sequence[str] | str = ("eager",),
     pipeline: bool = False,
     policy_paths: Sequence[str] = (),
@@ -248,7 +245,8 @@ def build_config(
     """A validated RunConfig from the arguments of ``run`` (raises UsageError). ``objects`` are
     the names of policies given as objects: they run first and are not looked up."""
     from policybench import policies as registry
-    from policybench.config import RunConfig, customize_profile, get_profile, parse_image_size, parse_override
+    from policybench.config import RunConfig
+    from policybench.profiles import customize_profile, get_profile, parse_image_size
     from policybench.variants import parse_variants
 
     if isinstance(policies, str):
@@ -263,14 +261,13 @@ def build_config(
     prof = customize_profile(get_profile(profile), cameras=cameras, image_size=size, state_dim=state_dim,
                              action_dim=action_dim)
     ov = _to_checkpoints(_overrides(overrides), names, paths)
-    if hub and "smolvla" in names:
-        ov.insert(0, parse_override(f"smolvla.vlm_model_name={HUB_SMOLVLM}"))
+    if hub:
+        ov[:0] = registry.hub_overrides(names)
     cfg = RunConfig(policies=names, device=device, profile=prof, refills=refills, warmup=warmup,
                     max_seconds=max_seconds, threads=threads, overrides=ov, baseline=baseline,
                     json_path=json_path, export_dir=export_dir, seed=seed, pipeline=pipeline,
-                    trust_remote_code=trust_remote_code, hz=hz,
+                    trust_remote_code=trust_remote_code, hz=hz, hub=hub,
                     variants=parse_variants(variants if isinstance(variants, str) else ",".join(variants)))
-    cfg.validate()
     return cfg
 
 
@@ -307,84 +304,187 @@ def run(
     policies: Sequence[str | object] | str | object | None = None,
     *,
     device: str = "auto",
+    profile: str = "so100",
+    cameras: int | None = None,
+    image_size: tuple[int, int] | str | None = None,
+    state_dim: int | None = None,
+    action_dim: int | None = None,
+    refills: int = 10,
+    warmup: int = 2,
+    max_seconds: float = 60.0,
+    overrides: Mapping[str, object] | None = None,
+    variants: Sequence[str] | str = ("eager",),
+    pipeline: bool = False,
+    policy_paths: Sequence[str] = (),
+    threads: int | None = None,
+    hub: bool = False,
+    baseline: str | None = None,
+    json_path: str | None = None,
+    export_dir: str | None = None,
+    seed: int = 0,
+    trust_remote_code: bool = False,
+    hz: float | None = None,
     isolate: bool | None = None,
     inputs: object = None,
     log: Callable[[str], None] | None = None,
     warn: Callable[[str], None] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
-    **settings,
 ) -> Results:
-    """Measure policies the way a control loop calls them; see ``build_config`` for the settings
-    (profile, refills, warmup, max_seconds, overrides, variants, pipeline, policy_paths, threads,
-    hub, baseline, json_path, export_dir, seed, cameras, image_size, state_dim, action_dim,
-    trust_remote_code: let LeRobot run the Python files of a model or tokenizer it loads with
-    trust_remote_code=True, as pi0_fast's FAST tokenizer needs; only for sources you trust).
+    """Measure policies the way a control loop calls them.
 
     ``policies`` are names from ``policybench list`` or already built objects: a LeRobot policy
     (its config gives the inputs), or any ``torch.nn.Module`` with ``inputs`` (a tensor, a tuple
-    of tensors or a dict of keyword tensors) for its forward, every call of which is a refill.
-    ``device="auto"`` takes cuda, then mps, then cpu. ``isolate`` measures each named policy in a
-    process of its own (the default for names; objects always run in this process).
-    """
-    items = _as_list(policies)
-    objects = {f"{_object_name(p)}" if not isinstance(p, str) else p: p for p in items or []}
-    names = [n for n, p in objects.items() if isinstance(p, str)] if items is not None else None
-    built = {n: p for n, p in objects.items() if not isinstance(p, str)}
+    of tensors or a dict of keyword tensors) for its forward, every call of which is a refill;
+    ``policy_paths`` adds checkpoint folders (or hub ids with ``hub``). ``device="auto"`` takes
+    cuda, then mps, then cpu. The robot: ``profile`` (so100, aloha, pusht, seed) and its
+    ``cameras``, ``image_size`` ("480x640" or (480, 640)), ``state_dim``, ``action_dim``. Each policy
+    runs ``warmup`` refill cycles, then at least ``refills`` measured ones within ``max_seconds``.
+    ``overrides`` sets LeRobot config fields ({"diffusion.num_inference_steps": 10});
+    ``variants`` adds acceleration variants (bf16, compile, onnxruntime, ...) beside eager, whose
+    exported models go to ``export_dir``; ``pipeline`` times LeRobot's whole deployment step.
+    ``threads`` sets torch's threads for the run; ``hub`` allows downloads; ``trust_remote_code``
+    lets LeRobot run a model's own Python files (only for sources you trust); ``json_path`` is
+    rewritten after every policy; ``baseline`` divides the ratio columns; ``hz`` is the control
+    rate the CLI's budgets are for, kept in the results file. ``isolate``: each named
+    policy in a process of its own (the default; objects run here). ``log``, ``warn`` and
+    ``progress(policy, done, target)`` hear how it goes. A bad argument is a ValueError naming it."""
+    names, built = _named_and_built(policies)
     try:
-        cfg = build_config(names, device=device, objects=list(built), **settings)
-        raw = measure(cfg, hub=settings.get("hub", False), log=log, warn=warn, progress=progress,
-                      isolate=isolate, objects=built, inputs=inputs)
+        cfg = build_config(names, device=device, profile=profile, cameras=cameras, image_size=image_size,
+                           state_dim=state_dim, action_dim=action_dim, refills=refills, warmup=warmup,
+                           max_seconds=max_seconds, overrides=overrides, variants=variants, pipeline=pipeline,
+                           policy_paths=policy_paths, threads=threads, hub=hub, baseline=baseline,
+                           json_path=json_path, export_dir=export_dir, seed=seed, objects=list(built),
+                           trust_remote_code=trust_remote_code, hz=hz)
+        raw = measure(cfg, log=log, warn=warn, progress=progress, isolate=isolate, objects=built, inputs=inputs)
     except UsageError as exc:
-        raise ValueError(library_message(str(exc))) from None
+        raise ValueError(str(exc)) from None
     return Results(raw)
 
 
-def measure(cfg, *, hub: bool = False, log=None, warn=None, progress=None, isolate: bool | None = None,
-            objects: dict | None = None, inputs=None) -> RunResults:
-    """What ``run`` and the CLI share: a validated config in, the results out (UsageError for a
-    bad device, output path or ``--set`` value). Named policies run in a child process each unless
-    ``isolate`` is False; objects always run in this process."""
-    from policybench.environment import resolve_device
-    from policybench.results import check_folder, check_writable
+def run_context(cfg: RunConfig, *, isolate: bool = True, folders: dict[str, str] | None = None) -> RunContext:
+    """The run context of ``cfg``: its device, threads, hub access, remote code and output file."""
+    from policybench.context import RunContext
+
+    return RunContext(cfg.device, threads=cfg.threads, hub=cfg.hub, trust_remote_code=cfg.trust_remote_code,
+                      outputs=(cfg.json_path,) if cfg.json_path else (), folders=folders, isolate=isolate)
+
+
+def _entered(context: RunContext | None, cfg: RunConfig, **kwargs):
+    """``context`` when the caller entered one already, else a new one for ``cfg``."""
+    return contextlib.nullcontext(context) if context is not None else run_context(cfg, **kwargs)
+
+
+def measure(cfg: RunConfig, *, log=None, warn=None, progress=None, isolate: bool | None = None,
+            objects: dict | None = None, inputs=None, context: RunContext | None = None) -> RunResults:
+    """What ``run`` and the CLI share: settings in, the results out (UsageError for a bad device,
+    output path or ``--set`` value), inside ``context`` (a new one when None). Named policies run in
+    a child process each unless ``isolate`` is False; objects always run in this process."""
     from policybench.runner import run_benchmark, validate_overrides
 
     objects = objects or {}
-    device = resolve_device(cfg.device)
-    if cfg.json_path:
-        check_writable(cfg.json_path)
-    if cfg.export_dir:
-        check_folder(cfg.export_dir, "--export")
-    with process_state(cfg.threads, hub, cfg.trust_remote_code):
-        validate_overrides(_without(cfg, objects))
+    folders = {cfg.export_dir: "--export"} if cfg.export_dir else None
+    isolate_named = (isolate if isolate is not None else True) and not objects
+    with _entered(context, cfg, isolate=isolate_named, folders=folders) as ctx:
+        validate_overrides(cfg, skip=set(objects))
         kwargs = {"log": log or (lambda line: None), "warn": warn, "progress": progress}
         if objects:
-            kwargs["build"] = _builder(objects, inputs, device)
-        isolate_named = (isolate if isolate is not None else True) and not objects
-        return run_benchmark(cfg, device, isolate=isolate_named, **kwargs)
+            kwargs["build"] = _builder(objects, inputs, ctx.device)
+        return run_benchmark(cfg, ctx.device, isolate=ctx.isolate, **kwargs)
 
 
-def measure_sweep(cfg, axes, *, hub: bool = False, log=None, warn=None, progress=None, isolate: bool = True,
-                  hz: float | None = None) -> RunResults:
-    """``policybench sweep``: every point of the grid measured as ``measure`` does; ``hz``, the
-    control rate its verdict is for, is recorded with the axes."""
+def measure_sweep(settings: SweepSettings, *, log=None, warn=None, progress=None, isolate: bool = True) -> RunResults:
+    """``policybench sweep``: every point of the grid measured as ``measure`` does; the rate its
+    verdict is for is recorded with the axes."""
     from policybench import policies as registry
-    from policybench.environment import resolve_device
-    from policybench.results import check_writable
     from policybench.runner import validate_overrides
-    from policybench.sweep import SETTING_AXES, run_sweep
+    from policybench.sweep.axes import SETTING_AXES
+    from policybench.sweep.run import run_sweep
 
-    device = resolve_device(cfg.device)
-    if cfg.json_path:
-        check_writable(cfg.json_path)
-    with process_state(cfg.threads, hub, cfg.trust_remote_code):
+    cfg = settings.run
+    with run_context(cfg, isolate=isolate) as ctx:
         validate_overrides(cfg)  # the fixed --set values, and every axis's field, before anything is built
-        for axis in axes:
+        for axis in settings.axes:
             if axis.name not in SETTING_AXES:
                 policy, field = axis.name.rsplit(".", 1)
                 if policy in cfg.policies:
                     registry.check_override_field(policy, field)
-        return run_sweep(cfg, axes, device, log or (lambda line: None), warn or log or (lambda line: None),
-                         progress, isolate=isolate, hz=hz)
+        return run_sweep(cfg, list(settings.axes), ctx.device, log or (lambda line: None),
+                         warn or log or (lambda line: None), progress, isolate=ctx.isolate, hz=settings.hz)
+
+
+def sweep_settings(cfg: RunConfig, axes: Sequence[Axis], *, policy_paths: Sequence[str] = (),
+                   hz: float | None = None) -> SweepSettings:
+    """The settings of a sweep of ``cfg`` along ``axes``. A ``TYPE.FIELD`` axis of a type that is not
+    among the named policies is the axis of the ``policy_paths`` checkpoint of that type; such a
+    checkpoint's inputs are fixed by its config, so it sweeps no camera or image axis."""
+    import dataclasses
+
+    from policybench.config import SweepSettings, literal
+
+    types = checkpoint_types(policy_paths)
+    out = []
+    for axis in axes:
+        policy, dot, field = axis.name.rpartition(".")
+        targets = [p for p, t in types.items() if dot and t == policy and policy not in cfg.policies]
+        if len(targets) > 1:
+            raise SettingsError(f"{{overrides}} {literal(axis.name)}=...: {len(targets)} checkpoints are of type "
+                                f"{literal(policy)}; sweep one at a time")
+        out.append(dataclasses.replace(axis, name=f"{targets[0]}.{field}") if targets else axis)
+    if policy_paths and any(a.name in ("cameras", "image_size") for a in out):
+        raise SettingsError("a {policy_paths} checkpoint's inputs are fixed by its config: sweep it along {threads} "
+                            "or a {overrides} TYPE.FIELD axis, not {cameras} or {image_size}")
+    return SweepSettings(cfg, tuple(out), hz)
+
+
+def sweep(
+    policies: Sequence[str] | str | None = None,
+    axes: Mapping[str, Sequence[object]] | None = None,
+    *,
+    hz: float | None = None,
+    device: str = "auto",
+    profile: str = "so100",
+    refills: int = 3,
+    warmup: int = 1,
+    max_seconds: float = 60.0,
+    overrides: Mapping[str, object] | None = None,
+    variants: Sequence[str] | str = ("eager",),
+    policy_paths: Sequence[str] = (),
+    hub: bool = False,
+    trust_remote_code: bool = False,
+    json_path: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Results:
+    """Measure policies at every point of one or two ``axes``: {"cameras": [1, 2, 3]},
+    {"image_size": ["224x224", "480x640"]}, {"threads": [1, 2]} or a LeRobot config field
+    {"diffusion.num_inference_steps": [5, 10, 25]}. Each point runs as ``run`` does (``refills``,
+    ``warmup``, ``max_seconds``, the other keywords alike); ``hz`` is the control rate whose
+    largest holding setting the CLI reports. A bad argument raises ValueError naming the keyword."""
+    from policybench.profiles import parse_image_size
+    from policybench.sweep.axes import Axis
+
+    def values(name: str, given: Sequence[object]) -> tuple:
+        return tuple(parse_image_size(v) if name == "image_size" and isinstance(v, str) else v for v in given)
+
+    try:
+        cfg = build_config(policies, device=device, profile=profile, refills=refills, warmup=warmup,
+                           max_seconds=max_seconds, overrides=overrides, variants=variants,
+                           policy_paths=policy_paths, hub=hub, trust_remote_code=trust_remote_code,
+                           json_path=json_path)
+        grid = [Axis(name, values(name, given)) for name, given in (axes or {}).items()]
+        settings = sweep_settings(cfg, grid, policy_paths=policy_paths, hz=hz)
+        raw = measure_sweep(settings, log=log)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
+    return Results(raw)
+
+
+def _named_and_built(policies) -> tuple[list[str] | None, dict[str, object]]:
+    """The policy names (None: the default ones) and the built objects, by the name they run as."""
+    items = _as_list(policies)
+    objects = {f"{_object_name(p)}" if not isinstance(p, str) else p: p for p in items or []}
+    names = [n for n, p in objects.items() if isinstance(p, str)] if items is not None else None
+    return names, {n: p for n, p in objects.items() if not isinstance(p, str)}
 
 
 def _as_list(policies) -> list | None:
@@ -403,13 +503,6 @@ def _object_name(obj) -> str:
     return kind or type(obj).__name__.lower()
 
 
-def _without(cfg, built: dict):
-    import dataclasses
-
-    return dataclasses.replace(cfg, policies=[p for p in cfg.policies if p not in built],
-                               overrides=[o for o in cfg.overrides if o.policy not in built])
-
-
 def _builder(built: dict, inputs, device: str):
     from policybench import policies as registry
     from policybench.policies.objects import adapt_object
@@ -422,22 +515,11 @@ def _builder(built: dict, inputs, device: str):
     return build
 
 
-_KEYWORDS = {"--set": "overrides", "--policy-path": "policy_paths", "--json": "json_path", "--variant": "variants",
-             "--export": "export_dir"}
-
-
-def library_message(text: str) -> str:
-    """A validation message as the library's keywords say it: the CLI's --max-seconds is max_seconds."""
-    import re
-
-    return re.sub(r"--([a-z][a-z-]*)", lambda m: _KEYWORDS.get(m.group(0), m.group(1).replace("-", "_")), text)
-
-
 def _call(fn, *args):
     try:
         return fn(*args)
     except UsageError as exc:
-        raise ValueError(library_message(str(exc))) from None
+        raise ValueError(str(exc)) from None
 
 
 # ----------------------------------------------------------------------------- files, comparison, realtime
@@ -518,13 +600,96 @@ def simulate_realtime(
 ) -> RealtimeVerdict:
     """Replay measured step and refill latencies through paced sync and async control loops on a
     virtual clock: can these policies hold these control rates?"""
-    from policybench.realtime.simulate import highest_rates, simulate
+    from policybench.config import RealtimeSettings
+    from policybench.realtime.simulate import highest_rates
 
     raw = load(results).raw if isinstance(results, str) else results.raw
-    rates, gs = [float(h) for h in hz], [float(g) for g in thresholds]
-    if not rates or any(not (r > 0) for r in rates):
-        raise ValueError(f"hz must be positive rates, got {rates}")
-    if any(not 0 <= g <= 1 for g in gs):
-        raise ValueError(f"thresholds must be in [0, 1], got {gs}")
-    entries = _call(simulate, raw, rates, gs, seconds, aggregate, list(policies) if policies else None)
+    try:
+        settings = RealtimeSettings(hz=tuple(hz), thresholds=tuple(thresholds), seconds=seconds, aggregate=aggregate)
+        entries = replay(raw, settings, list(policies) if policies else None)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
+    return RealtimeVerdict(entries, highest_rates(entries))
+
+
+def replay(raw: RunResults, settings: RealtimeSettings, policies: list[str] | None = None) -> list[dict]:
+    """The simulated entries of ``settings`` (its modes only) for the measured samples of ``raw``."""
+    from policybench.realtime.simulate import simulate
+
+    entries = simulate(raw, list(settings.hz), list(settings.thresholds), settings.length_s, settings.aggregate,
+                       policies, ticks=settings.ticks)
+    return [e for e in entries if e["mode"] in settings.modes]
+
+
+def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContext | None = None) -> RunResults:
+    """Live paced runs of ``settings.run``'s policies: the results with their ``realtime`` entries.
+    An interruption raises Interrupted whose ``partial`` is these results, as far as they got."""
+    from policybench.environment import describe_environment
+    from policybench.interrupt import Interrupted
+    from policybench.realtime.live import run_live
+    from policybench.runner import run_config_record, validate_overrides
+
+    cfg = settings.run
+    if cfg is None:
+        raise UsageError("a live run needs its policies: RealtimeSettings(run=...)")
+    if settings.port is not None:
+        from policybench.realtime.remote import check_port_free
+
+        check_port_free(settings.port)
+    if settings.remote:
+        from policybench.realtime.remote import robot_features
+
+        robot_features(cfg.profile)  # cameras LeRobot's robot client can send, before building
+    with _entered(context, cfg, isolate=False) as ctx:
+        validate_overrides(cfg)
+        results = RunResults(describe_environment(ctx.device), run_config_record(cfg))
+        try:
+            results.realtime = run_live(settings, ctx.device, log=log or (lambda line: None))
+        except Interrupted as exc:  # what was measured goes on up with the interruption
+            results.realtime, exc.partial = exc.partial if isinstance(exc.partial, list) else [], results
+            raise
+        return results
+
+
+def realtime(
+    policies: Sequence[str] | str | None = None,
+    *,
+    hz: float = 30.0,
+    seconds: float | None = None,
+    ticks: int | None = None,
+    mode: str = "both",
+    threshold: float = 0.5,
+    aggregate: str = "weighted_average",
+    warmup: int = 2,
+    remote: bool = False,
+    remote_calls: int = 10,
+    port: int | None = None,
+    device: str = "auto",
+    profile: str = "so100",
+    overrides: Mapping[str, object] | None = None,
+    policy_paths: Sequence[str] = (),
+    threads: int | None = None,
+    hub: bool = False,
+    trust_remote_code: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> RealtimeVerdict:
+    """Can these policies hold ``hz``? Each is built, warmed up (``warmup`` refill cycles or
+    chunks), then run at the rate for ``seconds`` (10 s) or ``ticks``: ``mode`` "sync"
+    (select_action on the loop), "async" (chunks from a background worker, a new one asked when the
+    queue holds at most ``threshold`` of a chunk; overlapping actions merged by ``aggregate``) or
+    "both". ``remote`` also times ``remote_calls`` round trips through LeRobot's PolicyServer (on
+    127.0.0.1:``port`` if given). The policies and their inputs are named as ``run`` names them.
+    A bad argument raises ValueError naming the keyword."""
+    from policybench.config import RealtimeSettings
+    from policybench.realtime.simulate import highest_rates
+
+    try:
+        cfg = build_config(policies if policies is not None or policy_paths else ["act"], device=device,
+                           profile=profile, overrides=overrides, policy_paths=policy_paths, threads=threads,
+                           hub=hub, trust_remote_code=trust_remote_code, warmup=warmup)
+        settings = RealtimeSettings(hz=(hz,), thresholds=(threshold,), seconds=seconds, ticks=ticks, mode=mode,
+                                    aggregate=aggregate, remote=remote, remote_calls=remote_calls, port=port, run=cfg)
+        entries = measure_realtime(settings, log=log).realtime
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
     return RealtimeVerdict(entries, highest_rates(entries))

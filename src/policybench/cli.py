@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
-import warnings
 
 from policybench.config import (
-    DEFAULT_PROFILE,
     MAX_HZ,
-    PROFILES,
+    RealtimeSettings,
     RunConfig,
+    SettingsError,
     parse_override,
 )
 from policybench.errors import UsageError
 from policybench.interrupt import Interrupted, interruptible
+from policybench.profiles import DEFAULT_PROFILE, PROFILES
 from policybench.results import NotWritten
 from policybench.terminal import terminal_safe
 
 DEFAULT_POLICIES = "act,smolvla,diffusion"
 REALTIME_POLICIES = "act"  # live realtime default; --simulate defaults to every policy in the file
 HUB_SMOLVLM = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
+# The one table between the settings' fields and the command line: an error naming a field
+# (SettingsError) is printed with the flag that sets it.
+FLAGS = {
+    "policies": "--policies", "policy_paths": "--policy-path", "device": "--device", "profile": "--profile",
+    "cameras": "--cameras", "image_size": "--image-size", "state_dim": "--state-dim", "action_dim": "--action-dim",
+    "overrides": "--set", "threads": "--threads", "hub": "--hub", "trust_remote_code": "--trust-remote-code",
+    "refills": "--refills", "warmup": "--warmup", "max_seconds": "--max-seconds", "pipeline": "--pipeline",
+    "variants": "--variant", "export_dir": "--export", "baseline": "--baseline", "json_path": "--json",
+    "hz": "--hz", "seconds": "--seconds", "ticks": "--ticks", "mode": "--mode", "thresholds": "--threshold",
+    "aggregate": "--aggregate", "remote": "--remote", "remote_calls": "--remote-calls", "port": "--port",
+    "simulate": "--simulate",
+}
 TRUST_HELP = ("let LeRobot run the Python files of a model or tokenizer it loads with trust_remote_code "
               "(pi0_fast's FAST tokenizer, GR00T); refused without it. Only for sources you trust: the code "
               "runs as you")
@@ -78,7 +89,17 @@ def _add_target_args(p: argparse.ArgumentParser, policies_default: str | None, s
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="policybench", description="Steady-state inference latency of LeRobot policies, step vs refill.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _add_run(sub)
+    _add_realtime(sub)
+    _add_readers(sub)
+    _add_sweep(sub)
+    sub.add_parser("list", help="every policy name, whether it can be built here, and why not")
+    verify = sub.add_parser("verify", help="build each policy and run one inference: ✓/✗ per policy")
+    _add_target_args(verify, None, DEFAULT_POLICIES)
+    return parser
 
+
+def _add_run(sub) -> None:
     run = sub.add_parser("run", help="benchmark policies and print the comparison table")
     _add_target_args(run, None, DEFAULT_POLICIES)
     run.add_argument("--refills", type=_int, default=10, help="measure at least this many full refill cycles (default 10)")
@@ -95,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     chatter.add_argument("--quiet", action="store_true", help="print the table only: no progress, no warnings")
     chatter.add_argument("--verbose", action="store_true", help="print every step (build, measure) as a line, also on a terminal")
 
+
+def _add_realtime(sub) -> None:
     rt = sub.add_parser("realtime", help="can a policy hold a control rate? paced loop, sync and async inference")
     _add_target_args(rt, None)
     rt.add_argument("--hz", default="30", help=f"control rate in Hz, at most {MAX_HZ} (default 30); with --simulate a comma-separated list, e.g. 10,15,30,50,100, each run for at most 1,000,000 simulated ticks")
@@ -111,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--simulate", metavar="RESULTS.json", help="compute the verdict from a results file's measured samples instead of running policies")
     rt.add_argument("--json", dest="json_path", help="write the results file with a 'realtime' section (with --simulate: the input results plus the simulation)")
 
+
+def _add_readers(sub) -> None:
+    """The commands that read results files: plot, report, compare."""
     plot = sub.add_parser("plot", help="write PNG plots of a results file")
     plot.add_argument("results", help="a results file written by run --json")
     plot.add_argument("-o", "--output", default="plots", help="folder for the PNGs (default ./plots)")
@@ -125,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("new", help="results file of the run to check")
     compare.add_argument("--min-change", default="5%", help="smallest change of a median that counts, e.g. 5%% or 0.05 (default 5%%)")
 
+
+def _add_sweep(sub) -> None:
     sw = sub.add_parser("sweep", help="latency along one or two axes of settings: a fitted cost model, the largest setting that holds a rate")
     _add_policy_args(sw, None, DEFAULT_POLICIES)
     sw.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps (default auto)")
@@ -143,12 +171,6 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--hub", action="store_true", help="allow the Hugging Face hub, as in run")
     sw.add_argument("--trust-remote-code", action="store_true", help=TRUST_HELP)
     sw.add_argument("--json", dest="json_path", help="write the results file, rewritten after every point")
-
-    sub.add_parser("list", help="every policy name, whether it can be built here, and why not")
-
-    verify = sub.add_parser("verify", help="build each policy and run one inference: ✓/✗ per policy")
-    _add_target_args(verify, None, DEFAULT_POLICIES)
-    return parser
 
 
 def _split_policies(text: str) -> list[str]:
@@ -186,10 +208,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     names = _policy_names(args, DEFAULT_POLICIES)
     run = {}
     if args.command == "run":
-        run = {"refills": args.refills, "warmup": args.warmup, "max_seconds": args.max_seconds,
-               "baseline": args.baseline, "json_path": args.json_path, "pipeline": args.pipeline,
+        run = {"refills": args.refills, "baseline": args.baseline, "json_path": args.json_path,
+               "max_seconds": args.max_seconds, "pipeline": args.pipeline,
                "variants": args.variant if args.variant is not None else "eager", "export_dir": args.export_dir,
                "hz": args.hz}
+    if args.command in ("run", "realtime"):
+        run["warmup"] = args.warmup
     return build_config(
         names, device=args.device, profile=args.profile or DEFAULT_PROFILE, cameras=args.cameras, image_size=args.image_size,
         state_dim=args.state_dim, action_dim=args.action_dim, threads=args.threads, hub=args.hub,
@@ -215,23 +239,22 @@ def _error(message: str, code: int = 2) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from policybench.api import measure
+    from policybench.api import measure, run_context
     from policybench.diagnostics import diagnose
-    from policybench.environment import resolve_device
     from policybench.outputs import holds_results
     from policybench.progress import RunOutput
     from policybench.report.table import render_table
     from policybench.results import OK, SKIPPED
 
     cfg = config_from_args(args)
-    device = resolve_device(cfg.device)
+    folders = {cfg.export_dir: "--export"} if cfg.export_dir else None
     earlier = cfg.json_path is not None and holds_results(cfg.json_path)
     stopped: Interrupted | NotWritten | None = None
     try:
-        with RunOutput(quiet=args.quiet, verbose=args.verbose, policies=cfg.policies) as out:
-            out.info(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
-            results = measure(cfg, hub=args.hub, log=out.info, warn=out.warn, progress=out.progress,
-                              isolate=not args.in_process)
+        with run_context(cfg, isolate=not args.in_process, folders=folders) as ctx, \
+                RunOutput(quiet=args.quiet, verbose=args.verbose, policies=cfg.policies) as out:
+            out.info(f"policybench: device {ctx.device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
+            results = measure(cfg, log=out.info, warn=out.warn, progress=out.progress, context=ctx)
     except (Interrupted, NotWritten) as exc:  # the table of what was measured all the same
         stopped, results = exc, exc.partial
     _print(render_table(results, cfg.resolved_baseline()))
@@ -257,9 +280,9 @@ def _budget_text(results, hz: float) -> str:
     return "".join(f"{line}\n" for line in lines) if lines else f"no policy measured a refill to judge at {hz:g} Hz\n"
 
 
-def _float_list(text: str, flag: str) -> list[float]:
+def _float_list(text: str, flag: str) -> tuple[float, ...]:
     try:
-        values = [float(x) for x in text.split(",") if x.strip()]
+        values = tuple(float(x) for x in text.split(",") if x.strip())
     except ValueError:
         raise UsageError(f"{flag} must be a number or a comma-separated list of numbers, got '{text}'") from None
     if not values:
@@ -267,59 +290,52 @@ def _float_list(text: str, flag: str) -> list[float]:
     return values
 
 
-def cmd_realtime(args: argparse.Namespace) -> int:
-    import math
+LIVE_ONLY = {"--device": lambda a: a.device != "auto", "--profile": lambda a: a.profile is not None,
+             "--policy-path": lambda a: bool(a.policy_path), "--warmup": lambda a: a.warmup is not None,
+             "--cameras": lambda a: a.cameras is not None, "--image-size": lambda a: a.image_size is not None,
+             "--state-dim": lambda a: a.state_dim is not None, "--action-dim": lambda a: a.action_dim is not None,
+             "--set": lambda a: bool(a.overrides), "--threads": lambda a: a.threads is not None,
+             "--hub": lambda a: a.hub, "--remote": lambda a: a.remote, "--port": lambda a: a.port is not None}
 
+
+def realtime_settings(args: argparse.Namespace) -> RealtimeSettings:
+    """The validated settings of ``realtime``: a replay of ``--simulate``'s file, or a live run."""
+    import dataclasses
+
+    settings = RealtimeSettings(
+        hz=_float_list(args.hz, "--hz"), thresholds=_float_list(args.threshold, "--threshold"), seconds=args.seconds,
+        ticks=args.ticks, mode=args.mode, aggregate=args.aggregate, remote=args.remote,
+        remote_calls=args.remote_calls, port=args.port)
+    if args.simulate:
+        given = [flag for flag, used in LIVE_ONLY.items() if used(args)]
+        if given:
+            raise UsageError(f"--simulate replays a results file; {given[0]} applies to live runs only")
+        return settings
+    if not (args.policies or args.policy_type or args.policy_path):
+        args.policies = REALTIME_POLICIES
+    args.warmup = 2 if args.warmup is None else args.warmup
+    return dataclasses.replace(settings, run=config_from_args(args))
+
+
+def cmd_realtime(args: argparse.Namespace) -> int:
     from policybench.outputs import ResultsFile
     from policybench.results import check_writable
 
-    rates = _float_list(args.hz, "--hz")
-    thresholds = _float_list(args.threshold, "--threshold")
-    for hz in rates:
-        if not (hz > 0 and math.isfinite(hz)):
-            raise UsageError(f"--hz must be positive, got {hz:g}")
-        if hz > MAX_HZ:
-            raise UsageError(f"--hz must be at most {MAX_HZ} (a period of 0.1 ms), got {hz:g}")
-    for g in thresholds:
-        if not 0 <= g <= 1:
-            raise UsageError(f"--threshold must be between 0 and 1, got {g:g}")
-    if args.seconds is not None and not (args.seconds > 0 and math.isfinite(args.seconds)):
-        raise UsageError(f"--seconds must be positive, got {args.seconds:g}")
-    if args.ticks is not None and args.ticks < 2:
-        raise UsageError(f"--ticks must be 2 or more, got {args.ticks}")
-    if args.warmup is not None and args.warmup < 0:
-        raise UsageError(f"--warmup must be 0 or more, got {args.warmup}")
-    if args.remote_calls <= 0:
-        raise UsageError(f"--remote-calls must be positive, got {args.remote_calls}")
-    if args.port is not None:
-        from policybench.realtime.remote import check_port_free
-
-        if not 0 < args.port < 65536:
-            raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
-        check_port_free(args.port)
+    settings = realtime_settings(args)
     if args.json_path:
         check_writable(args.json_path)
-    seconds = args.seconds if args.seconds is not None else 10.0
     with ResultsFile(args.json_path) as out:
         if args.simulate:
-            return _realtime_simulate(args, rates, thresholds, seconds, out)
-        return _realtime_live(args, rates, thresholds, seconds, out)
+            return _realtime_simulate(args, settings, out)
+        return _realtime_live(args, settings, out)
 
 
-def _realtime_simulate(args: argparse.Namespace, rates, thresholds, seconds: float, out) -> int:
-    from policybench.realtime.simulate import highest_rates, simulate, simulated_budgets
+def _realtime_simulate(args: argparse.Namespace, settings: RealtimeSettings, out) -> int:
+    from policybench.api import replay
+    from policybench.realtime.simulate import highest_rates, simulated_budgets
     from policybench.report.realtime import render_realtime
     from policybench.results import read_results
 
-    live_only = {"--device": args.device != "auto", "--profile": args.profile is not None,
-                 "--policy-path": bool(args.policy_path), "--warmup": args.warmup is not None,
-                 "--cameras": args.cameras is not None, "--image-size": args.image_size is not None,
-                 "--state-dim": args.state_dim is not None, "--action-dim": args.action_dim is not None,
-                 "--set": bool(args.overrides), "--threads": args.threads is not None, "--hub": args.hub,
-                 "--remote": args.remote, "--port": args.port is not None}
-    given = [flag for flag, used in live_only.items() if used]
-    if given:
-        raise UsageError(f"--simulate replays a results file; {given[0]} applies to live runs only")
     results = read_results(args.simulate)
     live = [] if any(r.status == "ok" for r in results.results) else list(results.realtime)
     if live:  # a live realtime file: its sync ticks are the measurements replayed
@@ -327,8 +343,7 @@ def _realtime_simulate(args: argparse.Namespace, rates, thresholds, seconds: flo
 
         results.results = from_live_ticks(results)
     names = [n.strip() for n in _asked_names(args).split(",") if n.strip()]
-    entries = simulate(results, rates, thresholds, seconds, args.aggregate, names or None, ticks=args.ticks)
-    entries = [e for e in entries if args.mode == "both" or e["mode"] == args.mode]
+    entries = replay(results, settings, names or None)
     _print(render_realtime(entries, highest_rates(entries), simulated_budgets(results, entries)))
     if live:  # the file keeps what it measured: its live runs, then the simulation (no made-up results)
         results.results, entries = [], live + entries
@@ -337,44 +352,18 @@ def _realtime_simulate(args: argparse.Namespace, rates, thresholds, seconds: flo
     return 0
 
 
-def _realtime_live(args: argparse.Namespace, rates, thresholds, seconds: float, out) -> int:
-    from policybench.environment import describe_environment, resolve_device
-    from policybench.policies.checkpoint_guard import remote_code
-    from policybench.realtime.live import live_budgets, run_live
+def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) -> int:
+    from policybench.api import measure_realtime
+    from policybench.realtime.live import live_budgets
     from policybench.realtime.simulate import highest_rates
     from policybench.report.realtime import render_realtime
-    from policybench.results import OK, RunResults
-    from policybench.runner import run_config_record, validate_overrides
+    from policybench.results import OK
 
-    if not (args.policies or args.policy_type or args.policy_path):
-        args.policies = REALTIME_POLICIES
-    args.profile = args.profile or DEFAULT_PROFILE
-    args.warmup = 2 if args.warmup is None else args.warmup
-    if len(rates) != 1 or len(thresholds) != 1:
-        raise UsageError("a live run takes one --hz and one --threshold; lists are for --simulate")
-    cfg = config_from_args(args)
-    if args.remote:
-        from policybench.realtime.remote import robot_features
-
-        robot_features(cfg.profile)  # cameras LeRobot's robot client can send, before building
-    cfg.warmup = args.warmup
-    device = resolve_device(cfg.device)
-    validate_overrides(cfg)
-    if cfg.threads is not None:
-        import torch
-
-        torch.set_num_threads(cfg.threads)
-    hz = rates[0]
-    ticks = args.ticks if args.ticks is not None else max(2, int(round(seconds * hz)))
-    modes = ["sync", "async"] if args.mode == "both" else [args.mode]
-    results = RunResults(describe_environment(device), run_config_record(cfg))
     stopped = None
     try:
-        with remote_code(cfg.trust_remote_code):
-            results.realtime = run_live(cfg, device, hz, ticks, modes, thresholds[0], args.aggregate, log=_log,
-                                        remote_calls=args.remote_calls if args.remote else 0, port=args.port)
+        results = measure_realtime(settings, log=_log)
     except Interrupted as exc:  # what was measured is shown and written all the same
-        stopped, results.realtime = exc, exc.partial
+        stopped, results = exc, exc.partial
     _print(render_realtime(results.realtime, highest_rates(results.realtime), live_budgets(results.realtime)))
     out.save(results)
     if out.kept:
@@ -486,62 +475,42 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if comparison.regressed else 0
 
 
-def _checkpoint_axes(axes: list, names: list[str], paths: list[str]) -> list:
-    """A ``--set TYPE.FIELD=v1,v2`` axis for a type not among the named policies is the axis of
-    the --policy-path checkpoint of that type (named by its path)."""
-    import dataclasses
-
-    from policybench.api import checkpoint_types
-
-    types = checkpoint_types(paths)
-    out = []
-    for axis in axes:
-        policy, dot, field = axis.name.rpartition(".")
-        targets = [p for p, t in types.items() if dot and t == policy and policy not in names]
-        if len(targets) > 1:
-            raise UsageError(f"--set {axis.name}=...: {len(targets)} checkpoints are of type {policy}; sweep one at a time")
-        out.append(dataclasses.replace(axis, name=f"{targets[0]}.{field}") if targets else axis)
-    return out
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from policybench.api import build_config, measure_sweep
+    from policybench.api import build_config, measure_sweep, sweep_settings
     from policybench.progress import RunOutput
     from policybench.report.sweep import render_holding, render_sweep
     from policybench.results import OK, SKIPPED
-    from policybench.sweep import estimate_seconds, fits, fixed_settings, holding, parse_axes
+    from policybench.sweep.axes import fixed_settings, parse_axes
+    from policybench.sweep.fit import fits
+    from policybench.sweep.run import estimate_seconds
+    from policybench.sweep.verdict import holding
 
     axes, fixed = parse_axes(args.cameras, args.image_size, args.threads, args.overrides)
-    axes = _checkpoint_axes(axes, _policy_names(args, DEFAULT_POLICIES), args.policy_path)
-    if args.policy_path and any(a.name in ("cameras", "image_size") for a in axes):
-        raise UsageError("a --policy-path checkpoint's inputs are fixed by its config: sweep it along --threads or a "
-                         "--set TYPE.FIELD axis, not --cameras or --image-size")
-    if args.hz is not None and not (args.hz > 0 and math.isfinite(args.hz)):
-        raise UsageError(f"--hz must be a positive rate, got {args.hz}")
     cfg = build_config(
         _policy_names(args, DEFAULT_POLICIES), policy_paths=args.policy_path, device=args.device,
         profile=args.profile, state_dim=args.state_dim, **fixed_settings(args.cameras, args.image_size, args.threads),
         action_dim=args.action_dim, refills=args.refills, warmup=args.warmup, max_seconds=args.max_seconds,
-        overrides={f"{o.policy}.{o.field}": o.value for o in fixed}, variants=args.variant or "eager",
-        hub=args.hub, json_path=args.json_path, trust_remote_code=args.trust_remote_code,
+        overrides=fixed, variants=args.variant or "eager", hub=args.hub, json_path=args.json_path,
+        trust_remote_code=args.trust_remote_code,
     )
-    estimate = estimate_seconds(cfg, axes)
+    settings = sweep_settings(cfg, axes, policy_paths=args.policy_path, hz=args.hz)
+    estimate = estimate_seconds(cfg, list(settings.axes))
     if estimate > 600:
         _log(f"warning: this sweep can take up to {estimate / 60:.0f} min (--max-seconds {cfg.max_seconds:g} for each "
              f"point of each policy, builds not counted): lower --max-seconds or --refills, or use fewer values")
     with RunOutput(quiet=False, verbose=False, policies=cfg.policies) as out:
-        results = measure_sweep(cfg, axes, hub=args.hub, log=out.info, warn=out.warn, progress=out.progress,
-                                hz=args.hz)
-    text = render_sweep(results, fits(results, axes))
+        results = measure_sweep(settings, log=out.info, warn=out.warn, progress=out.progress)
+    text = render_sweep(results, fits(results, list(settings.axes)))
     if args.hz is not None:
-        text += "".join("\n" + render_holding(holding(results, a, axes, args.hz), args.hz, a.name) for a in axes)
+        text += "".join("\n" + render_holding(holding(results, a, list(settings.axes), args.hz), args.hz, a.name)
+                        for a in settings.axes)
     _print(text)
     return 0 if all(r.status in (OK, SKIPPED) for r in results.results) else 1
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     from policybench import policies
-    from policybench.policies.compat import lerobot_version
+    from policybench.adapter.version import lerobot_version
 
     names = policies.known_names()
     width = max(len(n) for n in names)
@@ -555,20 +524,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from policybench.environment import resolve_device
-    from policybench.policies.checkpoint_guard import remote_code
+    from policybench.api import run_context
     from policybench.runner import validate_overrides, verify_policy
 
     cfg = config_from_args(args)
-    device = resolve_device(cfg.device)
-    validate_overrides(cfg)
-    print(f"Using device: {device}")
-    failed = 0
-    for name in cfg.policies:
-        with remote_code(cfg.trust_remote_code):
-            ok, message = verify_policy(name, cfg, device)
-        failed += not ok
-        _print(f"{'✓' if ok else '✗'} {name}: {message}\n")
+    with run_context(cfg, isolate=False) as ctx:
+        validate_overrides(cfg)
+        print(f"Using device: {ctx.device}")
+        failed = 0
+        for name in cfg.policies:
+            ok, message = verify_policy(name, cfg, ctx.device)
+            failed += not ok
+            _print(f"{'✓' if ok else '✗'} {name}: {message}\n")
     print("All policies passed." if not failed else f"{failed} of {len(cfg.policies)} policies failed.")
     return 0 if not failed else 1
 
@@ -595,23 +562,20 @@ def _survive_any_locale() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _survive_any_locale()
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    warnings.filterwarnings("ignore")
-    import logging
+    from policybench.context import hub_access, quiet_libraries
 
-    logging.getLogger("lerobot").setLevel(logging.ERROR)
-    logging.getLogger("root").setLevel(logging.ERROR)
+    _survive_any_locale()
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
             build_parser().print_help()
             return 2
-        if not getattr(args, "hub", False):
-            # Nothing is downloaded at run time; set before transformers is imported.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        with interruptible():  # SIGTERM as SIGINT: one line, exit 143 (130)
+        # SIGTERM as SIGINT: one line, exit 143 (130); the hub closed unless --hub, before
+        # transformers is imported; a run's own RunContext sets the rest.
+        with interruptible(), quiet_libraries(), hub_access(getattr(args, "hub", False)):
             return COMMANDS[args.command](args)
+    except SettingsError as exc:
+        return _error(exc.said_with(FLAGS))
     except UsageError as exc:
         return _error(str(exc))
     except NotWritten as exc:  # what was measured has been printed; the file could not be written

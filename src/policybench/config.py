@@ -1,109 +1,18 @@
-"""What a run is: robot profiles (which observations a policy gets) and the run's settings."""
+"""What each command is asked to do: one frozen settings object per command (RunConfig,
+SweepSettings, RealtimeSettings), each checked when it is made, its errors naming the field."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
+from typing import Mapping
 
 from policybench.errors import UsageError
+from policybench.profiles import DEFAULT_PROFILE, PROFILES, Camera, Profile
 
-
-@dataclass(frozen=True)
-class Camera:
-    key: str  # full observation key, e.g. "observation.images.front"
-    height: int
-    width: int
-
-
-@dataclass(frozen=True)
-class Profile:
-    """The robot a policy is benchmarked for: its cameras and state/action sizes."""
-
-    name: str
-    cameras: tuple[Camera, ...]
-    state_dim: int
-    action_dim: int
-    env_state_dim: int = 0  # 0: no observation.environment_state
-    task: str = "pick up the cube and place it in the bin"
-    description: str = ""
-
-
-def _cams(names: list[str], h: int, w: int) -> tuple[Camera, ...]:
-    return tuple(Camera(f"observation.images.{n}", h, w) for n in names)
-
-
-PROFILES: dict[str, Profile] = {
-    p.name: p
-    for p in (
-        Profile(
-            "seed",
-            (Camera("observation.image", 224, 224),),
-            state_dim=14,
-            action_dim=14,
-            env_state_dim=4,
-            description="the replaced simple_benchmark.py's inputs",
-        ),
-        Profile("so100", _cams(["front", "wrist"], 480, 640), 6, 6, description="SO-100 arm, 2 cameras"),
-        Profile(
-            "aloha",
-            _cams(["cam_high", "cam_low", "cam_left_wrist", "cam_right_wrist"], 480, 640),
-            14,
-            14,
-            description="bimanual ALOHA, 4 cameras",
-        ),
-        Profile("pusht", (Camera("observation.image", 96, 96),), 2, 2, description="PushT simulation"),
-    )
-}
-DEFAULT_PROFILE = "so100"
 MAX_HZ = 10_000  # a period of 0.1 ms: a Python control loop's own overhead
-
-
-def customize_profile(
-    profile: Profile,
-    cameras: int | None = None,
-    image_size: tuple[int, int] | None = None,
-    state_dim: int | None = None,
-    action_dim: int | None = None,
-) -> Profile:
-    """Apply the command line's overrides to a profile."""
-    from policybench.sizes import check_cameras, check_image_side, check_images
-
-    cams = list(profile.cameras)
-    if cameras is not None:
-        check_cameras(cameras)
-        h, w = (cams[0].height, cams[0].width) if cams else (480, 640)
-        cams = cams[:cameras] + [
-            Camera(f"observation.images.camera{i}", h, w) for i in range(len(cams), cameras)
-        ]
-    if image_size is not None:
-        check_image_side(*image_size)
-        cams = [replace(c, height=image_size[0], width=image_size[1]) for c in cams]
-    check_images([(c.height, c.width) for c in cams])
-    for name, value in (("--state-dim", state_dim), ("--action-dim", action_dim)):
-        if value is not None and value <= 0:
-            raise UsageError(f"{name} must be positive, got {value}")
-    return replace(
-        profile,
-        cameras=tuple(cams),
-        state_dim=state_dim if state_dim is not None else profile.state_dim,
-        action_dim=action_dim if action_dim is not None else profile.action_dim,
-    )
-
-
-def get_profile(name: str) -> Profile:
-    if name not in PROFILES:
-        raise UsageError(f"unknown profile '{name}'; known profiles: {', '.join(PROFILES)}")
-    return PROFILES[name]
-
-
-def parse_image_size(text: str) -> tuple[int, int]:
-    """'480x640' -> (480, 640): height then width."""
-    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
-    if not m or int(m.group(1)) <= 0 or int(m.group(2)) <= 0:
-        raise UsageError(f"--image-size must be HEIGHTxWIDTH with positive integers (e.g. 480x640), got '{text}'")
-    return int(m.group(1)), int(m.group(2))
 
 
 @dataclass(frozen=True)
@@ -133,9 +42,39 @@ def _parse_value(raw: str) -> object:
         return raw
 
 
-@dataclass
+class SettingsError(UsageError, ValueError):
+    """A setting out of range, in words that name its field: ``str()`` says it with the library's
+    keywords (``refills must be positive, got 0``), ``said_with(FLAGS)`` with the command line's
+    flags (``--refills must be positive, got 0``). A ValueError too, as a library caller expects."""
+
+    def __init__(self, template: str):
+        self.template = template  # the message with every field name in braces: "{refills} must be ..."
+        super().__init__(self.said_with({}))
+
+    def said_with(self, names: Mapping[str, str]) -> str:
+        """The message with each field spelled as ``names`` says (a field not named: as itself)."""
+        return self.template.format_map(_Spelled(names))
+
+
+class _Spelled(dict):
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+def literal(value: object) -> str:
+    """A value quoted into a SettingsError's template: its braces kept as braces."""
+    return str(value).replace("{", "{{").replace("}", "}}")
+
+
+def _positive(name: str, value: float, spec: str = "") -> None:
+    if not (value > 0 and math.isfinite(value)):
+        raise SettingsError(f"{{{name}}} must be positive, got {literal(format(value, spec))}")
+
+
+@dataclass(frozen=True)
 class RunConfig:
-    """Everything one ``policybench run`` needs. Counts are validated in ``validate``."""
+    """Everything one ``policybench run`` needs, checked when it is made: it cannot exist with a
+    count out of range or a setting naming a policy the run does not measure."""
 
     policies: list[str] = field(default_factory=lambda: ["act", "smolvla", "diffusion"])
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
@@ -153,34 +92,39 @@ class RunConfig:
     export_dir: str | None = None  # --export: where runtime variants save their model and manifest
     trust_remote_code: bool = False  # --trust-remote-code: let LeRobot run a model's own Python files
     hz: float | None = None  # run --hz: the control rate the budgets after the table are for
+    hub: bool = False  # --hub: the Hugging Face hub may be reached (SmolVLA's real VLM config)
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
         if self.hz is not None and not (0 < self.hz <= MAX_HZ and math.isfinite(self.hz)):
-            raise UsageError(f"--hz must be a rate from above 0 to {MAX_HZ}, got {self.hz:g}")
-        for name, value in (("--refills", self.refills), ("--max-seconds", self.max_seconds)):
-            if not (value > 0 and math.isfinite(value)):
-                raise UsageError(f"{name} must be positive, got {value}")
+            raise SettingsError(f"{{hz}} must be a rate from above 0 to {MAX_HZ}, got {self.hz:g}")
+        _positive("refills", self.refills)
+        _positive("max_seconds", self.max_seconds)
         if self.warmup < 0:
-            raise UsageError(f"--warmup must be 0 or more, got {self.warmup}")
+            raise SettingsError(f"{{warmup}} must be 0 or more, got {self.warmup}")
         if self.threads is not None and self.threads <= 0:
-            raise UsageError(f"--threads must be positive, got {self.threads}")
-        if not self.policies:
-            raise UsageError("--policies is empty; name at least one policy")
-        if len(set(self.policies)) != len(self.policies):
-            raise UsageError(f"--policies names a policy twice: {','.join(self.policies)}")
-        if self.baseline is not None and self.baseline not in self.policies:
-            raise UsageError(f"--baseline '{self.baseline}' is not among --policies ({','.join(self.policies)})")
+            raise SettingsError(f"{{threads}} must be positive, got {self.threads}")
+        self._check_policies()
         if self.export_dir is not None:
-            from policybench.variants import VARIANTS
+            from policybench.variants.table import VARIANTS
 
             runtimes = [v.name for v in VARIANTS.values() if v.runtime]
             if not set(self.variants) & set(runtimes):
-                raise UsageError(f"--export saves what a runtime variant exported: add one with --variant "
-                                 f"(runtime variants: {', '.join(runtimes)})")
+                raise SettingsError("{export_dir} saves what a runtime variant exported: add one with {variants} "
+                                    f"(runtime variants: {', '.join(runtimes)})")
+
+    def _check_policies(self) -> None:
+        """At least one policy, none twice; the baseline and every override name one of them."""
+        listed = literal(",".join(self.policies))
+        if not self.policies:
+            raise SettingsError("{policies} is empty; name at least one policy")
+        if len(set(self.policies)) != len(self.policies):
+            raise SettingsError(f"{{policies}} names a policy twice: {listed}")
+        if self.baseline is not None and self.baseline not in self.policies:
+            raise SettingsError(f"{{baseline}} '{literal(self.baseline)}' is not among {{policies}} ({listed})")
         for o in self.overrides:
             if o.policy not in self.policies:
-                raise UsageError(f"--set {o.policy}.{o.field}: '{o.policy}' is not among --policies ({','.join(self.policies)}) "
-                                 "nor the type of a --policy-path checkpoint")
+                raise SettingsError(f"{{overrides}} {literal(o.policy)}.{literal(o.field)}: '{literal(o.policy)}' is not "
+                                    f"among {{policies}} ({listed}) nor the type of a {{policy_paths}} checkpoint")
 
     def to_json(self) -> dict[str, object]:
         """Everything a child process needs to measure a policy as this run does (see isolation.py)."""
@@ -201,3 +145,83 @@ class RunConfig:
 
     def overrides_for(self, policy: str) -> dict[str, object]:
         return {o.field: o.value for o in self.overrides if o.policy == policy}
+
+
+REALTIME_MODES = {"sync": ("sync",), "async": ("async",), "both": ("sync", "async")}
+AGGREGATES = ("weighted_average", "latest_only")
+
+
+@dataclass(frozen=True)
+class RealtimeSettings:
+    """One ``policybench realtime``: the rates and loops asked for, checked when made. ``run``
+    holds the policies and their inputs of a live run; None replays a results file, where ``hz``
+    and ``thresholds`` may be lists."""
+
+    hz: tuple[float, ...] = (30.0,)
+    thresholds: tuple[float, ...] = (0.5,)  # async: a new chunk when the queue holds at most this share
+    seconds: float | None = None  # length of each paced run; 10 s unless ``ticks`` is given
+    ticks: int | None = None
+    mode: str = "both"  # sync | async | both
+    aggregate: str = "weighted_average"  # how overlapping actions of two chunks merge (LeRobot's names)
+    remote: bool = False  # also round trips through LeRobot's PolicyServer
+    remote_calls: int = 10
+    port: int | None = None  # the PolicyServer on 127.0.0.1:port instead of a private Unix socket
+    run: RunConfig | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hz", tuple(self.hz))
+        object.__setattr__(self, "thresholds", tuple(self.thresholds))
+        for hz in self.hz:
+            _positive("hz", hz, "g")
+            if hz > MAX_HZ:
+                raise SettingsError(f"{{hz}} must be at most {MAX_HZ} (a period of 0.1 ms), got {hz:g}")
+        for g in self.thresholds:
+            if not 0 <= g <= 1:
+                raise SettingsError(f"{{thresholds}} must be between 0 and 1, got {g:g}")
+        if self.seconds is not None:
+            _positive("seconds", self.seconds, "g")
+        if self.ticks is not None and self.ticks < 2:
+            raise SettingsError(f"{{ticks}} must be 2 or more, got {self.ticks}")
+        self._check_choices()
+
+    def _check_choices(self) -> None:
+        """The named choices, the server's settings, and one rate for a live run."""
+        if not self.hz or not self.thresholds:
+            raise SettingsError(f"{{{'hz' if not self.hz else 'thresholds'}}} is empty")
+        if self.mode not in REALTIME_MODES:
+            raise SettingsError(f"{{mode}} must be one of {', '.join(REALTIME_MODES)}, got '{literal(self.mode)}'")
+        if self.aggregate not in AGGREGATES:
+            raise SettingsError(f"{{aggregate}} must be one of {', '.join(AGGREGATES)}, got '{literal(self.aggregate)}'")
+        if self.remote_calls <= 0:
+            raise SettingsError(f"{{remote_calls}} must be positive, got {self.remote_calls}")
+        if self.port is not None and not 0 < self.port < 65536:
+            raise SettingsError(f"{{port}} must be between 1 and 65535, got {self.port}")
+        if self.run is not None and (len(self.hz) != 1 or len(self.thresholds) != 1):
+            raise SettingsError("a live run takes one {hz} and one {thresholds}; lists are for {simulate}")
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return REALTIME_MODES[self.mode]
+
+    @property
+    def length_s(self) -> float:
+        return self.seconds if self.seconds is not None else 10.0
+
+    def ticks_at(self, hz: float) -> int:
+        """The paced run's length in ticks at ``hz``."""
+        return self.ticks if self.ticks is not None else max(2, int(round(self.length_s * hz)))
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """One ``policybench sweep``: the base run, its one or two axes (sweep.Axis), and the control
+    rate whose largest holding setting is asked for."""
+
+    run: RunConfig
+    axes: tuple = ()
+    hz: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "axes", tuple(self.axes))
+        if self.hz is not None and not (self.hz > 0 and math.isfinite(self.hz)):
+            raise SettingsError(f"{{hz}} must be a positive rate, got {self.hz}")

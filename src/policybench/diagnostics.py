@@ -29,7 +29,7 @@ def diagnose(results: RunResults) -> list[str]:
         refills = latencies(r.samples, REFILL)
         if 0 < len(refills) < MIN_REFILLS_FOR_P99:
             notes.append(
-                f"{r.policy}: only {len(refills)} refills, so its refill p99 is about its maximum; "
+                f"{r.name}: only {len(refills)} refills, so its refill p99 is about its maximum; "
                 f"use --refills {MIN_REFILLS_FOR_P99} for a meaningful p99"
             )
         for phase in (STEP, REFILL):
@@ -40,14 +40,14 @@ def diagnose(results: RunResults) -> list[str]:
             iqr = percentile(values, 75) - percentile(values, 25)
             if median >= SPREAD_FLOOR_MS and iqr / median > HIGH_SPREAD:
                 notes.append(
-                    f"{r.policy}: {phase} latencies spread widely (IQR {100 * iqr / median:.0f}% of the median); "
+                    f"{r.name}: {phase} latencies spread widely (IQR {100 * iqr / median:.0f}% of the median); "
                     "close other programs, pin --threads, or use more --warmup and --refills"
                 )
         if refills and r.cold_start_ms is not None:
             median = percentile(refills, 50)
             if median > 0 and r.cold_start_ms > COLD_FACTOR * median:
                 notes.append(
-                    f"{r.policy}: cold start {r.cold_start_ms:.0f} ms is {r.cold_start_ms / median:.0f}x the steady refill; "
+                    f"{r.name}: cold start {r.cold_start_ms:.0f} ms is {r.cold_start_ms / median:.0f}x the steady refill; "
                     f"{_one_time(r, median)}the first action after start-up will be late: run one inference "
                     "before the robot moves"
                 )

@@ -8,11 +8,11 @@ generator, so the same files always give the same answer.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from policybench.results import OK, RunResults
+from policybench.results import OK, PolicyResult, RunResults, identity_name
 from policybench.samples import PHASES, latencies
 
 SLOWER, FASTER, UNCHANGED = "slower", "faster", "no change"
@@ -20,7 +20,7 @@ SLOWER, FASTER, UNCHANGED = "slower", "faster", "no change"
 
 @dataclass(frozen=True)
 class Change:
-    policy: str
+    policy: str  # a result's policy (``variant`` and ``point`` beside it), or a realtime run's policy
     phase: str
     base_median_ms: float
     new_median_ms: float
@@ -29,6 +29,12 @@ class Change:
     ci_high: float
     verdict: str  # SLOWER, FASTER or UNCHANGED
     context: str = ""  # a realtime run's mode and rate ("sync 30 Hz"); "" for a benchmark result
+    variant: str | None = None
+    point: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return identity_name(self.policy, self.variant, self.point)
 
 
 BOOTSTRAP_CHUNK = 1_000_000  # resampled values drawn at once: 8 MB of indices, 8 MB of values
@@ -70,25 +76,29 @@ def verdict(ratio: float, ci_low: float, ci_high: float, threshold: float) -> st
 def compare_results(base: RunResults, new: RunResults, threshold: float = 0.05, resamples: int = 2000) -> list[Change]:
     """One Change per policy and phase measured (ok, with samples) in both files, then one per
     phase of each live realtime run (same policy, mode, rate and threshold) in both files."""
-    new_by_name = {r.policy: r for r in new.results}
+    new_by_name = {r.name: r for r in new.results}
     pairs = []
     for b in base.results:
-        n = new_by_name.get(b.policy)
+        n = new_by_name.get(b.name)
         if n is not None and b.status == OK and n.status == OK:
-            pairs.append((b.policy, "", {p: latencies(b.samples, p) for p in PHASES},
+            pairs.append((_identity(b), {p: latencies(b.samples, p) for p in PHASES},
                           {p: latencies(n.samples, p) for p in PHASES}))
     new_runs = live_runs(new)
     for key, entry in live_runs(base).items():
         if key in new_runs:
-            pairs.append((str(entry["policy"]), run_context(entry), realtime_latencies(entry),
+            pairs.append(({"policy": str(entry["policy"]), "context": run_context(entry)}, realtime_latencies(entry),
                           realtime_latencies(new_runs[key])))
     changes = []
-    for policy, context, before, after in pairs:
+    for identity, before, after in pairs:
         for phase, bv in before.items():
-            change = _change(policy, phase, bv, after.get(phase) or [], threshold, resamples)
+            change = _change(identity["policy"], phase, bv, after.get(phase) or [], threshold, resamples)
             if change is not None:
-                changes.append(replace(change, context=context))
+                changes.append(replace(change, **identity))
     return changes
+
+
+def _identity(r: PolicyResult) -> dict[str, object]:
+    return {"policy": r.policy, "variant": r.variant, "point": r.point}
 
 
 def _change(policy: str, phase: str, bv: list[float], nv: list[float], threshold: float, resamples: int) -> Change | None:
@@ -164,15 +174,15 @@ def environment_differences(base: RunResults, new: RunResults) -> list[str]:
 
 def newly_failed(base: RunResults, new: RunResults) -> list[str]:
     """Policies measured in the base run that failed in the new one: a regression too."""
-    ok_before = {r.policy for r in base.results if r.status == OK}
-    return [r.policy for r in new.results if r.status != OK and r.policy in ok_before]
+    ok_before = {r.name for r in base.results if r.status == OK}
+    return [r.name for r in new.results if r.status != OK and r.name in ok_before]
 
 
 def unmatched_policies(base: RunResults, new: RunResults) -> list[str]:
     """Policies measured in one file only; one that failed in the new run is a regression
     (``newly_failed``), not listed here too."""
-    a = {r.policy for r in base.results if r.status == OK}
-    b = {r.policy for r in new.results if r.status == OK}
+    a = {r.name for r in base.results if r.status == OK}
+    b = {r.name for r in new.results if r.status == OK}
     runs_a, runs_b = live_runs(base), live_runs(new)
     runs = [f"{e['policy']} ({run_context(e)})" for k, e in {**runs_a, **runs_b}.items()
             if runs_a and runs_b and (k in runs_a) != (k in runs_b)]

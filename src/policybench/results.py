@@ -1,4 +1,4 @@
-"""Result records and the results file (JSON, ``schema_version`` 1; documented in docs/results-schema.md).
+"""Result records and the results file (JSON, ``schema_version`` 2; documented in docs/results-schema.md).
 
 Summaries are always computed from the raw samples; the file stores both so that other tools
 can read it without policybench, but on reading, policybench recomputes them from the samples.
@@ -19,7 +19,8 @@ from policybench.samples import PHASES, TICK_PHASES, Sample, latencies, stage_la
 from policybench.schema import DAY_S, one_line, read_count, read_ms, read_name, read_optional, read_seconds, read_text, shown
 from policybench.stats import summarize
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READ_VERSIONS = (1, 2)  # a schema-1 file is upgraded as it is read (schema.upgrade_result)
 OK = "ok"
 FAILED = "failed"
 SKIPPED = "skipped"  # a --variant that cannot run here; error holds the reason
@@ -37,9 +38,27 @@ def _sample_json(s: Sample) -> dict[str, object]:
     return out
 
 
+def identity_name(policy: str, variant: str | None, point: dict[str, str]) -> str:
+    """The name a result is shown by: "act", "act+bf16", "act[cameras=2]", "act+bf16[cameras=2]".
+    Display only: never parsed back."""
+    return policy + name_suffix(variant, point)
+
+
+def name_suffix(variant: str | None, point: dict[str, str]) -> str:
+    """What follows the policy in a result's name: "+bf16" for a variant (eager is the plain
+    policy), "[cameras=2]" for a sweep point (a ``--set`` axis by its field's name alone)."""
+    suffix = "" if variant in (None, "eager") else f"+{variant}"
+    return suffix + f"[{point_text(point)}]" if point else suffix
+
+
+def point_text(point: dict[str, str], sep: str = ",") -> str:
+    """"cameras=2,steps=5": each axis (a ``--set`` axis by its field's name alone) and its value."""
+    return sep.join(f"{axis.rsplit('.', 1)[-1]}={value}" for axis, value in point.items())
+
+
 @dataclass
 class PolicyResult:
-    policy: str
+    policy: str  # the policy's name (a registry name or a --policy-path), without variant or point
     status: str  # OK or FAILED
     error: str | None = None
     config: dict[str, object] = field(default_factory=dict)
@@ -55,6 +74,15 @@ class PolicyResult:
     equivalence: dict[str, object] = field(default_factory=dict)  # --variant: vs fp32 eager
     roofline: dict[str, object] = field(default_factory=dict)  # --variant: FLOPs, bytes, floor
     export: dict[str, object] = field(default_factory=dict)  # runtime variants: what was exported, how, how long
+    point: dict[str, str] = field(default_factory=dict)  # sweep: {axis: value as shown}; {} outside a sweep
+
+    @property
+    def name(self) -> str:
+        return identity_name(self.policy, self.variant, self.point)
+
+    def same_point(self, other: "PolicyResult") -> bool:
+        """Measured with the same policy at the same sweep point (any variant)."""
+        return (self.policy, self.point) == (other.policy, other.point)
 
     def summary(self) -> dict[str, dict[str, float | int | None]]:
         out = {"all": summarize(latencies(self.samples))}
@@ -72,6 +100,8 @@ class PolicyResult:
     def to_json(self) -> dict[str, object]:
         return {
             "policy": self.policy,
+            "variant": self.variant,
+            "point": self.point,
             "status": self.status,
             "error": self.error,
             "config": self.config,
@@ -82,7 +112,6 @@ class PolicyResult:
             "summary": self.summary(),
             "memory": self.memory,
             "source": self.source,
-            "variant": self.variant,
             "first_chunk_seconds": self.first_chunk_seconds,
             "equivalence": self.equivalence,
             "roofline": self.roofline,
@@ -91,12 +120,18 @@ class PolicyResult:
         }
 
     @classmethod
-    def from_json(cls, d: dict) -> "PolicyResult":
+    def from_json(cls, d: dict, version: int = SCHEMA_VERSION) -> "PolicyResult":
         """Checked as it is read (UsageError naming the first bad value; schema.py says what each
         field must be): known status and phases, increasing call indices, latencies that are
-        milliseconds a call can take, and every field the reports read of the type they need."""
+        milliseconds a call can take, and every field the reports read of the type they need.
+        A schema-1 result is upgraded first (schema.upgrade_result)."""
+        if version == 1:
+            d = schema.upgrade_result(d)
         policy = read_name(d.get("policy"), "a result's policy")
-        where = one_line(policy)
+        variant = read_optional(d, "variant", policy, read_name)
+        point = schema.read_point(d.get("point"), f"{one_line(policy)}: point")
+        name = identity_name(policy, variant, point)
+        where = one_line(name)
         if d.get("status") not in STATUSES:
             raise UsageError(f"{where}: status is {shown(d.get('status'))}; known: {', '.join(STATUSES)}")
         complete = d.get("complete")
@@ -105,20 +140,21 @@ class PolicyResult:
         return cls(
             policy=policy,
             status=d["status"],
-            error=read_optional(d, "error", policy, read_text),
+            error=read_optional(d, "error", name, read_text),
             config=schema.read_config(d.get("config"), f"{where}: config"),
-            params=read_optional(d, "params", policy, read_count),
-            samples=schema.read_samples(d.get("samples"), policy),
-            cold_start_ms=read_optional(d, "cold_start_ms", policy, read_ms),
-            build_seconds=read_optional(d, "build_seconds", policy, read_seconds),
+            params=read_optional(d, "params", name, read_count),
+            samples=schema.read_samples(d.get("samples"), name),
+            cold_start_ms=read_optional(d, "cold_start_ms", name, read_ms),
+            build_seconds=read_optional(d, "build_seconds", name, read_seconds),
             complete=complete,
             memory=schema.read_memory(d.get("memory"), f"{where}: memory"),
-            source=read_optional(d, "source", policy, read_name),
-            variant=read_optional(d, "variant", policy, read_name),
-            first_chunk_seconds=read_optional(d, "first_chunk_seconds", policy, read_seconds),
+            source=read_optional(d, "source", name, read_name),
+            variant=variant,
+            first_chunk_seconds=read_optional(d, "first_chunk_seconds", name, read_seconds),
             equivalence=schema.read_equivalence(d.get("equivalence"), f"{where}: equivalence"),
             roofline=schema.read_roofline(d.get("roofline"), f"{where}: roofline"),
             export=schema.read_object(d.get("export"), f"{where}: export"),
+            point=point,
         )
 
 
@@ -148,11 +184,14 @@ class RunResults:
     @classmethod
     def from_json(cls, d: dict) -> "RunResults":
         version = d.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise UsageError(f"results file has schema_version {shown(version)}; this policybench reads {SCHEMA_VERSION}")
+        if isinstance(version, bool) or version not in READ_VERSIONS:
+            readable = " and ".join(map(str, READ_VERSIONS))
+            raise UsageError(f"results file has schema_version {shown(version)}; this policybench reads {readable}")
         run = schema.read_run(d.get("run"))
-        results = [PolicyResult.from_json(r) for r in schema.read_objects(d.get("results"), "results")]
-        schema.check_sweep_points(run, results)
+        stored = schema.read_objects(d.get("results"), "results")
+        results = [PolicyResult.from_json(r, version) for r in stored]
+        names = [r["policy"] for r in stored] if version == 1 else [r.name for r in results]  # as the file names them
+        schema.check_sweep_points(run, results, names, version)
         return cls(schema.read_environment(d.get("environment")), run, results, _read_realtime(d.get("realtime")))
 
 

@@ -8,15 +8,20 @@ counted once per denoising step and SmolVLA's expert once per flow step.
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import torch
 
 from policybench.clock import Clock
-from policybench.policies.base import PolicyAdapter
+from policybench.variants.equivalence import seeded
+
+if TYPE_CHECKING:
+    from policybench.policies.lerobot_policies import LeRobotPolicy
 
 
-def refill_cost(adapter: PolicyAdapter, obs: dict[str, torch.Tensor], seed: int = 0) -> dict[str, float]:
-    """FLOPs (torch.utils.flop_counter) and weight bytes read in one refill of a LeRobot policy."""
+def refill_cost(adapter: LeRobotPolicy, obs: dict[str, torch.Tensor], seed: int = 0) -> dict[str, float]:
+    """FLOPs (torch.utils.flop_counter) and weight bytes read in one refill of a LeRobot policy,
+    its sampling noise drawn from the global RNG seeded with ``seed`` and put back after."""
     from torch.utils.flop_counter import FlopCounterMode
 
     model = adapter.policy
@@ -27,8 +32,7 @@ def refill_cost(adapter: PolicyAdapter, obs: dict[str, torch.Tensor], seed: int 
     }
     try:
         counter = FlopCounterMode(display=False)
-        torch.manual_seed(seed)
-        with counter:
+        with seeded(seed, str(next(model.parameters()).device)), counter:
             adapter.predict_chunk(obs)
     finally:
         for h in hooks:
@@ -41,10 +45,12 @@ def refill_cost(adapter: PolicyAdapter, obs: dict[str, torch.Tensor], seed: int 
 
 def device_peaks(device: str, clock: Clock, size: int | None = None, repeats: int = 5) -> dict[str, float]:
     """Peak fp32 matrix-product rate (FLOP/s) and copy bandwidth (bytes/s, read + write), the
-    best of ``repeats`` timed runs after one untimed."""
+    best of ``repeats`` timed runs after one untimed. The operands come from a generator of
+    their own: the global RNG is left as it was."""
     n = size or (8192 if device.startswith("cuda") else 2048)
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
+    rng = torch.Generator(device=device)
+    a = torch.randn(n, n, device=device, generator=rng)
+    b = torch.randn(n, n, device=device, generator=rng)
     src = torch.empty(64 * 2**20, dtype=torch.uint8, device=device)  # 64 MiB
     dst = torch.empty_like(src)
 

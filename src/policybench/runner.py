@@ -25,20 +25,23 @@ from policybench.observations import input_shapes, synthetic_observation, synthe
 from policybench.policies.base import PolicyAdapter
 from policybench.outputs import ResultsFile
 from policybench.sizes import MAX_SAMPLES
-from policybench.results import FAILED, INTERRUPTED, OK, SKIPPED, PolicyResult, RunResults
+from policybench.results import FAILED, INTERRUPTED, OK, PolicyResult, RunResults
 
 Log = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (policy, refills done, target)
 Builder = Callable[..., PolicyAdapter]  # (name, profile, overrides, device, seed) -> adapter; policies.build
 
 
-def validate_overrides(cfg: RunConfig) -> None:
-    """Names, ``--set`` fields and values checked before anything is built (imports LeRobot's configs)."""
+def validate_overrides(cfg: RunConfig, skip: set[str] | frozenset[str] = frozenset()) -> None:
+    """Names, ``--set`` fields and values checked before anything is built (imports LeRobot's
+    configs); the policies in ``skip`` (given as objects, not by name) are not looked up."""
     for name in cfg.policies:
-        policies.check_name(name)
+        if name not in skip:
+            policies.check_name(name)
     for o in cfg.overrides:
-        policies.check_override_field(o.policy, o.field)
-    for name in dict.fromkeys(o.policy for o in cfg.overrides):
+        if o.policy not in skip:
+            policies.check_override_field(o.policy, o.field)
+    for name in dict.fromkeys(o.policy for o in cfg.overrides if o.policy not in skip):
         policies.check_override_values(name, cfg.overrides_for(name))
 
 
@@ -100,7 +103,11 @@ def measure_policy(
         if cfg.variants == ["eager"]:
             _measure_into(result, adapter, obs, cfg, device, clock, log, warn, progress)
         else:
-            results = measure_variants(result, adapter, obs, cfg, device, clock, log, warn, progress)
+            from policybench.variants.measure import measure_variants
+
+            results = measure_variants(
+                result, adapter, obs, cfg, device, clock, warn, describe_error=describe_error,
+                measure=lambda r, a: _measure_into(r, a, obs, cfg, device, clock, log, warn, progress))
     except UsageError:
         raise  # the user's mistake: one line and exit 2, not a failed policy
     except Exception as exc:  # noqa: BLE001 - isolate every policy; the error is reported, not raised
@@ -118,7 +125,7 @@ def _measure_into(
     log: Log, warn: Log, progress: Progress | None,
 ) -> None:
     """Run the steady-state loop and fill ``result`` with its samples."""
-    name = result.policy
+    name = result.name
     on_refill = (lambda done: progress(name, done, cfg.refills)) if progress else None
     cold = ColdStartCounters()
 
@@ -145,71 +152,6 @@ def _measure_into(
             f"{name}: warning: stopped by --max-seconds {cfg.max_seconds:g} before {cfg.refills} full refill cycles "
             f"({n_refills} refills measured); raise --max-seconds for the full count"
         )
-
-
-def measure_variants(
-    base: PolicyResult, adapter: PolicyAdapter, obs: dict, cfg: RunConfig, device: str, clock: Clock,
-    log: Log, warn: Log, progress: Progress | None,
-) -> list[PolicyResult]:
-    """Each --variant of one built policy: equivalence against fp32 eager, the steady-state loop,
-    and the refill's roofline floor. A variant that cannot run here is "skipped" with its reason."""
-    import contextlib
-    import dataclasses
-
-    from policybench.policies.pipeline import PipelinePolicy
-    from policybench.roofline import device_peaks, floor_ms, refill_cost
-    from policybench.runtimes import RuntimePolicy
-    from policybench.variants import (VARIANTS, CaptureFailed, VariantUnavailable, equivalence, first_chunk,
-                                      make_variant, skip_reason)
-
-    reference = first_chunk(adapter, obs, cfg.seed)
-    roofline: dict[str, float] = {}
-    if hasattr(adapter, "policy"):
-        roofline = {**refill_cost(adapter, obs, cfg.seed), **device_peaks(device, clock)}
-        roofline["floor_ms"] = floor_ms(roofline, roofline)
-    # With --pipeline a variant changes the policy inside LeRobot's processors, which stay as they are.
-    pipeline = adapter if isinstance(adapter, PipelinePolicy) else None
-    policy = pipeline.inner if pipeline else adapter
-    out = []
-    capture_failed = None  # a failed capture can leave CUDA unusable: no second attempt in this process
-    for name in cfg.variants:
-        variant = VARIANTS[name]
-        r = dataclasses.replace(base, policy=base.policy if name == "eager" else f"{base.policy}+{name}",
-                                memory=dict(base.memory), variant=name)
-        out.append(r)
-        reason = skip_reason(variant, policy, device)
-        if reason is None and variant.cudagraph and capture_failed:
-            reason = f"not attempted after a failed capture in this process ({capture_failed})"
-        if reason:
-            r.status, r.error = SKIPPED, reason
-            warn(f"{r.policy}: skipped: {reason}")
-            continue
-        try:
-            run = policy if name == "eager" else make_variant(policy, variant, device)
-            wrapped = adapter if run is policy else pipeline.around(run) if pipeline else run
-            with contextlib.nullcontext() if run is policy else run:
-                start = time.perf_counter()
-                chunk = first_chunk(wrapped, obs, cfg.seed)  # includes torch.compile's compilation
-                r.first_chunk_seconds = time.perf_counter() - start
-                r.equivalence = equivalence(reference, chunk, variant.tolerance)
-                if isinstance(run, RuntimePolicy):  # the first refill exported: record it, save it
-                    r.export = run.finish_export(r, cfg.export_dir, warn)
-                _measure_into(r, wrapped, obs, cfg, device, clock, log, warn, progress)
-            if roofline:
-                median = r.summary()["refill"]["median_ms"]
-                r.roofline = {**roofline, "x_of_floor": median / roofline["floor_ms"] if median else None}
-            if not r.equivalence["equivalent"]:
-                warn(f"{r.policy}: actions differ from fp32 eager (relative error {r.equivalence['rel_error']:.2g} "
-                     f"> {variant.tolerance:g}): its speed is not a win")
-        except VariantUnavailable as exc:  # a failed capture or export: skipped with its reason
-            r.status, r.error = SKIPPED, str(exc)
-            if isinstance(exc, CaptureFailed):
-                capture_failed = name
-            warn(f"{r.policy}: skipped: {r.error}")
-        except Exception as exc:  # noqa: BLE001 - one variant failing leaves the others
-            r.status, r.error = FAILED, describe_error(exc)
-            warn(f"{r.policy}: FAILED: {r.error.splitlines()[0]}")
-    return out
 
 
 def describe_error(exc: BaseException) -> str:

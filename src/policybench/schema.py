@@ -164,14 +164,32 @@ def read_samples(value: object, policy: str) -> list[Sample]:
 
 
 def read_config(value: object, where: str) -> dict:
-    """Chunk and step counts (simulate replays n_action_steps), a sweep point and its policy."""
-    config = read_fields(read_object(value, where), where, {
+    """Chunk and step counts (simulate replays n_action_steps)."""
+    return read_fields(read_object(value, where), where, {
         "chunk_size": read_count, "n_action_steps": read_count, "inference_steps": read_count,
-        "sweep_point": read_point, "sweep_policy": read_name,
     })
-    if config.get("sweep_point") and config.get("sweep_policy") is None:
+
+
+SCHEMA_1_POINT = ("sweep_point", "sweep_policy")  # where schema 1 kept a result's sweep point, in its config
+
+
+def upgrade_result(d: dict) -> dict:
+    """A schema-1 result as schema 2 has it. Schema 1 named a result "act+bf16[cameras=2]" and kept
+    the point in config.sweep_point and the name before the point in config.sweep_policy: ``policy``
+    becomes the name without the "+variant" and "[point]" policybench added, ``point`` the sweep
+    point, and config keeps neither."""
+    name = read_name(d.get("policy"), "a result's policy")
+    where = f"{one_line(name)}: config"
+    config = read_object(d.get("config"), where)
+    old = read_fields(config, where, {"sweep_point": read_point, "sweep_policy": read_name})
+    if old.get("sweep_point") and old.get("sweep_policy") is None:
         raise UsageError(f"{where}.sweep_policy is missing; a sweep point names the policy measured there")
-    return config
+    policy = old.get("sweep_policy") or name
+    variant = d.get("variant")
+    if isinstance(variant, str) and variant != "eager" and policy.endswith(f"+{variant}"):
+        policy = policy[: -len(variant) - 1]
+    rest = {key: value for key, value in config.items() if key not in SCHEMA_1_POINT}
+    return {**d, "policy": policy, "point": old.get("sweep_point") or {}, "config": rest}
 
 
 def read_point(value: object, where: str) -> dict[str, str]:
@@ -260,11 +278,13 @@ def _axis_value_ok(name: str, value: str) -> bool:
     return math.isfinite(x) and abs(x) <= MAX_AXIS_VALUE
 
 
-def check_sweep_points(run: dict, results: list) -> None:
-    """Each result's sweep point holds values of the run's sweep axes."""
+def check_sweep_points(run: dict, results: list, names: list[str], version: int) -> None:
+    """Each result's sweep point holds values of the run's sweep axes (the result named and its
+    point's field spelled as the file has them)."""
     axes = {a["name"]: a.get("values") or [] for a in (run.get("sweep") or {}).get("axes") or []}
-    for r in results:
-        for name, value in (r.config.get("sweep_point") or {}).items():
+    field = "config.sweep_point" if version == 1 else "point"
+    for r, result_name in zip(results, names):
+        for name, value in r.point.items():
             if name in axes and value not in axes[name]:
-                raise UsageError(f"{one_line(r.policy)}: config.sweep_point.{one_line(name)} is {shown(value)}; "
+                raise UsageError(f"{one_line(result_name)}: {field}.{one_line(name)} is {shown(value)}; "
                                  f"the sweep's {one_line(name)} values are {shown(axes[name])}")

@@ -18,9 +18,8 @@ import torch
 
 from policybench import policies
 from policybench.cli import main
-from policybench.config import PROFILES, Camera, customize_profile
+from policybench.adapter import registry
 from policybench.observations import synthetic_observation
-from policybench.policies import compat
 from policybench.policies.checkpoint import (
     CheckpointError,
     checkpoint_processors,
@@ -28,6 +27,7 @@ from policybench.policies.checkpoint import (
     processor_overrides,
 )
 from policybench.policies.offline_vlm import SMOLVLM2_500M_HUB_ID, smolvlm2_500m_dir
+from policybench.profiles import PROFILES, Camera, customize_profile
 
 pytestmark = pytest.mark.slow
 PROFILE = customize_profile(PROFILES["so100"], cameras=1, image_size=(64, 80), state_dim=5, action_dim=3)
@@ -138,7 +138,7 @@ def test_config_keys_the_installed_lerobot_does_not_know_are_ignored_and_named(a
     # key stands for one that an older or newer release wrote and this one does not know.
     folder, saved = act_copy
     _edit(folder / "config.json", lambda c: c.update(pretrained_revision="main", key_of_another_release=1))
-    known = {f.name for f in dataclasses.fields(compat.config_class("act"))}
+    known = {f.name for f in dataclasses.fields(registry.config_class("act"))}
     ignored = ["pretrained_revision", "key_of_another_release"]
     ignored = [k for k in ignored if k not in known]
     assert "key_of_another_release" in ignored

@@ -27,11 +27,12 @@ def test_run_writes_the_documented_results_file(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "INFERENCE SPEED BENCHMARK RESULTS" in proc.stdout and "noop/ACT" in proc.stdout
     data = json.loads(out.read_text())
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     for key in ("python", "torch", "lerobot", "device", "device_name", "cpu_model", "threads", "git_commit"):
         assert key in data["environment"]
     act = data["results"][0]
     assert act["policy"] == "act" and act["status"] == "ok" and act["error"] is None
+    assert act["variant"] is None and act["point"] == {}  # schema 2: the identity is in fields
     assert act["config"]["chunk_size"] == 3 and act["config"]["n_action_steps"] == 3
     assert [s["i"] for s in act["samples"] if s["phase"] == "refill"] == [0, 3]
     assert set(act["summary"]) == {"all", "step", "refill"}
@@ -54,7 +55,8 @@ def test_a_failing_policy_is_reported_and_the_others_still_run(tmp_path):
 
 
 def test_list_names_every_type_lerobot_registers_with_a_status():
-    from policybench.policies.compat import lerobot_at_least, registered_policy_types
+    from policybench.adapter.registry import registered_policy_types
+    from policybench.adapter.version import lerobot_at_least
 
     proc = _run([sys.executable, "-m", "policybench", "list"])
     assert proc.returncode == 0

@@ -15,8 +15,8 @@ import pytest
 
 from policybench import policies
 from policybench.cli import main
-from policybench.config import PROFILES, customize_profile
 from policybench.policies.checkpoint import load_checkpoint
+from policybench.profiles import PROFILES, customize_profile
 
 pytestmark = pytest.mark.slow
 PROFILE = customize_profile(PROFILES["so100"], cameras=1, image_size=(64, 80), state_dim=5, action_dim=3)

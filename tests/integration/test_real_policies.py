@@ -6,9 +6,10 @@ import pytest
 
 from policybench import policies
 from policybench.clock import clock_for
-from policybench.config import PROFILES, RunConfig, customize_profile, parse_override
+from policybench.config import RunConfig, parse_override
 from policybench.loop import run_steady_state
 from policybench.observations import synthetic_observation
+from policybench.profiles import PROFILES, customize_profile
 from policybench.results import OK
 from policybench.runner import run_benchmark
 from policybench.samples import REFILL, STEP
@@ -96,7 +97,7 @@ def test_tdmpc_refills_every_action_repeat():
 
 
 def test_gaussian_actor_has_no_queue_so_every_call_is_a_refill():
-    from policybench.policies.compat import registered_policy_types
+    from policybench.adapter.registry import registered_policy_types
 
     if "gaussian_actor" not in registered_policy_types():
         pytest.skip("this LeRobot does not register gaussian_actor (added in 0.5)")

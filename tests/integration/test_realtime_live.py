@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policybench.config import PROFILES, RunConfig, customize_profile, parse_override
+from policybench.config import RealtimeSettings, RunConfig, parse_override
+from policybench.profiles import PROFILES, customize_profile
 from policybench.realtime.live import run_live
 
 pytestmark = pytest.mark.slow
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.slow
 def test_small_act_runs_paced_in_each_mode(mode):
     cfg = RunConfig(policies=["act"], profile=PROFILES["pusht"], warmup=1,
                     overrides=[parse_override("act.chunk_size=5"), parse_override("act.n_action_steps=5")])
-    (entry,) = run_live(cfg, "cpu", hz=20, ticks=15, modes=[mode], threshold=0.6, aggregate="latest_only")
+    settings = RealtimeSettings(hz=(20,), ticks=15, mode=mode, thresholds=(0.6,), aggregate="latest_only", run=cfg)
+    (entry,) = run_live(settings, "cpu")
     assert entry["status"] == "ok" and entry["mode"] == mode
     ticks = entry["ticks"]
     assert [t["k"] for t in ticks] == list(range(15))
@@ -30,7 +32,9 @@ def test_small_act_runs_paced_in_each_mode(mode):
 def test_remote_round_trips_through_lerobots_policy_server_on_loopback():
     cfg = RunConfig(policies=["act"], profile=customize_profile(PROFILES["so100"], cameras=1, image_size=(96, 128)),
                     warmup=1, overrides=[parse_override("act.chunk_size=6"), parse_override("act.n_action_steps=6")])
-    entries = run_live(cfg, "cpu", hz=10, ticks=3, modes=["sync"], threshold=0.5, aggregate="latest_only", remote_calls=3)
+    settings = RealtimeSettings(hz=(10,), ticks=3, mode="sync", aggregate="latest_only", remote=True, remote_calls=3,
+                                run=cfg)
+    entries = run_live(settings, "cpu")
     remote = entries[-1]
     assert remote["mode"] == "remote" and remote["status"] == "ok", remote.get("error")
     s = remote["summary"]

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from policybench.config import PROFILES, RunConfig, customize_profile, parse_override
+from policybench.config import RunConfig, parse_override
+from policybench.profiles import PROFILES, customize_profile
 from policybench.results import OK, SKIPPED
 from policybench.runner import run_benchmark
 

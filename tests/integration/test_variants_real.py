@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from policybench import policies
-from policybench.config import PROFILES, RunConfig, customize_profile, parse_override
+from policybench.config import RunConfig, parse_override
 from policybench.observations import synthetic_observation
+from policybench.profiles import PROFILES, customize_profile
 from policybench.results import OK
 from policybench.roofline import refill_cost
 from policybench.runner import run_benchmark
@@ -36,7 +37,7 @@ def test_act_variants_noeval_identical_bf16_within_tolerance_compile_equivalent(
         rl = r.roofline
         assert rl["flops"] > 0 and rl["weight_bytes_read"] > 0 and rl["floor_ms"] > 0
         assert rl["x_of_floor"] == pytest.approx(r.summary()["refill"]["median_ms"] / rl["floor_ms"])
-    assert rs["eager"].policy == "act" and rs["noeval"].policy == "act+noeval"
+    assert rs["eager"].name == "act" and rs["noeval"].name == "act+noeval"
 
 
 def test_diffusion_variants_get_the_same_sampling_noise():

@@ -93,3 +93,39 @@ def test_no_module_shadows_an_api_function():
             importlib.import_module(f"policybench.{info.name}")
     for name in policybench.__all__:
         assert callable(getattr(policybench, name)) and not isinstance(getattr(policybench, name), type(policybench))
+
+
+def test_sweep_and_realtime_take_keywords_and_their_errors_name_them():
+    from policybench import api
+
+    results = api.sweep(["noop"], {"noop.chunk_size": [4, 8]}, device="cpu", refills=1, warmup=0)
+    assert [m.raw.status for m in results] == ["ok", "ok"]
+    verdict = api.realtime("noop", hz=200, ticks=20, mode="sync", device="cpu", warmup=0)
+    assert [e["mode"] for e in verdict.entries] == ["sync"] and verdict.entries[0]["status"] == "ok"
+    with pytest.raises(ValueError, match="^hz must be at most 10000"):
+        api.realtime("noop", hz=20_000, device="cpu")
+    with pytest.raises(ValueError, match="^hz must be a positive rate"):
+        api.sweep(["noop"], {"threads": [1, 2]}, hz=0, device="cpu")
+
+
+def test_results_are_indexed_by_policy_variant_and_point():
+    from fakes import ok_result, run_results
+
+    from policybench.api import Results
+
+    measured = []
+    for cameras in ("1", "2"):
+        for variant, refill in (("eager", 40.0), ("bf16", 20.0)):
+            r = ok_result("act", chunk=4, cycles=2, refill_ms=refill * int(cameras), step_ms=1.0, cold_ms=50.0)
+            r.variant, r.point = variant, {"cameras": cameras}
+            measured.append(r)
+    results = Results(run_results(measured))
+    assert results.names() == ["act[cameras=1]", "act+bf16[cameras=1]", "act[cameras=2]", "act+bf16[cameras=2]"]
+    at_two = results.where(cameras=2)
+    assert len(at_two) == 2 and at_two["act"].refill.median_ms == 80.0
+    assert at_two["act", "bf16"].name == "act+bf16[cameras=2]" and at_two["act", "bf16"].point == {"cameras": "2"}
+    assert results.where(cameras="1")["act", "eager"].refill.median_ms == 40.0
+    with pytest.raises(KeyError, match="'act' was measured at 2 sweep points; pick one with .where"):
+        results["act"]
+    with pytest.raises(KeyError, match="no policy 'act, fp16' in these results"):
+        at_two["act", "fp16"]

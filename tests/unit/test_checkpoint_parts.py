@@ -83,7 +83,8 @@ def test_an_unreadable_processor_file_is_one_line(tmp_path):
 def test_weights_that_a_policy_class_fails_to_load_and_only_prints_about_are_one_line(monkeypatch):
     # LeRobot 0.6's pi0, pi05 and pi0_fast catch their own load failure, print it and go on
     # with random weights.
-    from policybench.policies import checkpoint, compat
+    from policybench.adapter import registry
+    from policybench.policies import checkpoint
 
     class PrintsItsFailure:
         @classmethod
@@ -92,7 +93,7 @@ def test_weights_that_a_policy_class_fails_to_load_and_only_prints_about_are_one
             print("Warning: Could not load state dict: Error(s) in loading state_dict for PI0Policy")
             return cls()
 
-    monkeypatch.setattr(compat, "policy_class", lambda policy_type: PrintsItsFailure)
+    monkeypatch.setattr(registry, "policy_class", lambda policy_type: PrintsItsFailure)
     with pytest.raises(CheckpointError, match=r"^ckpt: cannot load its weights \(Warning: Could not load state dict: "
                                               r"Error\(s\) in loading state_dict for PI0Policy\)$"):
         checkpoint._load_policy("ckpt", "pi0", config=None)

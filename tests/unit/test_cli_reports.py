@@ -19,27 +19,27 @@ def files(tmp_path):
     """{name: path} of bad inputs, and a regular file to put an output folder under."""
     corrupt = tmp_path / "corrupt.json"
     corrupt.write_text('{"schema_version": 1, "results": [')
-    other = tmp_path / "v2.json"
-    other.write_text(json.dumps({**json.loads(Path(SMALL).read_text()), "schema_version": 2}))
+    other = tmp_path / "v3.json"  # a schema this policybench does not read (it reads 1 and 2)
+    other.write_text(json.dumps({**json.loads(Path(SMALL).read_text()), "schema_version": 3}))
     not_results = tmp_path / "list.json"
     not_results.write_text("[1, 2]")
     regular = tmp_path / "file.txt"
     regular.write_text("x")
     return {"tmp": str(tmp_path), "missing": str(tmp_path / "nope.json"), "corrupt": str(corrupt),
-            "v2": str(other), "list": str(not_results), "file": str(regular), "small": SMALL}
+            "v3": str(other), "list": str(not_results), "file": str(regular), "small": SMALL}
 
 
 # argv with {name} standing for files[name]; the text the error line must hold
 BAD_INPUT = {
     "plot missing file": (["plot", "{missing}", "-o", "{tmp}/p"], "nope.json: no such file"),
     "plot corrupt json": (["plot", "{corrupt}", "-o", "{tmp}/p"], "corrupt.json: not a JSON results file"),
-    "plot other schema": (["plot", "{v2}", "-o", "{tmp}/p"], "schema_version 2; this policybench reads 1"),
+    "plot other schema": (["plot", "{v3}", "-o", "{tmp}/p"], "schema_version 3; this policybench reads 1 and 2"),
     "plot not results": (["plot", "{list}", "-o", "{tmp}/p"], "list.json: not a policybench results file"),
     "plot folder under a file": (["plot", "{small}", "-o", "{file}/sub"], "cannot create the folder"),
     "plot folder is a file": (["plot", "{small}", "-o", "{file}"], "cannot create the folder"),
     "report missing file": (["report", "{missing}"], "nope.json: no such file"),
     "report corrupt json": (["report", "{corrupt}"], "corrupt.json: not a JSON results file"),
-    "report other schema": (["report", "{v2}"], "schema_version 2; this policybench reads 1"),
+    "report other schema": (["report", "{v3}"], "schema_version 3; this policybench reads 1 and 2"),
     "report output under a file": (["report", "{small}", "-o", "{file}/sub/out.md"], "-o {file}/sub/out.md"),
     "report csv under a file": (["report", "{small}", "--format", "csv", "-o", "{file}/sub/out.csv"], "-o {file}/sub/out.csv"),
     "report output is a folder": (["report", "{small}", "-o", "{tmp}"], "is a folder"),
@@ -47,7 +47,7 @@ BAD_INPUT = {
     "compare missing base": (["compare", "{missing}", "{small}"], "nope.json: no such file"),
     "compare missing new": (["compare", "{small}", "{missing}"], "nope.json: no such file"),
     "compare corrupt json": (["compare", "{small}", "{corrupt}"], "corrupt.json: not a JSON results file"),
-    "compare other schema": (["compare", "{v2}", "{small}"], "schema_version 2; this policybench reads 1"),
+    "compare other schema": (["compare", "{v3}", "{small}"], "schema_version 3; this policybench reads 1 and 2"),
     "compare bad min-change": (["compare", "{small}", "{small}", "--min-change", "abc"], "--min-change must be a percentage"),
     "compare negative min-change": (["compare", "{small}", "{small}", "--min-change=-5%"], "--min-change must be between"),
 }
@@ -67,7 +67,7 @@ def test_failed_output_writes_nothing(files, capsys):
     main(fill(["report", "{small}", "--format", "csv", "-o", "{file}/sub/out.csv"], files))
     main(fill(["plot", "{missing}", "-o", "{tmp}/p"], files))
     capsys.readouterr()
-    assert sorted(p.name for p in Path(files["tmp"]).iterdir()) == ["corrupt.json", "file.txt", "list.json", "v2.json"]
+    assert sorted(p.name for p in Path(files["tmp"]).iterdir()) == ["corrupt.json", "file.txt", "list.json", "v3.json"]
 
 
 def test_plot_with_nothing_to_plot(tmp_path, capsys):
@@ -93,7 +93,7 @@ def test_results_entry_without_policy(tmp_path, capsys):
 
 
 def test_schema_error_names_the_file(files, capsys):
-    assert_one_error_line(capsys, main(fill(["compare", "{small}", "{v2}"], files)), "v2.json")
+    assert_one_error_line(capsys, main(fill(["compare", "{small}", "{v3}"], files)), "v3.json")
 
 
 # --- good paths -------------------------------------------------------------------------------

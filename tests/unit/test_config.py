@@ -1,16 +1,15 @@
 import pytest
 
 from policybench.config import (
-    PROFILES,
-    Camera,
     Override,
+    RealtimeSettings,
     RunConfig,
-    customize_profile,
-    get_profile,
-    parse_image_size,
+    SettingsError,
+    SweepSettings,
     parse_override,
 )
 from policybench.errors import UsageError
+from policybench.profiles import PROFILES, Camera, customize_profile, get_profile, parse_image_size
 
 SO100 = PROFILES["so100"]
 
@@ -95,36 +94,93 @@ def test_get_profile():
 
 
 def test_default_config_is_valid():
-    RunConfig().validate()
+    RunConfig()
 
 
 @pytest.mark.parametrize(
     "kw, message",
     [
-        ({"refills": 0}, "--refills must be positive"),
-        ({"refills": -2}, "--refills must be positive"),
-        ({"max_seconds": 0.0}, "--max-seconds must be positive"),
-        ({"max_seconds": -1.0}, "--max-seconds must be positive"),
-        ({"warmup": -1}, "--warmup must be 0 or more"),
-        ({"threads": 0}, "--threads must be positive"),
-        ({"policies": []}, "--policies is empty"),
+        ({"refills": 0}, "^refills must be positive, got 0$"),
+        ({"refills": -2}, "^refills must be positive"),
+        ({"max_seconds": 0.0}, "^max_seconds must be positive"),
+        ({"max_seconds": -1.0}, "^max_seconds must be positive"),
+        ({"warmup": -1}, "^warmup must be 0 or more"),
+        ({"threads": 0}, "^threads must be positive"),
+        ({"policies": []}, "^policies is empty"),
         ({"policies": ["act", "noop", "act"]}, "names a policy twice"),
-        ({"policies": ["act"], "baseline": "smolvla"}, "--baseline 'smolvla' is not among"),
+        ({"policies": ["act"], "baseline": "smolvla"}, "^baseline 'smolvla' is not among policies"),
         ({"policies": ["act"], "overrides": [Override("diffusion", "horizon", 8)]}, "'diffusion' is not among"),
     ],
 )
-def test_validate_rejects(kw, message):
-    with pytest.raises(UsageError, match=message):
-        RunConfig(**kw).validate()
+def test_settings_are_checked_when_made_and_the_error_names_the_field(kw, message):
+    with pytest.raises(SettingsError, match=message):
+        RunConfig(**kw)
+
+
+def test_a_settings_error_is_said_with_the_flags_of_the_command_line():
+    from policybench.cli import FLAGS
+
+    with pytest.raises(SettingsError) as caught:
+        RunConfig(policies=["act"], overrides=[Override("diffusion", "horizon", 8)])
+    assert caught.value.said_with(FLAGS) == ("--set diffusion.horizon: 'diffusion' is not among --policies (act) "
+                                             "nor the type of a --policy-path checkpoint")
+    assert isinstance(caught.value, UsageError) and isinstance(caught.value, ValueError)
+
+
+def test_a_value_with_braces_is_quoted_as_it_is():
+    with pytest.raises(SettingsError, match=r"^baseline '\{x\}' is not among policies \(act\)$"):
+        RunConfig(policies=["act"], baseline="{x}")
+
+
+def test_settings_are_frozen_and_a_replacement_is_checked_again():
+    import dataclasses
+
+    cfg = RunConfig(policies=["act"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.refills = 3  # type: ignore[misc]
+    with pytest.raises(SettingsError, match="^refills"):
+        dataclasses.replace(cfg, refills=0)
 
 
 def test_validate_accepts_warmup_zero():
-    RunConfig(warmup=0).validate()
+    RunConfig(warmup=0)
 
 
 def test_validate_rejects_nan_max_seconds():
-    with pytest.raises(UsageError, match="--max-seconds"):
-        RunConfig(max_seconds=float("nan")).validate()
+    with pytest.raises(SettingsError, match="^max_seconds"):
+        RunConfig(max_seconds=float("nan"))
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"hz": (0,)}, "^hz must be positive, got 0$"),
+        ({"hz": (20_000,)}, "^hz must be at most 10000"),
+        ({"thresholds": (1.5,)}, "^thresholds must be between 0 and 1, got 1.5$"),
+        ({"seconds": 0.0}, "^seconds must be positive, got 0$"),
+        ({"ticks": 1}, "^ticks must be 2 or more"),
+        ({"mode": "fast"}, "^mode must be one of sync, async, both"),
+        ({"aggregate": "sum"}, "^aggregate must be one of"),
+        ({"remote_calls": 0}, "^remote_calls must be positive"),
+        ({"port": 70000}, "^port must be between 1 and 65535"),
+        ({"hz": (10, 30), "run": RunConfig(policies=["act"])}, "^a live run takes one hz and one thresholds"),
+    ],
+)
+def test_realtime_settings_are_checked_when_made(kw, message):
+    with pytest.raises(SettingsError, match=message):
+        RealtimeSettings(**kw)
+
+
+def test_realtime_settings_give_the_modes_and_the_length_in_ticks():
+    assert RealtimeSettings(mode="both").modes == ("sync", "async")
+    assert RealtimeSettings(hz=(30,)).ticks_at(30) == 300  # 10 s by default
+    assert RealtimeSettings(ticks=7).ticks_at(30) == 7
+    assert RealtimeSettings(seconds=0.01).ticks_at(30) == 2
+
+
+def test_sweep_settings_check_the_rate():
+    with pytest.raises(SettingsError, match="^hz must be a positive rate, got -1"):
+        SweepSettings(RunConfig(policies=["act"]), (), hz=-1)
 
 
 def test_resolved_baseline():

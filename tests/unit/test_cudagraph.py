@@ -17,7 +17,8 @@ import torch
 from policybench.clock import Clock
 from policybench.loop import run_steady_state
 from policybench.policies.lerobot_policies import FAMILIES, LeRobotPolicy
-from policybench.variants import VARIANTS, CudaGraphPolicy
+from policybench.variants import VARIANTS
+from policybench.variants.cudagraph import CudaGraphPolicy
 
 N = 4  # actions per chunk
 
@@ -115,7 +116,7 @@ def test_exit_frees_the_graph_and_the_next_refill_captures_again():
 
 
 def test_a_failed_capture_is_a_skip_that_names_the_error():
-    from policybench.variants import CaptureFailed
+    from policybench.variants.cudagraph import CaptureFailed
 
     policy = TinyChunkPolicy()
     adapter = LeRobotPolicy(FAMILIES["act"], policy, [])
@@ -153,7 +154,7 @@ def test_tensors_made_from_python_numbers_in_the_warm_up_are_reused_by_the_captu
     """What makes SmolVLA's and pi0's refills capturable in principle: their attention masks and
     flow-matching times are ``torch.tensor(python list or float, device=...)``, a host copy that
     capture forbids; the capture gets the warm-up's tensor back instead."""
-    from policybench.variants import PythonConstants
+    from policybench.variants.cudagraph import PythonConstants
 
     constants, original = PythonConstants(), torch.tensor
     source = torch.ones(2)
@@ -176,7 +177,7 @@ def test_tensors_made_from_python_numbers_in_the_warm_up_are_reused_by_the_captu
 
 
 def test_torch_tensor_is_put_back_when_the_warm_up_raises():
-    from policybench.variants import PythonConstants
+    from policybench.variants.cudagraph import PythonConstants
 
     original = torch.tensor
     with pytest.raises(RuntimeError, match="boom"):

@@ -3,8 +3,8 @@ import torch
 
 from policybench.errors import UsageError
 from policybench import policies
-from policybench.config import PROFILES, customize_profile
 from policybench.policies.noop import NoopPolicy, build_noop
+from policybench.profiles import PROFILES, customize_profile
 from policybench.samples import REFILL, STEP
 
 SO100 = PROFILES["so100"]

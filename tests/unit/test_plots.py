@@ -127,6 +127,6 @@ def test_run_hz_is_validated_as_the_library_takes_it():
     from policybench.api import build_config
     from policybench.errors import UsageError
 
-    with pytest.raises(UsageError, match="--hz must be a rate from above 0 to 10000, got 0"):
+    with pytest.raises(UsageError, match="^hz must be a rate from above 0 to 10000, got 0"):
         build_config(["noop"], hz=0)
     assert build_config(["noop"], hz=30).hz == 30

@@ -223,7 +223,7 @@ def test_a_variant_whose_actions_are_off_is_simulated_but_not_called_a_win():
     from policybench.report.realtime import render_realtime
 
     fast, exact = _result(10, [1.0], [5.0]), _result(10, [1.0], [50.0])
-    fast.policy, fast.variant = "act+openvino-bf16", "openvino-bf16"
+    fast.variant = "openvino-bf16"
     fast.equivalence = {"max_abs_diff": 0.1, "rel_error": 0.033, "tolerance": 0.02, "equivalent": False}
     exact.equivalence = {"max_abs_diff": 0.0, "rel_error": 0.0, "tolerance": 1e-4, "equivalent": True}
     entries = simulate(RunResults({}, {}, [exact, fast]), [30], [0.5], seconds=2)

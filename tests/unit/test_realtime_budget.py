@@ -104,8 +104,8 @@ def test_snapshot_of_the_budget_and_verdict_lines():
 
     results = RunResults({}, {}, [
         _result("act", [250.0, 250.0, 250.0, 500.0], variant="eager"),
-        _result("act+compile", [62.5] * 4, variant="compile"),
-        _result("act+openvino-bf16", [31.25] * 4, variant="openvino-bf16", equivalent=False),
+        _result("act", [62.5] * 4, variant="compile"),
+        _result("act", [31.25] * 4, variant="openvino-bf16", equivalent=False),
     ])
     entries = simulate(results, [2.0, 8.0], [0.25, 0.5], seconds=0, ticks=64, policies=["act"])
     text = render_realtime(entries, highest_rates(entries), simulated_budgets(results, entries))
@@ -117,12 +117,12 @@ def test_the_settings_of_a_sweep_are_named_by_their_flags():
     from policybench.realtime.simulate import alternatives
 
     def point(name, value, refill_ms):
-        r = _result(f"smolvla[{name}={value}]", [refill_ms] * 2)
-        r.config.update(sweep_point={name: value}, sweep_policy="smolvla")
+        r = _result("smolvla", [refill_ms] * 2)
+        r.point = {name: value}
         return r
 
     steps = [point("smolvla.num_steps", "10", 500.0), point("smolvla.num_steps", "5", 250.0)]
     (alt,) = alternatives(steps[0], steps)
-    assert (alt.flags, alt.name, alt.refills.slowest, alt.chunk) == ("--set smolvla.num_steps=5", "smolvla[smolvla.num_steps=5]", 0.25, 8)
+    assert (alt.flags, alt.name, alt.refills.slowest, alt.chunk) == ("--set smolvla.num_steps=5", "smolvla[num_steps=5]", 0.25, 8)
     cams = [point("cameras", "2", 500.0), point("cameras", "1", 250.0)]
     assert [a.flags for a in alternatives(cams[0], cams)] == ["--cameras 1"]

@@ -57,7 +57,7 @@ def test_sync_achieved_rate_counts_only_the_ticks_that_met_their_deadline():
 
 
 def test_live_sync_with_a_stall_does_not_report_the_full_rate(monkeypatch):
-    from policybench.config import RunConfig
+    from policybench.config import RealtimeSettings, RunConfig
     from policybench.realtime import live
 
     time = FakeTime()
@@ -65,7 +65,8 @@ def test_live_sync_with_a_stall_does_not_report_the_full_rate(monkeypatch):
     monkeypatch.setattr(live, "sleep_until_real", lambda now: lambda t: setattr(time, "t", max(time.t, t)))
     policy = FakePolicy(time, chunk=8, step_cost=0.0, refill_cost=1.0)
     cfg = RunConfig(policies=["fake"], warmup=1)
-    (sync,) = live.run_live(cfg, "cpu", 4.0, 16, ["sync"], 0.5, "latest_only", build=lambda *a: policy)
+    settings = RealtimeSettings(hz=(4.0,), ticks=16, mode="sync", aggregate="latest_only", run=cfg)
+    (sync,) = live.run_live(settings, "cpu", build=lambda *a: policy)
     assert sync["summary"]["achieved_hz"] == 2.5 and sync["summary"]["late_ticks"] == 6
     assert sync["summary"]["refills_seen"] == 2 and sync["summary"]["ticks_needed"] == 9
 

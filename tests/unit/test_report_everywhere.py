@@ -23,7 +23,8 @@ from policybench.report.csv import render_summary_csv
 from policybench.report.html import render_html
 from policybench.report.markdown import render_markdown
 from policybench.report.plots import figure_bars, figure_sweep, png_bytes
-from policybench.report.table import machine_line, render_table
+from policybench.report.format import machine_line
+from policybench.report.table import render_table
 from policybench.results import RunResults, write_results
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -32,7 +33,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 def variants() -> RunResults:
     """ACT eager at 68 ms and ACT+bf16 at 34 ms whose actions are 2.7e-2 off (tolerance 1e-2)."""
     eager = ok_result("act", chunk=2, cycles=2, refill_ms=68.0, step_ms=0.5, cold_ms=100.0)
-    bf16 = ok_result("act+bf16", chunk=2, cycles=2, refill_ms=34.0, step_ms=0.5, cold_ms=100.0)
+    bf16 = ok_result("act", chunk=2, cycles=2, refill_ms=34.0, step_ms=0.5, cold_ms=100.0)
     eager.variant, bf16.variant = "eager", "bf16"
     bf16.equivalence = {"max_abs_diff": 0.03, "rel_error": 0.027, "tolerance": 0.01, "equivalent": False}
     return run_results([eager, bf16])

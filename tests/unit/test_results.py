@@ -55,10 +55,10 @@ def test_json_layout(tmp_path):
     write_results(sample_results(), str(path))
     data = json.loads(path.read_text())
     assert {"schema_version", "environment", "run", "results"} <= set(data)
-    assert data["schema_version"] == SCHEMA_VERSION == 1
+    assert data["schema_version"] == SCHEMA_VERSION == 2
     ok, failed = data["results"]
     for r in (ok, failed):
-        assert {"policy", "status", "error", "config", "params", "samples", "summary", "cold_start_ms"} <= set(r)
+        assert {"policy", "variant", "point", "status", "error", "config", "params", "samples", "summary", "cold_start_ms"} <= set(r)
         assert set(r["summary"]) == {"all", "step", "refill"}
         for phase in ("all", "step", "refill"):
             assert set(r["summary"][phase]) == STAT_KEYS

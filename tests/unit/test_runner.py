@@ -1,3 +1,4 @@
+import dataclasses
 import errno
 import json
 import os
@@ -7,8 +8,9 @@ import pytest
 import torch
 from fakes import ENVIRONMENT, FakePolicy, FakeTime
 
-from policybench.config import PROFILES, Override, RunConfig
+from policybench.config import Override, RunConfig
 from policybench.interrupt import Interrupted
+from policybench.profiles import PROFILES
 from policybench.runner import run_benchmark
 
 OOM = getattr(torch, "OutOfMemoryError", RuntimeError)
@@ -106,8 +108,7 @@ def test_results_file_is_rewritten_after_every_policy(tmp_path):
 def test_incomplete_run_warns(tmp_path):
     time = FakeTime()
     # a cycle lasts 0.5 + 3 * 0.25 = 1.25 s; the 2nd refill ends at 1.75 s, the next step at 2.0 s: stop
-    cfg = config(tmp_path, ["a"])
-    cfg.refills, cfg.max_seconds = 5, 2.0
+    cfg = dataclasses.replace(config(tmp_path, ["a"]), refills=5, max_seconds=2.0)
     lines = []
     results = run_benchmark(cfg, "cpu", log=lines.append, clock=time.clock(), environment=dict(ENVIRONMENT),
                             build=FakeBuilder(time))

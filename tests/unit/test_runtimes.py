@@ -1,4 +1,4 @@
-"""Runtime variants (runtimes.py) on a tiny LeRobot-shaped policy: skip reasons, export, the
+"""Runtime variants (variants/runtimes.py) on a tiny LeRobot-shaped policy: skip reasons, export, the
 stand-in module, the runner's record and the --export manifest. Deterministic, no timing; the
 tests that run a runtime skip where its package is not installed."""
 
@@ -12,16 +12,18 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from policybench import runtimes
 from policybench.clock import Clock
-from policybench.config import PROFILES, RunConfig
+from policybench.config import RunConfig
 from policybench.errors import UsageError
 from policybench.loop import run_steady_state
 from policybench.observations import VECTOR, InputSpec
 from policybench.policies.lerobot_policies import FAMILIES, LeRobotPolicy
+from policybench.profiles import PROFILES
 from policybench.results import OK, SKIPPED
-from policybench.runtimes import INSTALL, ExportFailed, RuntimePolicy, runtime_problem
-from policybench.variants import VARIANTS, parse_variants
+from policybench.variants import VARIANTS, parse_variants, runtimes
+from policybench.variants.export import Flattened
+from policybench.variants.manifest import save_export
+from policybench.variants.runtimes import INSTALL, ExportFailed, RuntimePolicy, runtime_problem
 
 N = 4  # actions per chunk
 RUNTIMES = {"onnxruntime": "onnxruntime", "openvino": "openvino", "openvino-bf16": "openvino"}
@@ -160,13 +162,13 @@ def test_the_stand_in_hands_out_plain_attributes_of_the_original_but_not_its_par
         stand_in = adapter.policy.model
         assert stand_in.dtype_seen is torch.float32 and stand_in.unexportable is False
         with pytest.raises(AttributeError, match="TinyModel.lin is part of the exported module"):
-            stand_in.lin
+            stand_in.lin  # noqa: B018 - the read is what raises
         with pytest.raises(AttributeError):
-            stand_in.no_such_attribute
+            stand_in.no_such_attribute  # noqa: B018
 
 
 def test_the_arguments_are_named_by_their_place_and_rebuilt():
-    call = runtimes.Flattened.of({"batch": {"observation.state": torch.zeros(1, 2), "images": [torch.ones(1, 3)],
+    call = Flattened.of({"batch": {"observation.state": torch.zeros(1, 2), "images": [torch.ones(1, 3)],
                                             "task": "pick"}, "noise": None})
     assert call.names == ["batch.observation.state", "batch.images.0"]
     rebuilt = call.rebuild([torch.full((1, 2), 5.0), torch.full((1, 3), 7.0)])
@@ -177,10 +179,10 @@ def test_the_arguments_are_named_by_their_place_and_rebuilt():
 
 
 def _run(tmp_path, monkeypatch, variants, export_dir=None):
-    from policybench import roofline
     from policybench.runner import run_benchmark
+    from policybench.variants import measure
 
-    monkeypatch.setattr(roofline, "device_peaks", lambda device, clock: {"peak_flops": 1e9, "peak_bytes_per_s": 1e9})
+    monkeypatch.setattr(measure, "device_peaks", lambda device, clock: {"peak_flops": 1e9, "peak_bytes_per_s": 1e9})
     cfg = RunConfig(policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants,
                     export_dir=export_dir)
     warnings: list[str] = []
@@ -195,7 +197,7 @@ def test_the_run_records_the_export_and_saves_the_model_with_its_manifest(tmp_pa
     folder = tmp_path / "models"
     rs, _ = _run(tmp_path, monkeypatch, ["eager", "onnxruntime", "tensorrt"], str(folder))
     r = rs["onnxruntime"]
-    assert r.status == OK and r.policy == "act+onnxruntime" and r.equivalence["equivalent"]
+    assert r.status == OK and r.name == "act+onnxruntime" and r.equivalence["equivalent"]
     assert [s.i for s in r.samples if s.phase == "refill"] == [0, N]
     assert rs["tensorrt"].status == SKIPPED and rs["tensorrt"].error == "TensorRT needs a CUDA device"
     export = r.export
@@ -237,11 +239,11 @@ def test_a_model_with_external_data_is_saved_with_its_weights_under_its_own_name
     onnx.save_model(helper.make_model(graph), str(exported / "model.onnx"), save_as_external_data=True,
                     location="model.onnx.data", size_threshold=0)
     assert (exported / "model.onnx.data").exists()
-    result = SimpleNamespace(policy="pi0+openvino", variant="openvino", source="lerobot", config={},
+    result = SimpleNamespace(name="pi0+openvino", variant="openvino", source="lerobot", config={},
                              equivalence={"rel_error": 0.0})
 
     folder = tmp_path / "models"
-    saved = runtimes.save_export(str(exported / "model.onnx"), str(folder), result, {"module": "M"})
+    saved = save_export(str(exported / "model.onnx"), str(folder), result, {"module": "M"})
     assert saved == [str(folder / "pi0+openvino.onnx"), str(folder / "pi0+openvino.onnx.data"),
                      str(folder / "pi0+openvino.json")]
     assert json.loads((folder / "pi0+openvino.json").read_text())["external_data"] == "pi0+openvino.onnx.data"
@@ -249,7 +251,7 @@ def test_a_model_with_external_data_is_saved_with_its_weights_under_its_own_name
     data = (folder / "pi0+openvino.onnx.data").read_bytes()
     assert len(data) == weight.nbytes and (folder / "pi0+openvino.onnx").stat().st_size < weight.nbytes
     assert manifest["external_data_sha256"] == hashlib.sha256(data).hexdigest()
-    runtimes.save_export(str(exported / "model.onnx"), str(folder), result, {"module": "M"})  # again: replaced
+    save_export(str(exported / "model.onnx"), str(folder), result, {"module": "M"})  # again: replaced
     assert (folder / "pi0+openvino.onnx.data").read_bytes() == data
     (exported / "model.onnx.data").unlink()  # the saved model reads its own copy
     session = onnxruntime.InferenceSession(str(folder / "pi0+openvino.onnx"), providers=["CPUExecutionProvider"])
@@ -279,10 +281,9 @@ def _broken_session(path, variant, outputs):
 
 
 def test_export_needs_a_runtime_variant_and_travels_to_a_child_process(tmp_path):
-    with pytest.raises(UsageError, match="--export saves what a runtime variant exported"):
-        RunConfig(policies=["act"], export_dir=str(tmp_path)).validate()
+    with pytest.raises(UsageError, match="^export_dir saves what a runtime variant exported"):
+        RunConfig(policies=["act"], export_dir=str(tmp_path))
     cfg = RunConfig(policies=["act"], variants=["eager", "openvino"], export_dir=str(tmp_path))
-    cfg.validate()
     assert RunConfig.from_json(json.loads(json.dumps(cfg.to_json()))) == cfg
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 from fakes import ok_result, run_results
 
-from policybench.config import PROFILES, RunConfig, parse_override
+from policybench.config import RunConfig, parse_override
 from policybench.errors import UsageError
-from policybench.sweep import Axis, fit_line, fits, grid, holding, parse_axes, point_config, run_sweep
+from policybench.profiles import PROFILES
+from policybench.sweep.axes import Axis, grid, parse_axes, point_config
+from policybench.sweep.fit import fit_line, fits
+from policybench.sweep.run import run_sweep
+from policybench.sweep.verdict import holding
 
 
 def test_axes_from_flags_and_set_lists():
@@ -49,7 +53,8 @@ def _sweep_results(refill_by_cameras: dict[int, float]):
 
 def test_a_sweep_names_its_points_and_fits_ms_per_camera():
     results, axes = _sweep_results({1: 40.0, 2: 180.0, 3: 320.0})
-    assert [r.policy for r in results.results] == ["act[cameras=1]", "act[cameras=2]", "act[cameras=3]"]
+    assert [r.name for r in results.results] == ["act[cameras=1]", "act[cameras=2]", "act[cameras=3]"]
+    assert [(r.policy, r.point) for r in results.results] == [("act", {"cameras": str(n)}) for n in (1, 2, 3)]
     assert results.run["sweep"]["axes"] == [{"name": "cameras", "values": ["1", "2", "3"]}]
     (fit,) = fits(results, axes)
     assert fit.slope_ms == pytest.approx(140) and fit.intercept_ms == pytest.approx(-100) and not fit.poor
@@ -100,7 +105,8 @@ def test_a_value_a_policy_cannot_take_fails_that_point_only(tmp_path):
                  "--json", str(out)])
     assert code == 1
     results = json.loads(out.read_text())["results"]
-    assert [(r["policy"], r["status"]) for r in results] == [("noop[chunk_size=4]", "ok"), ("noop[chunk_size=0]", "failed")]
+    assert [(r["policy"], r["point"], r["status"]) for r in results] == [
+        ("noop", {"noop.chunk_size": "4"}, "ok"), ("noop", {"noop.chunk_size": "0"}, "failed")]
     assert results[1]["error"] == "noop.chunk_size must be a positive integer, got 0"
 
 
@@ -115,4 +121,5 @@ def test_a_single_value_beside_an_axis_is_held_fixed(tmp_path):
     data = json.loads(out.read_text())
     assert [a["name"] for a in data["run"]["sweep"]["axes"]] == ["noop.chunk_size"]
     assert data["run"]["threads"] == 1 and len(data["run"]["profile"]["cameras"]) == 1
-    assert [r["policy"] for r in data["results"]] == ["noop[chunk_size=4]", "noop[chunk_size=8]"]
+    assert [(r["policy"], r["point"]) for r in data["results"]] == [
+        ("noop", {"noop.chunk_size": "4"}), ("noop", {"noop.chunk_size": "8"})]

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from fakes import failed_result, ok_result, run_results
 
-from policybench.report.table import format_ms, render_table
-from policybench.results import read_results, write_results
+from policybench.report.format import format_ms
+from policybench.report.table import render_table
+from policybench.results import PolicyResult, read_results, write_results
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SNAPSHOT_JSON = DATA / "small_results.json"
@@ -151,7 +152,11 @@ def test_table_snapshot():
 
 
 def test_ratio_headers_name_a_variant_by_its_policys_label():
-    from policybench.report.table import _short
+    from policybench.report.format import short
 
-    assert _short("smolvla+compile") == "SmolVLA+compile" and _short("diffusion+openvino") == "Diff+openvino"
-    assert _short("diffusion") == "Diff" and _short("/ckpt/a+b/model") == "/ckpt/a+b/model"
+    def result(policy: str, variant: str | None = None) -> PolicyResult:
+        return PolicyResult(policy, "ok", variant=variant)
+
+    assert short(result("smolvla", "compile")) == "SmolVLA+compile"
+    assert short(result("diffusion", "openvino")) == "Diff+openvino"
+    assert short(result("diffusion")) == "Diff" and short(result("/ckpt/a+b/model")) == "/ckpt/a+b/model"

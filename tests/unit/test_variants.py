@@ -7,13 +7,16 @@ import torch
 from fakes import ENVIRONMENT, FakePolicy, FakeTime
 
 from policybench.cli import main
-from policybench.config import PROFILES, RunConfig
+from policybench.config import RunConfig
 from policybench.errors import UsageError
+from policybench.profiles import PROFILES
 from policybench.report.table import render_table
 from policybench.results import OK, SKIPPED, PolicyResult, RunResults
 from policybench.runner import run_benchmark
 from policybench.samples import REFILL, STEP, Sample
-from policybench.variants import ORDER, VARIANTS, equivalence, parse_variants, skip_reason
+from policybench.variants import ORDER, VARIANTS, parse_variants
+from policybench.variants.equivalence import equivalence
+from policybench.variants.strategies import skip_reason
 
 
 def test_parse_variants_puts_eager_first_and_orders_compile_last():
@@ -60,7 +63,7 @@ def test_noop_runs_eager_and_skips_the_other_variants(tmp_path):
     cfg = RunConfig(policies=["noop"], profile=PROFILES["so100"], refills=2, warmup=1, variants=["eager", "bf16", "cudagraph"])
     build = lambda name, profile, overrides, device, seed=0: FakePolicy(time, chunk=4, name=name)  # noqa: E731
     results = run_benchmark(cfg, "cpu", clock=time.clock(), environment=dict(ENVIRONMENT), build=build)
-    assert [(r.policy, r.variant, r.status) for r in results.results] == [
+    assert [(r.name, r.variant, r.status) for r in results.results] == [
         ("noop", "eager", OK), ("noop+bf16", "bf16", SKIPPED), ("noop+cudagraph", "cudagraph", SKIPPED)]
     assert results.results[0].equivalence["equivalent"] is True  # eager against itself
     assert "not a LeRobot policy" in results.results[1].error
@@ -79,9 +82,9 @@ def _variant_result(policy, variant, refill_ms, step_ms, rel=0.0, tol=1e-4, floo
 def test_table_rows_for_variants():
     rs = RunResults(dict(ENVIRONMENT), {"profile": {"name": "so100"}}, [
         _variant_result("act", "eager", 100.0, 2.0, floor=20.0),
-        _variant_result("act+bf16", "bf16", 50.0, 2.0, rel=0.05, tol=2e-2, floor=20.0),
-        _variant_result("act+noeval", "noeval", 100.0, 0.5, floor=20.0),
-        PolicyResult("act+cudagraph", SKIPPED, error="CUDA graphs need a CUDA device", variant="cudagraph"),
+        _variant_result("act", "bf16", 50.0, 2.0, rel=0.05, tol=2e-2, floor=20.0),
+        _variant_result("act", "noeval", 100.0, 0.5, floor=20.0),
+        PolicyResult("act", SKIPPED, error="CUDA graphs need a CUDA device", variant="cudagraph"),
     ])
     text = render_table(rs)
 
@@ -101,12 +104,12 @@ def test_table_rows_for_variants():
 
 def test_noeval_skips_the_walk_and_puts_eval_back():
     from policybench.policies.lerobot_policies import FAMILIES, LeRobotPolicy
-    from policybench.variants import VariantPolicy
+    from policybench.variants.noeval import NoEvalPolicy
 
     module = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))
     module.train()
     adapter = LeRobotPolicy(FAMILIES["act"], module, [])
-    with VariantPolicy(adapter, VARIANTS["noeval"]):
+    with NoEvalPolicy(adapter, VARIANTS["noeval"]):
         assert not module.training and not module[1].training  # put in eval mode once
         module[1].train()
         module.eval()  # the per-call walk is now a no-op

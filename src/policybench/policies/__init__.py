@@ -15,8 +15,9 @@ from policybench.errors import UsageError
 from policybench.policies.labels import label, short_label  # noqa: F401  (policies.label: the table's names)
 
 if TYPE_CHECKING:
-    from policybench.config import Profile
+    from policybench.config import Override
     from policybench.policies.base import PolicyAdapter
+    from policybench.profiles import Profile
 
 NOOP = "noop"
 
@@ -56,9 +57,9 @@ class LeRobotKind:
 
     def availability(self) -> str | None:
         try:
-            from policybench.policies import compat
+            from policybench.adapter.registry import policy_class
 
-            compat.policy_class(self.name)
+            policy_class(self.name)
         except ModuleNotFoundError as exc:  # an optional dependency of this policy is missing
             return f"needs the Python package '{exc.name}', which is not installed: pip install {exc.name}"
         except Exception as exc:  # noqa: BLE001 - LeRobot's own import-time checks
@@ -72,12 +73,12 @@ class LeRobotKind:
 
     def check_overrides(self, overrides: dict[str, object]) -> None:
         """Build the config (not the policy) with the ``--set`` values: a bad value is a usage error."""
-        from policybench.policies import compat
+        from policybench.adapter.registry import config_class
         from policybench.policies.lerobot_policies import coerce_overrides
         from policybench.sizes import check_override_sizes
 
         check_override_sizes(self.name, overrides)
-        cls = compat.config_class(self.name)
+        cls = config_class(self.name)
         try:
             cls(**coerce_overrides(cls, overrides))
         except (TypeError, ValueError, AssertionError, NotImplementedError) as exc:
@@ -192,15 +193,23 @@ def build(name: str, profile: Profile, overrides: dict[str, object], device: str
     return kind(name).build(profile, overrides, device, seed)
 
 
+def hub_overrides(names: list[str]) -> list[Override]:
+    """The config settings that the named LeRobot policies take when the hub may be reached (--hub)."""
+    from policybench.config import Override
+    from policybench.policies.lerobot_policies import FAMILIES
+
+    return [Override(n, field, value) for n in names if n in FAMILIES for field, value in FAMILIES[n].hub_settings]
+
+
 def with_pipeline(adapter: PolicyAdapter, checkpoint: str | None, device: str, task: str) -> PolicyAdapter:
     """Wrap a LeRobot policy so that each call runs LeRobot's whole deployment pipeline (--pipeline)."""
     from policybench.policies.checkpoint import hub_offline
     from policybench.policies.lerobot_policies import LeRobotPolicy
-    from policybench.policies.pipeline import PipelinePolicy, make_processors
+    from policybench.policies.pipeline import PipelinePolicy, processors_for
 
     if not isinstance(adapter, LeRobotPolicy):
         return adapter  # noop: no processors, nothing to stage
     if not checkpoint and adapter.family.pipeline_needs_hub and hub_offline():
         raise RuntimeError(adapter.family.pipeline_needs_hub)
-    pre, post = make_processors(adapter.policy, checkpoint, device)
+    pre, post = processors_for(adapter.policy, checkpoint, device)
     return PipelinePolicy(adapter, pre, post, device, task)

@@ -27,10 +27,11 @@ import tempfile
 import typing
 from pathlib import Path
 
+from policybench.adapter import processors, registry
+from policybench.adapter.version import lerobot_version
 from policybench.observations import InputSpec
-from policybench.policies import compat
 from policybench.policies.checkpoint_guard import CheckpointRefused, check_checkpoint, remote_code_trusted
-from policybench.policies.lerobot_policies import LeRobotPolicy, coerce_overrides, family, registered_types
+from policybench.policies.lerobot_policies import LeRobotPolicy, coerce_overrides, family, input_specs, registered_types
 
 WEIGHTS = "model.safetensors"
 PREPROCESSOR = "policy_preprocessor.json"
@@ -127,7 +128,7 @@ def _check_type(where: str, policy_type) -> None:
     if policy_type not in known:
         raise CheckpointError(
             f"{where}: policy type {policy_type!r} is not registered by the installed LeRobot "
-            f"({compat.lerobot_version()}); known: {', '.join(known)}"
+            f"({lerobot_version()}); known: {', '.join(known)}"
         )
 
 
@@ -164,15 +165,13 @@ def known_fields(cls, data: dict, prefix: str = "") -> tuple[dict, list[str]]:
 
 def _parse_config(target: str, policy_type: str, fields: dict):
     """LeRobot's own config parser, run on a cleaned copy of config.json in a temporary folder."""
-    from lerobot.configs.policies import PreTrainedConfig
-
     with tempfile.TemporaryDirectory(prefix="policybench-config-") as tmp:
         (Path(tmp) / "config.json").write_text(json.dumps({"type": policy_type, **fields}))
         system_temp = tempfile.tempdir
         tempfile.tempdir = tmp  # LeRobot writes a copy of the config there and never removes it
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                return PreTrainedConfig.from_pretrained(tmp)
+                return registry.read_config(tmp)
         except Exception as exc:  # noqa: BLE001 - draccus raises many types
             raise CheckpointError(f"{target}: cannot read its config ({_first_line(exc)})") from None
         finally:
@@ -192,34 +191,46 @@ def _offline_settings(target: str, policy_type: str, config) -> tuple[list[str],
         rtc.enabled = False
         notes.append("real-time chunking (rtc_config.enabled) turned off: select_action refuses it "
                      "(LeRobot runs it through predict_action_chunk in its asynchronous inference)")
-    saved_dtypes = False
-    if policy_type == "smolvla":
-        if config.load_vlm_weights:
-            # LeRobot would load the VLM from the hub in bfloat16 and then the checkpoint over it:
-            # built without the download, the weights keep the dtypes they were saved in instead.
-            config.load_vlm_weights = False
-            saved_dtypes = True
-        name = config.vlm_model_name
-        if hub_offline() and not Path(name).is_dir():
-            from policybench.policies.offline_vlm import local_stand_in
+    vlm = family(policy_type).vlm_fields
+    if not vlm:
+        return notes, False
+    vlm_notes, saved_dtypes = _offline_vlm(target, config, *vlm)
+    return notes + vlm_notes, saved_dtypes
 
-            local = local_stand_in(name)
-            if local is None:
-                raise CheckpointError(
-                    f"{target}: its VLM {name} (vlm_model_name) is read from the hub while the policy "
-                    "builds: add --hub"
-                )
-            config.vlm_model_name = str(local)
-            notes.append(
-                f"VLM {name}: architecture and tokenizer written locally (offline), weights from {WEIGHTS}; "
-                "the local tokenizer has the same vocabulary size but other token ids, so latency is "
-                "faithful and actions are not"
-            )
-    return notes, saved_dtypes
+
+def _offline_vlm(target: str, config, name_field: str, weights_field: str) -> tuple[list[str], bool]:
+    """A VLM built without downloading its weights (they are in the checkpoint), offline from its
+    local stand-in: (notes, whether the weights must keep the dtypes they were saved in)."""
+    saved_dtypes = bool(getattr(config, weights_field))
+    if saved_dtypes:
+        # LeRobot would load the VLM from the hub in bfloat16 and then the checkpoint over it:
+        # built without the download, the weights keep the dtypes they were saved in instead.
+        setattr(config, weights_field, False)
+    name = getattr(config, name_field)
+    local = _stand_in(target, name, f"its VLM {name} ({name_field}) is read from the hub while the policy builds")
+    if local is None:
+        return [], saved_dtypes
+    setattr(config, name_field, local)
+    return [f"VLM {name}: architecture and tokenizer written locally (offline), weights from {WEIGHTS}; "
+            "the local tokenizer has the same vocabulary size but other token ids, so latency is "
+            "faithful and actions are not"], saved_dtypes
+
+
+def _stand_in(target: str, name: str, read_from_hub: str) -> str | None:
+    """Offline, the folder of policybench's local stand-in for the hub id ``name`` (a
+    CheckpointError saying ``read_from_hub`` when there is none); None online or for a folder."""
+    if not hub_offline() or Path(name).is_dir():
+        return None
+    from policybench.policies.offline_vlm import local_stand_in
+
+    local = local_stand_in(name)
+    if local is None:
+        raise CheckpointError(f"{target}: {read_from_hub}: add --hub")
+    return str(local)
 
 
 def _load_policy(target: str, policy_type: str, config):
-    cls = compat.policy_class(policy_type)
+    cls = registry.policy_class(policy_type)
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):
@@ -230,14 +241,6 @@ def _load_policy(target: str, policy_type: str, config):
         if line.strip().startswith(_SWALLOWED_LOAD_FAILURES):
             raise CheckpointError(f"{target}: cannot load its weights ({line.strip()})")
     return policy
-
-
-def _uses_plain_loading(policy) -> bool:
-    """True where LeRobot loads model.safetensors key for key (no remapping of its own), so
-    that its keys can be checked against the policy's."""
-    from lerobot.policies.pretrained import PreTrainedPolicy
-
-    return getattr(type(policy).from_pretrained, "__func__", None) is PreTrainedPolicy.from_pretrained.__func__
 
 
 def weights_mismatch(state: dict, saved_keys: set[str]) -> tuple[list[str], list[str]]:
@@ -269,7 +272,7 @@ def _check_weights(target: str, policy_type: str, policy, weights: Path) -> list
         saved = set(f.keys())
     state = policy.state_dict()
     missing, unexpected = weights_mismatch(state, saved)
-    version = compat.lerobot_version()
+    version = lerobot_version()
     if missing:
         raise CheckpointError(
             f"{target}: {WEIGHTS} lacks {len(missing)} of the {len(state)} tensors of LeRobot {version}'s "
@@ -311,16 +314,11 @@ def _input_specs(config) -> list[InputSpec]:
     """The inputs a robot delivers: the config's input features less the empty cameras that
     SmolVLA and pi0 add for ``empty_cameras`` and fill themselves when they are absent."""
     empty = {f"{_EMPTY_CAMERA}{i}" for i in range(getattr(config, "empty_cameras", 0) or 0)}
-    return [
-        InputSpec(k, compat.feature_kind(f), tuple(f.shape))
-        for k, f in config.input_features.items() if k not in empty
-    ]
+    return input_specs(config.input_features, empty)
 
 
 def load_checkpoint(target: str, overrides: dict[str, object], device: str) -> CheckpointPolicy:
     """Load a checkpoint folder (or hub id) onto ``device``; ``overrides`` set config fields."""
-    import lerobot.policies  # noqa: F401  (registers every policy type's config class)
-
     config_file = _config_file(target)
     data = _read_config(config_file, str(config_file) if Path(target).exists() else target)
     policy_type = data["type"]
@@ -329,10 +327,10 @@ def load_checkpoint(target: str, overrides: dict[str, object], device: str) -> C
     weights = Path(target) / WEIGHTS
     if Path(target).exists() and not weights.is_file():
         raise CheckpointError(f"{target}: no {WEIGHTS}")
-    fields, ignored = known_fields(compat.config_class(policy_type), data)
+    fields, ignored = known_fields(registry.config_class(policy_type), data)
     notes = []
     if ignored:
-        notes.append(f"ignored config keys that LeRobot {compat.lerobot_version()} does not know: {', '.join(ignored)}")
+        notes.append(f"ignored config keys that LeRobot {lerobot_version()} does not know: {', '.join(ignored)}")
     config = _parse_config(target, policy_type, {**fields, "device": device})
     unknown = sorted(set(overrides) - set(vars(config)))
     if unknown:
@@ -343,7 +341,7 @@ def load_checkpoint(target: str, overrides: dict[str, object], device: str) -> C
     notes += offline_notes
     policy = _load_policy(target, policy_type, config)
     if weights.is_file():
-        if _uses_plain_loading(policy):
+        if registry.loads_key_for_key(policy):  # its keys can be checked against the policy's
             notes += _check_weights(target, policy_type, policy, weights)
         if saved_dtypes:
             notes += _keep_saved_dtypes(policy, weights)
@@ -368,15 +366,10 @@ def processor_overrides(target: str, processor_file: Path, device: str) -> dict[
         if "device" in saved:
             change["device"] = device
         tokenizer = saved.get("tokenizer_name")
-        if tokenizer and hub_offline() and not Path(tokenizer).is_dir():
-            from policybench.policies.offline_vlm import local_stand_in
-
-            local = local_stand_in(tokenizer)
-            if local is None:
-                raise CheckpointError(
-                    f"{target}: its preprocessor's tokenizer {tokenizer} is read from the hub: add --hub"
-                )
-            change["tokenizer_name"] = str(local)
+        why = f"its preprocessor's tokenizer {tokenizer} is read from the hub"
+        local = _stand_in(target, tokenizer, why) if tokenizer else None
+        if local:
+            change["tokenizer_name"] = local
         if change:
             overrides[key] = change
     return overrides
@@ -387,18 +380,14 @@ def normalization_statistics(weights: Path) -> dict | None:
     the form processors take (feature -> statistic -> tensor); None when there are none."""
     from safetensors import safe_open
 
-    from lerobot.processor.migrate_policy_normalization import extract_normalization_stats
-
     with safe_open(str(weights), framework="pt") as f:
         tensors = {k: f.get_tensor(k) for k in f.keys() if k.startswith(_OLD_NORMALIZATION)}
-    return extract_normalization_stats(tensors) or None
+    return processors.normalization_statistics(tensors)
 
 
 def checkpoint_processors(config, target: str, device: str):
     """The checkpoint's pre/post-processors: the saved ones (made to run on ``device`` and
     offline), else made from its config with the statistics its weights hold, if any."""
-    from lerobot.policies.factory import make_pre_post_processors
-
     folder = Path(target)
     if (folder / PREPROCESSOR).is_file():
         _guard(target, folder, config.type)
@@ -407,10 +396,8 @@ def checkpoint_processors(config, target: str, device: str):
         post = processor_overrides(target, post_file, "cpu") if post_file.is_file() else {}
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                return make_pre_post_processors(
-                    config, pretrained_path=str(folder), preprocessor_overrides=pre, postprocessor_overrides=post,
-                )
+                return processors.load_processors(config, str(folder), pre, post)
         except Exception as exc:  # noqa: BLE001 - missing files, unknown steps, hub errors
             raise CheckpointError(f"{target}: cannot load its processors ({_first_line(exc)})") from None
     stats = normalization_statistics(folder / WEIGHTS) if (folder / WEIGHTS).is_file() else None
-    return make_pre_post_processors(config, dataset_stats=stats)
+    return processors.make_processors(config, stats)

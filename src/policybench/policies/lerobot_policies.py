@@ -1,9 +1,9 @@
 """Adapters for LeRobot's policy classes, built from their configs with random weights.
 
 One ``Family`` per policy type says everything policybench knows about it: its name in tables,
-which config settings make it build offline, what to report as its chunk and its number of
-inference (denoising) steps, which inputs it takes, why it cannot be built here (with the
-remedy), and which modules ``--variant compile`` compiles. Every type that the installed LeRobot
+which config settings make it build offline (and which ones --hub sets instead), what to report
+as its chunk and its number of inference (denoising) steps, which inputs it takes, why it cannot
+be built here (with the remedy), and which modules ``--variant compile`` compiles. Every type that the installed LeRobot
 registers is offered: the ones not curated below get a generic family built from LeRobot's own
 defaults. Nothing outside this module touches a LeRobot policy's private attributes.
 """
@@ -15,16 +15,24 @@ import dataclasses
 import io
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Collection
 
 import torch
 
-from policybench.config import Profile
+from policybench.adapter import (
+    ACTION,
+    OBS_ENV_STATE,
+    OBS_LANGUAGE_ATTENTION_MASK,
+    OBS_LANGUAGE_TOKENS,
+    OBS_STATE,
+    registry,
+)
+from policybench.adapter.version import pi_problem
 from policybench.observations import InputSpec
-from policybench.policies import compat
 from policybench.policies.base import PolicyAdapter
 from policybench.policies.checkpoint_guard import CheckpointRefused, check_remote_code_config
 from policybench.policies.labels import label, short_label
+from policybench.profiles import Profile
 
 
 def find_queue(policy) -> deque | None:
@@ -40,8 +48,8 @@ def find_queue(policy) -> deque | None:
     if isinstance(queue, deque):
         return queue
     queues = getattr(policy, "_queues", None)
-    if isinstance(queues, dict) and isinstance(queues.get(compat.ACTION), deque):
-        return queues[compat.ACTION]
+    if isinstance(queues, dict) and isinstance(queues.get(ACTION), deque):
+        return queues[ACTION]
     return None
 
 
@@ -106,13 +114,16 @@ def _smolvlm_tokenizer() -> str:
     return str(smolvlm2_500m_dir())
 
 
+HUB_SMOLVLM = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"  # SmolVLA's VLM on the hub
+
+
 @dataclass(frozen=True)
 class ExportTarget:
     """What ``--variant onnxruntime/openvino`` exports of a policy: one module, exported as LeRobot
     calls it during a refill; whatever calls it stays in PyTorch."""
 
     what: str  # the part exported and what stays in PyTorch, or why nothing is
-    module: Callable[[object], tuple[object, str]] | None = None  # policy -> (owner, attribute); None: not exported
+    module: Callable[[Any], tuple[object, str]] | None = None  # policy -> (owner, attribute); None: not exported
     # "torchscript" (torch.onnx.export's tracer) or "dynamo" (torch.export, for transformers' vision
     # encoders, whose mask code reads shapes as numbers, which the tracer turns into tensors)
     exporter: str = "torchscript"
@@ -132,7 +143,15 @@ class Family:
     uses_env_state: bool = True
     profile_problem: Callable[[Profile], str | None] = _any_profile  # why a profile does not fit, and what to do
     availability_problem: Callable[[], str | None] = lambda: None  # why it cannot be built here, and what to do
-    compile_targets: Callable[[object], list[tuple[object, str]]] = lambda policy: []  # (owner, attribute)
+    # Config fields that, set with --set (to a local copy of what the hub would give), remove that problem.
+    problem_solved_by: tuple[str, ...] = ()
+    # (config field, value) pairs set with --hub: what the hub gives in place of the local stand-ins.
+    hub_settings: tuple[tuple[str, object], ...] = ()
+    reported_fields: tuple[str, ...] = ()  # config fields that go into the results as they are
+    # (config field naming the VLM, config field saying whether to download its weights): a checkpoint's
+    # VLM is built without the download (its weights are in the checkpoint), offline from a local stand-in.
+    vlm_fields: tuple[str, str] | None = None
+    compile_targets: Callable[[Any], list[tuple[object, str]]] = lambda policy: []  # (owner, attribute)
     # --variant cudagraph: make factory calls default to the GPU during capture (ACT builds a tensor
     # on the CPU and copies it over, which capture forbids); False where a library builds CPU
     # tensors from Python numbers that must stay on the CPU (diffusers' DDPM scheduler).
@@ -160,7 +179,7 @@ def _needs_hub(name: str, config_field: str, what: str) -> Callable[[], str | No
     """The reason a type cannot be built offline: a model its config names is read from the hub."""
 
     def problem() -> str | None:
-        cls = compat.config_class(name)
+        cls = registry.config_class(name)
         try:
             model = getattr(cls(), config_field, None)
         except Exception:  # noqa: BLE001 - a config that needs features to be built
@@ -195,11 +214,13 @@ FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
         Family("act", summary="Action Chunking Transformer", offline_settings=_offline_act,
+               reported_fields=("temporal_ensemble_coeff",),
                compile_targets=lambda p: [(p, "model")],
                export=ExportTarget("the whole refill: ACT's model forward, observation in, chunk out",
                                    lambda p: (p, "model"))),
         Family("smolvla", summary="SmolVLA vision-language-action (SmolVLM2-500M architecture, offline)",
                offline_settings=_offline_smolvla, tokenizer=_smolvlm_tokenizer, uses_env_state=False,
+               hub_settings=(("vlm_model_name", HUB_SMOLVLM),), vlm_fields=("vlm_model_name", "load_vlm_weights"),
                compile_targets=lambda p: [(p.model, "denoise_step"), (p.model, "embed_prefix")],
                export=_SMOLVLA_EXPORT),
         Family("diffusion", summary="Diffusion Policy (DDPM; 100 denoising steps by default)",
@@ -210,14 +231,15 @@ FAMILIES: dict[str, Family] = {
                                    lambda p: (p.diffusion, "unet"))),
         Family("pi0", summary="pi0 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
-               availability_problem=compat.pi_problem, export=_PI_EXPORT,
+               availability_problem=pi_problem, export=_PI_EXPORT,
                pipeline_needs_hub=_PI_PIPELINE),
         Family("pi05", summary="pi0.5 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
-               availability_problem=compat.pi_problem, export=_PI_EXPORT,
+               availability_problem=pi_problem, export=_PI_EXPORT,
                pipeline_needs_hub=_PI_PIPELINE),
         Family("pi0_fast", summary="pi0 with FAST action tokens (autoregressive)",
                uses_env_state=False, remote_code_fields=("action_tokenizer_name", "text_tokenizer_name"),
+               problem_solved_by=("action_tokenizer_name",),
                availability_problem=_needs(
                    "needs the FAST action tokenizer lerobot/fast-action-tokenizer (code and vocabulary on the "
                    "hub), which LeRobot loads with trust_remote_code: run with --hub --trust-remote-code once it "
@@ -270,7 +292,7 @@ def family(name: str) -> Family:
 
 def registered_types() -> list[str]:
     """Every policy type the installed LeRobot registers: the curated ones first, in their order."""
-    registered = compat.registered_policy_types()
+    registered = registry.registered_policy_types()
     return [n for n in FAMILIES if n in registered] + sorted(set(registered) - set(FAMILIES))
 
 
@@ -333,8 +355,8 @@ class LeRobotPolicy(PolicyAdapter):
         }
         if find_queue(self.policy) is None:
             info["n_action_steps"] = 1  # no queue: every call computes
-        if self.family.name == "act":
-            info["temporal_ensemble_coeff"] = cfg.temporal_ensemble_coeff
+        for name in self.family.reported_fields:
+            info[name] = getattr(cfg, name)
         return info
 
     def compile_targets(self) -> list[tuple[object, str]]:
@@ -364,13 +386,13 @@ def _tokenize_task(tokenizer_dir: str, cfg, task: str) -> dict[str, torch.Tensor
         return_tensors="pt",
     )
     return {
-        compat.OBS_LANGUAGE_TOKENS: enc["input_ids"],
-        compat.OBS_LANGUAGE_ATTENTION_MASK: enc["attention_mask"].bool(),
+        OBS_LANGUAGE_TOKENS: enc["input_ids"],
+        OBS_LANGUAGE_ATTENTION_MASK: enc["attention_mask"].bool(),
     }
 
 
 def config_fields(name: str) -> list[str]:
-    return sorted(f.name for f in dataclasses.fields(compat.config_class(name)) if f.init)
+    return sorted(f.name for f in dataclasses.fields(registry.config_class(name)) if f.init)
 
 
 def coerce_overrides(cls, overrides: dict[str, object]) -> dict[str, object]:
@@ -403,10 +425,12 @@ def coerce_overrides(cls, overrides: dict[str, object]) -> dict[str, object]:
 
 
 def _profile_inputs(family: Family, profile: Profile) -> list[tuple[str, str, tuple[int, ...]]]:
-    inputs = [(c.key, "visual", (3, c.height, c.width)) for c in profile.cameras]
-    inputs.append((compat.OBS_STATE, "state", (profile.state_dim,)))
+    inputs: list[tuple[str, str, tuple[int, ...]]] = [
+        (c.key, "visual", (3, c.height, c.width)) for c in profile.cameras
+    ]
+    inputs.append((OBS_STATE, "state", (profile.state_dim,)))
     if profile.env_state_dim and family.uses_env_state:
-        inputs.append((compat.OBS_ENV_STATE, "env", (profile.env_state_dim,)))
+        inputs.append((OBS_ENV_STATE, "env", (profile.env_state_dim,)))
     return inputs
 
 
@@ -418,13 +442,13 @@ def build_lerobot(name: str, profile: Profile, overrides: dict[str, object], dev
     """Build a random-weight LeRobot policy for ``profile`` on ``device``."""
     fam = family(name)
     problem = fam.availability_problem()
-    if problem and not set(overrides) & {"action_tokenizer_name"}:
+    if problem and not set(overrides) & set(fam.problem_solved_by):
         raise RuntimeError(f"{name} cannot be built here: {problem}")
     mismatch = fam.profile_problem(profile)
     if mismatch:
         raise ProfileMismatch(mismatch)
-    cls = compat.config_class(name)
-    inputs, outputs = compat.features(_profile_inputs(fam, profile), profile.action_dim)
+    cls = registry.config_class(name)
+    inputs, outputs = registry.features(_profile_inputs(fam, profile), profile.action_dim)
     settings = {**fam.offline_settings(profile), **coerce_overrides(cls, overrides)}
     cfg = cls(device=device, input_features=inputs, output_features=outputs, **settings)
     try:
@@ -433,8 +457,12 @@ def build_lerobot(name: str, profile: Profile, overrides: dict[str, object], dev
         raise RuntimeError(str(exc)) from None
     torch.manual_seed(seed)
     with contextlib.redirect_stdout(io.StringIO()):  # LeRobot prints while building
-        policy = compat.policy_class(name)(cfg)
+        policy = registry.policy_class(name)(cfg)
     policy.to(device)
     policy.eval()
-    specs = [InputSpec(k, compat.feature_kind(f), tuple(f.shape)) for k, f in cfg.input_features.items()]
-    return LeRobotPolicy(fam, policy, specs)
+    return LeRobotPolicy(fam, policy, input_specs(cfg.input_features))
+
+
+def input_specs(features: dict, leave_out: Collection[str] = ()) -> list[InputSpec]:
+    """The inputs named by a LeRobot config's ``input_features``, less those in ``leave_out``."""
+    return [InputSpec(k, registry.feature_kind(f), tuple(f.shape)) for k, f in features.items() if k not in leave_out]

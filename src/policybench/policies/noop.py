@@ -7,10 +7,10 @@ from collections import deque
 
 import torch
 
-from policybench.config import Profile
 from policybench.errors import UsageError
 from policybench.observations import VECTOR, InputSpec
 from policybench.policies.base import PolicyAdapter
+from policybench.profiles import Profile
 
 
 class NoopPolicy(PolicyAdapter):

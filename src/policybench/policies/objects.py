@@ -74,13 +74,11 @@ def adapt_object(name: str, obj, inputs, device: str) -> PolicyAdapter:
     """The adapter for a user's own object (raises UsageError for one policybench cannot run)."""
     config = getattr(obj, "config", None)
     if config is not None and hasattr(config, "input_features") and hasattr(obj, "select_action"):
-        from policybench.policies import compat
-        from policybench.policies.lerobot_policies import LeRobotPolicy, family
+        from policybench.policies.lerobot_policies import LeRobotPolicy, family, input_specs
 
         obj.to(device)
         obj.eval()
-        specs = [InputSpec(k, compat.feature_kind(f), tuple(f.shape)) for k, f in config.input_features.items()]
-        return LeRobotPolicy(family(getattr(config, "type", name)), obj, specs)
+        return LeRobotPolicy(family(getattr(config, "type", name)), obj, input_specs(config.input_features))
     if isinstance(obj, torch.nn.Module):
         if inputs is None:
             raise UsageError(f"{name}: a plain torch.nn.Module needs inputs= (a tensor, a tuple or a dict of tensors)")

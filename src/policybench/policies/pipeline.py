@@ -16,22 +16,21 @@ from typing import Callable
 
 import torch
 
+from policybench.adapter.processors import make_processors, prepare_observation
 from policybench.policies.base import WrappedPolicy
 from policybench.policies.lerobot_policies import LeRobotPolicy
 
 STAGES = ("prepare", "preprocess", "select_action", "postprocess")
 
 
-def make_processors(policy, checkpoint: str | None, device: str):
+def processors_for(policy, checkpoint: str | None, device: str):
     """The policy's pre/post-processors: a checkpoint's own (see ``checkpoint_processors``), else
     made from its config (with no dataset statistics: normalization steps have nothing to apply)."""
-    from lerobot.policies.factory import make_pre_post_processors
-
     if checkpoint:
         from policybench.policies.checkpoint import checkpoint_processors
 
         return checkpoint_processors(policy.config, checkpoint, device)
-    return make_pre_post_processors(policy.config, dataset_stats=None)
+    return make_processors(policy.config)
 
 
 class PipelinePolicy(WrappedPolicy):
@@ -51,10 +50,8 @@ class PipelinePolicy(WrappedPolicy):
         ]
 
     def _prepare(self, raw: dict) -> dict:
-        from lerobot.policies.utils import prepare_observation_for_inference
-
         with torch.inference_mode():
-            return prepare_observation_for_inference(copy(raw), torch.device(self.device), self.task, None)
+            return prepare_observation(copy(raw), torch.device(self.device), self.task)
 
     def _preprocess(self, obs: dict) -> dict:
         with torch.inference_mode():

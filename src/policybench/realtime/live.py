@@ -6,7 +6,7 @@ from typing import Callable
 
 from policybench import policies
 from policybench.clock import clock_for
-from policybench.config import RunConfig
+from policybench.config import RealtimeSettings, RunConfig
 from policybench.errors import UsageError
 from policybench.interrupt import Interrupted, interruptible
 from policybench.loop import warm_up
@@ -25,67 +25,74 @@ Log = Callable[[str], None]
 
 @interruptible()
 def run_live(
-    cfg: RunConfig,
+    settings: RealtimeSettings,
     device: str,
-    hz: float,
-    ticks: int,
-    modes: list[str],
-    threshold: float,
-    aggregate: str,
     log: Log = lambda line: None,
     build=policies.build,
-    remote_calls: int = 0,
-    port: int | None = None,
 ) -> list[dict[str, object]]:
-    """One entry per policy and mode; a policy that fails is an entry with its error. With
-    ``remote_calls`` > 0, also round trips through LeRobot's PolicyServer (mode "remote").
-    SIGINT or SIGTERM stops the run with Interrupted, whose ``partial`` is the entries measured
-    and, last, the one interrupted (status "interrupted")."""
+    """One entry per policy of ``settings.run`` and mode; a policy that fails is an entry with its
+    error. With ``settings.remote``, also round trips through LeRobot's PolicyServer (mode
+    "remote"). SIGINT or SIGTERM stops the run with Interrupted, whose ``partial`` is the entries
+    measured and, last, the one interrupted (status "interrupted")."""
+    cfg, hz, modes = settings.run, settings.hz[0], list(settings.modes)
     clock = clock_for(device)
     sleep_until = sleep_until_real(clock.now)
     entries: list[dict[str, object]] = []
-    doing: dict[str, object] | None = None  # the entry being measured, marked "interrupted" by a signal
+    doing: list[dict[str, object]] = []  # the entry being measured, marked "interrupted" by a signal
     try:
         for name in cfg.policies:
-            adapter = None
             base = {"policy": name, "hz": hz, "source": "measured"}
-            doing = {**base, "mode": ",".join(modes)}
+            whole = {**base, "mode": ",".join(modes)}  # the policy's entry until one of its modes starts
+            doing[:] = [whole]
             try:
-                adapter = build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
-                obs = synthetic_observation(adapter.input_specs(), device, cfg.seed, extra=adapter.extra_inputs(cfg.profile.task))
-                for mode in modes:
-                    doing = {**base, "mode": mode, "threshold": threshold if mode == "async" else None}
-                    log(f"{name}: {mode} at {hz:g} Hz for {ticks} ticks")
-                    entry = {**base, "mode": mode, "threshold": threshold if mode == "async" else None,
-                             "aggregate": aggregate if mode == "async" else None, "status": "ok", "error": None,
-                             **paced_run(adapter, obs, cfg, clock, sleep_until, mode, hz, ticks, threshold, aggregate)}
-                    entries.append(entry)
-                if remote_calls > 0:
-                    log(f"{name}: {remote_calls} round trips through LeRobot's policy server")
-                    remote = doing = {**base, "mode": "remote", "threshold": None, "aggregate": None}
-                    try:
-                        remote.update(measure_remote(adapter, obs, cfg, device, clock, remote_calls, port))
-                    except Exception as exc:  # noqa: BLE001 - the in-process modes above stand
-                        remote.update(status="failed", error=describe_error(exc), summary={})
-                        log(f"{name}: remote FAILED: {remote['error'].splitlines()[0]}")
-                    entries.append(remote)
-                doing = None
+                _measure_policy(settings, device, build, base, clock, sleep_until, log, entries, doing)
             except UsageError:
                 raise
             except Exception as exc:  # noqa: BLE001 - isolate every policy
                 error = describe_error(exc)
                 log(f"{name}: FAILED: {error.splitlines()[0]}")
-                entries.append({**base, "mode": ",".join(modes), "status": "failed", "error": error, "summary": {}})
-                doing = None
-            finally:
-                del adapter
-                release_memory(device)
+                entries.append({**whole, "status": "failed", "error": error, "summary": {}})
+            doing.clear()
     except KeyboardInterrupt as exc:
         stop = Interrupted.wrap(exc, entries)
-        if doing is not None:
-            entries.append({**doing, "status": INTERRUPTED, "error": str(stop), "summary": {}})
+        entries += [{**entry, "status": INTERRUPTED, "error": str(stop), "summary": {}} for entry in doing]
         raise stop from None
     return entries
+
+
+def _mode(mode: str, threshold: float, aggregate: str) -> dict[str, object]:
+    """A run's mode and the async settings it ran with (None in sync and remote mode)."""
+    return {"mode": mode, "threshold": threshold if mode == "async" else None,
+            "aggregate": aggregate if mode == "async" else None}
+
+
+def _measure_policy(settings: RealtimeSettings, device: str, build, base: dict[str, object], clock, sleep_until,
+                    log: Log, entries: list[dict[str, object]], doing: list[dict[str, object]]) -> None:
+    """One policy built, then run in each mode (and through the PolicyServer); ``doing`` holds
+    the entry being measured."""
+    cfg, hz, name = settings.run, settings.hz[0], str(base["policy"])
+    threshold, aggregate, ticks = settings.thresholds[0], settings.aggregate, settings.ticks_at(hz)
+    adapter = None
+    try:
+        adapter = build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
+        obs = synthetic_observation(adapter.input_specs(), device, cfg.seed, extra=adapter.extra_inputs(cfg.profile.task))
+        for mode in settings.modes:
+            doing[:] = [{**base, **_mode(mode, threshold, aggregate)}]
+            log(f"{name}: {mode} at {hz:g} Hz for {ticks} ticks")
+            entries.append({**doing[0], "status": "ok", "error": None,
+                            **paced_run(adapter, obs, cfg, clock, sleep_until, mode, hz, ticks, threshold, aggregate)})
+        if settings.remote and settings.remote_calls > 0:
+            doing[:] = [{**base, **_mode("remote", threshold, aggregate)}]
+            log(f"{name}: {settings.remote_calls} round trips through LeRobot's policy server")
+            try:
+                measured = measure_remote(adapter, obs, cfg, device, clock, settings.remote_calls, settings.port)
+            except Exception as exc:  # noqa: BLE001 - the in-process modes above stand
+                measured = {"status": "failed", "error": describe_error(exc), "summary": {}}
+                log(f"{name}: remote FAILED: {measured['error'].splitlines()[0]}")
+            entries.append({**doing[0], **measured})
+    finally:
+        del adapter
+        release_memory(device)
 
 
 def paced_run(adapter, obs, cfg: RunConfig, clock, sleep_until, mode: str, hz: float, ticks: int,

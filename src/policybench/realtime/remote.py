@@ -17,7 +17,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-import pickle
 import re
 import secrets
 import shutil
@@ -32,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from policybench.config import Profile
 from policybench.errors import UsageError
 from policybench.isolation import module_command, stop_child
 from policybench.policies.base import PolicyAdapter
+from policybench.profiles import Profile
 
 
 @dataclass(frozen=True)
@@ -95,11 +94,11 @@ def check_port_free(port: int) -> None:
 
 def save_checkpoint(adapter: PolicyAdapter, folder: Path) -> None:
     """What the server loads: the policy (config + weights) and its pre/post-processors."""
-    from lerobot.policies.factory import make_pre_post_processors
+    from policybench.adapter.processors import make_processors
 
     policy = adapter.policy  # a LeRobotPolicy; the noop has no checkpoint
     policy.save_pretrained(folder)
-    pre, post = make_pre_post_processors(policy.config, dataset_stats=None)
+    pre, post = make_processors(policy.config)
     pre.save_pretrained(folder)
     post.save_pretrained(folder)
 
@@ -223,7 +222,8 @@ def policy_server(port: int | None, folder: Path, startup_timeout: float = 60.0)
     ``folder`` (made mode 0700) is its working and temporary folder: its socket, its log and the
     files LeRobot leaves behind land there, and go with it; if we die first, the server removes it."""
     import grpc
-    from lerobot.transport import services_pb2_grpc
+
+    from policybench.adapter import transport
 
     folder.chmod(0o700)
     secret = secrets.token_hex(32)
@@ -247,7 +247,7 @@ def policy_server(port: int | None, folder: Path, startup_timeout: float = 60.0)
         wait_until_serving(proc, folder, log, f"port {port}" if port is not None else "its socket", startup_timeout)
         # The server is up: no channel_ready_future, whose polling thread, cut short by a signal,
         # would outlive the channel closed on exit and die with a traceback.
-        yield services_pb2_grpc.AsyncInferenceStub(with_secret(channel, secret))
+        yield transport.stub(with_secret(channel, secret))
 
 
 def wait_until_serving(proc: subprocess.Popen, folder: Path, log, where: str, timeout: float) -> None:
@@ -278,11 +278,7 @@ def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int
     problem = grpc_problem()
     if problem:
         raise RuntimeError(problem)
-    from lerobot.async_inference.helpers import RemotePolicyConfig, TimedObservation
-    from lerobot.transport import services_pb2
-    from lerobot.transport.utils import send_bytes_in_chunks
-
-    from policybench.policies.compat import hw_to_dataset_features
+    from policybench.adapter.transport import RobotClient
 
     if not hasattr(adapter, "policy"):
         raise RuntimeError(f"{adapter.name} is not a LeRobot policy; the policy server cannot load it")
@@ -293,23 +289,15 @@ def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int
     remove_stale_folders()
     with tempfile.TemporaryDirectory(prefix=f"{RUN_PREFIX}{os.getpid()}-") as tmp:  # removed on a signal too
         save_checkpoint(adapter, Path(tmp))
-        spec = RemotePolicyConfig(
-            policy_type=adapter.name,
-            pretrained_name_or_path=tmp,
-            lerobot_features=hw_to_dataset_features(hw, "observation", use_video=False),
-            actions_per_chunk=n_actions,
-            device=device,
-        )
         with policy_server(port, Path(tmp)) as stub:
-            stub.Ready(services_pb2.Empty())
-            stub.SendPolicyInstructions(services_pb2.PolicySetup(data=pickle.dumps(spec)))
+            client = RobotClient(stub)
+            client.ready()
+            client.send_policy(adapter.name, tmp, hw, n_actions, device)
             trips, length = [], 0
             for i in range(warmup + calls):
-                obs = TimedObservation(timestamp=time.time(), observation=raw, timestep=i, must_go=True)
+                obs = client.observation(raw, i)
                 start = time.perf_counter()
-                stub.SendObservations(send_bytes_in_chunks(pickle.dumps(obs), services_pb2.Observation))
-                reply = stub.GetActions(services_pb2.Empty())
-                actions = pickle.loads(reply.data) if reply.data else []  # nosec - our own server
+                actions = client.round_trip(obs)
                 elapsed = time.perf_counter() - start
                 if not actions:
                     raise RuntimeError("LeRobot's policy server returned no actions (see its log)")

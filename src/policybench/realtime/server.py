@@ -32,6 +32,9 @@ from typing import Callable
 
 import grpc
 
+from policybench.adapter.transport import add_policy_server
+from policybench.isolation import ask_death_signal
+
 PORT_IN_USE = 98  # exit code, as errno EADDRINUSE on Linux
 PARENT_GONE = 3
 NO_SECRET = 4
@@ -55,12 +58,7 @@ def die_with_parent(parent: int, folder: str) -> None:
         os._exit(PARENT_GONE)
 
     signal.signal(PARENT_DIED, leave)
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, PARENT_DIED)
-    else:
+    if not ask_death_signal(PARENT_DIED):
         def watch() -> None:
             while os.getppid() == parent:
                 time.sleep(0.5)
@@ -108,7 +106,7 @@ def serve(address: str, secret: str, add_service: Callable[[object], None] | Non
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), interceptors=[RequireSecret(secret)],
                          options=[("grpc.so_reuseport", 0)])
-    (add_service or add_policy_server())(server)
+    (add_service or add_policy_server)(server)
     try:
         bound = server.add_insecure_port(address)  # 0 on failure in older grpcio
     except RuntimeError:
@@ -124,17 +122,6 @@ def serve(address: str, secret: str, add_service: Callable[[object], None] | Non
         pass
     server.wait_for_termination()
     return 0
-
-
-def add_policy_server() -> Callable[[object], None]:
-    """Adds LeRobot's PolicyServer. Its configuration's host and port are left at their defaults:
-    only LeRobot's own entry point binds them."""
-    from lerobot.async_inference.configs import PolicyServerConfig
-    from lerobot.async_inference.policy_server import PolicyServer
-    from lerobot.transport import services_pb2_grpc
-
-    config = PolicyServerConfig(inference_latency=0, obs_queue_timeout=30)
-    return lambda server: services_pb2_grpc.add_AsyncInferenceServicer_to_server(PolicyServer(config), server)
 
 
 def main(add_service: Callable[[object], None] | None = None) -> None:

@@ -44,8 +44,8 @@ class Costs:
 def costs_from_result(r: PolicyResult) -> Costs:
     refill = [x / 1000 for x in latencies(r.samples, REFILL)]
     if r.status != OK or not refill:
-        raise UsageError(f"results file has no refill samples for '{r.policy}'; run it again with policybench run --json")
-    return Costs(r.policy, chunk_length(r), [x / 1000 for x in latencies(r.samples, STEP)], refill)
+        raise UsageError(f"results file has no refill samples for '{r.name}'; run it again with policybench run --json")
+    return Costs(r.name, chunk_length(r), [x / 1000 for x in latencies(r.samples, STEP)], refill)
 
 
 def chunk_length(r: PolicyResult) -> int:
@@ -57,7 +57,7 @@ def chunk_length(r: PolicyResult) -> int:
     gaps = Counter(b - a for a, b in zip(idx, idx[1:]))
     chunk = gaps.most_common(1)[0][0] if gaps else int(r.config.get("n_action_steps") or 1)
     if chunk > MAX_SEQUENCE:  # a results file from elsewhere: the simulated queue would hold them all
-        raise UsageError(f"{r.policy}: a chunk of {chunk:,} actions (calls per refill); a simulation replays "
+        raise UsageError(f"{r.name}: a chunk of {chunk:,} actions (calls per refill); a simulation replays "
                          f"at most {MAX_SEQUENCE:,}")
     return chunk
 
@@ -100,11 +100,11 @@ def simulate(
             asked = f"--ticks {n:,} is" if ticks is not None else f"--hz {hz:g} for {seconds:g} s is {n:,} ticks,"
             raise UsageError(f"{asked} more than the {MAX_TICKS:,} a simulated run may have: lower "
                              + ("--ticks" if ticks is not None else "--hz or --seconds"))
-    chosen = [r for r in results.results if policies is None or r.policy in policies]
+    chosen = [r for r in results.results if policies is None or r.name in policies]
     if policies:
-        missing = sorted(set(policies) - {r.policy for r in chosen})
+        missing = sorted(set(policies) - {r.name for r in chosen})
         if missing:
-            raise UsageError(f"results file has no policy {', '.join(missing)}; it has {', '.join(r.policy for r in results.results)}")
+            raise UsageError(f"results file has no policy {', '.join(missing)}; it has {', '.join(r.name for r in results.results)}")
     entries: list[dict[str, object]] = []
     for r in chosen:
         if r.status != OK:
@@ -112,7 +112,7 @@ def simulate(
         costs = costs_from_result(r)
         flag = not_equivalent(r.equivalence)
         for hz, n in counts:
-            base = {"policy": r.policy, "hz": hz, "source": "simulated", "aggregate": None, "threshold": None,
+            base = {"policy": r.name, "hz": hz, "source": "simulated", "aggregate": None, "threshold": None,
                     **({"not_equivalent": flag} if flag else {})}
             entries.append({**base, "mode": "sync", "summary": simulate_sync(costs, hz, n)})
             for g in thresholds:
@@ -187,7 +187,7 @@ def _held(e: dict[str, object]) -> bool:
 def simulated_budgets(results: RunResults, entries: list[dict[str, object]]) -> list[PolicyBudget]:
     """Per policy simulated, the budgets against its measured refills, with the settings of the
     same policy the file also measured (sweep points, variants with equivalent actions)."""
-    by_name = {r.policy: r for r in results.results if r.status == OK}
+    by_name = {r.name: r for r in results.results if r.status == OK}
     out = []
     for policy in dict.fromkeys(e["policy"] for e in entries):
         r = by_name[policy]
@@ -204,7 +204,7 @@ def run_budgets(results: RunResults, hz: float, threshold: float = 0.5) -> list[
     sweep point of the same policy counts as what would hold, not as a policy of its own."""
     base = [r for r in results.results if r.status == OK and r.variant in (None, "eager")
             and latencies(r.samples, REFILL)]
-    entries = [{"policy": r.policy, "mode": mode, "hz": hz, "threshold": g}
+    entries = [{"policy": r.name, "mode": mode, "hz": hz, "threshold": g}
                for r in base for mode, g in (("sync", None), ("async", threshold))]
     return simulated_budgets(results, entries)
 
@@ -218,25 +218,15 @@ def alternatives(r: PolicyResult, results: list[PolicyResult]) -> list[Alternati
     a variant only if its actions are equivalent."""
     out = []
     for other in results:
-        if other is r or other.status != OK or _base(other) != _base(r) or not latencies(other.samples, REFILL):
+        if other is r or other.status != OK or other.policy != r.policy or not latencies(other.samples, REFILL):
             continue
-        point, mine = other.config.get("sweep_point") or {}, r.config.get("sweep_point") or {}
         flags = [f"{SETTING_FLAGS[k]} {v}" if k in SETTING_FLAGS else f"--set {k}={v}"
-                 for k, v in point.items() if mine.get(k) != v]
+                 for k, v in other.point.items() if r.point.get(k) != v]
         if other.variant and other.variant != r.variant:
             if not_equivalent(other.equivalence):
                 continue
             flags.append(f"--variant {other.variant}")
         if flags:
             refills = Refills.of([x / 1000 for x in latencies(other.samples, REFILL)])
-            out.append(Alternative(other.policy, " ".join(flags), chunk_length(other), refills))
+            out.append(Alternative(other.name, " ".join(flags), chunk_length(other), refills))
     return out
-
-
-def _base(r: PolicyResult) -> str:
-    """The policy a sweep point or a variant was measured from."""
-    if r.config.get("sweep_policy"):
-        return str(r.config["sweep_policy"])
-    if r.variant and r.policy.endswith(f"+{r.variant}"):
-        return r.policy[: -len(r.variant) - 1]
-    return r.policy

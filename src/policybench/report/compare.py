@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from policybench.regression import FASTER, SLOWER, Change
-from policybench.report.table import format_ms, label
+from policybench.report.format import format_ms, identity_label, name_label
 
 
 def describe_change(c: Change) -> str:
@@ -14,7 +14,8 @@ def describe_change(c: Change) -> str:
 
 def _name(c: Change) -> str:
     """'ACT', or 'ACT (realtime sync at 30 Hz)' for a live realtime run."""
-    return f"{label(c.policy)} ({c.context})" if c.context else label(c.policy)
+    name = identity_label(c.policy, c.variant, c.point)
+    return f"{name} ({c.context})" if c.context else name
 
 
 def render_compare(
@@ -26,7 +27,7 @@ def render_compare(
     if unmatched:
         lines.append("note: measured in only one of the files: " + ", ".join(unmatched))
     for name in failed or []:
-        lines.append(f"regression: {label(name)} was measured in the base run and failed in the new one")
+        lines.append(f"regression: {name_label(name)} was measured in the base run and failed in the new one")
     width = max([len(_name(c)) for c in changes] + [6])
     lines.append(
         f"{'policy'.ljust(width)}  {'base median':>12}  {'new median':>12}  change "

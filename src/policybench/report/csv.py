@@ -47,11 +47,11 @@ def render_summary_csv(results: RunResults) -> str:
         head = [_cell(r.cold_start_ms), _cell(r.params)]
         for phase in ("all", "step", "refill"):
             s = summary[phase]
-            rows.append([r.policy, r.status, phase, *(_cell(s[k]) for k in STAT_KEYS), *head, "", *extra])
+            rows.append([r.name, r.status, phase, *(_cell(s[k]) for k in STAT_KEYS), *head, "", *extra])
         for stage, by_phase in stages_of(r).items():
             for phase in ("all", "step", "refill"):
                 s = by_phase[phase]
-                rows.append([r.policy, r.status, phase, *(_cell(s[k]) for k in STAT_KEYS), "", "", stage, *extra])
+                rows.append([r.name, r.status, phase, *(_cell(s[k]) for k in STAT_KEYS), "", "", stage, *extra])
     return _write(rows)
 
 
@@ -69,5 +69,5 @@ def render_samples_csv(results: RunResults) -> str:
     for r in results.results:
         for s in r.samples:
             per_stage = [repr(s.stages_ms[name]) if s.stages_ms and name in s.stages_ms else "" for name in stages]
-            rows.append([r.policy, s.i, s.phase, repr(s.latency_ms), *per_stage])
+            rows.append([r.name, s.i, s.phase, repr(s.latency_ms), *per_stage])
     return _write(rows)

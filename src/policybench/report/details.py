@@ -35,8 +35,8 @@ def stages_of(r: PolicyResult) -> dict:
 
 
 def eager_of(r: PolicyResult, rs: list[PolicyResult]) -> PolicyResult | None:
-    base = r.policy.rpartition("+")[0] if r.variant not in (None, "eager") else r.policy
-    return next((e for e in rs if e.policy == base and e.variant == "eager" and e.status == OK), None)
+    """The measured eager run of ``r``'s policy at ``r``'s sweep point."""
+    return next((e for e in rs if e.same_point(r) and e.variant == "eager" and e.status == OK), None)
 
 
 def not_a_win(r: PolicyResult) -> str | None:
@@ -160,4 +160,4 @@ def missing_reasons(r: PolicyResult, rs: list[PolicyResult]) -> list[str]:
 
 def missing_notes(rs: list[PolicyResult]) -> list[str]:
     """One note per measured policy with a "-": '"-" for ACT: params: not recorded ...'."""
-    return [f'"-" for {label(r.policy)}: ' + "; ".join(why) for r in rs if (why := missing_reasons(r, rs))]
+    return [f'"-" for {label(r)}: ' + "; ".join(why) for r in rs if (why := missing_reasons(r, rs))]

@@ -6,26 +6,39 @@ import math
 
 from policybench.policies.labels import label as policy_label
 from policybench.policies.labels import short_label
-from policybench.results import RunResults
+from policybench.results import PolicyResult, RunResults, name_suffix
 
 
-def label(name: str) -> str:
-    """Display name: the registry's label (plus "+variant"), or the last two parts of a checkpoint path."""
+def label(r: PolicyResult) -> str:
+    """A result's display name: its policy's label, then "+variant" and the sweep point."""
+    return identity_label(r.policy, r.variant, r.point)
+
+
+def identity_label(policy: str, variant: str | None = None, point: dict[str, str] | None = None) -> str:
+    """"ACT+bf16[cameras=2]": the policy's label, then what its result's name adds."""
+    return policy_name(policy) + name_suffix(variant, point or {})
+
+
+def short(r: PolicyResult) -> str:
+    """A ratio header's name: "Diff", "SmolVLA+compile"."""
+    return short_label(r.policy) + name_suffix(r.variant, r.point)
+
+
+def policy_name(policy: str) -> str:
+    """The registry's label of a policy ("ACT"), or the last two parts of a checkpoint path."""
+    if "/" not in policy and "\\" not in policy:
+        return policy_label(policy)
+    parts = [p for p in policy.replace("\\", "/").split("/") if p]
+    return "/".join(parts[-2:]) if len(parts) > 2 else policy
+
+
+def name_label(name: str) -> str:
+    """A name kept as text (a realtime run's policy, a budget's): as ``label`` shows a result.
+    Realtime entries are plain dicts that keep only the name, so its "+variant" is found here."""
     base, plus, variant = name.rpartition("+")
     if plus and "/" not in base:
         return f"{policy_label(base)}+{variant}"
-    if "/" not in name and "\\" not in name:
-        return policy_label(name)
-    parts = [p for p in name.replace("\\", "/").split("/") if p]
-    return "/".join(parts[-2:]) if len(parts) > 2 else name
-
-
-def short(name: str) -> str:
-    """A ratio header's name: "Diff", "SmolVLA+compile"."""
-    base, plus, variant = name.rpartition("+")
-    if plus and "/" not in base:
-        return f"{short_label(base)}+{variant}"
-    return short_label(name)
+    return policy_name(name)
 
 
 def format_ms(value: float | None) -> str:
@@ -75,7 +88,7 @@ def inputs_text(results: RunResults) -> str:
         return f"profile {name}"
     if len(from_checkpoint) == len(results.results):
         return "inputs from the checkpoint" + ("s" if len({r.source for r in from_checkpoint}) > 1 else "")
-    names = ", ".join(dict.fromkeys(label(r.policy) for r in from_checkpoint))
+    names = ", ".join(dict.fromkeys(label(r) for r in from_checkpoint))
     return f"profile {name} ({names}: inputs from the checkpoint)"
 
 

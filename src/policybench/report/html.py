@@ -7,7 +7,8 @@ import html
 
 from policybench.report.markdown import COLUMNS, detail_table, realtime_section, report_notes, summary_rows
 from policybench.report.plots import render_pngs
-from policybench.report.table import machine_line, render_table
+from policybench.report.format import machine_line
+from policybench.report.table import render_table
 from policybench.results import RunResults
 
 _STYLE = """

@@ -28,11 +28,11 @@ def summary_rows(results: RunResults) -> list[list[str]]:
     rows = []
     for r in results.results:
         if r.status != OK:
-            rows.append([label(r.policy), r.status] + ["-"] * (len(COLUMNS) - 2))
+            rows.append([label(r), r.status] + ["-"] * (len(COLUMNS) - 2))
             continue
         s = r.summary()
         rows.append([
-            label(r.policy),
+            label(r),
             _status(r),
             f"{r.params / 1e6:.1f}" if r.params is not None else "-",
             format_ms(s["step"]["median_ms"]),
@@ -51,12 +51,12 @@ def detail_table(results: RunResults) -> tuple[list[str], list[list[str]]]:
     variants and equivalence, chunk settings and memory), one column per policy; no rows when
     the file has none of these."""
     rows = [row for group in detail_rows(results.results) for row in group]
-    return ["Metric"] + [label(r.policy) for r in results.results], rows
+    return ["Metric"] + [label(r) for r in results.results], rows
 
 
 def report_notes(results: RunResults, notes: list[str] | None = None) -> list[str]:
     """The failures (first line of each error), why a figure is "-", then ``notes``."""
-    failures = [f"{label(r.policy)} {r.status}: {(r.error or '').splitlines()[0] if r.error else ''}"
+    failures = [f"{label(r)} {r.status}: {(r.error or '').splitlines()[0] if r.error else ''}"
                 for r in results.results if r.status != OK]
     return failures + missing_notes(results.results) + list(notes or [])
 

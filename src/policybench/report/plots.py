@@ -17,7 +17,7 @@ from matplotlib.ticker import FuncFormatter, LogFormatter, MaxNLocator  # noqa: 
 
 from policybench.errors import UsageError  # noqa: E402
 from policybench.report.details import not_a_win  # noqa: E402
-from policybench.report.format import duration_text, label, machine_line  # noqa: E402
+from policybench.report.format import duration_text, identity_label, label, machine_line, name_label  # noqa: E402
 from policybench.results import OK, PolicyResult, RunResults  # noqa: E402
 from policybench.samples import REFILL, STEP, latencies  # noqa: E402
 
@@ -99,7 +99,7 @@ def figure_timeline(results: RunResults) -> Figure:
             ax.scatter([s.i for s in pts], [s.latency_ms for s in pts], s=size, c=color, marker=marker,
                        label=f"{phase} ({len(pts)})", zorder=3 if phase == REFILL else 2)
         ax.plot([s.i for s in r.samples], [s.latency_ms for s in r.samples], color="#999999", lw=0.5, zorder=1)
-        _log_panel(ax, f"{label(r.policy)}: latency per call", "latency")
+        _log_panel(ax, f"{label(r)}: latency per call", "latency")
     return _finish_stack(fig, axes, "call index (measured phase)", results)
 
 
@@ -112,7 +112,7 @@ def figure_cdf(results: RunResults) -> Figure:
             if not values:
                 continue
             ys = [(k + 1) / len(values) for k in range(len(values))]
-            ax.step(values, ys, where="post", label=_plain(f"{label(r.policy)} (n={len(values)})"))
+            ax.step(values, ys, where="post", label=_plain(f"{label(r)} (n={len(values)})"))
         ax.set_xscale("log")
         _duration_axis(ax.xaxis, log=True)
         ax.set_ylim(0, 1.02)
@@ -171,7 +171,7 @@ def figure_bars(results: RunResults) -> Figure:
 
 def _bar_label(r: PolicyResult) -> str:
     """The policy's name; a variant adds whether its actions match fp32 eager's."""
-    name = label(r.policy)
+    name = label(r)
     if not_a_win(r):
         return f"{name}\nnot a win: actions\n{r.equivalence['rel_error']:.2g} off (tol. {r.equivalence['tolerance']:g})"
     if r.equivalence.get("equivalent"):
@@ -207,7 +207,7 @@ def figure_realtime(results: RunResults) -> Figure:
             ax.axvspan(0, 0, color="#ff7f0e", alpha=0.3, label=f"starved tick ({len(starved)})")
         ax.axhline(period_ms, color="black", ls="--", lw=1, label=f"period {duration_text(period_ms)}")
         stall = (e.get("summary") or {}).get("longest_stall_ms")
-        title = f"{label(str(e['policy']))}, {e['mode']}"
+        title = f"{name_label(str(e['policy']))}, {e['mode']}"
         if e.get("threshold") is not None:
             title += f" (threshold {e['threshold']:g})"
         title += f" at {float(e['hz']):g} Hz: work per tick"
@@ -223,12 +223,10 @@ FIGURES = {"timeline": figure_timeline, "cdf": figure_cdf, "bars": figure_bars}
 def figure_sweep(results: RunResults, hz: float | None = None) -> Figure:
     """A sweep: refill median (p99 as whisker) against each axis value, the fitted line, and the
     control period as a horizontal line; one panel per policy and axis."""
-    from policybench.sweep import Axis, fits
+    from policybench.sweep.axes import recorded_axes
+    from policybench.sweep.fit import fits, series
 
-    axes_spec = [Axis(a["name"], tuple(_axis_value(a["name"], v) for v in a["values"]))
-                 for a in results.run.get("sweep", {}).get("axes", [])]
-    from policybench.sweep import series
-
+    axes_spec = recorded_axes(results.run)
     panels = [(axis, s) for axis in axes_spec for s in series(results, axis, axes_spec)]
     _check_panels(len(panels), "sweep series")
     fig, axs = plt.subplots(max(len(panels), 1), 1, figsize=(8, 2.6 * max(len(panels), 1)), dpi=DPI, squeeze=False)
@@ -262,22 +260,12 @@ def _sweep_panel(ax, axis, s, fit, hz: float | None) -> None:
     _duration_axis(ax.yaxis, log)
     if all(float(x).is_integer() for x in xs):  # cameras, threads, steps: no 1.25
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(_plain(f"{label(s.policy)}{' at ' + s.group if s.group else ''}: refill against {axis.name}"),
+    ax.set_title(_plain(f"{identity_label(s.policy, s.variant)}{' at ' + s.group if s.group else ''}: refill against {axis.name}"),
                  fontsize=10, loc="left")
     ax.set_xlabel("megapixels per camera" if axis.name == "image_size" else _plain(axis.name))
     ax.set_ylabel("refill latency")
     ax.grid(True, which="both", alpha=0.3)
     _legend_outside(ax)
-
-
-def _axis_value(name: str, shown: str):
-    if name == "image_size":
-        h, w = shown.split("x")
-        return int(h), int(w)
-    try:
-        return int(shown)
-    except ValueError:
-        return float(shown) if shown.replace(".", "", 1).isdigit() else shown
 
 
 def png_bytes(fig: Figure) -> bytes:

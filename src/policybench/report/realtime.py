@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from policybench.realtime.budget import MIN_REFILLS, Fit, PolicyBudget, Suggestion, judged
-from policybench.report.format import duration_text
-from policybench.report.table import format_ms, label
+from policybench.report.format import duration_text, format_ms, name_label
 
 
 def _num(value: object, fmt: str = "{:.1f}") -> str:
@@ -19,12 +18,12 @@ def realtime_row(e: dict[str, object]) -> list[str]:
     s = e.get("summary") or {}
     mode = str(e["mode"]) + (f" g={e['threshold']:g}" if e.get("threshold") is not None else "")
     if e.get("status", "ok") != "ok":  # failed or interrupted
-        return [label(str(e["policy"])), mode, f"{e['hz']:g}", str(e["status"])] + ["-"] * (len(HEADERS) - 4)
+        return [name_label(str(e["policy"])), mode, f"{e['hz']:g}", str(e["status"])] + ["-"] * (len(HEADERS) - 4)
     starved = _count(s, "starved_ticks", "starved_pct")
     delay = "-" if s.get("inference_delay_ticks_max") is None else f"{s['inference_delay_ticks_median']:g}/{s['inference_delay_ticks_max']}"
     late = f" ({s['late_ticks']} late)" if s.get("late_ticks") else ""
     return [
-        label(str(e["policy"])),
+        name_label(str(e["policy"])),
         mode,
         f"{e['hz']:g}",
         _num(s.get("delivered_hz", s.get("achieved_hz"))) + late,  # async: actions delivered, not ticks
@@ -50,7 +49,7 @@ def render_remote(entries: list[dict[str, object]]) -> list[str]:
     for e in entries:
         s = e.get("summary") or {}
         out.append(
-            f"{label(str(e['policy']))} through LeRobot's PolicyServer (gRPC on this machine): round trip median "
+            f"{name_label(str(e['policy']))} through LeRobot's PolicyServer (gRPC on this machine): round trip median "
             f"{format_ms(s.get('round_trip_median_ms'))} ms, p99 {format_ms(s.get('round_trip_p99_ms'))} ms over "
             f"{s.get('calls', '-')} calls; the same chunk in-process {format_ms(s.get('in_process_chunk_median_ms'))} ms "
             f"({_overhead(s)})"
@@ -78,7 +77,7 @@ def render_not_judged(entries: list[dict[str, object]]) -> list[str]:
         s = e.get("summary") or {}
         if e.get("status", "ok") == "ok" and "ticks_needed" in s and not judged(s):
             mode = str(e["mode"]) + (f" g={e['threshold']:g}" if e.get("threshold") is not None else "")
-            out.append(f"{label(str(e['policy']))} {mode} at {e['hz']:g} Hz: not enough ticks to judge: needs at least "
+            out.append(f"{name_label(str(e['policy']))} {mode} at {e['hz']:g} Hz: not enough ticks to judge: needs at least "
                        f"{s['ticks_needed']:,} at this rate (to see {MIN_REFILLS} refills; this run saw "
                        f"{s.get('refills_seen', 0)} in {s['ticks']:,} ticks)")
     return out
@@ -90,7 +89,7 @@ def render_budgets(budgets: list[PolicyBudget]) -> list[str]:
     out = []
     for b in budgets:
         r = b.refills
-        out.append(f"Budget, {label(b.policy)} (chunk {b.chunk}): refill median {_d(r.median)}, p95 {_d(r.p95)} "
+        out.append(f"Budget, {name_label(b.policy)} (chunk {b.chunk}): refill median {_d(r.median)}, p95 {_d(r.p95)} "
                    f"over {r.count} refill{'s' if r.count != 1 else ''}")
         for key in dict.fromkeys((f.mode, f.threshold) for f in b.fits):
             fits = [f for f in b.fits if (f.mode, f.threshold) == key]
@@ -140,7 +139,7 @@ def _suggestion(x: Suggestion) -> str:
     if x.measured is None:
         budget = f"a period of {_d(1 / x.hz)}" if x.ticks == 1 else f"{x.ticks} x {_d(1 / x.hz)} = {_d(x.ticks / x.hz)}"
         return f"{x.flags}: {x.what} holds it ({budget} at {x.hz:g} Hz)"
-    return (f"{x.flags}: measured as {label(x.measured)}, slowest refill {_d(x.slowest)}: {x.what} holds it at "
+    return (f"{x.flags}: measured as {name_label(x.measured)}, slowest refill {_d(x.slowest)}: {x.what} holds it at "
             f"{x.hz:g} Hz ({_d(x.ticks / x.hz)})")
 
 
@@ -164,7 +163,7 @@ def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, ob
     out.append("Starved (async): ticks with an empty queue. d: inference delay in ticks, median/max.")
     for e in entries:
         if e.get("status", "ok") != "ok":
-            out.append(f"{label(str(e['policy']))} {e['status']}: {str(e.get('error') or '').splitlines()[0]}")
+            out.append(f"{name_label(str(e['policy']))} {e['status']}: {str(e.get('error') or '').splitlines()[0]}")
     out += render_remote(remote)
     out += render_not_judged(entries)
     out += render_budgets(budgets or [])
@@ -180,7 +179,7 @@ def render_highest(highest: list[dict[str, object]]) -> list[str]:
         parts = [_highest("sync", h["sync_hz"], unjudged.get("sync"))]
         for g, hz in h["async_hz"].items():
             parts.append(_highest(f"async g={g:g}", hz, unjudged.get(g)))
-        line = f"highest rate without a miss/starved tick, {label(str(h['policy']))}: " + ", ".join(parts)
+        line = f"highest rate without a miss/starved tick, {name_label(str(h['policy']))}: " + ", ".join(parts)
         if h.get("not_equivalent"):
             line += f" (not a win: {h['not_equivalent']})"
         out.append(line)

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from policybench.report.table import format_ms, label, machine_line
-from policybench.results import OK, RunResults
+from policybench.report.format import format_ms, identity_label, machine_line
+from policybench.results import OK, RunResults, point_text
 
 
 def render_sweep(results: RunResults, fits: list) -> str:
     headers = ["Policy", "Point", "Step median", "Step p99", "Refill median", "Refill p99", "Steps/Refills"]
     rows = []
     for r in results.results:
-        policy = r.config.get("sweep_policy", r.policy)
-        point = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in (r.config.get("sweep_point") or {}).items())
+        policy, point = identity_label(r.policy, r.variant), point_text(r.point, ", ")
         if r.status != OK:
             first = (r.error or "").splitlines()[0] if r.error else ""
-            rows.append([label(policy), point, f"{r.status}: {first}", "", "", "", ""])
+            rows.append([policy, point, f"{r.status}: {first}", "", "", "", ""])
             continue
         s = r.summary()
-        rows.append([label(policy), point] + [
+        rows.append([policy, point] + [
             f"{format_ms(s[phase][key])} ms" if s[phase][key] is not None else "-"
             for phase, key in (("step", "median_ms"), ("step", "p99_ms"), ("refill", "median_ms"), ("refill", "p99_ms"))
         ] + [f"{s['step']['count']}/{s['refill']['count']}"])
@@ -38,7 +37,7 @@ def render_holding(holding: list[dict], hz: float, axis_name: str) -> str:
                 if row["sync"] else "sync: none of the values")
         asyn = (f"async (threshold 0.5) {_value(row['async'][0])}" if row["async"] else "async (threshold 0.5): none of the values")
         where = f" at {row['group']}" if row.get("group") else ""
-        out.append(f"  {label(row['policy'])}{where}: {sync}; {asyn}")
+        out.append(f"  {identity_label(row['policy'], row.get('variant'))}{where}: {sync}; {asyn}")
     return "\n".join(out) + "\n"
 
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from policybench.report.details import detail_rows, missing_notes
-from policybench.report.format import format_ms, label, machine_line
-from policybench.report.format import short as _short
+from policybench.report.format import format_ms, label, machine_line, short
 from policybench.results import OK, PolicyResult, RunResults
-
-__all__ = ["RULE", "format_ms", "label", "machine_line", "render_table"]  # the formatting is re-exported
 
 RULE = "=" * 78
 
@@ -53,11 +50,11 @@ def _ratio(value: float | None, base: float | None) -> str:
 def render_table(results: RunResults, baseline: str | None = None) -> str:
     """The comparison table as text. ``baseline`` names the policy the ratio columns divide by."""
     rs = results.results
-    by_name = {r.policy: r for r in rs}
+    by_name = {r.name: r for r in rs}
     base = by_name.get(baseline) if baseline else None
     others = [r for r in rs if base is not None and r is not base]
-    headers = ["Metric"] + [f"{label(r.policy)} (ms)" for r in rs] + [
-        f"{_short(r.policy)}/{_short(base.policy)}" for r in others
+    headers = ["Metric"] + [f"{label(r)} (ms)" for r in rs] + [
+        f"{short(r)}/{short(base)}" for r in others
     ]
     rows: list[list[str]] = []
 
@@ -105,16 +102,16 @@ def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
     notes: list[str] = []
     for r in results.results:
         if r.status != OK:
-            notes.append(f"{label(r.policy)} {r.status}: {(r.error or '').splitlines()[0] if r.error else 'unknown error'}")
+            notes.append(f"{label(r)} {r.status}: {(r.error or '').splitlines()[0] if r.error else 'unknown error'}")
         elif r.complete is False:
             n = r.summary()["refill"]["count"]
-            notes.append(f"{label(r.policy)}: stopped by --max-seconds before its full refill cycles ({n} refills measured)")
+            notes.append(f"{label(r)}: stopped by --max-seconds before its full refill cycles ({n} refills measured)")
     notes += missing_notes(results.results)
     for r in results.results:
         if r.variant == "eager" and r.roofline.get("floor_ms"):
             rl = r.roofline
             notes.append(
-                f"{label(r.policy)} refill floor {rl['floor_ms']:.3g} ms = max({rl['flops'] / 1e9:.3g} GFLOP / "
+                f"{label(r)} refill floor {rl['floor_ms']:.3g} ms = max({rl['flops'] / 1e9:.3g} GFLOP / "
                 f"{rl['peak_flops'] / 1e9:.3g} GFLOP/s, {rl['weight_bytes_read'] / 1e9:.3g} GB of weights read / "
                 f"{rl['peak_bytes_per_s'] / 1e9:.3g} GB/s), peaks measured on this device"
             )
@@ -130,5 +127,5 @@ def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
                 if a is not None and b:
                     parts.append(f"{phase} median {a / b:.2f}x")
             if parts:
-                notes.append(f"{label(r.policy)} vs {label(base.policy)}: " + ", ".join(parts))
+                notes.append(f"{label(r)} vs {label(base)}: " + ", ".join(parts))
     return notes

@@ -1,0 +1,34 @@
+"""A policy's pre/post-processors and the observation preparation of LeRobot's deployment loop."""
+
+from __future__ import annotations
+
+
+def make_processors(config, dataset_stats: dict | None = None):
+    """(preprocessor, postprocessor) made from a policy config, normalizing with ``dataset_stats``
+    (None: normalization steps have nothing to apply)."""
+    from lerobot.policies.factory import make_pre_post_processors
+
+    return make_pre_post_processors(config, dataset_stats=dataset_stats)
+
+
+def load_processors(config, folder: str, pre_overrides: dict[str, dict], post_overrides: dict[str, dict]):
+    """(preprocessor, postprocessor) saved in ``folder``, their steps' settings changed by the overrides."""
+    from lerobot.policies.factory import make_pre_post_processors
+
+    return make_pre_post_processors(config, pretrained_path=folder, preprocessor_overrides=pre_overrides,
+                                    postprocessor_overrides=post_overrides)
+
+
+def normalization_statistics(tensors: dict) -> dict | None:
+    """Normalization statistics from the weights LeRobot before 0.4 kept in a policy, in the
+    form processors take (feature -> statistic -> tensor); None when there are none."""
+    from lerobot.processor.migrate_policy_normalization import extract_normalization_stats
+
+    return extract_normalization_stats(tensors) or None
+
+
+def prepare_observation(raw: dict, device, task: str) -> dict:
+    """A robot's raw observation as LeRobot's deployment loop hands it to the preprocessor."""
+    from lerobot.policies.utils import prepare_observation_for_inference
+
+    return prepare_observation_for_inference(raw, device, task, None)

@@ -1,0 +1,150 @@
+"""A sweep's axes: parsed from the command line or read back from a results file, and the grid."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+
+from policybench.config import Override, RunConfig, parse_override
+from policybench.errors import UsageError
+from policybench.profiles import customize_profile, parse_image_size
+from policybench.results import point_text
+
+SETTING_AXES = ("cameras", "image_size", "threads")  # axes of a flag, not of a --set field
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str  # "cameras", "image_size", "threads" or "POLICY.FIELD"
+    values: tuple
+
+    @property
+    def unit(self) -> str:
+        """What one unit of the fitted slope is."""
+        return {"cameras": "camera", "image_size": "megapixel per camera", "threads": "thread"}.get(
+            self.name, self.name.rsplit(".", 1)[-1])
+
+    def x(self, value) -> float:
+        """The number a line is fitted against: pixels in millions for an image size."""
+        if self.name == "image_size":
+            return value[0] * value[1] / 1e6
+        return float(value)
+
+    def show(self, value) -> str:
+        return f"{value[0]}x{value[1]}" if self.name == "image_size" else f"{value:g}" if isinstance(value, float) else str(value)
+
+    @staticmethod
+    def read(name: str, shown: str):
+        """A value as ``show`` wrote it (a results file's), read back: HEIGHTxWIDTH for an image
+        size, else a whole number where it is one, a float otherwise."""
+        if name == "image_size":
+            return parse_image_size(shown)
+        number = float(shown)
+        return int(number) if number.is_integer() and shown.strip().lstrip("+-").isdigit() else number
+
+    def record(self) -> dict[str, object]:
+        """The axis as the results file keeps it (run.sweep.axes): its values as shown."""
+        return {"name": self.name, "values": [self.show(v) for v in self.values]}
+
+
+def recorded_axes(run: dict) -> list[Axis]:
+    """The axes of a sweep's results file (run.sweep.axes, checked by schema.read_axes)."""
+    return [Axis(a["name"], tuple(Axis.read(a["name"], v) for v in a["values"]))
+            for a in (run.get("sweep") or {}).get("axes") or []]
+
+
+def _ints(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"{flag} takes a comma-separated list of integers, got '{text}'") from None
+    if any(v <= 0 for v in values):
+        raise UsageError(f"{flag} values must be positive, got '{text}'")
+    return values
+
+
+def _given_axes(cameras: str | None, image_sizes: str | None, threads: str | None,
+                sets: list[str]) -> tuple[list[Axis], list[Override]]:
+    """Every list given, as an axis (a ``--set`` with a comma-separated value too), and the plain
+    ``--set`` overrides."""
+    axes: list[Axis] = []
+    if cameras:
+        axes.append(Axis("cameras", _ints(cameras, "--cameras")))
+    if image_sizes:
+        axes.append(Axis("image_size", tuple(parse_image_size(v) for v in image_sizes.split(",") if v.strip())))
+    if threads:
+        axes.append(Axis("threads", _ints(threads, "--threads")))
+    fixed: list[Override] = []
+    for text in sets:
+        o = parse_override(text)
+        raw = text.split("=", 1)[1]
+        if "," in raw and not raw.strip().startswith("["):
+            values = tuple(parse_override(f"{o.policy}.{o.field}={v}").value for v in raw.split(","))
+            axes.append(Axis(f"{o.policy}.{o.field}", values))
+        else:
+            fixed.append(o)
+    return axes, fixed
+
+
+def parse_axes(cameras: str | None, image_sizes: str | None, threads: str | None,
+               sets: list[str]) -> tuple[list[Axis], list[Override]]:
+    """The sweep's axes (flags with a comma-separated list) and the plain ``--set`` overrides."""
+    axes, fixed = _given_axes(cameras, image_sizes, threads, sets)
+    if any(len(a.values) >= 2 for a in axes):  # a single value beside a real axis is a fixed setting
+        axes = [a for a in axes if len(a.values) >= 2 or a.name not in SETTING_AXES]
+    for axis in axes:
+        if len(axis.values) < 2:
+            raise UsageError(f"the {axis.name} axis has one value ({axis.show(axis.values[0]) if axis.values else 'none'}): "
+                             "that is a plain `policybench run`")
+        if len(set(axis.values)) != len(axis.values):
+            raise UsageError(f"the {axis.name} axis names a value twice")
+    if not axes:
+        raise UsageError("a sweep needs an axis: --cameras 1,2,3, --image-size 224x224,480x640, --threads 1,2 "
+                         "or --set POLICY.FIELD=v1,v2,...")
+    if len(axes) > 2:
+        raise UsageError(f"a sweep takes one or two axes, got {len(axes)}: {', '.join(a.name for a in axes)}")
+    return axes, fixed
+
+
+def fixed_settings(cameras: str | None, image_sizes: str | None, threads: str | None) -> dict[str, object]:
+    """The --cameras, --image-size and --threads given one value: held fixed beside the axes
+    (``cameras``, ``image_size`` and ``threads`` as ``build_config`` takes them)."""
+    given = {"cameras": cameras and _ints(cameras, "--cameras"), "threads": threads and _ints(threads, "--threads"),
+             "image_size": image_sizes and tuple(parse_image_size(v) for v in image_sizes.split(",") if v.strip())}
+    return {name: values[0] for name, values in given.items() if values and len(values) == 1}
+
+
+def grid(axes: list[Axis]) -> list[dict[str, object]]:
+    """Every point: {axis name: value}, the first axis varying slowest."""
+    return [dict(zip((a.name for a in axes), combo)) for combo in itertools.product(*(a.values for a in axes))]
+
+
+def shown_point(point: dict[str, object], axes: list[Axis]) -> dict[str, str]:
+    """A point as its results keep it: {axis name: value as shown}."""
+    return {a.name: a.show(point[a.name]) for a in axes if a.name in point}
+
+
+def point_label(point: dict[str, object], axes: list[Axis]) -> str:
+    """"cameras=2,image_size=480x640", as a result's name shows its point."""
+    return point_text(shown_point(point, axes))
+
+
+def point_config(base: RunConfig, point: dict[str, object]) -> RunConfig:
+    """The run settings of one point: the base run with the point's values applied. A ``--set``
+    axis of a policy not in the run is a usage error."""
+    profile = customize_profile(base.profile, cameras=point.get("cameras"), image_size=point.get("image_size"))
+    overrides = list(base.overrides)
+    for name, value in point.items():
+        if "." in name:
+            policy, field = name.rsplit(".", 1)
+            if policy not in base.policies:
+                raise UsageError(f"--set {name}=...: '{policy}' is not among --policies ({','.join(base.policies)})")
+            overrides = [o for o in overrides if (o.policy, o.field) != (policy, field)] + [Override(policy, field, value)]
+    return dataclasses.replace(base, profile=profile, overrides=overrides, threads=point.get("threads", base.threads),
+                               json_path=None)
+
+
+def applies(policy: str, point: dict[str, object]) -> bool:
+    """A ``--set`` axis changes one policy; the others are measured once, not at every value."""
+    return all("." not in name or name.rsplit(".", 1)[0] == policy for name in point)

@@ -1,0 +1,190 @@
+"""Deployment runtimes: a policy's heavy part exported to ONNX and run by ONNX Runtime or OpenVINO.
+
+Which part is exported is each family's own business (``Family.export`` in lerobot_policies.py):
+ACT's model forward, i.e. the whole refill; Diffusion's noise-prediction UNet, called once per
+denoising step by the loop that stays in PyTorch; SmolVLA's and pi0's vision encoder, once per
+camera. For the variant's lifetime that module is replaced by a stand-in (``RuntimeModule``). At
+its first call the stand-in records the arguments LeRobot passes, exports the module on exactly
+those shapes (export.py: the TorchScript exporter, opset 17, or for the vision encoders the dynamo
+exporter, opset 18), and opens a session (sessions.py); from then on every call runs the session.
+Everything around it is LeRobot's own ``select_action``: a step still pops from the policy's queue
+(eval walk included), a refill runs the exported graph. The original module stays a child of the
+stand-in, so the eval walk, the parameter count and the roofline are those of eager.
+
+Export and session compilation happen in the variant's first refill (``first_chunk_seconds``
+includes them) and are reported apart (``export_seconds``, ``session_seconds``), never as latency
+samples. ``RuntimePolicy.finish_export`` records them and, with ``--export DIR``, saves the ONNX
+file with a manifest (manifest.py), so that a user deploys exactly what was measured.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from policybench.policies.lerobot_policies import LeRobotPolicy
+from policybench.variants.base import VariantWrapper
+from policybench.variants.export import Flattened, bound_arguments, export_onnx, exporter_name, exporter_opset, shapes
+from policybench.variants.manifest import save_export
+from policybench.variants.sessions import SESSIONS, Session, openvino_capabilities
+from policybench.variants.table import Variant
+from policybench.variants.unavailable import VariantUnavailable, first_line, where
+
+INSTALL = "pip install 'policybench[runtimes]'"
+LABELS = {"onnxruntime": "ONNX Runtime", "openvino": "OpenVINO", "tensorrt": "TensorRT"}
+MODEL_FILE = "model.onnx"
+
+
+class ExportFailed(VariantUnavailable):
+    """The module did not export, or the runtime could not load it; the message is one line."""
+
+
+def installed(package: str) -> bool:
+    return importlib.util.find_spec(package) is not None
+
+
+def runtime_problem(variant: Variant, adapter: LeRobotPolicy, device: str) -> str | None:
+    """Why ``variant`` (a runtime) cannot run here, or None."""
+    runtime = variant.runtime or ""
+    label = LABELS[runtime]
+    if runtime == "tensorrt":
+        if not device.startswith("cuda"):
+            return "TensorRT needs a CUDA device"
+        if not installed("tensorrt"):
+            return "TensorRT is not installed: pip install tensorrt"
+        return "policybench does not build TensorRT engines yet"
+    if device != "cpu":
+        return f"{label} runs here on the CPU, beside eager on the CPU: measure it with --device cpu"
+    target = adapter.family.export
+    packages = [runtime, "onnx"]  # torch.onnx.export (TorchScript) reads its result back with onnx
+    if target.exporter == "dynamo":
+        packages.append("onnxscript")  # what the dynamo exporter writes ONNX with
+    for package in packages:
+        if not installed(package):
+            return f"{package} is not installed: {INSTALL}"
+    if target.module is None:
+        return f"{adapter.family.title()} is not exported: {target.what}"
+    if runtime == "openvino" and variant.dtype == "bfloat16":
+        found = openvino_capabilities()
+        if "BF16" not in found:
+            return f"OpenVINO finds no bfloat16 support on this CPU (it finds {', '.join(found)})"
+    return None
+
+
+class RuntimeModule(torch.nn.Module):
+    """Stands in for an exported module: its first call exports ``original`` and opens the
+    variant's session; every call runs the session. ``calls`` counts the calls."""
+
+    def __init__(self, original: torch.nn.Module, variant: Variant, folder: str, exporter: str = "torchscript"):
+        super().__init__()
+        self.original = original  # a child, so that eval() walks it and parameters() counts it
+        self._variant, self._path, self._exporter = variant, str(Path(folder) / MODEL_FILE), exporter
+        self._session: Session | None = None
+        self._feed: list[tuple[str, int]] = []  # (input name, tensor index) the graph reads
+        self.record: dict[str, object] = {}
+        self.calls = 0
+
+    def forward(self, *args, **kwargs):
+        if self._session is None:
+            self._export(args, kwargs)
+        self.calls += 1
+        tensors = self._call.tensors(dict(self._signature.bind(*args, **kwargs).arguments))  # read once, at export
+        outputs = self._session.run({name: tensors[i].detach().cpu().contiguous().numpy() for name, i in self._feed})
+        device = tensors[0].device if tensors else torch.device("cpu")
+        return self._output.rebuild([torch.from_numpy(o).to(device) for o in outputs])
+
+    def _export(self, args: tuple, kwargs: dict) -> None:
+        self._signature, arguments = bound_arguments(self.original, args, kwargs)
+        self._call = Flattened.of(arguments)
+        start = time.perf_counter()
+        try:
+            self._output, example = export_onnx(self.original, self._signature, self._call, arguments, self._path,
+                                                self._exporter)
+        except Exception as exc:  # noqa: BLE001 - the exporter's reason becomes the variant's skip reason
+            raise ExportFailed(f"{exporter_name(self._exporter)} failed{where(exc)}: {first_line(exc)}") from exc
+        exported = time.perf_counter() - start
+        label = LABELS[self._variant.runtime or ""]
+        try:
+            session = SESSIONS[self._variant.runtime or ""](self._path, self._variant, self._output.names)
+        except Exception as exc:  # noqa: BLE001 - e.g. an operator the runtime lacks
+            raise ExportFailed(f"{label} could not load the exported model: {first_line(exc)}") from exc
+        self._feed = [(name, i) for i, name in enumerate(self._call.names) if name in session.inputs]
+        opset = exporter_opset(self._exporter)
+        self.record = {
+            "module": type(self.original).__name__,
+            "exporter": f"{exporter_name(self._exporter)}, opset {opset}, torch {torch.__version__}",
+            "export_seconds": exported,
+            "session_seconds": time.perf_counter() - start - exported,
+            "onnx_bytes": sum(f.stat().st_size for f in Path(self._path).parent.iterdir()),  # with external data
+            "inputs": shapes(self._call.names, example, session.inputs),
+            "outputs": shapes(self._output.names, [self._output.leaves[i] for i in self._output.slots]),
+            "runtime": session.settings,
+        }
+        self._session = session
+
+    def __getattr__(self, name: str):
+        """Plain attributes the caller reads off the module it expects (SmolVLA reads its vision
+        encoder's ``dtype``) come from the original; its submodules, parameters and tensors do
+        not, since a caller that ran them would run PyTorch outside the exported graph unseen."""
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            original = super().__getattr__("original")
+            value = getattr(original, name)
+            if isinstance(value, (torch.nn.Module, torch.Tensor)):
+                raise AttributeError(f"{type(original).__name__}.{name} is part of the exported module; "
+                                     "its stand-in does not hand it out") from None
+            return value
+
+    @property
+    def model_path(self) -> str:
+        return self._path
+
+
+class RuntimePolicy(VariantWrapper):
+    """``inner`` with its family's export target run by the variant's runtime; use it as a
+    context manager (it puts the original module back and deletes the exported file)."""
+
+    def __init__(self, inner: LeRobotPolicy, variant: Variant):
+        super().__init__(inner, variant)
+        self._stand_in: RuntimeModule | None = None
+        self._owner: tuple[object, str] | None = None
+        self._folder: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self) -> "RuntimePolicy":
+        locate = self.inner.family.export.module
+        assert locate is not None, "runtime_problem skips a family without an export target"
+        owner, attr = locate(self.inner.policy)
+        self._folder = tempfile.TemporaryDirectory(prefix="policybench-export-")
+        self._stand_in = RuntimeModule(getattr(owner, attr), self.variant, self._folder.name,
+                                       self.inner.family.export.exporter)
+        self._owner = (owner, attr)
+        setattr(owner, attr, self._stand_in)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._owner is not None and self._stand_in is not None:
+            setattr(*self._owner, self._stand_in.original)
+        if self._folder is not None:
+            self._folder.cleanup()
+        self._stand_in, self._owner, self._folder = None, None, None
+
+    def finish_export(self, result, folder: str | None, warn: Callable[[str], None]) -> dict[str, object]:
+        """After the first refill (which exported): what was exported, how, and its calls per
+        refill; with ``folder`` the model and its manifest are saved there (a failure to write
+        is a warning: the variant is still measured)."""
+        assert self._stand_in is not None
+        record = {"exported": self.inner.family.export.what, **self._stand_in.record,
+                  "calls_per_refill": self._stand_in.calls}
+        if folder:
+            try:
+                record["saved"] = save_export(self._stand_in.model_path, folder, result, record)
+            except OSError as exc:
+                record["saved"] = None
+                warn(f"{result.name}: --export {folder}: cannot write there ({exc.strerror or exc}); still measured")
+        return record

@@ -1,0 +1,45 @@
+"""Which wrapper runs a variant, and why a variant cannot run here."""
+
+from __future__ import annotations
+
+from policybench.policies.base import PolicyAdapter
+from policybench.policies.lerobot_policies import LeRobotPolicy
+from policybench.variants.autocast import AutocastPolicy
+from policybench.variants.base import VariantWrapper
+from policybench.variants.compile import CompiledPolicy
+from policybench.variants.cudagraph import CudaGraphPolicy
+from policybench.variants.noeval import NoEvalPolicy
+from policybench.variants.runtimes import RuntimePolicy, runtime_problem
+from policybench.variants.table import Variant
+
+
+def skip_reason(variant: Variant, adapter: PolicyAdapter, device: str) -> str | None:
+    """Why ``variant`` cannot run here, or None."""
+    if variant.name == "eager":
+        return None
+    if not isinstance(adapter, LeRobotPolicy):
+        return f"{adapter.name} is not a LeRobot policy"
+    if variant.runtime is not None:
+        return runtime_problem(variant, adapter, device)
+    if variant.cudagraph and not device.startswith("cuda"):
+        return "CUDA graphs need a CUDA device"
+    if variant.dtype is not None and device == "mps" and variant.dtype == "bfloat16":
+        return "bfloat16 autocast is not supported on MPS"
+    if variant.compile and not adapter.compile_targets():
+        return f"no heavy module known to compile for {adapter.name}"
+    return None
+
+
+def make_variant(adapter: LeRobotPolicy, variant: Variant, device: str) -> VariantWrapper:
+    """``adapter`` run as ``variant``; use it as a context manager (it undoes what it changed)."""
+    if variant.runtime is not None:
+        return RuntimePolicy(adapter, variant)
+    if variant.cudagraph:
+        return CudaGraphPolicy(adapter, variant, device)
+    if variant.compile:
+        return CompiledPolicy(adapter, variant)
+    if variant.skip_eval_walk:
+        return NoEvalPolicy(adapter, variant)
+    if variant.dtype is not None:
+        return AutocastPolicy(adapter, variant)
+    return VariantWrapper(adapter, variant)
