@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from policybench.clock import clock_for
-from policybench.config import PROFILES
+from policybench.settings import PROFILES
 from policybench.environment import describe_environment
 from policybench.loop import run_steady_state
 from policybench.observations import synthetic_observation

@@ -19,14 +19,14 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
-from policybench.config import SettingsError
+from policybench.settings import SettingsError
 from policybench.errors import UsageError
 from policybench.results import OK, PolicyResult, RunResults
 
 if TYPE_CHECKING:
-    from policybench.config import Override, RealtimeSettings, RunConfig, SweepSettings
+    from policybench.settings import Override, RealtimeSettings, RunSettings, SweepSettings
     from policybench.context import RunContext
-    from policybench.sweep.axes import Axis
+    from policybench.scaling.axes import Axis
 
 
 # ----------------------------------------------------------------------------- results
@@ -151,7 +151,7 @@ class Results:
         (or "480x640"), a ``--set`` axis by its field's name (``num_inference_steps=10``)."""
         import dataclasses
 
-        from policybench.sweep.axes import Axis
+        from policybench.scaling.axes import Axis
 
         shown = {axis: value if isinstance(value, str) else Axis(axis, ()).show(value) for axis, value in point.items()}
         kept = [r for r in self.raw.results if all(_point_value(r.point, a) == v for a, v in shown.items())]
@@ -200,7 +200,7 @@ def _point_value(point: dict[str, str], axis: str) -> str | None:
 def _overrides(overrides):
     """{"diffusion.num_inference_steps": 10} or {"diffusion": {"num_inference_steps": 10}}, or
     a list of Override (the CLI's parsed ``--set``)."""
-    from policybench.config import Override
+    from policybench.settings import Override
 
     if isinstance(overrides, (list, tuple)):
         return list(overrides)
@@ -242,10 +242,10 @@ def build_config(
     trust_remote_code: bool = False,
     hz: float | None = None,
 ):
-    """A validated RunConfig from the arguments of ``run`` (raises UsageError). ``objects`` are
+    """A validated RunSettings from the arguments of ``run`` (raises UsageError). ``objects`` are
     the names of policies given as objects: they run first and are not looked up."""
     from policybench import policies as registry
-    from policybench.config import RunConfig
+    from policybench.settings import RunSettings
     from policybench.profiles import customize_profile, get_profile, parse_image_size
     from policybench.variants import parse_variants
 
@@ -263,7 +263,7 @@ def build_config(
     ov = _to_checkpoints(_overrides(overrides), names, paths)
     if hub:
         ov[:0] = registry.hub_overrides(names)
-    cfg = RunConfig(policies=names, device=device, profile=prof, refills=refills, warmup=warmup,
+    cfg = RunSettings(policies=names, device=device, profile=prof, refills=refills, warmup=warmup,
                     max_seconds=max_seconds, threads=threads, overrides=ov, baseline=baseline,
                     json_path=json_path, export_dir=export_dir, seed=seed, pipeline=pipeline,
                     trust_remote_code=trust_remote_code, hz=hz, hub=hub,
@@ -274,7 +274,7 @@ def build_config(
 def _to_checkpoints(overrides: list, names: list[str], paths: list[str]) -> list:
     """``--set TYPE.FIELD=V`` for a type that is not among the named policies reaches every
     --policy-path checkpoint of that type (``--set smolvla.num_steps=5`` tunes your SmolVLA)."""
-    from policybench.config import Override
+    from policybench.settings import Override
 
     types = checkpoint_types(paths)
     out = []
@@ -362,7 +362,7 @@ def run(
     return Results(raw)
 
 
-def run_context(cfg: RunConfig, *, isolate: bool = True, folders: dict[str, str] | None = None) -> RunContext:
+def run_context(cfg: RunSettings, *, isolate: bool = True, folders: dict[str, str] | None = None) -> RunContext:
     """The run context of ``cfg``: its device, threads, hub access, remote code and output file."""
     from policybench.context import RunContext
 
@@ -370,12 +370,12 @@ def run_context(cfg: RunConfig, *, isolate: bool = True, folders: dict[str, str]
                       outputs=(cfg.json_path,) if cfg.json_path else (), folders=folders, isolate=isolate)
 
 
-def _entered(context: RunContext | None, cfg: RunConfig, **kwargs):
+def _entered(context: RunContext | None, cfg: RunSettings, **kwargs):
     """``context`` when the caller entered one already, else a new one for ``cfg``."""
     return contextlib.nullcontext(context) if context is not None else run_context(cfg, **kwargs)
 
 
-def measure(cfg: RunConfig, *, log=None, warn=None, progress=None, isolate: bool | None = None,
+def measure(cfg: RunSettings, *, log=None, warn=None, progress=None, isolate: bool | None = None,
             objects: dict | None = None, inputs=None, context: RunContext | None = None) -> RunResults:
     """What ``run`` and the CLI share: settings in, the results out (UsageError for a bad device,
     output path or ``--set`` value), inside ``context`` (a new one when None). Named policies run in
@@ -398,8 +398,8 @@ def measure_sweep(settings: SweepSettings, *, log=None, warn=None, progress=None
     verdict is for is recorded with the axes."""
     from policybench import policies as registry
     from policybench.runner import validate_overrides
-    from policybench.sweep.axes import SETTING_AXES
-    from policybench.sweep.run import run_sweep
+    from policybench.scaling.axes import SETTING_AXES
+    from policybench.scaling.run import run_sweep
 
     cfg = settings.run
     with run_context(cfg, isolate=isolate) as ctx:
@@ -413,14 +413,14 @@ def measure_sweep(settings: SweepSettings, *, log=None, warn=None, progress=None
                          warn or log or (lambda line: None), progress, isolate=ctx.isolate, hz=settings.hz)
 
 
-def sweep_settings(cfg: RunConfig, axes: Sequence[Axis], *, policy_paths: Sequence[str] = (),
+def sweep_settings(cfg: RunSettings, axes: Sequence[Axis], *, policy_paths: Sequence[str] = (),
                    hz: float | None = None) -> SweepSettings:
     """The settings of a sweep of ``cfg`` along ``axes``. A ``TYPE.FIELD`` axis of a type that is not
     among the named policies is the axis of the ``policy_paths`` checkpoint of that type; such a
     checkpoint's inputs are fixed by its config, so it sweeps no camera or image axis."""
     import dataclasses
 
-    from policybench.config import SweepSettings, literal
+    from policybench.settings import SweepSettings, literal
 
     types = checkpoint_types(policy_paths)
     out = []
@@ -461,7 +461,7 @@ def sweep(
     ``warmup``, ``max_seconds``, the other keywords alike); ``hz`` is the control rate whose
     largest holding setting the CLI reports. A bad argument raises ValueError naming the keyword."""
     from policybench.profiles import parse_image_size
-    from policybench.sweep.axes import Axis
+    from policybench.scaling.axes import Axis
 
     def values(name: str, given: Sequence[object]) -> tuple:
         return tuple(parse_image_size(v) if name == "image_size" and isinstance(v, str) else v for v in given)
@@ -600,8 +600,8 @@ def simulate_realtime(
 ) -> RealtimeVerdict:
     """Replay measured step and refill latencies through paced sync and async control loops on a
     virtual clock: can these policies hold these control rates?"""
-    from policybench.config import RealtimeSettings
-    from policybench.realtime.simulate import highest_rates
+    from policybench.settings import RealtimeSettings
+    from policybench.control.simulate import highest_rates
 
     raw = load(results).raw if isinstance(results, str) else results.raw
     try:
@@ -614,7 +614,7 @@ def simulate_realtime(
 
 def replay(raw: RunResults, settings: RealtimeSettings, policies: list[str] | None = None) -> list[dict]:
     """The simulated entries of ``settings`` (its modes only) for the measured samples of ``raw``."""
-    from policybench.realtime.simulate import simulate
+    from policybench.control.simulate import simulate
 
     entries = simulate(raw, list(settings.hz), list(settings.thresholds), settings.length_s, settings.aggregate,
                        policies, ticks=settings.ticks)
@@ -626,18 +626,18 @@ def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContex
     An interruption raises Interrupted whose ``partial`` is these results, as far as they got."""
     from policybench.environment import describe_environment
     from policybench.interrupt import Interrupted
-    from policybench.realtime.live import run_live
+    from policybench.control.live import run_live
     from policybench.runner import run_config_record, validate_overrides
 
     cfg = settings.run
     if cfg is None:
         raise UsageError("a live run needs its policies: RealtimeSettings(run=...)")
     if settings.port is not None:
-        from policybench.realtime.remote import check_port_free
+        from policybench.control.remote import check_port_free
 
         check_port_free(settings.port)
     if settings.remote:
-        from policybench.realtime.remote import robot_features
+        from policybench.control.remote import robot_features
 
         robot_features(cfg.profile)  # cameras LeRobot's robot client can send, before building
     with _entered(context, cfg, isolate=False) as ctx:
@@ -680,8 +680,8 @@ def realtime(
     "both". ``remote`` also times ``remote_calls`` round trips through LeRobot's PolicyServer (on
     127.0.0.1:``port`` if given). The policies and their inputs are named as ``run`` names them.
     A bad argument raises ValueError naming the keyword."""
-    from policybench.config import RealtimeSettings
-    from policybench.realtime.simulate import highest_rates
+    from policybench.settings import RealtimeSettings
+    from policybench.control.simulate import highest_rates
 
     try:
         cfg = build_config(policies if policies is not None or policy_paths else ["act"], device=device,

@@ -6,10 +6,10 @@ import argparse
 import os
 import sys
 
-from policybench.config import (
+from policybench.settings import (
     MAX_HZ,
     RealtimeSettings,
-    RunConfig,
+    RunSettings,
     SettingsError,
     parse_override,
 )
@@ -200,7 +200,7 @@ def _policy_names(args: argparse.Namespace, default: str) -> list[str]:
     return names
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
+def config_from_args(args: argparse.Namespace) -> RunSettings:
     """The validated settings of ``run``, ``verify`` or a live ``realtime``, as the API builds them."""
     from policybench.api import build_config
 
@@ -273,7 +273,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _budget_text(results, hz: float) -> str:
-    from policybench.realtime.simulate import run_budgets
+    from policybench.control.simulate import run_budgets
     from policybench.report.realtime import render_budgets
 
     lines = render_budgets(run_budgets(results, hz))
@@ -332,14 +332,14 @@ def cmd_realtime(args: argparse.Namespace) -> int:
 
 def _realtime_simulate(args: argparse.Namespace, settings: RealtimeSettings, out) -> int:
     from policybench.api import replay
-    from policybench.realtime.simulate import highest_rates, simulated_budgets
+    from policybench.control.simulate import highest_rates, simulated_budgets
     from policybench.report.realtime import render_realtime
     from policybench.results import read_results
 
     results = read_results(args.simulate)
     live = [] if any(r.status == "ok" for r in results.results) else list(results.realtime)
     if live:  # a live realtime file: its sync ticks are the measurements replayed
-        from policybench.realtime.simulate import from_live_ticks
+        from policybench.control.simulate import from_live_ticks
 
         results.results = from_live_ticks(results)
     names = [n.strip() for n in _asked_names(args).split(",") if n.strip()]
@@ -354,8 +354,8 @@ def _realtime_simulate(args: argparse.Namespace, settings: RealtimeSettings, out
 
 def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) -> int:
     from policybench.api import measure_realtime
-    from policybench.realtime.live import live_budgets
-    from policybench.realtime.simulate import highest_rates
+    from policybench.control.live import live_budgets
+    from policybench.control.simulate import highest_rates
     from policybench.report.realtime import render_realtime
     from policybench.results import OK
 
@@ -480,10 +480,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from policybench.progress import RunOutput
     from policybench.report.sweep import render_holding, render_sweep
     from policybench.results import OK, SKIPPED
-    from policybench.sweep.axes import fixed_settings, parse_axes
-    from policybench.sweep.fit import fits
-    from policybench.sweep.run import estimate_seconds
-    from policybench.sweep.verdict import holding
+    from policybench.scaling.axes import fixed_settings, parse_axes
+    from policybench.scaling.fit import fits
+    from policybench.scaling.run import estimate_seconds
+    from policybench.scaling.verdict import holding
 
     axes, fixed = parse_axes(args.cameras, args.image_size, args.threads, args.overrides)
     cfg = build_config(
@@ -510,7 +510,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from policybench import policies
-    from policybench.adapter.version import lerobot_version
+    from policybench.lerobot_adapter.version import lerobot_version
 
     names = policies.known_names()
     width = max(len(n) for n in names)

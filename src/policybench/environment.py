@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from policybench.errors import UsageError
-from policybench.adapter.version import lerobot_version
+from policybench.lerobot_adapter.version import lerobot_version
 
 
 def resolve_device(requested: str) -> str:

@@ -27,7 +27,7 @@ import sys
 import tempfile
 from typing import Callable, Iterator
 
-from policybench.config import RunConfig
+from policybench.settings import RunSettings
 from policybench.results import FAILED, PolicyResult
 
 Log = Callable[[str], None]
@@ -93,7 +93,7 @@ def death_reason(returncode: int) -> str:
 
 
 def measure_in_child(
-    name: str, cfg: RunConfig, device: str, log: Log, warn: Log, progress: Progress | None,
+    name: str, cfg: RunSettings, device: str, log: Log, warn: Log, progress: Progress | None,
     command: list[str] | None = None, silence_s: float = SILENCE_LIMIT_S,
 ) -> list[PolicyResult]:
     """Measure one policy (all its variants) in a child process (``command``: this module's own);
@@ -205,7 +205,7 @@ def child_main() -> int:
 
     from policybench.context import quiet_libraries, torch_threads
 
-    cfg = RunConfig.from_json(payload["cfg"])
+    cfg = RunSettings.from_json(payload["cfg"])
     device = payload["device"]
     with quiet_libraries(), torch_threads(cfg.threads):  # before the imports: their warnings too
         from policybench.clock import clock_for

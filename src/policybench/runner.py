@@ -16,7 +16,7 @@ import torch
 
 from policybench import policies
 from policybench.clock import Clock, clock_for
-from policybench.config import RunConfig
+from policybench.settings import RunSettings
 from policybench.environment import describe_environment
 from policybench.errors import UsageError
 from policybench.interrupt import Interrupted, interruptible
@@ -32,7 +32,7 @@ Progress = Callable[[str, int, int], None]  # (policy, refills done, target)
 Builder = Callable[..., PolicyAdapter]  # (name, profile, overrides, device, seed) -> adapter; policies.build
 
 
-def validate_overrides(cfg: RunConfig, skip: set[str] | frozenset[str] = frozenset()) -> None:
+def validate_overrides(cfg: RunSettings, skip: set[str] | frozenset[str] = frozenset()) -> None:
     """Names, ``--set`` fields and values checked before anything is built (imports LeRobot's
     configs); the policies in ``skip`` (given as objects, not by name) are not looked up."""
     for name in cfg.policies:
@@ -45,7 +45,7 @@ def validate_overrides(cfg: RunConfig, skip: set[str] | frozenset[str] = frozens
         policies.check_override_values(name, cfg.overrides_for(name))
 
 
-def run_config_record(cfg: RunConfig) -> dict[str, object]:
+def run_config_record(cfg: RunSettings) -> dict[str, object]:
     return {
         "profile": asdict(cfg.profile),
         "policies": list(cfg.policies),
@@ -65,7 +65,7 @@ def run_config_record(cfg: RunConfig) -> dict[str, object]:
 
 def measure_policy(
     name: str,
-    cfg: RunConfig,
+    cfg: RunSettings,
     device: str,
     clock: Clock,
     log: Log,
@@ -121,7 +121,7 @@ def measure_policy(
 
 
 def _measure_into(
-    result: PolicyResult, adapter: PolicyAdapter, obs: dict, cfg: RunConfig, device: str, clock: Clock,
+    result: PolicyResult, adapter: PolicyAdapter, obs: dict, cfg: RunSettings, device: str, clock: Clock,
     log: Log, warn: Log, progress: Progress | None,
 ) -> None:
     """Run the steady-state loop and fill ``result`` with its samples."""
@@ -166,7 +166,7 @@ def release_memory(device: str) -> None:
         torch.cuda.empty_cache()
 
 
-def verify_policy(name: str, cfg: RunConfig, device: str, build: Builder = policies.build) -> tuple[bool, str]:
+def verify_policy(name: str, cfg: RunSettings, device: str, build: Builder = policies.build) -> tuple[bool, str]:
     """Build one policy and run one inference: (passed, what to print)."""
     adapter = None
     try:
@@ -182,7 +182,7 @@ def verify_policy(name: str, cfg: RunConfig, device: str, build: Builder = polic
         release_memory(device)
 
 
-def make_observation(adapter: PolicyAdapter, cfg: RunConfig, device: str) -> dict:
+def make_observation(adapter: PolicyAdapter, cfg: RunSettings, device: str) -> dict:
     if adapter.takes_raw_observation:
         return synthetic_raw_observation(adapter.input_specs(), cfg.seed)
     return synthetic_observation(adapter.input_specs(), device, cfg.seed, extra=adapter.extra_inputs(cfg.profile.task))
@@ -243,7 +243,7 @@ def peak_memory(device: str) -> dict[str, float]:
 
 @interruptible()
 def run_benchmark(
-    cfg: RunConfig,
+    cfg: RunSettings,
     device: str,
     log: Log = lambda line: None,
     clock: Clock | None = None,

@@ -18,7 +18,7 @@ import torch
 
 from policybench import policies
 from policybench.cli import main
-from policybench.adapter import registry
+from policybench.lerobot_adapter import registry
 from policybench.observations import synthetic_observation
 from policybench.policies.checkpoint import (
     CheckpointError,

@@ -55,8 +55,8 @@ def test_a_failing_policy_is_reported_and_the_others_still_run(tmp_path):
 
 
 def test_list_names_every_type_lerobot_registers_with_a_status():
-    from policybench.adapter.registry import registered_policy_types
-    from policybench.adapter.version import lerobot_at_least
+    from policybench.lerobot_adapter.registry import registered_policy_types
+    from policybench.lerobot_adapter.version import lerobot_at_least
 
     proc = _run([sys.executable, "-m", "policybench", "list"])
     assert proc.returncode == 0

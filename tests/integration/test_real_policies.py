@@ -6,7 +6,7 @@ import pytest
 
 from policybench import policies
 from policybench.clock import clock_for
-from policybench.config import RunConfig, parse_override
+from policybench.settings import RunSettings, parse_override
 from policybench.loop import run_steady_state
 from policybench.observations import synthetic_observation
 from policybench.profiles import PROFILES, customize_profile
@@ -63,7 +63,7 @@ def test_smolvla_default_config_has_450_0_m_parameters_and_refills_every_50_call
 
 
 def test_samples_and_summaries_agree_through_the_runner(tmp_path):
-    cfg = RunConfig(
+    cfg = RunSettings(
         policies=["act", "noop"],
         profile=PROFILES["pusht"],
         refills=2,
@@ -97,7 +97,7 @@ def test_tdmpc_refills_every_action_repeat():
 
 
 def test_gaussian_actor_has_no_queue_so_every_call_is_a_refill():
-    from policybench.adapter.registry import registered_policy_types
+    from policybench.lerobot_adapter.registry import registered_policy_types
 
     if "gaussian_actor" not in registered_policy_types():
         pytest.skip("this LeRobot does not register gaussian_actor (added in 0.5)")

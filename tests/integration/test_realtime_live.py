@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from policybench.config import RealtimeSettings, RunConfig, parse_override
+from policybench.settings import RealtimeSettings, RunSettings, parse_override
 from policybench.profiles import PROFILES, customize_profile
-from policybench.realtime.live import run_live
+from policybench.control.live import run_live
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_small_act_runs_paced_in_each_mode(mode):
-    cfg = RunConfig(policies=["act"], profile=PROFILES["pusht"], warmup=1,
+    cfg = RunSettings(policies=["act"], profile=PROFILES["pusht"], warmup=1,
                     overrides=[parse_override("act.chunk_size=5"), parse_override("act.n_action_steps=5")])
     settings = RealtimeSettings(hz=(20,), ticks=15, mode=mode, thresholds=(0.6,), aggregate="latest_only", run=cfg)
     (entry,) = run_live(settings, "cpu")
@@ -30,7 +30,7 @@ def test_small_act_runs_paced_in_each_mode(mode):
 
 
 def test_remote_round_trips_through_lerobots_policy_server_on_loopback():
-    cfg = RunConfig(policies=["act"], profile=customize_profile(PROFILES["so100"], cameras=1, image_size=(96, 128)),
+    cfg = RunSettings(policies=["act"], profile=customize_profile(PROFILES["so100"], cameras=1, image_size=(96, 128)),
                     warmup=1, overrides=[parse_override("act.chunk_size=6"), parse_override("act.n_action_steps=6")])
     settings = RealtimeSettings(hz=(10,), ticks=3, mode="sync", aggregate="latest_only", remote=True, remote_calls=3,
                                 run=cfg)
@@ -45,7 +45,7 @@ def test_remote_round_trips_through_lerobots_policy_server_on_loopback():
 
 def test_remote_needs_lerobot_style_camera_keys():
     from policybench.errors import UsageError
-    from policybench.realtime.remote import robot_features
+    from policybench.control.remote import robot_features
 
     with pytest.raises(UsageError, match="--remote needs cameras named observation.images"):
         robot_features(PROFILES["pusht"])

@@ -17,8 +17,8 @@ import grpc
 import psutil
 import pytest
 
-from policybench.realtime import remote
-from policybench.realtime.remote import grpc_problem
+from policybench.control import remote
+from policybench.control.remote import grpc_problem
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(grpc_problem() is not None, reason="needs lerobot[async]")]
 

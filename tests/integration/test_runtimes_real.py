@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from policybench.config import RunConfig, parse_override
+from policybench.settings import RunSettings, parse_override
 from policybench.profiles import PROFILES, customize_profile
 from policybench.results import OK, SKIPPED
 from policybench.runner import run_benchmark
@@ -20,7 +20,7 @@ TINY_DIFFUSION = ["diffusion.num_inference_steps=3", "diffusion.down_dims=[32,64
 
 
 def _run(policy, overrides, variants, export_dir=None):
-    cfg = RunConfig(policies=[policy], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants,
+    cfg = RunSettings(policies=[policy], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants,
                     overrides=[parse_override(o) for o in overrides], export_dir=export_dir)
     return {r.variant: r for r in run_benchmark(cfg, "cpu").results}
 
@@ -63,7 +63,7 @@ def test_smolvla_vision_encoder_is_exported_by_dynamo_and_called_once_per_camera
     returns rebuilt for LeRobot's code, actions as eager's."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
-    cfg = RunConfig(policies=["smolvla"], profile=customize_profile(PROFILES["so100"], image_size=(96, 96)),
+    cfg = RunSettings(policies=["smolvla"], profile=customize_profile(PROFILES["so100"], image_size=(96, 96)),
                     refills=1, warmup=0, variants=["eager", "onnxruntime"],
                     overrides=[parse_override("smolvla.num_steps=1")])
     rs = {r.variant: r for r in run_benchmark(cfg, "cpu").results}

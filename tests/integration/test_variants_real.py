@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policybench import policies
-from policybench.config import RunConfig, parse_override
+from policybench.settings import RunSettings, parse_override
 from policybench.observations import synthetic_observation
 from policybench.profiles import PROFILES, customize_profile
 from policybench.results import OK
@@ -18,7 +18,7 @@ TINY_ACT = ["act.chunk_size=4", "act.n_action_steps=4", "act.dim_model=32", "act
 
 
 def _run(policy, overrides, variants, refills=2):
-    cfg = RunConfig(policies=[policy], profile=PROFILES["pusht"], refills=refills, warmup=1, variants=variants,
+    cfg = RunSettings(policies=[policy], profile=PROFILES["pusht"], refills=refills, warmup=1, variants=variants,
                     overrides=[parse_override(o) for o in overrides])
     return {r.variant: r for r in run_benchmark(cfg, "cpu").results}
 

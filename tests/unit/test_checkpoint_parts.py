@@ -83,7 +83,7 @@ def test_an_unreadable_processor_file_is_one_line(tmp_path):
 def test_weights_that_a_policy_class_fails_to_load_and_only_prints_about_are_one_line(monkeypatch):
     # LeRobot 0.6's pi0, pi05 and pi0_fast catch their own load failure, print it and go on
     # with random weights.
-    from policybench.adapter import registry
+    from policybench.lerobot_adapter import registry
     from policybench.policies import checkpoint
 
     class PrintsItsFailure:

@@ -75,7 +75,7 @@ def test_a_full_disk_after_a_simulation_prints_the_verdict(tmp_path, capsys, mon
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_during_the_remote_round_trips_keeps_the_paced_runs(tmp_path, capsys, monkeypatch, signum, code):
-    from policybench.realtime import live
+    from policybench.control import live
 
     def measure_remote(*args, **kwargs):
         os.kill(os.getpid(), signum)

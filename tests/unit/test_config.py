@@ -1,9 +1,9 @@
 import pytest
 
-from policybench.config import (
+from policybench.settings import (
     Override,
     RealtimeSettings,
-    RunConfig,
+    RunSettings,
     SettingsError,
     SweepSettings,
     parse_override,
@@ -94,7 +94,7 @@ def test_get_profile():
 
 
 def test_default_config_is_valid():
-    RunConfig()
+    RunSettings()
 
 
 @pytest.mark.parametrize(
@@ -114,14 +114,14 @@ def test_default_config_is_valid():
 )
 def test_settings_are_checked_when_made_and_the_error_names_the_field(kw, message):
     with pytest.raises(SettingsError, match=message):
-        RunConfig(**kw)
+        RunSettings(**kw)
 
 
 def test_a_settings_error_is_said_with_the_flags_of_the_command_line():
     from policybench.cli import FLAGS
 
     with pytest.raises(SettingsError) as caught:
-        RunConfig(policies=["act"], overrides=[Override("diffusion", "horizon", 8)])
+        RunSettings(policies=["act"], overrides=[Override("diffusion", "horizon", 8)])
     assert caught.value.said_with(FLAGS) == ("--set diffusion.horizon: 'diffusion' is not among --policies (act) "
                                              "nor the type of a --policy-path checkpoint")
     assert isinstance(caught.value, UsageError) and isinstance(caught.value, ValueError)
@@ -129,13 +129,13 @@ def test_a_settings_error_is_said_with_the_flags_of_the_command_line():
 
 def test_a_value_with_braces_is_quoted_as_it_is():
     with pytest.raises(SettingsError, match=r"^baseline '\{x\}' is not among policies \(act\)$"):
-        RunConfig(policies=["act"], baseline="{x}")
+        RunSettings(policies=["act"], baseline="{x}")
 
 
 def test_settings_are_frozen_and_a_replacement_is_checked_again():
     import dataclasses
 
-    cfg = RunConfig(policies=["act"])
+    cfg = RunSettings(policies=["act"])
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.refills = 3  # type: ignore[misc]
     with pytest.raises(SettingsError, match="^refills"):
@@ -143,12 +143,12 @@ def test_settings_are_frozen_and_a_replacement_is_checked_again():
 
 
 def test_validate_accepts_warmup_zero():
-    RunConfig(warmup=0)
+    RunSettings(warmup=0)
 
 
 def test_validate_rejects_nan_max_seconds():
     with pytest.raises(SettingsError, match="^max_seconds"):
-        RunConfig(max_seconds=float("nan"))
+        RunSettings(max_seconds=float("nan"))
 
 
 @pytest.mark.parametrize(
@@ -163,7 +163,7 @@ def test_validate_rejects_nan_max_seconds():
         ({"aggregate": "sum"}, "^aggregate must be one of"),
         ({"remote_calls": 0}, "^remote_calls must be positive"),
         ({"port": 70000}, "^port must be between 1 and 65535"),
-        ({"hz": (10, 30), "run": RunConfig(policies=["act"])}, "^a live run takes one hz and one thresholds"),
+        ({"hz": (10, 30), "run": RunSettings(policies=["act"])}, "^a live run takes one hz and one thresholds"),
     ],
 )
 def test_realtime_settings_are_checked_when_made(kw, message):
@@ -180,17 +180,17 @@ def test_realtime_settings_give_the_modes_and_the_length_in_ticks():
 
 def test_sweep_settings_check_the_rate():
     with pytest.raises(SettingsError, match="^hz must be a positive rate, got -1"):
-        SweepSettings(RunConfig(policies=["act"]), (), hz=-1)
+        SweepSettings(RunSettings(policies=["act"]), (), hz=-1)
 
 
 def test_resolved_baseline():
-    assert RunConfig(policies=["act", "smolvla"]).resolved_baseline() == "smolvla"
-    assert RunConfig(policies=["act", "diffusion"]).resolved_baseline() is None
-    assert RunConfig(policies=["act", "smolvla"], baseline="act").resolved_baseline() == "act"
+    assert RunSettings(policies=["act", "smolvla"]).resolved_baseline() == "smolvla"
+    assert RunSettings(policies=["act", "diffusion"]).resolved_baseline() is None
+    assert RunSettings(policies=["act", "smolvla"], baseline="act").resolved_baseline() == "act"
 
 
 def test_overrides_for():
-    cfg = RunConfig(overrides=[Override("act", "chunk_size", 10), Override("diffusion", "horizon", 8),
+    cfg = RunSettings(overrides=[Override("act", "chunk_size", 10), Override("diffusion", "horizon", 8),
                                Override("act", "n_action_steps", 5)])
     assert cfg.overrides_for("act") == {"chunk_size": 10, "n_action_steps": 5}
     assert cfg.overrides_for("smolvla") == {}

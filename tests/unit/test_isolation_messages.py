@@ -6,7 +6,7 @@ import json
 import sys
 import time
 
-from policybench.config import RunConfig
+from policybench.settings import RunSettings
 from policybench.isolation import CHILD_FD_ENV, Message, measure_in_child
 from policybench.results import FAILED, OK, PolicyResult
 
@@ -25,7 +25,7 @@ def fake_child(tmp_path, body: str) -> list[str]:
 
 def listen(command, silence_s=30.0):
     heard: dict[str, list] = {"log": [], "warn": [], "progress": []}
-    results = measure_in_child("p", RunConfig(policies=["p"]), "cpu", heard["log"].append, heard["warn"].append,
+    results = measure_in_child("p", RunSettings(policies=["p"]), "cpu", heard["log"].append, heard["warn"].append,
                                lambda *a: heard["progress"].append(a), command=command, silence_s=silence_s)
     return results, heard
 

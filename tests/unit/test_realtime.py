@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from policybench.realtime.metrics import inference_delay_ticks, summarize_ticks
-from policybench.realtime.paced import POP, STARVED, merge_chunk, run_async, run_sync
-from policybench.realtime.simulate import Costs, highest_rates, simulate, simulate_async, simulate_sync
-from policybench.realtime.virtual import ReplayPolicy, VirtualClock, VirtualWorker
+from policybench.control.metrics import inference_delay_ticks, summarize_ticks
+from policybench.control.paced import POP, STARVED, merge_chunk, run_async, run_sync
+from policybench.control.simulate import Costs, highest_rates, simulate, simulate_async, simulate_sync
+from policybench.control.virtual import ReplayPolicy, VirtualClock, VirtualWorker
 from policybench.results import OK, PolicyResult, RunResults
 from policybench.samples import REFILL, STEP, Sample
 
@@ -165,7 +165,7 @@ def test_thread_worker_stays_busy_until_its_chunk_is_taken():
     from fakes import FakePolicy, FakeTime
 
     from policybench.clock import Clock
-    from policybench.realtime.paced import ThreadWorker
+    from policybench.control.paced import ThreadWorker
 
     time = FakeTime()
     worker = ThreadWorker(FakePolicy(time, chunk=3), Clock(now=time.now))
@@ -181,7 +181,7 @@ def test_thread_worker_stays_busy_until_its_chunk_is_taken():
 
 
 def test_simulate_takes_the_chunk_from_the_measured_refill_spacing():
-    from policybench.realtime.simulate import costs_from_result
+    from policybench.control.simulate import costs_from_result
 
     r = _result(2, [1.0], [100.0] * 4)  # refills every 2 calls
     r.config["n_action_steps"] = 1  # e.g. TD-MPC: n_action_steps 1, but 2 action repeats queued
@@ -189,8 +189,8 @@ def test_simulate_takes_the_chunk_from_the_measured_refill_spacing():
 
 
 def test_a_stall_open_at_the_end_counts_and_async_reports_the_delivered_rate():
-    from policybench.realtime.metrics import summarize_ticks
-    from policybench.realtime.paced import POP, STARVED, Tick
+    from policybench.control.metrics import summarize_ticks
+    from policybench.control.paced import POP, STARVED, Tick
 
     # 10 Hz: three actions delivered, then seven starved ticks to the end of the run
     ticks = [Tick(k, k / 10, k / 10, k / 10 + 0.001, POP if k < 3 else STARVED, 0) for k in range(10)]
@@ -206,7 +206,7 @@ def test_a_refill_longer_than_the_chunk_never_recovers_and_says_so():
     every action arrives stale; the robot stops after the first chunk."""
     from fakes import ok_result, run_results
 
-    from policybench.realtime.simulate import simulate
+    from policybench.control.simulate import simulate
     from policybench.report.realtime import render_realtime
 
     results = run_results([ok_result("smolvla", chunk=50, cycles=3, refill_ms=3300.0, step_ms=1.0, cold_ms=3300.0)])

@@ -1,4 +1,4 @@
-"""The real-time budget (realtime/budget.py): exact arithmetic, checked against the paced loop on
+"""The real-time budget (control/budget.py): exact arithmetic, checked against the paced loop on
 a virtual clock, and a snapshot of the budget and verdict lines for hand-made measurements."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from policybench.realtime.budget import (
+from policybench.control.budget import (
     Alternative,
     Refills,
     async_budget_ticks,
@@ -17,8 +17,8 @@ from policybench.realtime.budget import (
     ticks_needed,
     what_would_hold,
 )
-from policybench.realtime.paced import STARVED, run_async
-from policybench.realtime.virtual import VirtualClock, VirtualWorker
+from policybench.control.paced import STARVED, run_async
+from policybench.control.virtual import VirtualClock, VirtualWorker
 from policybench.results import OK, PolicyResult, RunResults
 from policybench.samples import REFILL, STEP, Sample
 
@@ -99,7 +99,7 @@ def test_snapshot_of_the_budget_and_verdict_lines():
     """ACT, chunk 8, refills 250, 250, 250 and 500 ms; a compile variant with equivalent actions
     and 62.5 ms refills; an openvino-bf16 variant, faster still, whose actions are off: never
     recommended."""
-    from policybench.realtime.simulate import highest_rates, simulate, simulated_budgets
+    from policybench.control.simulate import highest_rates, simulate, simulated_budgets
     from policybench.report.realtime import render_realtime
 
     results = RunResults({}, {}, [
@@ -114,7 +114,7 @@ def test_snapshot_of_the_budget_and_verdict_lines():
 
 
 def test_the_settings_of_a_sweep_are_named_by_their_flags():
-    from policybench.realtime.simulate import alternatives
+    from policybench.control.simulate import alternatives
 
     def point(name, value, refill_ms):
         r = _result("smolvla", [refill_ms] * 2)

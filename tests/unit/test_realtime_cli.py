@@ -124,7 +124,7 @@ def test_a_live_rate_above_the_limit_is_refused(capsys):
 
 def test_the_limits_are_in_the_help():
     from policybench.cli import MAX_HZ, build_parser
-    from policybench.realtime.simulate import MAX_TICKS
+    from policybench.control.simulate import MAX_TICKS
 
     realtime = build_parser()._subparsers._group_actions[0].choices["realtime"]
     (hz,) = [a.help for a in realtime._actions if a.dest == "hz"]

@@ -7,7 +7,7 @@ import pytest
 from fakes import FakePolicy, FakeTime, ok_result, run_results
 
 from policybench.cli import main
-from policybench.realtime.simulate import highest_rates, simulate
+from policybench.control.simulate import highest_rates, simulate
 from policybench.results import write_results
 
 
@@ -45,9 +45,9 @@ def test_a_rate_not_judged_never_counts_as_holding():
 
 def test_sync_achieved_rate_counts_only_the_ticks_that_met_their_deadline():
     """Late ticks run back to back after a stall: the loop's tick rate recovers, the robot's does not."""
-    from policybench.realtime.metrics import summarize_ticks
-    from policybench.realtime.paced import run_sync
-    from policybench.realtime.virtual import ReplayPolicy, VirtualClock
+    from policybench.control.metrics import summarize_ticks
+    from policybench.control.paced import run_sync
+    from policybench.control.virtual import ReplayPolicy, VirtualClock
 
     clock = VirtualClock()  # 4 Hz, chunk 8, steps free, a 1 s refill at ticks 0 and 8
     ticks = run_sync(ReplayPolicy(clock, 8, [0.0], [1.0]), {}, clock.clock(), clock.sleep_until, 4.0, 16)
@@ -57,14 +57,14 @@ def test_sync_achieved_rate_counts_only_the_ticks_that_met_their_deadline():
 
 
 def test_live_sync_with_a_stall_does_not_report_the_full_rate(monkeypatch):
-    from policybench.config import RealtimeSettings, RunConfig
-    from policybench.realtime import live
+    from policybench.settings import RealtimeSettings, RunSettings
+    from policybench.control import live
 
     time = FakeTime()
     monkeypatch.setattr(live, "clock_for", lambda device: time.clock())
     monkeypatch.setattr(live, "sleep_until_real", lambda now: lambda t: setattr(time, "t", max(time.t, t)))
     policy = FakePolicy(time, chunk=8, step_cost=0.0, refill_cost=1.0)
-    cfg = RunConfig(policies=["fake"], warmup=1)
+    cfg = RunSettings(policies=["fake"], warmup=1)
     settings = RealtimeSettings(hz=(4.0,), ticks=16, mode="sync", aggregate="latest_only", run=cfg)
     (sync,) = live.run_live(settings, "cpu", build=lambda *a: policy)
     assert sync["summary"]["achieved_hz"] == 2.5 and sync["summary"]["late_ticks"] == 6
@@ -80,7 +80,7 @@ def test_live_realtime_prints_the_verdict_lines(capsys):
 
 def test_the_remote_overhead_is_never_negative():
     """It printed "overhead -23.4 ms": the round trips and the in-process chunks are timed apart."""
-    from policybench.realtime.remote import overhead
+    from policybench.control.remote import overhead
     from policybench.report.realtime import render_remote
 
     trips, local = [518.0, 520.0, 530.0, 600.0, 510.0], [540.0, 545.0, 520.0, 500.0, 530.0]

@@ -297,8 +297,8 @@ def test_a_sweep_value_shown_otherwise_is_left_out_not_a_key_error():
 
 
 def test_sweep_values_too_close_to_fit_get_no_line():
-    from policybench.sweep.axes import Axis
-    from policybench.sweep.fit import fits
+    from policybench.scaling.axes import Axis
+    from policybench.scaling.fit import fits
 
     data = seed("sweep")
     data["run"]["sweep"]["axes"] = [{"name": "cameras", "values": ["1e-300", "2e-300"]}]

@@ -16,8 +16,8 @@ from policybench.errors import UsageError
 from policybench.report.html import render_html
 from policybench.report.table import render_table
 from policybench.results import PolicyResult, RunResults, read_results, write_results
-from policybench.sweep.axes import parse_axes
-from policybench.sweep.run import run_sweep
+from policybench.scaling.axes import parse_axes
+from policybench.scaling.run import run_sweep
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SCHEMA_1 = sorted(p for p in DATA.glob("*.json") if json.loads(p.read_text())["schema_version"] == 1)
@@ -68,7 +68,7 @@ def test_compare_of_a_schema_1_file_with_its_schema_2_copy_is_no_change(capsys):
 
 
 def _schema_1_variant_sweep() -> dict:
-    """A schema-1 sweep with a bf16 variant, named as sweep.py wrote it: "act+bf16[cameras=1]"
+    """A schema-1 sweep with a bf16 variant, named as the schema-1 writer wrote it: "act+bf16[cameras=1]"
     with config.sweep_policy "act+bf16" (the name before the point)."""
     d = sweep_json(json.loads((DATA / "small_results.json").read_text()))
     d["run"]["sweep"]["axes"] = d["run"]["sweep"]["axes"][:1]
@@ -109,10 +109,10 @@ def test_a_sweep_with_variants_shows_its_speedups(tmp_path):
 
 
 def test_a_sweep_measured_with_variants_shows_its_speedups():
-    from policybench.config import RunConfig
+    from policybench.settings import RunSettings
     from policybench.profiles import PROFILES
 
-    cfg = RunConfig(policies=["act"], profile=PROFILES["so100"], refills=2, warmup=1)
+    cfg = RunSettings(policies=["act"], profile=PROFILES["so100"], refills=2, warmup=1)
     axes, _ = parse_axes("1,2", None, None, [])
 
     def measure(point_cfg, device) -> RunResults:

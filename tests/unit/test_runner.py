@@ -8,7 +8,7 @@ import pytest
 import torch
 from fakes import ENVIRONMENT, FakePolicy, FakeTime
 
-from policybench.config import Override, RunConfig
+from policybench.settings import Override, RunSettings
 from policybench.interrupt import Interrupted
 from policybench.profiles import PROFILES
 from policybench.runner import run_benchmark
@@ -51,7 +51,7 @@ class FakeBuilder:
 
 
 def config(tmp_path, policies, **kw):
-    return RunConfig(policies=policies, profile=PROFILES["so100"], refills=2, warmup=1, max_seconds=100.0,
+    return RunSettings(policies=policies, profile=PROFILES["so100"], refills=2, warmup=1, max_seconds=100.0,
                      json_path=str(tmp_path / "r.json"), **kw)
 
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from policybench.clock import Clock
-from policybench.config import RunConfig
+from policybench.settings import RunSettings
 from policybench.errors import UsageError
 from policybench.loop import run_steady_state
 from policybench.observations import VECTOR, InputSpec
@@ -183,7 +183,7 @@ def _run(tmp_path, monkeypatch, variants, export_dir=None):
     from policybench.variants import measure
 
     monkeypatch.setattr(measure, "device_peaks", lambda device, clock: {"peak_flops": 1e9, "peak_bytes_per_s": 1e9})
-    cfg = RunConfig(policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants,
+    cfg = RunSettings(policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants,
                     export_dir=export_dir)
     warnings: list[str] = []
     build = lambda name, profile, overrides, device, seed=0: _adapter()  # noqa: E731
@@ -282,9 +282,9 @@ def _broken_session(path, variant, outputs):
 
 def test_export_needs_a_runtime_variant_and_travels_to_a_child_process(tmp_path):
     with pytest.raises(UsageError, match="^export_dir saves what a runtime variant exported"):
-        RunConfig(policies=["act"], export_dir=str(tmp_path))
-    cfg = RunConfig(policies=["act"], variants=["eager", "openvino"], export_dir=str(tmp_path))
-    assert RunConfig.from_json(json.loads(json.dumps(cfg.to_json()))) == cfg
+        RunSettings(policies=["act"], export_dir=str(tmp_path))
+    cfg = RunSettings(policies=["act"], variants=["eager", "openvino"], export_dir=str(tmp_path))
+    assert RunSettings.from_json(json.loads(json.dumps(cfg.to_json()))) == cfg
 
 
 def test_an_export_folder_that_is_a_file_is_one_line(tmp_path, capsys):

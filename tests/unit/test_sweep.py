@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from fakes import ok_result, run_results
 
-from policybench.config import RunConfig, parse_override
+from policybench.settings import RunSettings, parse_override
 from policybench.errors import UsageError
 from policybench.profiles import PROFILES
-from policybench.sweep.axes import Axis, grid, parse_axes, point_config
-from policybench.sweep.fit import fit_line, fits
-from policybench.sweep.run import run_sweep
-from policybench.sweep.verdict import holding
+from policybench.scaling.axes import Axis, grid, parse_axes, point_config
+from policybench.scaling.fit import fit_line, fits
+from policybench.scaling.run import run_sweep
+from policybench.scaling.verdict import holding
 
 
 def test_axes_from_flags_and_set_lists():
@@ -41,7 +41,7 @@ def test_fit_is_exact_on_a_line_and_says_when_it_is_poor():
 
 
 def _sweep_results(refill_by_cameras: dict[int, float]):
-    cfg = RunConfig(policies=["act"], profile=PROFILES["so100"], refills=2, warmup=1)
+    cfg = RunSettings(policies=["act"], profile=PROFILES["so100"], refills=2, warmup=1)
     axes, _ = parse_axes(",".join(map(str, refill_by_cameras)), None, None, [])
 
     def measure(point_cfg, device):
@@ -69,7 +69,7 @@ def test_the_largest_value_holding_the_rate_and_its_headroom():
 
 
 def test_a_set_axis_for_a_policy_not_in_the_run_is_refused():
-    cfg = RunConfig(policies=["act"], profile=PROFILES["so100"])
+    cfg = RunSettings(policies=["act"], profile=PROFILES["so100"])
     with pytest.raises(UsageError, match="'diffusion' is not among --policies"):
         point_config(cfg, {"diffusion.num_inference_steps": 5})
 

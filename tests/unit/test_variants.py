@@ -7,7 +7,7 @@ import torch
 from fakes import ENVIRONMENT, FakePolicy, FakeTime
 
 from policybench.cli import main
-from policybench.config import RunConfig
+from policybench.settings import RunSettings
 from policybench.errors import UsageError
 from policybench.profiles import PROFILES
 from policybench.report.table import render_table
@@ -60,7 +60,7 @@ def test_equivalence():
 
 def test_noop_runs_eager_and_skips_the_other_variants(tmp_path):
     time = FakeTime()
-    cfg = RunConfig(policies=["noop"], profile=PROFILES["so100"], refills=2, warmup=1, variants=["eager", "bf16", "cudagraph"])
+    cfg = RunSettings(policies=["noop"], profile=PROFILES["so100"], refills=2, warmup=1, variants=["eager", "bf16", "cudagraph"])
     build = lambda name, profile, overrides, device, seed=0: FakePolicy(time, chunk=4, name=name)  # noqa: E731
     results = run_benchmark(cfg, "cpu", clock=time.clock(), environment=dict(ENVIRONMENT), build=build)
     assert [(r.name, r.variant, r.status) for r in results.results] == [

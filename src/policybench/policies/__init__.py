@@ -15,7 +15,7 @@ from policybench.errors import UsageError
 from policybench.policies.labels import label, short_label  # noqa: F401  (policies.label: the table's names)
 
 if TYPE_CHECKING:
-    from policybench.config import Override
+    from policybench.settings import Override
     from policybench.policies.base import PolicyAdapter
     from policybench.profiles import Profile
 
@@ -57,7 +57,7 @@ class LeRobotKind:
 
     def availability(self) -> str | None:
         try:
-            from policybench.adapter.registry import policy_class
+            from policybench.lerobot_adapter.registry import policy_class
 
             policy_class(self.name)
         except ModuleNotFoundError as exc:  # an optional dependency of this policy is missing
@@ -73,7 +73,7 @@ class LeRobotKind:
 
     def check_overrides(self, overrides: dict[str, object]) -> None:
         """Build the config (not the policy) with the ``--set`` values: a bad value is a usage error."""
-        from policybench.adapter.registry import config_class
+        from policybench.lerobot_adapter.registry import config_class
         from policybench.policies.lerobot_policies import coerce_overrides
         from policybench.sizes import check_override_sizes
 
@@ -195,7 +195,7 @@ def build(name: str, profile: Profile, overrides: dict[str, object], device: str
 
 def hub_overrides(names: list[str]) -> list[Override]:
     """The config settings that the named LeRobot policies take when the hub may be reached (--hub)."""
-    from policybench.config import Override
+    from policybench.settings import Override
     from policybench.policies.lerobot_policies import FAMILIES
 
     return [Override(n, field, value) for n in names if n in FAMILIES for field, value in FAMILIES[n].hub_settings]

@@ -19,7 +19,7 @@ from typing import Any, Callable, Collection
 
 import torch
 
-from policybench.adapter import (
+from policybench.lerobot_adapter import (
     ACTION,
     OBS_ENV_STATE,
     OBS_LANGUAGE_ATTENTION_MASK,
@@ -27,7 +27,7 @@ from policybench.adapter import (
     OBS_STATE,
     registry,
 )
-from policybench.adapter.version import pi_problem
+from policybench.lerobot_adapter.version import pi_problem
 from policybench.observations import InputSpec
 from policybench.policies.base import PolicyAdapter
 from policybench.policies.checkpoint_guard import CheckpointRefused, check_remote_code_config
@@ -191,7 +191,7 @@ def _needs_hub(name: str, config_field: str, what: str) -> Callable[[], str | No
     return problem
 
 
-# runtimes.py exports one module that a refill calls the same way every time. SmolVLA's and pi0's
+# variants/runtimes.py exports one module that a refill calls the same way every time. SmolVLA's and pi0's
 # language model and action expert are one VLM-with-expert module called two ways (the prefix pass,
 # then each denoising step with the prefix's KV cache, which it extends and crops in place), so what
 # is exported of them is their vision encoder, called once per camera: on this project's 2-core CPU

@@ -16,7 +16,7 @@ from typing import Callable
 
 import torch
 
-from policybench.adapter.processors import make_processors, prepare_observation
+from policybench.lerobot_adapter.processors import make_processors, prepare_observation
 from policybench.policies.base import WrappedPolicy
 from policybench.policies.lerobot_policies import LeRobotPolicy
 

@@ -223,8 +223,8 @@ FIGURES = {"timeline": figure_timeline, "cdf": figure_cdf, "bars": figure_bars}
 def figure_sweep(results: RunResults, hz: float | None = None) -> Figure:
     """A sweep: refill median (p99 as whisker) against each axis value, the fitted line, and the
     control period as a horizontal line; one panel per policy and axis."""
-    from policybench.sweep.axes import recorded_axes
-    from policybench.sweep.fit import fits, series
+    from policybench.scaling.axes import recorded_axes
+    from policybench.scaling.fit import fits, series
 
     axes_spec = recorded_axes(results.run)
     panels = [(axis, s) for axis in axes_spec for s in series(results, axis, axes_spec)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policybench.realtime.budget import MIN_REFILLS, Fit, PolicyBudget, Suggestion, judged
+from policybench.control.budget import MIN_REFILLS, Fit, PolicyBudget, Suggestion, judged
 from policybench.report.format import duration_text, format_ms, name_label
 
 

@@ -21,7 +21,7 @@ def save_export(model_path: str, folder: str, result, record: dict[str, object])
     """Copy the exported model into ``folder`` and write its manifest beside it: the policy and
     its config, the exported part, inputs and outputs, runtime and version, equivalence."""
     from policybench.environment import cpu_model, cpu_vector_flags
-    from policybench.adapter.version import lerobot_version
+    from policybench.lerobot_adapter.version import lerobot_version
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)

@@ -24,14 +24,14 @@ from policybench.variants.table import VARIANTS, Variant
 from policybench.variants.unavailable import VariantUnavailable
 
 if TYPE_CHECKING:
-    from policybench.config import RunConfig
+    from policybench.settings import RunSettings
 
 Log = Callable[[str], None]
 Measure = Callable[[PolicyResult, PolicyAdapter], None]  # the steady-state loop on an adapter, into a result
 
 
 def measure_variants(
-    base: PolicyResult, adapter: PolicyAdapter, obs: dict, cfg: RunConfig, device: str, clock: Clock,
+    base: PolicyResult, adapter: PolicyAdapter, obs: dict, cfg: RunSettings, device: str, clock: Clock,
     warn: Log, measure: Measure, describe_error: Callable[[BaseException], str],
 ) -> list[PolicyResult]:
     """Each --variant of one built policy, as a result of its own made from ``base``. A variant that
@@ -83,7 +83,7 @@ def _roofline(adapter: PolicyAdapter, obs: dict, seed: int, device: str, clock: 
 
 
 def _measure_variant(
-    r: PolicyResult, variant: Variant, adapter: PolicyAdapter, obs: dict, reference: torch.Tensor, cfg: RunConfig,
+    r: PolicyResult, variant: Variant, adapter: PolicyAdapter, obs: dict, reference: torch.Tensor, cfg: RunSettings,
     device: str, warn: Log, measure: Measure,
 ) -> None:
     """One variant: its first chunk against eager's (compilation and export included), then the loop."""

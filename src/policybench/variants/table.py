@@ -17,7 +17,7 @@ class Variant:
     compile: bool = False
     skip_eval_walk: bool = False
     cudagraph: bool = False
-    runtime: str | None = None  # deployment runtime that runs the exported part (runtimes.py)
+    runtime: str | None = None  # deployment runtime that runs the exported part (variants/runtimes.py)
 
 
 VARIANTS: dict[str, Variant] = {

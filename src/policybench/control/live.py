@@ -6,15 +6,15 @@ from typing import Callable
 
 from policybench import policies
 from policybench.clock import clock_for
-from policybench.config import RealtimeSettings, RunConfig
+from policybench.settings import RealtimeSettings, RunSettings
 from policybench.errors import UsageError
 from policybench.interrupt import Interrupted, interruptible
 from policybench.loop import warm_up
 from policybench.observations import synthetic_observation
-from policybench.realtime.budget import PolicyBudget, Refills, policy_budget, ticks_needed
-from policybench.realtime.metrics import summarize_ticks, ticks_json
-from policybench.realtime.paced import ThreadWorker, run_async, run_sync, sleep_until_real
-from policybench.realtime.remote import overhead, run_remote
+from policybench.control.budget import PolicyBudget, Refills, policy_budget, ticks_needed
+from policybench.control.metrics import summarize_ticks, ticks_json
+from policybench.control.paced import ThreadWorker, run_async, run_sync, sleep_until_real
+from policybench.control.remote import overhead, run_remote
 from policybench.results import INTERRUPTED
 from policybench.samples import REFILL
 from policybench.runner import describe_error, release_memory
@@ -95,7 +95,7 @@ def _measure_policy(settings: RealtimeSettings, device: str, build, base: dict[s
         release_memory(device)
 
 
-def paced_run(adapter, obs, cfg: RunConfig, clock, sleep_until, mode: str, hz: float, ticks: int,
+def paced_run(adapter, obs, cfg: RunSettings, clock, sleep_until, mode: str, hz: float, ticks: int,
               threshold: float, aggregate: str) -> dict[str, object]:
     """One paced run after its warm-up: the summary (with the chunk and the ticks a verdict
     needs), the ticks, and in async mode the latencies of the chunks that arrived."""
@@ -139,7 +139,7 @@ def live_budgets(entries: list[dict[str, object]]) -> list[PolicyBudget]:
     return out
 
 
-def measure_remote(adapter, obs, cfg: RunConfig, device: str, clock, calls: int, port: int | None) -> dict[str, object]:
+def measure_remote(adapter, obs, cfg: RunSettings, device: str, clock, calls: int, port: int | None) -> dict[str, object]:
     """Round trips through LeRobot's PolicyServer, next to the same chunk computed in-process."""
     in_process = []
     for _ in range(calls + 1):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from policybench.results import RunResults
-from policybench.sweep.axes import Axis
-from policybench.sweep.fit import series
+from policybench.scaling.axes import Axis
+from policybench.scaling.fit import series
 
 
 def holding(results: RunResults, axis: Axis, axes: list[Axis], hz: float, threshold: float = 0.5) -> list[dict[str, object]]:
@@ -12,7 +12,7 @@ def holding(results: RunResults, axis: Axis, axes: list[Axis], hz: float, thresh
     in sync mode (no missed deadline) and in async mode (no starved tick), each point replayed
     through the realtime simulator on its own samples; with the headroom its worst refill leaves
     (sync: the period; async: the ticks a chunk may take at ``threshold``)."""
-    from policybench.realtime.simulate import costs_from_result, simulate_async, simulate_sync
+    from policybench.control.simulate import costs_from_result, simulate_async, simulate_sync
 
     period_ms = 1000.0 / hz
     ticks = max(int(round(10 * hz)), 2)

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from policybench.results import OK, PolicyResult, RunResults, identity_name, point_text
-from policybench.sweep.axes import Axis
+from policybench.scaling.axes import Axis
 
 POOR_FIT_R2 = 0.95
 

@@ -94,7 +94,7 @@ def check_port_free(port: int) -> None:
 
 def save_checkpoint(adapter: PolicyAdapter, folder: Path) -> None:
     """What the server loads: the policy (config + weights) and its pre/post-processors."""
-    from policybench.adapter.processors import make_processors
+    from policybench.lerobot_adapter.processors import make_processors
 
     policy = adapter.policy  # a LeRobotPolicy; the noop has no checkpoint
     policy.save_pretrained(folder)
@@ -138,7 +138,7 @@ def robot_features_of(specs, task: str, what: str, hint: str = "") -> tuple[dict
     return hw, raw
 
 
-SERVER_MODULE = "policybench.realtime.server"  # what runs the server; the unit tests swap in a light one
+SERVER_MODULE = "policybench.control.server"  # what runs the server; the unit tests swap in a light one
 RUN_PREFIX = "policybench-remote-"  # a run's folder: RUN_PREFIX + its process id + "-" + random letters
 RUN_FOLDER = re.compile(re.escape(RUN_PREFIX) + r"([1-9][0-9]{0,9})-\w+")
 SOCKET = "grpc.sock"  # the server's Unix socket, in its folder
@@ -196,7 +196,7 @@ def with_secret(channel, secret: str):
     """``channel``, presenting ``secret`` as metadata on every call (server.RequireSecret checks it)."""
     import grpc
 
-    from policybench.realtime.server import SECRET_KEY
+    from policybench.control.server import SECRET_KEY
 
     fields = ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")
 
@@ -223,7 +223,7 @@ def policy_server(port: int | None, folder: Path, startup_timeout: float = 60.0)
     files LeRobot leaves behind land there, and go with it; if we die first, the server removes it."""
     import grpc
 
-    from policybench.adapter import transport
+    from policybench.lerobot_adapter import transport
 
     folder.chmod(0o700)
     secret = secrets.token_hex(32)
@@ -253,7 +253,7 @@ def policy_server(port: int | None, folder: Path, startup_timeout: float = 60.0)
 def wait_until_serving(proc: subprocess.Popen, folder: Path, log, where: str, timeout: float) -> None:
     """Until the server writes SERVING in ``folder`` (until then, whatever answers is not ours);
     an error naming why if it exits or the timeout passes first."""
-    from policybench.realtime.server import PORT_IN_USE, SERVING
+    from policybench.control.server import PORT_IN_USE, SERVING
 
     deadline = time.monotonic() + timeout
     while not (folder / SERVING).exists():
@@ -278,7 +278,7 @@ def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int
     problem = grpc_problem()
     if problem:
         raise RuntimeError(problem)
-    from policybench.adapter.transport import RobotClient
+    from policybench.lerobot_adapter.transport import RobotClient
 
     if not hasattr(adapter, "policy"):
         raise RuntimeError(f"{adapter.name} is not a LeRobot policy; the policy server cannot load it")

@@ -9,7 +9,7 @@ from policybench.samples import REFILL, STARVED
 from policybench.stats import percentile
 
 if TYPE_CHECKING:  # paced.py imports torch; a report of ticks does not need it
-    from policybench.realtime.paced import Tick
+    from policybench.control.paced import Tick
 
 # Costs and periods are floats: 0.1 s at 30 Hz is 3.0000000000000004 periods. A tick that
 # overruns its period by less than a nanosecond is not a miss, and d is not rounded up for it.

@@ -1,4 +1,4 @@
-"""What each command is asked to do: one frozen settings object per command (RunConfig,
+"""What each command is asked to do: one frozen settings object per command (RunSettings,
 SweepSettings, RealtimeSettings), each checked when it is made, its errors naming the field."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _positive(name: str, value: float, spec: str = "") -> None:
 
 
 @dataclass(frozen=True)
-class RunConfig:
+class RunSettings:
     """Everything one ``policybench run`` needs, checked when it is made: it cannot exist with a
     count out of range or a setting naming a policy the run does not measure."""
 
@@ -133,7 +133,7 @@ class RunConfig:
         return d
 
     @classmethod
-    def from_json(cls, d: dict) -> "RunConfig":
+    def from_json(cls, d: dict) -> "RunSettings":
         profile = dict(d["profile"])
         profile["cameras"] = tuple(Camera(**c) for c in profile["cameras"])
         return cls(**{**d, "profile": Profile(**profile), "overrides": [Override(**o) for o in d["overrides"]]})
@@ -166,7 +166,7 @@ class RealtimeSettings:
     remote: bool = False  # also round trips through LeRobot's PolicyServer
     remote_calls: int = 10
     port: int | None = None  # the PolicyServer on 127.0.0.1:port instead of a private Unix socket
-    run: RunConfig | None = None
+    run: RunSettings | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hz", tuple(self.hz))
@@ -217,7 +217,7 @@ class SweepSettings:
     """One ``policybench sweep``: the base run, its one or two axes (sweep.Axis), and the control
     rate whose largest holding setting is asked for."""
 
-    run: RunConfig
+    run: RunSettings
     axes: tuple = ()
     hz: float | None = None
 

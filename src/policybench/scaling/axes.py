@@ -6,7 +6,7 @@ import dataclasses
 import itertools
 from dataclasses import dataclass
 
-from policybench.config import Override, RunConfig, parse_override
+from policybench.settings import Override, RunSettings, parse_override
 from policybench.errors import UsageError
 from policybench.profiles import customize_profile, parse_image_size
 from policybench.results import point_text
@@ -130,7 +130,7 @@ def point_label(point: dict[str, object], axes: list[Axis]) -> str:
     return point_text(shown_point(point, axes))
 
 
-def point_config(base: RunConfig, point: dict[str, object]) -> RunConfig:
+def point_config(base: RunSettings, point: dict[str, object]) -> RunSettings:
     """The run settings of one point: the base run with the point's values applied. A ``--set``
     axis of a policy not in the run is a usage error."""
     profile = customize_profile(base.profile, cameras=point.get("cameras"), image_size=point.get("image_size"))

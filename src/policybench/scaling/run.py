@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from policybench.config import RunConfig
+from policybench.settings import RunSettings
 from policybench.errors import UsageError
 from policybench.results import FAILED, PolicyResult, RunResults
-from policybench.sweep.axes import Axis, applies, grid, point_config, point_label, shown_point
+from policybench.scaling.axes import Axis, applies, grid, point_config, point_label, shown_point
 
 
-def estimate_seconds(cfg: RunConfig, axes: list[Axis]) -> float:
+def estimate_seconds(cfg: RunSettings, axes: list[Axis]) -> float:
     """The longest the grid can take: every point of every policy up to --max-seconds."""
     points = grid(axes)
     return sum(cfg.max_seconds for p in points for name in cfg.policies if applies(name, p))
@@ -22,7 +22,7 @@ def tag(results: list[PolicyResult], point: dict[str, object], axes: list[Axis])
     return [dataclasses.replace(r, point=shown) for r in results]
 
 
-def run_sweep(cfg: RunConfig, axes: list[Axis], device: str, log, warn, progress=None, isolate: bool = True,
+def run_sweep(cfg: RunSettings, axes: list[Axis], device: str, log, warn, progress=None, isolate: bool = True,
               measure=None, hz: float | None = None) -> RunResults:
     """Measure every point of the grid (``measure(cfg, device) -> RunResults`` runs one point:
     the runner's run_benchmark by default); the results file is written once after every point

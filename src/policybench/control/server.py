@@ -1,4 +1,4 @@
-"""LeRobot's PolicyServer as policybench starts it: ``python -P -m policybench.realtime.server
+"""LeRobot's PolicyServer as policybench starts it: ``python -P -m policybench.control.server
 ADDRESS PARENT_PID FOLDER``, run in FOLDER, with the run's secret as the first line of its stdin.
 
 ADDRESS is ``unix:NAME`` (a socket NAME in FOLDER: only its owner can reach it when FOLDER is
@@ -32,7 +32,7 @@ from typing import Callable
 
 import grpc
 
-from policybench.adapter.transport import add_policy_server
+from policybench.lerobot_adapter.transport import add_policy_server
 from policybench.isolation import ask_death_signal
 
 PORT_IN_USE = 98  # exit code, as errno EADDRINUSE on Linux

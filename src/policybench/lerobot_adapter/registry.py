@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policybench.adapter import ACTION
+from policybench.lerobot_adapter import ACTION
 
 
 def _config_base():

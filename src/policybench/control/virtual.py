@@ -13,7 +13,7 @@ import torch
 from policybench.clock import Clock
 from policybench.observations import VECTOR, InputSpec
 from policybench.policies.base import PolicyAdapter
-from policybench.realtime.metrics import EPS  # a chunk due exactly at a tick's time is ready then
+from policybench.control.metrics import EPS  # a chunk due exactly at a tick's time is ready then
 
 
 class VirtualClock:

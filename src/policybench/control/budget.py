@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from policybench.realtime.metrics import EPS
+from policybench.control.metrics import EPS
 from policybench.stats import percentile
 
 MIN_REFILLS = 2  # refills a paced run must have seen before it may say "holds"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from policybench.errors import UsageError
-from policybench.realtime.budget import (
+from policybench.control.budget import (
     ASYNC,
     SYNC,
     Alternative,
@@ -22,9 +22,9 @@ from policybench.realtime.budget import (
     policy_budget,
     ticks_needed,
 )
-from policybench.realtime.metrics import summarize_ticks
-from policybench.realtime.paced import run_async, run_sync
-from policybench.realtime.virtual import ReplayPolicy, VirtualClock, VirtualWorker
+from policybench.control.metrics import summarize_ticks
+from policybench.control.paced import run_async, run_sync
+from policybench.control.virtual import ReplayPolicy, VirtualClock, VirtualWorker
 from policybench.results import OK, PolicyResult, RunResults
 from policybench.samples import REFILL, STEP, latencies
 from policybench.sizes import MAX_SEQUENCE
