@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
-from policybench.settings import SettingsError
-from policybench.errors import UsageError
-from policybench.results import OK, PolicyResult, RunResults
+from policybench.errors import SettingsError, UsageError, literal
+from policybench.results import OK, PolicyResult, RealtimeResult, RunResults
 
 if TYPE_CHECKING:
-    from policybench.settings import Override, RealtimeSettings, RunSettings, SweepSettings
+    from typing_extensions import Unpack
+
+    from policybench.profiles import Profile
+    from policybench.settings import RealtimeSettings, RunKeywords, RunSettings, SweepSettings
     from policybench.context import RunContext
+    from policybench.control.budget import HighestRate
     from policybench.scaling.axes import Axis
 
 
@@ -85,7 +88,8 @@ class Measurement:
         return self.raw.error
 
     def _phase(self, key: str) -> Phase:
-        return Phase(**{k: v for k, v in self.raw.summary()[key].items() if k in Phase.__dataclass_fields__})
+        s = self.raw.summary()[key]
+        return Phase(int(s["count"] or 0), *(s[f.name] for f in fields(Phase)[1:]))
 
     @property
     def step(self) -> Phase:
@@ -216,59 +220,40 @@ def _overrides(overrides):
     return out
 
 
-def build_config(
-    policies: Sequence[str] | str | None = None,
-    *,
-    device: str = "auto",
-    profile: str = "so100",
-    cameras: int | None = None,
-    image_size: tuple[int, int] | str | None = None,
-    state_dim: int | None = None,
-    action_dim: int | None = None,
-    refills: int = 10,
-    warmup: int = 2,
-    max_seconds: float = 60.0,
-    overrides: Mapping[str, object] | Sequence[Override] | None = None,
-    variants: Sequence[str] | str = ("eager",),
-    pipeline: bool = False,
-    policy_paths: Sequence[str] = (),
-    threads: int | None = None,
-    hub: bool = False,
-    baseline: str | None = None,
-    json_path: str | None = None,
-    export_dir: str | None = None,
-    seed: int = 0,
-    objects: Sequence[str] = (),
-    trust_remote_code: bool = False,
-    hz: float | None = None,
-):
-    """A validated RunSettings from the arguments of ``run`` (raises UsageError). ``objects`` are
-    the names of policies given as objects: they run first and are not looked up."""
+def build_config(policies: Sequence[str] | str | None = None, *, objects: Sequence[str] = (),
+                 **asked: Unpack[RunKeywords]) -> RunSettings:
+    """A validated RunSettings from ``run``'s keywords (as ``run`` documents them; UsageError for a
+    bad one). ``objects`` are the names of policies given as objects: they run first and are not
+    looked up. A keyword not given keeps RunSettings' default."""
     from policybench import policies as registry
-    from policybench.settings import RunSettings
-    from policybench.profiles import customize_profile, get_profile, parse_image_size
+    from policybench.settings import RunSettings, plain_settings
     from policybench.variants import parse_variants
 
     if isinstance(policies, str):
         policies = [p.strip() for p in policies.split(",") if p.strip()]
-    default = [] if policy_paths or objects else ["act", "smolvla", "diffusion"]
+    paths = [as_path(p) for p in asked.get("policy_paths", ())]
+    default = [] if paths or objects else ["act", "smolvla", "diffusion"]
     names = list(policies if policies is not None else default)
     for name in names:
         registry.check_name(name)
-    paths = [as_path(p) for p in policy_paths]
     names = [*objects, *names, *paths]
-    size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
-    prof = customize_profile(get_profile(profile), cameras=cameras, image_size=size, state_dim=state_dim,
-                             action_dim=action_dim)
-    ov = _to_checkpoints(_overrides(overrides), names, paths)
-    if hub:
+    profile = _profile(asked)
+    ov = _to_checkpoints(_overrides(asked.get("overrides")), names, paths)
+    if asked.get("hub"):
         ov[:0] = registry.hub_overrides(names)
-    cfg = RunSettings(policies=names, device=device, profile=prof, refills=refills, warmup=warmup,
-                    max_seconds=max_seconds, threads=threads, overrides=ov, baseline=baseline,
-                    json_path=json_path, export_dir=export_dir, seed=seed, pipeline=pipeline,
-                    trust_remote_code=trust_remote_code, hz=hz, hub=hub,
-                    variants=parse_variants(variants if isinstance(variants, str) else ",".join(variants)))
-    return cfg
+    variants = asked.get("variants", "eager")
+    return RunSettings(policies=names, profile=profile, overrides=ov, **plain_settings(asked),
+                       variants=parse_variants(variants if isinstance(variants, str) else ",".join(variants)))
+
+
+def _profile(asked: RunKeywords) -> Profile:
+    """The robot ``asked`` names: its profile, with its cameras, image size and sizes changed."""
+    from policybench.profiles import DEFAULT_PROFILE, customize_profile, get_profile, parse_image_size
+
+    size = asked.get("image_size")
+    return customize_profile(get_profile(asked.get("profile", DEFAULT_PROFILE)), cameras=asked.get("cameras"),
+                             image_size=parse_image_size(size) if isinstance(size, str) else size,
+                             state_dim=asked.get("state_dim"), action_dim=asked.get("action_dim"))
 
 
 def _to_checkpoints(overrides: list, names: list[str], paths: list[str]) -> list:
@@ -383,7 +368,7 @@ def measure(cfg: RunSettings, *, log=None, warn=None, progress=None, isolate: bo
     from policybench.runner import run_benchmark, validate_overrides
 
     objects = objects or {}
-    folders = {cfg.export_dir: "--export"} if cfg.export_dir else None
+    folders = {cfg.export_dir: "export_dir"} if cfg.export_dir else None
     isolate_named = (isolate if isolate is not None else True) and not objects
     with _entered(context, cfg, isolate=isolate_named, folders=folders) as ctx:
         validate_overrides(cfg, skip=set(objects))
@@ -393,9 +378,10 @@ def measure(cfg: RunSettings, *, log=None, warn=None, progress=None, isolate: bo
         return run_benchmark(cfg, ctx.device, isolate=ctx.isolate, **kwargs)
 
 
-def measure_sweep(settings: SweepSettings, *, log=None, warn=None, progress=None, isolate: bool = True) -> RunResults:
+def measure_sweep(settings: SweepSettings, *, log=None, warn=None, progress=None, isolate: bool = True,
+                  said: Callable[[UsageError], str] = str) -> RunResults:
     """``policybench sweep``: every point of the grid measured as ``measure`` does; the rate its
-    verdict is for is recorded with the axes."""
+    verdict is for is recorded with the axes. ``said`` spells a failed point's error."""
     from policybench import policies as registry
     from policybench.runner import validate_overrides
     from policybench.scaling.axes import SETTING_AXES
@@ -410,7 +396,8 @@ def measure_sweep(settings: SweepSettings, *, log=None, warn=None, progress=None
                 if policy in cfg.policies:
                     registry.check_override_field(policy, field)
         return run_sweep(cfg, list(settings.axes), ctx.device, log or (lambda line: None),
-                         warn or log or (lambda line: None), progress, isolate=ctx.isolate, hz=settings.hz)
+                         warn or log or (lambda line: None), progress, isolate=ctx.isolate, hz=settings.hz,
+                         said=said)
 
 
 def sweep_settings(cfg: RunSettings, axes: Sequence[Axis], *, policy_paths: Sequence[str] = (),
@@ -420,7 +407,7 @@ def sweep_settings(cfg: RunSettings, axes: Sequence[Axis], *, policy_paths: Sequ
     checkpoint's inputs are fixed by its config, so it sweeps no camera or image axis."""
     import dataclasses
 
-    from policybench.settings import SweepSettings, literal
+    from policybench.settings import SweepSettings
 
     types = checkpoint_types(policy_paths)
     out = []
@@ -538,7 +525,7 @@ class Comparison:
     ``regressed``: a policy became slower beyond the threshold, or failed in the new run."""
 
     changes: list = field(default_factory=list)
-    newly_failed: list[str] = field(default_factory=list)
+    newly_failed: list[PolicyResult] = field(default_factory=list)
     environment_differences: list[str] = field(default_factory=list)
     only_in_one: list[str] = field(default_factory=list)
     threshold: float = 0.05
@@ -577,8 +564,8 @@ class RealtimeVerdict:
     """Every (policy, rate, mode[, threshold]) entry of a simulation, and per policy the highest
     rate with no missed deadline (sync) and with no starved tick (async, per threshold)."""
 
-    entries: list[dict]
-    highest: list[dict]
+    entries: list[RealtimeResult]
+    highest: list[HighestRate]
 
     def __str__(self) -> str:
         from policybench.report.realtime import render_realtime
@@ -586,7 +573,7 @@ class RealtimeVerdict:
         return render_realtime(self.entries, self.highest)
 
     def __repr__(self) -> str:
-        parts = [f"{h['policy']}: sync {h['sync_hz'] or 'none'} Hz" for h in self.highest]
+        parts = [f"{h.policy}: sync {h.sync_hz or 'none'} Hz" for h in self.highest]
         return f"<RealtimeVerdict {'; '.join(parts)}>"
 
 
@@ -612,13 +599,13 @@ def simulate_realtime(
     return RealtimeVerdict(entries, highest_rates(entries))
 
 
-def replay(raw: RunResults, settings: RealtimeSettings, policies: list[str] | None = None) -> list[dict]:
+def replay(raw: RunResults, settings: RealtimeSettings, policies: list[str] | None = None) -> list[RealtimeResult]:
     """The simulated entries of ``settings`` (its modes only) for the measured samples of ``raw``."""
     from policybench.control.simulate import simulate
 
     entries = simulate(raw, list(settings.hz), list(settings.thresholds), settings.length_s, settings.aggregate,
                        policies, ticks=settings.ticks)
-    return [e for e in entries if e["mode"] in settings.modes]
+    return [e for e in entries if e.mode in settings.modes]
 
 
 def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContext | None = None) -> RunResults:

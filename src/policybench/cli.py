@@ -5,15 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import cast
 
-from policybench.settings import (
-    MAX_HZ,
-    RealtimeSettings,
-    RunSettings,
-    SettingsError,
-    parse_override,
-)
-from policybench.errors import UsageError
+from policybench.errors import SettingsError, UsageError
+from policybench.settings import MAX_HZ, RealtimeSettings, RunKeywords, RunSettings, parse_override
 from policybench.interrupt import Interrupted, interruptible
 from policybench.profiles import DEFAULT_PROFILE, PROFILES
 from policybench.results import NotWritten
@@ -32,7 +27,7 @@ FLAGS = {
     "variants": "--variant", "export_dir": "--export", "baseline": "--baseline", "json_path": "--json",
     "hz": "--hz", "seconds": "--seconds", "ticks": "--ticks", "mode": "--mode", "thresholds": "--threshold",
     "aggregate": "--aggregate", "remote": "--remote", "remote_calls": "--remote-calls", "port": "--port",
-    "simulate": "--simulate",
+    "simulate": "--simulate", "output": "-o",
 }
 TRUST_HELP = ("let LeRobot run the Python files of a model or tokenizer it loads with trust_remote_code "
               "(pi0_fast's FAST tokenizer, GR00T); refused without it. Only for sources you trust: the code "
@@ -204,22 +199,20 @@ def config_from_args(args: argparse.Namespace) -> RunSettings:
     """The validated settings of ``run``, ``verify`` or a live ``realtime``, as the API builds them."""
     from policybench.api import build_config
 
-    paths = args.policy_path
-    names = _policy_names(args, DEFAULT_POLICIES)
-    run = {}
+    names = _policy_names(args, DEFAULT_POLICIES)  # an unknown name is said before a bad --set
+    run: RunKeywords = {
+        "device": args.device, "profile": args.profile or DEFAULT_PROFILE, "cameras": args.cameras,
+        "image_size": args.image_size, "state_dim": args.state_dim, "action_dim": args.action_dim,
+        "threads": args.threads, "hub": args.hub, "overrides": [parse_override(o) for o in args.overrides],
+        "policy_paths": args.policy_path, "trust_remote_code": args.trust_remote_code}
     if args.command == "run":
-        run = {"refills": args.refills, "baseline": args.baseline, "json_path": args.json_path,
-               "max_seconds": args.max_seconds, "pipeline": args.pipeline,
-               "variants": args.variant if args.variant is not None else "eager", "export_dir": args.export_dir,
-               "hz": args.hz}
+        run.update({"refills": args.refills, "baseline": args.baseline, "json_path": args.json_path,
+                    "max_seconds": args.max_seconds, "pipeline": args.pipeline,
+                    "variants": args.variant if args.variant is not None else "eager", "export_dir": args.export_dir,
+                    "hz": args.hz})
     if args.command in ("run", "realtime"):
         run["warmup"] = args.warmup
-    return build_config(
-        names, device=args.device, profile=args.profile or DEFAULT_PROFILE, cameras=args.cameras, image_size=args.image_size,
-        state_dim=args.state_dim, action_dim=args.action_dim, threads=args.threads, hub=args.hub,
-        overrides=[parse_override(o) for o in args.overrides], policy_paths=paths,
-        trust_remote_code=args.trust_remote_code, **run,
-    )
+    return build_config(names, **run)
 
 
 def _print(text: str) -> None:
@@ -230,6 +223,11 @@ def _print(text: str) -> None:
 
 def _log(line: str) -> None:
     print(terminal_safe(line), file=sys.stderr, flush=True)
+
+
+def _said(exc: UsageError) -> str:
+    """A user's mistake as the command line says it: a setting's error names its flag (FLAGS)."""
+    return exc.said_with(FLAGS) if isinstance(exc, SettingsError) else str(exc)
 
 
 def _error(message: str, code: int = 2) -> int:
@@ -244,10 +242,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from policybench.outputs import holds_results
     from policybench.progress import RunOutput
     from policybench.report.table import render_table
-    from policybench.results import OK, SKIPPED
+    from policybench.results import OK, SKIPPED, RunResults
 
     cfg = config_from_args(args)
-    folders = {cfg.export_dir: "--export"} if cfg.export_dir else None
+    folders = {cfg.export_dir: "export_dir"} if cfg.export_dir else None
     earlier = cfg.json_path is not None and holds_results(cfg.json_path)
     stopped: Interrupted | NotWritten | None = None
     try:
@@ -256,6 +254,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             out.info(f"policybench: device {ctx.device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
             results = measure(cfg, log=out.info, warn=out.warn, progress=out.progress, context=ctx)
     except (Interrupted, NotWritten) as exc:  # the table of what was measured all the same
+        if not isinstance(exc.partial, RunResults):  # measure's partial is always its results
+            raise
         stopped, results = exc, exc.partial
     _print(render_table(results, cfg.resolved_baseline()))
     if args.hz is not None:
@@ -318,8 +318,7 @@ def realtime_settings(args: argparse.Namespace) -> RealtimeSettings:
 
 
 def cmd_realtime(args: argparse.Namespace) -> int:
-    from policybench.outputs import ResultsFile
-    from policybench.results import check_writable
+    from policybench.outputs import ResultsFile, check_writable
 
     settings = realtime_settings(args)
     if args.json_path:
@@ -357,13 +356,13 @@ def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) ->
     from policybench.control.live import live_budgets
     from policybench.control.simulate import highest_rates
     from policybench.report.realtime import render_realtime
-    from policybench.results import OK
+    from policybench.results import OK, RunResults
 
     stopped = None
     try:
         results = measure_realtime(settings, log=_log)
     except Interrupted as exc:  # what was measured is shown and written all the same
-        stopped, results = exc, exc.partial
+        stopped, results = exc, cast(RunResults, exc.partial)  # measure_realtime's partial: the results so far
     _print(render_realtime(results.realtime, highest_rates(results.realtime), live_budgets(results.realtime)))
     out.save(results)
     if out.kept:
@@ -372,15 +371,14 @@ def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) ->
         _log(f"results written to {args.json_path}")
     if stopped is not None:
         raise stopped
-    return 0 if all(e.get("status") == OK for e in results.realtime) else 1
+    return 0 if all(e.status == OK for e in results.realtime) else 1
 
 
 def _output_path(path: str, source: str) -> None:
     """-o PATH can be written, is no link and is not the command's input ``source``."""
-    from policybench.outputs import check_output
-    from policybench.results import check_writable
+    from policybench.outputs import check_output, check_writable
 
-    check_writable(path, flag="-o")
+    check_writable(path, field="output")
     check_output(path, "-o", inputs=(source,))
 
 
@@ -499,7 +497,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         _log(f"warning: this sweep can take up to {estimate / 60:.0f} min (--max-seconds {cfg.max_seconds:g} for each "
              f"point of each policy, builds not counted): lower --max-seconds or --refills, or use fewer values")
     with RunOutput(quiet=False, verbose=False, policies=cfg.policies) as out:
-        results = measure_sweep(settings, log=out.info, warn=out.warn, progress=out.progress)
+        results = measure_sweep(settings, log=out.info, warn=out.warn, progress=out.progress, said=_said)
     text = render_sweep(results, fits(results, list(settings.axes)))
     if args.hz is not None:
         text += "".join("\n" + render_holding(holding(results, a, list(settings.axes), args.hz), args.hz, a.name)
@@ -574,10 +572,8 @@ def main(argv: list[str] | None = None) -> int:
         # transformers is imported; a run's own RunContext sets the rest.
         with interruptible(), quiet_libraries(), hub_access(getattr(args, "hub", False)):
             return COMMANDS[args.command](args)
-    except SettingsError as exc:
-        return _error(exc.said_with(FLAGS))
     except UsageError as exc:
-        return _error(str(exc))
+        return _error(_said(exc))
     except NotWritten as exc:  # what was measured has been printed; the file could not be written
         return _error(str(exc), 1)
     except KeyboardInterrupt as exc:

@@ -111,7 +111,7 @@ def random_state_kept() -> Iterator[None]:
 class RunContext:
     """Everything a run changes in this process, for the length of a ``with`` block.
 
-    ``device`` is resolved once on entry (``ctx.device``); ``outputs`` (files) and ``folders`` ({path: what names it}) are checked
+    ``device`` is resolved once on entry (``ctx.device``); ``outputs`` (files) and ``folders`` ({path: the setting that names it}) are checked
     before anything runs; ``isolate`` says whether named policies run in a child process each.
     ``signals`` makes SIGINT and SIGTERM raise Interrupted inside (interrupt.py)."""
 
@@ -143,10 +143,10 @@ class RunContext:
     def _check(self) -> None:
         """The device and every output, before anything is set or built (a UsageError each)."""
         from policybench.environment import resolve_device
-        from policybench.results import check_folder, check_writable
+        from policybench.outputs import check_folder, check_writable
 
         self.device = resolve_device(self.requested)
         for path in self.outputs:
             check_writable(path)
-        for path, flag in self.folders.items():
-            check_folder(path, flag)
+        for path, field in self.folders.items():
+            check_folder(path, field)

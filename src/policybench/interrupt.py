@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from collections.abc import Iterator
+from types import FrameType
 
 
 class Interrupted(KeyboardInterrupt):
@@ -36,7 +38,7 @@ _installed = False  # an interruptible() is active: nested ones leave its handle
 
 
 @contextlib.contextmanager
-def interruptible():
+def interruptible() -> Iterator[None]:
     """Inside: the first SIGINT or SIGTERM raises Interrupted in the main thread; later ones are
     ignored so that the clean-up (stopping children, writing results) can finish. Outside the
     main thread, where handlers cannot be installed, nothing changes; nor inside another
@@ -48,7 +50,7 @@ def interruptible():
         return
     caught: list[int] = []
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> None:
         if not caught:
             caught.append(signum)
             raise Interrupted(signum)

@@ -8,8 +8,12 @@ All tensors carry a batch dimension of 1 and live on the benchmark device.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    import numpy as np
 
 VISUAL = "visual"
 VECTOR = "vector"

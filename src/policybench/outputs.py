@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from policybench.errors import UsageError
+from policybench.errors import SettingsError, UsageError, literal
 
 LOCK_SUFFIX = ".lock"
 
@@ -69,6 +69,48 @@ def check_output(path: str | os.PathLike, flag: str, inputs: tuple[str, ...] = (
     for source in inputs:
         if _same_file(p, Path(source)):
             raise UsageError(f"{flag} {path}: is the input {source}; writing there would overwrite it")
+
+
+def check_writable(path: str, field: str = "json_path") -> None:
+    """Fail early, before anything is measured, when the output file ``path`` (the setting
+    ``field``) cannot be written: a SettingsError naming the field."""
+    p = Path(path)
+    what = f"{{{field}}} {literal(path)}"
+    if p.is_symlink():
+        raise SettingsError(f"{what}: is a symbolic link; policybench does not write through links "
+                            "(give the file's own path)")
+    if p.is_dir():
+        raise SettingsError(f"{what}: is a folder, not a file")
+    parent = p.parent if str(p.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise SettingsError(f"{what}: {literal(parent)} is a file, not a folder")
+    if not parent.is_dir():
+        raise SettingsError(f"{what}: folder {literal(parent)} does not exist")
+    _probe(parent, what)
+
+
+def check_folder(path: str, field: str) -> None:
+    """Fail early when the output folder ``path`` (the setting ``field``) cannot be made or
+    written (it is made if missing)."""
+    p = Path(path)
+    what = f"{{{field}}} {literal(path)}"
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise SettingsError(f"{what}: is a file, not a folder") from None
+    except OSError as exc:
+        raise SettingsError(f"{what}: cannot create the folder ({literal(exc.strerror)})") from None
+    _probe(p, what)
+
+
+def _probe(folder: Path, what: str) -> None:
+    """``what``: a SettingsError template naming the output."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".policybench-check-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise SettingsError(f"{what}: cannot write there ({literal(exc.strerror)})") from None
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from policybench.errors import UsageError
+from policybench.errors import SettingsError, UsageError, literal
 from policybench.sizes import check_cameras, check_image_side, check_images
 
 
@@ -79,9 +79,9 @@ def customize_profile(
         check_image_side(*image_size)
         cams = [replace(c, height=image_size[0], width=image_size[1]) for c in cams]
     check_images([(c.height, c.width) for c in cams])
-    for name, value in (("--state-dim", state_dim), ("--action-dim", action_dim)):
+    for name, value in (("state_dim", state_dim), ("action_dim", action_dim)):
         if value is not None and value <= 0:
-            raise UsageError(f"{name} must be positive, got {value}")
+            raise SettingsError(f"{{{name}}} must be positive, got {value}")
     return replace(
         profile,
         cameras=tuple(cams),
@@ -100,5 +100,6 @@ def parse_image_size(text: str) -> tuple[int, int]:
     """'480x640' -> (480, 640): height then width."""
     m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
     if not m or int(m.group(1)) <= 0 or int(m.group(2)) <= 0:
-        raise UsageError(f"--image-size must be HEIGHTxWIDTH with positive integers (e.g. 480x640), got '{text}'")
+        raise SettingsError("{image_size} must be HEIGHTxWIDTH with positive integers (e.g. 480x640), "
+                            f"got '{literal(text)}'")
     return int(m.group(1)), int(m.group(2))

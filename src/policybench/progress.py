@@ -62,7 +62,7 @@ class RunOutput:
             self._bar.refresh()
 
     def _task(self, policy: str, total: int | None) -> None:
-        if policy not in self._tasks:
+        if self._bar is not None and policy not in self._tasks:
             self._tasks[policy] = self._bar.add_task(terminal_safe(policy), total=total)
 
     def warn(self, line: str) -> None:

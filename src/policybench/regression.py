@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from policybench.results import OK, PolicyResult, RunResults, identity_name
+from policybench.results import OK, PolicyResult, RealtimeResult, RunResults, identity_name
 from policybench.samples import PHASES, latencies
 
 SLOWER, FASTER, UNCHANGED = "slower", "faster", "no change"
@@ -77,28 +77,23 @@ def compare_results(base: RunResults, new: RunResults, threshold: float = 0.05, 
     """One Change per policy and phase measured (ok, with samples) in both files, then one per
     phase of each live realtime run (same policy, mode, rate and threshold) in both files."""
     new_by_name = {r.name: r for r in new.results}
-    pairs = []
+    pairs: list[tuple[PolicyResult | RealtimeResult, str, dict[str, list[float]], dict[str, list[float]]]] = []
     for b in base.results:
         n = new_by_name.get(b.name)
         if n is not None and b.status == OK and n.status == OK:
-            pairs.append((_identity(b), {p: latencies(b.samples, p) for p in PHASES},
+            pairs.append((b, "", {p: latencies(b.samples, p) for p in PHASES},
                           {p: latencies(n.samples, p) for p in PHASES}))
     new_runs = live_runs(new)
     for key, entry in live_runs(base).items():
         if key in new_runs:
-            pairs.append(({"policy": str(entry["policy"]), "context": run_context(entry)}, realtime_latencies(entry),
-                          realtime_latencies(new_runs[key])))
+            pairs.append((entry, run_context(entry), realtime_latencies(entry), realtime_latencies(new_runs[key])))
     changes = []
-    for identity, before, after in pairs:
+    for r, context, before, after in pairs:
         for phase, bv in before.items():
-            change = _change(identity["policy"], phase, bv, after.get(phase) or [], threshold, resamples)
+            change = _change(r.policy, phase, bv, after.get(phase) or [], threshold, resamples)
             if change is not None:
-                changes.append(replace(change, **identity))
+                changes.append(replace(change, variant=r.variant, point=r.point, context=context))
     return changes
-
-
-def _identity(r: PolicyResult) -> dict[str, object]:
-    return {"policy": r.policy, "variant": r.variant, "point": r.point}
 
 
 def _change(policy: str, phase: str, bv: list[float], nv: list[float], threshold: float, resamples: int) -> Change | None:
@@ -112,27 +107,26 @@ def _change(policy: str, phase: str, bv: list[float], nv: list[float], threshold
     return Change(policy, phase, bm, nm, ratio, lo, hi, verdict(ratio, lo, hi, threshold))
 
 
-def live_runs(results: RunResults) -> dict[tuple, dict]:
-    """The realtime entries that hold measured latencies (live runs, ok), by (policy, mode, hz,
+def live_runs(results: RunResults) -> dict[tuple, RealtimeResult]:
+    """The realtime entries that hold measured latencies (live runs, ok), by (name, mode, hz,
     threshold); simulated entries hold none of their own."""
-    return {(e["policy"], e["mode"], float(e["hz"]), e.get("threshold")): e for e in results.realtime
-            if e.get("status", OK) == OK and any(realtime_latencies(e).values())}
+    return {(e.name, e.mode, e.hz, e.threshold): e for e in results.realtime
+            if e.ok and any(realtime_latencies(e).values())}
 
 
-def run_context(entry: dict) -> str:
-    threshold = f" g={entry['threshold']:g}" if entry.get("threshold") is not None else ""
-    return f"realtime {entry['mode']}{threshold} at {float(entry['hz']):g} Hz"
+def run_context(entry: RealtimeResult) -> str:
+    threshold = f" g={entry.threshold:g}" if entry.threshold is not None else ""
+    return f"realtime {entry.mode}{threshold} at {entry.hz:g} Hz"
 
 
-def realtime_latencies(entry: dict) -> dict[str, list[float]]:
+def realtime_latencies(entry: RealtimeResult) -> dict[str, list[float]]:
     """What a live realtime run measured, by phase: in sync mode each tick's work (step, refill),
     in async mode the chunk latencies (refill), through a PolicyServer the round trips."""
-    if entry.get("mode") == "remote":
-        return {"round trip": [float(ms) for ms in entry.get("round_trips_ms") or []]}
-    if entry.get("mode") == "async":
-        return {"refill": [float(ms) for ms in entry.get("chunk_latencies_ms") or []]}
-    ticks = entry.get("ticks") or []
-    return {phase: [t["end_ms"] - t["start_ms"] for t in ticks if t["phase"] == phase] for phase in PHASES}
+    if entry.mode == "remote":
+        return {"round trip": list(entry.round_trips_ms or [])}
+    if entry.mode == "async":
+        return {"refill": list(entry.chunk_latencies_ms or [])}
+    return {phase: [t.work_ms for t in entry.ticks or [] if t.phase == phase] for phase in PHASES}
 
 
 def nothing_to_compare(base: RunResults, new: RunResults, base_name: str, new_name: str) -> str:
@@ -172,10 +166,10 @@ def environment_differences(base: RunResults, new: RunResults) -> list[str]:
     return out
 
 
-def newly_failed(base: RunResults, new: RunResults) -> list[str]:
-    """Policies measured in the base run that failed in the new one: a regression too."""
+def newly_failed(base: RunResults, new: RunResults) -> list[PolicyResult]:
+    """Results measured in the base run that failed in the new one: a regression too."""
     ok_before = {r.name for r in base.results if r.status == OK}
-    return [r.name for r in new.results if r.status != OK and r.name in ok_before]
+    return [r for r in new.results if r.status != OK and r.name in ok_before]
 
 
 def unmatched_policies(base: RunResults, new: RunResults) -> list[str]:
@@ -184,9 +178,9 @@ def unmatched_policies(base: RunResults, new: RunResults) -> list[str]:
     a = {r.name for r in base.results if r.status == OK}
     b = {r.name for r in new.results if r.status == OK}
     runs_a, runs_b = live_runs(base), live_runs(new)
-    runs = [f"{e['policy']} ({run_context(e)})" for k, e in {**runs_a, **runs_b}.items()
+    runs = [f"{e.name} ({run_context(e)})" for k, e in {**runs_a, **runs_b}.items()
             if runs_a and runs_b and (k in runs_a) != (k in runs_b)]
-    return sorted((a ^ b) - set(newly_failed(base, new))) + runs
+    return sorted((a ^ b) - {r.name for r in newly_failed(base, new)}) + runs
 
 
 def parse_threshold(text: str) -> float:

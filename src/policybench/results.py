@@ -9,9 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from policybench import schema
 from policybench.errors import UsageError
@@ -84,8 +82,10 @@ class PolicyResult:
         """Measured with the same policy at the same sweep point (any variant)."""
         return (self.policy, self.point) == (other.policy, other.point)
 
-    def summary(self) -> dict[str, dict[str, float | int | None]]:
-        out = {"all": summarize(latencies(self.samples))}
+    def summary(self) -> dict[str, dict]:
+        """Per phase ("all", step, refill) the statistics of summarize; per stage, when the
+        samples have stages, the same per phase (one level deeper)."""
+        out: dict[str, dict] = {"all": summarize(latencies(self.samples))}
         for phase in PHASES:
             out[phase] = summarize(latencies(self.samples, phase))
         stages = stage_names(self.samples)
@@ -164,7 +164,7 @@ class RunResults:
     run: dict[str, object]  # the settings of the run (profile, counts, overrides)
     results: list[PolicyResult] = field(default_factory=list)
     # policybench realtime: one entry per policy, rate and mode (see docs/results-schema.md)
-    realtime: list[dict[str, object]] = field(default_factory=list)
+    realtime: list[RealtimeResult] = field(default_factory=list)
 
     def measured(self) -> bool:
         """Worth replacing an earlier results file with: a policy measured, or a realtime run."""
@@ -178,7 +178,7 @@ class RunResults:
             "results": [r.to_json() for r in self.results],
         }
         if self.realtime:
-            out["realtime"] = self.realtime
+            out["realtime"] = [e.to_json() for e in self.realtime]
         return out
 
     @classmethod
@@ -192,84 +192,138 @@ class RunResults:
         results = [PolicyResult.from_json(r, version) for r in stored]
         names = [r["policy"] for r in stored] if version == 1 else [r.name for r in results]  # as the file names them
         schema.check_sweep_points(run, results, names, version)
-        return cls(schema.read_environment(d.get("environment")), run, results, _read_realtime(d.get("realtime")))
+        realtime = [RealtimeResult.from_json(e, n) for n, e in enumerate(schema.read_objects(d.get("realtime"), "realtime"))]
+        return cls(schema.read_environment(d.get("environment")), run, results, realtime)
 
 
 REALTIME_MODES = ("sync", "async", "remote")
+RAW_LISTS = ("chunk_latencies_ms", "round_trips_ms", "in_process_chunks_ms")
+Summary = dict[str, "float | int | bool | None"]  # a realtime run's figures (docs/results-schema.md)
 
 
-def _read_realtime(value: object) -> list[dict]:
-    """The realtime section, checked as PolicyResult.from_json checks a result: what reports and
-    plots read of it is known words and numbers in range."""
-    entries = schema.read_objects(value, "realtime")
-    for n, e in enumerate(entries):
+@dataclass(frozen=True)
+class RealtimeTick:
+    """One tick of a live paced run, as stored (milliseconds from the start of the loop)."""
+
+    k: int
+    phase: str  # step/refill (sync), pop/starved (async)
+    scheduled_ms: float
+    start_ms: float
+    end_ms: float
+    queue: int | None = None  # queued actions at the tick
+    missed: bool | None = None  # the tick's work overran the period
+
+    @property
+    def work_ms(self) -> float:
+        return self.end_ms - self.start_ms
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"k": self.k, "scheduled_ms": self.scheduled_ms, "start_ms": self.start_ms,
+                                  "end_ms": self.end_ms, "phase": self.phase}
+        return out | {key: value for key, value in (("queue", self.queue), ("missed", self.missed)) if value is not None}
+
+    @classmethod
+    def from_json(cls, tick: dict, where: str) -> "RealtimeTick":
+        k = read_count(tick.get("k"), f"{where}.k")
+        if tick.get("phase") not in TICK_PHASES:
+            raise UsageError(f"{where}.phase is {shown(tick.get('phase'))}; known: {', '.join(TICK_PHASES)}")
+        scheduled, start, end = (read_ms(tick.get(key), f"{where}.{key}") for key in ("scheduled_ms", "start_ms", "end_ms"))
+        extra = schema.read_fields(tick, where, {"missed": schema.read_bool, "queue": read_count})
+        return cls(k, tick["phase"], scheduled, start, end, queue=extra.get("queue"), missed=extra.get("missed"))
+
+
+@dataclass
+class RealtimeResult:
+    """One policy, rate and mode of ``policybench realtime``: a live paced run (source
+    "measured"), a replay of measured samples (source "simulated"), or round trips through
+    LeRobot's PolicyServer (mode "remote"). ``policy``, ``variant`` and ``point`` are the
+    identity of the result it was measured or simulated as."""
+
+    policy: str
+    mode: str  # REALTIME_MODES, or the modes asked for ("sync,async") of a policy that failed before one began
+    hz: float
+    source: str  # "measured" or "simulated"
+    threshold: float | None = None  # async: the request threshold g
+    aggregate: str | None = None  # async: how an arrived chunk is merged
+    status: str | None = None  # live runs: OK, FAILED or INTERRUPTED; None for a simulated run
+    error: str | None = None
+    summary: Summary = field(default_factory=dict)
+    ticks: list[RealtimeTick] | None = None  # live paced runs
+    chunk_latencies_ms: list[float] | None = None  # live async runs
+    round_trips_ms: list[float] | None = None  # remote
+    in_process_chunks_ms: list[float] | None = None  # remote
+    not_equivalent: str | None = None  # simulated variant: why its actions do not count as the policy's
+    variant: str | None = None
+    point: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return identity_name(self.policy, self.variant, self.point)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (None, OK)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"policy": self.policy, "hz": self.hz, "source": self.source, "mode": self.mode,
+                                  "threshold": self.threshold, "aggregate": self.aggregate}
+        if self.variant is not None:
+            out["variant"] = self.variant
+        if self.point:
+            out["point"] = self.point
+        if self.not_equivalent:
+            out["not_equivalent"] = self.not_equivalent
+        if self.status is not None:
+            out |= {"status": self.status, "error": self.error}
+        out["summary"] = self.summary
+        if self.ticks is not None:
+            out["ticks"] = [t.to_json() for t in self.ticks]
+        return out | {key: getattr(self, key) for key in RAW_LISTS if getattr(self, key) is not None}
+
+    @classmethod
+    def from_json(cls, e: dict, n: int) -> "RealtimeResult":
+        """Checked as PolicyResult.from_json checks a result: what reports and plots read of it
+        is known words and numbers in range."""
         policy = read_name(e.get("policy"), f"realtime[{n}].policy")
         if e.get("mode") not in REALTIME_MODES:
             raise UsageError(f"realtime[{n}].mode is {shown(e.get('mode'))}; known: {', '.join(REALTIME_MODES)}")
         where = f"realtime[{n}] ({one_line(policy)}, {e['mode']})"
         if e.get("status", OK) not in STATUSES:
             raise UsageError(f"{where}: status is {shown(e['status'])}; known: {', '.join(STATUSES)}")
-        for key in ("error", "aggregate", "source"):
-            read_optional(e, key, where, read_text)
-        schema.read_rate(e.get("hz"), f"{where}: hz")
-        if e.get("threshold") is not None:
-            schema.read_number(e["threshold"], f"{where}: threshold", 0, 1, "must be a number from 0 to 1")
-        for key, value in schema.read_object(e.get("summary"), f"{where}: summary").items():
-            if value is not None and not isinstance(value, bool):  # flags such as stall_open_at_end
-                schema.read_number(value, f"{where}: summary.{one_line(key)}", -DAY_S * 1000, DAY_S * 1000,
-                                   "must be a finite number")
-        for key in ("chunk_latencies_ms", "round_trips_ms", "in_process_chunks_ms"):
-            for k, ms in enumerate(schema.read_list(e.get(key), f"{where}: {key}")):
-                read_ms(ms, f"{where}: {key}[{k}]")
-        for k, tick in enumerate(schema.read_objects(e.get("ticks"), f"{where}: ticks")):
-            _read_tick(tick, f"{where}: ticks[{k}]")
-    return entries
+        text = {key: read_optional(e, key, where, read_text) for key in ("error", "aggregate", "source", "not_equivalent")}
+        hz = float(schema.read_rate(e.get("hz"), f"{where}: hz"))
+        threshold = e.get("threshold")
+        if threshold is not None:
+            threshold = float(schema.read_number(threshold, f"{where}: threshold", 0, 1, "must be a number from 0 to 1"))
+        return cls(policy, e["mode"], hz, text["source"] or "measured", threshold, text["aggregate"], e.get("status"),
+                   text["error"], _read_summary(e.get("summary"), where), _read_ticks(e.get("ticks"), where),
+                   chunk_latencies_ms=_read_raw(e, "chunk_latencies_ms", where),
+                   round_trips_ms=_read_raw(e, "round_trips_ms", where),
+                   in_process_chunks_ms=_read_raw(e, "in_process_chunks_ms", where),
+                   not_equivalent=text["not_equivalent"], variant=read_optional(e, "variant", where, read_name),
+                   point=schema.read_point(e.get("point"), f"{where}: point"))
 
 
-def _read_tick(tick: dict, where: str) -> None:
-    read_count(tick.get("k"), f"{where}.k")
-    if tick.get("phase") not in TICK_PHASES:
-        raise UsageError(f"{where}.phase is {shown(tick.get('phase'))}; known: {', '.join(TICK_PHASES)}")
-    for key in ("scheduled_ms", "start_ms", "end_ms"):
-        read_ms(tick.get(key), f"{where}.{key}")
-    schema.read_fields(tick, where, {"missed": schema.read_bool, "queue": read_count})
+def _read_summary(value: object, where: str) -> Summary:
+    summary = schema.read_object(value, f"{where}: summary")
+    for key, number in summary.items():
+        if number is not None and not isinstance(number, bool):  # flags such as stall_open_at_end
+            schema.read_number(number, f"{where}: summary.{one_line(key)}", -DAY_S * 1000, DAY_S * 1000,
+                               "must be a finite number")
+    return summary
 
 
-def check_writable(path: str, flag: str = "--json") -> None:
-    """Fail early, before anything is measured, when an output file cannot be written."""
-    p = Path(path)
-    if p.is_symlink():
-        raise UsageError(f"{flag} {path}: is a symbolic link; policybench does not write through links "
-                         "(give the file's own path)")
-    if p.is_dir():
-        raise UsageError(f"{flag} {path}: is a folder, not a file")
-    parent = p.parent if str(p.parent) else Path(".")
-    if parent.exists() and not parent.is_dir():
-        raise UsageError(f"{flag} {path}: {parent} is a file, not a folder")
-    if not parent.is_dir():
-        raise UsageError(f"{flag} {path}: folder {parent} does not exist")
-    _probe(parent, f"{flag} {path}")
+def _read_ticks(value: object, where: str) -> list[RealtimeTick] | None:
+    if value is None:
+        return None
+    return [RealtimeTick.from_json(tick, f"{where}: ticks[{k}]")
+            for k, tick in enumerate(schema.read_objects(value, f"{where}: ticks"))]
 
 
-def check_folder(path: str, flag: str) -> None:
-    """Fail early when an output folder cannot be made or written (it is made if missing)."""
-    p = Path(path)
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise UsageError(f"{flag} {path}: is a file, not a folder") from None
-    except OSError as exc:
-        raise UsageError(f"{flag} {path}: cannot create the folder ({exc.strerror})") from None
-    _probe(p, f"{flag} {path}")
-
-
-def _probe(folder: Path, what: str) -> None:
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".policybench-check-")
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        raise UsageError(f"{what}: cannot write there ({exc.strerror})") from None
+def _read_raw(e: dict, key: str, where: str) -> list[float] | None:
+    if e.get(key) is None:
+        return None
+    return [read_ms(ms, f"{where}: {key}[{k}]") for k, ms in enumerate(schema.read_list(e[key], f"{where}: {key}"))]
 
 
 class NotWritten(Exception):

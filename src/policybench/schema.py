@@ -42,7 +42,8 @@ def one_line(name: str) -> str:
 
 
 def read_number(value: object, where: str, low: float, high: float, what: str, kinds: tuple[type, ...] = (int, float)):
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:  # NaN fails too
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not isinstance(value, kinds)
+            or not low <= value <= high):  # NaN fails too
         raise UsageError(f"{where} is {shown(value)}; {what}")
     return value
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from policybench.errors import UsageError
+from policybench.errors import SettingsError, literal
 from policybench.profiles import DEFAULT_PROFILE, PROFILES, Camera, Profile
+
+if TYPE_CHECKING:
+    from policybench.scaling.axes import Axis
 
 MAX_HZ = 10_000  # a period of 0.1 ms: a Python control loop's own overhead
 
@@ -27,7 +31,8 @@ class Override:
 def parse_override(text: str) -> Override:
     m = re.fullmatch(r"([A-Za-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_]*)=(.*)", text.strip())
     if not m:
-        raise UsageError(f"--set must look like POLICY.FIELD=VALUE (e.g. diffusion.num_inference_steps=10), got '{text}'")
+        raise SettingsError("{overrides} must look like POLICY.FIELD=VALUE (e.g. diffusion.num_inference_steps=10), "
+                            f"got '{literal(text)}'")
     return Override(m.group(1), m.group(2), _parse_value(m.group(3)))
 
 
@@ -40,30 +45,6 @@ def _parse_value(raw: str) -> object:
         return json.loads(raw)
     except ValueError:
         return raw
-
-
-class SettingsError(UsageError, ValueError):
-    """A setting out of range, in words that name its field: ``str()`` says it with the library's
-    keywords (``refills must be positive, got 0``), ``said_with(FLAGS)`` with the command line's
-    flags (``--refills must be positive, got 0``). A ValueError too, as a library caller expects."""
-
-    def __init__(self, template: str):
-        self.template = template  # the message with every field name in braces: "{refills} must be ..."
-        super().__init__(self.said_with({}))
-
-    def said_with(self, names: Mapping[str, str]) -> str:
-        """The message with each field spelled as ``names`` says (a field not named: as itself)."""
-        return self.template.format_map(_Spelled(names))
-
-
-class _Spelled(dict):
-    def __missing__(self, key: str) -> str:
-        return key
-
-
-def literal(value: object) -> str:
-    """A value quoted into a SettingsError's template: its braces kept as braces."""
-    return str(value).replace("{", "{{").replace("}", "}}")
 
 
 def _positive(name: str, value: float, spec: str = "") -> None:
@@ -133,7 +114,8 @@ class RunSettings:
         return d
 
     @classmethod
-    def from_json(cls, d: dict) -> "RunSettings":
+    def from_json(cls, d: dict[str, Any]) -> RunSettings:
+        """The settings ``to_json`` wrote (JSON values: Any, as json.loads gives them)."""
         profile = dict(d["profile"])
         profile["cameras"] = tuple(Camera(**c) for c in profile["cameras"])
         return cls(**{**d, "profile": Profile(**profile), "overrides": [Override(**o) for o in d["overrides"]]})
@@ -145,6 +127,44 @@ class RunSettings:
 
     def overrides_for(self, policy: str) -> dict[str, object]:
         return {o.field: o.value for o in self.overrides if o.policy == policy}
+
+
+class RunFields(TypedDict, total=False):
+    """The keywords of ``policybench.run`` that are RunSettings fields as they are."""
+
+    device: str
+    refills: int
+    warmup: int
+    max_seconds: float
+    pipeline: bool
+    threads: int | None
+    hub: bool
+    baseline: str | None
+    json_path: str | None
+    export_dir: str | None
+    seed: int
+    trust_remote_code: bool
+    hz: float | None
+
+
+class RunKeywords(RunFields, total=False):
+    """Every keyword of ``policybench.run`` that makes its settings (``api.build_config``'s): the
+    fields, and the robot, overrides, variants and checkpoints given as a user spells them."""
+
+    profile: str
+    cameras: int | None
+    image_size: tuple[int, int] | str | None
+    state_dim: int | None
+    action_dim: int | None
+    overrides: Mapping[str, object] | Sequence[Override] | None
+    variants: Sequence[str] | str
+    policy_paths: Sequence[str]
+
+
+def plain_settings(asked: RunKeywords) -> RunFields:
+    """The keywords of ``asked`` that are RunSettings fields as they are."""
+    kept = {k: v for k, v in asked.items() if k in RunFields.__optional_keys__}
+    return cast(RunFields, kept)  # the keys just checked against RunFields: a TypedDict narrowing mypy cannot see
 
 
 REALTIME_MODES = {"sync": ("sync",), "async": ("async",), "both": ("sync", "async")}
@@ -218,7 +238,7 @@ class SweepSettings:
     rate whose largest holding setting is asked for."""
 
     run: RunSettings
-    axes: tuple = ()
+    axes: tuple[Axis, ...] = ()
     hz: float | None = None
 
     def __post_init__(self) -> None:

@@ -8,7 +8,7 @@ and the images of one observation must fit in a fraction of the memory this mach
 
 from __future__ import annotations
 
-from policybench.errors import UsageError
+from policybench.errors import SettingsError, literal
 
 MAX_CAMERAS = 64
 MAX_IMAGE_SIDE = 8192  # pixels, height or width
@@ -42,12 +42,12 @@ def available_memory() -> int | None:
 
 def check_cameras(cameras: int) -> None:
     if not 0 <= cameras <= MAX_CAMERAS:
-        raise UsageError(f"--cameras must be from 0 to {MAX_CAMERAS}, got {cameras}")
+        raise SettingsError(f"{{cameras}} must be from 0 to {MAX_CAMERAS}, got {cameras}")
 
 
 def check_image_side(height: int, width: int) -> None:
     if not (0 < height <= MAX_IMAGE_SIDE and 0 < width <= MAX_IMAGE_SIDE):
-        raise UsageError(f"--image-size sides must be from 1 to {MAX_IMAGE_SIDE} pixels, got {height}x{width}")
+        raise SettingsError(f"{{image_size}} sides must be from 1 to {MAX_IMAGE_SIDE} pixels, got {height}x{width}")
 
 
 def check_images(sides: list[tuple[int, int]], available: int | None = None) -> None:
@@ -58,9 +58,9 @@ def check_images(sides: list[tuple[int, int]], available: int | None = None) -> 
         return
     need = sum(h * w * 3 * 4 for h, w in sides) * _IMAGE_COPIES
     if need > available // 2:
-        raise UsageError(
+        raise SettingsError(
             f"{len(sides)} camera(s) of these sizes need about {need / 2**30:.1f} GiB per observation, more than half "
-            f"of the {available / 2**30:.1f} GiB free here: use fewer cameras or a smaller --image-size"
+            f"of the {available / 2**30:.1f} GiB free here: use fewer cameras or a smaller {{image_size}}"
         )
 
 
@@ -69,5 +69,5 @@ def check_override_sizes(policy: str, overrides: dict[str, object]) -> None:
     for name, value in overrides.items():
         if name in SEQUENCE_FIELDS and isinstance(value, int) and not isinstance(value, bool) \
                 and value > MAX_SEQUENCE:
-            raise UsageError(f"--set {policy}.{name}={value}: at most {MAX_SEQUENCE:,} (a size that large "
-                             "would not fit in memory; LeRobot's policies use at most a few hundred)")
+            raise SettingsError(f"{{overrides}} {literal(policy)}.{literal(name)}={value}: at most {MAX_SEQUENCE:,} "
+                                "(a size that large would not fit in memory; LeRobot's policies use at most a few hundred)")

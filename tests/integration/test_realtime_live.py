@@ -17,16 +17,16 @@ def test_small_act_runs_paced_in_each_mode(mode):
                     overrides=[parse_override("act.chunk_size=5"), parse_override("act.n_action_steps=5")])
     settings = RealtimeSettings(hz=(20,), ticks=15, mode=mode, thresholds=(0.6,), aggregate="latest_only", run=cfg)
     (entry,) = run_live(settings, "cpu")
-    assert entry["status"] == "ok" and entry["mode"] == mode
-    ticks = entry["ticks"]
-    assert [t["k"] for t in ticks] == list(range(15))
-    assert all(t["end_ms"] >= t["start_ms"] >= 0 for t in ticks)
+    assert entry.status == "ok" and entry.mode == mode
+    ticks = entry.ticks
+    assert [t.k for t in ticks] == list(range(15))
+    assert all(t.end_ms >= t.start_ms >= 0 for t in ticks)
     if mode == "sync":
-        assert [t["k"] for t in ticks if t["phase"] == "refill"] == [0, 5, 10]
+        assert [t.k for t in ticks if t.phase == "refill"] == [0, 5, 10]
     else:
-        assert entry["summary"]["chunks"] == len(entry["chunk_latencies_ms"]) >= 1
-        assert {t["phase"] for t in ticks} <= {"pop", "starved"}
-        assert ticks[0]["phase"] == "pop"  # the first chunk is queued before the loop starts
+        assert entry.summary["chunks"] == len(entry.chunk_latencies_ms) >= 1
+        assert {t.phase for t in ticks} <= {"pop", "starved"}
+        assert ticks[0].phase == "pop"  # the first chunk is queued before the loop starts
 
 
 def test_remote_round_trips_through_lerobots_policy_server_on_loopback():
@@ -36,11 +36,11 @@ def test_remote_round_trips_through_lerobots_policy_server_on_loopback():
                                 run=cfg)
     entries = run_live(settings, "cpu")
     remote = entries[-1]
-    assert remote["mode"] == "remote" and remote["status"] == "ok", remote.get("error")
-    s = remote["summary"]
-    assert s["calls"] == 3 == len(remote["round_trips_ms"]) == len(remote["in_process_chunks_ms"])
+    assert remote.mode == "remote" and remote.status == "ok", remote.error
+    s = remote.summary
+    assert s["calls"] == 3 == len(remote.round_trips_ms) == len(remote.in_process_chunks_ms)
     assert s["chunk_length"] == 6  # the server returned a whole chunk of n_action_steps actions
-    assert all(x > 0 for x in remote["round_trips_ms"])
+    assert all(x > 0 for x in remote.round_trips_ms)
 
 
 def test_remote_needs_lerobot_style_camera_keys():

@@ -55,6 +55,21 @@ def test_bad_arguments_are_value_errors_in_one_line():
         policybench.run([torch.nn.Linear(2, 2)], device="cpu")
 
 
+def test_bad_inputs_and_outputs_name_the_keyword_not_the_flag(tmp_path):
+    with pytest.raises(ValueError, match="^cameras must be from 0 to 64, got -1$"):
+        policybench.run(["noop"], device="cpu", cameras=-1)
+    with pytest.raises(ValueError, match="^image_size must be HEIGHTxWIDTH"):
+        policybench.run(["noop"], device="cpu", image_size="480by640")
+    with pytest.raises(ValueError, match="^image_size sides must be from 1 to 8192 pixels, got 9000x640$"):
+        policybench.run(["noop"], device="cpu", image_size=(9000, 640))
+    with pytest.raises(ValueError, match=f"^json_path {tmp_path}: is a folder, not a file$"):
+        policybench.run(["noop"], device="cpu", json_path=str(tmp_path))
+    with pytest.raises(ValueError, match=r"^overrides act\.chunk_size=100000: at most 10,000"):
+        policybench.run(["act"], device="cpu", overrides={"act.chunk_size": 100_000}, isolate=False)
+    with pytest.raises(ValueError, match=r"^overrides act\.chunk_size=-1: "):
+        policybench.run(["act"], device="cpu", overrides={"act.chunk_size": -1}, isolate=False)
+
+
 def test_compare_says_whether_it_regressed_and_simulate_gives_the_verdict():
     from fakes import ok_result, run_results
 
@@ -67,7 +82,7 @@ def test_compare_says_whether_it_regressed_and_simulate_gives_the_verdict():
     worse = policybench.compare(base, slower)
     assert worse.regressed and "regressed" in repr(worse) and "slower" in str(worse)
     verdict = policybench.simulate_realtime(base, hz=[30, 100, 300])
-    assert verdict.highest[0]["policy"] == "act" and verdict.highest[0]["sync_hz"] == 100
+    assert verdict.highest[0].policy == "act" and verdict.highest[0].sync_hz == 100
     with pytest.raises(ValueError, match="hz must be positive"):
         policybench.simulate_realtime(base, hz=[0])
 
@@ -101,7 +116,7 @@ def test_sweep_and_realtime_take_keywords_and_their_errors_name_them():
     results = api.sweep(["noop"], {"noop.chunk_size": [4, 8]}, device="cpu", refills=1, warmup=0)
     assert [m.raw.status for m in results] == ["ok", "ok"]
     verdict = api.realtime("noop", hz=200, ticks=20, mode="sync", device="cpu", warmup=0)
-    assert [e["mode"] for e in verdict.entries] == ["sync"] and verdict.entries[0]["status"] == "ok"
+    assert [e.mode for e in verdict.entries] == ["sync"] and verdict.entries[0].status == "ok"
     with pytest.raises(ValueError, match="^hz must be at most 10000"):
         api.realtime("noop", hz=20_000, device="cpu")
     with pytest.raises(ValueError, match="^hz must be a positive rate"):

@@ -140,7 +140,7 @@ def test_failed_or_missing_policies_are_not_compared_but_named():
     changes = compare_results(base, new)
     assert {c.policy for c in changes} == {"act"}
     # smolvla was measured in the base run and failed in the new one: a regression, said once
-    assert newly_failed(base, new) == ["smolvla"] and unmatched_policies(base, new) == []
+    assert [r.name for r in newly_failed(base, new)] == ["smolvla"] and unmatched_policies(base, new) == []
     text = render_compare(changes, [], unmatched_policies(base, new), 0.05, newly_failed(base, new))
     assert "regression: SmolVLA was measured in the base run and failed in the new one" in text
     assert "only one of the files" not in text

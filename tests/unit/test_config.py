@@ -1,14 +1,8 @@
 import pytest
 
-from policybench.settings import (
-    Override,
-    RealtimeSettings,
-    RunSettings,
-    SettingsError,
-    SweepSettings,
-    parse_override,
-)
-from policybench.errors import UsageError
+from policybench.cli import FLAGS
+from policybench.errors import SettingsError, UsageError
+from policybench.settings import Override, RealtimeSettings, RunSettings, SweepSettings, parse_override
 from policybench.profiles import PROFILES, Camera, customize_profile, get_profile, parse_image_size
 
 SO100 = PROFILES["so100"]
@@ -79,12 +73,39 @@ def test_state_and_action_dims():
 
 
 @pytest.mark.parametrize(
-    "kw, message",
+    "kw, flag",
     [({"cameras": -1}, "--cameras"), ({"state_dim": 0}, "--state-dim"), ({"action_dim": -3}, "--action-dim")],
 )
-def test_customize_profile_rejects(kw, message):
-    with pytest.raises(UsageError, match=message):
+def test_customize_profile_rejects_naming_the_keyword_and_the_flag(kw, flag):
+    (keyword,) = kw
+    with pytest.raises(SettingsError, match=f"^{keyword} must ") as caught:
         customize_profile(SO100, **kw)
+    assert caught.value.said_with(FLAGS).startswith(f"{flag} must ")
+
+
+@pytest.mark.parametrize("text", ["480", "0x640", "axb"])
+def test_a_bad_image_size_names_the_keyword(text):
+    with pytest.raises(SettingsError, match="^image_size must be HEIGHTxWIDTH") as caught:
+        parse_image_size(text)
+    assert caught.value.said_with(FLAGS).startswith("--image-size must be HEIGHTxWIDTH")
+
+
+def test_image_sides_and_sequence_sizes_name_the_keyword():
+    from policybench.sizes import check_image_side, check_override_sizes
+
+    with pytest.raises(SettingsError, match="^image_size sides must be from 1 to 8192") as caught:
+        check_image_side(9000, 640)
+    assert caught.value.said_with(FLAGS).startswith("--image-size sides")
+    with pytest.raises(SettingsError, match=r"^overrides act\.chunk_size=100000: at most 10,000") as caught:
+        check_override_sizes("act", {"chunk_size": 100_000})
+    assert caught.value.said_with(FLAGS).startswith("--set act.chunk_size=100000: at most")
+
+
+def test_a_bad_set_value_names_the_keyword():
+    with pytest.raises(SettingsError, match="^overrides must look like POLICY.FIELD=VALUE") as caught:
+        parse_override("act-chunk_size=10")
+    assert caught.value.said_with(FLAGS) == ("--set must look like POLICY.FIELD=VALUE "
+                                             "(e.g. diffusion.num_inference_steps=10), got 'act-chunk_size=10'")
 
 
 def test_get_profile():

@@ -15,8 +15,9 @@ import pytest
 from fakes import ok_result, run_results
 from test_cli_stop import stop_at
 
-from policybench.cli import main, terminal_safe
-from policybench.outputs import ResultsFile, write_atomic
+from policybench.cli import FLAGS, main, terminal_safe
+from policybench.errors import SettingsError
+from policybench.outputs import ResultsFile, check_folder, check_writable, write_atomic
 from policybench.results import write_results
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -145,3 +146,16 @@ def test_reading_reporting_and_comparing_import_neither_torch_nor_lerobot():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_an_output_that_cannot_be_written_names_its_setting_and_its_flag(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SettingsError, match=f"^json_path {tmp_path}: is a folder, not a file$") as caught:
+        check_writable(str(tmp_path))
+    assert caught.value.said_with(FLAGS) == f"--json {tmp_path}: is a folder, not a file"
+    with pytest.raises(SettingsError, match="^output ") as caught:
+        check_writable(str(tmp_path / "none" / "r.md"), field="output")
+    assert caught.value.said_with(FLAGS) == f"-o {tmp_path / 'none' / 'r.md'}: folder {tmp_path / 'none'} does not exist"
+    with pytest.raises(SettingsError, match=f"^export_dir {tmp_path / 'file'}: is a file, not a folder$") as caught:
+        check_folder(str(tmp_path / "file"), "export_dir")
+    assert caught.value.said_with(FLAGS) == f"--export {tmp_path / 'file'}: is a file, not a folder"

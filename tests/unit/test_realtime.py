@@ -123,9 +123,9 @@ def _result(chunk, steps_ms, refills_ms):
 def test_simulator_agrees_with_the_loop_on_the_same_declared_costs():
     results = RunResults({}, {}, [_result(10, [1.0] * 9, [100.0] * 3)])
     entries = simulate(results, [30], [0.5], seconds=0, ticks=100, aggregate="latest_only")
-    sync = next(e for e in entries if e["mode"] == "sync")["summary"]
+    sync = next(e for e in entries if e.mode == "sync").summary
     assert sync == {**summarize_ticks(sync_run(30, 100), 30), "chunk_length": 10, "ticks_needed": 11}
-    async_ = next(e for e in entries if e["mode"] == "async")["summary"]
+    async_ = next(e for e in entries if e.mode == "async").summary
     run = async_run(30, 100)
     # d = 3: the first request at tick 4 (5 left), taken at tick 7; the second at tick 8 (5 left), taken at 11
     assert async_ == {**summarize_ticks(run.ticks, 30, run.chunk_latencies), "chunk_length": 10, "ticks_needed": 12}
@@ -135,11 +135,11 @@ def test_highest_rates_picks_the_fastest_rate_without_misses_or_starvation():
     results = RunResults({}, {}, [_result(10, [1.0] * 9, [100.0] * 3)])
     entries = simulate(results, [5, 9, 10, 11, 30], [0.0, 0.5], seconds=20)
     (h,) = highest_rates(entries)
-    assert h["sync_hz"] == 10  # refill 100 ms fits a 100 ms period, not a 90.9 ms one
-    assert h["async_hz"][0.5] == 30
+    assert h.sync_hz == 10  # refill 100 ms fits a 100 ms period, not a 90.9 ms one
+    assert h.async_hz[0.5] == 30
     # Requesting only on an empty queue starves whenever the refill exceeds one period;
     # at 10 Hz the 100 ms chunk arrives exactly at the next tick.
-    assert h["async_hz"][0.0] == 10
+    assert h.async_hz[0.0] == 10
 
 
 def test_simulate_with_no_refill_samples_is_a_usage_error():
@@ -211,7 +211,7 @@ def test_a_refill_longer_than_the_chunk_never_recovers_and_says_so():
 
     results = run_results([ok_result("smolvla", chunk=50, cycles=3, refill_ms=3300.0, step_ms=1.0, cold_ms=3300.0)])
     (sync, asyn) = simulate(results, [30.0], [0.5], seconds=10.0)
-    s = asyn["summary"]
+    s = asyn.summary
     assert s["stall_open_at_end"] is True
     assert s["longest_stall_ms"] > 5000  # not the 33 ms between two stale ticks
     assert s["delivered_hz"] < 10 < s["achieved_hz"]
@@ -227,9 +227,9 @@ def test_a_variant_whose_actions_are_off_is_simulated_but_not_called_a_win():
     fast.equivalence = {"max_abs_diff": 0.1, "rel_error": 0.033, "tolerance": 0.02, "equivalent": False}
     exact.equivalence = {"max_abs_diff": 0.0, "rel_error": 0.0, "tolerance": 1e-4, "equivalent": True}
     entries = simulate(RunResults({}, {}, [exact, fast]), [30], [0.5], seconds=2)
-    highest = {h["policy"]: h for h in highest_rates(entries)}
-    assert highest["act+openvino-bf16"]["sync_hz"] == 30 and highest["act"]["sync_hz"] is None
-    assert "not_equivalent" not in highest["act"]
+    highest = {h.policy: h for h in highest_rates(entries)}
+    assert highest["act+openvino-bf16"].sync_hz == 30 and highest["act"].sync_hz is None
+    assert highest["act"].not_equivalent is None
     text = render_realtime(entries, highest_rates(entries))
     assert ("ACT+openvino-bf16: sync 30 Hz, async g=0.5 30 Hz (not a win: its actions are 3.3e-02 off fp32 "
             "eager's, above the tolerance of 0.02)") in text

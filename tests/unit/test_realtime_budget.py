@@ -64,7 +64,7 @@ def test_what_to_set_is_derived_from_the_slowest_refill():
     assert lowest_threshold(0.5, 8.0, 8) == 0.38  # d = 4: floor(0.38 x 8) + 1 = 4
     assert lowest_threshold(0.75, 8.0, 8) is None  # d = 6 > half the chunk: no threshold holds
     refills = Refills.of([0.5])
-    fast = Alternative("act+compile", "--variant compile", 8, Refills.of([0.0625]))
+    fast = Alternative(PolicyResult("act", OK, variant="compile"), "--variant compile", 8, Refills.of([0.0625]))
     flags = [s.flags for s in what_would_hold([fit("sync", 8.0, 8, None, refills)], 8, [fast])]
     assert flags == ["--hz 2", "--mode async --threshold 0.38", "--variant compile"]
     assert what_would_hold([fit("sync", 2.0, 8, None, refills)], 8, [fast]) == []  # it holds: nothing to set
@@ -123,6 +123,6 @@ def test_the_settings_of_a_sweep_are_named_by_their_flags():
 
     steps = [point("smolvla.num_steps", "10", 500.0), point("smolvla.num_steps", "5", 250.0)]
     (alt,) = alternatives(steps[0], steps)
-    assert (alt.flags, alt.name, alt.refills.slowest, alt.chunk) == ("--set smolvla.num_steps=5", "smolvla[num_steps=5]", 0.25, 8)
+    assert (alt.flags, alt.measured.name, alt.refills.slowest, alt.chunk) == ("--set smolvla.num_steps=5", "smolvla[num_steps=5]", 0.25, 8)
     cams = [point("cameras", "2", 500.0), point("cameras", "1", 250.0)]
     assert [a.flags for a in alternatives(cams[0], cams)] == ["--cameras 1"]

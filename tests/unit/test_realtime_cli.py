@@ -15,7 +15,7 @@ from policybench.samples import REFILL, STEP, Sample
 @pytest.fixture
 def results_file(tmp_path):
     samples = []
-    for c in range(3):
+    for _c in range(3):
         samples.append(Sample(len(samples), REFILL, 100.0))
         samples += [Sample(len(samples) + k, STEP, 1.0) for k in range(9)]
     r = RunResults({"device": "cpu"}, {"profile": {"name": "so100"}},

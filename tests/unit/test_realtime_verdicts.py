@@ -8,7 +8,7 @@ from fakes import FakePolicy, FakeTime, ok_result, run_results
 
 from policybench.cli import main
 from policybench.control.simulate import highest_rates, simulate
-from policybench.results import write_results
+from policybench.results import RealtimeResult, write_results
 
 
 @pytest.fixture
@@ -37,10 +37,10 @@ def test_a_rate_not_judged_never_counts_as_holding():
     results = run_results([ok_result("act", chunk=10, cycles=3, refill_ms=100.0, step_ms=1.0, cold_ms=100.0)])
     short = simulate(results, [30.0], [0.5], seconds=0, ticks=10)
     (h,) = highest_rates(short)
-    assert h["sync_hz"] is None and h["async_hz"] == {0.5: None}
+    assert h.sync_hz is None and h.async_hz == {0.5: None}
     enough = simulate(results, [30.0], [0.5], seconds=0, ticks=12)  # refills at 0 and 10; chunks at 7 and 11
     (h,) = highest_rates(enough)
-    assert h["sync_hz"] is None and h["async_hz"] == {0.5: 30.0}  # sync misses on the 100 ms refill
+    assert h.sync_hz is None and h.async_hz == {0.5: 30.0}  # sync misses on the 100 ms refill
 
 
 def test_sync_achieved_rate_counts_only_the_ticks_that_met_their_deadline():
@@ -67,8 +67,8 @@ def test_live_sync_with_a_stall_does_not_report_the_full_rate(monkeypatch):
     cfg = RunSettings(policies=["fake"], warmup=1)
     settings = RealtimeSettings(hz=(4.0,), ticks=16, mode="sync", aggregate="latest_only", run=cfg)
     (sync,) = live.run_live(settings, "cpu", build=lambda *a: policy)
-    assert sync["summary"]["achieved_hz"] == 2.5 and sync["summary"]["late_ticks"] == 6
-    assert sync["summary"]["refills_seen"] == 2 and sync["summary"]["ticks_needed"] == 9
+    assert sync.summary["achieved_hz"] == 2.5 and sync.summary["late_ticks"] == 6
+    assert sync.summary["refills_seen"] == 2 and sync.summary["ticks_needed"] == 9
 
 
 def test_live_realtime_prints_the_verdict_lines(capsys):
@@ -87,7 +87,7 @@ def test_the_remote_overhead_is_never_negative():
     s = {"calls": 5, "round_trip_median_ms": 520.0, "round_trip_p99_ms": 597.2, "in_process_chunk_median_ms": 530.0,
          **overhead(trips, local)}
     assert s["overhead_median_ms"] is None and s["overhead_low_ms"] < 0 < s["overhead_high_ms"]
-    (line,) = render_remote([{"policy": "act", "mode": "remote", "summary": s}])
+    (line,) = render_remote([RealtimeResult("act", "remote", 30.0, "measured", summary=s)])
     assert "overhead within noise: round trip minus in-process, 95% interval" in line
     assert "overhead -" not in line
     clear = overhead([518.0, 520.0, 530.0], [40.0, 45.0, 20.0])
@@ -99,7 +99,7 @@ def test_a_negative_overhead_in_a_file_written_before_reads_as_noise():
 
     old = {"calls": 10, "round_trip_median_ms": 491.0, "round_trip_p99_ms": 600.0,
            "in_process_chunk_median_ms": 514.4, "overhead_median_ms": -23.4}  # a file written before
-    (line,) = render_remote([{"policy": "act", "mode": "remote", "summary": old}])
+    (line,) = render_remote([RealtimeResult("act", "remote", 30.0, "measured", summary=old)])
     assert "-23.4" not in line and "overhead within noise" in line
 
 

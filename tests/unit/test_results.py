@@ -6,7 +6,8 @@ import pytest
 from fakes import failed_result, ok_result, run_results
 
 from policybench.errors import UsageError
-from policybench.results import SCHEMA_VERSION, PolicyResult, check_writable, read_results, write_results
+from policybench.outputs import check_writable
+from policybench.results import SCHEMA_VERSION, PolicyResult, RealtimeResult, RealtimeTick, read_results, write_results
 from policybench.samples import Sample
 
 STAT_KEYS = {"count", "mean_ms", "median_ms", "min_ms", "max_ms", "p90_ms", "p99_ms", "std_ms"}
@@ -206,10 +207,10 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary_file(tmp_path,
 
 def realtime_results():
     r = sample_results()
-    tick = {"k": 0, "scheduled_ms": 0.0, "start_ms": 0.5, "end_ms": 1.5, "phase": "pop", "queue": 3, "missed": False}
-    r.realtime = [{"policy": "act", "mode": "async", "hz": 30.0, "threshold": 0.5, "status": "ok",
-                   "summary": {"ticks": 1, "longest_stall_ms": 1.5, "overhead_median_ms": -0.1},
-                   "ticks": [tick], "chunk_latencies_ms": [20.0]}]
+    tick = RealtimeTick(k=0, scheduled_ms=0.0, start_ms=0.5, end_ms=1.5, phase="pop", queue=3, missed=False)
+    r.realtime = [RealtimeResult("act", "async", 30.0, "measured", threshold=0.5, status="ok",
+                                 summary={"ticks": 1, "longest_stall_ms": 1.5, "overhead_median_ms": -0.1},
+                                 ticks=[tick], chunk_latencies_ms=[20.0])]
     return r
 
 

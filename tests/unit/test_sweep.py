@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from fakes import ok_result, run_results
 
+from policybench.cli import FLAGS
+from policybench.errors import SettingsError, UsageError
 from policybench.settings import RunSettings, parse_override
-from policybench.errors import UsageError
 from policybench.profiles import PROFILES
 from policybench.scaling.axes import Axis, grid, parse_axes, point_config
 from policybench.scaling.fit import fit_line, fits
@@ -26,11 +27,16 @@ def test_axes_from_flags_and_set_lists():
     ((None, None, None, ["act.chunk_size=10"]), "a sweep needs an axis"),
     (("1,2", "96x96,224x224", "1,2", []), "a sweep takes one or two axes, got 3"),
     (("1,1", None, None, []), "the cameras axis names a value twice"),
-    (("1,x", None, None, []), "--cameras takes a comma-separated list of integers, got '1,x'"),
 ])
 def test_bad_axes_are_one_line(args, message):
     with pytest.raises(UsageError, match="^" + message.replace("(", r"\(").replace(")", r"\)").replace("`", ".")):
         parse_axes(*args)
+
+
+def test_a_bad_axis_value_names_the_keyword_and_the_flag():
+    with pytest.raises(SettingsError, match="^cameras takes a comma-separated list of integers, got '1,x'$") as caught:
+        parse_axes("1,x", None, None, [])
+    assert caught.value.said_with(FLAGS) == "--cameras takes a comma-separated list of integers, got '1,x'"
 
 
 def test_fit_is_exact_on_a_line_and_says_when_it_is_poor():
@@ -49,6 +55,24 @@ def _sweep_results(refill_by_cameras: dict[int, float]):
         return run_results([ok_result("act", chunk=10, cycles=3, refill_ms=refill, step_ms=1.0, cold_ms=refill)])
 
     return run_sweep(cfg, axes, "cpu", log=lambda s: None, warn=lambda s: None, measure=measure), axes
+
+
+def test_a_point_a_policy_cannot_take_fails_in_the_words_asked_for():
+    cfg = RunSettings(policies=["act"], profile=PROFILES["so100"], refills=2, warmup=1)
+    axes, _ = parse_axes(None, None, None, ["act.chunk_size=100,100000"])
+    warned = []
+
+    def measure(point_cfg, device):
+        return run_results([ok_result("act", chunk=10, cycles=3, refill_ms=40.0, step_ms=1.0, cold_ms=40.0)])
+
+    def said(exc):
+        return exc.said_with(FLAGS) if isinstance(exc, SettingsError) else str(exc)
+
+    library = run_sweep(cfg, axes, "cpu", log=lambda s: None, warn=lambda s: None, measure=measure)
+    assert library.results[1].error.startswith("overrides act.chunk_size=100000: at most 10,000")
+    cli = run_sweep(cfg, axes, "cpu", log=lambda s: None, warn=warned.append, measure=measure, said=said)
+    assert cli.results[1].error.startswith("--set act.chunk_size=100000: at most 10,000")
+    assert cli.results[0].status == "ok" and warned == [f"chunk_size=100000: FAILED: {cli.results[1].error}"]
 
 
 def test_a_sweep_names_its_points_and_fits_ms_per_camera():
@@ -70,8 +94,11 @@ def test_the_largest_value_holding_the_rate_and_its_headroom():
 
 def test_a_set_axis_for_a_policy_not_in_the_run_is_refused():
     cfg = RunSettings(policies=["act"], profile=PROFILES["so100"])
-    with pytest.raises(UsageError, match="'diffusion' is not among --policies"):
+    with pytest.raises(SettingsError, match=r"^overrides diffusion\.num_inference_steps=\.\.\.: 'diffusion' is not "
+                                            r"among policies \(act\)$") as caught:
         point_config(cfg, {"diffusion.num_inference_steps": 5})
+    assert caught.value.said_with(FLAGS) == ("--set diffusion.num_inference_steps=...: 'diffusion' is not among "
+                                             "--policies (act)")
 
 
 def test_image_size_slope_is_per_megapixel():

@@ -13,9 +13,11 @@ next chunk's d ticks.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from policybench.control.metrics import EPS
+from policybench.results import PolicyResult, RealtimeResult
 from policybench.stats import percentile
 
 MIN_REFILLS = 2  # refills a paced run must have seen before it may say "holds"
@@ -47,9 +49,10 @@ def ticks_needed(mode: str, chunk: int, hz: float, threshold: float | None, late
     return first + max(d, first) + d + 1
 
 
-def judged(summary: dict[str, object]) -> bool:
+def judged(summary: Mapping[str, object]) -> bool:
     """The run saw enough refills for a verdict (a summary without the count is not judged)."""
-    return int(summary.get("refills_seen") or 0) >= MIN_REFILLS
+    seen = summary.get("refills_seen")
+    return isinstance(seen, (int, float)) and seen >= MIN_REFILLS
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ def lowest_threshold(latency: float, hz: float, chunk: int) -> float | None:
 class Alternative:
     """A measured setting of the same policy (a sweep point, a variant with equivalent actions)."""
 
-    name: str  # for display: "smolvla[num_steps=5]", "act+compile"
+    measured: PolicyResult  # the result of that setting (a sweep point's, a variant's)
     flags: str  # what to set: "--set smolvla.num_steps=5", "--variant compile"
     chunk: int
     refills: Refills
@@ -146,10 +149,10 @@ class Suggestion:
     hz: float
     ticks: int
     slowest: float  # seconds: the slowest refill measured (of ``measured`` where given)
-    measured: str | None = None  # the alternative measured with these flags; None: derived
+    measured: PolicyResult | None = None  # the alternative measured with these flags; None: derived
 
 
-def what_would_hold(fits_: list[Fit], chunk: int, alternatives: list[Alternative] = ()) -> list[Suggestion]:
+def what_would_hold(fits_: list[Fit], chunk: int, alternatives: Sequence[Alternative] = ()) -> list[Suggestion]:
     """For the fits that miss: the largest rate that holds each mode, the smallest threshold that
     holds async at the rate (with ``--mode async`` when only sync was run), the measured
     alternatives that hold there. Each is derived from the slowest refill measured (an
@@ -174,7 +177,7 @@ def what_would_hold(fits_: list[Fit], chunk: int, alternatives: list[Alternative
         if holding and alt.flags not in out:
             f = holding[0]
             ticks = budget_ticks(f.mode, alt.chunk, f.threshold)
-            out[alt.flags] = Suggestion(alt.flags, _what(f), f.hz, ticks, alt.refills.slowest, alt.name)
+            out[alt.flags] = Suggestion(alt.flags, _what(f), f.hz, ticks, alt.refills.slowest, alt.measured)
     return list(out.values())
 
 
@@ -186,21 +189,39 @@ def _what(f: Fit) -> str:
 class PolicyBudget:
     """A policy's budgets at the rates and modes run, and what would hold at the highest rate."""
 
-    policy: str
+    run: RealtimeResult  # one of the policy's runs: its identity (policy, variant, point)
     chunk: int
     refills: Refills
     fits: list[Fit]
     suggestions: list[Suggestion]
 
 
-def policy_budget(policy: str, chunk: int, refills: Refills, entries: list[dict[str, object]],
-                  alternatives: list[Alternative] = ()) -> PolicyBudget | None:
-    """The budget of every sync/async entry of ``policy`` measured or simulated without error;
-    None when it has none."""
-    runs = [e for e in entries if e["policy"] == policy and e.get("status", "ok") == "ok" and e["mode"] in (SYNC, ASYNC)]
-    fits_ = [fit(str(e["mode"]), float(e["hz"]), chunk, e.get("threshold"), refills) for e in runs]
+@dataclass
+class HighestRate:
+    """A policy's highest rate with no missed deadline (sync) and, per threshold, with no starved
+    tick (async); None where no rate qualifies. ``not_judged``: per mode key ("sync" or the
+    threshold), the rates too short to judge."""
+
+    run: RealtimeResult  # the policy's first run: its identity
+    sync_hz: float | None = None
+    async_hz: dict[float, float | None] = field(default_factory=dict)
+    not_judged: dict[str | float, list[float]] = field(default_factory=dict)
+    not_equivalent: str | None = None  # a variant whose actions are off: why it is not a win
+
+    @property
+    def policy(self) -> str:
+        """The name the policy is shown by."""
+        return self.run.name
+
+
+def policy_budget(run: RealtimeResult, chunk: int, refills: Refills, entries: list[RealtimeResult],
+                  alternatives: Sequence[Alternative] = ()) -> PolicyBudget | None:
+    """The budget of every sync/async entry of ``run``'s policy (same variant and sweep point)
+    measured or simulated without error; None when it has none."""
+    runs = [e for e in entries if e.name == run.name and e.ok and e.mode in (SYNC, ASYNC)]
+    fits_ = [fit(e.mode, e.hz, chunk, e.threshold, refills) for e in runs]
     if not fits_:
         return None
     target = max(f.hz for f in fits_)
-    return PolicyBudget(policy, chunk, refills, fits_,
+    return PolicyBudget(run, chunk, refills, fits_,
                         what_would_hold([f for f in fits_ if f.hz == target], chunk, alternatives))

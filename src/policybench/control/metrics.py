@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from policybench.results import RealtimeTick, Summary
 from policybench.samples import REFILL, STARVED
 from policybench.stats import percentile
 
@@ -22,7 +23,7 @@ def inference_delay_ticks(latency: float, hz: float) -> int:
     return max(0, math.ceil(latency * hz - EPS))
 
 
-def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] | None = None) -> dict[str, object]:
+def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] | None = None) -> Summary:
     """Achieved rate, deadline misses, worst overrun, longest stall (one still open when the run
     ends included), start jitter (all in ms), refills seen; for sync runs the late ticks, and for
     async runs starved ticks, the rate of delivered actions and the inference delay in ticks."""
@@ -39,7 +40,7 @@ def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] |
         gaps.append(ticks[-1].end - delivered[-1])
     jitter = [abs(t.start - t.scheduled) * 1000 for t in ticks]
     span = ticks[-1].start - ticks[0].start if n > 1 else 0.0
-    out: dict[str, object] = {
+    out: Summary = {
         "ticks": n,
         "hz": hz,
         "achieved_hz": (n - 1) / span if span > 0 else None,
@@ -55,7 +56,7 @@ def summarize_ticks(ticks: list[Tick], hz: float, chunk_latencies: list[float] |
     return out
 
 
-def _sync_figures(ticks: list[Tick], hz: float) -> dict[str, object]:
+def _sync_figures(ticks: list[Tick], hz: float) -> Summary:
     """The achieved rate counts the ticks whose action was ready by their deadline (the next
     tick's scheduled time) over the run's length: late ticks that run back to back after a stall
     do not make up for it. Late ticks are counted apart; refills seen are refill ticks."""
@@ -69,7 +70,7 @@ def _sync_figures(ticks: list[Tick], hz: float) -> dict[str, object]:
     }
 
 
-def _async_figures(ticks: list[Tick], hz: float, chunk_latencies: list[float]) -> dict[str, object]:
+def _async_figures(ticks: list[Tick], hz: float, chunk_latencies: list[float]) -> Summary:
     """Starved ticks, the rate of delivered actions, the inference delay; refills seen are the
     chunks that arrived during the loop."""
     n = len(ticks)
@@ -94,9 +95,7 @@ def missed(tick: Tick, hz: float) -> bool:
     return tick.end - tick.start > 1.0 / hz + EPS
 
 
-def ticks_json(ticks: list[Tick], hz: float) -> list[dict[str, object]]:
-    return [
-        {"k": t.k, "scheduled_ms": t.scheduled * 1000, "start_ms": t.start * 1000, "end_ms": t.end * 1000,
-         "phase": t.phase, "queue": t.queue, "missed": missed(t, hz)}
-        for t in ticks
-    ]
+def stored_ticks(ticks: list[Tick], hz: float) -> list[RealtimeTick]:
+    """The ticks as a results file keeps them: in milliseconds, each marked missed or not."""
+    return [RealtimeTick(t.k, t.phase, t.scheduled * 1000, t.start * 1000, t.end * 1000, t.queue, missed(t, hz))
+            for t in ticks]

@@ -8,6 +8,7 @@ loops do. Clock and sleeper are injected so that tests and the simulator are exa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from concurrent.futures import Future
 from typing import Callable, Protocol
 
 import torch
@@ -147,7 +148,7 @@ class ThreadWorker:
 
         self._policy, self._clock = policy, clock
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policybench-infer")
-        self._future = None
+        self._future: Future[tuple[torch.Tensor, float, int]] | None = None
 
     def _job(self, obs: dict[str, torch.Tensor], first: int) -> tuple[torch.Tensor, float, int]:
         start = self._clock.read()

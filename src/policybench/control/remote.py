@@ -28,6 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +36,9 @@ from policybench.errors import UsageError
 from policybench.isolation import module_command, stop_child
 from policybench.policies.base import PolicyAdapter
 from policybench.profiles import Profile
+
+if TYPE_CHECKING:
+    from policybench.policies.lerobot_policies import LeRobotPolicy
 
 
 @dataclass(frozen=True)
@@ -92,11 +96,11 @@ def check_port_free(port: int) -> None:
             raise UsageError(f"--port {port} is in use on 127.0.0.1; pick another or leave --port out") from None
 
 
-def save_checkpoint(adapter: PolicyAdapter, folder: Path) -> None:
+def save_checkpoint(adapter: LeRobotPolicy, folder: Path) -> None:
     """What the server loads: the policy (config + weights) and its pre/post-processors."""
     from policybench.lerobot_adapter.processors import make_processors
 
-    policy = adapter.policy  # a LeRobotPolicy; the noop has no checkpoint
+    policy = adapter.policy
     policy.save_pretrained(folder)
     pre, post = make_processors(policy.config)
     pre.save_pretrained(folder)
@@ -198,9 +202,9 @@ def with_secret(channel, secret: str):
 
     from policybench.control.server import SECRET_KEY
 
-    fields = ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")
-
-    class Details(collections.namedtuple("Details", fields), grpc.ClientCallDetails):
+    class Details(collections.namedtuple("Details", ("method", "timeout", "metadata", "credentials",
+                                                     "wait_for_ready", "compression")),
+                  grpc.ClientCallDetails):
         pass
 
     class PresentSecret(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
@@ -239,9 +243,11 @@ def policy_server(port: int | None, folder: Path, startup_timeout: float = 60.0)
         proc = subprocess.Popen(cmd, cwd=folder, env=env, stdin=subprocess.PIPE, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True, bufsize=0)
         stack.callback(stop_child, proc, grace=10.0)
+        stdin = proc.stdin
+        assert stdin is not None  # stdin=PIPE
         with contextlib.suppress(BrokenPipeError):  # it has exited already: wait_until_serving says why
-            proc.stdin.write(f"{secret}\n".encode())  # on stdin: not in its command line or environment
-        proc.stdin.close()
+            stdin.write(f"{secret}\n".encode())  # on stdin: not in its command line or environment
+        stdin.close()
         channel = grpc.insecure_channel(target)
         stack.callback(channel.close)
         wait_until_serving(proc, folder, log, f"port {port}" if port is not None else "its socket", startup_timeout)
@@ -279,13 +285,15 @@ def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int
     if problem:
         raise RuntimeError(problem)
     from policybench.lerobot_adapter.transport import RobotClient
+    from policybench.policies.lerobot_policies import LeRobotPolicy
 
-    if not hasattr(adapter, "policy"):
+    if not isinstance(adapter, LeRobotPolicy):  # the noop and plain modules have no checkpoint
         raise RuntimeError(f"{adapter.name} is not a LeRobot policy; the policy server cannot load it")
     hw, raw = robot_features_of(adapter.input_specs(), profile.task, adapter.name)
     if port is not None:
         check_port_free(port)
-    n_actions = int(adapter.describe().get("n_action_steps") or 1)
+    steps = adapter.describe().get("n_action_steps")
+    n_actions = int(steps) if isinstance(steps, (int, float)) and steps else 1
     remove_stale_folders()
     with tempfile.TemporaryDirectory(prefix=f"{RUN_PREFIX}{os.getpid()}-") as tmp:  # removed on a signal too
         save_checkpoint(adapter, Path(tmp))

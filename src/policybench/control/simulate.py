@@ -7,7 +7,7 @@ chunk costs the next measured refill latency.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -16,6 +16,7 @@ from policybench.control.budget import (
     ASYNC,
     SYNC,
     Alternative,
+    HighestRate,
     PolicyBudget,
     Refills,
     judged,
@@ -25,7 +26,7 @@ from policybench.control.budget import (
 from policybench.control.metrics import summarize_ticks
 from policybench.control.paced import run_async, run_sync
 from policybench.control.virtual import ReplayPolicy, VirtualClock, VirtualWorker
-from policybench.results import OK, PolicyResult, RunResults
+from policybench.results import OK, PolicyResult, RealtimeResult, RunResults, Summary
 from policybench.samples import REFILL, STEP, latencies
 from policybench.sizes import MAX_SEQUENCE
 
@@ -55,28 +56,29 @@ def chunk_length(r: PolicyResult) -> int:
 
     idx = [s.i for s in r.samples if s.phase == REFILL]
     gaps = Counter(b - a for a, b in zip(idx, idx[1:]))
-    chunk = gaps.most_common(1)[0][0] if gaps else int(r.config.get("n_action_steps") or 1)
+    steps = r.config.get("n_action_steps")
+    chunk = gaps.most_common(1)[0][0] if gaps else int(steps) if isinstance(steps, int) and steps else 1
     if chunk > MAX_SEQUENCE:  # a results file from elsewhere: the simulated queue would hold them all
         raise UsageError(f"{r.name}: a chunk of {chunk:,} actions (calls per refill); a simulation replays "
                          f"at most {MAX_SEQUENCE:,}")
     return chunk
 
 
-def simulate_sync(costs: Costs, hz: float, ticks: int) -> dict[str, object]:
+def simulate_sync(costs: Costs, hz: float, ticks: int) -> Summary:
     clock = VirtualClock()
     policy = ReplayPolicy(clock, costs.chunk, costs.step, costs.refill, name=costs.policy)
     summary = summarize_ticks(run_sync(policy, {}, clock.clock(), clock.sleep_until, hz, ticks), hz)
     return {**summary, **_needs(costs, SYNC, hz, None)}
 
 
-def simulate_async(costs: Costs, hz: float, ticks: int, threshold: float, aggregate: str) -> dict[str, object]:
+def simulate_async(costs: Costs, hz: float, ticks: int, threshold: float, aggregate: str) -> Summary:
     clock = VirtualClock()
     worker = VirtualWorker(clock, costs.chunk, costs.refill)
     run = run_async(worker, {}, clock.clock(), clock.sleep_until, hz, ticks, torch.zeros(costs.chunk, 1), threshold, aggregate)
     return {**summarize_ticks(run.ticks, hz, run.chunk_latencies), **_needs(costs, ASYNC, hz, threshold)}
 
 
-def _needs(costs: Costs, mode: str, hz: float, threshold: float | None) -> dict[str, object]:
+def _needs(costs: Costs, mode: str, hz: float, threshold: float | None) -> Summary:
     """The chunk and the ticks a verdict needs (two refills, at the slowest measured refill)."""
     return {"chunk_length": costs.chunk,
             "ticks_needed": ticks_needed(mode, costs.chunk, hz, threshold, max(costs.refill))}
@@ -90,7 +92,7 @@ def simulate(
     aggregate: str = "weighted_average",
     policies: list[str] | None = None,
     ticks: int | None = None,
-) -> list[dict[str, object]]:
+) -> list[RealtimeResult]:
     """One entry per policy, rate and mode (and threshold in async mode), each run for ``ticks``
     ticks or else ``seconds`` of virtual time; UsageError, before anything runs, where that is
     more than MAX_TICKS."""
@@ -105,19 +107,18 @@ def simulate(
         missing = sorted(set(policies) - {r.name for r in chosen})
         if missing:
             raise UsageError(f"results file has no policy {', '.join(missing)}; it has {', '.join(r.name for r in results.results)}")
-    entries: list[dict[str, object]] = []
+    entries: list[RealtimeResult] = []
     for r in chosen:
         if r.status != OK:
             continue
         costs = costs_from_result(r)
         flag = not_equivalent(r.equivalence)
         for hz, n in counts:
-            base = {"policy": r.name, "hz": hz, "source": "simulated", "aggregate": None, "threshold": None,
-                    **({"not_equivalent": flag} if flag else {})}
-            entries.append({**base, "mode": "sync", "summary": simulate_sync(costs, hz, n)})
+            base = RealtimeResult(r.policy, SYNC, hz, "simulated", not_equivalent=flag, variant=r.variant, point=r.point)
+            entries.append(replace(base, summary=simulate_sync(costs, hz, n)))
             for g in thresholds:
-                entries.append({**base, "mode": "async", "threshold": g, "aggregate": aggregate,
-                                "summary": simulate_async(costs, hz, n, g, aggregate)})
+                entries.append(replace(base, mode=ASYNC, threshold=g, aggregate=aggregate,
+                                       summary=simulate_async(costs, hz, n, g, aggregate)))
     if not entries:
         raise UsageError("results file has no successfully measured policy to simulate")
     return entries
@@ -132,13 +133,11 @@ def from_live_ticks(results: RunResults) -> list[PolicyResult]:
 
     out = []
     for e in results.realtime:
-        ticks = e.get("ticks") or []
-        if e.get("mode") != "sync" or e.get("source") != "measured" or not ticks:
+        if e.mode != SYNC or e.source != "measured" or not e.ticks:
             continue
-        name = f"{e['policy']}@{float(e['hz']):g}Hz" if sum(x.get("policy") == e["policy"] and x.get("mode") == "sync"
-                                                             for x in results.realtime) > 1 else str(e["policy"])
-        samples = [Sample(int(t["k"]), str(t["phase"]), max(0.0, float(t["end_ms"]) - float(t["start_ms"])))
-                   for t in ticks if t.get("phase") in (STEP, REFILL)]
+        name = f"{e.policy}@{e.hz:g}Hz" if sum(x.policy == e.policy and x.mode == SYNC
+                                               for x in results.realtime) > 1 else e.policy
+        samples = [Sample(t.k, t.phase, max(0.0, t.work_ms)) for t in e.ticks if t.phase in (STEP, REFILL)]
         out.append(PolicyResult(policy=name, status=OK, samples=samples))
     return out
 
@@ -151,48 +150,48 @@ def not_equivalent(equivalence: dict | None) -> str | None:
             f"{equivalence['tolerance']:g}")
 
 
-def highest_rates(entries: list[dict[str, object]]) -> list[dict[str, object]]:
+def highest_rates(entries: list[RealtimeResult]) -> list[HighestRate]:
     """Per policy: the highest rate with no missed deadline (sync) and, per threshold, with no
-    starved tick (async); None where no rate qualifies. Only a run that saw at least two refills
-    can qualify; the rates of those that did not are listed under "not_judged" (per mode key:
-    "sync" or the threshold)."""
+    starved tick (async). Only a run that saw at least two refills can qualify; the rates of
+    those that did not are listed under ``not_judged``."""
     out = []
-    ok = [e for e in entries if e.get("status", OK) == OK and e["mode"] in (SYNC, ASYNC)]
-    for policy in dict.fromkeys(e["policy"] for e in ok):
-        mine = [e for e in ok if e["policy"] == policy]
-        row: dict[str, object] = {"policy": policy, "sync_hz": None, "async_hz": {}, "not_judged": {}}
-        if mine[0].get("not_equivalent"):
-            row["not_equivalent"] = mine[0]["not_equivalent"]
-        keys = dict.fromkeys(SYNC if e["mode"] == SYNC else e["threshold"] for e in mine)
-        for key in keys:
-            runs = [e for e in mine if (SYNC if e["mode"] == SYNC else e["threshold"]) == key]
-            held = [e["hz"] for e in runs if judged(e["summary"]) and _held(e)]
+    ok = [e for e in entries if e.ok and e.mode in (SYNC, ASYNC)]
+    for name in dict.fromkeys(e.name for e in ok):
+        mine = [e for e in ok if e.name == name]
+        row = HighestRate(mine[0], not_equivalent=mine[0].not_equivalent)
+        for key in dict.fromkeys(SYNC if e.mode == SYNC else e.threshold or 0.0 for e in mine):
+            runs = [e for e in mine if (SYNC if e.mode == SYNC else e.threshold) == key]
+            held = [e.hz for e in runs if judged(e.summary) and _held(e)]
             best = max(held) if held else None
-            if key == SYNC:
-                row["sync_hz"] = best
+            if isinstance(key, str):
+                row.sync_hz = best
             else:
-                row["async_hz"][key] = best
-            unjudged = [e["hz"] for e in runs if not judged(e["summary"])]
+                row.async_hz[key] = best
+            unjudged = [e.hz for e in runs if not judged(e.summary)]
             if unjudged:
-                row["not_judged"][key] = unjudged
+                row.not_judged[key] = unjudged
         out.append(row)
     return out
 
 
-def _held(e: dict[str, object]) -> bool:
-    s = e["summary"]
-    return s["deadline_misses"] == 0 if e["mode"] == SYNC else s["starved_ticks"] == 0
+def _held(e: RealtimeResult) -> bool:
+    return e.summary["deadline_misses"] == 0 if e.mode == SYNC else e.summary["starved_ticks"] == 0
 
 
-def simulated_budgets(results: RunResults, entries: list[dict[str, object]]) -> list[PolicyBudget]:
+def simulated_budgets(results: RunResults, entries: list[RealtimeResult]) -> list[PolicyBudget]:
     """Per policy simulated, the budgets against its measured refills, with the settings of the
     same policy the file also measured (sweep points, variants with equivalent actions)."""
     by_name = {r.name: r for r in results.results if r.status == OK}
     out = []
-    for policy in dict.fromkeys(e["policy"] for e in entries):
-        r = by_name[policy]
+    firsts: dict[str, RealtimeResult] = {}  # each policy's first run: its identity
+    for e in entries:
+        firsts.setdefault(e.name, e)
+    for run in firsts.values():
+        r = by_name[run.name]
         costs = costs_from_result(r)
-        budget = policy_budget(policy, costs.chunk, Refills.of(costs.refill), entries, alternatives(r, results.results))
+        refills = Refills.of(costs.refill)
+        budget = None if refills is None else policy_budget(run, costs.chunk, refills, entries,
+                                                            alternatives(r, results.results))
         if budget is not None:
             out.append(budget)
     return out
@@ -204,8 +203,8 @@ def run_budgets(results: RunResults, hz: float, threshold: float = 0.5) -> list[
     sweep point of the same policy counts as what would hold, not as a policy of its own."""
     base = [r for r in results.results if r.status == OK and r.variant in (None, "eager")
             and latencies(r.samples, REFILL)]
-    entries = [{"policy": r.name, "mode": mode, "hz": hz, "threshold": g}
-               for r in base for mode, g in (("sync", None), ("async", threshold))]
+    entries = [RealtimeResult(r.policy, mode, hz, "simulated", threshold=g, variant=r.variant, point=r.point)
+               for r in base for mode, g in ((SYNC, None), (ASYNC, threshold))]
     return simulated_budgets(results, entries)
 
 
@@ -226,7 +225,7 @@ def alternatives(r: PolicyResult, results: list[PolicyResult]) -> list[Alternati
             if not_equivalent(other.equivalence):
                 continue
             flags.append(f"--variant {other.variant}")
-        if flags:
-            refills = Refills.of([x / 1000 for x in latencies(other.samples, REFILL)])
-            out.append(Alternative(other.name, " ".join(flags), chunk_length(other), refills))
+        refills = Refills.of([x / 1000 for x in latencies(other.samples, REFILL)])
+        if flags and refills is not None:
+            out.append(Alternative(other, " ".join(flags), chunk_length(other), refills))
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from policybench.errors import UsageError
+from policybench.errors import SettingsError, UsageError, literal
 from policybench.policies.labels import label, short_label  # noqa: F401  (policies.label: the table's names)
 
 if TYPE_CHECKING:
@@ -82,8 +82,8 @@ class LeRobotKind:
         try:
             cls(**coerce_overrides(cls, overrides))
         except (TypeError, ValueError, AssertionError, NotImplementedError) as exc:
-            sets = " ".join(f"--set {self.name}.{k}={v!r}" for k, v in overrides.items())
-            raise UsageError(f"{sets}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+            sets = " ".join(f"{{overrides}} {literal(self.name)}.{literal(k)}={literal(repr(v))}" for k, v in overrides.items())
+            raise SettingsError(f"{sets}: {literal(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}") from None
 
     def build(self, profile: Profile, overrides: dict[str, object], device: str, seed: int) -> PolicyAdapter:
         from policybench.policies.lerobot_policies import build_lerobot

@@ -27,6 +27,8 @@ import os
 import re
 from pathlib import Path
 
+from policybench.context import environment_variable
+
 TRUST_ENV = "POLICYBENCH_TRUST_REMOTE_CODE"  # "1" while a run allows remote code (--trust-remote-code)
 CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".dll", ".dylib")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz")
@@ -47,19 +49,10 @@ def remote_code_trusted() -> bool:
     return os.environ.get(TRUST_ENV) == "1"
 
 
-@contextlib.contextmanager
-def remote_code(trusted: bool):
+def remote_code(trusted: bool) -> contextlib.AbstractContextManager[None]:
     """Remote code allowed (``--trust-remote-code``) or not for what runs inside, child
     processes included (they inherit the environment); the previous setting restored after."""
-    previous = os.environ.get(TRUST_ENV)
-    os.environ[TRUST_ENV] = "1" if trusted else "0"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(TRUST_ENV, None)
-        else:
-            os.environ[TRUST_ENV] = previous
+    return environment_variable(TRUST_ENV, "1" if trusted else "0")
 
 
 def check_checkpoint(folder: Path, remote_code_fields: tuple[str, ...], trusted: bool) -> None:

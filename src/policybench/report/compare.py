@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from policybench.regression import FASTER, SLOWER, Change
-from policybench.report.format import format_ms, identity_label, name_label
+from policybench.report.format import format_ms, identity_label, label
+from policybench.results import PolicyResult
 
 
 def describe_change(c: Change) -> str:
@@ -19,15 +20,16 @@ def _name(c: Change) -> str:
 
 
 def render_compare(
-    changes: list[Change], env_diffs: list[str], unmatched: list[str], threshold: float, failed: list[str] | None = None
+    changes: list[Change], env_diffs: list[str], unmatched: list[str], threshold: float,
+    failed: list[PolicyResult] | None = None
 ) -> str:
     lines = []
     if env_diffs:
         lines.append("warning: the two runs differ in: " + "; ".join(env_diffs))
     if unmatched:
         lines.append("note: measured in only one of the files: " + ", ".join(unmatched))
-    for name in failed or []:
-        lines.append(f"regression: {name_label(name)} was measured in the base run and failed in the new one")
+    for r in failed or []:
+        lines.append(f"regression: {label(r)} was measured in the base run and failed in the new one")
     width = max([len(_name(c)) for c in changes] + [6])
     lines.append(
         f"{'policy'.ljust(width)}  {'base median':>12}  {'new median':>12}  change "

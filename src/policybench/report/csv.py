@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 
 from policybench.report.details import missing_reasons, not_a_win, stages_of
 from policybench.report.realtime import HEADERS, realtime_row
@@ -13,7 +14,7 @@ from policybench.samples import stage_names
 STAT_KEYS = ["count", "mean_ms", "median_ms", "min_ms", "max_ms", "p90_ms", "p99_ms", "std_ms"]
 
 
-def _write(rows: list[list[object]]) -> str:
+def _write(rows: Iterable[Sequence[object]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerows(rows)
@@ -40,7 +41,7 @@ def _variant_cells(r: PolicyResult, rs: list[PolicyResult]) -> list[object]:
 def render_summary_csv(results: RunResults) -> str:
     """One row per policy and phase, then with --pipeline one per stage and phase (``stage``
     names it); the variant columns repeat on each row of a policy."""
-    rows: list[list[object]] = [SUMMARY_HEADER]
+    rows: list[Sequence[object]] = [SUMMARY_HEADER]
     rs = results.results
     for r in rs:
         summary, extra = r.summary(), _variant_cells(r, rs)
@@ -57,7 +58,7 @@ def render_summary_csv(results: RunResults) -> str:
 
 def render_realtime_csv(results: RunResults) -> str:
     """The realtime section, one row per entry, with the columns of its terminal table."""
-    return _write([HEADERS, *(realtime_row(e) for e in results.realtime if e.get("mode") != "remote")])
+    return _write([HEADERS, *(realtime_row(e) for e in results.realtime if e.mode != "remote")])
 
 
 def render_samples_csv(results: RunResults) -> str:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 from policybench.policies.labels import label as policy_label
 from policybench.policies.labels import short_label
 from policybench.results import PolicyResult, RunResults, name_suffix
 
 
-def label(r: PolicyResult) -> str:
+class Identified(Protocol):
+    """What names a result: a PolicyResult, a RealtimeResult."""
+
+    policy: str
+    variant: str | None
+    point: dict[str, str]
+
+
+def label(r: Identified) -> str:
     """A result's display name: its policy's label, then "+variant" and the sweep point."""
     return identity_label(r.policy, r.variant, r.point)
 
@@ -30,15 +39,6 @@ def policy_name(policy: str) -> str:
         return policy_label(policy)
     parts = [p for p in policy.replace("\\", "/").split("/") if p]
     return "/".join(parts[-2:]) if len(parts) > 2 else policy
-
-
-def name_label(name: str) -> str:
-    """A name kept as text (a realtime run's policy, a budget's): as ``label`` shows a result.
-    Realtime entries are plain dicts that keep only the name, so its "+variant" is found here."""
-    base, plus, variant = name.rpartition("+")
-    if plus and "/" not in base:
-        return f"{policy_label(base)}+{variant}"
-    return policy_name(name)
 
 
 def format_ms(value: float | None) -> str:

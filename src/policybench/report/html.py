@@ -54,6 +54,8 @@ def render_html(results: RunResults, notes: list[str] | None = None, pngs: dict[
         b64 = base64.b64encode(data).decode("ascii")
         parts.append(f'<h2>{esc(name)}</h2><img alt="{esc(name)}" src="data:image/png;base64,{b64}">')
     if results.results:
-        parts.append("<h2>full table</h2><pre>" + esc(render_table(results, results.run.get("baseline"))) + "</pre>")
+        baseline = results.run.get("baseline")
+        table = render_table(results, baseline if isinstance(baseline, str) else None)
+        parts.append("<h2>full table</h2><pre>" + esc(table) + "</pre>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -1,4 +1,5 @@
-"""PNG figures of a results file (matplotlib, Agg backend: no screen needed).
+"""PNG figures of a results file (matplotlib's Agg canvas without pyplot: no screen needed, and
+matplotlib's backend, chosen process-wide, is left as it is).
 
 Each ``figure_*`` function is pure (results in, Figure out); ``write_plots`` saves them.
 """
@@ -9,21 +10,26 @@ import io
 from pathlib import Path
 
 import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogFormatter, MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogFormatter, MaxNLocator  # noqa: E402
-
-from policybench.errors import UsageError  # noqa: E402
-from policybench.report.details import not_a_win  # noqa: E402
-from policybench.report.format import duration_text, identity_label, label, machine_line, name_label  # noqa: E402
-from policybench.results import OK, PolicyResult, RunResults  # noqa: E402
-from policybench.samples import REFILL, STEP, latencies  # noqa: E402
+from policybench.errors import UsageError
+from policybench.report.details import not_a_win
+from policybench.report.format import duration_text, identity_label, label, machine_line
+from policybench.results import OK, PolicyResult, RealtimeResult, RunResults
+from policybench.samples import REFILL, STEP, latencies
 
 STEP_COLOR, REFILL_COLOR = "#1f77b4", "#d62728"
 DPI = 100
 MAX_PANELS = 200  # panels of one stacked figure: 2.6 inches each, under Agg's 65,536 pixels at DPI
+
+
+def _new_figure(figsize: tuple[float, float]) -> Figure:
+    """A figure drawn on its own Agg canvas (pyplot's figure manager never sees it)."""
+    fig = Figure(figsize=figsize, dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _plain(text: str) -> str:
@@ -92,7 +98,8 @@ def figure_timeline(results: RunResults) -> Figure:
     """Latency of every measured call over its index, one panel per policy, log y; refills marked."""
     rs = _ok(results)
     _check_panels(len(rs), "policies with samples")
-    fig, axes = plt.subplots(len(rs), 1, figsize=(10, 2.6 * len(rs) + 0.6), squeeze=False, dpi=DPI)
+    fig = _new_figure((10, 2.6 * len(rs) + 0.6))
+    axes = fig.subplots(len(rs), 1, squeeze=False)
     for ax, r in zip(axes[:, 0], rs):
         for phase, color, marker, size in ((STEP, STEP_COLOR, ".", 6), (REFILL, REFILL_COLOR, "v", 40)):
             pts = [s for s in r.samples if s.phase == phase]
@@ -105,7 +112,8 @@ def figure_timeline(results: RunResults) -> Figure:
 
 def figure_cdf(results: RunResults) -> Figure:
     """Cumulative distribution of step and refill latencies, one panel per phase, log x."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=DPI)
+    fig = _new_figure((11, 4.2))
+    axes = fig.subplots(1, 2)
     for ax, phase in zip(axes, (STEP, REFILL)):
         for r in _ok(results):
             values = sorted(latencies(r.samples, phase))
@@ -132,7 +140,8 @@ def figure_bars(results: RunResults) -> Figure:
     "not a win" under its name, as the table does; the control period when the run had --hz."""
     rs = _ok(results)
     _check_panels(len(rs), "policies with samples")
-    fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(rs) + 2), 4.5), dpi=DPI)
+    fig = _new_figure((max(6, 1.8 * len(rs) + 2), 4.5))
+    ax = fig.subplots()
     width, tops = 0.38, []
     for k, (phase, color) in enumerate(((STEP, STEP_COLOR), (REFILL, REFILL_COLOR))):
         bars = [(j + (k - 0.5) * width, r.summary()[phase], r) for j, r in enumerate(rs) if r.summary()[phase]["count"]]
@@ -154,7 +163,7 @@ def figure_bars(results: RunResults) -> Figure:
         tick.set_color(REFILL_COLOR if not_a_win(r) else "black")
     ax.set_yscale("log")
     hz = results.run.get("hz")
-    if hz:  # run --hz: the control period, the sync budget each refill is held against
+    if isinstance(hz, (int, float)) and hz:  # run --hz: the control period, the sync budget each refill is held against
         ax.axhline(1000 / hz, color="black", ls="--", lw=1, label=f"period {duration_text(1000 / hz)} ({hz:g} Hz)")
         tops.append(1000 / hz)
     if tops:
@@ -179,8 +188,8 @@ def _bar_label(r: PolicyResult) -> str:
     return name
 
 
-def _paced(results: RunResults) -> list[dict]:
-    return [e for e in results.realtime if e.get("status", "ok") == "ok" and e.get("ticks")]
+def _paced(results: RunResults) -> list[RealtimeResult]:
+    return [e for e in results.realtime if e.ok and e.ticks]
 
 
 def figure_realtime(results: RunResults) -> Figure:
@@ -188,16 +197,17 @@ def figure_realtime(results: RunResults) -> Figure:
     longest stall marked."""
     runs = _paced(results)
     _check_panels(len(runs), "paced realtime runs")
-    fig, axes = plt.subplots(len(runs), 1, figsize=(10, 2.6 * len(runs) + 0.6), squeeze=False, dpi=DPI)
+    fig = _new_figure((10, 2.6 * len(runs) + 0.6))
+    axes = fig.subplots(len(runs), 1, squeeze=False)
     for ax, e in zip(axes[:, 0], runs):
-        period_ms = 1000.0 / float(e["hz"])
-        ticks = e["ticks"]
-        ks = [t["k"] for t in ticks]
-        work = [max(t["end_ms"] - t["start_ms"], 1e-4) for t in ticks]
+        period_ms = 1000.0 / e.hz
+        ticks = e.ticks or []
+        ks = [t.k for t in ticks]
+        work = [max(t.work_ms, 1e-4) for t in ticks]
         ax.plot(ks, work, color="#999999", lw=0.6, zorder=1)
-        ok = [(t["k"], w) for t, w in zip(ticks, work) if not t.get("missed") and t["phase"] != "starved"]
-        missed = [(t["k"], w) for t, w in zip(ticks, work) if t.get("missed")]
-        starved = [t["k"] for t in ticks if t["phase"] == "starved"]
+        ok = [(t.k, w) for t, w in zip(ticks, work) if not t.missed and t.phase != "starved"]
+        missed = [(t.k, w) for t, w in zip(ticks, work) if t.missed]
+        starved = [t.k for t in ticks if t.phase == "starved"]
         ax.scatter([k for k, _ in ok], [w for _, w in ok], s=6, c=STEP_COLOR, label=f"on time ({len(ok)})", zorder=2)
         ax.scatter([k for k, _ in missed], [w for _, w in missed], s=40, c=REFILL_COLOR, marker="x",
                    label=f"deadline miss ({len(missed)})", zorder=3)
@@ -206,11 +216,11 @@ def figure_realtime(results: RunResults) -> Figure:
         if starved:
             ax.axvspan(0, 0, color="#ff7f0e", alpha=0.3, label=f"starved tick ({len(starved)})")
         ax.axhline(period_ms, color="black", ls="--", lw=1, label=f"period {duration_text(period_ms)}")
-        stall = (e.get("summary") or {}).get("longest_stall_ms")
-        title = f"{name_label(str(e['policy']))}, {e['mode']}"
-        if e.get("threshold") is not None:
-            title += f" (threshold {e['threshold']:g})"
-        title += f" at {float(e['hz']):g} Hz: work per tick"
+        stall = e.summary.get("longest_stall_ms")
+        title = f"{label(e)}, {e.mode}"
+        if e.threshold is not None:
+            title += f" (threshold {e.threshold:g})"
+        title += f" at {e.hz:g} Hz: work per tick"
         if stall is not None:
             title += f"; longest stall {duration_text(stall)}"
         _log_panel(ax, title, "work per tick")
@@ -229,7 +239,8 @@ def figure_sweep(results: RunResults, hz: float | None = None) -> Figure:
     axes_spec = recorded_axes(results.run)
     panels = [(axis, s) for axis in axes_spec for s in series(results, axis, axes_spec)]
     _check_panels(len(panels), "sweep series")
-    fig, axs = plt.subplots(max(len(panels), 1), 1, figsize=(8, 2.6 * max(len(panels), 1)), dpi=DPI, squeeze=False)
+    fig = _new_figure((8, 2.6 * max(len(panels), 1)))
+    axs = fig.subplots(max(len(panels), 1), 1, squeeze=False)
     lines = {(f.policy, f.axis): f for f in fits(results, axes_spec)}
     for ax, (axis, s) in zip(axs[:, 0], panels):
         _sweep_panel(ax, axis, s, lines.get((s.name, axis.name)), hz)
@@ -271,9 +282,8 @@ def _sweep_panel(ax, axis, s, fit, hz: float | None) -> None:
 def png_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
     # Fixed size whatever the user's matplotlibrc says (savefig.dpi, savefig.bbox).
-    with plt.rc_context({"savefig.bbox": "standard"}):
+    with matplotlib.rc_context({"savefig.bbox": "standard"}):
         fig.savefig(buf, format="png", dpi=DPI)
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -283,8 +293,9 @@ def render_pngs(results: RunResults) -> dict[str, bytes]:
     out = {name: png_bytes(make(results)) for name, make in FIGURES.items()} if _ok(results) else {}
     if _paced(results):
         out["realtime"] = png_bytes(figure_realtime(results))
-    if results.run.get("sweep") and _ok(results):
-        out["sweep"] = png_bytes(figure_sweep(results, results.run["sweep"].get("hz")))
+    sweep = results.run.get("sweep")
+    if isinstance(sweep, dict) and sweep and _ok(results):
+        out["sweep"] = png_bytes(figure_sweep(results, sweep.get("hz")))
     return out
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from policybench.control.budget import MIN_REFILLS, Fit, PolicyBudget, Suggestion, judged
-from policybench.report.format import duration_text, format_ms, name_label
+from policybench.control.budget import MIN_REFILLS, Fit, HighestRate, PolicyBudget, Suggestion, judged
+from policybench.report.format import duration_text, format_ms, label
+from policybench.results import RealtimeResult, Summary
 
 
 def _num(value: object, fmt: str = "{:.1f}") -> str:
@@ -14,18 +15,21 @@ HEADERS = ["Policy", "Mode", "Hz", "Achieved", "Misses", "Worst overrun", "Longe
            "Jitter p50/p99", "Starved", "d (ticks)"]
 
 
-def realtime_row(e: dict[str, object]) -> list[str]:
-    s = e.get("summary") or {}
-    mode = str(e["mode"]) + (f" g={e['threshold']:g}" if e.get("threshold") is not None else "")
-    if e.get("status", "ok") != "ok":  # failed or interrupted
-        return [name_label(str(e["policy"])), mode, f"{e['hz']:g}", str(e["status"])] + ["-"] * (len(HEADERS) - 4)
+def _mode_text(e: RealtimeResult) -> str:
+    return e.mode + (f" g={e.threshold:g}" if e.threshold is not None else "")
+
+
+def realtime_row(e: RealtimeResult) -> list[str]:
+    s, mode = e.summary, _mode_text(e)
+    if not e.ok:  # failed or interrupted
+        return [label(e), mode, f"{e.hz:g}", str(e.status)] + ["-"] * (len(HEADERS) - 4)
     starved = _count(s, "starved_ticks", "starved_pct")
     delay = "-" if s.get("inference_delay_ticks_max") is None else f"{s['inference_delay_ticks_median']:g}/{s['inference_delay_ticks_max']}"
     late = f" ({s['late_ticks']} late)" if s.get("late_ticks") else ""
     return [
-        name_label(str(e["policy"])),
+        label(e),
         mode,
-        f"{e['hz']:g}",
+        f"{e.hz:g}",
         _num(s.get("delivered_hz", s.get("achieved_hz"))) + late,  # async: actions delivered, not ticks
         _count(s, "deadline_misses", "deadline_miss_pct"),
         format_ms(s.get("worst_overrun_ms")) + " ms",
@@ -36,20 +40,20 @@ def realtime_row(e: dict[str, object]) -> list[str]:
     ]
 
 
-def _count(s: dict[str, object], key: str, pct: str) -> str:
+def _count(s: Summary, key: str, pct: str) -> str:
     """"3 (1.0%)"; "-" for a figure the summary lacks (a results file may carry a partial one)."""
     if s.get(key) is None:
         return "-"
     return f"{s[key]} ({s[pct]:.1f}%)" if s.get(pct) is not None else str(s[key])
 
 
-def render_remote(entries: list[dict[str, object]]) -> list[str]:
+def render_remote(entries: list[RealtimeResult]) -> list[str]:
     """Lines for the round trips through LeRobot's PolicyServer, next to the in-process chunk."""
     out = []
     for e in entries:
-        s = e.get("summary") or {}
+        s = e.summary
         out.append(
-            f"{name_label(str(e['policy']))} through LeRobot's PolicyServer (gRPC on this machine): round trip median "
+            f"{label(e)} through LeRobot's PolicyServer (gRPC on this machine): round trip median "
             f"{format_ms(s.get('round_trip_median_ms'))} ms, p99 {format_ms(s.get('round_trip_p99_ms'))} ms over "
             f"{s.get('calls', '-')} calls; the same chunk in-process {format_ms(s.get('in_process_chunk_median_ms'))} ms "
             f"({_overhead(s)})"
@@ -57,7 +61,7 @@ def render_remote(entries: list[dict[str, object]]) -> list[str]:
     return out
 
 
-def _overhead(s: dict[str, object]) -> str:
+def _overhead(s: Summary) -> str:
     """The server's overhead, never negative: the round trips and the in-process chunks are timed
     in different runs, so serialization, transport and pre/post-processing are one figure, and a
     difference whose interval reaches zero is noise between the runs."""
@@ -70,14 +74,13 @@ def _overhead(s: dict[str, object]) -> str:
             "together, timed in different runs")
 
 
-def render_not_judged(entries: list[dict[str, object]]) -> list[str]:
+def render_not_judged(entries: list[RealtimeResult]) -> list[str]:
     """A line for each paced run too short for a verdict (fewer than two refills seen)."""
     out = []
     for e in entries:
-        s = e.get("summary") or {}
-        if e.get("status", "ok") == "ok" and "ticks_needed" in s and not judged(s):
-            mode = str(e["mode"]) + (f" g={e['threshold']:g}" if e.get("threshold") is not None else "")
-            out.append(f"{name_label(str(e['policy']))} {mode} at {e['hz']:g} Hz: not enough ticks to judge: needs at least "
+        s = e.summary
+        if e.ok and "ticks_needed" in s and not judged(s):
+            out.append(f"{label(e)} {_mode_text(e)} at {e.hz:g} Hz: not enough ticks to judge: needs at least "
                        f"{s['ticks_needed']:,} at this rate (to see {MIN_REFILLS} refills; this run saw "
                        f"{s.get('refills_seen', 0)} in {s['ticks']:,} ticks)")
     return out
@@ -89,7 +92,7 @@ def render_budgets(budgets: list[PolicyBudget]) -> list[str]:
     out = []
     for b in budgets:
         r = b.refills
-        out.append(f"Budget, {name_label(b.policy)} (chunk {b.chunk}): refill median {_d(r.median)}, p95 {_d(r.p95)} "
+        out.append(f"Budget, {label(b.run)} (chunk {b.chunk}): refill median {_d(r.median)}, p95 {_d(r.p95)} "
                    f"over {r.count} refill{'s' if r.count != 1 else ''}")
         for key in dict.fromkeys((f.mode, f.threshold) for f in b.fits):
             fits = [f for f in b.fits if (f.mode, f.threshold) == key]
@@ -139,15 +142,15 @@ def _suggestion(x: Suggestion) -> str:
     if x.measured is None:
         budget = f"a period of {_d(1 / x.hz)}" if x.ticks == 1 else f"{x.ticks} x {_d(1 / x.hz)} = {_d(x.ticks / x.hz)}"
         return f"{x.flags}: {x.what} holds it ({budget} at {x.hz:g} Hz)"
-    return (f"{x.flags}: measured as {name_label(x.measured)}, slowest refill {_d(x.slowest)}: {x.what} holds it at "
+    return (f"{x.flags}: measured as {label(x.measured)}, slowest refill {_d(x.slowest)}: {x.what} holds it at "
             f"{x.hz:g} Hz ({_d(x.ticks / x.hz)})")
 
 
-def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, object]] | None = None,
+def render_realtime(entries: list[RealtimeResult], highest: list[HighestRate] | None = None,
                     budgets: list[PolicyBudget] | None = None) -> str:
     """The table of paced runs, its legend, failures, PolicyServer round trips, the runs too short
     to judge, the budgets and what would hold, and per policy the highest rate that held."""
-    remote = [e for e in entries if e.get("mode") == "remote" and e.get("status", "ok") == "ok"]
+    remote = [e for e in entries if e.mode == "remote" and e.ok]
     entries = [e for e in entries if e not in remote]
     rows = [realtime_row(e) for e in entries]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(HEADERS)]
@@ -162,8 +165,8 @@ def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, ob
     out.append("Longest stall: longest time with no new action; never recovered: still stalled when the run ended.")
     out.append("Starved (async): ticks with an empty queue. d: inference delay in ticks, median/max.")
     for e in entries:
-        if e.get("status", "ok") != "ok":
-            out.append(f"{name_label(str(e['policy']))} {e['status']}: {str(e.get('error') or '').splitlines()[0]}")
+        if not e.ok:
+            out.append(f"{label(e)} {e.status}: {str(e.error or '').splitlines()[0]}")
     out += render_remote(remote)
     out += render_not_judged(entries)
     out += render_budgets(budgets or [])
@@ -171,17 +174,16 @@ def render_realtime(entries: list[dict[str, object]], highest: list[dict[str, ob
     return "\n".join(out) + "\n"
 
 
-def render_highest(highest: list[dict[str, object]]) -> list[str]:
+def render_highest(highest: list[HighestRate]) -> list[str]:
     """Per policy, the highest rate that held in each mode, and the rates too short to judge."""
     out = []
     for h in highest:
-        unjudged = h.get("not_judged") or {}
-        parts = [_highest("sync", h["sync_hz"], unjudged.get("sync"))]
-        for g, hz in h["async_hz"].items():
-            parts.append(_highest(f"async g={g:g}", hz, unjudged.get(g)))
-        line = f"highest rate without a miss/starved tick, {name_label(str(h['policy']))}: " + ", ".join(parts)
-        if h.get("not_equivalent"):
-            line += f" (not a win: {h['not_equivalent']})"
+        parts = [_highest("sync", h.sync_hz, h.not_judged.get("sync"))]
+        for g, hz in h.async_hz.items():
+            parts.append(_highest(f"async g={g:g}", hz, h.not_judged.get(g)))
+        line = f"highest rate without a miss/starved tick, {label(h.run)}: " + ", ".join(parts)
+        if h.not_equivalent:
+            line += f" (not a win: {h.not_equivalent})"
         out.append(line)
     return out
 

@@ -9,14 +9,13 @@ from policybench.results import OK, PolicyResult, RunResults
 RULE = "=" * 78
 
 
-def _stat(result: PolicyResult, phase: str, key: str) -> float | None:
+def _stat(result: PolicyResult, phase: str | None, key: str | None) -> float | None:
+    """A statistic of one phase; the cold start when ``phase`` is None (the Cold Start row)."""
     if result.status != OK:
         return None
+    if phase is None or key is None:
+        return result.cold_start_ms
     return result.summary()[phase][key]
-
-
-def _cold(result: PolicyResult, phase: str, key: str) -> float | None:
-    return result.cold_start_ms if result.status == OK else None
 
 
 # (row label, phase, statistic); the first group gets ratio columns.
@@ -52,19 +51,18 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
     rs = results.results
     by_name = {r.name: r for r in rs}
     base = by_name.get(baseline) if baseline else None
-    others = [r for r in rs if base is not None and r is not base]
-    headers = ["Metric"] + [f"{label(r)} (ms)" for r in rs] + [
-        f"{short(r)}/{short(base)}" for r in others
-    ]
-    rows: list[list[str]] = []
+    others = [r for r in rs if r is not base] if base is not None else []
+    headers = ["Metric"] + [f"{label(r)} (ms)" for r in rs]
+    if base is not None:
+        headers += [f"{short(r)}/{short(base)}" for r in others]
+    rows: list[list[str] | None] = []  # None: a rule
 
     def stat_row(row_label: str, phase: str | None, key: str | None, with_ratio: bool) -> list[str]:
-        get = _cold if phase is None else _stat
-        values = [get(r, phase, key) for r in rs]
+        values = [_stat(r, phase, key) for r in rs]
         cells = [row_label] + [format_ms(v) if r.status == OK else r.status for r, v in zip(rs, values)]
         if with_ratio and base is not None:
-            b = get(base, phase, key)
-            cells += [_ratio(get(r, phase, key), b) for r in others]
+            b = _stat(base, phase, key)
+            cells += [_ratio(_stat(r, phase, key), b) for r in others]
         else:
             cells += [""] * len(others)
         return cells
@@ -98,6 +96,11 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
+def _giga(value: object) -> float:
+    """A roofline count (FLOPs, bytes) in billions; NaN where the file holds no number."""
+    return value / 1e9 if isinstance(value, (int, float)) else float("nan")
+
+
 def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
     notes: list[str] = []
     for r in results.results:
@@ -111,9 +114,9 @@ def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
         if r.variant == "eager" and r.roofline.get("floor_ms"):
             rl = r.roofline
             notes.append(
-                f"{label(r)} refill floor {rl['floor_ms']:.3g} ms = max({rl['flops'] / 1e9:.3g} GFLOP / "
-                f"{rl['peak_flops'] / 1e9:.3g} GFLOP/s, {rl['weight_bytes_read'] / 1e9:.3g} GB of weights read / "
-                f"{rl['peak_bytes_per_s'] / 1e9:.3g} GB/s), peaks measured on this device"
+                f"{label(r)} refill floor {rl['floor_ms']:.3g} ms = max({_giga(rl['flops']):.3g} GFLOP / "
+                f"{_giga(rl['peak_flops']):.3g} GFLOP/s, {_giga(rl['weight_bytes_read']):.3g} GB of weights read / "
+                f"{_giga(rl['peak_bytes_per_s']):.3g} GB/s), peaks measured on this device"
             )
     if base is not None and base.status == OK:
         bs = base.summary()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from dataclasses import dataclass
+from typing import TypedDict
 
+from policybench.errors import SettingsError, UsageError, literal
 from policybench.settings import Override, RunSettings, parse_override
-from policybench.errors import UsageError
 from policybench.profiles import customize_profile, parse_image_size
 from policybench.results import point_text
 
@@ -54,13 +55,13 @@ def recorded_axes(run: dict) -> list[Axis]:
             for a in (run.get("sweep") or {}).get("axes") or []]
 
 
-def _ints(text: str, flag: str) -> tuple[int, ...]:
+def _ints(text: str, field: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise UsageError(f"{flag} takes a comma-separated list of integers, got '{text}'") from None
+        raise SettingsError(f"{{{field}}} takes a comma-separated list of integers, got '{literal(text)}'") from None
     if any(v <= 0 for v in values):
-        raise UsageError(f"{flag} values must be positive, got '{text}'")
+        raise SettingsError(f"{{{field}}} values must be positive, got '{literal(text)}'")
     return values
 
 
@@ -70,11 +71,11 @@ def _given_axes(cameras: str | None, image_sizes: str | None, threads: str | Non
     ``--set`` overrides."""
     axes: list[Axis] = []
     if cameras:
-        axes.append(Axis("cameras", _ints(cameras, "--cameras")))
+        axes.append(Axis("cameras", _ints(cameras, "cameras")))
     if image_sizes:
         axes.append(Axis("image_size", tuple(parse_image_size(v) for v in image_sizes.split(",") if v.strip())))
     if threads:
-        axes.append(Axis("threads", _ints(threads, "--threads")))
+        axes.append(Axis("threads", _ints(threads, "threads")))
     fixed: list[Override] = []
     for text in sets:
         o = parse_override(text)
@@ -107,12 +108,27 @@ def parse_axes(cameras: str | None, image_sizes: str | None, threads: str | None
     return axes, fixed
 
 
-def fixed_settings(cameras: str | None, image_sizes: str | None, threads: str | None) -> dict[str, object]:
-    """The --cameras, --image-size and --threads given one value: held fixed beside the axes
-    (``cameras``, ``image_size`` and ``threads`` as ``build_config`` takes them)."""
-    given = {"cameras": cameras and _ints(cameras, "--cameras"), "threads": threads and _ints(threads, "--threads"),
-             "image_size": image_sizes and tuple(parse_image_size(v) for v in image_sizes.split(",") if v.strip())}
-    return {name: values[0] for name, values in given.items() if values and len(values) == 1}
+class FixedSettings(TypedDict, total=False):
+    """The settings of a sweep given one value, as ``build_config`` takes them."""
+
+    cameras: int
+    image_size: tuple[int, int]
+    threads: int
+
+
+def fixed_settings(cameras: str | None, image_sizes: str | None, threads: str | None) -> FixedSettings:
+    """The --cameras, --image-size and --threads given one value: held fixed beside the axes."""
+    fixed: FixedSettings = {}
+    camera_counts = _ints(cameras, "cameras") if cameras else ()
+    sizes = tuple(parse_image_size(v) for v in image_sizes.split(",") if v.strip()) if image_sizes else ()
+    thread_counts = _ints(threads, "threads") if threads else ()
+    if len(camera_counts) == 1:
+        fixed["cameras"] = camera_counts[0]
+    if len(sizes) == 1:
+        fixed["image_size"] = sizes[0]
+    if len(thread_counts) == 1:
+        fixed["threads"] = thread_counts[0]
+    return fixed
 
 
 def grid(axes: list[Axis]) -> list[dict[str, object]]:
@@ -133,16 +149,26 @@ def point_label(point: dict[str, object], axes: list[Axis]) -> str:
 def point_config(base: RunSettings, point: dict[str, object]) -> RunSettings:
     """The run settings of one point: the base run with the point's values applied. A ``--set``
     axis of a policy not in the run is a usage error."""
-    profile = customize_profile(base.profile, cameras=point.get("cameras"), image_size=point.get("image_size"))
+    cameras, image_size, threads = point.get("cameras"), point.get("image_size"), point.get("threads", base.threads)
+    profile = customize_profile(base.profile, cameras=cameras if isinstance(cameras, int) else None,
+                                image_size=_image_size(image_size))
     overrides = list(base.overrides)
     for name, value in point.items():
         if "." in name:
             policy, field = name.rsplit(".", 1)
             if policy not in base.policies:
-                raise UsageError(f"--set {name}=...: '{policy}' is not among --policies ({','.join(base.policies)})")
+                raise SettingsError(f"{{overrides}} {literal(name)}=...: '{literal(policy)}' is not among {{policies}} "
+                                    f"({literal(','.join(base.policies))})")
             overrides = [o for o in overrides if (o.policy, o.field) != (policy, field)] + [Override(policy, field, value)]
-    return dataclasses.replace(base, profile=profile, overrides=overrides, threads=point.get("threads", base.threads),
+    return dataclasses.replace(base, profile=profile, overrides=overrides, threads=threads if isinstance(threads, int) else None,
                                json_path=None)
+
+
+def _image_size(value: object) -> tuple[int, int] | None:
+    """A point's image_size, (height, width), or None where the point has none."""
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return int(value[0]), int(value[1])
+    return None
 
 
 def applies(policy: str, point: dict[str, object]) -> bool:

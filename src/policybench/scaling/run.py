@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
-from policybench.settings import RunSettings
 from policybench.errors import UsageError
+from policybench.settings import RunSettings
 from policybench.results import FAILED, PolicyResult, RunResults
 from policybench.scaling.axes import Axis, applies, grid, point_config, point_label, shown_point
 
@@ -23,10 +24,11 @@ def tag(results: list[PolicyResult], point: dict[str, object], axes: list[Axis])
 
 
 def run_sweep(cfg: RunSettings, axes: list[Axis], device: str, log, warn, progress=None, isolate: bool = True,
-              measure=None, hz: float | None = None) -> RunResults:
+              measure=None, hz: float | None = None, said: Callable[[UsageError], str] = str) -> RunResults:
     """Measure every point of the grid (``measure(cfg, device) -> RunResults`` runs one point:
     the runner's run_benchmark by default); the results file is written once after every point
-    (``hz`` is recorded with the axes before the first)."""
+    (``hz`` is recorded with the axes before the first). A point whose values a policy cannot
+    take fails, its error as ``said`` spells it (the CLI: with its flags)."""
     from policybench.environment import describe_environment
     from policybench.outputs import ResultsFile
     from policybench.runner import run_config_record
@@ -39,13 +41,13 @@ def run_sweep(cfg: RunSettings, axes: list[Axis], device: str, log, warn, progre
     with ResultsFile(cfg.json_path) as out:
         for point, point_cfg in zip(points, configs):
             measured = _measure_point(cfg, point, point_cfg, axes, device, log, warn, progress, isolate, measure,
-                                      env, results, out)
+                                      env, results, out, said)
             results.results.extend(tag(measured, point, axes))
             out.save(results)
     return results
 
 
-def _measure_point(cfg, point, point_cfg, axes, device, log, warn, progress, isolate, measure, env, results, out):
+def _measure_point(cfg, point, point_cfg, axes, device, log, warn, progress, isolate, measure, env, results, out, said):
     """The results of one grid point (empty when no policy applies there); an interruption
     saves the points measured, this one marked interrupted, and goes on up."""
     from policybench.interrupt import Interrupted
@@ -60,8 +62,8 @@ def _measure_point(cfg, point, point_cfg, axes, device, log, warn, progress, iso
     try:
         validate_overrides(point_cfg)
     except UsageError as exc:  # a value this policy cannot take: this point fails, the others run
-        warn(f"{point_label(point, axes)}: FAILED: {exc}")
-        return [PolicyResult(policy=n, status=FAILED, error=str(exc)) for n in names]
+        warn(f"{point_label(point, axes)}: FAILED: {said(exc)}")
+        return [PolicyResult(policy=n, status=FAILED, error=said(exc)) for n in names]
     try:
         if measure is None:
             return run_benchmark(point_cfg, device, log=log, warn=warn, progress=progress,
