@@ -11,7 +11,7 @@ from policybench.errors import SettingsError, UsageError
 from policybench.settings import MAX_HZ, RealtimeSettings, RunKeywords, RunSettings, parse_override
 from policybench.interrupt import Interrupted, interruptible
 from policybench.profiles import DEFAULT_PROFILE, PROFILES
-from policybench.results import NotWritten
+from policybench.results import NotWritten, RunResults
 from policybench.terminal import terminal_safe
 
 DEFAULT_POLICIES = "act,smolvla,diffusion"
@@ -138,7 +138,8 @@ def _add_readers(sub) -> None:
 
     report = sub.add_parser("report", help="render a results file as Markdown, CSV or self-contained HTML")
     report.add_argument("results", help="a results file written by run --json")
-    report.add_argument("--format", choices=["md", "csv", "html"], default="md", help="md (default), csv or html")
+    report.add_argument("--format", choices=["md", "csv", "html", "table"], default="md",
+                        help="md (default), csv, html, or table: the table `run` printed")
     report.add_argument("-o", "--output", help="write here instead of standard output (csv: also <name>.samples.csv with the raw samples)")
 
     compare = sub.add_parser("compare", help="change of each median between two results files; exit 1 on a significant slowdown")
@@ -428,7 +429,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not results.results and not results.realtime:
         raise UsageError(f"{args.results}: no results to report")
     notes = diagnose(results)
-    if args.format == "md":
+    if args.format == "table":
+        from policybench.report.table import render_table
+
+        if not results.results:
+            raise UsageError(f"{args.results}: holds realtime entries only; --format table is run's table: use --format md")
+
+        outputs = {args.output: render_table(results, _recorded_baseline(results))}
+    elif args.format == "md":
         from policybench.report.markdown import render_markdown
 
         outputs = {args.output: render_markdown(results, notes)}
@@ -457,6 +465,13 @@ def cmd_report(args: argparse.Namespace) -> int:
             _write_output(path, text.encode("utf-8"))
             _print(f"{path}\n")
     return 0
+
+
+def _recorded_baseline(results: RunResults) -> str | None:
+    """The baseline the run used: recorded in its file, else run's default (SmolVLA when measured)."""
+    if "baseline" in results.run:
+        return results.run["baseline"] if isinstance(results.run["baseline"], str) else None
+    return "smolvla" if any(r.policy == "smolvla" for r in results.results) else None
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

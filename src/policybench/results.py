@@ -6,6 +6,7 @@ can read it without policybench, but on reading, policybench recomputes them fro
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -193,7 +194,21 @@ class RunResults:
         names = [r["policy"] for r in stored] if version == 1 else [r.name for r in results]  # as the file names them
         schema.check_sweep_points(run, results, names, version)
         realtime = [RealtimeResult.from_json(e, n) for n, e in enumerate(schema.read_objects(d.get("realtime"), "realtime"))]
+        if version == 1:
+            realtime = _upgrade_realtime(realtime, dict(zip(names, results)))
         return cls(schema.read_environment(d.get("environment")), run, results, realtime)
+
+
+def _upgrade_realtime(entries: list["RealtimeResult"], by_name: dict[str, PolicyResult]) -> list["RealtimeResult"]:
+    """Schema 1 named a simulated variant or sweep point "act+bf16[cameras=2]" in its realtime
+    entry too: that entry takes the identity of the result the file names so (looked up, not parsed)."""
+    out = []
+    for e in entries:
+        r = by_name.get(e.policy)
+        if r is not None and e.variant is None and not e.point and r.name != r.policy:
+            e = dataclasses.replace(e, policy=r.policy, variant=r.variant, point=r.point)
+        out.append(e)
+    return out
 
 
 REALTIME_MODES = ("sync", "async", "remote")

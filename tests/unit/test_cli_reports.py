@@ -106,6 +106,23 @@ def test_report_md_to_stdout_is_the_committed_markdown(capsys):
     assert err == ""
 
 
+def test_report_table_is_the_table_run_printed(capsys):
+    """small_results_table.txt is the run table of small_results.json (SmolVLA, the default baseline)."""
+    assert main(["report", SMALL, "--format", "table"]) == 0
+    out, err = capsys.readouterr()
+    assert out == (DATA / "small_results_table.txt").read_text()
+    assert err == ""
+
+
+def test_report_table_of_a_realtime_only_file_is_refused(tmp_path, capsys):
+    live = tmp_path / "live.json"
+    data = json.loads((DATA / "small_results.json").read_text())
+    data["results"] = []
+    data["realtime"] = [{"policy": "noop", "mode": "sync", "hz": 30, "source": "measured", "summary": {}}]
+    live.write_text(json.dumps(data))
+    assert_one_error_line(capsys, main(["report", str(live), "--format", "table"]), "--format md")
+
+
 def test_report_md_to_a_file(tmp_path, capsys):
     out_path = tmp_path / "out.md"
     assert main(["report", SMALL, "-o", str(out_path)]) == 0

@@ -152,3 +152,18 @@ def test_a_result_is_named_by_its_fields():
     r = PolicyResult("diffusion", "ok", variant="bf16", point={"diffusion.num_inference_steps": "10", "cameras": "2"})
     assert r.name == "diffusion+bf16[num_inference_steps=10,cameras=2]"
     assert PolicyResult("act", "ok", variant="eager").name == "act"
+
+
+def test_a_schema_1_realtime_entry_takes_the_identity_of_the_result_it_names(tmp_path):
+    """Schema 1 wrote a simulated variant's realtime entry as "act+bf16[cameras=2]", the result's
+    name: read, it is that result's policy, variant and point; a plain name stays as it is."""
+    d = _schema_1_variant_sweep()
+    entry = {"policy": "act+bf16[cameras=2]", "mode": "sync", "hz": 30, "source": "simulated",
+             "threshold": None, "aggregate": None, "summary": {"missed_ticks": 0}}
+    d["realtime"] = [entry, dict(entry, policy="noop")]
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps(d))
+    variant, plain = read_results(str(path)).realtime
+    assert (variant.policy, variant.variant, variant.point) == ("act", "bf16", {"cameras": "2"})
+    assert variant.name == "act+bf16[cameras=2]"
+    assert (plain.policy, plain.variant, plain.point) == ("noop", None, {})
