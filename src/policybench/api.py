@@ -47,6 +47,7 @@ class Phase:
     p90_ms: float | None
     p99_ms: float | None
     std_ms: float | None
+    median_ci_ms: list[float] | None = None  # [low, high]: the median's 95% interval (stats.median_interval)
 
     def __repr__(self) -> str:
         if not self.count:
@@ -294,9 +295,11 @@ def run(
     image_size: tuple[int, int] | str | None = None,
     state_dim: int | None = None,
     action_dim: int | None = None,
-    refills: int = 10,
+    refills: int | str = 10,
     warmup: int = 2,
     max_seconds: float = 60.0,
+    processes: int = 1,
+    precision: float = 0.02,
     overrides: Mapping[str, object] | None = None,
     variants: Sequence[str] | str = ("eager",),
     pipeline: bool = False,
@@ -323,7 +326,10 @@ def run(
     ``policy_paths`` adds checkpoint folders (or hub ids with ``hub``). ``device="auto"`` takes
     cuda, then mps, then cpu. The robot: ``profile`` (so100, aloha, pusht, seed) and its
     ``cameras``, ``image_size`` ("480x640" or (480, 640)), ``state_dim``, ``action_dim``. Each policy
-    runs ``warmup`` refill cycles, then at least ``refills`` measured ones within ``max_seconds``.
+    runs ``warmup`` refill cycles, then at least ``refills`` measured ones within ``max_seconds``;
+    ``refills="auto"`` measures until the refill median's 95 % interval is within +- ``precision``
+    (a share: 0.02 is 2 %) of it, at least 6 refills. ``processes`` measures each policy in that many
+    fresh child processes one after the other, every process's samples kept (not with ``isolate=False``).
     ``overrides`` sets LeRobot config fields ({"diffusion.num_inference_steps": 10});
     ``variants`` adds acceleration variants (bf16, compile, onnxruntime, ...) beside eager, whose
     exported models go to ``export_dir``; ``pipeline`` times LeRobot's whole deployment step.
@@ -337,7 +343,8 @@ def run(
     try:
         cfg = build_config(names, device=device, profile=profile, cameras=cameras, image_size=image_size,
                            state_dim=state_dim, action_dim=action_dim, refills=refills, warmup=warmup,
-                           max_seconds=max_seconds, overrides=overrides, variants=variants, pipeline=pipeline,
+                           max_seconds=max_seconds, processes=processes, precision=precision,
+                           overrides=overrides, variants=variants, pipeline=pipeline,
                            policy_paths=policy_paths, threads=threads, hub=hub, baseline=baseline,
                            json_path=json_path, export_dir=export_dir, seed=seed, objects=list(built),
                            trust_remote_code=trust_remote_code, hz=hz)
@@ -431,9 +438,11 @@ def sweep(
     hz: float | None = None,
     device: str = "auto",
     profile: str = "so100",
-    refills: int = 3,
+    refills: int | str = 3,
     warmup: int = 1,
     max_seconds: float = 60.0,
+    processes: int = 1,
+    precision: float = 0.02,
     overrides: Mapping[str, object] | None = None,
     variants: Sequence[str] | str = ("eager",),
     policy_paths: Sequence[str] = (),
@@ -445,8 +454,8 @@ def sweep(
     """Measure policies at every point of one or two ``axes``: {"cameras": [1, 2, 3]},
     {"image_size": ["224x224", "480x640"]}, {"threads": [1, 2]} or a LeRobot config field
     {"diffusion.num_inference_steps": [5, 10, 25]}. Each point runs as ``run`` does (``refills``,
-    ``warmup``, ``max_seconds``, the other keywords alike); ``hz`` is the control rate whose
-    largest holding setting the CLI reports. A bad argument raises ValueError naming the keyword."""
+    ``warmup``, ``max_seconds``, ``processes``, ``precision``, the other keywords alike); ``hz`` is
+    the control rate whose largest holding setting the CLI reports. A bad argument raises ValueError naming the keyword."""
     from policybench.profiles import parse_image_size
     from policybench.scaling.axes import Axis
 
@@ -455,7 +464,8 @@ def sweep(
 
     try:
         cfg = build_config(policies, device=device, profile=profile, refills=refills, warmup=warmup,
-                           max_seconds=max_seconds, overrides=overrides, variants=variants,
+                           max_seconds=max_seconds, processes=processes, precision=precision,
+                           overrides=overrides, variants=variants,
                            policy_paths=policy_paths, hub=hub, trust_remote_code=trust_remote_code,
                            json_path=json_path)
         grid = [Axis(name, values(name, given)) for name, given in (axes or {}).items()]
@@ -521,7 +531,8 @@ def load(path: str) -> Results:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Per policy and phase, the ratio of medians new/base with its 95% bootstrap interval.
+    """Per policy and phase, the ratio of medians new/base with its interval from the two medians'
+    95% intervals (regression.ratio_interval; not called where either has too few samples).
     ``regressed``: a policy became slower beyond the threshold, or failed in the new run."""
 
     changes: list = field(default_factory=list)

@@ -27,7 +27,8 @@ FLAGS = {
     "variants": "--variant", "export_dir": "--export", "baseline": "--baseline", "json_path": "--json",
     "hz": "--hz", "seconds": "--seconds", "ticks": "--ticks", "mode": "--mode", "thresholds": "--threshold",
     "aggregate": "--aggregate", "remote": "--remote", "remote_calls": "--remote-calls", "port": "--port",
-    "simulate": "--simulate", "output": "-o",
+    "simulate": "--simulate", "output": "-o", "processes": "--processes", "precision": "--precision",
+    "in_process": "--in-process",
 }
 TRUST_HELP = ("let LeRobot run the Python files of a model or tokenizer it loads with trust_remote_code "
               "(pi0_fast's FAST tokenizer, GR00T); refused without it. Only for sources you trust: the code "
@@ -49,6 +50,11 @@ def _int(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
     return value
+
+
+def _refills(text: str) -> int | str:
+    """--refills: a count, or "auto" (until the refill median is known to --precision)."""
+    return "auto" if text.strip().lower() == "auto" else _int(text)
 
 
 def _float(text: str) -> float:
@@ -97,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_run(sub) -> None:
     run = sub.add_parser("run", help="benchmark policies and print the comparison table")
     _add_target_args(run, None, DEFAULT_POLICIES)
-    run.add_argument("--refills", type=_int, default=10, help="measure at least this many full refill cycles (default 10)")
+    run.add_argument("--refills", type=_refills, default=10, help="measure at least this many full refill cycles (default 10); auto: until the refill median's 95%% interval is within --precision, at least 6, bounded by --max-seconds")
+    _add_repeat_args(run, "each policy (and variant)")
     run.add_argument("--warmup", type=_int, default=2, help="full refill cycles run and discarded first (default 2)")
     run.add_argument("--max-seconds", type=_float, default=60.0, help="upper bound on each policy's measuring time (default 60)")
     run.add_argument("--pipeline", action="store_true", help="time LeRobot's whole deployment step, stage by stage: raw observation -> prepare -> preprocessor -> select_action -> postprocessor")
@@ -110,6 +117,11 @@ def _add_run(sub) -> None:
     chatter = run.add_mutually_exclusive_group()
     chatter.add_argument("--quiet", action="store_true", help="print the table only: no progress, no warnings")
     chatter.add_argument("--verbose", action="store_true", help="print every step (build, measure) as a line, also on a terminal")
+
+
+def _add_repeat_args(parser, what: str) -> None:
+    parser.add_argument("--processes", type=_int, default=1, help=f"measure {what} in this many fresh processes, one after the other; the table gives the median of their medians and the spread between them (default 1)")
+    parser.add_argument("--precision", type=_float, default=0.02, help="--refills auto: the 95%% interval of the refill median within +- this share of it (default 0.02, 2%%)")
 
 
 def _add_realtime(sub) -> None:
@@ -146,6 +158,8 @@ def _add_readers(sub) -> None:
     compare.add_argument("base", help="results file of the reference run")
     compare.add_argument("new", help="results file of the run to check")
     compare.add_argument("--min-change", default="5%", help="smallest change of a median that counts, e.g. 5%% or 0.05 (default 5%%)")
+    compare.add_argument("--force", action="store_true",
+                         help="compare even when a policy was measured on a busy machine (its figures are not reliable)")
 
 
 def _add_sweep(sub) -> None:
@@ -159,7 +173,8 @@ def _add_sweep(sub) -> None:
     sw.add_argument("--state-dim", type=_int, help="observation.state size (overrides the profile)")
     sw.add_argument("--action-dim", type=_int, help="action size (overrides the profile)")
     sw.add_argument("--set", dest="overrides", action="append", default=[], metavar="POLICY.FIELD=V[,V...]", help="a config field: one value, or an axis of values, e.g. diffusion.num_inference_steps=5,10,25,50,100 (repeatable)")
-    sw.add_argument("--refills", type=_int, default=3, help="refill cycles measured at each point (default 3)")
+    sw.add_argument("--refills", type=_refills, default=3, help="refill cycles measured at each point (default 3); auto: until --precision, as in run")
+    _add_repeat_args(sw, "each point of each policy")
     sw.add_argument("--warmup", type=_int, default=1, help="refill cycles discarded first at each point (default 1)")
     sw.add_argument("--max-seconds", type=_float, default=60.0, help="bound on each point's measuring time (default 60)")
     sw.add_argument("--variant", help="acceleration variants, as in run")
@@ -210,7 +225,7 @@ def config_from_args(args: argparse.Namespace) -> RunSettings:
         run.update({"refills": args.refills, "baseline": args.baseline, "json_path": args.json_path,
                     "max_seconds": args.max_seconds, "pipeline": args.pipeline,
                     "variants": args.variant if args.variant is not None else "eager", "export_dir": args.export_dir,
-                    "hz": args.hz})
+                    "hz": args.hz, "processes": args.processes, "precision": args.precision})
     if args.command in ("run", "realtime"):
         run["warmup"] = args.warmup
     return build_config(names, **run)
@@ -476,15 +491,22 @@ def _recorded_baseline(results: RunResults) -> str | None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from policybench.api import Results, compare
-    from policybench.regression import nothing_to_compare, parse_threshold
+    from policybench.regression import busy_measurements, nothing_to_compare, parse_threshold
     from policybench.results import read_results
 
     threshold = parse_threshold(args.min_change)
     base, new = Results(read_results(args.base)), Results(read_results(args.new))
+    busy = busy_measurements(base.raw, new.raw, args.base, args.new)
+    if busy and not args.force:
+        more = f" (and {len(busy) - 1} more)" if len(busy) > 1 else ""
+        raise UsageError(f"{busy[0]}{more}: its figures are not reliable enough to call a regression; "
+                         "measure it again on a quiet machine, or use --force to compare anyway")
     comparison = compare(base, new, threshold)
     if not comparison.changes and not comparison.newly_failed:
         raise UsageError(nothing_to_compare(base.raw, new.raw, args.base, args.new))
     _print(str(comparison))
+    for line in busy:
+        _log(f"warning: {line}: its figures are not reliable (compared anyway: --force)")
     return 1 if comparison.regressed else 0
 
 
@@ -503,6 +525,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         _policy_names(args, DEFAULT_POLICIES), policy_paths=args.policy_path, device=args.device,
         profile=args.profile, state_dim=args.state_dim, **fixed_settings(args.cameras, args.image_size, args.threads),
         action_dim=args.action_dim, refills=args.refills, warmup=args.warmup, max_seconds=args.max_seconds,
+        processes=args.processes, precision=args.precision,
         overrides=fixed, variants=args.variant or "eager", hub=args.hub, json_path=args.json_path,
         trust_remote_code=args.trust_remote_code,
     )

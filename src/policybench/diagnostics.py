@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 
+from policybench.machine_load import busy_reason
 from policybench.results import OK, RunResults
 from policybench.samples import REFILL, STEP, latencies
-from policybench.stats import percentile
+from policybench.stats import percentile, samples_needed
 
-MIN_REFILLS_FOR_P99 = 100  # p99 needs about 100 samples to be more than the maximum
+MIN_REFILLS_FOR_P99 = samples_needed(99)  # 100: below it the table prints the refill p99 as n/a
 HIGH_SPREAD = 0.10  # IQR / median
 COLD_FACTOR = 10.0  # cold start vs steady-state refill median
 SPREAD_FLOOR_MS = 0.01  # below 10 us the spread is timer and interpreter noise, not the policy
@@ -26,6 +27,10 @@ def diagnose(results: RunResults) -> list[str]:
     for r in results.results:
         if r.status != OK or not r.samples:
             continue
+        busy = busy_reason(r.machine_load)
+        if busy:
+            notes.append(f"{busy} while {r.name} was measured: its figures are not reliable; "
+                         "close other programs and run again")
         refills = latencies(r.samples, REFILL)
         if 0 < len(refills) < MIN_REFILLS_FOR_P99:
             notes.append(

@@ -89,6 +89,27 @@ def cuda_driver() -> str | None:
     return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
 
 
+def cpu_governor(path: str = "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") -> str | None:
+    """The CPU frequency governor ("performance", "powersave", ...): a CPU that lowers its clock
+    when idle makes the first calls slower; None where the kernel does not say (VMs, macOS)."""
+    try:
+        with open(path) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def thread_settings() -> dict[str, object]:
+    """The threads torch uses between and within operators, and the variables that set the
+    OpenMP and MKL pools (None when unset)."""
+    return {
+        "threads": torch.get_num_threads(),
+        "interop_threads": torch.get_num_interop_threads(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "mkl_num_threads": os.environ.get("MKL_NUM_THREADS"),
+    }
+
+
 def describe_environment(device: str) -> dict[str, object]:
     try:
         from importlib.metadata import version
@@ -111,7 +132,8 @@ def describe_environment(device: str) -> dict[str, object]:
         "cpu_count": os.cpu_count(),
         "cuda": torch.version.cuda if device.startswith("cuda") else None,
         "cuda_driver": cuda_driver() if device.startswith("cuda") else None,
-        "threads": torch.get_num_threads(),
+        "cpu_governor": cpu_governor(),
+        **thread_settings(),
         "platform": platform.platform(),
         "git_commit": git_commit(),
     }

@@ -6,6 +6,7 @@ queue is read from the adapter before the clock starts, never inferred from the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Callable
 
@@ -14,7 +15,11 @@ import torch
 from policybench.clock import Clock
 from policybench.policies.base import PolicyAdapter
 from policybench.samples import REFILL, STEP, Sample
+from policybench.settings import AUTO
 from policybench.sizes import MAX_SAMPLES
+
+MIN_AUTO_REFILLS = 6  # refills "auto": the fewest refills whose median has a 95 % interval (1 - 2 / 2**6 > 0.95)
+Interval = Callable[[Sequence[float]], tuple[float, float] | None]  # stats.median_interval's shape
 
 
 @dataclass(frozen=True)
@@ -22,9 +27,35 @@ class LoopResult:
     samples: list[Sample]
     cold_start_ms: float  # the first call after reset (a refill), never part of samples
     warmup_calls: int  # calls run and discarded after the cold one
-    complete: bool  # True when the target number of full refill cycles was measured
+    complete: bool  # True when the target number of full refill cycles (auto: the precision) was reached
     measured_seconds: float
     warmup_complete: bool = True  # False: max_seconds cut warm-up short; measuring began mid-cycle
+    precision: float | None = None  # refills "auto": the refill median's interval half-width, as a share of it
+
+
+def precision_reached(refill_ms: Sequence[float], interval: Interval | None = None) -> float | None:
+    """How far the refill median's 95 % interval (``interval``: stats.median_interval) reaches from
+    the median, as a share of the median: the larger side. None when there is no interval yet."""
+    from policybench import stats
+
+    if not refill_ms:
+        return None
+    bounds = (interval or stats.median_interval)(refill_ms)
+    if bounds is None:
+        return None
+    median = stats.percentile(refill_ms, 50)
+    if median <= 0:
+        return None
+    return max(median - bounds[0], bounds[1] - median) / median
+
+
+def precise_enough(refill_ms: Sequence[float], precision: float, interval: Interval | None = None) -> bool:
+    """The stop rule of refills "auto": at least MIN_AUTO_REFILLS refills, and the refill median's
+    95 % interval within +- ``precision`` (a share) of the median."""
+    if len(refill_ms) < MIN_AUTO_REFILLS:
+        return False
+    reached = precision_reached(refill_ms, interval)
+    return reached is not None and reached <= precision
 
 
 def _timed_call(policy: PolicyAdapter, obs: dict[str, torch.Tensor], clock: Clock) -> tuple[str, float]:
@@ -82,15 +113,19 @@ def run_steady_state(
     policy: PolicyAdapter,
     obs: dict[str, torch.Tensor],
     clock: Clock,
-    refills: int = 10,
+    refills: int | str = 10,
     warmup: int = 2,
     max_seconds: float = 60.0,
     on_refill: Callable[[int], None] | None = None,
     max_samples: int = MAX_SAMPLES,
     on_phase: Callable[[str], None] = lambda phase: None,
+    precision: float = 0.02,
+    interval: Interval | None = None,
 ) -> LoopResult:
     """Measure until ``refills`` full refill cycles are done (a refill and the steps that drain
-    its chunk), or until ``max_seconds`` of measuring have passed.
+    its chunk), or until ``max_seconds`` of measuring have passed. With ``refills="auto"``,
+    until a full cycle ends with the refill median known to ``precision`` (``precise_enough``,
+    ``interval`` being stats.median_interval unless given); the result records the precision reached.
 
     Warm-up runs ``warmup`` full cycles, the cold call starting the first, so measuring starts
     on a refill. With ``warmup=0`` measuring starts right after the cold call. Warm-up is
@@ -103,18 +138,22 @@ def run_steady_state(
     on_phase("measuring")
     warmup_complete = warmup == 0 or policy.queued_actions() == 0
     samples: list[Sample] = []
-    n_refills, complete = 0, False
+    refill_ms: list[float] = []
+    complete = False
     start = clock.now()
     while True:
         phase, ms, stages = _timed_stages(policy, obs, clock)
         samples.append(Sample(len(samples), phase, ms, stages))
         if phase == REFILL:
-            n_refills += 1
+            refill_ms.append(ms)
             if on_refill is not None:
-                on_refill(n_refills)
-        if n_refills >= refills and policy.queued_actions() == 0:
+                on_refill(len(refill_ms))
+        if policy.queued_actions() == 0 and (
+            precise_enough(refill_ms, precision, interval) if refills == AUTO else len(refill_ms) >= int(refills)
+        ):
             complete = True
             break
         if clock.now() - start >= max_seconds or len(samples) >= max_samples:
             break
-    return LoopResult(samples, cold_ms, warmup_calls, complete, clock.now() - start, warmup_complete)
+    reached = precision_reached(refill_ms, interval) if refills == AUTO else None
+    return LoopResult(samples, cold_ms, warmup_calls, complete, clock.now() - start, warmup_complete, reached)

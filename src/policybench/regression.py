@@ -1,21 +1,32 @@
-"""Regression comparison of two results files: the change of each median with a confidence interval.
+"""Regression comparison of two results files: the change of each median, called real only when
+the medians' 95% intervals say so.
 
-The interval is a percentile bootstrap of the ratio of medians (new / base): both sets of
-samples are resampled with replacement, independently, ``resamples`` times with a seeded
-generator, so the same files always give the same answer.
+Each median's interval is the one the table prints beside it (``median_ci_ms`` of the result's
+summary: stats.median_interval), so compare and the table never disagree. A change is real
+when each run's median lies outside the other's interval: slower needs the new median above
+the base's interval and the base median below the new one's (faster the reverse). The ratio's
+interval printed is the range of ratios either interval allows with the other median held:
+[min(new low / base median, new median / base high), max(new high / base median, new median /
+base low)]; its low end is above 1 exactly when both conditions of "slower" hold. Where either
+run has too few samples for an interval, compare says so instead of calling the change.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-import numpy as np
-
+from policybench.machine_load import busy_reason
 from policybench.results import OK, PolicyResult, RealtimeResult, RunResults, identity_name
-from policybench.samples import PHASES, latencies
+from policybench.samples import PHASES
+from policybench.schema import one_line
+from policybench.stats import Summary, summarize
 
 SLOWER, FASTER, UNCHANGED = "slower", "faster", "no change"
+TOO_FEW = "too few samples"  # a run's median has no interval: the change is not called either way
 
 
 @dataclass(frozen=True)
@@ -27,40 +38,29 @@ class Change:
     ratio: float  # new median / base median
     ci_low: float
     ci_high: float
-    verdict: str  # SLOWER, FASTER or UNCHANGED
+    verdict: str  # SLOWER, FASTER, UNCHANGED, or TOO_FEW (then ci_low is 0 and ci_high infinite)
     context: str = ""  # a realtime run's mode and rate ("sync 30 Hz"); "" for a benchmark result
     variant: str | None = None
     point: dict[str, str] = field(default_factory=dict)
+    base_count: int = 0  # the samples each median is of
+    new_count: int = 0
 
     @property
     def name(self) -> str:
         return identity_name(self.policy, self.variant, self.point)
 
 
-BOOTSTRAP_CHUNK = 1_000_000  # resampled values drawn at once: 8 MB of indices, 8 MB of values
-
-
-def bootstrap_ratio_ci(
-    base: list[float], new: list[float], resamples: int = 2000, confidence: float = 0.95, seed: int = 0
-) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    b_med = _resampled_medians(rng, np.asarray(base), resamples)
-    n_med = _resampled_medians(rng, np.asarray(new), resamples)
-    ratios = n_med / b_med
-    alpha = (1 - confidence) / 2
-    return float(np.quantile(ratios, alpha)), float(np.quantile(ratios, 1 - alpha))
-
-
-def _resampled_medians(rng: np.random.Generator, values: np.ndarray, resamples: int) -> np.ndarray:
-    """The median of each of ``resamples`` resamplings of ``values`` with replacement, drawn a
-    few rows at a time (at most BOOTSTRAP_CHUNK values): memory stays bounded for any number
-    of samples, and as the generator's stream does not depend on how the draws are split, the
-    medians are those of one resamples x len(values) draw."""
-    rows = max(1, BOOTSTRAP_CHUNK // len(values))
-    return np.concatenate([
-        np.median(values[rng.integers(0, len(values), size=(min(rows, resamples - start), len(values)))], axis=1)
-        for start in range(0, resamples, rows)
-    ])
+def ratio_interval(base: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[float, float] | None:
+    """The ratio's interval from two phase summaries (``median_ms``, ``median_ci_ms``): the
+    ratios either run's interval allows with the other's median held; None when either has no
+    interval (too few samples) or the base median is not positive."""
+    bm, nm = base["median_ms"], new["median_ms"]
+    b_ci, n_ci = base["median_ci_ms"], new["median_ci_ms"]
+    if not b_ci or not n_ci or bm is None or nm is None or bm <= 0:
+        return None
+    low = min(n_ci[0] / bm, nm / b_ci[1])
+    high = max(n_ci[1] / bm, nm / b_ci[0] if b_ci[0] > 0 else math.inf)
+    return low, high
 
 
 def verdict(ratio: float, ci_low: float, ci_high: float, threshold: float) -> str:
@@ -73,38 +73,43 @@ def verdict(ratio: float, ci_low: float, ci_high: float, threshold: float) -> st
     return UNCHANGED
 
 
-def compare_results(base: RunResults, new: RunResults, threshold: float = 0.05, resamples: int = 2000) -> list[Change]:
+def compare_results(base: RunResults, new: RunResults, threshold: float = 0.05) -> list[Change]:
     """One Change per policy and phase measured (ok, with samples) in both files, then one per
-    phase of each live realtime run (same policy, mode, rate and threshold) in both files."""
+    phase of each live realtime run (same policy, mode, rate and threshold) in both files. A
+    benchmark result's medians and intervals are those of its summary, as the table prints them."""
     new_by_name = {r.name: r for r in new.results}
-    pairs: list[tuple[PolicyResult | RealtimeResult, str, dict[str, list[float]], dict[str, list[float]]]] = []
+    pairs: list[tuple[PolicyResult | RealtimeResult, str, dict[str, Summary], dict[str, Summary]]] = []
     for b in base.results:
         n = new_by_name.get(b.name)
         if n is not None and b.status == OK and n.status == OK:
-            pairs.append((b, "", {p: latencies(b.samples, p) for p in PHASES},
-                          {p: latencies(n.samples, p) for p in PHASES}))
+            before, after = b.summary(), n.summary()
+            pairs.append((b, "", {p: before[p] for p in PHASES}, {p: after[p] for p in PHASES}))
     new_runs = live_runs(new)
     for key, entry in live_runs(base).items():
         if key in new_runs:
-            pairs.append((entry, run_context(entry), realtime_latencies(entry), realtime_latencies(new_runs[key])))
+            pairs.append((entry, run_context(entry), _summaries(realtime_latencies(entry)),
+                          _summaries(realtime_latencies(new_runs[key]))))
     changes = []
     for r, context, before, after in pairs:
-        for phase, bv in before.items():
-            change = _change(r.policy, phase, bv, after.get(phase) or [], threshold, resamples)
+        for phase, bs in before.items():
+            change = _change(r.policy, phase, bs, after.get(phase) or summarize([]), threshold)
             if change is not None:
                 changes.append(replace(change, variant=r.variant, point=r.point, context=context))
     return changes
 
 
-def _change(policy: str, phase: str, bv: list[float], nv: list[float], threshold: float, resamples: int) -> Change | None:
-    if not bv or not nv:
+def _summaries(by_phase: dict[str, list[float]]) -> dict[str, Summary]:
+    return {phase: summarize(values) for phase, values in by_phase.items()}
+
+
+def _change(policy: str, phase: str, bs: Mapping[str, Any], ns: Mapping[str, Any], threshold: float) -> Change | None:
+    bm, nm = bs["median_ms"], ns["median_ms"]
+    if not bs["count"] or not ns["count"] or bm is None or nm is None or bm <= 0:
         return None
-    bm, nm = float(np.median(bv)), float(np.median(nv))
-    if bm <= 0:
-        return None
-    lo, hi = bootstrap_ratio_ci(bv, nv, resamples)
-    ratio = nm / bm
-    return Change(policy, phase, bm, nm, ratio, lo, hi, verdict(ratio, lo, hi, threshold))
+    ratio, interval = nm / bm, ratio_interval(bs, ns)
+    lo, hi = interval if interval is not None else (0.0, math.inf)
+    call = verdict(ratio, lo, hi, threshold) if interval is not None else TOO_FEW
+    return Change(policy, phase, bm, nm, ratio, lo, hi, call, base_count=bs["count"], new_count=ns["count"])
 
 
 def live_runs(results: RunResults) -> dict[tuple, RealtimeResult]:
@@ -127,6 +132,19 @@ def realtime_latencies(entry: RealtimeResult) -> dict[str, list[float]]:
     if entry.mode == "async":
         return {"refill": list(entry.chunk_latencies_ms or [])}
     return {phase: [t.work_ms for t in entry.ticks or [] if t.phase == phase] for phase in PHASES}
+
+
+def busy_measurements(base: RunResults, new: RunResults, base_name: str, new_name: str) -> list[str]:
+    """'new.json: smolvla was measured while the machine was 41 % busy with other work', for each
+    result measured in both files (the ones compared) whose machine was busy (machine_load)."""
+    both = {r.name for r in base.results if r.status == OK} & {r.name for r in new.results if r.status == OK}
+    out = []
+    for file_name, results in ((base_name, base), (new_name, new)):
+        for r in results.results:
+            reason = busy_reason(r.machine_load) if r.name in both and r.status == OK else None
+            if reason:
+                out.append(f"{file_name}: {one_line(r.name)} was measured while {reason}")
+    return out
 
 
 def nothing_to_compare(base: RunResults, new: RunResults, base_name: str, new_name: str) -> str:

@@ -11,12 +11,13 @@ import io
 import json
 import os
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from policybench import schema
 from policybench.errors import UsageError
-from policybench.samples import PHASES, TICK_PHASES, Sample, latencies, stage_latencies, stage_names
-from policybench.schema import DAY_S, one_line, read_count, read_ms, read_name, read_optional, read_seconds, read_text, shown
-from policybench.stats import summarize
+from policybench.samples import PHASES, TICK_PHASES, Sample, latencies, process_indices, stage_latencies, stage_names
+from policybench.schema import DAY_S, JSON, one_line, read_count, read_ms, read_name, read_optional, read_seconds, read_text, shown
+from policybench.stats import percentile, summarize
 
 SCHEMA_VERSION = 2
 READ_VERSIONS = (1, 2)  # a schema-1 file is upgraded as it is read (schema.upgrade_result)
@@ -30,11 +31,38 @@ PARSE_FACTOR = 8  # parsing a file takes about 5 times its size in memory: read 
 MAX_DEPTH = 64  # JSON nesting read_results accepts (policybench writes at most 7): deeper is refused before parsing
 
 
-def _sample_json(s: Sample) -> dict[str, object]:
+def _sample_json(s: Sample, processes: bool = False) -> dict[str, object]:
+    """A sample as the file has it; with ``processes`` (a result of several processes) its "p"."""
     out: dict[str, object] = {"i": s.i, "phase": s.phase, "latency_ms": s.latency_ms}
     if s.stages_ms:
         out["stages_ms"] = s.stages_ms
+    if processes:
+        out["p"] = s.process
     return out
+
+
+@dataclass(frozen=True)
+class ProcessRun:
+    """How one of ``--processes``' fresh processes measured a result (its samples carry its index)."""
+
+    status: str
+    cold_start_ms: float | None = None
+    build_seconds: float | None = None
+    complete: bool | None = None
+    precision: float | None = None  # --refills auto: the precision this process reached
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: JSON, where: str) -> "ProcessRun":
+        if d.get("status") not in STATUSES:
+            raise UsageError(f"{where}.status is {shown(d.get('status'))}; known: {', '.join(STATUSES)}")
+        complete = d.get("complete")
+        return cls(d["status"], read_optional(d, "cold_start_ms", where, read_ms),
+                   read_optional(d, "build_seconds", where, read_seconds),
+                   None if complete is None else schema.read_bool(complete, f"{where}.complete"),
+                   read_optional(d, "precision", where, schema.read_share))
 
 
 def identity_name(policy: str, variant: str | None, point: dict[str, str]) -> str:
@@ -74,6 +102,9 @@ class PolicyResult:
     roofline: dict[str, object] = field(default_factory=dict)  # --variant: FLOPs, bytes, floor
     export: dict[str, object] = field(default_factory=dict)  # runtime variants: what was exported, how, how long
     point: dict[str, str] = field(default_factory=dict)  # sweep: {axis: value as shown}; {} outside a sweep
+    precision: float | None = None  # --refills auto: the refill median's interval half-width reached, a share of it
+    processes: list[ProcessRun] = field(default_factory=list)  # --processes N > 1: each process, by index
+    machine_load: dict[str, object] = field(default_factory=dict)  # other work while measured (machine_load.py)
 
     @property
     def name(self) -> str:
@@ -83,10 +114,33 @@ class PolicyResult:
         """Measured with the same policy at the same sweep point (any variant)."""
         return (self.policy, self.point) == (other.policy, other.point)
 
-    def summary(self) -> dict[str, dict]:
+    def process_count(self) -> int:
+        """The processes whose samples the result holds (1 for a run without --processes)."""
+        return max(len(self.processes), len(process_indices(self.samples)), 1)
+
+    def process_medians(self, phase: str | None = None) -> list[float]:
+        """The median latency of ``phase`` (every call when None) in each process that measured
+        one, by process index: one value without --processes."""
+        by_process: dict[int, list[float]] = {}
+        for s in self.samples:
+            if phase is None or s.phase == phase:
+                by_process.setdefault(s.process, []).append(s.latency_ms)
+        return [percentile(by_process[k], 50) for k in sorted(by_process)]
+
+    def median_of_processes(self, phase: str | None = None) -> float | None:
+        """The headline median with several processes: the median of their medians."""
+        medians = self.process_medians(phase)
+        return percentile(medians, 50) if medians else None
+
+    def process_spread(self, phase: str | None = None) -> tuple[float, float] | None:
+        """The spread between processes: the lowest and highest per-process median (None with one)."""
+        medians = self.process_medians(phase)
+        return (min(medians), max(medians)) if len(medians) > 1 else None
+
+    def summary(self) -> JSON:
         """Per phase ("all", step, refill) the statistics of summarize; per stage, when the
         samples have stages, the same per phase (one level deeper)."""
-        out: dict[str, dict] = {"all": summarize(latencies(self.samples))}
+        out: JSON = {"all": summarize(latencies(self.samples))}
         for phase in PHASES:
             out[phase] = summarize(latencies(self.samples, phase))
         stages = stage_names(self.samples)
@@ -99,6 +153,7 @@ class PolicyResult:
         return out
 
     def to_json(self) -> dict[str, object]:
+        several = len(process_indices(self.samples)) > 1 or len(self.processes) > 1
         return {
             "policy": self.policy,
             "variant": self.variant,
@@ -117,11 +172,14 @@ class PolicyResult:
             "equivalence": self.equivalence,
             "roofline": self.roofline,
             "export": self.export,
-            "samples": [_sample_json(s) for s in self.samples],
+            **({"machine_load": self.machine_load} if self.machine_load else {}),
+            "samples": [_sample_json(s, several) for s in self.samples],
+            **({"precision": self.precision} if self.precision is not None else {}),
+            **({"processes": [p.to_json() for p in self.processes]} if self.processes else {}),
         }
 
     @classmethod
-    def from_json(cls, d: dict, version: int = SCHEMA_VERSION) -> "PolicyResult":
+    def from_json(cls, d: JSON, version: int = SCHEMA_VERSION) -> "PolicyResult":
         """Checked as it is read (UsageError naming the first bad value; schema.py says what each
         field must be): known status and phases, increasing call indices, latencies that are
         milliseconds a call can take, and every field the reports read of the type they need.
@@ -156,6 +214,10 @@ class PolicyResult:
             roofline=schema.read_roofline(d.get("roofline"), f"{where}: roofline"),
             export=schema.read_object(d.get("export"), f"{where}: export"),
             point=point,
+            precision=read_optional(d, "precision", name, schema.read_share),
+            processes=[ProcessRun.from_json(p, f"{where}: processes[{k}]")
+                       for k, p in enumerate(schema.read_objects(d.get("processes"), f"{where}: processes"))],
+            machine_load=schema.read_machine_load(d.get("machine_load"), f"{where}: machine_load"),
         )
 
 
@@ -183,7 +245,7 @@ class RunResults:
         return out
 
     @classmethod
-    def from_json(cls, d: dict) -> "RunResults":
+    def from_json(cls, d: JSON) -> "RunResults":
         version = d.get("schema_version")
         if isinstance(version, bool) or version not in READ_VERSIONS:
             readable = " and ".join(map(str, READ_VERSIONS))
@@ -238,7 +300,7 @@ class RealtimeTick:
         return out | {key: value for key, value in (("queue", self.queue), ("missed", self.missed)) if value is not None}
 
     @classmethod
-    def from_json(cls, tick: dict, where: str) -> "RealtimeTick":
+    def from_json(cls, tick: JSON, where: str) -> "RealtimeTick":
         k = read_count(tick.get("k"), f"{where}.k")
         if tick.get("phase") not in TICK_PHASES:
             raise UsageError(f"{where}.phase is {shown(tick.get('phase'))}; known: {', '.join(TICK_PHASES)}")
@@ -296,7 +358,7 @@ class RealtimeResult:
         return out | {key: getattr(self, key) for key in RAW_LISTS if getattr(self, key) is not None}
 
     @classmethod
-    def from_json(cls, e: dict, n: int) -> "RealtimeResult":
+    def from_json(cls, e: JSON, n: int) -> "RealtimeResult":
         """Checked as PolicyResult.from_json checks a result: what reports and plots read of it
         is known words and numbers in range."""
         policy = read_name(e.get("policy"), f"realtime[{n}].policy")
@@ -335,7 +397,7 @@ def _read_ticks(value: object, where: str) -> list[RealtimeTick] | None:
             for k, tick in enumerate(schema.read_objects(value, f"{where}: ticks"))]
 
 
-def _read_raw(e: dict, key: str, where: str) -> list[float] | None:
+def _read_raw(e: JSON, key: str, where: str) -> list[float] | None:
     if e.get(key) is None:
         return None
     return [read_ms(ms, f"{where}: {key}[{k}]") for k, ms in enumerate(schema.read_list(e[key], f"{where}: {key}"))]
@@ -355,7 +417,7 @@ def write_results(results: RunResults, path: str) -> None:
     half a file, and a failed write (NotWritten) leaves no temporary file."""
     from policybench.outputs import write_atomic
 
-    def fill(f) -> None:
+    def fill(f: BinaryIO) -> None:
         text = io.TextIOWrapper(f, encoding="utf-8")
         json.dump(results.to_json(), text, indent=1)
         text.write("\n")
@@ -416,7 +478,7 @@ def _load_json(path: str) -> object:
         raise UsageError(f"{path}: not a JSON results file ({reason})") from None
 
 
-def _read_stream(f, limit: int) -> bytearray:
+def _read_stream(f: BinaryIO, limit: int) -> bytearray:
     """A device or a pipe, whose size is not known beforehand: a MiB at a time, until its end or
     just past ``limit`` (/dev/zero ends there)."""
     data = bytearray()

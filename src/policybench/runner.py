@@ -14,13 +14,13 @@ from typing import Callable
 
 import torch
 
-from policybench import policies
+from policybench import machine_load, policies
 from policybench.clock import Clock, clock_for
 from policybench.settings import RunSettings
 from policybench.environment import describe_environment
-from policybench.errors import UsageError
+from policybench.errors import SettingsError, UsageError
 from policybench.interrupt import Interrupted, interruptible
-from policybench.loop import run_steady_state
+from policybench.loop import MIN_AUTO_REFILLS, LoopResult, run_steady_state
 from policybench.observations import input_shapes, synthetic_observation, synthetic_raw_observation
 from policybench.policies.base import PolicyAdapter
 from policybench.outputs import ResultsFile
@@ -50,6 +50,8 @@ def run_config_record(cfg: RunSettings) -> dict[str, object]:
         "profile": asdict(cfg.profile),
         "policies": list(cfg.policies),
         "refills": cfg.refills,
+        **({"precision": cfg.precision} if cfg.auto_refills else {}),
+        "processes": cfg.processes,
         "warmup": cfg.warmup,
         "max_seconds": cfg.max_seconds,
         "threads": cfg.threads,
@@ -126,16 +128,20 @@ def _measure_into(
 ) -> None:
     """Run the steady-state loop and fill ``result`` with its samples."""
     name = result.name
-    on_refill = (lambda done: progress(name, done, cfg.refills)) if progress else None
+    on_refill = (lambda done: progress(name, done, _target(cfg, done))) if progress else None
     cold = ColdStartCounters()
 
     def on_phase(phase: str) -> None:  # called between calls, never inside a timed one
         cold.mark(phase)
         log(f"{name}: {phase}")
 
+    load = machine_load.watch(clock, device)  # other work on the machine while measuring
     loop = run_steady_state(adapter, obs, clock, cfg.refills, cfg.warmup, cfg.max_seconds, on_refill,
-                            on_phase=on_phase)
+                            on_phase=on_phase, precision=cfg.precision)
+    if load is not None:
+        result.machine_load = load.stop().to_json()
     result.samples, result.cold_start_ms, result.complete = loop.samples, loop.cold_start_ms, loop.complete
+    result.precision = loop.precision
     result.memory.update(peak_memory(device))
     result.memory.update(cold.during_first_call())
     result.status = OK
@@ -144,7 +150,11 @@ def _measure_into(
     if not loop.warmup_complete:
         warn(f"{name}: warning: --max-seconds {cfg.max_seconds:g} ended warm-up before {cfg.warmup} full cycles; "
              "measuring began mid-cycle: raise --max-seconds")
-    if not loop.complete and len(loop.samples) >= MAX_SAMPLES:
+    if not loop.complete and cfg.auto_refills:
+        warn(f"{name}: warning: {_auto_stop(loop, cfg)} before the refill median was known to "
+             f"+-{cfg.precision * 100:g} % ({_reached(loop.precision)} with {n_refills} refills): raise --max-seconds "
+             "or --precision")
+    elif not loop.complete and len(loop.samples) >= MAX_SAMPLES:
         warn(f"{name}: warning: stopped at {MAX_SAMPLES:,} calls, the most a result keeps, before {cfg.refills} "
              f"full refill cycles ({n_refills} refills measured): lower --refills")
     elif not loop.complete:
@@ -152,6 +162,31 @@ def _measure_into(
             f"{name}: warning: stopped by --max-seconds {cfg.max_seconds:g} before {cfg.refills} full refill cycles "
             f"({n_refills} refills measured); raise --max-seconds for the full count"
         )
+
+
+def _target(cfg: RunSettings, done: int) -> int:
+    """The refills a progress bar counts to: --refills, or with auto the floor, then one more."""
+    return max(MIN_AUTO_REFILLS, done + 1) if cfg.auto_refills else int(cfg.refills)
+
+
+def _auto_stop(loop: LoopResult, cfg: RunSettings) -> str:
+    if len(loop.samples) >= MAX_SAMPLES:
+        return f"stopped at {MAX_SAMPLES:,} calls, the most a result keeps,"
+    return f"stopped by --max-seconds {cfg.max_seconds:g}"
+
+
+def _reached(precision: float | None) -> str:
+    return "no interval yet" if precision is None else f"+-{precision * 100:.1f} % reached"
+
+
+def _in_children(name: str, cfg: RunSettings, device: str, log: Log, warn: Log,
+                 progress: Progress | None) -> list[PolicyResult]:
+    """``name`` measured in ``cfg.processes`` fresh child processes one after the other (isolation.py)."""
+    from policybench.isolation import measure_in_child
+    from policybench.processes import measure_processes
+
+    return measure_processes(name, cfg.processes, lambda k: measure_in_child(name, cfg, device, log, warn, progress),
+                             log)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -261,6 +296,9 @@ def run_benchmark(
     whose ``partial`` is the results measured. So does SIGINT or SIGTERM, with Interrupted,
     whose ``partial`` ends with the policy it interrupted (status "interrupted"), as the
     results file does (an isolated child is stopped first)."""
+    if cfg.processes > 1 and not isolate:
+        raise SettingsError(f"{{processes}} {cfg.processes} measures each policy in fresh child processes; "
+                            "it cannot run in this process: drop {in_process}")
     clock = clock or clock_for(device)
     env = environment if environment is not None else describe_environment(device)
     results = RunResults(env, run_config_record(cfg))
@@ -270,9 +308,7 @@ def run_benchmark(
         for name in cfg.policies:
             current = name
             if isolate:
-                from policybench.isolation import measure_in_child
-
-                measured = measure_in_child(name, cfg, device, log, warn or log, progress)
+                measured = _in_children(name, cfg, device, log, warn or log, progress)
             else:
                 measured = measure_policy(name, cfg, device, clock, log, build, warn, progress)
             results.results.extend(measured)

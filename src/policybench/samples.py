@@ -19,6 +19,7 @@ class Sample:
     phase: str  # STEP or REFILL
     latency_ms: float
     stages_ms: dict[str, float] | None = None  # --pipeline: time of each stage of the call
+    process: int = 0  # --processes: which of the run's fresh processes measured it, from 0
 
 
 def stage_latencies(samples: Iterable[Sample], stage: str, phase: str | None = None) -> list[float]:
@@ -32,6 +33,11 @@ def stage_names(samples: Iterable[Sample]) -> list[str]:
         if s.stages_ms:
             return list(s.stages_ms)
     return []
+
+
+def process_indices(samples: Iterable[Sample]) -> list[int]:
+    """The process indices the samples hold, in increasing order ([0] for a one-process run)."""
+    return sorted({s.process for s in samples})
 
 
 def latencies(samples: Iterable[Sample], phase: str | None = None) -> list[float]:

@@ -12,9 +12,18 @@ import math
 import re
 import reprlib
 import sys
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from policybench.errors import UsageError
 from policybench.samples import PHASES, REFILL, STEP, Sample
+
+if TYPE_CHECKING:
+    from policybench.results import PolicyResult
+
+JSON = dict[str, Any]  # a JSON object as read from a file: its values (JSON values) are unchecked until read here
+Reader = Callable[[object, str], object]  # a reader: a JSON value and where it is, to the value checked
+T = TypeVar("T")
 
 DAY_S = 86_400  # a file that says a call or a build took longer than a day is not a measurement
 MAX_COUNT = 2**53  # call and tick indices, parameter counts: whole numbers a float holds exactly
@@ -41,7 +50,8 @@ def one_line(name: str) -> str:
 # ----------------------------------------------------------------------------- values
 
 
-def read_number(value: object, where: str, low: float, high: float, what: str, kinds: tuple[type, ...] = (int, float)):
+def read_number(value: object, where: str, low: float, high: float, what: str,
+                kinds: tuple[type, ...] = (int, float)) -> float | int:
     if (isinstance(value, bool) or not isinstance(value, (int, float)) or not isinstance(value, kinds)
             or not low <= value <= high):  # NaN fails too
         raise UsageError(f"{where} is {shown(value)}; {what}")
@@ -58,7 +68,8 @@ def read_seconds(value: object, where: str) -> float:
 
 
 def read_count(value: object, where: str) -> int:
-    return read_number(value, where, 0, MAX_COUNT, f"must be a whole number from 0 to {MAX_COUNT}", (int,))
+    count = read_number(value, where, 0, MAX_COUNT, f"must be a whole number from 0 to {MAX_COUNT}", (int,))
+    return cast(int, count)  # kinds (int,): an int
 
 
 def read_real(value: object, where: str) -> float | int:
@@ -66,6 +77,20 @@ def read_real(value: object, where: str) -> float | int:
     if isinstance(value, float):
         return value
     return read_number(value, where, -_FLOAT_MAX, _FLOAT_MAX, "must be a number", (int,))
+
+
+def read_share(value: object, where: str) -> float:
+    """A share of a median (--precision, the precision reached): 0.02 is 2 %."""
+    return float(read_number(value, where, 0, 1e9, "must be a share, a number from 0 up (0.02 is 2 %)"))
+
+
+def read_processes(value: object, where: str) -> int:
+    return cast(int, read_number(value, where, 1, MAX_COUNT, f"must be a whole number from 1 to {MAX_COUNT}", (int,)))
+
+
+def read_refills(value: object, where: str) -> int | str:
+    """A run's --refills: a count, or "auto"."""
+    return "auto" if value == "auto" else read_count(value, where)
 
 
 def read_rate(value: object, where: str) -> float | int:
@@ -90,44 +115,45 @@ def read_bool(value: object, where: str) -> bool:
     return value
 
 
-def read_entry(value: object, where: str) -> dict:
+def read_entry(value: object, where: str) -> JSON:
     """A JSON object (null refused: a list's item)."""
     if not isinstance(value, dict):
         raise UsageError(f"{where} is {shown(value)}; must be an object")
     return value
 
 
-def read_object(value: object, where: str) -> dict:
+def read_object(value: object, where: str) -> JSON:
     """A JSON object; {} for null."""
     return {} if value is None else read_entry(value, where)
 
 
-def read_list(value: object, where: str, item=None) -> list:
+def read_list(value: object, where: str, item: Reader | None = None) -> list[object]:
     """A JSON array, each item checked by ``item`` when given; [] for null."""
     if value is None:
         return []
     if not isinstance(value, list):
         raise UsageError(f"{where} is {shown(value)}; must be a list")
-    for k, x in enumerate(value if item is not None else ()):
-        item(x, f"{where}[{k}]")
+    if item is not None:
+        for k, x in enumerate(value):
+            item(x, f"{where}[{k}]")
     return value
 
 
-def read_objects(value: object, where: str) -> list[dict]:
-    return read_list(value, where, read_entry)
+def read_objects(value: object, where: str) -> list[JSON]:
+    return cast("list[JSON]", read_list(value, where, read_entry))  # each item checked by read_entry
 
 
 def read_texts(value: object, where: str) -> list[str]:
-    return read_list(value, where, read_text)
+    return cast("list[str]", read_list(value, where, read_text))  # each item checked by read_text
 
 
-def read_fields(d: dict, where: str, readers: dict) -> dict:
+def read_fields(d: JSON, where: str, readers: Mapping[str, Reader]) -> JSON:
     """``d`` with each key of ``readers`` that it holds (and is not null) checked by its reader;
     other keys kept as they are."""
     return {**d, **{key: read(d[key], f"{where}.{key}") for key, read in readers.items() if d.get(key) is not None}}
 
 
-def read_optional(d: dict, key: str, policy: str, read):
+def read_optional(d: JSON, key: str, policy: str, read: Callable[[object, str], T]) -> T | None:
     """d[key] checked by ``read``; None when absent or null."""
     return None if d.get(key) is None else read(d[key], f"{one_line(policy)}: {key}")
 
@@ -146,7 +172,10 @@ def read_samples(value: object, policy: str) -> list[Sample]:
         if not isinstance(s, dict):
             raise UsageError(f"{where} is {shown(s)}; must be an object with i, phase and latency_ms")
         i = read_count(s.get("i"), f"{where}.i")
-        if samples and i <= samples[-1].i:
+        p = 0 if s.get("p") is None else read_count(s.get("p"), f"{where}.p")
+        if samples and p < samples[-1].process:
+            raise UsageError(f"{where}.p is {p}, after {samples[-1].process}; each process's samples follow the last one's")
+        if samples and p == samples[-1].process and i <= samples[-1].i:
             raise UsageError(f"{where}.i is {i}, after {samples[-1].i}; call indices must increase")
         phase = s.get("phase")
         if phase not in PHASES:
@@ -160,11 +189,11 @@ def read_samples(value: object, policy: str) -> list[Sample]:
                                  f"{shown(list(stages_seen))}")
             stages_seen = stages.keys() if stages else stages_seen
         # one string object per phase for all samples (a million samples keep a million otherwise)
-        samples.append(Sample(i, STEP if phase == STEP else REFILL, read_ms(s.get("latency_ms"), f"{where}.latency_ms"), stages))
+        samples.append(Sample(i, STEP if phase == STEP else REFILL, read_ms(s.get("latency_ms"), f"{where}.latency_ms"), stages, p))
     return samples
 
 
-def read_config(value: object, where: str) -> dict:
+def read_config(value: object, where: str) -> JSON:
     """Chunk and step counts (simulate replays n_action_steps)."""
     return read_fields(read_object(value, where), where, {
         "chunk_size": read_count, "n_action_steps": read_count, "inference_steps": read_count,
@@ -174,7 +203,7 @@ def read_config(value: object, where: str) -> dict:
 SCHEMA_1_POINT = ("sweep_point", "sweep_policy")  # where schema 1 kept a result's sweep point, in its config
 
 
-def upgrade_result(d: dict) -> dict:
+def upgrade_result(d: JSON) -> JSON:
     """A schema-1 result as schema 2 has it. Schema 1 named a result "act+bf16[cameras=2]" and kept
     the point in config.sweep_point and the name before the point in config.sweep_policy: ``policy``
     becomes the name without the "+variant" and "[point]" policybench added, ``point`` the sweep
@@ -200,12 +229,12 @@ def read_point(value: object, where: str) -> dict[str, str]:
     return point
 
 
-def read_memory(value: object, where: str) -> dict:
+def read_memory(value: object, where: str) -> JSON:
     keys = ("weight_bytes", "rss_after_build_mb", "peak_rss_mb", "cuda_max_allocated_mb", "cuda_max_reserved_mb")
     return read_fields(read_object(value, where), where, dict.fromkeys(keys, read_real))
 
 
-def read_equivalence(value: object, where: str) -> dict:
+def read_equivalence(value: object, where: str) -> JSON:
     """{} without --variant; else its verdict, relative error and tolerance."""
     eq = read_object(value, where)
     if not eq:
@@ -217,10 +246,20 @@ def read_equivalence(value: object, where: str) -> dict:
                                    "max_abs_diff": read_real})
 
 
+def read_machine_load(value: object, where: str) -> JSON:
+    """Other work on the machine while measured: ``other_cpu`` a fraction of the machine from 0
+    to 1, ``other_gpu_processes`` a count; {} for a file that has none."""
+    return read_fields(read_object(value, where), where, {"other_cpu": read_fraction, "other_gpu_processes": read_count})
+
+
+def read_fraction(value: object, where: str) -> float:
+    return float(read_number(value, where, 0, 1, "must be a fraction of the machine from 0 to 1"))
+
+
 ROOFLINE_TERMS = ("flops", "weight_bytes_read", "peak_flops", "peak_bytes_per_s")
 
 
-def read_roofline(value: object, where: str) -> dict:
+def read_roofline(value: object, where: str) -> JSON:
     """Numbers; a floor (floor_ms) comes with the four terms it is computed from."""
     rl = read_fields(read_object(value, where), where, dict.fromkeys((*ROOFLINE_TERMS, "floor_ms", "x_of_floor"), read_real))
     missing = [key for key in ROOFLINE_TERMS if rl.get(key) is None]
@@ -232,31 +271,32 @@ def read_roofline(value: object, where: str) -> dict:
 # ----------------------------------------------------------------------------- the machine and the run
 
 
-def read_environment(value: object) -> dict:
+def read_environment(value: object) -> JSON:
     texts = ("policybench", "python", "torch", "lerobot", "transformers", "device", "device_name", "cpu_model",
-             "cuda", "cuda_driver", "platform", "git_commit")
-    readers = {**dict.fromkeys(texts, read_text), "cpu_flags": read_texts, "cpu_count": read_count, "threads": read_count}
+             "cuda", "cuda_driver", "platform", "git_commit", "cpu_governor", "omp_num_threads", "mkl_num_threads")
+    readers = {**dict.fromkeys(texts, read_text), "cpu_flags": read_texts, "cpu_count": read_count, "threads": read_count,
+               "interop_threads": read_count}
     return read_fields(read_object(value, "environment"), "environment", readers)
 
 
-def read_run(value: object) -> dict:
+def read_run(value: object) -> JSON:
     readers = {"profile": read_profile, "overrides": read_texts, "baseline": read_name, "sweep": read_sweep,
-               "hz": read_rate}
+               "hz": read_rate, "processes": read_processes, "precision": read_share, "refills": read_refills}
     return read_fields(read_object(value, "run"), "run", readers)
 
 
-def read_profile(value: object, where: str) -> dict | str:
+def read_profile(value: object, where: str) -> JSON | str:
     """An object with a name, or (as some files have it) the profile's name alone."""
     if isinstance(value, str):
         return value
     return read_fields(read_object(value, where), where, {"name": read_text})
 
 
-def read_sweep(value: object, where: str) -> dict:
+def read_sweep(value: object, where: str) -> JSON:
     return read_fields(read_object(value, where), where, {"hz": read_rate, "axes": read_axes})
 
 
-def read_axes(value: object, where: str) -> list[dict]:
+def read_axes(value: object, where: str) -> list[JSON]:
     """[{name, values}]: values as shown, numbers (HEIGHTxWIDTH for image_size), a line is fitted to."""
     axes = read_objects(value, where)
     for n, axis in enumerate(axes):
@@ -279,7 +319,7 @@ def _axis_value_ok(name: str, value: str) -> bool:
     return math.isfinite(x) and abs(x) <= MAX_AXIS_VALUE
 
 
-def check_sweep_points(run: dict, results: list, names: list[str], version: int) -> None:
+def check_sweep_points(run: JSON, results: list[PolicyResult], names: list[str], version: int) -> None:
     """Each result's sweep point holds values of the run's sweep axes (the result named and its
     point's field spelled as the file has them)."""
     axes = {a["name"]: a.get("values") or [] for a in (run.get("sweep") or {}).get("axes") or []}

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from policybench.scaling.axes import Axis
 
 MAX_HZ = 10_000  # a period of 0.1 ms: a Python control loop's own overhead
+AUTO = "auto"  # refills: measure until the refill median is known to --precision
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class RunSettings:
     policies: list[str] = field(default_factory=lambda: ["act", "smolvla", "diffusion"])
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     profile: Profile = field(default_factory=lambda: PROFILES[DEFAULT_PROFILE])
-    refills: int = 10  # measure at least this many full refill cycles
+    refills: int | str = 10  # measure at least this many full refill cycles; "auto": until ``precision``
     warmup: int = 2  # full refill cycles run and discarded before measuring
     max_seconds: float = 60.0  # bound on the measured phase of each policy
     threads: int | None = None  # torch intra-op threads; None keeps torch's default
@@ -74,12 +75,23 @@ class RunSettings:
     trust_remote_code: bool = False  # --trust-remote-code: let LeRobot run a model's own Python files
     hz: float | None = None  # run --hz: the control rate the budgets after the table are for
     hub: bool = False  # --hub: the Hugging Face hub may be reached (SmolVLA's real VLM config)
+    processes: int = 1  # --processes: each policy measured in this many fresh child processes in turn
+    precision: float = 0.02  # refills "auto": the refill median's 95 % interval within +- this share of it
 
     def __post_init__(self) -> None:
         if self.hz is not None and not (0 < self.hz <= MAX_HZ and math.isfinite(self.hz)):
             raise SettingsError(f"{{hz}} must be a rate from above 0 to {MAX_HZ}, got {self.hz:g}")
-        _positive("refills", self.refills)
+        if isinstance(self.refills, str):
+            if self.refills != AUTO:
+                raise SettingsError(f"{{refills}} must be a positive count or '{AUTO}', got '{literal(self.refills)}'")
+        else:
+            _positive("refills", self.refills)
         _positive("max_seconds", self.max_seconds)
+        if isinstance(self.processes, bool) or not isinstance(self.processes, int) or self.processes <= 0:
+            raise SettingsError(f"{{processes}} must be a positive count, got {literal(self.processes)}")
+        if not (0 < self.precision < 1):
+            raise SettingsError(f"{{precision}} must be a share from above 0 to below 1 (0.02 is 2 %), "
+                                f"got {literal(format(self.precision, 'g'))}")
         if self.warmup < 0:
             raise SettingsError(f"{{warmup}} must be 0 or more, got {self.warmup}")
         if self.threads is not None and self.threads <= 0:
@@ -120,6 +132,10 @@ class RunSettings:
         profile["cameras"] = tuple(Camera(**c) for c in profile["cameras"])
         return cls(**{**d, "profile": Profile(**profile), "overrides": [Override(**o) for o in d["overrides"]]})
 
+    @property
+    def auto_refills(self) -> bool:
+        return self.refills == AUTO
+
     def resolved_baseline(self) -> str | None:
         if self.baseline is not None:
             return self.baseline
@@ -133,9 +149,11 @@ class RunFields(TypedDict, total=False):
     """The keywords of ``policybench.run`` that are RunSettings fields as they are."""
 
     device: str
-    refills: int
+    refills: int | str
     warmup: int
     max_seconds: float
+    processes: int
+    precision: float
     pipeline: bool
     threads: int | None
     hub: bool

@@ -75,12 +75,15 @@ def test_compare_says_whether_it_regressed_and_simulate_gives_the_verdict():
 
     from policybench.api import Results
 
-    # refill 4 ms, step 1 ms, chunk 4: every tick fits 100 Hz (10 ms), the refill misses 300 Hz (3.3 ms)
-    base = Results(run_results([ok_result("act", chunk=4, cycles=5, refill_ms=4.0, step_ms=1.0, cold_ms=8.0)]))
-    slower = Results(run_results([ok_result("act", chunk=4, cycles=5, refill_ms=8.0, step_ms=1.0, cold_ms=8.0)]))
+    # refill 4 ms, step 1 ms, chunk 4: every tick fits 100 Hz (10 ms), the refill misses 300 Hz (3.3 ms);
+    # 6 refills: the fewest whose median has a 95% interval, so that compare calls a change
+    base = Results(run_results([ok_result("act", chunk=4, cycles=6, refill_ms=4.0, step_ms=1.0, cold_ms=8.0)]))
+    slower = Results(run_results([ok_result("act", chunk=4, cycles=6, refill_ms=8.0, step_ms=1.0, cold_ms=8.0)]))
     assert not policybench.compare(base, base).regressed
     worse = policybench.compare(base, slower)
     assert worse.regressed and "regressed" in repr(worse) and "slower" in str(worse)
+    five = Results(run_results([ok_result("act", chunk=4, cycles=5, refill_ms=8.0, step_ms=1.0, cold_ms=8.0)]))
+    assert not policybench.compare(base, five).regressed and "not called: too few samples" in str(policybench.compare(base, five))
     verdict = policybench.simulate_realtime(base, hz=[30, 100, 300])
     assert verdict.highest[0].policy == "act" and verdict.highest[0].sync_hz == 100
     with pytest.raises(ValueError, match="hz must be positive"):
@@ -144,3 +147,17 @@ def test_results_are_indexed_by_policy_variant_and_point():
         results["act"]
     with pytest.raises(KeyError, match="no policy 'act, fp16' in these results"):
         at_two["act", "fp16"]
+
+
+def test_run_takes_processes_and_precision_and_their_errors_name_them():
+    from policybench import api
+
+    results = api.run(["noop"], device="cpu", refills=1, warmup=0, processes=2)
+    [m] = list(results)
+    assert m.raw.status == "ok" and len(m.raw.process_medians("refill")) == 2
+    with pytest.raises(ValueError, match="^processes 2 measures each policy in fresh child processes"):
+        api.run(["noop"], device="cpu", processes=2, isolate=False)
+    with pytest.raises(ValueError, match="^precision must be a share"):
+        api.run(["noop"], device="cpu", refills="auto", precision=0)
+    with pytest.raises(ValueError, match="^processes must be a positive count"):
+        api.sweep(["noop"], {"noop.chunk_size": [4, 8]}, device="cpu", processes=0)

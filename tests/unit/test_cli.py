@@ -20,6 +20,17 @@ BAD_INPUT = {
     "refills 0": (["run", "--policies", "noop", "--refills", "0"], "--refills must be positive, got 0"),
     "refills not a number": (["run", "--policies", "noop", "--refills", "ten"], "expected an integer, got 'ten'"),
     "max-seconds -1": (["run", "--policies", "noop", "--max-seconds", "-1"], "--max-seconds must be positive, got -1"),
+    "processes 0": (["run", "--policies", "noop", "--processes", "0"], "--processes must be a positive count, got 0"),
+    "processes not a number": (["run", "--policies", "noop", "--processes", "two"], "expected an integer, got 'two'"),
+    "processes in-process": (["run", "--policies", "noop", "--processes", "2", "--in-process"],
+                             "--processes 2 measures each policy in fresh child processes; it cannot run in this "
+                             "process: drop --in-process"),
+    "precision 2": (["run", "--policies", "noop", "--refills", "auto", "--precision", "2"],
+                    "--precision must be a share from above 0 to below 1 (0.02 is 2 %), got 2"),
+    "sweep processes 0": (["sweep", "--policies", "noop", "--set", "noop.chunk_size=2,4", "--processes", "0"],
+                          "--processes must be a positive count, got 0"),
+    "sweep precision -1": (["sweep", "--policies", "noop", "--set", "noop.chunk_size=2,4", "--precision", "-1"],
+                           "--precision must be a share from above 0 to below 1"),
     "unknown profile": (["run", "--policies", "noop", "--profile", "mars"], "unknown profile 'mars'; known profiles: seed, so100, aloha, pusht"),
     "json in missing folder": (["run", "--policies", "noop", "--json", "{tmp}/missing/r.json"], "does not exist"),
     "json is a folder": (["run", "--policies", "noop", "--json", "{tmp}"], "is a folder"),
@@ -88,3 +99,27 @@ def test_run_noop_with_chunk_size_override(tmp_path, capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "usage: policybench" in capsys.readouterr().out
+
+
+def test_processes_keep_each_process_samples_in_the_results_file(tmp_path, capsys):
+    path = tmp_path / "r.json"
+    code = main(["run", "--policies", "noop", "--device", "cpu", "--refills", "2", "--warmup", "0",
+                 "--processes", "2", "--json", str(path), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    data = json.loads(path.read_text())
+    assert data["run"]["processes"] == 2
+    [result] = data["results"]
+    assert sorted({s["p"] for s in result["samples"]}) == [0, 1]
+    assert len(result["processes"]) == 2
+
+
+def test_refills_auto_measures_until_precise(tmp_path, capsys):
+    path = tmp_path / "r.json"
+    code = main(["run", "--policies", "noop", "--device", "cpu", "--refills", "auto", "--precision", "0.5",
+                 "--max-seconds", "5", "--json", str(path), "--quiet", "--in-process"])
+    assert code == 0, capsys.readouterr().err
+    data = json.loads(path.read_text())
+    assert data["run"]["refills"] == "auto" and data["run"]["precision"] == 0.5
+    [result] = data["results"]
+    assert sum(s["phase"] == "refill" for s in result["samples"]) >= 6
+    assert isinstance(result["precision"], float)

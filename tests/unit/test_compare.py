@@ -1,7 +1,8 @@
 """compare: results built from fixed latencies (seeded lognormal), scaled by a known factor.
 
 Scaling every latency by k scales every median by k, so the ratio is known in advance; the
-bootstrap interval is seeded, so the verdict is the same on every run.
+medians' intervals are order statistics (stats.median_interval), so the verdict is the same on
+every run and agrees with the table's "median ± half-width".
 """
 
 from dataclasses import replace
@@ -15,8 +16,9 @@ from policybench.regression import (
     FASTER,
     SLOWER,
     UNCHANGED,
+    ratio_interval,
+    TOO_FEW,
     Change,
-    bootstrap_ratio_ci,
     compare_results,
     environment_differences,
     newly_failed,
@@ -100,12 +102,42 @@ def test_a_small_significant_change_under_the_threshold_is_no_change(tmp_path, c
     assert main(["compare", a, b, "--min-change", "1%"]) == 1
 
 
+def refills(*values: float) -> PolicyResult:
+    return PolicyResult("act", OK, samples=[Sample(i, REFILL, v) for i, v in enumerate(values)])
+
+
 def test_a_large_change_inside_the_noise_is_no_change():
-    # two samples each, 1 and 100: any ratio between 0.01 and 100 is in the interval
-    base = run_results([PolicyResult("act", OK, samples=[Sample(0, REFILL, 1.0), Sample(1, REFILL, 100.0)])])
-    new = run_results([PolicyResult("act", OK, samples=[Sample(0, REFILL, 1.5), Sample(1, REFILL, 150.0)])])
+    # six samples each (the interval is (min, max)): 1 .. 100 and 1.5 .. 150, medians 10 and 15
+    base = run_results([refills(1.0, 5.0, 9.0, 11.0, 50.0, 100.0)])
+    new = run_results([refills(1.5, 7.5, 13.5, 16.5, 75.0, 150.0)])
     (c,) = compare_results(base, new)
-    assert c.ratio == pytest.approx(1.5) and c.ci_low < 1 < c.ci_high and c.verdict == UNCHANGED
+    assert (c.base_median_ms, c.new_median_ms) == (10.0, 15.0)
+    # ratios either interval allows: min(1.5 / 10, 15 / 100), max(150 / 10, 15 / 1)
+    assert (c.ci_low, c.ci_high) == pytest.approx((0.15, 15.0)) and c.verdict == UNCHANGED
+
+
+def test_too_few_samples_for_an_interval_is_said_not_called(tmp_path, capsys):
+    # five samples have no 95% interval of their median: a 50% slowdown is not called either way
+    base, new = run_results([refills(10.0, 10.0, 10.0, 10.0, 10.0)]), run_results([refills(*[15.0] * 6)])
+    (c,) = compare_results(base, new)
+    assert c.ratio == 1.5 and c.verdict == TOO_FEW and (c.base_count, c.new_count) == (5, 6)
+    assert describe_change(c) == ("refill 1.50 × not called: too few samples (5 and 6; "
+                                  "a median's 95% interval needs 6)")
+    assert main(["compare", *write_pair(tmp_path, base, new)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == "verdict: 0 slower, 0 faster, 0 unchanged, 1 not called (too few samples)"
+
+
+def test_slower_needs_each_median_outside_the_others_interval():
+    # base 6 values: median 10.5, interval (10, 11); new medians just above 11 * 1.05
+    base = {"count": 6, "median_ms": 10.5, "median_ci_ms": [10.0, 11.0]}
+    inside = {"count": 6, "median_ms": 12.0, "median_ci_ms": [10.4, 13.0]}  # base median 10.5 in new's interval
+    outside = {"count": 6, "median_ms": 12.0, "median_ci_ms": [11.5, 13.0]}
+    assert ratio_interval(base, inside) == pytest.approx((10.4 / 10.5, 13.0 / 10.5))
+    assert ratio_interval(base, outside) == pytest.approx((12.0 / 11.0, 13.0 / 10.5))  # both above 1
+    assert ratio_interval(base, {**outside, "median_ci_ms": None}) is None
+    # a base interval that reaches 0 allows any ratio above
+    assert ratio_interval({**base, "median_ci_ms": [0.0, 11.0]}, outside)[1] == float("inf")
 
 
 def test_describe_change():
@@ -116,22 +148,19 @@ def test_describe_change():
     assert describe_change(Change("act", STEP, 2.0, 1.4, 0.7, 0.66, 0.71, FASTER)) == "step 0.70 ± 0.04 × faster"
 
 
-def test_bootstrap_is_deterministic_and_contains_the_ratio():
-    steps, _ = latencies(1, 0.2)
-    new = [v * 1.5 for v in latencies(3, 0.2)[0]]
-    first, second = bootstrap_ratio_ci(steps, new), bootstrap_ratio_ci(list(steps), list(new))
-    assert first == second
-    lo, hi = first
-    assert lo < float(np.median(new)) / float(np.median(steps)) < hi
-    assert 1.0 < lo < hi < 2.0
+def test_compare_and_the_table_agree_on_every_median_and_interval():
+    """What compare calls rests on the same medians and intervals the table prints."""
+    from policybench.report.format import median_text
 
-
-def test_bootstrap_narrows_with_lower_confidence():
-    steps, _ = latencies(1, 0.2)
-    new = latencies(3, 0.2)[0]
-    lo95, hi95 = bootstrap_ratio_ci(steps, new, confidence=0.95)
-    lo50, hi50 = bootstrap_ratio_ci(steps, new, confidence=0.50)
-    assert lo95 < lo50 < hi50 < hi95
+    base, new = results(sigma=0.01), results(1.03, sigma=0.01)
+    for c in compare_results(base, new, threshold=0.01):
+        b = next(r for r in base.results if r.policy == c.policy).summary()[c.phase]
+        n = next(r for r in new.results if r.policy == c.policy).summary()[c.phase]
+        assert (c.base_median_ms, c.new_median_ms) == (b["median_ms"], n["median_ms"])
+        # slower: each median lies outside the other's printed interval
+        assert c.verdict == SLOWER and n["median_ms"] > b["median_ci_ms"][1] and b["median_ms"] < n["median_ci_ms"][0]
+        assert (c.ci_low, c.ci_high) == ratio_interval(b, n)
+        assert " ± " in median_text(b) and " ± " in median_text(n)
 
 
 def test_failed_or_missing_policies_are_not_compared_but_named():

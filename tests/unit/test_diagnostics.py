@@ -152,3 +152,20 @@ def test_every_policy_is_named_in_order():
     few = result(refills=(10.0,) * 3, cold=None)
     notes = diagnose(RunResults(dict(ENVIRONMENT), {}, [result(name="smolvla"), few, result(cold=500.0, name="pi0")]))
     assert [n.split(":")[0] for n in notes] == ["act", "pi0"]
+
+
+# --- a busy machine -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("load, note", [
+    ({}, None),
+    ({"other_cpu": 0.19}, None),
+    ({"other_cpu": 0.41}, "the machine was 41 % busy with other work while smolvla was measured: its figures are "
+                          "not reliable; close other programs and run again"),
+    ({"other_cpu": 0.0, "other_gpu_processes": 1}, "1 other process used the GPU while smolvla was measured: its "
+                                                   "figures are not reliable; close other programs and run again"),
+])
+def test_a_busy_machine_is_named_with_what_to_do(load, note):
+    busy = result(name="smolvla")
+    busy.machine_load = load
+    assert diagnose_one(busy) == ([note] if note else [])

@@ -20,7 +20,8 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 UPDATE = os.environ.get("POLICYBENCH_UPDATE_SNAPSHOTS") == "1"
 INPUTS = ["small_results", "mixed_results"]
 RENDERERS = {"summary": render_summary_csv, "samples": render_samples_csv}
-NEW_COLUMNS = ["stage", "variant", "equivalent", "rel_error", "tolerance", "verdict", "missing"]
+NEW_COLUMNS = ["stage", "variant", "equivalent", "rel_error", "tolerance", "verdict", "missing",
+               "median_ci_low_ms", "median_ci_high_ms", "p90_needs", "p99_needs"]
 
 
 def test_header_keeps_the_old_columns_first():
@@ -103,6 +104,14 @@ def test_mixed_summary_by_hand():
     assert (pi0_step["count"], pi0_step["median_ms"], pi0_step["mean_ms"], pi0_step["std_ms"]) == ("3", "3.0", "3.0", "1.0")
     assert rows[("act", "all")]["cold_start_ms"] == "" and rows[("act", "all")]["params"] == ""
     assert all(row["status"] == OK for key, row in rows.items() if key[0] != "diffusion")
+
+
+def test_the_median_interval_and_the_counts_percentiles_need():
+    # smolvla's 9 steps: the 2nd and 8th of 0.25 0.25 0.5 0.5 0.5 0.5 0.75 0.75 1.0; 3 refills: none
+    rows = {(row[0], row[2]): dict(zip(SUMMARY_HEADER, row)) for row in parse(render_summary_csv(load("mixed_results")))[1:]}
+    step, refill = rows[("smolvla", "step")], rows[("smolvla", "refill")]
+    assert [step[k] for k in ("median_ci_low_ms", "median_ci_high_ms", "p90_needs", "p99_needs")] == ["0.25", "0.75", "10", "100"]
+    assert [refill[k] for k in ("median_ci_low_ms", "median_ci_high_ms", "p99_ms", "p99_needs")] == ["", "", "119.8", "100"]
 
 
 def test_samples_csv_has_a_column_per_pipeline_stage():

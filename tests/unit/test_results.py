@@ -10,7 +10,7 @@ from policybench.outputs import check_writable
 from policybench.results import SCHEMA_VERSION, PolicyResult, RealtimeResult, RealtimeTick, read_results, write_results
 from policybench.samples import Sample
 
-STAT_KEYS = {"count", "mean_ms", "median_ms", "min_ms", "max_ms", "p90_ms", "p99_ms", "std_ms"}
+STAT_KEYS = {"count", "mean_ms", "median_ms", "min_ms", "max_ms", "p90_ms", "p99_ms", "std_ms", "median_ci_ms"}
 
 
 def sample_results():

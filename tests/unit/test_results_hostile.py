@@ -1,8 +1,8 @@
 """A results file from elsewhere (issue 22): every field that reports, plots, compare and simulate
 use is checked for its type as it is read (one UsageError naming it); the file's size and
 nesting are bounded before it is parsed; what only a renderer can tell (a $ in a name, too many
-panels, a chunk too long to replay) is one line too; compare's bootstrap runs in bounded memory
-with the answer of one resamples x n draw."""
+panels, a chunk too long to replay) is one line too; compare draws nothing at random: its
+intervals are order statistics of the samples, so a large file costs one sort."""
 
 import json
 from pathlib import Path
@@ -317,42 +317,26 @@ def test_a_chunk_too_long_to_replay_is_one_line(tmp_path, capsys):
     assert_one_error_line(capsys, code, "act: a chunk of 20,000 actions (calls per refill); a simulation replays at most 10,000")
 
 
-# ----------------------------------------------------------------------------- compare's bootstrap
+# ----------------------------------------------------------------------------- compare on large files
 
 
-def _one_draw(base, new, resamples=2000, confidence=0.95, seed=0):
-    """The interval as one resamples x n draw gives it (what bootstrap_ratio_ci did before it
-    drew a few rows at a time)."""
-    rng = np.random.default_rng(seed)
-    b, n = np.asarray(base), np.asarray(new)
-    b_med = np.median(b[rng.integers(0, len(b), size=(resamples, len(b)))], axis=1)
-    n_med = np.median(n[rng.integers(0, len(n), size=(resamples, len(n)))], axis=1)
-    alpha = (1 - confidence) / 2
-    ratios = n_med / b_med
-    return float(np.quantile(ratios, alpha)), float(np.quantile(ratios, 1 - alpha))
+def test_compare_of_a_large_file_draws_nothing_at_random(monkeypatch):
+    """300,000 refills against 10: the medians' intervals are order statistics (no resampling,
+    no memory that grows with resamples x samples), and the same on every call."""
+    from policybench.results import OK, PolicyResult
+    from policybench.samples import REFILL, Sample
 
+    def refusing(*args, **kwargs):
+        raise AssertionError("compare drew random numbers")
 
-@pytest.mark.parametrize("chunk", [1, 7, 450, 10**6])
-@pytest.mark.parametrize("sizes", [(1, 1), (3, 5), (200, 20), (999, 1000)])
-def test_the_bootstrap_in_chunks_gives_the_answer_of_one_draw(monkeypatch, chunk, sizes):
-    rng = np.random.default_rng(sum(sizes))
-    base, new = rng.lognormal(0, 1, sizes[0]).tolist(), rng.lognormal(0.1, 1, sizes[1]).tolist()
-    monkeypatch.setattr(regression, "BOOTSTRAP_CHUNK", chunk)
-    assert regression.bootstrap_ratio_ci(base, new, 300, 0.9, 3) == _one_draw(base, new, 300, 0.9, 3)
-
-
-def test_the_bootstrap_draws_at_most_a_chunk_at_once(monkeypatch):
-    sizes = []
-    default_rng = np.random.default_rng
-
-    class Recording:
-        def __init__(self, seed):
-            self.rng = default_rng(seed)
-
-        def integers(self, low, high, size):
-            sizes.append(size[0] * size[1])
-            return self.rng.integers(low, high, size=size)
-
-    monkeypatch.setattr(regression.np.random, "default_rng", Recording)
-    regression.bootstrap_ratio_ci([1.0] * 300_000, [2.0] * 10, resamples=50)
-    assert max(sizes) <= regression.BOOTSTRAP_CHUNK and sum(sizes) == 50 * 300_010
+    monkeypatch.setattr(np.random, "default_rng", refusing)
+    rng_values = [1.0 + (i % 1000) / 1000 for i in range(300_000)]  # 1.000 .. 1.999, median 1.4995
+    base = RunResults(run={}, environment={}, results=[
+        PolicyResult("act", OK, samples=[Sample(i, REFILL, v) for i, v in enumerate(rng_values)])])
+    new = RunResults(run={}, environment={}, results=[
+        PolicyResult("act", OK, samples=[Sample(i, REFILL, 2.0 + i / 100) for i in range(10)])])
+    first, second = regression.compare_results(base, new), regression.compare_results(base, new)
+    assert first == second and len(first) == 1
+    (c,) = first
+    assert c.base_median_ms == pytest.approx(1.4995) and c.new_median_ms == pytest.approx(2.045)
+    assert c.verdict == regression.SLOWER  # the new interval (2.01, 2.08) lies far above the base's

@@ -58,11 +58,13 @@ def test_headers(table):
 def test_values_of_the_baseline(table):
     # [4, 1, 1, 1] twice: mean 1.75, median 1, p90 and p99 4, std sqrt(13.5 / 7) = 1.389
     got = {label: cells(table, label)[1] for label in TIME_ROWS + PHASE_ROWS}
+    # median intervals: 8 values -> (min, max) = (1, 4), so 1.00 ± 3.00; 6 steps of 1.0 -> ± 0.00;
+    # 2 refills support none. 8 values support no p90 (needs 10), 8 and 2 no p99 (needs 100).
     assert got == {
-        "Mean Time": "1.75", "Median Time": "1.00", "Min Time": "1.00", "Max Time": "4.00",
-        "p90 Time": "4.00", "p99 Time": "4.00", "Std Dev": "1.39", "Cold Start": "8.00",
-        "Step Mean (ms)": "1.00", "Step Median (ms)": "1.00",
-        "Refill Mean (ms)": "4.00", "Refill Median (ms)": "4.00", "Refill p99 (ms)": "4.00",
+        "Mean Time": "1.75", "Median Time": "1.00 ± 3.00", "Min Time": "1.00", "Max Time": "4.00",
+        "p90 Time": "n/a (needs 10)", "p99 Time": "n/a (needs 100)", "Std Dev": "1.39", "Cold Start": "8.00",
+        "Step Mean (ms)": "1.00", "Step Median (ms)": "1.00 ± 0.00",
+        "Refill Mean (ms)": "4.00", "Refill Median (ms)": "4.00", "Refill p99 (ms)": "n/a (needs 100)",
     }
 
 
@@ -71,10 +73,31 @@ def test_sub_millisecond_values_keep_three_significant_digits(table):
     assert cells(table, "Step Mean (ms)")[2] == "0.500"
 
 
-@pytest.mark.parametrize("label", TIME_ROWS + PHASE_ROWS)
+UNSUPPORTED = ["p90 Time", "p99 Time", "Refill p99 (ms)"]  # 8 samples, 2 refills
+
+
+@pytest.mark.parametrize("label", [row for row in TIME_ROWS + PHASE_ROWS if row not in UNSUPPORTED])
 def test_ratio_columns(table, label):
     row = cells(table, label)
     assert row[-3:] == ["0.50 x", "-", "2.00 x"]  # act, failed diffusion, pi0
+
+
+@pytest.mark.parametrize("label", UNSUPPORTED)
+def test_a_percentile_the_count_does_not_support_is_na_and_has_no_ratio(table, label):
+    needed = "10" if label.startswith("p90") else "100"
+    assert cells(table, label)[1:] == [f"n/a (needs {needed})"] * 2 + ["failed", f"n/a (needs {needed})", "-", "-", "-"]
+
+
+def test_a_percentile_with_enough_samples_is_a_number_with_its_ratio():
+    # 25 cycles of chunk 4: 100 samples (p90 and p99 supported), 25 refills (p99 not)
+    results = run_results([ok_result("smolvla", 4, 25, 4.0, 1.0, 8.0), ok_result("act", 4, 25, 2.0, 0.5, 4.0)])
+    table = render_table(results, baseline="smolvla")
+    assert cells(table, "p90 Time") == ["p90 Time", "4.00", "2.00", "0.50 x"]
+    assert cells(table, "p99 Time") == ["p99 Time", "4.00", "2.00", "0.50 x"]
+    assert cells(table, "Refill p99 (ms)") == ["Refill p99 (ms)", "n/a (needs 100)", "n/a (needs 100)", "-"]
+    # 25 refills of 4.0: the interval is (4, 4); 100 values, 75 of them 1.0: the median's interval is all 1.0
+    assert cells(table, "Refill Median (ms)")[1:3] == ["4.00 ± 0.00", "2.00 ± 0.00"]
+    assert cells(table, "Median Time")[1:3] == ["1.00 ± 0.00", "0.500 ± 0.000"]
 
 
 @pytest.mark.parametrize("label", TIME_ROWS + PHASE_ROWS)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from policybench.regression import FASTER, SLOWER, Change
+from policybench.regression import FASTER, SLOWER, TOO_FEW, Change
 from policybench.report.format import format_ms, identity_label, label
 from policybench.results import PolicyResult
+from policybench.stats import min_samples_for_interval
 
 
 def describe_change(c: Change) -> str:
-    """e.g. 'refill 1.80 ± 0.05 × slower': the ratio of medians and the half-width of its 95% CI."""
+    """e.g. 'refill 1.80 ± 0.05 × slower': the ratio of medians and the half-width of its
+    interval (regression.ratio_interval); 'refill 1.50 × not called: too few samples (3 and 3;
+    a median's 95% interval needs 6)' when either median has no interval."""
+    if c.verdict == TOO_FEW:
+        return (f"{c.phase} {c.ratio:.2f} × not called: {TOO_FEW} ({c.base_count} and {c.new_count}; "
+                f"a median's 95% interval needs {min_samples_for_interval()})")
     half = max(c.ratio - c.ci_low, c.ci_high - c.ratio)
     return f"{c.phase} {c.ratio:.2f} ± {half:.2f} × {c.verdict}"
 
@@ -33,7 +39,7 @@ def render_compare(
     width = max([len(_name(c)) for c in changes] + [6])
     lines.append(
         f"{'policy'.ljust(width)}  {'base median':>12}  {'new median':>12}  change "
-        f"(new/base median, 95% bootstrap CI; threshold {100 * threshold:g}%)"
+        f"(new/base median, from each median's 95% interval; threshold {100 * threshold:g}%)"
     )
     for c in changes:
         lines.append(
@@ -44,7 +50,8 @@ def render_compare(
         lines.append("nothing to compare: no policy has samples in both files")
     slower = [c for c in changes if c.verdict == SLOWER]
     faster = [c for c in changes if c.verdict == FASTER]
-    lines.append(
-        f"verdict: {len(slower)} slower, {len(faster)} faster, {len(changes) - len(slower) - len(faster)} unchanged"
-    )
+    too_few = [c for c in changes if c.verdict == TOO_FEW]
+    unchanged = len(changes) - len(slower) - len(faster) - len(too_few)
+    not_called = f", {len(too_few)} not called ({TOO_FEW})" if too_few else ""
+    lines.append(f"verdict: {len(slower)} slower, {len(faster)} faster, {unchanged} unchanged{not_called}")
     return "\n".join(lines) + "\n"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from policybench.report.details import missing_reasons, not_a_win, stages_of
 from policybench.report.realtime import HEADERS, realtime_row
 from policybench.results import PolicyResult, RunResults
 from policybench.samples import stage_names
+from policybench.stats import samples_needed
 
 STAT_KEYS = ["count", "mean_ms", "median_ms", "min_ms", "max_ms", "p90_ms", "p99_ms", "std_ms"]
 
@@ -26,7 +28,17 @@ def _cell(value: object) -> object:
 
 
 SUMMARY_HEADER = ["policy", "status", "phase", *STAT_KEYS, "cold_start_ms", "params",
-                  "stage", "variant", "equivalent", "rel_error", "tolerance", "verdict", "missing"]
+                  "stage", "variant", "equivalent", "rel_error", "tolerance", "verdict", "missing",
+                  "median_ci_low_ms", "median_ci_high_ms", "p90_needs", "p99_needs"]
+
+
+def _claim_cells(s: Mapping[str, Any]) -> list[object]:
+    """The median's 95% interval (empty without one) and the count each percentile needs
+    (stats.samples_needed; empty for a phase without samples): p90_ms and p99_ms keep their
+    number whatever the count, so a tool can tell a supported percentile from the maximum."""
+    low, high = s["median_ci_ms"] or (None, None)
+    needs = [samples_needed(90), samples_needed(99)] if s["count"] else ["", ""]
+    return [_cell(low), _cell(high), *needs]
 
 
 def _variant_cells(r: PolicyResult, rs: list[PolicyResult]) -> list[object]:
@@ -48,11 +60,13 @@ def render_summary_csv(results: RunResults) -> str:
         head = [_cell(r.cold_start_ms), _cell(r.params)]
         for phase in ("all", "step", "refill"):
             s = summary[phase]
-            rows.append([r.name, r.status, phase, *(_cell(s[k]) for k in STAT_KEYS), *head, "", *extra])
+            rows.append([r.name, r.status, phase, *(_cell(s[k]) for k in STAT_KEYS), *head, "", *extra,
+                         *_claim_cells(s)])
         for stage, by_phase in stages_of(r).items():
             for phase in ("all", "step", "refill"):
                 s = by_phase[phase]
-                rows.append([r.name, r.status, phase, *(_cell(s[k]) for k in STAT_KEYS), "", "", stage, *extra])
+                rows.append([r.name, r.status, phase, *(_cell(s[k]) for k in STAT_KEYS), "", "", stage, *extra,
+                             *_claim_cells(s)])
     return _write(rows)
 
 

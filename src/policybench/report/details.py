@@ -6,7 +6,7 @@ and HTML reports show the same rows, the CSV the same values."""
 
 from __future__ import annotations
 
-from policybench.report.format import format_ms, label
+from policybench.report.format import label, median_text
 from policybench.results import OK, PolicyResult
 
 NOT_A_WIN = "not a win"
@@ -25,7 +25,7 @@ def stage_rows(rs: list[PolicyResult]) -> list[list[str]]:
             cells = [f"{stage} {phase} median (ms)"]
             for r in rs:
                 stages = stages_of(r)
-                cells.append(format_ms(stages[stage][phase]["median_ms"]) if stage in stages else "-")
+                cells.append(median_text(stages[stage][phase]) if stage in stages else "-")
             rows.append(cells)
     return rows
 

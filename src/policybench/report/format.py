@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from policybench.policies.labels import label as policy_label
 from policybench.policies.labels import short_label
 from policybench.results import PolicyResult, RunResults, name_suffix
+from policybench.stats import samples_needed
 
 
 class Identified(Protocol):
@@ -49,6 +51,30 @@ def format_ms(value: float | None) -> str:
         return f"{value:.2f}"
     decimals = 2 - math.floor(math.log10(abs(value)))
     return f"{value:.{decimals}f}"
+
+
+def median_text(summary: Mapping[str, Any]) -> str:
+    """A phase's median with its 95% interval, "547.12 ± 6.30", "0.0125 ± 0.0003" (± the larger
+    distance from the median to an end of the interval, with the median's decimals or fewer), or the plain
+    median when the count supports no interval."""
+    median, interval = summary.get("median_ms"), summary.get("median_ci_ms")
+    text = format_ms(median)
+    if median is None or not interval:
+        return text
+    half = max(median - interval[0], interval[1] - median)
+    decimals = len(text.partition(".")[2])
+    if half:  # no more decimals than the half itself needs: "0.0125 ± 152.49"
+        decimals = min(decimals, len(format_ms(half).partition(".")[2]))
+    return f"{text} ± {half:.{decimals}f}"
+
+
+def percentile_text(summary: Mapping[str, Any], q: int) -> str:
+    """A phase's q-th percentile, or "n/a (needs 100)" when its count does not support one
+    (stats.samples_needed); "-" for a phase with no samples."""
+    value, needed = summary.get(f"p{q}_ms"), samples_needed(q)
+    if value is None:
+        return "-"
+    return format_ms(value) if summary.get("count", 0) >= needed else f"n/a (needs {needed})"
 
 
 def duration_text(ms: float) -> str:

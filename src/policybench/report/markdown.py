@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from policybench.report.details import detail_rows, missing_notes, not_a_win
-from policybench.report.format import format_ms, label, machine_line
+from policybench.report.format import format_ms, label, machine_line, median_text, percentile_text
 from policybench.report.realtime import render_realtime
 from policybench.results import OK, PolicyResult, RunResults
 
@@ -35,10 +35,10 @@ def summary_rows(results: RunResults) -> list[list[str]]:
             label(r),
             _status(r),
             f"{r.params / 1e6:.1f}" if r.params is not None else "-",
-            format_ms(s["step"]["median_ms"]),
-            format_ms(s["step"]["p99_ms"]),
-            format_ms(s["refill"]["median_ms"]),
-            format_ms(s["refill"]["p99_ms"]),
+            median_text(s["step"]),
+            percentile_text(s["step"], 99),
+            median_text(s["refill"]),
+            percentile_text(s["refill"], 99),
             format_ms(s["refill"]["max_ms"]),
             format_ms(r.cold_start_ms),
             f"{s['step']['count']}/{s['refill']['count']}",

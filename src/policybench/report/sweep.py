@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policybench.report.format import format_ms, identity_label, machine_line
+from policybench.report.format import format_ms, identity_label, machine_line, median_text, percentile_text
 from policybench.results import OK, RunResults, point_text
 
 
@@ -17,8 +17,8 @@ def render_sweep(results: RunResults, fits: list) -> str:
             continue
         s = r.summary()
         rows.append([policy, point] + [
-            f"{format_ms(s[phase][key])} ms" if s[phase][key] is not None else "-"
-            for phase, key in (("step", "median_ms"), ("step", "p99_ms"), ("refill", "median_ms"), ("refill", "p99_ms"))
+            _with_unit(text) for text in (median_text(s["step"]), percentile_text(s["step"], 99),
+                                          median_text(s["refill"]), percentile_text(s["refill"], 99))
         ] + [f"{s['step']['count']}/{s['refill']['count']}"])
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
@@ -27,6 +27,11 @@ def render_sweep(results: RunResults, fits: list) -> str:
         out += ["", "Fitted refill cost (least squares on the refill medians; slope ± its standard error):"]
         out += [f"  {f.describe()}" for f in fits]
     return "\n".join(out) + "\n"
+
+
+def _with_unit(text: str) -> str:
+    """"12.50 ± 0.30" -> "12.50 ± 0.30 ms"; "-" and "n/a (needs 100)" stay as they are."""
+    return text if text == "-" or text.startswith("n/a") else f"{text} ms"
 
 
 def render_holding(holding: list[dict], hz: float, axis_name: str) -> str:

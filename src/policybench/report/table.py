@@ -3,19 +3,40 @@
 from __future__ import annotations
 
 from policybench.report.details import detail_rows, missing_notes
-from policybench.report.format import format_ms, label, machine_line, short
+from policybench.report.format import format_ms, label, machine_line, median_text, percentile_text, short
 from policybench.results import OK, PolicyResult, RunResults
+from policybench.stats import samples_needed
 
 RULE = "=" * 78
 
 
 def _stat(result: PolicyResult, phase: str | None, key: str | None) -> float | None:
-    """A statistic of one phase; the cold start when ``phase`` is None (the Cold Start row)."""
+    """A statistic of one phase; the cold start when ``phase`` is None (the Cold Start row); None
+    for a percentile that the phase's count does not support (stats.samples_needed)."""
     if result.status != OK:
         return None
     if phase is None or key is None:
         return result.cold_start_ms
-    return result.summary()[phase][key]
+    s = result.summary()[phase]
+    if key in _PERCENTILES and s["count"] < samples_needed(_PERCENTILES[key]):
+        return None
+    return s[key]
+
+
+def _cell(result: PolicyResult, phase: str | None, key: str | None) -> str:
+    """What the table shows for a statistic: a median with its interval, "n/a (needs 100)" for
+    an unsupported percentile, the status of a result that was not measured."""
+    if result.status != OK:
+        return result.status
+    if phase is None or key is None:
+        return format_ms(result.cold_start_ms)
+    s = result.summary()[phase]
+    if key == "median_ms":
+        return median_text(s)
+    return percentile_text(s, _PERCENTILES[key]) if key in _PERCENTILES else format_ms(s[key])
+
+
+_PERCENTILES = {"p90_ms": 90, "p99_ms": 99}
 
 
 # (row label, phase, statistic); the first group gets ratio columns.
@@ -58,8 +79,7 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
     rows: list[list[str] | None] = []  # None: a rule
 
     def stat_row(row_label: str, phase: str | None, key: str | None, with_ratio: bool) -> list[str]:
-        values = [_stat(r, phase, key) for r in rs]
-        cells = [row_label] + [format_ms(v) if r.status == OK else r.status for r, v in zip(rs, values)]
+        cells = [row_label] + [_cell(r, phase, key) for r in rs]
         if with_ratio and base is not None:
             b = _stat(base, phase, key)
             cells += [_ratio(_stat(r, phase, key), b) for r in others]

@@ -12,9 +12,9 @@ from policybench.scaling.axes import Axis, applies, grid, point_config, point_la
 
 
 def estimate_seconds(cfg: RunSettings, axes: list[Axis]) -> float:
-    """The longest the grid can take: every point of every policy up to --max-seconds."""
+    """The longest the grid can take: every point of every policy up to --max-seconds (in each process)."""
     points = grid(axes)
-    return sum(cfg.max_seconds for p in points for name in cfg.policies if applies(name, p))
+    return sum(cfg.max_seconds * cfg.processes for p in points for name in cfg.policies if applies(name, p))
 
 
 def tag(results: list[PolicyResult], point: dict[str, object], axes: list[Axis]) -> list[PolicyResult]:

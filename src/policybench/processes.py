@@ -1,0 +1,84 @@
+"""Repeated processes (``--processes N``): one policy measured in N fresh processes one after the
+other, and their results merged into one result per variant and sweep point.
+
+The merged result keeps every process's samples, each marked with its process index
+(``Sample.process``), and each process's cold start, build time, completeness and precision
+(``PolicyResult.processes``); its own cold start and build time are the medians over processes.
+A process that failed makes the merged result fail, naming the process; the samples measured
+in the others are kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from policybench.results import OK, PolicyResult, ProcessRun
+from policybench.stats import percentile
+
+Log = Callable[[str], None]
+
+
+def measure_processes(name: str, count: int, measure_once: Callable[[int], list[PolicyResult]],
+                      log: Log = lambda line: None) -> list[PolicyResult]:
+    """``name``'s results from ``count`` processes (``measure_once(k)``: its results measured in
+    the k-th, a fresh one), merged by ``merge_processes``."""
+    per_process = []
+    for k in range(count):
+        if count > 1:
+            log(f"{name}: process {k + 1} of {count}")
+        per_process.append(measure_once(k))
+    return merge_processes(per_process)
+
+
+def merge_processes(per_process: list[list[PolicyResult]]) -> list[PolicyResult]:
+    """One result per variant and point, in the order the processes first gave them; a process
+    that failed as a whole (one failed result without samples) fails every merged result."""
+    if len(per_process) == 1:
+        return per_process[0]
+    groups: dict[tuple[str | None, tuple[tuple[str, str], ...]], list[tuple[int, PolicyResult]]] = {}
+    failures: list[tuple[int, PolicyResult]] = []
+    for k, results in enumerate(per_process):
+        if _failed_whole(results, per_process):
+            failures.append((k, results[0]))
+            continue
+        for r in results:
+            groups.setdefault((r.variant, tuple(r.point.items())), []).append((k, r))
+    if not groups:  # every process failed: the first one's failure, naming it
+        k, first = failures[0]
+        return [dataclasses.replace(first, error=_named(k, len(per_process), first.error))]
+    return [_merged(runs, failures, len(per_process)) for runs in groups.values()]
+
+
+def _failed_whole(results: list[PolicyResult], per_process: list[list[PolicyResult]]) -> bool:
+    """The process failed before measuring anything: one failed result, no samples, where another
+    process gave more results or results of other variants."""
+    if len(results) != 1 or results[0].status == OK or results[0].samples:
+        return False
+    return any(len(other) != 1 or other[0].variant != results[0].variant for other in per_process)
+
+
+def _named(k: int, count: int, error: str | None) -> str:
+    return f"process {k + 1} of {count}: {error or 'failed'}"
+
+
+def _merged(runs: list[tuple[int, PolicyResult]], failures: list[tuple[int, PolicyResult]], count: int) -> PolicyResult:
+    """One variant's results from each process as one result."""
+    first = runs[0][1]
+    samples = [dataclasses.replace(s, process=k) for k, r in runs for s in r.samples]
+    record = {k: ProcessRun(r.status, r.cold_start_ms, r.build_seconds, r.complete, r.precision) for k, r in runs}
+    record.update({k: ProcessRun(r.status) for k, r in failures})
+    bad = sorted([(k, r) for k, r in runs if r.status != OK] + failures, key=lambda kr: kr[0])
+    status, error = (bad[0][1].status, _named(bad[0][0], count, bad[0][1].error)) if bad else (first.status, first.error)
+    completes = [r.complete for _, r in runs]
+    return dataclasses.replace(
+        first, status=status, error=error, samples=samples, processes=[record[k] for k in sorted(record)],
+        cold_start_ms=_median([r.cold_start_ms for _, r in runs]), build_seconds=_median([r.build_seconds for _, r in runs]),
+        complete=None if None in completes else all(completes) and not failures,
+        precision=None if first.precision is None else max(r.precision or 0.0 for _, r in runs),
+    )
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return percentile(known, 50) if known else None
