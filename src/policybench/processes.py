@@ -76,7 +76,20 @@ def _merged(runs: list[tuple[int, PolicyResult]], failures: list[tuple[int, Poli
         cold_start_ms=_median([r.cold_start_ms for _, r in runs]), build_seconds=_median([r.build_seconds for _, r in runs]),
         complete=None if None in completes else all(completes) and not failures,
         precision=None if first.precision is None else max(r.precision or 0.0 for _, r in runs),
+        machine_load=_busiest([r.machine_load for _, r in runs]),
     )
+
+
+def _busiest(loads: list[dict[str, object]]) -> dict[str, object]:
+    """The machine's other load over several processes: for each figure, the worst one read (a
+    result is as reliable as its least reliable process)."""
+    out: dict[str, object] = {}
+    for load in loads:
+        for key, value in load.items():
+            if isinstance(value, (int, float)):
+                known = out.get(key)
+                out[key] = max(known, value) if isinstance(known, (int, float)) else value
+    return out
 
 
 def _median(values: list[float | None]) -> float | None:

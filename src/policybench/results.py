@@ -17,7 +17,7 @@ from policybench import schema
 from policybench.errors import UsageError
 from policybench.samples import PHASES, TICK_PHASES, Sample, latencies, process_indices, stage_latencies, stage_names
 from policybench.schema import DAY_S, JSON, one_line, read_count, read_ms, read_name, read_optional, read_seconds, read_text, shown
-from policybench.stats import percentile, summarize
+from policybench.stats import interval_over_processes, percentile, summarize
 
 SCHEMA_VERSION = 2
 READ_VERSIONS = (1, 2)  # a schema-1 file is upgraded as it is read (schema.upgrade_result)
@@ -137,12 +137,27 @@ class PolicyResult:
         medians = self.process_medians(phase)
         return (min(medians), max(medians)) if len(medians) > 1 else None
 
+    def _phase_summary(self, phase: str | None) -> JSON:
+        """summarize over every sample of the phase; with several processes, the headline median
+        is the median of the per-process medians, its interval the one over processes (widened to
+        hold that median), and the per-process medians and their spread are kept beside."""
+        out: JSON = dict(summarize(latencies(self.samples, phase)))
+        medians = self.process_medians(phase)
+        if len(medians) > 1:
+            median = percentile(medians, 50)
+            interval = interval_over_processes(medians)
+            out["median_ms"] = median
+            out["median_ci_ms"] = None if interval is None else [min(interval[0], median), max(interval[1], median)]
+            out["process_medians_ms"] = medians
+            out["process_spread_ms"] = [min(medians), max(medians)]
+        return out
+
     def summary(self) -> JSON:
         """Per phase ("all", step, refill) the statistics of summarize; per stage, when the
         samples have stages, the same per phase (one level deeper)."""
-        out: JSON = {"all": summarize(latencies(self.samples))}
+        out: JSON = {"all": self._phase_summary(None)}
         for phase in PHASES:
-            out[phase] = summarize(latencies(self.samples, phase))
+            out[phase] = self._phase_summary(phase)
         stages = stage_names(self.samples)
         if stages:
             out["stages"] = {

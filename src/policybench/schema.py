@@ -28,6 +28,8 @@ T = TypeVar("T")
 DAY_S = 86_400  # a file that says a call or a build took longer than a day is not a measurement
 MAX_COUNT = 2**53  # call and tick indices, parameter counts: whole numbers a float holds exactly
 MAX_NAME = 4096  # characters of a policy name, variant or source (PATH_MAX, for a checkpoint path)
+MAX_POINT_AXES = 8  # axes of a sweep point in a file (policybench sweeps one or two)
+MAX_POINT_VALUE = 100  # characters of a sweep value as shown ("480x640", "0.001")
 MAX_AXIS_VALUE = 1e12  # a sweep axis value; a fitted line squares it
 _FLOAT_MAX = sys.float_info.max
 _IMAGE_SIZE = re.compile(r"[1-9][0-9]{0,5}x[1-9][0-9]{0,5}")  # a sweep's image_size value, HEIGHTxWIDTH
@@ -223,10 +225,15 @@ def upgrade_result(d: JSON) -> JSON:
 
 
 def read_point(value: object, where: str) -> dict[str, str]:
+    """A sweep point: at most MAX_POINT_AXES axes, each value a short string ("2", "480x640")."""
     point = read_object(value, where)
+    if len(point) > MAX_POINT_AXES:
+        raise UsageError(f"{where} has {len(point):,} axes; a sweep point has at most {MAX_POINT_AXES}")
     for axis, shown_value in point.items():
-        read_text(shown_value, f"{where}.{one_line(axis)}")
-    return point
+        if len(read_text(shown_value, f"{where}.{one_line(axis)}")) > MAX_POINT_VALUE:
+            raise UsageError(f"{where}.{one_line(axis)} is {shown(shown_value)}; a sweep value is at most "
+                             f"{MAX_POINT_VALUE} characters")
+    return cast(dict[str, str], point)
 
 
 def read_memory(value: object, where: str) -> JSON:

@@ -12,6 +12,7 @@ import random
 import time
 from pathlib import Path
 
+import pytest
 from fakes import rich_json, sweep_json
 
 from policybench.cli import main
@@ -117,6 +118,7 @@ def run_cli(argv: list[str], allowed: tuple[int, ...], capsys) -> str | None:
     return None
 
 
+@pytest.mark.slow  # about 40 s: make test-fast leaves it to make test
 def test_hostile_results_files_never_give_a_traceback(tmp_path, capsys, monkeypatch):
     rng = random.Random(SEED)
     figures = {"html": False}

@@ -283,3 +283,37 @@ def test_a_bad_run_refills_or_precision_is_one_error_naming_it():
     d = _written()
     d["run"].update(refills="auto", precision=0.02)
     assert RunResults.from_json(d).run["refills"] == "auto"
+
+
+def test_the_summary_and_the_table_show_the_median_of_the_processes_and_their_spread():
+    """Pooled, the 9 refills' median would be 1000 too; with costs 1, 2, 4 it is 2000 pooled and
+    2000 as median of medians, but the interval is the one over the 3 processes (t, 2 df)."""
+    from policybench.report.table import render_table
+    from policybench.stats import interval_over_processes
+
+    [result], _ = measured_in_processes(costs=[1.0, 2.0, 4.0])
+    refill = result.summary()["refill"]
+    assert refill["median_ms"] == 2000.0 and refill["count"] == 9
+    assert refill["process_medians_ms"] == [1000.0, 2000.0, 4000.0]
+    assert refill["process_spread_ms"] == [1000.0, 4000.0]
+    low, high = interval_over_processes([1000.0, 2000.0, 4000.0])
+    assert refill["median_ci_ms"] == [min(low, 2000.0), max(high, 2000.0)]
+    table = render_table(RunResults({"device": "cpu"}, {}, [result]))
+    assert "fake: 3 processes, refill medians from 1000 to 4000 ms (the table shows the median of the processes' medians)" in table
+
+
+def test_a_merged_result_keeps_the_busiest_process_load():
+    [result], _ = measured_in_processes()
+    loads = [{"other_cpu": 0.05}, {"other_cpu": 0.41, "other_gpu_processes": 0}, {"other_cpu": 0.1}]
+    runs = [[dataclasses.replace(result, samples=[], machine_load=load)] for load in loads]
+    [merged] = merge_processes(runs)
+    assert merged.machine_load == {"other_cpu": 0.41, "other_gpu_processes": 0}
+
+
+def test_the_table_says_when_the_machine_was_busy():
+    from policybench.report.table import render_table
+
+    [result], _ = measured_in_processes(costs=[1.0])
+    busy = dataclasses.replace(result, machine_load={"other_cpu": 0.41})
+    table = render_table(RunResults({"device": "cpu"}, {}, [busy]))
+    assert "fake: the machine was 41 % busy with other work while it was measured: its figures are not reliable" in table

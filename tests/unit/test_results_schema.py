@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from fakes import ok_result, run_results, sweep_json
 from policybench.cli import main
 from policybench.errors import UsageError
 from policybench.report.html import render_html
+from policybench.report.markdown import render_markdown
 from policybench.report.table import render_table
 from policybench.results import PolicyResult, RunResults, read_results, write_results
 from policybench.scaling.axes import parse_axes
@@ -167,3 +169,30 @@ def test_a_schema_1_realtime_entry_takes_the_identity_of_the_result_it_names(tmp
     assert (variant.policy, variant.variant, variant.point) == ("act", "bf16", {"cameras": "2"})
     assert variant.name == "act+bf16[cameras=2]"
     assert (plain.policy, plain.variant, plain.point) == ("noop", None, {})
+
+
+@pytest.mark.parametrize(("point", "message"), [
+    ({f"a{i}": "1" for i in range(9)}, "point has 9 axes; a sweep point has at most 8"),
+    ({"cameras": "1" * 101}, "point.cameras is '111"),
+])
+def test_a_sweep_point_is_a_few_short_values(tmp_path, point, message):
+    """A crafted point cannot turn a table row into megabytes (100,000 axes) or a page-wide name."""
+    d = json.loads((DATA / "small_results_v2.json").read_text())
+    d["results"][0]["point"] = point
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(d))
+    with pytest.raises(UsageError, match=re.escape(message)):
+        read_results(str(path))
+
+
+def test_a_line_break_in_a_name_read_from_a_file_keeps_each_table_row_one_line(tmp_path):
+    d = json.loads((DATA / "small_results_v2.json").read_text())
+    d["results"][0]["policy"] = "smol\nvla"
+    d["results"][0]["point"] = {"cameras": "1\n2"}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(d))
+    results = read_results(str(path))
+    rows = [line for line in render_markdown(results).splitlines() if "smol" in line]
+    assert len(rows) == 2 and all("| smol\\nvla[cameras=1\\n2] |" in row for row in rows)
+    header = next(line for line in render_table(results).splitlines() if line.startswith("Metric"))
+    assert "smol\\nvla[cameras=1\\n2] (ms)" in header

@@ -10,6 +10,7 @@ from policybench.policies.labels import label as policy_label
 from policybench.policies.labels import short_label
 from policybench.results import PolicyResult, RunResults, name_suffix
 from policybench.stats import samples_needed
+from policybench.schema import one_line
 
 
 class Identified(Protocol):
@@ -26,13 +27,14 @@ def label(r: Identified) -> str:
 
 
 def identity_label(policy: str, variant: str | None = None, point: dict[str, str] | None = None) -> str:
-    """"ACT+bf16[cameras=2]": the policy's label, then what its result's name adds."""
-    return policy_name(policy) + name_suffix(variant, point or {})
+    """"ACT+bf16[cameras=2]": the policy's label, then what its result's name adds; a line break
+    in a name read from a file is shown escaped, so a table row stays one row."""
+    return one_line(policy_name(policy) + name_suffix(variant, point or {}))
 
 
 def short(r: PolicyResult) -> str:
     """A ratio header's name: "Diff", "SmolVLA+compile"."""
-    return short_label(r.policy) + name_suffix(r.variant, r.point)
+    return one_line(short_label(r.policy) + name_suffix(r.variant, r.point))
 
 
 def policy_name(policy: str) -> str:

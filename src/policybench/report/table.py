@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from policybench.report.details import detail_rows, missing_notes
 from policybench.report.format import format_ms, label, machine_line, median_text, percentile_text, short
+from policybench.machine_load import busy_reason
 from policybench.results import OK, PolicyResult, RunResults
 from policybench.stats import samples_needed
 
@@ -121,14 +122,33 @@ def _giga(value: object) -> float:
     return value / 1e9 if isinstance(value, (int, float)) else float("nan")
 
 
+def _claims(r: PolicyResult) -> list[str]:
+    """What a measured result's figures rest on: cut short, the precision not reached, measured
+    over several processes (their spread), or on a machine busy with other work."""
+    notes = []
+    refill = r.summary()["refill"]
+    if r.complete is False and r.precision is not None:
+        notes.append(f"{label(r)}: --refills auto stopped by --max-seconds with the refill median known to "
+                     f"±{100 * r.precision:.1f} % ({refill['count']} refills measured)")
+    elif r.complete is False:
+        notes.append(f"{label(r)}: stopped by --max-seconds before its full refill cycles ({refill['count']} refills measured)")
+    if refill.get("process_spread_ms"):
+        low, high = refill["process_spread_ms"]
+        notes.append(f"{label(r)}: {len(refill['process_medians_ms'])} processes, refill medians from {low:.4g} to "
+                     f"{high:.4g} ms (the table shows the median of the processes' medians)")
+    busy = busy_reason(r.machine_load)
+    if busy:
+        notes.append(f"{label(r)}: {busy} while it was measured: its figures are not reliable")
+    return notes
+
+
 def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
     notes: list[str] = []
     for r in results.results:
         if r.status != OK:
             notes.append(f"{label(r)} {r.status}: {(r.error or '').splitlines()[0] if r.error else 'unknown error'}")
-        elif r.complete is False:
-            n = r.summary()["refill"]["count"]
-            notes.append(f"{label(r)}: stopped by --max-seconds before its full refill cycles ({n} refills measured)")
+        else:
+            notes += _claims(r)
     notes += missing_notes(results.results)
     for r in results.results:
         if r.variant == "eager" and r.roofline.get("floor_ms"):
