@@ -2,7 +2,7 @@
 #
 #   make bench / make test        the newest LeRobot: a Python >= 3.12 found on this machine
 #                                 (python3.12, python3.13, or one that pyenv installed), else python3
-#   make test-fast                the unit tests that build no LeRobot policy (under a minute)
+#   make test-fast                the unit tests that build no LeRobot policy, while you work
 #   make lint                     ruff and mypy (strict on the settings and results modules)
 #   make test-lerobot044          the oldest supported LeRobot, 0.4.4, on Python 3.10/3.11
 #
