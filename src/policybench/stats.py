@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import Any
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -19,18 +19,10 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-class Summary(TypedDict):
-    """What summarize gives (milliseconds): a phase's statistics as the results file holds them."""
-
-    count: int
-    mean_ms: float | None
-    median_ms: float | None
-    min_ms: float | None
-    max_ms: float | None
-    p90_ms: float | None
-    p99_ms: float | None
-    std_ms: float | None
-    median_ci_ms: list[float] | None  # [low, high]: median_interval at 95 %
+# A phase's statistics as the results file holds them (milliseconds): count, mean_ms, median_ms,
+# min_ms, max_ms, p90_ms, p99_ms, std_ms, median_ci_ms. The typed, public face of the same is
+# api.Phase; this is the JSON it is read from.
+Summary = dict[str, Any]
 
 
 def summarize(values: Sequence[float]) -> Summary:
