@@ -33,10 +33,10 @@ $(VENV_OLD)/.policybench-installed: pyproject.toml Makefile
 	$(VENV_OLD)/bin/python -m pip install --quiet -e ".[test,runtimes]"
 	touch $@
 
-# The default benchmark: ACT, SmolVLA and Diffusion on the so100 profile, 3 refill cycles
+# The default benchmark: ACT, SmolVLA and Diffusion on the so100 profile, 6 refill cycles
 # each after 2 of warm-up, Diffusion at 10 denoising steps (its default is 100) so that the
 # whole run takes a few minutes on a 2-core CPU; pass BENCH_ARGS to change anything.
-BENCH_ARGS ?= --refills 3 --set diffusion.num_inference_steps=10
+BENCH_ARGS ?= --refills 6 --set diffusion.num_inference_steps=10
 bench: $(VENV)/.policybench-installed
 	$(VENV)/bin/policybench run $(BENCH_ARGS)
 
