@@ -20,6 +20,11 @@ MAX_HZ = 10_000  # a period of 0.1 ms: a Python control loop's own overhead
 AUTO = "auto"  # refills: measure until the refill median is known to --precision
 
 
+# --processes: pyperf spreads a benchmark over 20 by default; a hundred fresh processes of one
+# policy is already hours of building for a VLA, and every process's samples are kept.
+MAX_PROCESSES = 100
+
+
 @dataclass(frozen=True)
 class Override:
     """One ``--set POLICY.FIELD=VALUE``: a field of a LeRobot policy config."""
@@ -89,6 +94,8 @@ class RunSettings:
         _positive("max_seconds", self.max_seconds)
         if isinstance(self.processes, bool) or not isinstance(self.processes, int) or self.processes <= 0:
             raise SettingsError(f"{{processes}} must be a positive count, got {literal(self.processes)}")
+        if self.processes > MAX_PROCESSES:
+            raise SettingsError(f"{{processes}} must be at most {MAX_PROCESSES}, got {self.processes}")
         if not (0 < self.precision < 1):
             raise SettingsError(f"{{precision}} must be a share from above 0 to below 1 (0.02 is 2 %), "
                                 f"got {literal(format(self.precision, 'g'))}")

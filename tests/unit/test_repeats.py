@@ -121,6 +121,7 @@ def test_auto_precision_reaches_the_result():
 @pytest.mark.parametrize("fields, message", [
     ({"processes": 0}, "processes must be a positive count, got 0"),
     ({"processes": True}, "processes must be a positive count, got True"),
+    ({"processes": 101}, "processes must be at most 100, got 101"),  # 99,999,999 processes ran until killed
     ({"precision": 0.0}, "precision must be a share from above 0 to below 1"),
     ({"precision": 1.5}, "precision must be a share from above 0 to below 1 (0.02 is 2 %), got 1.5"),
     ({"precision": float("nan")}, "precision must be a share"),
