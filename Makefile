@@ -24,13 +24,13 @@ VENV_OLD := .venv-lerobot044
 $(VENV)/.policybench-installed: pyproject.toml Makefile
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e ".[test,runtimes,lint]"
+	$(VENV)/bin/python -m pip install --quiet -e ".[test,runtimes,lint,cluster]"
 	touch $@
 
 $(VENV_OLD)/.policybench-installed: pyproject.toml Makefile
 	test -x $(VENV_OLD)/bin/python || $(PYTHON_OLD) -m venv $(VENV_OLD)
 	$(VENV_OLD)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV_OLD)/bin/python -m pip install --quiet -e ".[test,runtimes]"
+	$(VENV_OLD)/bin/python -m pip install --quiet -e ".[test,runtimes,cluster]"
 	touch $@
 
 # The default benchmark: ACT, SmolVLA and Diffusion on the so100 profile, 6 refill cycles

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from policybench.settings import RealtimeSettings, RunKeywords, RunSettings, SweepSettings
     from policybench.context import RunContext
     from policybench.control.budget import HighestRate
+    from policybench.report.fleet import Fleet
     from policybench.scaling.axes import Axis
 
 
@@ -297,8 +298,8 @@ def run(
     refills: int | str = 10, warmup: int = 2, max_seconds: float = 60.0, processes: int = 1, precision: float = 0.02,
     # what is measured
     overrides: Mapping[str, object] | None = None, variants: Sequence[str] | str = ("eager",), pipeline: bool = False,
-    policy_paths: Sequence[str] = (), hub: bool = False, trust_remote_code: bool = False, seed: int = 0,
-    inputs: object = None, isolate: bool | None = None,
+    breakdown: bool = False, policy_paths: Sequence[str] = (), hub: bool = False, trust_remote_code: bool = False,
+    seed: int = 0, inputs: object = None, isolate: bool | None = None, ray: str | None = None, on: Sequence[str] = (),
     # what is written and said
     baseline: str | None = None, json_path: str | None = None, export_dir: str | None = None, hz: float | None = None,
     log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
@@ -318,12 +319,15 @@ def run(
     fresh child processes one after the other, every process's samples kept (not with ``isolate=False``).
     ``overrides`` sets LeRobot config fields ({"diffusion.num_inference_steps": 10});
     ``variants`` adds acceleration variants (bf16, compile, onnxruntime, ...) beside eager, whose
-    exported models go to ``export_dir``; ``pipeline`` times LeRobot's whole deployment step.
+    exported models go to ``export_dir``; ``pipeline`` times LeRobot's whole deployment step;
+    ``breakdown`` splits refills of their own, after the timed ones, into the family's components.
     ``threads`` sets torch's threads for the run; ``hub`` allows downloads; ``trust_remote_code``
     lets LeRobot run a model's own Python files (only for sources you trust); ``json_path`` is
     rewritten after every policy; ``baseline`` divides the ratio columns; ``hz`` is the control
     rate the CLI's budgets are for, kept in the results file. ``isolate``: each named
-    policy in a process of its own (the default; objects run here). ``log``, ``warn`` and
+    policy in a process of its own (the default; objects run here). ``ray``: each policy a task on a
+    node of the Ray cluster at that address ("auto": the one started here), on each of the nodes
+    ``on`` names ("all": every one) if given (cluster.py). ``log``, ``warn`` and
     ``progress(policy, done, target)`` hear how it goes. A bad argument is a ValueError naming it."""
     names, built = _named_and_built(policies)
     try:
@@ -333,7 +337,7 @@ def run(
                            overrides=overrides, variants=variants, pipeline=pipeline,
                            policy_paths=policy_paths, threads=threads, hub=hub, baseline=baseline,
                            json_path=json_path, export_dir=export_dir, seed=seed, objects=list(built),
-                           trust_remote_code=trust_remote_code, hz=hz)
+                           trust_remote_code=trust_remote_code, hz=hz, breakdown=breakdown, ray=ray, on=list(on))
         raw = measure(cfg, log=log, warn=warn, progress=progress, isolate=isolate, objects=built, inputs=inputs)
     except UsageError as exc:
         raise ValueError(str(exc)) from None
@@ -361,6 +365,12 @@ def measure(cfg: RunSettings, *, log=None, warn=None, progress=None, isolate: bo
     from policybench.runner import run_benchmark, validate_overrides
 
     objects = objects or {}
+    if cfg.ray is not None:  # each policy a task on a node of the Ray cluster: nothing set up here
+        from policybench.cluster import measure_on_cluster
+
+        if objects:
+            raise SettingsError("policies given as objects are measured in this process: drop {ray}")
+        return measure_on_cluster(cfg, log=log, isolate=isolate is not False)
     folders = {cfg.export_dir: "export_dir"} if cfg.export_dir else None
     isolate_named = (isolate if isolate is not None else True) and not objects
     with _entered(context, cfg, isolate=isolate_named, folders=folders) as ctx:
@@ -381,6 +391,10 @@ def measure_sweep(settings: SweepSettings, *, log=None, warn=None, progress=None
     from policybench.scaling.run import run_sweep
 
     cfg = settings.run
+    if cfg.ray is not None:  # each point a task on a node of the Ray cluster: nothing set up here
+        from policybench.cluster import sweep_on_cluster
+
+        return sweep_on_cluster(settings, log=log, isolate=isolate)
     with run_context(cfg, isolate=isolate) as ctx:
         validate_overrides(cfg)  # the fixed --set values, and every axis's field, before anything is built
         for axis in settings.axes:
@@ -431,17 +445,21 @@ def sweep(
     precision: float = 0.02,
     overrides: Mapping[str, object] | None = None,
     variants: Sequence[str] | str = ("eager",),
+    breakdown: bool = False,
     policy_paths: Sequence[str] = (),
     hub: bool = False,
     trust_remote_code: bool = False,
     json_path: str | None = None,
+    ray: str | None = None,
+    on: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
 ) -> Results:
     """Measure policies at every point of one or two ``axes``: {"cameras": [1, 2, 3]},
     {"image_size": ["224x224", "480x640"]}, {"threads": [1, 2]} or a LeRobot config field
     {"diffusion.num_inference_steps": [5, 10, 25]}. Each point runs as ``run`` does (``refills``,
-    ``warmup``, ``max_seconds``, ``processes``, ``precision``, the other keywords alike); ``hz`` is
-    the control rate whose largest holding setting the CLI reports. A bad argument raises ValueError naming the keyword."""
+    ``warmup``, ``max_seconds``, ``processes``, ``precision``, the other keywords alike, ``breakdown`` too); ``hz`` is
+    the control rate whose largest holding setting the CLI reports; ``ray`` and ``on`` spread the points over a Ray
+    cluster as ``run`` spreads its policies. A bad argument raises ValueError naming the keyword."""
     from policybench.profiles import parse_image_size
     from policybench.scaling.axes import Axis
 
@@ -451,9 +469,9 @@ def sweep(
     try:
         cfg = build_config(policies, device=device, profile=profile, refills=refills, warmup=warmup,
                            max_seconds=max_seconds, processes=processes, precision=precision,
-                           overrides=overrides, variants=variants,
+                           overrides=overrides, variants=variants, breakdown=breakdown,
                            policy_paths=policy_paths, hub=hub, trust_remote_code=trust_remote_code,
-                           json_path=json_path)
+                           json_path=json_path, ray=ray, on=list(on))
         grid = [Axis(name, values(name, given)) for name, given in (axes or {}).items()]
         settings = sweep_settings(cfg, grid, policy_paths=policy_paths, hz=hz)
         raw = measure_sweep(settings, log=log)
@@ -515,6 +533,19 @@ def load(path: str) -> Results:
     return Results(_call(read_results, path))
 
 
+def fleet(files: Sequence[str | Results], labels: Sequence[str] = ()) -> Fleet:
+    """Results files (paths or Results) of several machines side by side: per policy and machine
+    the refill and step medians, peak memory and the highest rate held in sync and async mode;
+    ``labels`` name the machines in order (the rest are named by their files' facts). ``str()``
+    of it is the table; a bad file raises ValueError naming it."""
+    from policybench.report.fleet import build_fleet
+    from policybench.results import read_results
+
+    loaded = [(x, _call(read_results, x)) if isinstance(x, str) else (f"results {n + 1}", x.raw)
+              for n, x in enumerate(files)]
+    return _call(build_fleet, loaded, list(labels))
+
+
 @dataclass(frozen=True)
 class Comparison:
     """Per policy and phase, the ratio of medians new/base with its interval from the two medians'
@@ -526,6 +557,7 @@ class Comparison:
     environment_differences: list[str] = field(default_factory=list)
     only_in_one: list[str] = field(default_factory=list)
     threshold: float = 0.05
+    busy: list[str] = field(default_factory=list)  # compared with force: the results measured on a busy machine
 
     @property
     def regressed(self) -> bool:
@@ -544,16 +576,21 @@ class Comparison:
         return f"<Comparison: {verdict}, {len(self.changes)} medians compared, threshold {100 * self.threshold:g}%>"
 
 
-def compare(base: Results | str, new: Results | str, threshold: float = 0.05) -> Comparison:
-    """Compare two runs (Results or results-file paths); ``threshold`` is a fraction (0.05 = 5%)."""
-    from policybench.regression import compare_results, environment_differences, newly_failed, unmatched_policies
+def compare(base: Results | str, new: Results | str, threshold: float = 0.05, force: bool = False) -> Comparison:
+    """Compare two runs (Results or results-file paths); ``threshold`` is a fraction (0.05 = 5%).
+    A result measured on a machine busy with other work (in both runs) raises
+    regression.BusyMeasurement naming it, unless ``force``: then ``Comparison.busy`` names them."""
+    from policybench.regression import (
+        busy_measurements, compare_results, environment_differences, newly_failed, refuse_busy, unmatched_policies)
 
     a, b = (load(x).raw if isinstance(x, str) else x.raw for x in (base, new))
     if not 0 <= threshold < 10:
         raise ValueError(f"threshold must be a fraction between 0 and 10, got {threshold}")
-    failed = newly_failed(a, b)
-    return Comparison(compare_results(a, b, threshold), failed, environment_differences(a, b),
-                      unmatched_policies(a, b), threshold)
+    busy = busy_measurements(a, b, *(x if isinstance(x, str) else name for x, name in ((base, "base"), (new, "new"))))
+    if not force:
+        refuse_busy(busy)
+    return Comparison(compare_results(a, b, threshold), newly_failed(a, b), environment_differences(a, b),
+                      unmatched_policies(a, b), threshold, busy)
 
 
 @dataclass(frozen=True)
@@ -581,15 +618,21 @@ def simulate_realtime(
     seconds: float = 10.0,
     aggregate: str = "weighted_average",
     policies: Sequence[str] | None = None,
+    mode: str = "both",
+    queue_threshold: int = 30,
+    execution_horizon: int = 10,
 ) -> RealtimeVerdict:
     """Replay measured step and refill latencies through paced sync and async control loops on a
-    virtual clock: can these policies hold these control rates?"""
+    virtual clock: can these policies hold these control rates? ``mode`` "rtc" (or "all") replays
+    a live rtc run's chunks through LeRobot's RTC engine's rules at ``queue_threshold``, with the
+    smallest threshold and execution horizon that never starve."""
     from policybench.settings import RealtimeSettings
     from policybench.control.simulate import highest_rates
 
     raw = load(results).raw if isinstance(results, str) else results.raw
     try:
-        settings = RealtimeSettings(hz=tuple(hz), thresholds=tuple(thresholds), seconds=seconds, aggregate=aggregate)
+        settings = RealtimeSettings(hz=tuple(hz), thresholds=tuple(thresholds), seconds=seconds, aggregate=aggregate,
+                                    mode=mode, queue_threshold=queue_threshold, execution_horizon=execution_horizon)
         entries = replay(raw, settings, list(policies) if policies else None)
     except UsageError as exc:
         raise ValueError(str(exc)) from None
@@ -598,10 +641,16 @@ def simulate_realtime(
 
 def replay(raw: RunResults, settings: RealtimeSettings, policies: list[str] | None = None) -> list[RealtimeResult]:
     """The simulated entries of ``settings`` (its modes only) for the measured samples of ``raw``."""
-    from policybench.control.simulate import simulate
+    from policybench.control.simulate import replay_rtc, simulate
 
-    entries = simulate(raw, list(settings.hz), list(settings.thresholds), settings.length_s, settings.aggregate,
-                       policies, ticks=settings.ticks)
+    modes = set(settings.modes)
+    entries = []
+    if modes - {"rtc"} and (raw.results or "rtc" not in modes):  # a file of live rtc runs has no samples
+        entries = simulate(raw, list(settings.hz), list(settings.thresholds), settings.length_s, settings.aggregate,
+                           policies, ticks=settings.ticks)
+    if "rtc" in modes:  # the live rtc runs' chunks, replayed
+        entries += replay_rtc(raw, list(settings.hz), settings.length_s, settings.ticks, settings.queue_threshold,
+                              settings.execution_horizon, policies)
     return [e for e in entries if e.mode in settings.modes]
 
 
@@ -648,6 +697,9 @@ def realtime(
     remote: bool = False,
     remote_calls: int = 10,
     port: int | None = None,
+    execution_horizon: int = 10,
+    queue_threshold: int = 30,
+    max_guidance_weight: float = 10.0,
     device: str = "auto",
     profile: str = "so100",
     overrides: Mapping[str, object] | None = None,
@@ -661,7 +713,9 @@ def realtime(
     chunks), then run at the rate for ``seconds`` (10 s) or ``ticks``: ``mode`` "sync"
     (select_action on the loop), "async" (chunks from a background worker, a new one asked when the
     queue holds at most ``threshold`` of a chunk; overlapping actions merged by ``aggregate``) or
-    "both". ``remote`` also times ``remote_calls`` round trips through LeRobot's PolicyServer (on
+    "both"; "rtc" drives LeRobot's Real-Time Chunking engine (``execution_horizon``,
+    ``queue_threshold``, ``max_guidance_weight`` as LeRobot names them), "all" runs the three.
+    ``remote`` also times ``remote_calls`` round trips through LeRobot's PolicyServer (on
     127.0.0.1:``port`` if given). The policies and their inputs are named as ``run`` names them.
     A bad argument raises ValueError naming the keyword."""
     from policybench.settings import RealtimeSettings
@@ -672,7 +726,9 @@ def realtime(
                            profile=profile, overrides=overrides, policy_paths=policy_paths, threads=threads,
                            hub=hub, trust_remote_code=trust_remote_code, warmup=warmup)
         settings = RealtimeSettings(hz=(hz,), thresholds=(threshold,), seconds=seconds, ticks=ticks, mode=mode,
-                                    aggregate=aggregate, remote=remote, remote_calls=remote_calls, port=port, run=cfg)
+                                    aggregate=aggregate, remote=remote, remote_calls=remote_calls, port=port,
+                                    execution_horizon=execution_horizon, queue_threshold=queue_threshold,
+                                    max_guidance_weight=max_guidance_weight, run=cfg)
         entries = measure_realtime(settings, log=log).realtime
     except UsageError as exc:
         raise ValueError(str(exc)) from None

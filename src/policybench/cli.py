@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import nullcontext
 from typing import cast
 
 from policybench.errors import SettingsError, UsageError
@@ -27,9 +28,14 @@ FLAGS = {
     "variants": "--variant", "export_dir": "--export", "baseline": "--baseline", "json_path": "--json",
     "hz": "--hz", "seconds": "--seconds", "ticks": "--ticks", "mode": "--mode", "thresholds": "--threshold",
     "aggregate": "--aggregate", "remote": "--remote", "remote_calls": "--remote-calls", "port": "--port",
+    "execution_horizon": "--execution-horizon", "queue_threshold": "--queue-threshold",
+    "max_guidance_weight": "--max-guidance-weight",
     "simulate": "--simulate", "output": "-o", "processes": "--processes", "precision": "--precision",
-    "in_process": "--in-process",
+    "in_process": "--in-process", "breakdown": "--breakdown", "ray": "--ray", "on": "--on", "labels": "--label",
 }
+BREAKDOWN_HELP = ("after the timed refills, 5 refills of its own split into the policy family's components "
+                  "(vision encoder, denoising steps, ...), each against its FLOP/byte floor; the unattributed rest "
+                  "is a row of its own")
 TRUST_HELP = ("let LeRobot run the Python files of a model or tokenizer it loads with trust_remote_code "
               "(pi0_fast's FAST tokenizer, GR00T); refused without it. Only for sources you trust: the code "
               "runs as you")
@@ -108,15 +114,26 @@ def _add_run(sub) -> None:
     run.add_argument("--warmup", type=_int, default=2, help="full refill cycles run and discarded first (default 2)")
     run.add_argument("--max-seconds", type=_float, default=60.0, help="upper bound on each policy's measuring time (default 60)")
     run.add_argument("--pipeline", action="store_true", help="time LeRobot's whole deployment step, stage by stage: raw observation -> prepare -> preprocessor -> select_action -> postprocessor")
+    run.add_argument("--breakdown", action="store_true", help=BREAKDOWN_HELP)
     run.add_argument("--variant", help="acceleration variants measured side by side with eager: eager,noeval,bf16,fp16,compile,onnxruntime,openvino,openvino-bf16,tensorrt,cudagraph or all; each checked for equivalent actions and placed against the refill's roofline floor")
     run.add_argument("--export", dest="export_dir", metavar="DIR", help="save each model a runtime variant (onnxruntime, openvino, openvino-bf16) exported, with a JSON manifest: policy, config, inputs, runtime and version, equivalence")
     run.add_argument("--baseline", help="policy the ratio columns divide by (default smolvla when it runs)")
     run.add_argument("--hz", type=_float, help=f"after the table, each policy's budget at this control rate (sync, and async at threshold 0.5), by how much its refill misses it and what would hold; at most {MAX_HZ}")
     run.add_argument("--json", dest="json_path", help="write the results file here, rewritten after every policy")
     run.add_argument("--in-process", action="store_true", help="measure every policy in this process instead of a child process each (for debugging: memory figures then accumulate)")
+    _add_cluster_args(run, "policy")
     chatter = run.add_mutually_exclusive_group()
     chatter.add_argument("--quiet", action="store_true", help="print the table only: no progress, no warnings")
     chatter.add_argument("--verbose", action="store_true", help="print every step (build, measure) as a line, also on a terminal")
+
+
+def _add_cluster_args(parser, what: str) -> None:
+    parser.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS", help=f"each {what} a task on a node of the Ray cluster at ADDRESS (default auto: the one `ray start` started here) that has the resource policybench (ray start ... --resources='{{\"policybench\": 1}}'), one task per node at a time; needs the cluster extra: pip install -e \".[cluster]\"")
+    parser.add_argument("--on", type=_nodes, default=[], metavar="NODES", help="with --ray: the same benchmark on each of these nodes (comma-separated names, or all), into one fleet file")
+
+
+def _nodes(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
 
 
 def _add_repeat_args(parser, what: str) -> None:
@@ -131,7 +148,10 @@ def _add_realtime(sub) -> None:
     length = rt.add_mutually_exclusive_group()
     length.add_argument("--seconds", type=_float, help="length of the paced run in seconds (default 10)")
     length.add_argument("--ticks", type=_int, help="length of the paced run in control ticks")
-    rt.add_argument("--mode", choices=["sync", "async", "both"], default="both", help="sync: select_action on the loop; async: chunks computed in a background worker (default both)")
+    rt.add_argument("--mode", choices=["sync", "async", "both", "rtc", "all"], default="both", help="sync: select_action on the loop; async: chunks computed in a background worker; rtc: LeRobot's Real-Time Chunking engine (LeRobot 0.6+, policies that support it); all: sync, async and rtc (default both)")
+    rt.add_argument("--execution-horizon", type=_int, default=10, help="rtc: actions of the previous chunk that guide the next (LeRobot's RTCConfig.execution_horizon; default 10)")
+    rt.add_argument("--queue-threshold", type=_int, default=30, help="rtc: the engine computes a new chunk once the queue holds this many actions or fewer (default 30, as lerobot-rollout)")
+    rt.add_argument("--max-guidance-weight", type=_float, default=10.0, help="rtc: LeRobot's RTCConfig.max_guidance_weight (default 10)")
     rt.add_argument("--threshold", default="0.5", help="async: request a new chunk when the queue holds at most this share of a chunk, in [0, 1] (LeRobot's chunk_size_threshold; default 0.5); with --simulate a comma-separated list")
     rt.add_argument("--aggregate", choices=["weighted_average", "latest_only"], default="weighted_average", help="async: how overlapping actions of two chunks merge, as LeRobot defines them (default weighted_average)")
     rt.add_argument("--warmup", type=_int, help="refill cycles (sync) or chunks (async) run before the paced loop (default 2)")
@@ -149,7 +169,11 @@ def _add_readers(sub) -> None:
     plot.add_argument("-o", "--output", default="plots", help="folder for the PNGs (default ./plots)")
 
     report = sub.add_parser("report", help="render a results file as Markdown, CSV or self-contained HTML")
-    report.add_argument("results", help="a results file written by run --json")
+    report.add_argument("results", nargs="+", help="a results file written by run --json; several (or a run --on "
+                        "fleet file): the fleet view, one column per machine")
+    report.add_argument("--label", action="append", default=[], help="the name of the next file's machine in the "
+                        "fleet view (repeatable, in the files' order; default: the CPU or GPU, device and versions "
+                        "the file records)")
     report.add_argument("--format", choices=["md", "csv", "html", "table"], default="md",
                         help="md (default), csv, html, or table: the table `run` printed")
     report.add_argument("-o", "--output", help="write here instead of standard output (csv: also <name>.samples.csv with the raw samples)")
@@ -178,10 +202,12 @@ def _add_sweep(sub) -> None:
     sw.add_argument("--warmup", type=_int, default=1, help="refill cycles discarded first at each point (default 1)")
     sw.add_argument("--max-seconds", type=_float, default=60.0, help="bound on each point's measuring time (default 60)")
     sw.add_argument("--variant", help="acceleration variants, as in run")
+    sw.add_argument("--breakdown", action="store_true", help=BREAKDOWN_HELP + " (at each point)")
     sw.add_argument("--hz", type=_float, help="also give, per policy and axis, the largest value that holds this control rate (sync and async)")
     sw.add_argument("--hub", action="store_true", help="allow the Hugging Face hub, as in run")
     sw.add_argument("--trust-remote-code", action="store_true", help=TRUST_HELP)
     sw.add_argument("--json", dest="json_path", help="write the results file, rewritten after every point")
+    _add_cluster_args(sw, "sweep point")
 
 
 def _split_policies(text: str) -> list[str]:
@@ -225,7 +251,8 @@ def config_from_args(args: argparse.Namespace) -> RunSettings:
         run.update({"refills": args.refills, "baseline": args.baseline, "json_path": args.json_path,
                     "max_seconds": args.max_seconds, "pipeline": args.pipeline,
                     "variants": args.variant if args.variant is not None else "eager", "export_dir": args.export_dir,
-                    "hz": args.hz, "processes": args.processes, "precision": args.precision})
+                    "hz": args.hz, "processes": args.processes, "precision": args.precision, "ray": args.ray, "on": args.on,
+                    "breakdown": args.breakdown})
     if args.command in ("run", "realtime"):
         run["warmup"] = args.warmup
     return build_config(names, **run)
@@ -265,15 +292,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     earlier = cfg.json_path is not None and holds_results(cfg.json_path)
     stopped: Interrupted | NotWritten | None = None
     try:
-        with run_context(cfg, isolate=not args.in_process, folders=folders) as ctx, \
+        here = cfg.ray is None  # --ray: each node sets up its own run
+        with run_context(cfg, isolate=not args.in_process, folders=folders) if here else nullcontext() as ctx, \
                 RunOutput(quiet=args.quiet, verbose=args.verbose, policies=cfg.policies) as out:
-            out.info(f"policybench: device {ctx.device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
-            results = measure(cfg, log=out.info, warn=out.warn, progress=out.progress, context=ctx)
+            device = ctx.device if ctx is not None else f"{cfg.device} on each node"
+            out.info(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
+            results = measure(cfg, log=out.info, warn=out.warn, progress=out.progress, context=ctx,
+                              isolate=not args.in_process)
     except (Interrupted, NotWritten) as exc:  # the table of what was measured all the same
         if not isinstance(exc.partial, RunResults):  # measure's partial is always its results
             raise
         stopped, results = exc, exc.partial
-    _print(render_table(results, cfg.resolved_baseline()))
+    _print(_node_table(results, cfg.json_path) if _several_nodes(results) else
+           render_table(results, cfg.resolved_baseline()))
     if args.hz is not None:
         _print(_budget_text(results, args.hz))
     if cfg.json_path and earlier and not results.measured():
@@ -321,7 +352,8 @@ def realtime_settings(args: argparse.Namespace) -> RealtimeSettings:
     settings = RealtimeSettings(
         hz=_float_list(args.hz, "--hz"), thresholds=_float_list(args.threshold, "--threshold"), seconds=args.seconds,
         ticks=args.ticks, mode=args.mode, aggregate=args.aggregate, remote=args.remote,
-        remote_calls=args.remote_calls, port=args.port)
+        remote_calls=args.remote_calls, port=args.port, execution_horizon=args.execution_horizon,
+        queue_threshold=args.queue_threshold, max_guidance_weight=args.max_guidance_weight)
     if args.simulate:
         given = [flag for flag, used in LIVE_ONLY.items() if used(args)]
         if given:
@@ -372,7 +404,7 @@ def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) ->
     from policybench.control.live import live_budgets
     from policybench.control.simulate import highest_rates
     from policybench.report.realtime import render_realtime
-    from policybench.results import OK, RunResults
+    from policybench.results import OK, SKIPPED, RunResults
 
     stopped = None
     try:
@@ -387,15 +419,15 @@ def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) ->
         _log(f"results written to {args.json_path}")
     if stopped is not None:
         raise stopped
-    return 0 if all(e.status == OK for e in results.realtime) else 1
+    return 0 if all(e.status in (OK, SKIPPED) for e in results.realtime) else 1  # skipped: rtc without support
 
 
-def _output_path(path: str, source: str) -> None:
-    """-o PATH can be written, is no link and is not the command's input ``source``."""
+def _output_path(path: str, *sources: str) -> None:
+    """-o PATH can be written, is no link and is none of the command's input ``sources``."""
     from policybench.outputs import check_output, check_writable
 
     check_writable(path, field="output")
-    check_output(path, "-o", inputs=(source,))
+    check_output(path, "-o", inputs=sources)
 
 
 def _write_output(path: str, data: bytes) -> None:
@@ -440,15 +472,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     from policybench.diagnostics import diagnose
     from policybench.results import read_results
 
-    results = read_results(args.results)
+    files = [(path, read_results(path)) for path in args.results]
+    if len(files) > 1 or args.label or _several_nodes(files[0][1]):  # the fleet view
+        return _emit(_fleet_outputs(args, files), args.results)
+    source, results = files[0]
     if not results.results and not results.realtime:
-        raise UsageError(f"{args.results}: no results to report")
+        raise UsageError(f"{source}: no results to report")
     notes = diagnose(results)
     if args.format == "table":
         from policybench.report.table import render_table
 
         if not results.results:
-            raise UsageError(f"{args.results}: holds realtime entries only; --format table is run's table: use --format md")
+            raise UsageError(f"{source}: holds realtime entries only; --format table is run's table: use --format md")
 
         outputs = {args.output: render_table(results, _recorded_baseline(results))}
     elif args.format == "md":
@@ -470,9 +505,44 @@ def cmd_report(args: argparse.Namespace) -> int:
             outputs[str(p.with_name(p.stem + ".samples" + (p.suffix or ".csv")))] = render_samples_csv(results)
         if args.output and results.results and results.realtime:
             outputs[str(p.with_name(p.stem + ".realtime" + (p.suffix or ".csv")))] = render_realtime_csv(results)
+    return _emit(outputs, [source])
+
+
+def _several_nodes(results: RunResults) -> bool:
+    """A fleet file: the same benchmark measured on several cluster nodes (run --on)."""
+    cluster = results.run.get("cluster")
+    return isinstance(cluster, dict) and isinstance(cluster.get("on"), list) and len(cluster["on"]) > 1
+
+
+def _node_table(results: RunResults, path: str | None) -> str:
+    """The fleet table of a run measured on several cluster nodes (--on)."""
+    from policybench.report.fleet import build_fleet, render_fleet_table
+
+    return render_fleet_table(build_fleet([(path or "the cluster", results)]))
+
+
+def _fleet_outputs(args: argparse.Namespace, files: list[tuple[str, RunResults]]) -> dict[str | None, str]:
+    """report of several files (or one fleet file): the fleet view in --format's rendering."""
+    from policybench.report import fleet as report_fleet
+
+    fleet = report_fleet.build_fleet(files, args.label)
+    if args.format == "md":
+        from policybench.report.markdown import render_fleet_markdown
+
+        return {args.output: render_fleet_markdown(fleet)}
+    if args.format == "html":
+        from policybench.report.html import render_fleet_html
+
+        return {args.output: render_fleet_html(fleet)}
+    render = report_fleet.render_fleet_csv if args.format == "csv" else report_fleet.render_fleet_table
+    return {args.output: render(fleet)}
+
+
+def _emit(outputs: dict[str | None, str], sources: list[str]) -> int:
+    """Each rendering to its -o path (None: standard output), none of them over an input."""
     for path in outputs:
         if path is not None:
-            _output_path(path, args.results)
+            _output_path(path, *sources)
     for path, text in outputs.items():
         if path is None:
             _print(text)
@@ -491,17 +561,15 @@ def _recorded_baseline(results: RunResults) -> str | None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from policybench.api import Results, compare
-    from policybench.regression import busy_measurements, nothing_to_compare, parse_threshold
+    from policybench.regression import busy_measurements, nothing_to_compare, parse_threshold, refuse_busy
     from policybench.results import read_results
 
     threshold = parse_threshold(args.min_change)
     base, new = Results(read_results(args.base)), Results(read_results(args.new))
-    busy = busy_measurements(base.raw, new.raw, args.base, args.new)
-    if busy and not args.force:
-        more = f" (and {len(busy) - 1} more)" if len(busy) > 1 else ""
-        raise UsageError(f"{busy[0]}{more}: its figures are not reliable enough to call a regression; "
-                         "measure it again on a quiet machine, or use --force to compare anyway")
-    comparison = compare(base, new, threshold)
+    busy = busy_measurements(base.raw, new.raw, args.base, args.new)  # named by the files' paths
+    if not args.force:
+        refuse_busy(busy)
+    comparison = compare(base, new, threshold, force=True)
     if not comparison.changes and not comparison.newly_failed:
         raise UsageError(nothing_to_compare(base.raw, new.raw, args.base, args.new))
     _print(str(comparison))
@@ -527,7 +595,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         action_dim=args.action_dim, refills=args.refills, warmup=args.warmup, max_seconds=args.max_seconds,
         processes=args.processes, precision=args.precision,
         overrides=fixed, variants=args.variant or "eager", hub=args.hub, json_path=args.json_path,
-        trust_remote_code=args.trust_remote_code,
+        trust_remote_code=args.trust_remote_code, breakdown=args.breakdown, ray=args.ray, on=args.on,
     )
     settings = sweep_settings(cfg, axes, policy_paths=args.policy_path, hz=args.hz)
     estimate = estimate_seconds(cfg, list(settings.axes))
@@ -536,8 +604,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
              f"point of each policy, builds not counted): lower --max-seconds or --refills, or use fewer values")
     with RunOutput(quiet=False, verbose=False, policies=cfg.policies) as out:
         results = measure_sweep(settings, log=out.info, warn=out.warn, progress=out.progress, said=_said)
-    text = render_sweep(results, fits(results, list(settings.axes)))
-    if args.hz is not None:
+    several = _several_nodes(results)  # --on: each point on several nodes, a column per node (no fit across them)
+    text = _node_table(results, cfg.json_path) if several else render_sweep(results, fits(results, list(settings.axes)))
+    if args.hz is not None and not several:
         text += "".join("\n" + render_holding(holding(results, a, list(settings.axes), args.hz), args.hz, a.name)
                         for a in settings.axes)
     _print(text)

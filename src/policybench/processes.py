@@ -5,7 +5,8 @@ The merged result keeps every process's samples, each marked with its process in
 (``Sample.process``), and each process's cold start, build time, completeness and precision
 (``PolicyResult.processes``); its own cold start and build time are the medians over processes.
 A process that failed makes the merged result fail, naming the process; the samples measured
-in the others are kept.
+in the others are kept. Ctrl-C or SIGTERM in process k keeps the k processes before it: the
+Interrupted raised carries their merged results (status interrupted) as its ``partial``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from policybench.results import OK, PolicyResult, ProcessRun
+from policybench.interrupt import Interrupted
+from policybench.results import INTERRUPTED, OK, PolicyResult, ProcessRun
 from policybench.stats import percentile
 
 Log = Callable[[str], None]
@@ -23,11 +25,20 @@ def measure_processes(name: str, count: int, measure_once: Callable[[int], list[
                       log: Log = lambda line: None) -> list[PolicyResult]:
     """``name``'s results from ``count`` processes (``measure_once(k)``: its results measured in
     the k-th, a fresh one), merged by ``merge_processes``."""
-    per_process = []
-    for k in range(count):
-        if count > 1:
-            log(f"{name}: process {k + 1} of {count}")
-        per_process.append(measure_once(k))
+    per_process: list[list[PolicyResult]] = []
+    try:
+        for k in range(count):
+            if count > 1:
+                log(f"{name}: process {k + 1} of {count}")
+            per_process.append(measure_once(k))
+    except KeyboardInterrupt as exc:  # the processes that finished are kept, marked interrupted
+        if not per_process:
+            raise
+        stop = Interrupted.wrap(exc, None)
+        error = f"{stop} in process {len(per_process) + 1} of {count}; the {len(per_process)} before it are kept"
+        stop.partial = [dataclasses.replace(r, status=INTERRUPTED, error=error, complete=False)
+                        for r in merge_processes(per_process)]
+        raise stop from None
     return merge_processes(per_process)
 
 
@@ -77,7 +88,24 @@ def _merged(runs: list[tuple[int, PolicyResult]], failures: list[tuple[int, Poli
         complete=None if None in completes else all(completes) and not failures,
         precision=None if first.precision is None else max(r.precision or 0.0 for _, r in runs),
         machine_load=_busiest([r.machine_load for _, r in runs]),
+        breakdown=_pooled_breakdown([r.breakdown for _, r in runs]),
     )
+
+
+def _pooled_breakdown(breakdowns: list[dict[str, object]]) -> dict[str, object]:
+    """--breakdown over several processes: the first process's components and costs, with the
+    breakdown refills of every process that timed the same components (one pool of refills)."""
+    measured = [b for b in breakdowns if b]
+    if not measured:
+        return {}
+    first = measured[0]
+    same = [b for b in measured if b.get("components") == first.get("components")]
+    refills = [refill for b in same for refill in _listed(b.get("refills"))]
+    return {**first, "refills": refills}
+
+
+def _listed(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 def _busiest(loads: list[dict[str, object]]) -> dict[str, object]:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from policybench.errors import UsageError
 from policybench.machine_load import busy_reason
 from policybench.results import OK, PolicyResult, RealtimeResult, RunResults, identity_name
 from policybench.samples import PHASES
@@ -145,6 +146,19 @@ def busy_measurements(base: RunResults, new: RunResults, base_name: str, new_nam
             if reason:
                 out.append(f"{file_name}: {one_line(r.name)} was measured while {reason}")
     return out
+
+
+class BusyMeasurement(UsageError):
+    """A file to compare was measured on a machine busy with other work: no regression is called
+    from it unless the caller forces the comparison."""
+
+
+def refuse_busy(busy: list[str]) -> None:
+    """Raise BusyMeasurement naming the first of ``busy_measurements``' lines, if any."""
+    if busy:
+        more = f" (and {len(busy) - 1} more)" if len(busy) > 1 else ""
+        raise BusyMeasurement(f"{busy[0]}{more}: its figures are not reliable enough to call a regression; "
+                              "measure it again on a quiet machine, or use --force to compare anyway")
 
 
 def nothing_to_compare(base: RunResults, new: RunResults, base_name: str, new_name: str) -> str:

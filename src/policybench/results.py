@@ -6,6 +6,7 @@ can read it without policybench, but on reading, policybench recomputes them fro
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io
 import json
@@ -105,6 +106,11 @@ class PolicyResult:
     precision: float | None = None  # --refills auto: the refill median's interval half-width reached, a share of it
     processes: list[ProcessRun] = field(default_factory=list)  # --processes N > 1: each process, by index
     machine_load: dict[str, object] = field(default_factory=dict)  # other work while measured (machine_load.py)
+    machine: dict[str, object] = field(default_factory=dict)  # --ray: {"node": name, the node's environment}; {} here
+    breakdown: dict[str, object] = field(default_factory=dict)  # --breakdown: raw per-refill components (anatomy/)
+    # summary() of the samples it was computed from (their list and count): a report asks for it
+    # many times, and sorting a million samples takes a third of a second
+    _summary: tuple[list[Sample], int, JSON] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -154,7 +160,15 @@ class PolicyResult:
 
     def summary(self) -> JSON:
         """Per phase ("all", step, refill) the statistics of summarize; per stage, when the
-        samples have stages, the same per phase (one level deeper)."""
+        samples have stages, the same per phase (one level deeper). Computed once per list of
+        samples (samples are frozen; appending one or replacing the list computes it again);
+        each caller gets its own copy."""
+        cached = self._summary
+        if cached is None or cached[0] is not self.samples or cached[1] != len(self.samples):
+            self._summary = cached = (self.samples, len(self.samples), self._computed_summary())
+        return copy.deepcopy(cached[2])
+
+    def _computed_summary(self) -> JSON:
         out: JSON = {"all": self._phase_summary(None)}
         for phase in PHASES:
             out[phase] = self._phase_summary(phase)
@@ -188,6 +202,8 @@ class PolicyResult:
             "roofline": self.roofline,
             "export": self.export,
             **({"machine_load": self.machine_load} if self.machine_load else {}),
+            **({"machine": self.machine} if self.machine else {}),
+            **({"breakdown": self.breakdown} if self.breakdown else {}),
             "samples": [_sample_json(s, several) for s in self.samples],
             **({"precision": self.precision} if self.precision is not None else {}),
             **({"processes": [p.to_json() for p in self.processes]} if self.processes else {}),
@@ -233,6 +249,8 @@ class PolicyResult:
             processes=[ProcessRun.from_json(p, f"{where}: processes[{k}]")
                        for k, p in enumerate(schema.read_objects(d.get("processes"), f"{where}: processes"))],
             machine_load=schema.read_machine_load(d.get("machine_load"), f"{where}: machine_load"),
+            machine=schema.read_machine(d.get("machine"), f"{where}: machine"),
+            breakdown=schema.read_breakdown(d.get("breakdown"), f"{where}: breakdown"),
         )
 
 
@@ -288,8 +306,8 @@ def _upgrade_realtime(entries: list["RealtimeResult"], by_name: dict[str, Policy
     return out
 
 
-REALTIME_MODES = ("sync", "async", "remote")
-RAW_LISTS = ("chunk_latencies_ms", "round_trips_ms", "in_process_chunks_ms")
+REALTIME_MODES = ("sync", "async", "remote", "rtc")
+RAW_LISTS = ("chunk_latencies_ms", "round_trips_ms", "in_process_chunks_ms", "plain_refills_ms", "guided_refills_ms")
 Summary = dict[str, "float | int | bool | None"]  # a realtime run's figures (docs/results-schema.md)
 
 
@@ -324,6 +342,40 @@ class RealtimeTick:
         return cls(k, tick["phase"], scheduled, start, end, queue=extra.get("queue"), missed=extra.get("missed"))
 
 
+@dataclass(frozen=True)
+class RtcInference:
+    """One chunk of a live ``rtc`` run as LeRobot's RTC engine computed and merged it
+    (milliseconds from the start of the loop; the first, cold one starts before it)."""
+
+    start_ms: float
+    end_ms: float
+    model_ms: float  # the policy's predict_action_chunk, within end - start
+    guided: bool  # called with the unexecuted rest of the previous chunk
+    delay_used: int  # the inference_delay the engine passed (ceil(LatencyTracker.max() / period))
+    delay_taken: int  # the delay it merged with (ceil(latency / period))
+    queue_before: int  # actions queued when it merged
+    queue_after: int
+    popped: int  # actions the loop executed while it was computed
+    skipped: int  # actions of the new chunk dropped on merge
+
+    @property
+    def latency_ms(self) -> float:
+        return self.end_ms - self.start_ms
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: JSON, where: str) -> "RtcInference":
+        span = DAY_S * 1000
+        start, end = (float(schema.read_number(d.get(key), f"{where}.{key}", -span, span, "must be milliseconds "
+                                               "within a day of the loop's start")) for key in ("start_ms", "end_ms"))
+        counts = [read_count(d.get(key), f"{where}.{key}") for key in
+                  ("delay_used", "delay_taken", "queue_before", "queue_after", "popped", "skipped")]
+        return cls(start, end, read_ms(d.get("model_ms"), f"{where}.model_ms"),
+                   schema.read_bool(d.get("guided"), f"{where}.guided"), *counts)
+
+
 @dataclass
 class RealtimeResult:
     """One policy, rate and mode of ``policybench realtime``: a live paced run (source
@@ -347,6 +399,9 @@ class RealtimeResult:
     not_equivalent: str | None = None  # simulated variant: why its actions do not count as the policy's
     variant: str | None = None
     point: dict[str, str] = field(default_factory=dict)
+    inferences: list[RtcInference] | None = None  # live rtc runs: every chunk the engine merged
+    plain_refills_ms: list[float] | None = None  # live rtc runs: the policy's chunk without guidance
+    guided_refills_ms: list[float] | None = None  # and with it, interleaved, in the same process
 
     @property
     def name(self) -> str:
@@ -370,6 +425,8 @@ class RealtimeResult:
         out["summary"] = self.summary
         if self.ticks is not None:
             out["ticks"] = [t.to_json() for t in self.ticks]
+        if self.inferences is not None:
+            out["inferences"] = [x.to_json() for x in self.inferences]
         return out | {key: getattr(self, key) for key in RAW_LISTS if getattr(self, key) is not None}
 
     @classmethod
@@ -393,7 +450,17 @@ class RealtimeResult:
                    round_trips_ms=_read_raw(e, "round_trips_ms", where),
                    in_process_chunks_ms=_read_raw(e, "in_process_chunks_ms", where),
                    not_equivalent=text["not_equivalent"], variant=read_optional(e, "variant", where, read_name),
-                   point=schema.read_point(e.get("point"), f"{where}: point"))
+                   point=schema.read_point(e.get("point"), f"{where}: point"),
+                   inferences=_read_inferences(e.get("inferences"), where),
+                   plain_refills_ms=_read_raw(e, "plain_refills_ms", where),
+                   guided_refills_ms=_read_raw(e, "guided_refills_ms", where))
+
+
+def _read_inferences(value: object, where: str) -> list[RtcInference] | None:
+    if value is None:
+        return None
+    return [RtcInference.from_json(x, f"{where}: inferences[{k}]")
+            for k, x in enumerate(schema.read_objects(value, f"{where}: inferences"))]
 
 
 def _read_summary(value: object, where: str) -> Summary:

@@ -60,6 +60,7 @@ def run_config_record(cfg: RunSettings) -> dict[str, object]:
         "seed": cfg.seed,
         "pipeline": cfg.pipeline,
         "variants": list(cfg.variants),
+        **({"breakdown": True} if cfg.breakdown else {}),
         "export_dir": cfg.export_dir,
         **({"hz": cfg.hz} if cfg.hz is not None else {}),
     }
@@ -144,6 +145,10 @@ def _measure_into(
     result.precision = loop.precision
     result.memory.update(peak_memory(device))
     result.memory.update(cold.during_first_call())
+    if cfg.breakdown:  # refills of its own, after the timed ones and their memory figures
+        from policybench.anatomy.measure import add_breakdown
+
+        add_breakdown(result, adapter, obs, clock, device, cfg.seed, warn)
     result.status = OK
     n_refills = sum(s.phase == "refill" for s in loop.samples)
     log(f"{name}: {len(loop.samples)} calls, {n_refills} refills in {loop.measured_seconds:.1f} s")
@@ -316,8 +321,9 @@ def run_benchmark(
             out.save(results)
     except KeyboardInterrupt as exc:
         stop = Interrupted.wrap(exc, results)
-        if current is not None:
-            results.results.append(PolicyResult(policy=current, status=INTERRUPTED, error=str(stop)))
+        if current is not None:  # what its finished processes measured (processes.py), else its name
+            finished = exc.partial if isinstance(exc, Interrupted) and isinstance(exc.partial, list) else None
+            results.results.extend(finished or [PolicyResult(policy=current, status=INTERRUPTED, error=str(stop))])
         out.save(results)
         raise stop from None
     finally:

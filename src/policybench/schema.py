@@ -264,6 +264,35 @@ def read_fraction(value: object, where: str) -> float:
 
 
 ROOFLINE_TERMS = ("flops", "weight_bytes_read", "peak_flops", "peak_bytes_per_s")
+_COST = dict.fromkeys(("flops", "weight_bytes_read", "floor_ms", "peak_flops", "peak_bytes_per_s"), read_real)
+
+
+def read_breakdown(value: object, where: str) -> JSON:
+    """--breakdown (anatomy/): its components, each breakdown refill's whole time and each
+    component's time and calls in it, and the costs; {} for a result (or a file) without one."""
+    bd = read_object(value, where)
+    if not bd:
+        return bd
+    comps = read_objects(bd.get("components"), f"{where}.components")
+    names = [read_name(c.get("name"), f"{where}.components[{k}].name") for k, c in enumerate(comps)]
+    refills = []
+    for k, r in enumerate(read_objects(bd.get("refills"), f"{where}.refills")):
+        w = f"{where}.refills[{k}]"
+        ms = {n: read_ms(v, f"{w}.ms.{one_line(n)}") for n, v in read_object(r.get("ms"), f"{w}.ms").items()}
+        calls = {n: read_count(v, f"{w}.calls.{one_line(n)}") for n, v in read_object(r.get("calls"), f"{w}.calls").items()}
+        unknown = [n for n in (*ms, *calls) if n not in names]
+        if unknown:
+            raise UsageError(f"{w} names {shown(unknown[0])}, which is not among {where}.components")
+        refills.append({"total_ms": read_ms(r.get("total_ms"), f"{w}.total_ms"), "ms": ms, "calls": calls})
+    cost = {n: read_fields(read_object(c, f"{where}.cost.{one_line(n)}"), f"{where}.cost.{one_line(n)}", _COST)
+            for n, c in read_object(bd.get("cost"), f"{where}.cost").items()}
+    return {**bd, "components": [{"name": n, "repeat": read_text(c.get("repeat") or "", f"{where}.components.repeat")}
+                                 for n, c in zip(names, comps)],
+            "refills": refills, "cost": cost, "missing": read_texts(bd.get("missing"), f"{where}.missing"),
+            "unattributed_cost": read_fields(read_object(bd.get("unattributed_cost"), f"{where}.unattributed_cost"),
+                                             f"{where}.unattributed_cost", _COST),
+            "peaks": read_fields(read_object(bd.get("peaks"), f"{where}.peaks"), f"{where}.peaks", _COST),
+            **({"note": read_text(bd["note"], f"{where}.note")} if bd.get("note") is not None else {})}
 
 
 def read_roofline(value: object, where: str) -> JSON:
@@ -278,17 +307,28 @@ def read_roofline(value: object, where: str) -> JSON:
 # ----------------------------------------------------------------------------- the machine and the run
 
 
+_ENVIRONMENT_TEXTS = ("policybench", "python", "torch", "lerobot", "transformers", "device", "device_name", "cpu_model",
+                      "cuda", "cuda_driver", "platform", "git_commit", "cpu_governor", "omp_num_threads",
+                      "mkl_num_threads")
+_ENVIRONMENT_READERS: dict[str, Reader] = {
+    **dict.fromkeys(_ENVIRONMENT_TEXTS, read_text), "cpu_flags": read_texts, "cpu_count": read_count,
+    "threads": read_count, "interop_threads": read_count}
+
+
 def read_environment(value: object) -> JSON:
-    texts = ("policybench", "python", "torch", "lerobot", "transformers", "device", "device_name", "cpu_model",
-             "cuda", "cuda_driver", "platform", "git_commit", "cpu_governor", "omp_num_threads", "mkl_num_threads")
-    readers = {**dict.fromkeys(texts, read_text), "cpu_flags": read_texts, "cpu_count": read_count, "threads": read_count,
-               "interop_threads": read_count}
-    return read_fields(read_object(value, "environment"), "environment", readers)
+    return read_fields(read_object(value, "environment"), "environment", _ENVIRONMENT_READERS)
+
+
+def read_machine(value: object, where: str) -> JSON:
+    """A result measured on a cluster node (--ray): the node's name and its own environment facts;
+    {} for a result measured where the file's environment says."""
+    return read_fields(read_object(value, where), where, {**_ENVIRONMENT_READERS, "node": read_text})
 
 
 def read_run(value: object) -> JSON:
     readers = {"profile": read_profile, "overrides": read_texts, "baseline": read_name, "sweep": read_sweep,
-               "hz": read_rate, "processes": read_processes, "precision": read_share, "refills": read_refills}
+               "hz": read_rate, "processes": read_processes, "precision": read_share, "refills": read_refills,
+               "breakdown": read_bool}
     return read_fields(read_object(value, "run"), "run", readers)
 
 

@@ -82,8 +82,13 @@ class RunSettings:
     hub: bool = False  # --hub: the Hugging Face hub may be reached (SmolVLA's real VLM config)
     processes: int = 1  # --processes: each policy measured in this many fresh child processes in turn
     precision: float = 0.02  # refills "auto": the refill median's 95 % interval within +- this share of it
+    breakdown: bool = False  # --breakdown: after the timed refills, refills split into the family's components
+    ray: str | None = None  # --ray: the Ray cluster's address ("auto": the one `ray start` started here); None: here
+    on: list[str] = field(default_factory=list)  # --on: the cluster nodes each measuring every policy ("all")
 
     def __post_init__(self) -> None:
+        if self.on and self.ray is None:
+            raise SettingsError("{on} names the cluster nodes to measure on: give {ray} too")
         if self.hz is not None and not (0 < self.hz <= MAX_HZ and math.isfinite(self.hz)):
             raise SettingsError(f"{{hz}} must be a rate from above 0 to {MAX_HZ}, got {self.hz:g}")
         if isinstance(self.refills, str):
@@ -170,6 +175,9 @@ class RunFields(TypedDict, total=False):
     seed: int
     trust_remote_code: bool
     hz: float | None
+    breakdown: bool
+    ray: str | None
+    on: list[str]
 
 
 class RunKeywords(RunFields, total=False):
@@ -192,7 +200,9 @@ def plain_settings(asked: RunKeywords) -> RunFields:
     return cast(RunFields, kept)  # the keys just checked against RunFields: a TypedDict narrowing mypy cannot see
 
 
-REALTIME_MODES = {"sync": ("sync",), "async": ("async",), "both": ("sync", "async")}
+# rtc last: its policy runs with rtc_config enabled, which select_action (sync, async) refuses.
+REALTIME_MODES = {"sync": ("sync",), "async": ("async",), "both": ("sync", "async"), "rtc": ("rtc",),
+                  "all": ("sync", "async", "rtc")}
 AGGREGATES = ("weighted_average", "latest_only")
 
 
@@ -211,6 +221,11 @@ class RealtimeSettings:
     remote: bool = False  # also round trips through LeRobot's PolicyServer
     remote_calls: int = 10
     port: int | None = None  # the PolicyServer on 127.0.0.1:port instead of a private Unix socket
+    # rtc: LeRobot's RTCConfig.execution_horizon and max_guidance_weight, and its engine's queue
+    # threshold (a new chunk once the queue holds this many actions or fewer); LeRobot's defaults
+    execution_horizon: int = 10
+    queue_threshold: int = 30
+    max_guidance_weight: float = 10.0
     run: RunSettings | None = None
 
     def __post_init__(self) -> None:
@@ -239,6 +254,11 @@ class RealtimeSettings:
             raise SettingsError(f"{{aggregate}} must be one of {', '.join(AGGREGATES)}, got '{literal(self.aggregate)}'")
         if self.remote_calls <= 0:
             raise SettingsError(f"{{remote_calls}} must be positive, got {self.remote_calls}")
+        if self.execution_horizon < 1:
+            raise SettingsError(f"{{execution_horizon}} must be 1 or more, got {self.execution_horizon}")
+        if self.queue_threshold < 0:
+            raise SettingsError(f"{{queue_threshold}} must be 0 or more, got {self.queue_threshold}")
+        _positive("max_guidance_weight", self.max_guidance_weight, "g")
         if self.port is not None and not 0 < self.port < 65536:
             raise SettingsError(f"{{port}} must be between 1 and 65535, got {self.port}")
         if self.run is not None and (len(self.hz) != 1 or len(self.thresholds) != 1):

@@ -11,7 +11,7 @@ import policybench
 
 
 def test_all_names_exactly_the_api():
-    assert sorted(policybench.__all__) == ["compare", "load", "realtime", "run", "simulate_realtime", "sweep"]
+    assert sorted(policybench.__all__) == ["compare", "fleet", "load", "realtime", "run", "simulate_realtime", "sweep"]
 
 
 def test_run_returns_figures_at_hand_and_a_short_repr(tmp_path):

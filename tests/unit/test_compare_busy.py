@@ -66,3 +66,16 @@ def test_a_quiet_or_unknown_machine_compares_as_before(tmp_path, capsys, load):
     a, b = write_pair(tmp_path, results(load, load), results(load, load))
     assert main(["compare", a, b]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_the_library_refuses_a_busy_run_unless_forced():
+    from policybench.api import Results, compare
+    from policybench.regression import BusyMeasurement
+
+    base, new = Results(results()), Results(results(smolvla_load=BUSY))
+    with pytest.raises(BusyMeasurement) as info:
+        compare(base, new)
+    assert str(info.value).startswith("new: smolvla was measured while the machine was 41 % busy with other work: ")
+    forced = compare(base, new, force=True)
+    assert forced.busy == ["new: smolvla was measured while the machine was 41 % busy with other work"]
+    assert compare(base, Results(results())).busy == []

@@ -130,3 +130,14 @@ def test_run_hz_is_validated_as_the_library_takes_it():
     with pytest.raises(UsageError, match="^hz must be a rate from above 0 to 10000, got 0"):
         build_config(["noop"], hz=0)
     assert build_config(["noop"], hz=30).hz == 30
+
+
+@pytest.mark.parametrize(("count", "name"), [(6, "max"), (9, "max"), (10, "p90"), (99, "p90"), (100, "p99")])
+def test_a_whisker_reaches_only_the_percentile_its_count_supports(count, name):
+    from policybench.report.plots import _whisker
+    from policybench.stats import summarize
+
+    summary = summarize([float(k) for k in range(1, count + 1)])
+    value, shown = _whisker(summary)
+    assert shown == name
+    assert value == {"max": summary["max_ms"], "p90": summary["p90_ms"], "p99": summary["p99_ms"]}[name]

@@ -9,7 +9,8 @@ from fakes import FakePolicy, FakeTime
 from policybench.errors import SettingsError
 from policybench.loop import MIN_AUTO_REFILLS, precise_enough, precision_reached, run_steady_state
 from policybench.processes import measure_processes, merge_processes
-from policybench.results import FAILED, OK, PolicyResult, RunResults
+from policybench.interrupt import Interrupted
+from policybench.results import FAILED, INTERRUPTED, OK, PolicyResult, RunResults, read_results
 from policybench.runner import measure_policy, run_benchmark
 from policybench.samples import REFILL, STEP
 from policybench.settings import RunSettings
@@ -201,6 +202,57 @@ def test_a_failed_process_fails_the_result_naming_it_and_keeps_the_others_sample
     assert merged.process_medians(REFILL) == [1000.0, 1000.0] and not merged.complete
 
 
+def interrupted_in(k_stop, costs=REFILL_COST_OF_PROCESS):
+    """measured_in_processes, with Ctrl-C arriving in process ``k_stop``."""
+    cfg = RunSettings(policies=["fake"], refills=3, warmup=1, processes=len(costs))
+
+    def once(k: int) -> list[PolicyResult]:
+        if k == k_stop:
+            raise KeyboardInterrupt
+        time = FakeTime()
+        return measure_policy("fake", cfg, "cpu", time.clock(), lambda line: None,
+                              build=lambda *a: FakePolicy(time, chunk=4, step_cost=0.25, refill_cost=costs[k]))
+
+    return lambda: measure_processes("fake", len(costs), once)
+
+
+def test_ctrl_c_in_a_later_process_keeps_the_processes_before_it():
+    with pytest.raises(Interrupted) as info:
+        interrupted_in(2)()
+    [kept] = info.value.partial
+    assert kept.status == INTERRUPTED and not kept.complete
+    assert kept.error == "SIGINT received in process 3 of 3; the 2 before it are kept"
+    assert kept.process_medians(REFILL) == [1000.0, 2000.0]
+
+
+def test_ctrl_c_in_the_first_process_has_nothing_to_keep():
+    with pytest.raises(KeyboardInterrupt) as info:
+        interrupted_in(0)()
+    assert getattr(info.value, "partial", None) is None
+
+
+def test_an_interrupted_run_writes_the_finished_processes_samples(tmp_path, monkeypatch):
+    import policybench.isolation
+
+    costs, calls = [1.0, 2.0, 0.5], []
+
+    def in_child(name, cfg, device, log, warn, progress):
+        calls.append(name)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        time = FakeTime()
+        return measure_policy(name, cfg, device, time.clock(), log,
+                              build=lambda *a: FakePolicy(time, chunk=4, step_cost=0.25, refill_cost=costs[len(calls) - 1]))
+
+    monkeypatch.setattr(policybench.isolation, "measure_in_child", in_child)
+    path = tmp_path / "r.json"
+    cfg = RunSettings(policies=["fake"], refills=3, warmup=1, processes=3, json_path=str(path))
+    with pytest.raises(Interrupted):
+        run_benchmark(cfg, "cpu", environment={}, isolate=True)
+    [written] = read_results(path).results
+    assert written.status == INTERRUPTED and written.process_medians(REFILL) == [1000.0, 2000.0]
+
+
 def test_variants_are_merged_one_by_one():
     [a], _ = measured_in_processes(costs=[1.0])
     [b], _ = measured_in_processes(costs=[2.0])
@@ -301,6 +353,7 @@ def test_the_summary_and_the_table_show_the_median_of_the_processes_and_their_sp
     assert refill["median_ci_ms"] == [min(low, 2000.0), max(high, 2000.0)]
     table = render_table(RunResults({"device": "cpu"}, {}, [result]))
     assert "fake: 3 processes, refill medians from 1000 to 4000 ms (the table shows the median of the processes' medians)" in table
+    assert "within one process" not in table  # its interval is the one over processes
 
 
 def test_a_merged_result_keeps_the_busiest_process_load():
@@ -318,3 +371,14 @@ def test_the_table_says_when_the_machine_was_busy():
     busy = dataclasses.replace(result, machine_load={"other_cpu": 0.41})
     table = render_table(RunResults({"device": "cpu"}, {}, [busy]))
     assert "fake: the machine was 41 % busy with other work while it was measured: its figures are not reliable" in table
+
+
+def test_breakdown_refills_of_every_process_are_pooled():
+    [a], _ = measured_in_processes(costs=[1.0])
+    parts = [{"name": "encoder", "repeat": ""}]
+    first = dataclasses.replace(a, breakdown={"components": parts, "refills": [{"total_ms": 1.0, "ms": {"encoder": 1.0}, "calls": {}}]})
+    second = dataclasses.replace(a, breakdown={"components": parts, "refills": [{"total_ms": 2.0, "ms": {"encoder": 2.0}, "calls": {}}]})
+    other = dataclasses.replace(a, breakdown={"components": [{"name": "other", "repeat": ""}], "refills": [{"total_ms": 9.0}]})
+    [merged] = merge_processes([[first], [second], [other], [a]])
+    assert [r["total_ms"] for r in merged.breakdown["refills"]] == [1.0, 2.0]
+    assert merged.breakdown["components"] == parts

@@ -246,3 +246,18 @@ def test_a_sane_realtime_section_is_read_as_written(tmp_path):
     path = tmp_path / "r.json"
     write_results(realtime_results(), str(path))
     assert read_results(str(path)).realtime == realtime_results().realtime
+
+
+def test_summary_is_computed_once_per_list_of_samples(monkeypatch):
+    r = ok_result("act", chunk=2, cycles=3, refill_ms=11.0, step_ms=1.0, cold_ms=20.0)
+    calls = []
+    real = PolicyResult._computed_summary
+    monkeypatch.setattr(PolicyResult, "_computed_summary", lambda self: calls.append(1) or real(self))
+    first = r.summary()
+    assert r.summary() == first and len(calls) == 1
+    first["refill"]["median_ms"] = -1.0  # a caller's copy: the next caller does not see it
+    assert r.summary()["refill"]["median_ms"] == 11.0 and len(calls) == 1
+    r.samples.append(Sample(6, "refill", 50.0))
+    assert r.summary()["refill"]["count"] == 4 and len(calls) == 2
+    r.samples = [s for s in r.samples if s.phase == "step"]  # a new list of other samples: computed again
+    assert r.summary()["refill"]["count"] == 0 and len(calls) == 3

@@ -116,6 +116,8 @@ def test_notes(table):
     assert tail[last_rule + 1:] == [
         "Diffusion failed: OutOfMemoryError: CUDA out of memory",
         "pi0: stopped by --max-seconds before its full refill cycles (2 refills measured)",
+        "±: the 95 % interval of the median within one process; a fresh process can land outside it "
+        "(--processes 3 measures the spread between processes)",
         "ACT vs SmolVLA: step median 0.50x, refill median 0.50x",
         "pi0 vs SmolVLA: step median 2.00x, refill median 2.00x",
     ]

@@ -225,3 +225,12 @@ def policy_budget(run: RealtimeResult, chunk: int, refills: Refills, entries: li
     target = max(f.hz for f in fits_)
     return PolicyBudget(run, chunk, refills, fits_,
                         what_would_hold([f for f in fits_ if f.hz == target], chunk, alternatives))
+
+
+def rtc_ticks_needed(chunk: int, hz: float, queue_threshold: int, latency: float) -> int:
+    """Ticks an RTC run needs to see MIN_REFILLS chunks merged during the loop, each taking
+    ``latency``: the loop starts on a merged chunk less its d stale actions; the engine asks for
+    the next once the queue is down to the threshold, and it arrives d ticks later."""
+    d = delay_ticks(latency, hz)
+    wait = max(0, chunk - d - queue_threshold)  # pops from a merge until the next request
+    return wait + MIN_REFILLS * d + (MIN_REFILLS - 1) * wait + 1

@@ -8,15 +8,15 @@ from typing import Callable
 from policybench import policies
 from policybench.clock import clock_for
 from policybench.settings import RealtimeSettings, RunSettings
-from policybench.errors import UsageError
+from policybench.errors import SettingsError, UsageError, literal
 from policybench.interrupt import Interrupted, interruptible
 from policybench.loop import warm_up
 from policybench.observations import synthetic_observation
-from policybench.control.budget import PolicyBudget, Refills, policy_budget, ticks_needed
+from policybench.control.budget import PolicyBudget, Refills, policy_budget, rtc_ticks_needed, ticks_needed
 from policybench.control.metrics import stored_ticks, summarize_ticks
 from policybench.control.paced import ThreadWorker, run_async, run_sync, sleep_until_real
 from policybench.control.remote import overhead, run_remote
-from policybench.results import FAILED, INTERRUPTED, OK, RealtimeResult
+from policybench.results import FAILED, INTERRUPTED, OK, SKIPPED, RealtimeResult
 from policybench.samples import REFILL
 from policybench.runner import describe_error, release_memory
 from policybench.stats import summarize
@@ -36,6 +36,12 @@ def run_live(
     "remote"). SIGINT or SIGTERM stops the run with Interrupted, whose ``partial`` is the entries
     measured and, last, the one interrupted (status "interrupted")."""
     cfg, hz, modes = _live(settings), settings.hz[0], list(settings.modes)
+    if settings.modes == ("rtc",):
+        from policybench.lerobot_adapter.rtc import rtc_problem
+
+        problem = rtc_problem()
+        if problem:
+            raise UsageError(problem)
     clock = clock_for(device)
     sleep_until = sleep_until_real(clock.now)
     entries: list[RealtimeResult] = []
@@ -85,6 +91,9 @@ def _measure_policy(settings: RealtimeSettings, device: str, build, base: Realti
         obs = synthetic_observation(adapter.input_specs(), device, cfg.seed, extra=adapter.extra_inputs(cfg.profile.task))
         for mode in settings.modes:
             doing[:] = [_mode(base, mode, threshold, aggregate)]
+            if mode == "rtc":
+                entries.append(rtc_entry(adapter, settings, device, clock, sleep_until, doing[0], log))
+                continue
             log(f"{name}: {mode} at {hz:g} Hz for {ticks} ticks")
             entries.append(paced_run(adapter, obs, cfg, clock, sleep_until, doing[0], ticks))
         if settings.remote and settings.remote_calls > 0:
@@ -169,3 +178,90 @@ def measure_remote(adapter, obs, cfg: RunSettings, device: str, clock, calls: in
         "chunk_length": remote.chunk_length,
     }
     return replace(run_, status=OK, summary=summary, round_trips_ms=trips, in_process_chunks_ms=in_process[1:])
+
+
+RTC_MODES_ELSE = "sync, async, remote"  # the modes a policy without RTC support runs in
+FIRST_CHUNK_TIMEOUT_S = 600.0  # the engine's first (cold) chunk; pi0 on a CPU takes about 20 s
+
+
+def rtc_entry(adapter, settings: RealtimeSettings, device: str, clock, sleep_until, run_: RealtimeResult,
+              log: Log) -> RealtimeResult:
+    """``run_`` run through LeRobot's RTC engine, or skipped (one line) where the policy or the
+    installed LeRobot has no RTC; with ``--mode rtc`` alone that line is a usage error."""
+    from policybench.lerobot_adapter.rtc import rtc_problem, supports_rtc
+
+    policy = getattr(adapter, "policy", None)
+    problem = rtc_problem()
+    if problem is None and (policy is None or not supports_rtc(policy)):
+        problem = f"{run_.policy} does not support Real-Time Chunking (LeRobot's supports_rtc_inference); its modes: {RTC_MODES_ELSE}"
+    if problem:
+        if settings.modes == ("rtc",):
+            raise UsageError(problem)
+        log(f"{run_.policy}: rtc skipped: {problem}")
+        return replace(run_, status=SKIPPED, error=problem)
+    return measure_rtc(adapter, settings, device, clock, sleep_until, run_, log)
+
+
+def measure_rtc(adapter, settings: RealtimeSettings, device: str, clock, sleep_until, run_: RealtimeResult,
+                log: Log) -> RealtimeResult:
+    """LeRobot's RTC engine, cold as lerobot-rollout starts it, at the rate; then plain and guided
+    chunks of the same policy timed in turn (the guidance's cost)."""
+    from policybench.control.remote import robot_features_of
+    from policybench.control.rtc import run_rtc
+    from policybench.lerobot_adapter import rtc as lr
+    from policybench.policies.pipeline import processors_for
+
+    cfg, hz, ticks, policy = _live(settings), run_.hz, settings.ticks_at(run_.hz), adapter.policy
+    chunk = lr.chunk_length(policy)
+    _check_rtc_sizes(settings, run_.policy, chunk)
+    hw, raw = robot_features_of(adapter.input_specs(), cfg.profile.task, f"{run_.policy}'s inputs")
+    pre, post = processors_for(policy, run_.policy if policies.is_checkpoint(run_.policy) else None, device)
+    with lr.rtc_enabled(policy, settings.execution_horizon, settings.max_guidance_weight):
+        engine = lr.LeRobotEngine(policy, pre, post, hw, cfg.profile.action_dim, cfg.profile.task, hz, device,
+                                  settings.queue_threshold)
+        log(f"{run_.policy}: rtc at {hz:g} Hz for {ticks} ticks (LeRobot's RTC engine, queue threshold "
+            f"{settings.queue_threshold}, execution horizon {settings.execution_horizon})")
+        run = run_rtc(engine, raw, clock, sleep_until, hz, ticks, FIRST_CHUNK_TIMEOUT_S)
+        pairs = _refill_pairs(policy, lr.engine_batch(pre, hw, raw, cfg.profile.task, device), run, settings,
+                              clock, _pair_count(cfg), log, run_.policy)
+    return rtc_result(run_, run, settings, chunk, pairs)
+
+
+def _check_rtc_sizes(settings: RealtimeSettings, name: str, chunk: int) -> None:
+    if settings.execution_horizon > chunk:
+        raise SettingsError(f"{{execution_horizon}} {settings.execution_horizon} is larger than {literal(name)}'s "
+                            f"chunk of {chunk} actions")
+    if settings.queue_threshold >= chunk:
+        raise SettingsError(f"{{queue_threshold}} {settings.queue_threshold} must be below {literal(name)}'s chunk "
+                            f"of {chunk} actions (0 to {chunk - 1}): at or above it the engine never stops computing")
+
+
+def _pair_count(cfg: RunSettings) -> int:
+    return cfg.refills if isinstance(cfg.refills, int) else 10
+
+
+def _refill_pairs(policy, batch, run, settings: RealtimeSettings, clock, count: int, log: Log, name: str):
+    """``count`` (plain, guided) pairs at the delay the engine used (its largest)."""
+    from policybench.lerobot_adapter.rtc import refill_pair
+
+    delay = max((x.delay_used for x in run.inferences), default=0)
+    log(f"{name}: {count} plain and guided chunks in turn (guidance at d={delay})")
+    return [refill_pair(policy, batch, delay, settings.execution_horizon, clock) for _ in range(count)]
+
+
+def rtc_result(run_: RealtimeResult, run, settings: RealtimeSettings, chunk: int,
+               pairs: list[tuple[float, float]]) -> RealtimeResult:
+    """``run_`` with the figures and records of an RTC run (``run``: control.rtc.RtcRun)."""
+    from policybench.control.metrics import rtc_figures
+
+    hz = run_.hz
+    latencies = [x.latency for x in run.inferences]
+    plain, guided = [p for p, _ in pairs], [g for _, g in pairs]
+    summary = {**summarize_ticks(run.ticks, hz, run.merged_in_loop()),
+               **rtc_figures(latencies, [x.delay_used for x in run.inferences], hz, chunk,
+                             settings.execution_horizon, plain, guided),
+               "queue_threshold": settings.queue_threshold, "max_guidance_weight": settings.max_guidance_weight,
+               "ticks_needed": rtc_ticks_needed(chunk, hz, settings.queue_threshold, max(latencies))}
+    return replace(run_, status=OK, summary=summary, ticks=stored_ticks(run.ticks, hz),
+                   inferences=[x.stored(run.t0) for x in run.inferences],
+                   plain_refills_ms=[x * 1000 for x in plain], guided_refills_ms=[x * 1000 for x in guided])

@@ -99,3 +99,39 @@ def stored_ticks(ticks: list[Tick], hz: float) -> list[RealtimeTick]:
     """The ticks as a results file keeps them: in milliseconds, each marked missed or not."""
     return [RealtimeTick(t.k, t.phase, t.scheduled * 1000, t.start * 1000, t.end * 1000, t.queue, missed(t, hz))
             for t in ticks]
+
+
+def rtc_figures(latencies: list[float], delays_used: list[int], hz: float, chunk: int, horizon: int,
+                plain: list[float], guided: list[float]) -> Summary:
+    """What Real-Time Chunking adds to an async summary. ``latencies`` and ``delays_used``: every
+    chunk the engine merged, the first (cold) one first; ``plain``/``guided``: the policy's chunk
+    without and with guidance, timed in the same process (seconds). d as the engine computed it
+    (its largest), as the p95 latency would give it, and as the first chunk alone sets it (LeRobot
+    0.6.1's LatencyTracker.max() keeps the largest latency ever added)."""
+    steady = latencies[1:]
+    d_engine = max(delays_used[1:], default=None)
+    d_p95 = inference_delay_ticks(percentile(steady, 95), hz) if steady else None
+    d_first = inference_delay_ticks(latencies[0], hz) if latencies else None
+    d_rest = inference_delay_ticks(max(steady), hz) if steady else None
+    out: Summary = {
+        "chunk_length": chunk,
+        "execution_horizon": horizon,
+        "delay_engine_ticks": d_engine,
+        "delay_p95_ticks": d_p95,
+        "delay_first_ticks": d_first,
+        # the cold first chunk alone set the engine's d: the rest would have given less
+        "cold_start_sets_delay": d_first is not None and d_rest is not None and d_first > d_rest,
+        "admission_ok": None if d_engine is None else admitted(d_engine, horizon, chunk),
+    }
+    for name, values in (("plain", plain), ("guided", guided)):
+        out[f"{name}_refill_median_ms"] = percentile(values, 50) * 1000 if values else None
+        out[f"{name}_refill_p95_ms"] = percentile(values, 95) * 1000 if values else None
+    if plain and guided:
+        out["guidance_overhead_median_ms"] = (percentile(guided, 50) - percentile(plain, 50)) * 1000
+        out["guidance_overhead_p95_ms"] = (percentile(guided, 95) - percentile(plain, 95)) * 1000
+    return out
+
+
+def admitted(d: int, horizon: int, chunk: int) -> bool:
+    """LeRobot's RTC admission check (its training uses it): d <= execution_horizon <= chunk - d."""
+    return d <= horizon <= chunk - d

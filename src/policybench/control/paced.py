@@ -30,7 +30,7 @@ class Tick:
     queue: int  # actions queued at the tick, before its pop (async: after merging an arrived chunk)
 
 
-def _wait_for_tick(clock: Clock, sleep_until: SleepUntil, scheduled: float) -> float:
+def wait_for_tick(clock: Clock, sleep_until: SleepUntil, scheduled: float) -> float:
     """Sleep until the tick's scheduled time unless it has passed (a late tick starts at once)."""
     if clock.now() < scheduled:
         sleep_until(scheduled)
@@ -50,7 +50,7 @@ def run_sync(
     t0 = clock.read()
     out: list[Tick] = []
     for k in range(ticks):
-        scheduled = _wait_for_tick(clock, sleep_until, t0 + k * period)
+        scheduled = wait_for_tick(clock, sleep_until, t0 + k * period)
         queued = policy.queued_actions()
         start = clock.read()
         policy.select_action(obs)
@@ -122,7 +122,7 @@ def run_async(
     # would wait for the worker's inference and charge it to the control loop.
     t0 = clock.now()
     for k in range(ticks):
-        scheduled = _wait_for_tick(clock, sleep_until, t0 + k * period)
+        scheduled = wait_for_tick(clock, sleep_until, t0 + k * period)
         start = clock.now()
         done = worker.poll()
         if done is not None:

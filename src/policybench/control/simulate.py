@@ -21,16 +21,19 @@ from policybench.control.budget import (
     Refills,
     judged,
     policy_budget,
+    rtc_ticks_needed,
     ticks_needed,
 )
-from policybench.control.metrics import summarize_ticks
+from policybench.control.metrics import rtc_figures, summarize_ticks
 from policybench.control.paced import run_async, run_sync
+from policybench.control.rtc import VirtualEngine, replayed, run_rtc
 from policybench.control.virtual import ReplayPolicy, VirtualClock, VirtualWorker
 from policybench.results import OK, PolicyResult, RealtimeResult, RunResults, Summary
 from policybench.samples import REFILL, STEP, latencies
 from policybench.sizes import MAX_SEQUENCE
 
 MAX_TICKS = 1_000_000  # per rate and mode: a few seconds of simulation each
+RTC = "rtc"
 
 @dataclass(frozen=True)
 class Costs:
@@ -84,6 +87,18 @@ def _needs(costs: Costs, mode: str, hz: float, threshold: float | None) -> Summa
             "ticks_needed": ticks_needed(mode, costs.chunk, hz, threshold, max(costs.refill))}
 
 
+def tick_counts(rates: list[float], seconds: float, ticks: int | None) -> list[tuple[float, int]]:
+    """(rate, ticks) of each simulated run: ``ticks``, else ``seconds`` at the rate; UsageError
+    where that is more than MAX_TICKS."""
+    counts = [(hz, ticks if ticks is not None else max(int(round(seconds * hz)), 2)) for hz in rates]
+    for hz, n in counts:
+        if n > MAX_TICKS:
+            asked = f"--ticks {n:,} is" if ticks is not None else f"--hz {hz:g} for {seconds:g} s is {n:,} ticks,"
+            raise UsageError(f"{asked} more than the {MAX_TICKS:,} a simulated run may have: lower "
+                             + ("--ticks" if ticks is not None else "--hz or --seconds"))
+    return counts
+
+
 def simulate(
     results: RunResults,
     rates: list[float],
@@ -96,12 +111,7 @@ def simulate(
     """One entry per policy, rate and mode (and threshold in async mode), each run for ``ticks``
     ticks or else ``seconds`` of virtual time; UsageError, before anything runs, where that is
     more than MAX_TICKS."""
-    counts = [(hz, ticks if ticks is not None else max(int(round(seconds * hz)), 2)) for hz in rates]
-    for hz, n in counts:
-        if n > MAX_TICKS:
-            asked = f"--ticks {n:,} is" if ticks is not None else f"--hz {hz:g} for {seconds:g} s is {n:,} ticks,"
-            raise UsageError(f"{asked} more than the {MAX_TICKS:,} a simulated run may have: lower "
-                             + ("--ticks" if ticks is not None else "--hz or --seconds"))
+    counts = tick_counts(rates, seconds, ticks)
     chosen = [r for r in results.results if policies is None or r.name in policies]
     if policies:
         missing = sorted(set(policies) - {r.name for r in chosen})
@@ -120,7 +130,9 @@ def simulate(
                 entries.append(replace(base, mode=ASYNC, threshold=g, aggregate=aggregate,
                                        summary=simulate_async(costs, hz, n, g, aggregate)))
     if not entries:
-        raise UsageError("results file has no successfully measured policy to simulate")
+        rtc = any(e.mode == RTC and e.inferences for e in results.realtime)
+        raise UsageError("results file has no successfully measured policy to simulate"
+                         + ("; its live rtc runs replay with --mode rtc" if rtc else ""))
     return entries
 
 
@@ -185,7 +197,8 @@ def simulated_budgets(results: RunResults, entries: list[RealtimeResult]) -> lis
     out = []
     firsts: dict[str, RealtimeResult] = {}  # each policy's first run: its identity
     for e in entries:
-        firsts.setdefault(e.name, e)
+        if e.mode in (SYNC, ASYNC):  # rtc replays chunks of a live run, not a result's refills
+            firsts.setdefault(e.name, e)
     for run in firsts.values():
         r = by_name[run.name]
         costs = costs_from_result(r)
@@ -229,3 +242,63 @@ def alternatives(r: PolicyResult, results: list[PolicyResult]) -> list[Alternati
         if flags and refills is not None:
             out.append(Alternative(other, " ".join(flags), chunk_length(other), refills))
     return out
+
+
+def rtc_runs(results: RunResults, policies: list[str] | None = None) -> list[RealtimeResult]:
+    """The file's live rtc runs with chunks to replay (``policies``: only these)."""
+    runs = [e for e in results.realtime if e.mode == RTC and e.source == "measured" and e.ok and e.inferences
+            and (policies is None or e.policy in policies)]
+    if not runs:
+        raise UsageError("results file has no live rtc run to replay: measure one with "
+                         "policybench realtime --mode rtc --json FILE")
+    return runs
+
+
+def simulate_rtc(latencies: list[float], chunk: int, hz: float, ticks: int, queue_threshold: int,
+                 horizon: int) -> Summary:
+    """LeRobot's RTC engine replaying ``latencies`` (seconds, in the order measured: the cold one
+    once, then the rest cycled) on the virtual clock, at ``hz`` for ``ticks`` ticks."""
+    clock = VirtualClock()
+    engine = VirtualEngine(clock.now, chunk, hz, queue_threshold, replayed(latencies))
+    run = run_rtc(engine, {}, clock.clock(), clock.sleep_until, hz, ticks, first_timeout_s=max(latencies) + 1)
+    done = [x.latency for x in run.inferences]
+    return {**summarize_ticks(run.ticks, hz, run.merged_in_loop()),
+            **rtc_figures(done, [x.delay_used for x in run.inferences], hz, chunk, horizon, [], []),
+            "queue_threshold": queue_threshold,
+            "ticks_needed": rtc_ticks_needed(chunk, hz, queue_threshold, max(latencies))}
+
+
+def smallest_rtc_setting(latencies: list[float], chunk: int, hz: float, ticks: int) -> Summary:
+    """The smallest queue threshold with no starved tick in the replay (searched by halving: a
+    higher threshold asks sooner), and the smallest execution horizon LeRobot's admission check
+    lets through at the d the engine then uses (d <= H <= chunk - d); None where none does."""
+    def starves(threshold: int) -> Summary | None:
+        s = simulate_rtc(latencies, chunk, hz, ticks, threshold, 1)
+        return s if s["starved_ticks"] else None
+
+    if starves(chunk - 1):
+        return {"smallest_queue_threshold": None, "smallest_execution_horizon": None}
+    low, high = -1, chunk - 1  # low starves (or is below 0), high does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if starves(middle) else (low, middle)
+    d = simulate_rtc(latencies, chunk, hz, ticks, high, 1)["delay_engine_ticks"]
+    horizon = None if not isinstance(d, int) or d > chunk - d else max(d, 1)
+    return {"smallest_queue_threshold": high, "smallest_execution_horizon": horizon}
+
+
+def replay_rtc(results: RunResults, rates: list[float], seconds: float, ticks: int | None, queue_threshold: int,
+               horizon: int, policies: list[str] | None = None) -> list[RealtimeResult]:
+    """One simulated rtc entry per live rtc run of the file and rate: the replay at the settings
+    given, and the smallest that never starve."""
+    entries = []
+    counts = tick_counts(rates, seconds, ticks)
+    for e in rtc_runs(results, policies):
+        latencies = [x.latency_ms / 1000 for x in e.inferences or []]
+        chunk = int(e.summary["chunk_length"] or 0)
+        for hz, n in counts:
+            summary = simulate_rtc(latencies, chunk, hz, n, min(queue_threshold, chunk - 1), horizon)
+            summary |= smallest_rtc_setting(latencies, chunk, hz, n)
+            entries.append(RealtimeResult(e.policy, RTC, hz, "simulated", variant=e.variant, point=e.point,
+                                          summary=summary))
+    return entries

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Callable
 
 import torch
 
+from policybench.anatomy.spec import Component
 from policybench.observations import InputSpec
 
 
@@ -32,6 +34,11 @@ class PolicyAdapter(ABC):
     def weight_bytes(self) -> int:
         """Bytes of parameters and buffers."""
         return 0
+
+    def anatomy(self) -> tuple[object, Sequence[Component]] | None:
+        """--breakdown: the object a refill's components are found on and their definitions;
+        None: no definition (the refill is timed whole)."""
+        return None
 
     @abstractmethod
     def queued_actions(self) -> int:
@@ -90,3 +97,6 @@ class WrappedPolicy(PolicyAdapter):
 
     def weight_bytes(self) -> int:
         return self.inner.weight_bytes()
+
+    def anatomy(self) -> tuple[object, Sequence[Component]] | None:
+        return self.inner.anatomy()

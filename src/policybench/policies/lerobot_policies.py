@@ -27,6 +27,7 @@ from policybench.lerobot_adapter import (
     OBS_STATE,
     registry,
 )
+from policybench.anatomy.spec import Component, forward_of
 from policybench.lerobot_adapter.version import pi_problem
 from policybench.observations import InputSpec
 from policybench.policies.base import PolicyAdapter
@@ -163,6 +164,8 @@ class Family:
     # Config fields naming a model or tokenizer that LeRobot loads with trust_remote_code=True
     # (running the Python files that come with it): refused without --trust-remote-code.
     remote_code_fields: tuple[str, ...] = ()
+    # --breakdown: the refill's components, in the order a refill calls them; () = whole refill only
+    components: tuple[Component, ...] = ()
 
     def title(self) -> str:
         return label(self.name)
@@ -205,6 +208,39 @@ _PI_EXPORT = ExportTarget(
     f"the SigLIP vision tower, once per camera; PaliGemma's projector, {_VLA_REST}",
     lambda p: (p.model.paligemma_with_expert.paligemma.model, "vision_tower"), exporter="dynamo")
 
+
+# --breakdown's components (anatomy.Component), the same in LeRobot 0.4.4 and 0.6.1. ACT and
+# Diffusion: what their model calls; the VLAs (SmolVLA, pi0, pi05) share one shape, their
+# VLM-with-expert module named differently: its forward is the prefix pass when called outside a
+# denoising step (inside one it is the step's own, KV cache and all).
+_ACT_PARTS = (
+    Component("backbone", lambda p: [forward_of(p.model.backbone)], "per camera"),
+    Component("transformer encoder", lambda p: [forward_of(p.model.encoder)]),
+    Component("transformer decoder", lambda p: [forward_of(p.model.decoder)]),
+)
+_DIFFUSION_PARTS = (
+    Component("observation encoder", lambda p: [(p.diffusion, "_prepare_global_conditioning")]),
+    Component("UNet", lambda p: [forward_of(p.diffusion.unet)], "per step"),
+    Component("scheduler step", lambda p: [(p.diffusion.noise_scheduler, "step")], "per step"),
+)
+_VQBET_PARTS = (
+    Component("image encoder", lambda p: [forward_of(p.vqbet.rgb_encoder)]),
+    Component("GPT", lambda p: [forward_of(p.vqbet.policy)]),
+    Component("action head", lambda p: [forward_of(p.vqbet.action_head)]),
+)
+
+
+def _vla_parts(vlm: str) -> tuple[Component, ...]:
+    """SmolVLA's and pi0's refill: ``vlm`` names their VLM-with-expert module."""
+    return (
+        Component("vision encoder", lambda p: [(getattr(p.model, vlm), "embed_image")], "per camera"),
+        Component("language embedding", lambda p: [(getattr(p.model, vlm), "embed_language_tokens")]),
+        Component("prefix forward (VLM)", lambda p: [forward_of(getattr(p.model, vlm))], outermost=True),
+        Component("denoising step", lambda p: [(p.model, "denoise_step")], "per step"),
+        Component("action projection", lambda p: [forward_of(p.model.action_out_proj)], "per step"),
+    )
+
+
 _PI_PIPELINE = (
     "--pipeline needs the PaliGemma tokenizer that LeRobot's processor for this policy loads from the hub "
     "(google/paligemma-3b-pt-224): add --hub, or use --policy-path with a saved checkpoint, whose "
@@ -214,7 +250,7 @@ FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
         Family("act", summary="Action Chunking Transformer", offline_settings=_offline_act,
-               reported_fields=("temporal_ensemble_coeff",),
+               reported_fields=("temporal_ensemble_coeff",), components=_ACT_PARTS,
                compile_targets=lambda p: [(p, "model")],
                export=ExportTarget("the whole refill: ACT's model forward, observation in, chunk out",
                                    lambda p: (p, "model"))),
@@ -222,21 +258,22 @@ FAMILIES: dict[str, Family] = {
                offline_settings=_offline_smolvla, tokenizer=_smolvlm_tokenizer, uses_env_state=False,
                hub_settings=(("vlm_model_name", HUB_SMOLVLM),), vlm_fields=("vlm_model_name", "load_vlm_weights"),
                compile_targets=lambda p: [(p.model, "denoise_step"), (p.model, "embed_prefix")],
+               components=_vla_parts("vlm_with_expert"),
                export=_SMOLVLA_EXPORT),
         Family("diffusion", summary="Diffusion Policy (DDPM; 100 denoising steps by default)",
                offline_settings=_offline_act, compile_targets=lambda p: [(p.diffusion, "unet")],
-               graph_default_device=False,
+               graph_default_device=False, components=_DIFFUSION_PARTS,
                export=ExportTarget("the noise-prediction UNet, called once per denoising step; the observation "
                                    "encoder and the denoising loop (scheduler, noise) stay in PyTorch",
                                    lambda p: (p.diffusion, "unet"))),
         Family("pi0", summary="pi0 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
                availability_problem=pi_problem, export=_PI_EXPORT,
-               pipeline_needs_hub=_PI_PIPELINE),
+               pipeline_needs_hub=_PI_PIPELINE, components=_vla_parts("paligemma_with_expert")),
         Family("pi05", summary="pi0.5 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
                availability_problem=pi_problem, export=_PI_EXPORT,
-               pipeline_needs_hub=_PI_PIPELINE),
+               pipeline_needs_hub=_PI_PIPELINE, components=_vla_parts("paligemma_with_expert")),
         Family("pi0_fast", summary="pi0 with FAST action tokens (autoregressive)",
                uses_env_state=False, remote_code_fields=("action_tokenizer_name", "text_tokenizer_name"),
                problem_solved_by=("action_tokenizer_name",),
@@ -246,7 +283,7 @@ FAMILIES: dict[str, Family] = {
                    "is reachable, or --set pi0_fast.action_tokenizer_name=DIR --trust-remote-code with a local copy "
                    "you trust")),
         Family("vqbet", summary="Vector-quantized Behavior Transformer (one camera)",
-               offline_settings=_offline_act, profile_problem=_one_camera("vqbet")),
+               offline_settings=_offline_act, profile_problem=_one_camera("vqbet"), components=_VQBET_PARTS),
         Family("tdmpc", summary="TD-MPC (one square camera at most)",
                chunk_fields=("horizon",), profile_problem=_one_camera("tdmpc", square=True)),
         Family("gaussian_actor", summary="Gaussian actor (SAC's policy; no queue: every call computes)",
@@ -361,6 +398,9 @@ class LeRobotPolicy(PolicyAdapter):
 
     def compile_targets(self) -> list[tuple[object, str]]:
         return self.family.compile_targets(self.policy)
+
+    def anatomy(self) -> tuple[object, tuple[Component, ...]] | None:
+        return (self.policy, self.family.components) if self.family.components else None
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.policy.parameters())

@@ -161,3 +161,17 @@ def missing_reasons(r: PolicyResult, rs: list[PolicyResult]) -> list[str]:
 def missing_notes(rs: list[PolicyResult]) -> list[str]:
     """One note per measured policy with a "-": '"-" for ACT: params: not recorded ...'."""
     return [f'"-" for {label(r)}: ' + "; ".join(why) for r in rs if (why := missing_reasons(r, rs))]
+
+
+def interval_notes(rs: list[PolicyResult]) -> list[str]:
+    """What a "±" measured in one process promises: the median of that process, not of the next
+    run (fresh processes of one policy land a few per cent apart); said once, when a result of one
+    process shows an interval."""
+    def shows_interval(r: PolicyResult) -> bool:
+        s = r.summary()
+        return r.status == OK and r.process_count() == 1 and any(s[p].get("median_ci_ms") for p in ("all", "step", "refill"))
+
+    if not any(shows_interval(r) for r in rs):
+        return []
+    return ["±: the 95 % interval of the median within one process; a fresh process can land outside it "
+            "(--processes 3 measures the spread between processes)"]

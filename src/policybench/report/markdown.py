@@ -4,11 +4,16 @@ realtime section of a file written by ``policybench realtime``."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from policybench.report.details import detail_rows, missing_notes, not_a_win
+from policybench.report.breakdown import HEADERS as BREAKDOWN_HEADERS, breakdown_sections
+from policybench.report.details import detail_rows, interval_notes, missing_notes, not_a_win
 from policybench.report.format import format_ms, label, machine_line, median_text, percentile_text
 from policybench.report.realtime import render_realtime
 from policybench.results import OK, PolicyResult, RunResults
+
+if TYPE_CHECKING:
+    from policybench.report.fleet import Fleet  # imports the simulation (torch): only when a fleet is rendered
 
 COLUMNS = [
     "Policy", "Status", "Params (M)", "Step median (ms)", "Step p99 (ms)", "Refill median (ms)",
@@ -55,10 +60,10 @@ def detail_table(results: RunResults) -> tuple[list[str], list[list[str]]]:
 
 
 def report_notes(results: RunResults, notes: list[str] | None = None) -> list[str]:
-    """The failures (first line of each error), why a figure is "-", then ``notes``."""
+    """The failures (first line of each error), why a figure is "-", what a "±" promises, then ``notes``."""
     failures = [f"{label(r)} {r.status}: {(r.error or '').splitlines()[0] if r.error else ''}"
                 for r in results.results if r.status != OK]
-    return failures + missing_notes(results.results) + list(notes or [])
+    return failures + missing_notes(results.results) + interval_notes(results.results) + list(notes or [])
 
 
 def _escape(cell: str) -> str:
@@ -90,6 +95,9 @@ def render_markdown(results: RunResults, notes: list[str] | None = None) -> str:
     headers, rows = detail_table(results)
     if rows:
         lines += [""] + _table(headers, rows)
+    for title, parts, after in breakdown_sections(results):  # --breakdown
+        lines += ["", f"**{_escape(title)}**", ""] + _table(BREAKDOWN_HEADERS, parts)
+        lines += [""] * bool(after) + [f"- {_escape(line.strip())}" for line in after]
     realtime = realtime_section(results)
     if realtime:
         lines += ([""] if results.results else []) + _code_block(realtime)
@@ -98,3 +106,11 @@ def render_markdown(results: RunResults, notes: list[str] | None = None) -> str:
         lines.append("")
         lines += [f"- {_escape(n)}" for n in extra]
     return "\n".join(lines) + "\n"
+
+
+def render_fleet_markdown(fleet: Fleet) -> str:
+    """The fleet view (report/fleet.py): one column per machine, then its notes."""
+    from policybench.report.fleet import fleet_cells
+
+    lines = [f"**fleet: {len(fleet.machines)} machines**", "", *_table(*fleet_cells(fleet))]
+    return "\n".join(lines + ([""] + [f"- {_escape(n)}" for n in fleet.notes] if fleet.notes else [])) + "\n"

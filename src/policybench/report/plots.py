@@ -19,26 +19,27 @@ from policybench.report.details import not_a_win
 from policybench.report.format import duration_text, identity_label, label, machine_line
 from policybench.results import OK, PolicyResult, RealtimeResult, RunResults
 from policybench.samples import REFILL, STEP, latencies
+from policybench.stats import samples_needed
 
 STEP_COLOR, REFILL_COLOR = "#1f77b4", "#d62728"
 DPI = 100
 MAX_PANELS = 200  # panels of one stacked figure: 2.6 inches each, under Agg's 65,536 pixels at DPI
 
 
-def _new_figure(figsize: tuple[float, float]) -> Figure:
+def new_figure(figsize: tuple[float, float]) -> Figure:
     """A figure drawn on its own Agg canvas (pyplot's figure manager never sees it)."""
     fig = Figure(figsize=figsize, dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     """Text from a results file as a figure shows it: a $ is a dollar sign, never the start of
     matplotlib's math mode (where an unknown command such as $\\foo$ fails the whole figure)."""
     return text.replace("$", r"\$")
 
 
-def _check_panels(count: int, what: str) -> None:
+def check_panels(count: int, what: str) -> None:
     if count > MAX_PANELS:
         raise UsageError(f"{count} {what} to plot, one panel each; a figure holds at most {MAX_PANELS}")
 
@@ -47,8 +48,8 @@ def _ok(results: RunResults) -> list[PolicyResult]:
     return [r for r in results.results if r.status == OK and r.samples]
 
 
-def _caption(fig: Figure, results: RunResults) -> None:
-    fig.text(0.01, 0.005, _plain(machine_line(results)), fontsize=7, color="#555555", ha="left", va="bottom")
+def caption(fig: Figure, results: RunResults) -> None:
+    fig.text(0.01, 0.005, plain(machine_line(results)), fontsize=7, color="#555555", ha="left", va="bottom")
 
 
 class _DurationFormatter(LogFormatter):
@@ -63,7 +64,7 @@ def _signed_duration(value: float, pos=None) -> str:
     return "0" if abs(value) < 1e-9 else ("-" if value < 0 else "") + duration_text(abs(value))
 
 
-def _duration_axis(axis, log: bool) -> None:
+def duration_axis(axis, log: bool) -> None:
     """Tick labels in ms or s with their unit, on a log or a linear axis."""
     if log:
         axis.set_major_formatter(_DurationFormatter())
@@ -72,24 +73,24 @@ def _duration_axis(axis, log: bool) -> None:
         axis.set_major_formatter(FuncFormatter(_signed_duration))
 
 
-def _legend_outside(ax) -> None:
+def legend_outside(ax) -> None:
     """The legend right of the panel, where it hides no point and no whisker."""
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0)
 
 
 def _log_panel(ax, title: str, ylabel: str) -> None:
     """One panel of a stacked figure: log y in ms/s, title on the left, grid, legend beside."""
-    ax.set_title(_plain(title), fontsize=10, loc="left")
+    ax.set_title(plain(title), fontsize=10, loc="left")
     ax.set_yscale("log")
-    _duration_axis(ax.yaxis, log=True)
+    duration_axis(ax.yaxis, log=True)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
-    _legend_outside(ax)
+    legend_outside(ax)
 
 
-def _finish_stack(fig: Figure, axes, xlabel: str, results: RunResults) -> Figure:
+def finish_stack(fig: Figure, axes, xlabel: str, results: RunResults) -> Figure:
     axes[-1, 0].set_xlabel(xlabel)
-    _caption(fig, results)
+    caption(fig, results)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
@@ -97,8 +98,8 @@ def _finish_stack(fig: Figure, axes, xlabel: str, results: RunResults) -> Figure
 def figure_timeline(results: RunResults) -> Figure:
     """Latency of every measured call over its index, one panel per policy, log y; refills marked."""
     rs = _ok(results)
-    _check_panels(len(rs), "policies with samples")
-    fig = _new_figure((10, 2.6 * len(rs) + 0.6))
+    check_panels(len(rs), "policies with samples")
+    fig = new_figure((10, 2.6 * len(rs) + 0.6))
     axes = fig.subplots(len(rs), 1, squeeze=False)
     for ax, r in zip(axes[:, 0], rs):
         for phase, color, marker, size in ((STEP, STEP_COLOR, ".", 6), (REFILL, REFILL_COLOR, "v", 40)):
@@ -107,12 +108,12 @@ def figure_timeline(results: RunResults) -> Figure:
                        label=f"{phase} ({len(pts)})", zorder=3 if phase == REFILL else 2)
         ax.plot([s.i for s in r.samples], [s.latency_ms for s in r.samples], color="#999999", lw=0.5, zorder=1)
         _log_panel(ax, f"{label(r)}: latency per call", "latency")
-    return _finish_stack(fig, axes, "call index (measured phase)", results)
+    return finish_stack(fig, axes, "call index (measured phase)", results)
 
 
 def figure_cdf(results: RunResults) -> Figure:
     """Cumulative distribution of step and refill latencies, one panel per phase, log x."""
-    fig = _new_figure((11, 4.2))
+    fig = new_figure((11, 4.2))
     axes = fig.subplots(1, 2)
     for ax, phase in zip(axes, (STEP, REFILL)):
         for r in _ok(results):
@@ -120,45 +121,47 @@ def figure_cdf(results: RunResults) -> Figure:
             if not values:
                 continue
             ys = [(k + 1) / len(values) for k in range(len(values))]
-            ax.step(values, ys, where="post", label=_plain(f"{label(r)} (n={len(values)})"))
+            ax.step(values, ys, where="post", label=plain(f"{label(r)} (n={len(values)})"))
         ax.set_xscale("log")
-        _duration_axis(ax.xaxis, log=True)
+        duration_axis(ax.xaxis, log=True)
         ax.set_ylim(0, 1.02)
         ax.set_xlabel(f"{phase} latency")
         ax.set_ylabel("fraction of calls ≤ latency")
         ax.set_title(f"{phase} latency CDF", fontsize=10, loc="left")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, loc="best")
-    _caption(fig, results)
+    caption(fig, results)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
 
 def figure_bars(results: RunResults) -> Figure:
-    """Step median vs refill median per policy, whiskers up to p99, log y; each median written
+    """Step median vs refill median per policy, whiskers up to p99 (p90, the maximum, where the
+    count supports no p99: ``_whisker``), log y; each median written
     above its whisker; a variant whose actions fail the equivalence check is hatched and says
     "not a win" under its name, as the table does; the control period when the run had --hz."""
     rs = _ok(results)
-    _check_panels(len(rs), "policies with samples")
-    fig = _new_figure((max(6, 1.8 * len(rs) + 2), 4.5))
+    check_panels(len(rs), "policies with samples")
+    fig = new_figure((max(6, 1.8 * len(rs) + 2), 4.5))
     ax = fig.subplots()
     width, tops = 0.38, []
     for k, (phase, color) in enumerate(((STEP, STEP_COLOR), (REFILL, REFILL_COLOR))):
         bars = [(j + (k - 0.5) * width, r.summary()[phase], r) for j, r in enumerate(rs) if r.summary()[phase]["count"]]
         xs, medians = [x for x, _, _ in bars], [s["median_ms"] for _, s, _ in bars]
-        p99s = [s["p99_ms"] for _, s, _ in bars]
+        whiskers = [_whisker(s) for _, s, _ in bars]
+        p99s = [w for w, _ in whiskers]
         drawn = ax.bar(xs, medians, width, color=color, label=f"{phase} median")
         for patch, (_, _, r) in zip(drawn, bars):
             if not_a_win(r):
                 patch.set_hatch("//")
                 patch.set_alpha(0.5)
         ax.errorbar(xs, medians, yerr=[[0] * len(xs), [p - m for p, m in zip(p99s, medians)]], fmt="none",
-                    ecolor="black", capsize=4, label="p99" if k else None)
-        for x, m, p in zip(xs, medians, p99s):
-            ax.annotate(duration_text(m), (x, p), ha="center", va="bottom", fontsize=7, xytext=(0, 3),
-                        textcoords="offset points")
+                    ecolor="black", capsize=4, label="p99 (p90, max with fewer samples)" if k else None)
+        for x, m, (p, name) in zip(xs, medians, whiskers):
+            text = duration_text(m) if name == "p99" else f"{duration_text(m)}\n({name})"
+            ax.annotate(text, (x, p), ha="center", va="bottom", fontsize=7, xytext=(0, 3), textcoords="offset points")
         tops += p99s
-    ax.set_xticks(range(len(rs)), [_plain(_bar_label(r)) for r in rs])
+    ax.set_xticks(range(len(rs)), [plain(_bar_label(r)) for r in rs])
     for tick, r in zip(ax.get_xticklabels(), rs):
         tick.set_color(REFILL_COLOR if not_a_win(r) else "black")
     ax.set_yscale("log")
@@ -168,12 +171,12 @@ def figure_bars(results: RunResults) -> Figure:
         tops.append(1000 / hz)
     if tops:
         ax.set_ylim(top=max(tops) * 3)  # room for the labels above the highest whisker
-    _duration_axis(ax.yaxis, log=True)
+    duration_axis(ax.yaxis, log=True)
     ax.set_ylabel("latency")
-    ax.set_title("step vs refill: median, whisker to p99", fontsize=10, loc="left")
+    ax.set_title("step vs refill: median, whisker to p99 (p90 or max where too few samples)", fontsize=10, loc="left")
     ax.grid(True, axis="y", which="both", alpha=0.3)
-    _legend_outside(ax)
-    _caption(fig, results)
+    legend_outside(ax)
+    caption(fig, results)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
@@ -196,8 +199,8 @@ def figure_realtime(results: RunResults) -> Figure:
     """Per paced run: each tick's work time against the period; misses, starved ticks and the
     longest stall marked."""
     runs = _paced(results)
-    _check_panels(len(runs), "paced realtime runs")
-    fig = _new_figure((10, 2.6 * len(runs) + 0.6))
+    check_panels(len(runs), "paced realtime runs")
+    fig = new_figure((10, 2.6 * len(runs) + 0.6))
     axes = fig.subplots(len(runs), 1, squeeze=False)
     for ax, e in zip(axes[:, 0], runs):
         period_ms = 1000.0 / e.hz
@@ -224,27 +227,36 @@ def figure_realtime(results: RunResults) -> Figure:
         if stall is not None:
             title += f"; longest stall {duration_text(stall)}"
         _log_panel(ax, title, "work per tick")
-    return _finish_stack(fig, axes, "control tick", results)
+    return finish_stack(fig, axes, "control tick", results)
+
+
+def _whisker(summary) -> tuple[float, str]:
+    """The highest of p99, p90 and the maximum that the phase's count supports as a claim
+    (stats.samples_needed), and its name: a "p99" of 6 samples is their maximum."""
+    for q in (99, 90):
+        if summary["count"] >= samples_needed(q):
+            return summary[f"p{q}_ms"], f"p{q}"
+    return summary["max_ms"], "max"
 
 
 FIGURES = {"timeline": figure_timeline, "cdf": figure_cdf, "bars": figure_bars}
 
 
 def figure_sweep(results: RunResults, hz: float | None = None) -> Figure:
-    """A sweep: refill median (p99 as whisker) against each axis value, the fitted line, and the
+    """A sweep: refill median against each axis value, the fitted line, and the
     control period as a horizontal line; one panel per policy and axis."""
     from policybench.scaling.axes import recorded_axes
     from policybench.scaling.fit import fits, series
 
     axes_spec = recorded_axes(results.run)
     panels = [(axis, s) for axis in axes_spec for s in series(results, axis, axes_spec)]
-    _check_panels(len(panels), "sweep series")
-    fig = _new_figure((8, 2.6 * max(len(panels), 1)))
+    check_panels(len(panels), "sweep series")
+    fig = new_figure((8, 2.6 * max(len(panels), 1)))
     axs = fig.subplots(max(len(panels), 1), 1, squeeze=False)
     lines = {(f.policy, f.axis): f for f in fits(results, axes_spec)}
     for ax, (axis, s) in zip(axs[:, 0], panels):
         _sweep_panel(ax, axis, s, lines.get((s.name, axis.name)), hz)
-    _caption(fig, results)
+    caption(fig, results)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
@@ -263,20 +275,20 @@ def _sweep_panel(ax, axis, s, fit, hz: float | None) -> None:
         line = [(x, y) for x, y in line if not log or y >= min(shown) / 2]  # log: the part near the points
         sign = "+" if fit.slope_ms >= 0 else "-"
         ax.plot([x for x, _ in line], [y for _, y in line], "-", color="#555555",
-                label=_plain(f"{_signed_duration(fit.intercept_ms)} {sign} {duration_text(abs(fit.slope_ms))} per {fit.unit}"))
+                label=plain(f"{_signed_duration(fit.intercept_ms)} {sign} {duration_text(abs(fit.slope_ms))} per {fit.unit}"))
     if period:
         ax.axhline(period, color=STEP_COLOR, linestyle="--", label=f"{hz:g} Hz period ({duration_text(period)})")
     if log:
         ax.set_yscale("log")
-    _duration_axis(ax.yaxis, log)
+    duration_axis(ax.yaxis, log)
     if all(float(x).is_integer() for x in xs):  # cameras, threads, steps: no 1.25
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(_plain(f"{identity_label(s.policy, s.variant)}{' at ' + s.group if s.group else ''}: refill against {axis.name}"),
+    ax.set_title(plain(f"{identity_label(s.policy, s.variant)}{' at ' + s.group if s.group else ''}: refill against {axis.name}"),
                  fontsize=10, loc="left")
-    ax.set_xlabel("megapixels per camera" if axis.name == "image_size" else _plain(axis.name))
+    ax.set_xlabel("megapixels per camera" if axis.name == "image_size" else plain(axis.name))
     ax.set_ylabel("refill latency")
     ax.grid(True, which="both", alpha=0.3)
-    _legend_outside(ax)
+    legend_outside(ax)
 
 
 def png_bytes(fig: Figure) -> bytes:
@@ -289,13 +301,22 @@ def png_bytes(fig: Figure) -> bytes:
 
 def render_pngs(results: RunResults) -> dict[str, bytes]:
     """Every figure as PNG bytes, by name: the latency figures when a policy has samples, the
-    realtime figure when the file holds live paced runs; empty when there is nothing to plot."""
+    realtime figure when the file holds live paced runs, the refill anatomy with --breakdown
+    (plot_breakdown.py), the queue and delay of live RTC runs (plot_rtc.py); empty when there is
+    nothing to plot."""
     out = {name: png_bytes(make(results)) for name, make in FIGURES.items()} if _ok(results) else {}
     if _paced(results):
         out["realtime"] = png_bytes(figure_realtime(results))
     sweep = results.run.get("sweep")
     if isinstance(sweep, dict) and sweep and _ok(results):
         out["sweep"] = png_bytes(figure_sweep(results, sweep.get("hz")))
+    from policybench.report.plot_breakdown import figure_breakdown, has_breakdown  # they import this module
+    from policybench.report.plot_rtc import figure_rtc, rtc_runs
+
+    if has_breakdown(results):
+        out["breakdown"] = png_bytes(figure_breakdown(results))
+    if rtc_runs(results):
+        out["rtc"] = png_bytes(figure_rtc(results))
     return out
 
 

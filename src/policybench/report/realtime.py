@@ -16,6 +16,8 @@ HEADERS = ["Policy", "Mode", "Hz", "Achieved", "Misses", "Worst overrun", "Longe
 
 
 def _mode_text(e: RealtimeResult) -> str:
+    if e.mode == "rtc" and e.summary.get("queue_threshold") is not None:
+        return f"rtc q={e.summary['queue_threshold']:g} H={e.summary.get('execution_horizon', '-')}"
     return e.mode + (f" g={e.threshold:g}" if e.threshold is not None else "")
 
 
@@ -168,6 +170,7 @@ def render_realtime(entries: list[RealtimeResult], highest: list[HighestRate] | 
         if not e.ok:
             out.append(f"{label(e)} {e.status}: {str(e.error or '').splitlines()[0]}")
     out += render_remote(remote)
+    out += render_rtc([e for e in entries if e.mode == "rtc" and e.ok and e.summary])
     out += render_not_judged(entries)
     out += render_budgets(budgets or [])
     out += render_highest(highest or [])
@@ -193,3 +196,73 @@ def _highest(mode: str, hz: float | None, unjudged: list[float] | None) -> str:
     if unjudged and (hz is None or max(unjudged) > hz):
         text += f" ({', '.join(f'{x:g}' for x in unjudged if hz is None or x > hz)} Hz: not enough ticks to judge)"
     return text
+
+
+def render_rtc(entries: list[RealtimeResult]) -> list[str]:
+    """Per Real-Time Chunking run: the verdict, the engine's d against the p95 latency's (and the
+    cold start's), the guidance's cost, and LeRobot's admission check."""
+    out = []
+    for e in entries:
+        s = e.summary
+        out.append(f"{label(e)} rtc at {e.hz:g} Hz ({e.source}): {_rtc_verdict(s)}")
+        if s.get("delay_engine_ticks") is not None:
+            out.append(f"  d: the engine used {s['delay_engine_ticks']} ticks (ceil(LatencyTracker.max() / period)); "
+                       f"the p95 latency gives {_num(s.get('delay_p95_ticks'), '{}')}" + _cold(s))
+        if s.get("guided_refill_median_ms") is not None:
+            out.append(f"  guidance: guided chunk median {format_ms(s['guided_refill_median_ms'])} ms, p95 "
+                       f"{format_ms(s['guided_refill_p95_ms'])} ms; plain median {format_ms(s['plain_refill_median_ms'])} "
+                       f"ms, p95 {format_ms(s['plain_refill_p95_ms'])} ms (same process, in turn): "
+                       f"{_signed(s.get('guidance_overhead_median_ms'))} median, "
+                       f"{_signed(s.get('guidance_overhead_p95_ms'))} p95")
+        out += _admission(s)
+        if "smallest_queue_threshold" in s:
+            out.append(f"  {_smallest(e)}")
+    return out
+
+
+def _smallest(e: RealtimeResult) -> str:
+    """The simulated smallest setting that never starves, or why none does."""
+    s = e.summary
+    q, h, n, d = (s.get("smallest_queue_threshold"), s.get("smallest_execution_horizon"), s.get("chunk_length"),
+                  s.get("inference_delay_ticks_max"))
+    if q is not None:
+        horizon = (f"--execution-horizon {h}" if h is not None
+                   else "no execution horizon passes the admission check (d > chunk - d)")
+        return f"smallest setting with no starved tick at {e.hz:g} Hz: --queue-threshold {q}, {horizon}"
+    if isinstance(d, int) and isinstance(n, int) and d >= n:
+        return (f"no queue threshold holds {e.hz:g} Hz: a chunk takes {d} ticks, longer than the whole chunk of {n} "
+                "actions (every merge skips all of it)")
+    return (f"no queue threshold holds {e.hz:g} Hz: a chunk takes up to {_num(d, '{}')} ticks and the {n} - d "
+            "actions left after a merge run out before the next chunk arrives")
+
+
+def _admission(s: Summary) -> list[str]:
+    d, h, n = s.get("delay_engine_ticks"), s.get("execution_horizon"), s.get("chunk_length")
+    if s.get("admission_ok") is None or not all(isinstance(x, int) for x in (d, h, n)):
+        return []
+    d, h, n = int(d or 0), int(h or 0), int(n or 0)
+    why = "fewer actions than go by during inference" if d > h else "more than the new chunk's rest"
+    return [f"  admission (d <= execution_horizon <= chunk - d): {d} <= {h} <= {n - d}: "
+            + ("holds" if s["admission_ok"] else f"fails: guidance covers {why}")]
+
+
+def _rtc_verdict(s: Summary) -> str:
+    stall = f"longest stall {format_ms(s.get('longest_stall_ms'))} ms, {_num(s.get('delivered_hz'))} actions/s delivered"
+    if s.get("starved_ticks") is None:
+        return "no verdict"
+    if not judged(s):
+        return f"not enough ticks to judge ({s.get('refills_seen', 0)} chunks merged during the loop), {stall}"
+    if s["starved_ticks"] == 0:
+        return f"holds: no starved tick in {s['ticks']:,}, {stall}"
+    return f"does not hold: {_count(s, 'starved_ticks', 'starved_pct')} starved ticks, {stall}"
+
+
+def _cold(s: Summary) -> str:
+    if not s.get("cold_start_sets_delay"):
+        return ""
+    return (f"; the first, cold chunk set it ({s['delay_first_ticks']} ticks): LeRobot 0.6.1's "
+            "LatencyTracker.max() keeps the largest latency ever added")
+
+
+def _signed(ms: object) -> str:
+    return "-" if not isinstance(ms, (int, float)) else f"{'+' if ms >= 0 else '-'}{format_ms(abs(ms))} ms"

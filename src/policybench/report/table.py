@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from policybench.report.details import detail_rows, missing_notes
+from policybench.report.breakdown import render_breakdown
+from policybench.report.details import detail_rows, interval_notes, missing_notes
 from policybench.report.format import format_ms, label, machine_line, median_text, percentile_text, short
 from policybench.machine_load import busy_reason
 from policybench.results import OK, PolicyResult, RunResults
@@ -114,6 +115,8 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
         out.append("-" * width if row is None else line(row))
     out.append("=" * width)
     out += _notes(results, base)
+    anatomy = render_breakdown(results)
+    out += ["", *anatomy] if anatomy else []
     return "\n".join(out) + "\n"
 
 
@@ -149,7 +152,7 @@ def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
             notes.append(f"{label(r)} {r.status}: {(r.error or '').splitlines()[0] if r.error else 'unknown error'}")
         else:
             notes += _claims(r)
-    notes += missing_notes(results.results)
+    notes += missing_notes(results.results) + interval_notes(results.results)
     for r in results.results:
         if r.variant == "eager" and r.roofline.get("floor_ms"):
             rl = r.roofline
