@@ -4,9 +4,8 @@ each breakdown refill (compared within those refills, never against headline tim
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
+from small_configs import small_pi_family
 
 from policybench import policies
 from policybench.anatomy.measure import measure_breakdown
@@ -67,14 +66,8 @@ def test_smolvla_vision_per_camera_prefix_once_steps_per_flow_step():
 @pytest.mark.parametrize("name", ["pi0", "pi05"])
 def test_pi_family_split_like_smolvla(name, monkeypatch):
     """Gemma sizes made one-layer, as test_real_policies builds them (about 1 B parameters)."""
-    problem = policies.availability(name)
-    if problem:  # LeRobot 0.4.4: refused without its patched transformers, and says what to do
-        assert "Python >= 3.12" in problem
+    if not small_pi_family(name, monkeypatch):
         return
-    modeling = importlib.import_module(f"lerobot.policies.{name}.modeling_{name}")
-    sizes = {"gemma_2b": dict(width=2048, depth=1, mlp_dim=256, num_heads=8, num_kv_heads=1, head_dim=256),
-             "gemma_300m": dict(width=64, depth=1, mlp_dim=128, num_heads=8, num_kv_heads=1, head_dim=256)}
-    monkeypatch.setattr(modeling, "get_gemma_config", lambda variant: modeling.GemmaConfig(**sizes[variant]))
     bd, adapter = _breakdown(name, PROFILES["pusht"], {"num_inference_steps": 2, "chunk_size": 4, "n_action_steps": 4})
     _check(bd, {"vision encoder": 1, "language embedding": 1, "prefix forward (VLM)": 1, "denoising step": 2,
                 "action projection": 2}, adapter)

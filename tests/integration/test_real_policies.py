@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from small_configs import small_pi_family
 
 from policybench import policies
 from policybench.clock import clock_for
@@ -113,18 +114,8 @@ def test_pi_family_offline_refills_every_n_action_steps(name, monkeypatch):
     4 B parameters: here LeRobot's Gemma sizes are replaced by one-layer ones (the width of 2048
     is what its vision projection fixes), about 1 B parameters, most of it the 257152-token
     embedding and the SigLIP vision tower."""
-    import importlib
-
-    from policybench.policies import availability
-
-    problem = availability(name)
-    if problem:  # LeRobot 0.4.4: refused without its patched transformers, and says what to do
-        assert "Python >= 3.12" in problem
+    if not small_pi_family(name, monkeypatch):
         return
-    modeling = importlib.import_module(f"lerobot.policies.{name}.modeling_{name}")
-    sizes = {"gemma_2b": dict(width=2048, depth=1, mlp_dim=256, num_heads=8, num_kv_heads=1, head_dim=256),
-             "gemma_300m": dict(width=64, depth=1, mlp_dim=128, num_heads=8, num_kv_heads=1, head_dim=256)}
-    monkeypatch.setattr(modeling, "get_gemma_config", lambda variant: modeling.GemmaConfig(**sizes[variant]))
     overrides = {"num_inference_steps": 1, "chunk_size": 4, "n_action_steps": 4}
     adapter, loop = _measure(name, PROFILES["pusht"], overrides, refills=2, warmup=0)
     assert adapter.describe()["n_action_steps"] == 4 and adapter.describe()["inference_steps"] == 1

@@ -117,7 +117,7 @@ def test_a_fleet_file_is_a_column_per_node():
     f = build_fleet([("fleet.json", data)])
     assert [m.name for m in f.machines] == ["node-a", "node-b"]
     assert f.machines[1].environment["threads"] == 1
-    assert f"node-b: {XEON_NAME.replace('4 threads', '1 threads')}" in f.notes
+    assert f"node-b: {XEON_NAME.replace('4 threads', '1 thread')}" in f.notes
 
 
 def test_machine_name_of_an_unknown_environment():

@@ -74,6 +74,17 @@ def test_no_threshold_holds_a_chunk_longer_than_the_whole_chunk():
     assert s == {"smallest_queue_threshold": None, "smallest_execution_horizon": None}
 
 
+def test_a_replay_too_short_to_judge_names_no_setting(tmp_path, capsys):
+    """6 ticks at 4 Hz see one merged chunk: neither the setting given nor a smallest one is judged."""
+    _, path = live_file(tmp_path, 1)
+    assert main(["realtime", "--simulate", str(path), "--mode", "rtc", "--hz", "4", "--ticks", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "fake rtc at 4 Hz (simulated): not enough ticks to judge" in out
+    assert "smallest setting" not in out and "no queue threshold holds" not in out
+    assert smallest_rtc_setting([0.5, 0.75], CHUNK, HZ, 6) == {"smallest_queue_threshold": None,
+                                                                "smallest_execution_horizon": None}
+
+
 def test_simulate_mode_rtc_prints_the_verdict_and_what_holds(tmp_path, capsys):
     _, path = live_file(tmp_path, 1)
     assert main(["realtime", "--simulate", str(path), "--mode", "rtc", "--hz", "4,8", "--queue-threshold", "1",

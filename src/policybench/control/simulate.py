@@ -271,10 +271,11 @@ def simulate_rtc(latencies: list[float], chunk: int, hz: float, ticks: int, queu
 def smallest_rtc_setting(latencies: list[float], chunk: int, hz: float, ticks: int) -> Summary:
     """The smallest queue threshold with no starved tick in the replay (searched by halving: a
     higher threshold asks sooner), and the smallest execution horizon LeRobot's admission check
-    lets through at the d the engine then uses (d <= H <= chunk - d); None where none does."""
-    def starves(threshold: int) -> Summary | None:
+    lets through at the d the engine then uses (d <= H <= chunk - d); None where none does. A
+    threshold whose replay merged too few chunks to judge (budget.judged) does not hold."""
+    def starves(threshold: int) -> bool:
         s = simulate_rtc(latencies, chunk, hz, ticks, threshold, 1)
-        return s if s["starved_ticks"] else None
+        return bool(s["starved_ticks"]) or not judged(s)
 
     if starves(chunk - 1):
         return {"smallest_queue_threshold": None, "smallest_execution_horizon": None}
@@ -290,7 +291,7 @@ def smallest_rtc_setting(latencies: list[float], chunk: int, hz: float, ticks: i
 def replay_rtc(results: RunResults, rates: list[float], seconds: float, ticks: int | None, queue_threshold: int,
                horizon: int, policies: list[str] | None = None) -> list[RealtimeResult]:
     """One simulated rtc entry per live rtc run of the file and rate: the replay at the settings
-    given, and the smallest that never starve."""
+    given, and (where that replay can be judged) the smallest that never starve."""
     entries = []
     counts = tick_counts(rates, seconds, ticks)
     for e in rtc_runs(results, policies):
@@ -298,7 +299,8 @@ def replay_rtc(results: RunResults, rates: list[float], seconds: float, ticks: i
         chunk = int(e.summary["chunk_length"] or 0)
         for hz, n in counts:
             summary = simulate_rtc(latencies, chunk, hz, n, min(queue_threshold, chunk - 1), horizon)
-            summary |= smallest_rtc_setting(latencies, chunk, hz, n)
+            if judged(summary):  # too short a replay to judge the setting given says nothing of others
+                summary |= smallest_rtc_setting(latencies, chunk, hz, n)
             entries.append(RealtimeResult(e.policy, RTC, hz, "simulated", variant=e.variant, point=e.point,
                                           summary=summary))
     return entries

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from policybench.control.budget import ASYNC, SYNC, async_budget_ticks, highest_rate, ticks_needed
 from policybench.control.simulate import MAX_TICKS, costs_from_result, highest_rates, simulate
 from policybench.errors import SettingsError, UsageError
+from policybench.report.details import interval_notes
 from policybench.report.format import _hardware_note, identity_label, median_text
 from policybench.results import OK, PolicyResult, RunResults
 from policybench.schema import JSON, one_line
@@ -86,7 +87,7 @@ def machine_name(env: JSON) -> str:
     for a CPU run its model, widest vector instructions and threads."""
     device = str(env.get("device") or "?")
     if device == "cpu":
-        threads = f", {env['threads']} threads" if env.get("threads") else ""
+        threads = f", {env['threads']} thread{'' if env['threads'] == 1 else 's'}" if env.get("threads") else ""
         hardware = f"{env.get('cpu_model') or 'CPU'} (cpu{_hardware_note(env)}{threads})"
     else:
         hardware = f"{env.get('device_name') or device} ({device}{_hardware_note(env)})"
@@ -216,6 +217,7 @@ def build_fleet(files: Sequence[tuple[str, RunResults]], labels: Sequence[str] =
             notes.append(f"{label}: {NOT_COMPARABLE}: measured with different settings: {why}")
         notes += [f"{label} on machine {n + 1}: {r.status}: {_first_line(r.error)}"
                   for n, r in enumerate(rs) if r is not None and r.status != OK]
+    notes += interval_notes([r for m in ms for r in m.results])
     return Fleet(ms, rows, notes)
 
 
