@@ -173,3 +173,10 @@ def test_cli_report_fleet_bad_input_is_one_line(tmp_path, capsys, argv, expected
     (tmp_path / "list.json").write_text("[1, 2]")
     names = {"list": str(tmp_path / "list.json"), "missing": str(tmp_path / "nope.json")}
     assert_one_error_line(capsys, main([a.format(**names) for a in argv]), expected)
+
+
+def test_a_rate_at_the_most_a_loop_may_ask_is_a_bound():
+    from policybench.report.fleet import _rate_text
+    from policybench.settings import MAX_HZ
+
+    assert _rate_text(MAX_HZ) == f">= {MAX_HZ:g}" and _rate_text(30.0) == "30" and _rate_text(None) == "none"

@@ -244,7 +244,10 @@ def _memory_cell(key: str) -> Callable[[PolicyResult, Rates | None], str]:
 
 
 def _rate_text(hz: float | None) -> str:
-    return "none" if hz is None else f"{hz:g}"
+    """"none", the rate, or ">= 10000" at the most a rate may be (a held MAX_HZ is a bound, not the limit)."""
+    if hz is None:
+        return "none"
+    return f">= {hz:g}" if hz >= MAX_HZ else f"{hz:g}"
 
 
 METRICS: list[tuple[str, Callable[[PolicyResult, Rates | None], str]]] = [
