@@ -286,8 +286,8 @@ def read_breakdown(value: object, where: str) -> JSON:
         refills.append({"total_ms": read_ms(r.get("total_ms"), f"{w}.total_ms"), "ms": ms, "calls": calls})
     cost = {n: read_fields(read_object(c, f"{where}.cost.{one_line(n)}"), f"{where}.cost.{one_line(n)}", _COST)
             for n, c in read_object(bd.get("cost"), f"{where}.cost").items()}
-    return {**bd, "components": [{"name": n, "repeat": read_text(c.get("repeat") or "", f"{where}.components.repeat")}
-                                 for n, c in zip(names, comps)],
+    return {"components": [{"name": n, "repeat": read_text(c.get("repeat") or "", f"{where}.components.repeat")}
+                           for n, c in zip(names, comps)],
             "refills": refills, "cost": cost, "missing": read_texts(bd.get("missing"), f"{where}.missing"),
             "unattributed_cost": read_fields(read_object(bd.get("unattributed_cost"), f"{where}.unattributed_cost"),
                                              f"{where}.unattributed_cost", _COST),

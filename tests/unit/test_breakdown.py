@@ -268,3 +268,14 @@ def test_a_failed_breakdown_keeps_the_timed_figures_and_says_why():
                          build=lambda *args, **kwargs: policy, warn=lines.append).results
     assert r.status == "ok" and r.summary()["refill"]["count"] == 2 and r.breakdown == {}
     assert lines == ["fake: warning: --breakdown failed, the timed figures stand: RuntimeError: no such module"]
+
+
+def test_a_results_file_keeps_only_the_breakdown_fields_it_knows():
+    from policybench.schema import read_breakdown
+
+    sent = {"components": [{"name": "encoder", "repeat": ""}],
+            "refills": [{"total_ms": 2.0, "ms": {"encoder": 1.5}, "calls": {"encoder": 1}}],
+            "payload": {"deep": [[[["anything"]]]]}}
+    read = read_breakdown(sent, "results[0].breakdown")
+    assert "payload" not in read
+    assert read["refills"] == [{"total_ms": 2.0, "ms": {"encoder": 1.5}, "calls": {"encoder": 1}}]
