@@ -667,7 +667,7 @@ def _survive_any_locale() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from policybench.context import hub_access, quiet_libraries
+    from policybench.procenv import hub_access, quiet_libraries
 
     _survive_any_locale()
     try:

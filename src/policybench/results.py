@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from policybench import schema
 from policybench.errors import UsageError
+from policybench.identity import identity_name, name_suffix, point_text  # noqa: F401 - the names results are shown by
 from policybench.samples import PHASES, TICK_PHASES, Sample, latencies, process_indices, stage_latencies, stage_names
 from policybench.schema import DAY_S, JSON, one_line, read_count, read_ms, read_name, read_optional, read_seconds, read_text, shown
 from policybench.stats import interval_over_processes, percentile, summarize
@@ -64,24 +65,6 @@ class ProcessRun:
                    read_optional(d, "build_seconds", where, read_seconds),
                    None if complete is None else schema.read_bool(complete, f"{where}.complete"),
                    read_optional(d, "precision", where, schema.read_share))
-
-
-def identity_name(policy: str, variant: str | None, point: dict[str, str]) -> str:
-    """The name a result is shown by: "act", "act+bf16", "act[cameras=2]", "act+bf16[cameras=2]".
-    Display only: never parsed back."""
-    return policy + name_suffix(variant, point)
-
-
-def name_suffix(variant: str | None, point: dict[str, str]) -> str:
-    """What follows the policy in a result's name: "+bf16" for a variant (eager is the plain
-    policy), "[cameras=2]" for a sweep point (a ``--set`` axis by its field's name alone)."""
-    suffix = "" if variant in (None, "eager") else f"+{variant}"
-    return suffix + f"[{point_text(point)}]" if point else suffix
-
-
-def point_text(point: dict[str, str], sep: str = ",") -> str:
-    """"cameras=2,steps=5": each axis (a ``--set`` axis by its field's name alone) and its value."""
-    return sep.join(f"{axis.rsplit('.', 1)[-1]}={value}" for axis, value in point.items())
 
 
 @dataclass

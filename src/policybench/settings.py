@@ -3,18 +3,14 @@ SweepSettings, RealtimeSettings), each checked when it is made, its errors namin
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import Any, TypedDict, cast
 
 from policybench.errors import SettingsError, literal
+from policybench.identity import Axis, Override, parse_override  # noqa: F401 - parse_override: --set's reader
 from policybench.profiles import DEFAULT_PROFILE, PROFILES, Camera, Profile
-
-if TYPE_CHECKING:
-    from policybench.scaling.axes import Axis
 
 MAX_HZ = 10_000  # a period of 0.1 ms: a Python control loop's own overhead
 AUTO = "auto"  # refills: measure until the refill median is known to --precision
@@ -23,34 +19,6 @@ AUTO = "auto"  # refills: measure until the refill median is known to --precisio
 # --processes: pyperf spreads a benchmark over 20 by default; a hundred fresh processes of one
 # policy is already hours of building for a VLA, and every process's samples are kept.
 MAX_PROCESSES = 100
-
-
-@dataclass(frozen=True)
-class Override:
-    """One ``--set POLICY.FIELD=VALUE``: a field of a LeRobot policy config."""
-
-    policy: str
-    field: str
-    value: object
-
-
-def parse_override(text: str) -> Override:
-    m = re.fullmatch(r"([A-Za-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_]*)=(.*)", text.strip())
-    if not m:
-        raise SettingsError("{overrides} must look like POLICY.FIELD=VALUE (e.g. diffusion.num_inference_steps=10), "
-                            f"got '{literal(text)}'")
-    return Override(m.group(1), m.group(2), _parse_value(m.group(3)))
-
-
-def _parse_value(raw: str) -> object:
-    """JSON where it parses (numbers, true/false/null, lists), otherwise the text itself."""
-    lowered = {"none": None, "true": True, "false": False}
-    if raw.strip().lower() in lowered:
-        return lowered[raw.strip().lower()]
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
 
 
 def _positive(name: str, value: float, spec: str = "") -> None:

@@ -27,7 +27,7 @@ import os
 import re
 from pathlib import Path
 
-from policybench.context import environment_variable
+from policybench.procenv import environment_variable
 
 TRUST_ENV = "POLICYBENCH_TRUST_REMOTE_CODE"  # "1" while a run allows remote code (--trust-remote-code)
 CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".dll", ".dylib")

@@ -4,49 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from dataclasses import dataclass
 from typing import TypedDict
 
 from policybench.errors import SettingsError, UsageError, literal
-from policybench.settings import Override, RunSettings, parse_override
+from policybench.identity import Axis, Override, parse_override, point_text
 from policybench.profiles import customize_profile, parse_image_size
-from policybench.results import point_text
+from policybench.settings import RunSettings
+
+__all__ = ["Axis", "SETTING_AXES"]  # Axis is identity's: kept here for the sweep's readers
 
 SETTING_AXES = ("cameras", "image_size", "threads")  # axes of a flag, not of a --set field
-
-
-@dataclass(frozen=True)
-class Axis:
-    name: str  # "cameras", "image_size", "threads" or "POLICY.FIELD"
-    values: tuple
-
-    @property
-    def unit(self) -> str:
-        """What one unit of the fitted slope is."""
-        return {"cameras": "camera", "image_size": "megapixel per camera", "threads": "thread"}.get(
-            self.name, self.name.rsplit(".", 1)[-1])
-
-    def x(self, value) -> float:
-        """The number a line is fitted against: pixels in millions for an image size."""
-        if self.name == "image_size":
-            return value[0] * value[1] / 1e6
-        return float(value)
-
-    def show(self, value) -> str:
-        return f"{value[0]}x{value[1]}" if self.name == "image_size" else f"{value:g}" if isinstance(value, float) else str(value)
-
-    @staticmethod
-    def read(name: str, shown: str):
-        """A value as ``show`` wrote it (a results file's), read back: HEIGHTxWIDTH for an image
-        size, else a whole number where it is one, a float otherwise."""
-        if name == "image_size":
-            return parse_image_size(shown)
-        number = float(shown)
-        return int(number) if number.is_integer() and shown.strip().lstrip("+-").isdigit() else number
-
-    def record(self) -> dict[str, object]:
-        """The axis as the results file keeps it (run.sweep.axes): its values as shown."""
-        return {"name": self.name, "values": [self.show(v) for v in self.values]}
 
 
 def recorded_axes(run: dict) -> list[Axis]:

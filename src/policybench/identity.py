@@ -1,0 +1,93 @@
+"""Who a result is: a policy, its variant and its sweep point, and the values that name them
+(``--set`` overrides, sweep axes). Display names are made here and never parsed back."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from policybench.errors import SettingsError, literal
+from policybench.profiles import parse_image_size
+
+
+@dataclass(frozen=True)
+class Override:
+    """One ``--set POLICY.FIELD=VALUE``: a field of a LeRobot policy config."""
+
+    policy: str
+    field: str
+    value: object
+
+
+def parse_override(text: str) -> Override:
+    m = re.fullmatch(r"([A-Za-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_]*)=(.*)", text.strip())
+    if not m:
+        raise SettingsError("{overrides} must look like POLICY.FIELD=VALUE (e.g. diffusion.num_inference_steps=10), "
+                            f"got '{literal(text)}'")
+    return Override(m.group(1), m.group(2), _parse_value(m.group(3)))
+
+
+def _parse_value(raw: str) -> object:
+    """JSON where it parses (numbers, true/false/null, lists), otherwise the text itself."""
+    lowered = {"none": None, "true": True, "false": False}
+    if raw.strip().lower() in lowered:
+        return lowered[raw.strip().lower()]
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str  # "cameras", "image_size", "threads" or "POLICY.FIELD"
+    values: tuple
+
+    @property
+    def unit(self) -> str:
+        """What one unit of the fitted slope is."""
+        return {"cameras": "camera", "image_size": "megapixel per camera", "threads": "thread"}.get(
+            self.name, self.name.rsplit(".", 1)[-1])
+
+    def x(self, value) -> float:
+        """The number a line is fitted against: pixels in millions for an image size."""
+        if self.name == "image_size":
+            return value[0] * value[1] / 1e6
+        return float(value)
+
+    def show(self, value) -> str:
+        return f"{value[0]}x{value[1]}" if self.name == "image_size" else f"{value:g}" if isinstance(value, float) else str(value)
+
+    @staticmethod
+    def read(name: str, shown: str):
+        """A value as ``show`` wrote it (a results file's), read back: HEIGHTxWIDTH for an image
+        size, else a whole number where it is one, a float otherwise."""
+        if name == "image_size":
+            return parse_image_size(shown)
+        number = float(shown)
+        return int(number) if number.is_integer() and shown.strip().lstrip("+-").isdigit() else number
+
+    def record(self) -> dict[str, object]:
+        """The axis as the results file keeps it (run.sweep.axes): its values as shown."""
+        return {"name": self.name, "values": [self.show(v) for v in self.values]}
+
+
+def identity_name(policy: str, variant: str | None, point: dict[str, str]) -> str:
+    """The name a result is shown by: "act", "act+bf16", "act[cameras=2]", "act+bf16[cameras=2]".
+    Display only: never parsed back."""
+    return policy + name_suffix(variant, point)
+
+
+def name_suffix(variant: str | None, point: dict[str, str]) -> str:
+    """What follows the policy in a result's name: "+bf16" for a variant (eager is the plain
+    policy), "[cameras=2]" for a sweep point (a ``--set`` axis by its field's name alone)."""
+    suffix = "" if variant in (None, "eager") else f"+{variant}"
+    return suffix + f"[{point_text(point)}]" if point else suffix
+
+
+def point_text(point: dict[str, str], sep: str = ",") -> str:
+    """"cameras=2,steps=5": each axis (a ``--set`` axis by its field's name alone) and its value."""
+    return sep.join(f"{axis.rsplit('.', 1)[-1]}={value}" for axis, value in point.items())
+
+
