@@ -282,7 +282,7 @@ def _error(message: str, code: int = 2) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from policybench.api import measure, run_context
     from policybench.diagnostics import diagnose
-    from policybench.outputs import holds_results
+    from policybench.resultsfile import holds_results
     from policybench.progress import RunOutput
     from policybench.report.table import render_table
     from policybench.results import OK, SKIPPED, RunResults
@@ -366,7 +366,8 @@ def realtime_settings(args: argparse.Namespace) -> RealtimeSettings:
 
 
 def cmd_realtime(args: argparse.Namespace) -> int:
-    from policybench.outputs import ResultsFile, check_writable
+    from policybench.outputs import check_writable
+    from policybench.resultsfile import ResultsFile
 
     settings = realtime_settings(args)
     if args.json_path:

@@ -187,7 +187,8 @@ def run_jobs(cfg: RunSettings, record: dict[str, object], jobs: Callable[[list[N
              isolate: bool, log: Log) -> RunResults:
     """Connect to ``cfg.ray``, send ``jobs(targets)`` as tasks, and stream their results into
     one RunResults (``record`` its run settings) and ``cfg.json_path`` as each finishes."""
-    from policybench.outputs import ResultsFile, check_writable
+    from policybench.outputs import check_writable
+    from policybench.resultsfile import ResultsFile
 
     if cfg.json_path:
         check_writable(cfg.json_path)

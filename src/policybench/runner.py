@@ -23,7 +23,7 @@ from policybench.interrupt import Interrupted, interruptible
 from policybench.loop import MIN_AUTO_REFILLS, LoopResult, run_steady_state
 from policybench.observations import input_shapes, synthetic_observation, synthetic_raw_observation
 from policybench.policies.base import PolicyAdapter
-from policybench.outputs import ResultsFile
+from policybench.resultsfile import ResultsFile
 from policybench.sizes import MAX_SAMPLES
 from policybench.results import FAILED, INTERRUPTED, OK, PolicyResult, RunResults
 

@@ -17,7 +17,8 @@ from test_cli_stop import stop_at
 
 from policybench.cli import FLAGS, main, terminal_safe
 from policybench.errors import SettingsError
-from policybench.outputs import ResultsFile, check_folder, check_writable, write_atomic
+from policybench.outputs import check_folder, check_writable, write_atomic
+from policybench.resultsfile import ResultsFile
 from policybench.results import write_results
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -30,7 +30,7 @@ def run_sweep(cfg: RunSettings, axes: list[Axis], device: str, log, warn, progre
     (``hz`` is recorded with the axes before the first). A point whose values a policy cannot
     take fails, its error as ``said`` spells it (the CLI: with its flags)."""
     from policybench.environment import describe_environment
-    from policybench.outputs import ResultsFile
+    from policybench.resultsfile import ResultsFile
     from policybench.runner import run_config_record
 
     points = grid(axes)
