@@ -445,7 +445,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     from policybench.results import read_results
 
-    from policybench.report.plots import render_pngs, write_pngs
+    from policybench.report.pngs import render_pngs, write_pngs
 
     results = read_results(args.results)
     pngs = render_pngs(results)

@@ -11,7 +11,7 @@ from policybench.anatomy.measure import NO_DEFINITION
 from policybench.cli import FLAGS, main
 from policybench.report.html import render_html
 from policybench.report.markdown import render_markdown
-from policybench.report.plots import render_pngs
+from policybench.report.pngs import render_pngs
 from policybench.report.table import render_table
 from policybench.settings import RunSettings
 

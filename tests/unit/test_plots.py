@@ -12,7 +12,8 @@ import pytest
 from fakes import failed_result, ok_result, run_results
 from PIL import Image
 
-from policybench.report.plots import DPI, figure_bars, png_bytes, render_pngs, write_plots
+from policybench.report.plots import DPI, figure_bars, png_bytes
+from policybench.report.pngs import render_pngs, write_plots
 from policybench.results import OK, PolicyResult, read_results
 from policybench.samples import REFILL, Sample
 

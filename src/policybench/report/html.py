@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from policybench.report.breakdown import HEADERS as BREAKDOWN_HEADERS, breakdown_sections
 from policybench.report.markdown import COLUMNS, detail_table, realtime_section, report_notes, summary_rows
-from policybench.report.plots import render_pngs
+from policybench.report.pngs import render_pngs
 from policybench.report.format import machine_line
 from policybench.report.table import render_table
 from policybench.results import RunResults

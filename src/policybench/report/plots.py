@@ -7,7 +7,6 @@ Each ``figure_*`` function is pure (results in, Figure out); ``write_plots`` sav
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -44,7 +43,7 @@ def check_panels(count: int, what: str) -> None:
         raise UsageError(f"{count} {what} to plot, one panel each; a figure holds at most {MAX_PANELS}")
 
 
-def _ok(results: RunResults) -> list[PolicyResult]:
+def ok_results(results: RunResults) -> list[PolicyResult]:
     return [r for r in results.results if r.status == OK and r.samples]
 
 
@@ -97,7 +96,7 @@ def finish_stack(fig: Figure, axes, xlabel: str, results: RunResults) -> Figure:
 
 def figure_timeline(results: RunResults) -> Figure:
     """Latency of every measured call over its index, one panel per policy, log y; refills marked."""
-    rs = _ok(results)
+    rs = ok_results(results)
     check_panels(len(rs), "policies with samples")
     fig = new_figure((10, 2.6 * len(rs) + 0.6))
     axes = fig.subplots(len(rs), 1, squeeze=False)
@@ -116,7 +115,7 @@ def figure_cdf(results: RunResults) -> Figure:
     fig = new_figure((11, 4.2))
     axes = fig.subplots(1, 2)
     for ax, phase in zip(axes, (STEP, REFILL)):
-        for r in _ok(results):
+        for r in ok_results(results):
             values = sorted(latencies(r.samples, phase))
             if not values:
                 continue
@@ -140,7 +139,7 @@ def figure_bars(results: RunResults) -> Figure:
     count supports no p99: ``_whisker``), log y; each median written
     above its whisker; a variant whose actions fail the equivalence check is hatched and says
     "not a win" under its name, as the table does; the control period when the run had --hz."""
-    rs = _ok(results)
+    rs = ok_results(results)
     check_panels(len(rs), "policies with samples")
     fig = new_figure((max(6, 1.8 * len(rs) + 2), 4.5))
     ax = fig.subplots()
@@ -191,14 +190,14 @@ def _bar_label(r: PolicyResult) -> str:
     return name
 
 
-def _paced(results: RunResults) -> list[RealtimeResult]:
+def paced_runs(results: RunResults) -> list[RealtimeResult]:
     return [e for e in results.realtime if e.ok and e.ticks]
 
 
 def figure_realtime(results: RunResults) -> Figure:
     """Per paced run: each tick's work time against the period; misses, starved ticks and the
     longest stall marked."""
-    runs = _paced(results)
+    runs = paced_runs(results)
     check_panels(len(runs), "paced realtime runs")
     fig = new_figure((10, 2.6 * len(runs) + 0.6))
     axes = fig.subplots(len(runs), 1, squeeze=False)
@@ -297,39 +296,3 @@ def png_bytes(fig: Figure) -> bytes:
     with matplotlib.rc_context({"savefig.bbox": "standard"}):
         fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()
-
-
-def render_pngs(results: RunResults) -> dict[str, bytes]:
-    """Every figure as PNG bytes, by name: the latency figures when a policy has samples, the
-    realtime figure when the file holds live paced runs, the refill anatomy with --breakdown
-    (plot_breakdown.py), the queue and delay of live RTC runs (plot_rtc.py); empty when there is
-    nothing to plot."""
-    out = {name: png_bytes(make(results)) for name, make in FIGURES.items()} if _ok(results) else {}
-    if _paced(results):
-        out["realtime"] = png_bytes(figure_realtime(results))
-    sweep = results.run.get("sweep")
-    if isinstance(sweep, dict) and sweep and _ok(results):
-        out["sweep"] = png_bytes(figure_sweep(results, sweep.get("hz")))
-    from policybench.report.plot_breakdown import figure_breakdown, has_breakdown  # they import this module
-    from policybench.report.plot_rtc import figure_rtc, rtc_runs
-
-    if has_breakdown(results):
-        out["breakdown"] = png_bytes(figure_breakdown(results))
-    if rtc_runs(results):
-        out["rtc"] = png_bytes(figure_rtc(results))
-    return out
-
-
-def write_pngs(pngs: dict[str, bytes], folder: str) -> list[Path]:
-    from policybench.outputs import write_atomic
-
-    paths = []
-    for name, data in pngs.items():
-        path = Path(folder) / f"{name}.png"
-        write_atomic(path, data)
-        paths.append(path)
-    return paths
-
-
-def write_plots(results: RunResults, folder: str) -> list[Path]:
-    return write_pngs(render_pngs(results), folder)
