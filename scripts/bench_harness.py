@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from policybench.clock import clock_for
+from policybench.measure.device import clock_for
 from policybench.settings import PROFILES
-from policybench.environment import describe_environment
-from policybench.loop import run_steady_state
+from policybench.measure.device import describe_environment
+from policybench.measure.loop import run_steady_state
 from policybench.observations import synthetic_observation
 from policybench.policies import build
 from policybench.samples import STEP, latencies

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
     from policybench.profiles import Profile
     from policybench.settings import RealtimeSettings, RunKeywords, RunSettings, SweepSettings
-    from policybench.context import RunContext
+    from policybench.orchestrate.context import RunContext
+    from policybench.orchestrate.launch import Given
     from policybench.control.budget import HighestRate
     from policybench.report.fleet import Fleet
     from policybench.scaling.axes import Axis
@@ -227,22 +228,19 @@ def build_config(policies: Sequence[str] | str | None = None, *, objects: Sequen
     """A validated RunSettings from ``run``'s keywords (as ``run`` documents them; UsageError for a
     bad one). ``objects`` are the names of policies given as objects: they run first and are not
     looked up. A keyword not given keeps RunSettings' default."""
-    from policybench import policies as registry
+    from policybench.policies.hub import hub_overrides
     from policybench.settings import RunSettings, plain_settings
-    from policybench.variants import parse_variants
+    from policybench.variants.table import parse_variants
 
     if isinstance(policies, str):
         policies = [p.strip() for p in policies.split(",") if p.strip()]
     paths = [as_path(p) for p in asked.get("policy_paths", ())]
     default = [] if paths or objects else ["act", "smolvla", "diffusion"]
-    names = list(policies if policies is not None else default)
-    for name in names:
-        registry.check_name(name)
-    names = [*objects, *names, *paths]
+    names = [*objects, *(policies if policies is not None else default), *paths]  # checked by the run's plan
     profile = _profile(asked)
     ov = _to_checkpoints(_overrides(asked.get("overrides")), names, paths)
     if asked.get("hub"):
-        ov[:0] = registry.hub_overrides(names)
+        ov[:0] = hub_overrides(names)
     variants = asked.get("variants", "eager")
     return RunSettings(policies=names, profile=profile, overrides=ov, **plain_settings(asked),
                        variants=parse_variants(variants if isinstance(variants, str) else ",".join(variants)))
@@ -274,7 +272,7 @@ def _to_checkpoints(overrides: list, names: list[str], paths: list[str]) -> list
 def checkpoint_types(paths: Sequence[str]) -> dict[str, str | None]:
     """Each --policy-path as the run names it (``as_path``) and the policy type its config.json
     names (None where it cannot be read here: a hub id)."""
-    from policybench.policies.checkpoint_guard import checkpoint_type
+    from policybench.checkpoint_guard import checkpoint_type
 
     return {as_path(p): checkpoint_type(p) for p in paths}
 
@@ -344,12 +342,15 @@ def run(
     return Results(raw)
 
 
-def run_context(cfg: RunSettings, *, isolate: bool = True, folders: dict[str, str] | None = None) -> RunContext:
-    """The run context of ``cfg``: its device, threads, hub access, remote code and output file."""
-    from policybench.context import RunContext
+def run_context(cfg: RunSettings, *, isolate: bool = True, folders: dict[str, str] | None = None,
+                skip: Sequence[str] = (), given: Given | None = None, log=None) -> RunContext:
+    """The run context of ``cfg``: its output file and folders checked, hub access and remote code
+    set, and its plan (device, environment, names and ``--set`` values checked) made in a child
+    (or here, not isolated)."""
+    from policybench.orchestrate.context import RunContext
 
-    return RunContext(cfg.device, threads=cfg.threads, hub=cfg.hub, trust_remote_code=cfg.trust_remote_code,
-                      outputs=(cfg.json_path,) if cfg.json_path else (), folders=folders, isolate=isolate)
+    return RunContext(cfg, outputs=(cfg.json_path,) if cfg.json_path else (), folders=folders, isolate=isolate,
+                      skip=tuple(skip), given=given, log=log)
 
 
 def _entered(context: RunContext | None, cfg: RunSettings, **kwargs):
@@ -362,49 +363,59 @@ def measure(cfg: RunSettings, *, log=None, warn=None, progress=None, isolate: bo
     """What ``run`` and the CLI share: settings in, the results out (UsageError for a bad device,
     output path or ``--set`` value), inside ``context`` (a new one when None). Named policies run in
     a child process each unless ``isolate`` is False; objects always run in this process."""
-    from policybench.runner import run_benchmark, validate_overrides
+    from policybench.orchestrate.launch import Given
+    from policybench.orchestrate.run import run_benchmark
 
     objects = objects or {}
     if cfg.ray is not None:  # each policy a task on a node of the Ray cluster: nothing set up here
-        from policybench.cluster import measure_on_cluster
+        from policybench.orchestrate.cluster import measure_on_cluster
 
         if objects:
             raise SettingsError("policies given as objects are measured in this process: drop {ray}")
-        return measure_on_cluster(cfg, log=log, isolate=isolate is not False)
+        check_settings([cfg])
+        return measure_on_cluster(cfg, measure, log=log, isolate=isolate is not False)
     folders = {cfg.export_dir: "export_dir"} if cfg.export_dir else None
     isolate_named = (isolate if isolate is not None else True) and not objects
-    with _entered(context, cfg, isolate=isolate_named, folders=folders) as ctx:
-        validate_overrides(cfg, skip=set(objects))
-        kwargs = {"log": log or (lambda line: None), "warn": warn, "progress": progress}
-        if objects:
-            kwargs["build"] = _builder(objects, inputs, ctx.device)
-        return run_benchmark(cfg, ctx.device, isolate=ctx.isolate, **kwargs)
+    given = Given(dict(objects), inputs) if objects else None
+    with _entered(context, cfg, isolate=isolate_named, folders=folders, skip=list(objects), given=given) as ctx:
+        return run_benchmark(cfg, ctx.device, log=log or (lambda line: None), warn=warn, progress=progress,
+                             isolate=ctx.isolate, environment=ctx.environment, given=given)
+
+
+def check_settings(cfgs: Sequence[RunSettings], fields: Sequence[tuple[str, str]] = ()) -> list[dict | None]:
+    """Each settings' names and ``--set`` values checked against LeRobot's configs, in a child:
+    one settings' error is raised; of several, each one's error (or None) is returned."""
+    from policybench.orchestrate.launch import launcher
+
+    quiet = lambda line: None  # noqa: E731
+    answer = launcher(True)("check", {"cfgs": [c.to_json() for c in cfgs], "fields": [list(f) for f in fields]},
+                            log=quiet, warn=quiet)
+    errors = answer["errors"]
+    if len(cfgs) == 1 and errors[0] is not None:
+        raise SettingsError(errors[0]["template"]) if errors[0].get("template") else UsageError(errors[0]["text"])
+    return errors
 
 
 def measure_sweep(settings: SweepSettings, *, log=None, warn=None, progress=None, isolate: bool = True,
                   said: Callable[[UsageError], str] = str) -> RunResults:
     """``policybench sweep``: every point of the grid measured as ``measure`` does; the rate its
     verdict is for is recorded with the axes. ``said`` spells a failed point's error."""
-    from policybench import policies as registry
-    from policybench.runner import validate_overrides
+    from policybench.orchestrate.sweep import run_sweep
     from policybench.scaling.axes import SETTING_AXES
-    from policybench.scaling.run import run_sweep
 
     cfg = settings.run
+    axis_fields = [tuple(a.name.rsplit(".", 1)) for a in settings.axes if a.name not in SETTING_AXES]
     if cfg.ray is not None:  # each point a task on a node of the Ray cluster: nothing set up here
-        from policybench.cluster import sweep_on_cluster
+        from policybench.orchestrate.cluster import sweep_on_cluster
 
-        return sweep_on_cluster(settings, log=log, isolate=isolate)
+        check_settings([cfg], [f for f in axis_fields if f[0] in cfg.policies])
+        return sweep_on_cluster(settings, measure, log=log, isolate=isolate)
     with run_context(cfg, isolate=isolate) as ctx:
-        validate_overrides(cfg)  # the fixed --set values, and every axis's field, before anything is built
-        for axis in settings.axes:
-            if axis.name not in SETTING_AXES:
-                policy, field = axis.name.rsplit(".", 1)
-                if policy in cfg.policies:
-                    registry.check_override_field(policy, field)
+        # the fixed --set values, and every axis's field, before anything is built
+        check_settings([cfg], [f for f in axis_fields if f[0] in cfg.policies])
         return run_sweep(cfg, list(settings.axes), ctx.device, log or (lambda line: None),
                          warn or log or (lambda line: None), progress, isolate=ctx.isolate, hz=settings.hz,
-                         said=said)
+                         said=said, environment=ctx.environment, check=check_settings)
 
 
 def sweep_settings(cfg: RunSettings, axes: Sequence[Axis], *, policy_paths: Sequence[str] = (),
@@ -502,18 +513,6 @@ def _object_name(obj) -> str:
     cfg = getattr(obj, "config", None)
     kind = getattr(cfg, "type", None) if cfg is not None else None
     return kind or type(obj).__name__.lower()
-
-
-def _builder(built: dict, inputs, device: str):
-    from policybench import policies as registry
-    from policybench.policies.objects import adapt_object
-
-    def build(name, profile, overrides, dev, seed):
-        if name in built:
-            return adapt_object(name, built[name], inputs, dev)
-        return registry.build(name, profile, overrides, dev, seed)
-
-    return build
 
 
 def _call(fn, *args):
@@ -655,32 +654,38 @@ def replay(raw: RunResults, settings: RealtimeSettings, policies: list[str] | No
 
 
 def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContext | None = None) -> RunResults:
-    """Live paced runs of ``settings.run``'s policies: the results with their ``realtime`` entries.
-    An interruption raises Interrupted whose ``partial`` is these results, as far as they got."""
-    from policybench.environment import describe_environment
+    """Live paced runs of ``settings.run``'s policies, each in a child process of its own: the
+    results with their ``realtime`` entries. An interruption raises Interrupted whose ``partial``
+    is these results, as far as they got (the policy it stopped marked interrupted)."""
+    import dataclasses
+
     from policybench.interrupt import Interrupted
-    from policybench.control.live import run_live
-    from policybench.runner import run_config_record, validate_overrides
+    from policybench.results import INTERRUPTED
 
     cfg = settings.run
     if cfg is None:
         raise UsageError("a live run needs its policies: RealtimeSettings(run=...)")
     if settings.port is not None:
-        from policybench.control.remote import check_port_free
+        from policybench.ports import check_port_free
 
         check_port_free(settings.port)
-    if settings.remote:
-        from policybench.control.remote import robot_features
-
-        robot_features(cfg.profile)  # cameras LeRobot's robot client can send, before building
-    with _entered(context, cfg, isolate=False) as ctx:
-        validate_overrides(cfg)
-        results = RunResults(describe_environment(ctx.device), run_config_record(cfg))
+    with _entered(context, cfg) as ctx:
+        results = RunResults(ctx.environment, cfg.record())
+        say = log or (lambda line: None)
+        current = None
         try:
-            results.realtime = run_live(settings, ctx.device, log=log or (lambda line: None))
-        except Interrupted as exc:  # what was measured goes on up with the interruption
-            results.realtime, exc.partial = exc.partial if isinstance(exc.partial, list) else [], results
-            raise
+            for name in cfg.policies:
+                current = name
+                one = dataclasses.replace(settings, run=dataclasses.replace(cfg, policies=[name], baseline=None))
+                answer = ctx.launch("realtime", {"settings": one.to_json(), "device": ctx.device}, log=say, warn=say)
+                results.realtime += [RealtimeResult.from_json(e, n) for n, e in enumerate(answer["entries"])]
+                current = None
+        except KeyboardInterrupt as exc:  # what was measured goes on up with the interruption
+            stop = Interrupted.wrap(exc, results)
+            if current is not None:
+                results.realtime.append(RealtimeResult(current, ",".join(settings.modes), settings.hz[0], "measured",
+                                                       status=INTERRUPTED, error=str(stop)))
+            raise stop from None
         return results
 
 

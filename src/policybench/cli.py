@@ -11,13 +11,14 @@ from typing import cast
 from policybench.errors import SettingsError, UsageError
 from policybench.settings import MAX_HZ, RealtimeSettings, RunKeywords, RunSettings, parse_override
 from policybench.interrupt import Interrupted, interruptible
+from policybench.orchestrate.launch import JobFailed
 from policybench.profiles import DEFAULT_PROFILE, PROFILES
 from policybench.results import NotWritten, RunResults
+from policybench.policies.hub import HUB_SMOLVLM
 from policybench.terminal import terminal_safe
 
 DEFAULT_POLICIES = "act,smolvla,diffusion"
 REALTIME_POLICIES = "act"  # live realtime default; --simulate defaults to every policy in the file
-HUB_SMOLVLM = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
 # The one table between the settings' fields and the command line: an error naming a field
 # (SettingsError) is printed with the flag that sets it.
 FLAGS = {
@@ -211,12 +212,8 @@ def _add_sweep(sub) -> None:
 
 
 def _split_policies(text: str) -> list[str]:
-    from policybench import policies
-
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    for name in names:
-        policies.check_name(name)
-    return names
+    """The names of a comma-separated list (each one checked by the run's plan, in a child)."""
+    return [n.strip() for n in text.split(",") if n.strip()]
 
 
 def _asked_names(args: argparse.Namespace) -> str:
@@ -402,8 +399,7 @@ def _realtime_simulate(args: argparse.Namespace, settings: RealtimeSettings, out
 
 def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) -> int:
     from policybench.api import measure_realtime
-    from policybench.control.live import live_budgets
-    from policybench.control.simulate import highest_rates
+    from policybench.control.simulate import highest_rates, live_budgets
     from policybench.report.realtime import render_realtime
     from policybench.results import OK, SKIPPED, RunResults
 
@@ -586,7 +582,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from policybench.results import OK, SKIPPED
     from policybench.scaling.axes import fixed_settings, parse_axes
     from policybench.scaling.fit import fits
-    from policybench.scaling.run import estimate_seconds
+    from policybench.orchestrate.sweep import estimate_seconds
     from policybench.scaling.verdict import holding
 
     axes, fixed = parse_axes(args.cameras, args.image_size, args.threads, args.overrides)
@@ -615,33 +611,31 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from policybench import policies
-    from policybench.lerobot_adapter.version import lerobot_version
+    from policybench.orchestrate.launch import launcher
 
-    names = policies.known_names()
-    width = max(len(n) for n in names)
-    print(f"LeRobot {lerobot_version() or 'not installed'}: every policy type it registers, and noop")
-    for name in names:
-        problem = policies.availability(name)
-        mark = "no     " if problem else "yes    " if policies.is_curated(name) else "untried"
-        line = f"{name.ljust(width)}  {mark}  {policies.summary(name)}"
-        print(line if problem is None else f"{line}\n{' ' * (width + 11)}why not: {problem}")
+    answer = launcher(True)("list", {}, log=_log, warn=_log)
+    rows = answer["policies"]
+    width = max(len(r["name"]) for r in rows)
+    print(f"LeRobot {answer['lerobot'] or 'not installed'}: every policy type it registers, and noop")
+    for r in rows:
+        mark = "no     " if r["problem"] else "yes    " if r["curated"] else "untried"
+        line = f"{r['name'].ljust(width)}  {mark}  {r['summary']}"
+        print(line if r["problem"] is None else f"{line}\n{' ' * (width + 11)}why not: {r['problem']}")
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from policybench.api import run_context
-    from policybench.runner import validate_overrides, verify_policy
 
     cfg = config_from_args(args)
-    with run_context(cfg, isolate=False) as ctx:
-        validate_overrides(cfg)
+    with run_context(cfg) as ctx:
         print(f"Using device: {ctx.device}")
         failed = 0
         for name in cfg.policies:
-            ok, message = verify_policy(name, cfg, ctx.device)
-            failed += not ok
-            _print(f"{'✓' if ok else '✗'} {name}: {message}\n")
+            answer = ctx.launch("verify", {"name": name, "cfg": cfg.to_json(), "device": ctx.device}, log=_log,
+                                warn=_log)
+            failed += not answer["ok"]
+            _print(f"{'✓' if answer['ok'] else '✗'} {name}: {answer['message']}\n")
     print("All policies passed." if not failed else f"{failed} of {len(cfg.policies)} policies failed.")
     return 0 if not failed else 1
 
@@ -682,6 +676,8 @@ def main(argv: list[str] | None = None) -> int:
             return COMMANDS[args.command](args)
     except UsageError as exc:
         return _error(_said(exc))
+    except JobFailed as exc:  # a child that was to plan or list died: LeRobot or torch broken here
+        return _error(str(exc), 1)
     except NotWritten as exc:  # what was measured has been printed; the file could not be written
         return _error(str(exc), 1)
     except KeyboardInterrupt as exc:

@@ -1,41 +1,12 @@
-"""Which machine, which software: the facts every result is stamped with, and the device choice."""
+"""Which machine: the facts about the computer that need no torch (the CPU, its flags and governor,
+the driver, the checkout). measure/device.py adds what torch knows, in the child."""
 
 from __future__ import annotations
 
-import os
 import platform
 import subprocess
 from pathlib import Path
 
-import torch
-
-from policybench.errors import UsageError
-from policybench.lerobot_adapter.version import lerobot_version
-
-
-def resolve_device(requested: str) -> str:
-    """'auto' picks cuda, then mps, then cpu. An unavailable device is a usage error."""
-    if requested == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        if torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    kind, _, index = requested.partition(":")
-    if kind == "cpu" and not index:
-        return "cpu"
-    if kind == "cuda" and (not index or index.isdigit()):
-        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if n == 0:
-            raise UsageError(f"device '{requested}' is not available: torch sees no CUDA GPU here; use --device cpu")
-        if index and int(index) >= n:
-            raise UsageError(f"device '{requested}' is not available: torch sees {n} CUDA GPU(s), cuda:0..cuda:{n - 1}")
-        return requested
-    if kind == "mps" and not index:
-        if not torch.backends.mps.is_available():
-            raise UsageError("device 'mps' is not available here (no Apple GPU); use --device cpu")
-        return "mps"
-    raise UsageError(f"unknown device '{requested}'; use auto, cpu, cuda, cuda:N or mps")
 
 
 def cpu_model() -> str:
@@ -46,14 +17,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    if device == "mps":
-        return f"Apple GPU (MPS) on {platform.machine()}"
-    return cpu_model()
 
 
 def git_commit() -> str | None:
@@ -97,43 +60,3 @@ def cpu_governor(path: str = "/sys/devices/system/cpu/cpu0/cpufreq/scaling_gover
             return f.read().strip() or None
     except OSError:
         return None
-
-
-def thread_settings() -> dict[str, object]:
-    """The threads torch uses between and within operators, and the variables that set the
-    OpenMP and MKL pools (None when unset)."""
-    return {
-        "threads": torch.get_num_threads(),
-        "interop_threads": torch.get_num_interop_threads(),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-        "mkl_num_threads": os.environ.get("MKL_NUM_THREADS"),
-    }
-
-
-def describe_environment(device: str) -> dict[str, object]:
-    try:
-        from importlib.metadata import version
-
-        transformers_version = version("transformers")
-    except Exception:
-        transformers_version = None
-    from policybench import __version__
-
-    return {
-        "policybench": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "lerobot": lerobot_version(),
-        "transformers": transformers_version,
-        "device": device,
-        "device_name": device_name(device),
-        "cpu_model": cpu_model(),
-        "cpu_flags": cpu_vector_flags(),
-        "cpu_count": os.cpu_count(),
-        "cuda": torch.version.cuda if device.startswith("cuda") else None,
-        "cuda_driver": cuda_driver() if device.startswith("cuda") else None,
-        "cpu_governor": cpu_governor(),
-        **thread_settings(),
-        "platform": platform.platform(),
-        "git_commit": git_commit(),
-    }

@@ -31,3 +31,8 @@ class _Spelled(dict[str, str]):
 def literal(value: object) -> str:
     """A value quoted into a SettingsError's template: its braces kept as braces."""
     return str(value).replace("{", "{{").replace("}", "}}")
+
+
+def describe_error(exc: BaseException) -> str:
+    """'ExceptionType: message', as a failed result records it."""
+    return f"{type(exc).__name__}: {exc}".strip()

@@ -359,6 +359,32 @@ class RtcInference:
                    schema.read_bool(d.get("guided"), f"{where}.guided"), *counts)
 
 
+@dataclass(frozen=True)
+class Inference:
+    """One chunk the engine computed and merged, as its wrappers saw it (seconds on the loop's clock)."""
+
+    start: float  # the engine read the queue's index: its latency starts here
+    end: float  # it merged the chunk
+    model_s: float  # of which the policy's predict_action_chunk
+    guided: bool  # called with the unexecuted rest of the previous chunk
+    delay_used: int  # the inference_delay the engine passed: ceil(LatencyTracker.max() / period)
+    delay_taken: int  # the delay it merged with: ceil(latency / period)
+    queue_before: int  # actions queued when it merged
+    queue_after: int
+    popped: int  # actions the loop executed while it was computed
+    skipped: int  # actions of the new chunk dropped on merge
+
+    @property
+    def latency(self) -> float:
+        return self.end - self.start
+
+    def stored(self, t0: float) -> RtcInference:
+        """As a results file keeps it: milliseconds from the loop's start."""
+        return RtcInference((self.start - t0) * 1000, (self.end - t0) * 1000, self.model_s * 1000, self.guided,
+                            self.delay_used, self.delay_taken, self.queue_before, self.queue_after,
+                            self.popped, self.skipped)
+
+
 @dataclass
 class RealtimeResult:
     """One policy, rate and mode of ``policybench realtime``: a live paced run (source

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypedDict, cast
 
 from policybench.errors import SettingsError, literal
@@ -111,6 +111,27 @@ class RunSettings:
         profile = dict(d["profile"])
         profile["cameras"] = tuple(Camera(**c) for c in profile["cameras"])
         return cls(**{**d, "profile": Profile(**profile), "overrides": [Override(**o) for o in d["overrides"]]})
+
+    def record(self) -> dict[str, object]:
+        """The settings as the results file records them (``run``)."""
+        return {
+            "profile": asdict(self.profile),
+            "policies": list(self.policies),
+            "refills": self.refills,
+            **({"precision": self.precision} if self.auto_refills else {}),
+            "processes": self.processes,
+            "warmup": self.warmup,
+            "max_seconds": self.max_seconds,
+            "threads": self.threads,
+            "overrides": [f"{o.policy}.{o.field}={o.value!r}" for o in self.overrides],
+            "baseline": self.resolved_baseline(),
+            "seed": self.seed,
+            "pipeline": self.pipeline,
+            "variants": list(self.variants),
+            **({"breakdown": True} if self.breakdown else {}),
+            "export_dir": self.export_dir,
+            **({"hz": self.hz} if self.hz is not None else {}),
+        }
 
     @property
     def auto_refills(self) -> bool:
@@ -231,6 +252,18 @@ class RealtimeSettings:
             raise SettingsError(f"{{port}} must be between 1 and 65535, got {self.port}")
         if self.run is not None and (len(self.hz) != 1 or len(self.thresholds) != 1):
             raise SettingsError("a live run takes one {hz} and one {thresholds}; lists are for {simulate}")
+
+    def to_json(self) -> dict[str, object]:
+        """Everything a child process needs to run these loops (measure/jobs.py)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "run"}
+        return {**d, "hz": list(self.hz), "thresholds": list(self.thresholds),
+                "run": self.run.to_json() if self.run is not None else None}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> RealtimeSettings:
+        """The settings ``to_json`` wrote."""
+        run = RunSettings.from_json(d["run"]) if d.get("run") is not None else None
+        return cls(**{**d, "hz": tuple(d["hz"]), "thresholds": tuple(d["thresholds"]), "run": run})
 
     @property
     def modes(self) -> tuple[str, ...]:

@@ -8,8 +8,8 @@ import pytest
 from small_configs import small_pi_family
 
 from policybench import policies
-from policybench.anatomy.measure import measure_breakdown
-from policybench.clock import clock_for
+from policybench.measure.breakdown import measure_breakdown
+from policybench.measure.device import clock_for
 from policybench.observations import synthetic_observation
 from policybench.profiles import PROFILES, customize_profile
 from policybench.stats import percentile

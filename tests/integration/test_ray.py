@@ -77,7 +77,7 @@ def test_sweep_of_four_points_over_two_nodes(cluster, tmp_path):
 
 
 def _nodes(cluster) -> list[dict]:
-    from policybench.cluster import connected, measuring_nodes
+    from policybench.orchestrate.cluster import connected, measuring_nodes
 
     with connected(cluster.address) as ray:
         return [{"label": n.label, "id": n.node_id} for n in measuring_nodes(ray, cluster.address)]

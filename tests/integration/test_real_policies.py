@@ -6,13 +6,13 @@ import pytest
 from small_configs import small_pi_family
 
 from policybench import policies
-from policybench.clock import clock_for
+from policybench.measure.device import clock_for
 from policybench.settings import RunSettings, parse_override
-from policybench.loop import run_steady_state
+from policybench.measure.loop import run_steady_state
 from policybench.observations import synthetic_observation
 from policybench.profiles import PROFILES, customize_profile
 from policybench.results import OK
-from policybench.runner import run_benchmark
+from policybench.orchestrate.run import run_benchmark
 from policybench.samples import REFILL, STEP
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ import pytest
 
 from policybench.settings import RealtimeSettings, RunSettings, parse_override
 from policybench.profiles import PROFILES, customize_profile
-from policybench.control.live import run_live
+from policybench.measure.realtime import run_live
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def test_remote_round_trips_through_lerobots_policy_server_on_loopback():
 
 def test_remote_needs_lerobot_style_camera_keys():
     from policybench.errors import UsageError
-    from policybench.control.remote import robot_features
+    from policybench.measure.remote import robot_features
 
     with pytest.raises(UsageError, match="--remote needs cameras named observation.images"):
         robot_features(PROFILES["pusht"])

@@ -17,8 +17,8 @@ import grpc
 import psutil
 import pytest
 
-from policybench.control import remote
-from policybench.control.remote import grpc_problem
+from policybench.measure import remote
+from policybench.measure.remote import grpc_problem
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(grpc_problem() is not None, reason="needs lerobot[async]")]
 

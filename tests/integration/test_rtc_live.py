@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from policybench.control.live import run_live
+from policybench.measure.realtime import run_live
 from policybench.lerobot_adapter.rtc import rtc_problem
 from policybench.profiles import PROFILES, customize_profile
 from policybench.settings import RealtimeSettings, RunSettings, parse_override

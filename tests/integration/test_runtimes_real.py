@@ -10,7 +10,7 @@ import pytest
 from policybench.settings import RunSettings, parse_override
 from policybench.profiles import PROFILES, customize_profile
 from policybench.results import OK, SKIPPED
-from policybench.runner import run_benchmark
+from policybench.orchestrate.run import run_benchmark
 
 pytestmark = pytest.mark.slow
 TINY_ACT = ["act.chunk_size=4", "act.n_action_steps=4", "act.dim_model=32", "act.dim_feedforward=64",

@@ -1,4 +1,4 @@
-"""Stands in for policybench.control.server in the unit tests: the same binding, secret check,
+"""Stands in for policybench.measure.server in the unit tests: the same binding, secret check,
 marker and parent watch around a light service (neither LeRobot nor torch is imported). Like
 LeRobot's PolicyServer, it writes a log under ./logs, leaves a temporary file where TMPDIR says,
 and unpickles what SendPolicyInstructions and SendObservations are sent (here the raw bytes of
@@ -10,7 +10,7 @@ import tempfile
 
 import grpc
 
-from policybench.control import server
+from policybench.measure import server
 
 SERVICE = "transport.AsyncInference"  # LeRobot's service name, so that its stub's Ready reaches Ready here
 

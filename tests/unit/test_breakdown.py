@@ -10,7 +10,7 @@ from fakes import ENVIRONMENT, FakePolicy, FakeTime, ok_result, run_results
 
 from policybench.anatomy import Component
 from policybench.anatomy.ledger import Ledger, instrumented, resolve
-from policybench.anatomy.measure import (BREAKDOWN_REFILLS, NO_DEFINITION, component_costs, measure_breakdown,
+from policybench.measure.breakdown import (BREAKDOWN_REFILLS, NO_DEFINITION, component_costs, measure_breakdown,
                                          unsplittable)
 from policybench.anatomy.spec import forward_of
 from policybench.anatomy.summary import REST, breakdown_warnings, split
@@ -18,7 +18,7 @@ from policybench.errors import UsageError
 from policybench.profiles import PROFILES
 from policybench.report.breakdown import render_breakdown
 from policybench.results import PolicyResult
-from policybench.runner import run_benchmark
+from policybench.orchestrate.run import run_benchmark
 from policybench.samples import REFILL
 from policybench.settings import RunSettings
 

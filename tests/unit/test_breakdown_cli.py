@@ -7,7 +7,7 @@ import json
 
 from fakes import ok_result, run_results
 
-from policybench.anatomy.measure import NO_DEFINITION
+from policybench.measure.breakdown import NO_DEFINITION
 from policybench.cli import FLAGS, main
 from policybench.report.html import render_html
 from policybench.report.markdown import render_markdown

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from policybench.policies.checkpoint_guard import (
+from policybench.checkpoint_guard import (
     TRUST_ENV,
     CheckpointRefused,
     check_checkpoint,

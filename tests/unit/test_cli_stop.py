@@ -8,7 +8,7 @@ import signal
 import pytest
 from fakes import ok_result, run_results
 
-from policybench import runner
+from policybench.measure import policy as runner
 from policybench.cli import main
 from policybench.results import write_results
 
@@ -75,7 +75,7 @@ def test_a_full_disk_after_a_simulation_prints_the_verdict(tmp_path, capsys, mon
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_during_the_remote_round_trips_keeps_the_paced_runs(tmp_path, capsys, monkeypatch, signum, code):
-    from policybench.control import live
+    from policybench.measure import realtime as live
 
     def measure_remote(*args, **kwargs):
         os.kill(os.getpid(), signum)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from policybench.clock import clock_for
+from policybench.measure.device import clock_for
 
 
 def test_cuda_clock_synchronizes_the_device_before_reading(monkeypatch):

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import policybench
-from policybench.context import RunContext
+from policybench.orchestrate.context import RunContext
 
 
 def process_state() -> dict[str, object]:

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from policybench.clock import Clock
-from policybench.loop import run_steady_state
+from policybench.measure.loop import run_steady_state
 from policybench.policies.lerobot_policies import FAMILIES, LeRobotPolicy
 from policybench.variants import VARIANTS
 from policybench.variants.cudagraph import CudaGraphPolicy

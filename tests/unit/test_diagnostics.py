@@ -106,7 +106,7 @@ def test_a_cold_start_says_how_much_was_one_time_and_what_it_read_from_disk():
 
 
 def test_the_first_calls_disk_reads_are_counted_around_it_only():
-    from policybench.runner import ColdStartCounters
+    from policybench.measure.policy import ColdStartCounters
 
     counts = iter([(1000 * 2**20, 5), (1512 * 2**20, 9)])
     cold = ColdStartCounters()

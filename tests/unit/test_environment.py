@@ -4,7 +4,8 @@ import pytest
 import torch
 from fakes import ENVIRONMENT
 
-from policybench.environment import cpu_governor, describe_environment, thread_settings
+from policybench.environment import cpu_governor
+from policybench.measure.device import describe_environment, thread_settings
 from policybench.errors import UsageError
 from policybench.schema import read_environment
 

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from fakes import assert_one_error_line
 
-from policybench import cluster
+from policybench.orchestrate import cluster
 from policybench.api import build_config
 from policybench.cli import main
 from policybench.errors import UsageError

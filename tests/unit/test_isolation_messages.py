@@ -7,7 +7,7 @@ import sys
 import time
 
 from policybench.settings import RunSettings
-from policybench.isolation import CHILD_FD_ENV, Message, measure_in_child
+from policybench.orchestrate.children import CHILD_FD_ENV, Message, measure_in_child
 from policybench.results import FAILED, OK, PolicyResult
 
 

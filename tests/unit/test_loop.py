@@ -6,8 +6,9 @@ Default fake: chunk 5, refill 1.0 s (1000 ms), step 0.25 s (250 ms).
 import pytest
 from fakes import EnsemblingPolicy, FakePolicy, FakeTime, NeverDrainsPolicy, NeverEmptyPolicy
 
-from policybench.clock import Clock, clock_for, device_sync
-from policybench.loop import run_steady_state
+from policybench.clock import Clock
+from policybench.measure.device import clock_for, device_sync
+from policybench.measure.loop import run_steady_state
 from policybench.samples import REFILL, STEP
 
 OBS = {}

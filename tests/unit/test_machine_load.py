@@ -28,7 +28,7 @@ from policybench.machine_load import (
 )
 from policybench.profiles import PROFILES
 from policybench.results import PolicyResult
-from policybench.runner import measure_policy
+from policybench.measure.policy import measure_policy
 from policybench.settings import RunSettings
 
 ME = {os.getpid(), os.getppid()}

@@ -58,7 +58,7 @@ def test_sync_achieved_rate_counts_only_the_ticks_that_met_their_deadline():
 
 def test_live_sync_with_a_stall_does_not_report_the_full_rate(monkeypatch):
     from policybench.settings import RealtimeSettings, RunSettings
-    from policybench.control import live
+    from policybench.measure import realtime as live
 
     time = FakeTime()
     monkeypatch.setattr(live, "clock_for", lambda device: time.clock())
@@ -80,7 +80,7 @@ def test_live_realtime_prints_the_verdict_lines(capsys):
 
 def test_the_remote_overhead_is_never_negative():
     """It printed "overhead -23.4 ms": the round trips and the in-process chunks are timed apart."""
-    from policybench.control.remote import overhead
+    from policybench.measure.remote import overhead
     from policybench.report.realtime import render_remote
 
     trips, local = [518.0, 520.0, 530.0, 600.0, 510.0], [540.0, 545.0, 520.0, 500.0, 530.0]

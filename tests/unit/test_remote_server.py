@@ -22,8 +22,8 @@ import pytest
 
 from fake_server import SERVICE  # next to this file
 from policybench.interrupt import Interrupted, interruptible
-from policybench.control import remote
-from policybench.control.server import SECRET_KEY
+from policybench.measure import remote
+from policybench.measure.server import SECRET_KEY
 
 HERE = Path(__file__).resolve().parent
 
@@ -225,7 +225,7 @@ def test_the_server_dies_with_its_parent_even_by_sigkill(tmp_path, fake_server, 
     where = folder(tmp_path)
     parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import pathlib, time
-        from policybench.control import remote
+        from policybench.measure import remote
         remote.SERVER_MODULE = "fake_server"
         with remote.policy_server({port}, pathlib.Path({str(where)!r})):
             print("serving", flush=True)

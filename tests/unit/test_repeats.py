@@ -7,11 +7,12 @@ import pytest
 from fakes import FakePolicy, FakeTime
 
 from policybench.errors import SettingsError
-from policybench.loop import MIN_AUTO_REFILLS, precise_enough, precision_reached, run_steady_state
-from policybench.processes import measure_processes, merge_processes
+from policybench.measure.loop import MIN_AUTO_REFILLS, precise_enough, precision_reached, run_steady_state
+from policybench.orchestrate.processes import measure_processes, merge_processes
 from policybench.interrupt import Interrupted
 from policybench.results import FAILED, INTERRUPTED, OK, PolicyResult, RunResults, read_results
-from policybench.runner import measure_policy, run_benchmark
+from policybench.measure.policy import measure_policy
+from policybench.orchestrate.run import run_benchmark
 from policybench.samples import REFILL, STEP
 from policybench.settings import RunSettings
 
@@ -232,7 +233,7 @@ def test_ctrl_c_in_the_first_process_has_nothing_to_keep():
 
 
 def test_an_interrupted_run_writes_the_finished_processes_samples(tmp_path, monkeypatch):
-    import policybench.isolation
+    import policybench.orchestrate.children
 
     costs, calls = [1.0, 2.0, 0.5], []
 
@@ -244,7 +245,7 @@ def test_an_interrupted_run_writes_the_finished_processes_samples(tmp_path, monk
         return measure_policy(name, cfg, device, time.clock(), log,
                               build=lambda *a: FakePolicy(time, chunk=4, step_cost=0.25, refill_cost=costs[len(calls) - 1]))
 
-    monkeypatch.setattr(policybench.isolation, "measure_in_child", in_child)
+    monkeypatch.setattr(policybench.orchestrate.children, "measure_in_child", in_child)
     path = tmp_path / "r.json"
     cfg = RunSettings(policies=["fake"], refills=3, warmup=1, processes=3, json_path=str(path))
     with pytest.raises(Interrupted):

@@ -19,7 +19,7 @@ from policybench.report.markdown import render_markdown
 from policybench.report.table import render_table
 from policybench.results import PolicyResult, RunResults, read_results, write_results
 from policybench.scaling.axes import parse_axes
-from policybench.scaling.run import run_sweep
+from policybench.orchestrate.sweep import run_sweep
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SCHEMA_1 = sorted(p for p in DATA.glob("*.json") if json.loads(p.read_text())["schema_version"] == 1)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from policybench.cli import main
-from policybench.control.live import rtc_result
+from policybench.measure.realtime import rtc_result
 from policybench.control.simulate import replay_rtc, simulate_rtc, smallest_rtc_setting
 from policybench.results import RealtimeResult, RunResults, read_results, write_results
 from policybench.settings import RealtimeSettings
@@ -167,7 +167,7 @@ def test_a_file_of_rtc_runs_replayed_in_another_mode_says_which_mode_replays_it(
 
 def test_a_horizon_or_threshold_that_does_not_fit_the_chunk_names_the_flag():
     from policybench.cli import FLAGS
-    from policybench.control.live import _check_rtc_sizes
+    from policybench.measure.realtime import _check_rtc_sizes
     from policybench.errors import SettingsError
 
     with pytest.raises(SettingsError) as exc:

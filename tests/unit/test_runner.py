@@ -11,7 +11,7 @@ from fakes import ENVIRONMENT, FakePolicy, FakeTime
 from policybench.settings import Override, RunSettings
 from policybench.interrupt import Interrupted
 from policybench.profiles import PROFILES
-from policybench.runner import run_benchmark
+from policybench.orchestrate.run import run_benchmark
 
 OOM = getattr(torch, "OutOfMemoryError", RuntimeError)
 

@@ -15,7 +15,7 @@ import torch
 from policybench.clock import Clock
 from policybench.settings import RunSettings
 from policybench.errors import UsageError
-from policybench.loop import run_steady_state
+from policybench.measure.loop import run_steady_state
 from policybench.observations import VECTOR, InputSpec
 from policybench.policies.lerobot_policies import FAMILIES, LeRobotPolicy
 from policybench.profiles import PROFILES
@@ -179,8 +179,8 @@ def test_the_arguments_are_named_by_their_place_and_rebuilt():
 
 
 def _run(tmp_path, monkeypatch, variants, export_dir=None):
-    from policybench.runner import run_benchmark
-    from policybench.variants import measure
+    from policybench.orchestrate.run import run_benchmark
+    from policybench.measure import variants as measure
 
     monkeypatch.setattr(measure, "device_peaks", lambda device, clock: {"peak_flops": 1e9, "peak_bytes_per_s": 1e9})
     cfg = RunSettings(policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants,

@@ -11,7 +11,7 @@ from policybench.settings import RunSettings, parse_override
 from policybench.profiles import PROFILES
 from policybench.scaling.axes import Axis, grid, parse_axes, point_config
 from policybench.scaling.fit import fit_line, fits
-from policybench.scaling.run import run_sweep
+from policybench.orchestrate.sweep import run_sweep
 from policybench.scaling.verdict import holding
 
 

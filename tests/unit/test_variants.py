@@ -12,7 +12,7 @@ from policybench.errors import UsageError
 from policybench.profiles import PROFILES
 from policybench.report.table import render_table
 from policybench.results import OK, SKIPPED, PolicyResult, RunResults
-from policybench.runner import run_benchmark
+from policybench.orchestrate.run import run_benchmark
 from policybench.samples import REFILL, STEP, Sample
 from policybench.variants import ORDER, VARIANTS, parse_variants
 from policybench.variants.equivalence import equivalence

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from concurrent.futures import Future
-from typing import Callable, Protocol
-
-import torch
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from policybench.clock import Clock
-from policybench.policies.base import PolicyAdapter
 from policybench.samples import POP, REFILL, STARVED, STEP
+
+if TYPE_CHECKING:  # actions are tensors in a live run, floats in a simulation: the loop only adds and scales them
+    import torch
+
+    from policybench.policies.base import PolicyAdapter
+
+
+class Steppable(Protocol):
+    """What the sync loop calls: a policy's select_action, and its queue read before each call."""
+
+    def select_action(self, obs: dict) -> object: ...
+
+    def queued_actions(self) -> int: ...
 
 SleepUntil = Callable[[float], None]  # sleep until clock.now() reaches the argument
 
@@ -38,7 +48,7 @@ def wait_for_tick(clock: Clock, sleep_until: SleepUntil, scheduled: float) -> fl
 
 
 def run_sync(
-    policy: PolicyAdapter,
+    policy: Steppable,
     obs: dict[str, torch.Tensor],
     clock: Clock,
     sleep_until: SleepUntil,

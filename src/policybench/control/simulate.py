@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import torch
-
 from policybench.errors import UsageError
 from policybench.control.budget import (
     ASYNC,
@@ -77,7 +75,7 @@ def simulate_sync(costs: Costs, hz: float, ticks: int) -> Summary:
 def simulate_async(costs: Costs, hz: float, ticks: int, threshold: float, aggregate: str) -> Summary:
     clock = VirtualClock()
     worker = VirtualWorker(clock, costs.chunk, costs.refill)
-    run = run_async(worker, {}, clock.clock(), clock.sleep_until, hz, ticks, torch.zeros(costs.chunk, 1), threshold, aggregate)
+    run = run_async(worker, {}, clock.clock(), clock.sleep_until, hz, ticks, [0.0] * costs.chunk, threshold, aggregate)
     return {**summarize_ticks(run.ticks, hz, run.chunk_latencies), **_needs(costs, ASYNC, hz, threshold)}
 
 
@@ -304,3 +302,19 @@ def replay_rtc(results: RunResults, rates: list[float], seconds: float, ticks: i
             entries.append(RealtimeResult(e.policy, RTC, hz, "simulated", variant=e.variant, point=e.point,
                                           summary=summary))
     return entries
+
+
+def live_budgets(entries: list[RealtimeResult]) -> list[PolicyBudget]:
+    """Per policy, the budgets against the refills this run measured: the sync loop's refill
+    ticks and the async loop's chunks (none for a policy that saw no refill)."""
+    out = []
+    for policy in dict.fromkeys(e.policy for e in entries):
+        runs = [e for e in entries if e.policy == policy and e.status == OK and e.mode in ("sync", "async")]
+        refills = [t.work_ms / 1000 for e in runs for t in e.ticks or [] if t.phase == REFILL]
+        refills += [ms / 1000 for e in runs for ms in e.chunk_latencies_ms or []]
+        chunks = [int(e.summary["chunk_length"] or 0) for e in sorted(runs, key=lambda e: e.mode != "async")]
+        measured = Refills.of(refills)
+        budget = policy_budget(runs[0], chunks[0], measured, runs) if measured and chunks else None
+        if budget is not None:
+            out.append(budget)
+    return out

@@ -8,11 +8,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 
-import torch
-
 from policybench.clock import Clock
-from policybench.observations import VECTOR, InputSpec
-from policybench.policies.base import PolicyAdapter
 from policybench.control.metrics import EPS  # a chunk due exactly at a tick's time is ready then
 
 
@@ -30,7 +26,7 @@ class VirtualClock:
         return Clock(now=self.now)
 
 
-class ReplayPolicy(PolicyAdapter):
+class ReplayPolicy:
     """A chunking policy whose calls cost the given step and refill latencies (seconds), in turn
     and cycled, on a virtual clock."""
 
@@ -40,12 +36,12 @@ class ReplayPolicy(PolicyAdapter):
         self._steps = itertools.cycle(list(step_costs) or [0.0])
         self._refills = itertools.cycle(list(refill_costs))
         self._queued = 0
-        self._action = torch.zeros(1, 1)
+        self._action = [0.0]
 
     def reset(self) -> None:
         self._queued = 0
 
-    def select_action(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+    def select_action(self, obs: dict) -> list[float]:
         if self._queued == 0:
             self._clock.t += next(self._refills)
             self._queued = self.chunk
@@ -56,9 +52,6 @@ class ReplayPolicy(PolicyAdapter):
 
     def queued_actions(self) -> int:
         return self._queued
-
-    def input_specs(self) -> list[InputSpec]:
-        return [InputSpec("observation.state", VECTOR, (1,))]
 
     def describe(self) -> dict[str, object]:
         return {"chunk_size": self.chunk, "n_action_steps": self.chunk, "inference_steps": None}
@@ -77,16 +70,16 @@ class VirtualWorker:
         self._costs = itertools.cycle(list(chunk_costs))
         self._pending: tuple[float, float, int] | None = None  # (ready at, latency, first timestep)
 
-    def submit(self, obs: dict[str, torch.Tensor], first_timestep: int) -> None:
+    def submit(self, obs: dict, first_timestep: int) -> None:
         cost = next(self._costs)
         self._pending = (self._clock.t + cost, cost, first_timestep)
 
     def busy(self) -> bool:
         return self._pending is not None  # until poll() takes the result, as ThreadWorker
 
-    def poll(self) -> tuple[torch.Tensor, float, int] | None:
+    def poll(self) -> tuple[list[float], float, int] | None:
         if self._pending is None or self._clock.t < self._pending[0] - EPS:
             return None
         _, cost, first = self._pending
         self._pending = None
-        return torch.zeros(self._chunk, 1), cost, first
+        return [0.0] * self._chunk, cost, first

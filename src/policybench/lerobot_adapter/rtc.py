@@ -16,7 +16,7 @@ import importlib.util
 import time
 from dataclasses import dataclass
 
-from policybench.control.rtc import Inference
+from policybench.results import Inference
 from policybench.lerobot_adapter.transport import _dataset_features
 from policybench.lerobot_adapter.version import lerobot_version
 

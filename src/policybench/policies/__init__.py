@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from policybench.errors import SettingsError, UsageError, literal
+from policybench.policies.hub import hub_overrides  # noqa: F401  (policies.hub_overrides: --hub's settings)
 from policybench.policies.labels import label, short_label  # noqa: F401  (policies.label: the table's names)
 
 if TYPE_CHECKING:
-    from policybench.settings import Override
     from policybench.policies.base import PolicyAdapter
     from policybench.profiles import Profile
 
@@ -191,14 +191,6 @@ def check_override_values(name: str, overrides: dict[str, object]) -> None:
 
 def build(name: str, profile: Profile, overrides: dict[str, object], device: str, seed: int = 0) -> PolicyAdapter:
     return kind(name).build(profile, overrides, device, seed)
-
-
-def hub_overrides(names: list[str]) -> list[Override]:
-    """The config settings that the named LeRobot policies take when the hub may be reached (--hub)."""
-    from policybench.settings import Override
-    from policybench.policies.lerobot_policies import FAMILIES
-
-    return [Override(n, field, value) for n in names if n in FAMILIES for field, value in FAMILIES[n].hub_settings]
 
 
 def with_pipeline(adapter: PolicyAdapter, checkpoint: str | None, device: str, task: str) -> PolicyAdapter:

@@ -30,7 +30,7 @@ from pathlib import Path
 from policybench.lerobot_adapter import processors, registry
 from policybench.lerobot_adapter.version import lerobot_version
 from policybench.observations import InputSpec
-from policybench.policies.checkpoint_guard import CheckpointRefused, check_checkpoint, remote_code_trusted
+from policybench.checkpoint_guard import CheckpointRefused, check_checkpoint, remote_code_trusted
 from policybench.policies.lerobot_policies import LeRobotPolicy, coerce_overrides, family, input_specs, registered_types
 
 WEIGHTS = "model.safetensors"

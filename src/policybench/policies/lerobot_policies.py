@@ -31,7 +31,8 @@ from policybench.anatomy.spec import Component, forward_of
 from policybench.lerobot_adapter.version import pi_problem
 from policybench.observations import InputSpec
 from policybench.policies.base import PolicyAdapter
-from policybench.policies.checkpoint_guard import CheckpointRefused, check_remote_code_config
+from policybench.checkpoint_guard import CheckpointRefused, check_remote_code_config
+from policybench.policies.hub import HUB_SETTINGS
 from policybench.policies.labels import label, short_label
 from policybench.profiles import Profile
 
@@ -115,7 +116,6 @@ def _smolvlm_tokenizer() -> str:
     return str(smolvlm2_500m_dir())
 
 
-HUB_SMOLVLM = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"  # SmolVLA's VLM on the hub
 
 
 @dataclass(frozen=True)
@@ -256,7 +256,7 @@ FAMILIES: dict[str, Family] = {
                                    lambda p: (p, "model"))),
         Family("smolvla", summary="SmolVLA vision-language-action (SmolVLM2-500M architecture, offline)",
                offline_settings=_offline_smolvla, tokenizer=_smolvlm_tokenizer, uses_env_state=False,
-               hub_settings=(("vlm_model_name", HUB_SMOLVLM),), vlm_fields=("vlm_model_name", "load_vlm_weights"),
+               hub_settings=HUB_SETTINGS["smolvla"], vlm_fields=("vlm_model_name", "load_vlm_weights"),
                compile_targets=lambda p: [(p.model, "denoise_step"), (p.model, "embed_prefix")],
                components=_vla_parts("vlm_with_expert"),
                export=_SMOLVLA_EXPORT),

@@ -1,4 +1,4 @@
-"""LeRobot's PolicyServer as policybench starts it: ``python -P -m policybench.control.server
+"""LeRobot's PolicyServer as policybench starts it: ``python -P -m policybench.measure.server
 ADDRESS PARENT_PID FOLDER``, run in FOLDER, with the run's secret as the first line of its stdin.
 
 ADDRESS is ``unix:NAME`` (a socket NAME in FOLDER: only its owner can reach it when FOLDER is
@@ -33,7 +33,7 @@ from typing import Callable
 import grpc
 
 from policybench.lerobot_adapter.transport import add_policy_server
-from policybench.isolation import ask_death_signal
+from policybench.child_process import ask_death_signal
 
 PORT_IN_USE = 98  # exit code, as errno EADDRINUSE on Linux
 PARENT_GONE = 3

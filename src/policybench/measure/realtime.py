@@ -6,19 +6,18 @@ from dataclasses import replace
 from typing import Callable
 
 from policybench import policies
-from policybench.clock import clock_for
+from policybench.measure.device import clock_for
 from policybench.settings import RealtimeSettings, RunSettings
 from policybench.errors import SettingsError, UsageError, literal
 from policybench.interrupt import Interrupted, interruptible
-from policybench.loop import warm_up
+from policybench.measure.loop import warm_up
 from policybench.observations import synthetic_observation
-from policybench.control.budget import PolicyBudget, Refills, policy_budget, rtc_ticks_needed, ticks_needed
+from policybench.control.budget import rtc_ticks_needed, ticks_needed
 from policybench.control.metrics import stored_ticks, summarize_ticks
 from policybench.control.paced import ThreadWorker, run_async, run_sync, sleep_until_real
-from policybench.control.remote import overhead, run_remote
+from policybench.measure.remote import overhead, run_remote
 from policybench.results import FAILED, INTERRUPTED, OK, SKIPPED, RealtimeResult
-from policybench.samples import REFILL
-from policybench.runner import describe_error, release_memory
+from policybench.measure.policy import describe_error, release_memory
 from policybench.stats import summarize
 
 Log = Callable[[str], None]
@@ -140,22 +139,6 @@ def paced_run(adapter, obs, cfg: RunSettings, clock, sleep_until, run_: Realtime
                    ticks=stored_ticks(result.ticks, hz), chunk_latencies_ms=[x * 1000 for x in result.chunk_latencies])
 
 
-def live_budgets(entries: list[RealtimeResult]) -> list[PolicyBudget]:
-    """Per policy, the budgets against the refills this run measured: the sync loop's refill
-    ticks and the async loop's chunks (none for a policy that saw no refill)."""
-    out = []
-    for policy in dict.fromkeys(e.policy for e in entries):
-        runs = [e for e in entries if e.policy == policy and e.status == OK and e.mode in ("sync", "async")]
-        refills = [t.work_ms / 1000 for e in runs for t in e.ticks or [] if t.phase == REFILL]
-        refills += [ms / 1000 for e in runs for ms in e.chunk_latencies_ms or []]
-        chunks = [int(e.summary["chunk_length"] or 0) for e in sorted(runs, key=lambda e: e.mode != "async")]
-        measured = Refills.of(refills)
-        budget = policy_budget(runs[0], chunks[0], measured, runs) if measured and chunks else None
-        if budget is not None:
-            out.append(budget)
-    return out
-
-
 def measure_remote(adapter, obs, cfg: RunSettings, device: str, clock, calls: int, port: int | None,
                    run_: RealtimeResult) -> RealtimeResult:
     """``run_`` after round trips through LeRobot's PolicyServer, next to the same chunk computed
@@ -206,7 +189,7 @@ def measure_rtc(adapter, settings: RealtimeSettings, device: str, clock, sleep_u
                 log: Log) -> RealtimeResult:
     """LeRobot's RTC engine, cold as lerobot-rollout starts it, at the rate; then plain and guided
     chunks of the same policy timed in turn (the guidance's cost)."""
-    from policybench.control.remote import robot_features_of
+    from policybench.measure.remote import robot_features_of
     from policybench.control.rtc import run_rtc
     from policybench.lerobot_adapter import rtc as lr
     from policybench.policies.pipeline import processors_for

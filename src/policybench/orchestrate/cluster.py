@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from policybench.errors import UsageError
+from policybench.errors import UsageError, describe_error
 from policybench.results import FAILED, INTERRUPTED, PolicyResult, RunResults
 from policybench.settings import RunSettings, SweepSettings
 
@@ -163,18 +163,19 @@ def chosen_nodes(nodes: list[Node], on: list[str]) -> list[Node | None]:
 # ----------------------------------------------------------------------------- on the node
 
 
-def measure_on_node(cfg: RunSettings, isolate: bool) -> tuple[str, RunResults]:
-    """A Ray task's body, run on a node: ``cfg``'s policies measured as ``policybench run``
-    measures them there (no results file: the caller writes it); the node's Ray id beside."""
-    import ray
+Work = Callable[..., RunResults]  # work(cfg, isolate=...): what a node runs (api.measure), handed down
 
-    from policybench.api import measure
+
+def measure_on_node(work: Work, cfg: RunSettings, isolate: bool) -> tuple[str, RunResults]:
+    """A Ray task's body, run on a node: ``cfg``'s policies measured by ``work`` as ``policybench
+    run`` measures them there (no results file: the caller writes it); the node's Ray id beside."""
+    import ray
 
     ray_threads = os.environ.get("OMP_NUM_THREADS")
     if cfg.threads is None:  # Ray sets OMP_NUM_THREADS=1 for its workers: torch then picks its own default
         os.environ.pop("OMP_NUM_THREADS", None)
     try:
-        return ray.get_runtime_context().get_node_id(), measure(cfg, isolate=isolate)
+        return ray.get_runtime_context().get_node_id(), work(cfg, isolate=isolate)
     finally:  # the worker is Ray's, and may run other tasks after this one
         if ray_threads is not None:
             os.environ["OMP_NUM_THREADS"] = ray_threads
@@ -184,7 +185,7 @@ def measure_on_node(cfg: RunSettings, isolate: bool) -> tuple[str, RunResults]:
 
 
 def run_jobs(cfg: RunSettings, record: dict[str, object], jobs: Callable[[list[Node | None]], list[Job]],
-             isolate: bool, log: Log) -> RunResults:
+             isolate: bool, log: Log, work: Work) -> RunResults:
     """Connect to ``cfg.ray``, send ``jobs(targets)`` as tasks, and stream their results into
     one RunResults (``record`` its run settings) and ``cfg.json_path`` as each finishes."""
     from policybench.outputs import check_writable
@@ -195,33 +196,33 @@ def run_jobs(cfg: RunSettings, record: dict[str, object], jobs: Callable[[list[N
     with connected(cfg.ray or "auto") as ray:
         nodes = measuring_nodes(ray, cfg.ray or "auto")
         targets = chosen_nodes(nodes, cfg.on)
-        work = jobs(targets)
+        tasks = jobs(targets)
         labels = {n.node_id: n.label for n in nodes}
         record = {**record, "cluster": {"address": cfg.ray, "on": [n.label for n in targets if n is not None]}}
-        log(f"policybench: {len(work)} tasks on the Ray cluster at {cfg.ray}, {len(nodes)} nodes with '{RESOURCE}'")
+        log(f"policybench: {len(tasks)} tasks on the Ray cluster at {cfg.ray}, {len(nodes)} nodes with '{RESOURCE}'")
         remote = ray.remote(num_cpus=0, resources={RESOURCE: 1}, max_retries=0)(measure_on_node)
         results = RunResults({}, record)
         with ResultsFile(cfg.json_path) as out:
-            _stream(ray, remote, work, labels, isolate, results, out, log)
+            _stream(ray, remote, tasks, labels, isolate, results, out, log, work)
     return results
 
 
-def _submit(ray: Any, remote: Any, job: Job, isolate: bool) -> Any:
+def _submit(ray: Any, remote: Any, job: Job, isolate: bool, work: Work) -> Any:
     if job.node is None:
-        return remote.remote(job.cfg, isolate)
+        return remote.remote(work, job.cfg, isolate)
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     strategy = NodeAffinitySchedulingStrategy(job.node.node_id, soft=False)
-    return remote.options(scheduling_strategy=strategy).remote(job.cfg, isolate)
+    return remote.options(scheduling_strategy=strategy).remote(work, job.cfg, isolate)
 
 
-def _stream(ray: Any, remote: Any, work: list[Job], labels: dict[str, str], isolate: bool, results: RunResults,
-            out: Any, log: Log) -> None:
+def _stream(ray: Any, remote: Any, tasks: list[Job], labels: dict[str, str], isolate: bool, results: RunResults,
+            out: Any, log: Log, work: Work) -> None:
     """Each finished task's results appended and saved; on Ctrl-C the running tasks cancelled
     and marked interrupted, what finished kept and saved, and Interrupted raised."""
     from policybench.interrupt import Interrupted
 
-    pending = {_submit(ray, remote, job, isolate): job for job in work}
+    pending = {_submit(ray, remote, job, isolate, work): job for job in tasks}
     try:
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
@@ -244,8 +245,6 @@ def _stream(ray: Any, remote: Any, work: list[Job], labels: dict[str, str], isol
 def _finished(ray: Any, ref: Any, job: Job, labels: dict[str, str]) -> list[PolicyResult]:
     """The task's results, each stamped with its node's name and facts and its sweep point; a
     failed result per policy, naming the cause, when the task died or raised."""
-    from policybench.runner import describe_error
-
     try:
         node_id, measured = ray.get(ref)
     except ray.exceptions.RayError as exc:
@@ -276,25 +275,21 @@ def on_node(cfg: RunSettings, names: list[str]) -> RunSettings:
                                overrides=[o for o in cfg.overrides if o.policy in names])
 
 
-def measure_on_cluster(cfg: RunSettings, *, log: Log | None = None, isolate: bool = True) -> RunResults:
-    """``policybench run --ray``: each policy one task (on each ``--on`` node)."""
-    from policybench.runner import run_config_record, validate_overrides
-
-    validate_overrides(cfg)
+def measure_on_cluster(cfg: RunSettings, work: Work, *, log: Log | None = None, isolate: bool = True) -> RunResults:
+    """``policybench run --ray``: each policy one task (on each ``--on`` node), measured there by
+    ``work`` (its names and ``--set`` values checked by the caller)."""
 
     def jobs(targets: list[Node | None]) -> list[Job]:
         return [Job(on_node(cfg, [name]), node) for node in targets for name in cfg.policies]
 
-    return run_jobs(cfg, run_config_record(cfg), jobs, isolate, log or (lambda line: None))
+    return run_jobs(cfg, cfg.record(), jobs, isolate, log or (lambda line: None), work)
 
 
-def sweep_on_cluster(settings: SweepSettings, *, log: Log | None = None, isolate: bool = True) -> RunResults:
+def sweep_on_cluster(settings: SweepSettings, work: Work, *, log: Log | None = None, isolate: bool = True) -> RunResults:
     """``policybench sweep --ray``: each point of the grid one task (on each ``--on`` node)."""
-    from policybench.runner import run_config_record, validate_overrides
     from policybench.scaling.axes import applies, grid, point_config, shown_point
 
     cfg, axes = settings.run, list(settings.axes)
-    validate_overrides(cfg)
     points = [(p, point_config(cfg, p)) for p in grid(axes)]  # structural mistakes stop the sweep before it starts
 
     def jobs(targets: list[Node | None]) -> list[Job]:
@@ -304,4 +299,4 @@ def sweep_on_cluster(settings: SweepSettings, *, log: Log | None = None, isolate
 
     sweep: dict[str, object] = {"axes": [a.record() for a in axes],
                                 **({"hz": settings.hz} if settings.hz is not None else {})}
-    return run_jobs(cfg, {**run_config_record(cfg), "sweep": sweep}, jobs, isolate, log or (lambda line: None))
+    return run_jobs(cfg, {**cfg.record(), "sweep": sweep}, jobs, isolate, log or (lambda line: None), work)

@@ -1,4 +1,6 @@
-"""Run a benchmark: each policy in isolation, built, measured and written out before the next.
+"""Measure one policy in this process (the child's side of a run): built, its steady-state loop run
+once per variant, and its results returned; and ``verify``'s one inference, and the checks of
+names and ``--set`` values against LeRobot's configs.
 
 A policy that fails to build or run (CUDA out-of-memory included) becomes a failed result with
 its error; the others still run. With a results path, the file is rewritten after every policy,
@@ -9,23 +11,19 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import asdict
 from typing import Callable
 
 import torch
 
 from policybench import machine_load, policies
-from policybench.clock import Clock, clock_for
+from policybench.clock import Clock
 from policybench.settings import RunSettings
-from policybench.environment import describe_environment
-from policybench.errors import SettingsError, UsageError
-from policybench.interrupt import Interrupted, interruptible
-from policybench.loop import MIN_AUTO_REFILLS, LoopResult, run_steady_state
+from policybench.errors import UsageError, describe_error
+from policybench.measure.loop import MIN_AUTO_REFILLS, LoopResult, run_steady_state
 from policybench.observations import input_shapes, synthetic_observation, synthetic_raw_observation
 from policybench.policies.base import PolicyAdapter
-from policybench.resultsfile import ResultsFile
 from policybench.sizes import MAX_SAMPLES
-from policybench.results import FAILED, INTERRUPTED, OK, PolicyResult, RunResults
+from policybench.results import FAILED, OK, PolicyResult
 
 Log = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (policy, refills done, target)
@@ -43,27 +41,6 @@ def validate_overrides(cfg: RunSettings, skip: set[str] | frozenset[str] = froze
             policies.check_override_field(o.policy, o.field)
     for name in dict.fromkeys(o.policy for o in cfg.overrides if o.policy not in skip):
         policies.check_override_values(name, cfg.overrides_for(name))
-
-
-def run_config_record(cfg: RunSettings) -> dict[str, object]:
-    return {
-        "profile": asdict(cfg.profile),
-        "policies": list(cfg.policies),
-        "refills": cfg.refills,
-        **({"precision": cfg.precision} if cfg.auto_refills else {}),
-        "processes": cfg.processes,
-        "warmup": cfg.warmup,
-        "max_seconds": cfg.max_seconds,
-        "threads": cfg.threads,
-        "overrides": [f"{o.policy}.{o.field}={o.value!r}" for o in cfg.overrides],
-        "baseline": cfg.resolved_baseline(),
-        "seed": cfg.seed,
-        "pipeline": cfg.pipeline,
-        "variants": list(cfg.variants),
-        **({"breakdown": True} if cfg.breakdown else {}),
-        "export_dir": cfg.export_dir,
-        **({"hz": cfg.hz} if cfg.hz is not None else {}),
-    }
 
 
 def measure_policy(
@@ -106,7 +83,7 @@ def measure_policy(
         if cfg.variants == ["eager"]:
             _measure_into(result, adapter, obs, cfg, device, clock, log, warn, progress)
         else:
-            from policybench.variants.measure import measure_variants
+            from policybench.measure.variants import measure_variants
 
             results = measure_variants(
                 result, adapter, obs, cfg, device, clock, warn, describe_error=describe_error,
@@ -146,7 +123,7 @@ def _measure_into(
     result.memory.update(peak_memory(device))
     result.memory.update(cold.during_first_call())
     if cfg.breakdown:  # refills of its own, after the timed ones and their memory figures
-        from policybench.anatomy.measure import add_breakdown
+        from policybench.measure.breakdown import add_breakdown
 
         add_breakdown(result, adapter, obs, clock, device, cfg.seed, warn)
     result.status = OK
@@ -182,21 +159,6 @@ def _auto_stop(loop: LoopResult, cfg: RunSettings) -> str:
 
 def _reached(precision: float | None) -> str:
     return "no interval yet" if precision is None else f"+-{precision * 100:.1f} % reached"
-
-
-def _in_children(name: str, cfg: RunSettings, device: str, log: Log, warn: Log,
-                 progress: Progress | None) -> list[PolicyResult]:
-    """``name`` measured in ``cfg.processes`` fresh child processes one after the other (isolation.py)."""
-    from policybench.isolation import measure_in_child
-    from policybench.processes import measure_processes
-
-    return measure_processes(name, cfg.processes, lambda k: measure_in_child(name, cfg, device, log, warn, progress),
-                             log)
-
-
-def describe_error(exc: BaseException) -> str:
-    """'ExceptionType: message', as a failed result records it."""
-    return f"{type(exc).__name__}: {exc}".strip()
 
 
 def release_memory(device: str) -> None:
@@ -279,54 +241,3 @@ def peak_memory(device: str) -> dict[str, float]:
         out["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
         out["cuda_max_reserved_mb"] = torch.cuda.max_memory_reserved(device) / 2**20
     return out
-
-
-@interruptible()
-def run_benchmark(
-    cfg: RunSettings,
-    device: str,
-    log: Log = lambda line: None,
-    clock: Clock | None = None,
-    environment: dict[str, object] | None = None,
-    build: Builder = policies.build,
-    warn: Log | None = None,
-    progress: Progress | None = None,
-    isolate: bool = False,
-) -> RunResults:
-    """Measure every policy of ``cfg`` in turn; with ``isolate`` each in a child process of its
-    own (isolation.py), which the injected ``clock`` and ``build`` then do not reach. ``clock``,
-    ``environment`` and ``build`` are injectable so that tests can run fake policies on a fake clock. ``log`` gets progress lines,
-    ``warn`` (default: ``log``) warnings and failures, ``progress(policy, refills_done, target)``
-    each measured refill. A results file that cannot be written stops the run with NotWritten,
-    whose ``partial`` is the results measured. So does SIGINT or SIGTERM, with Interrupted,
-    whose ``partial`` ends with the policy it interrupted (status "interrupted"), as the
-    results file does (an isolated child is stopped first)."""
-    if cfg.processes > 1 and not isolate:
-        raise SettingsError(f"{{processes}} {cfg.processes} measures each policy in fresh child processes; "
-                            "it cannot run in this process: drop {in_process}")
-    clock = clock or clock_for(device)
-    env = environment if environment is not None else describe_environment(device)
-    results = RunResults(env, run_config_record(cfg))
-    current = None  # the policy being measured, not yet in results
-    out = ResultsFile(cfg.json_path)
-    try:
-        for name in cfg.policies:
-            current = name
-            if isolate:
-                measured = _in_children(name, cfg, device, log, warn or log, progress)
-            else:
-                measured = measure_policy(name, cfg, device, clock, log, build, warn, progress)
-            results.results.extend(measured)
-            current = None
-            out.save(results)
-    except KeyboardInterrupt as exc:
-        stop = Interrupted.wrap(exc, results)
-        if current is not None:  # what its finished processes measured (processes.py), else its name
-            finished = exc.partial if isinstance(exc, Interrupted) and isinstance(exc.partial, list) else None
-            results.results.extend(finished or [PolicyResult(policy=current, status=INTERRUPTED, error=str(stop))])
-        out.save(results)
-        raise stop from None
-    finally:
-        out.close()
-    return results
-

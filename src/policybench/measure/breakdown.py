@@ -116,7 +116,7 @@ def measure_breakdown(adapter: PolicyAdapter, obs: dict, clock: Clock, device: s
     if note:
         out["note"] = note
     if found and isinstance(root, torch.nn.Module):
-        from policybench.roofline import device_peaks, floor_ms
+        from policybench.measure.roofline import device_peaks, floor_ms
 
         cost = component_costs(adapter, obs, root, found, seed, device)
         peaks = device_peaks(device, clock)

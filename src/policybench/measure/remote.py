@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -33,7 +32,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from policybench.errors import UsageError
-from policybench.isolation import module_command, stop_child
+from policybench.child_process import module_command, stop_child
+from policybench.ports import check_port_free, free_port  # noqa: F401 - free_port: the server's port in tests
 from policybench.policies.base import PolicyAdapter
 from policybench.profiles import Profile
 
@@ -78,22 +78,6 @@ def grpc_problem() -> str | None:
         if not found:
             return f"LeRobot's async inference needs the lerobot[async] extra (no module {module})"
     return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def check_port_free(port: int) -> None:
-    """Nothing listens on the port (connections closing there, as gRPC's server can bind, do not count)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            raise UsageError(f"--port {port} is in use on 127.0.0.1; pick another or leave --port out") from None
 
 
 def save_checkpoint(adapter: LeRobotPolicy, folder: Path) -> None:
@@ -142,7 +126,7 @@ def robot_features_of(specs, task: str, what: str, hint: str = "") -> tuple[dict
     return hw, raw
 
 
-SERVER_MODULE = "policybench.control.server"  # what runs the server; the unit tests swap in a light one
+SERVER_MODULE = "policybench.measure.server"  # what runs the server; the unit tests swap in a light one
 RUN_PREFIX = "policybench-remote-"  # a run's folder: RUN_PREFIX + its process id + "-" + random letters
 RUN_FOLDER = re.compile(re.escape(RUN_PREFIX) + r"([1-9][0-9]{0,9})-\w+")
 SOCKET = "grpc.sock"  # the server's Unix socket, in its folder
@@ -200,7 +184,7 @@ def with_secret(channel, secret: str):
     """``channel``, presenting ``secret`` as metadata on every call (server.RequireSecret checks it)."""
     import grpc
 
-    from policybench.control.server import SECRET_KEY
+    from policybench.measure.server import SECRET_KEY
 
     class Details(collections.namedtuple("Details", ("method", "timeout", "metadata", "credentials",
                                                      "wait_for_ready", "compression")),
@@ -259,7 +243,7 @@ def policy_server(port: int | None, folder: Path, startup_timeout: float = 60.0)
 def wait_until_serving(proc: subprocess.Popen, folder: Path, log, where: str, timeout: float) -> None:
     """Until the server writes SERVING in ``folder`` (until then, whatever answers is not ours);
     an error naming why if it exits or the timeout passes first."""
-    from policybench.control.server import PORT_IN_USE, SERVING
+    from policybench.measure.server import PORT_IN_USE, SERVING
 
     deadline = time.monotonic() + timeout
     while not (folder / SERVING).exists():

@@ -15,7 +15,7 @@ from policybench.policies.base import PolicyAdapter
 from policybench.policies.lerobot_policies import LeRobotPolicy
 from policybench.policies.pipeline import PipelinePolicy
 from policybench.results import FAILED, SKIPPED, PolicyResult
-from policybench.roofline import device_peaks, floor_ms, refill_cost
+from policybench.measure.roofline import device_peaks, floor_ms, refill_cost
 from policybench.variants.cudagraph import CaptureFailed
 from policybench.variants.equivalence import equivalence, first_chunk
 from policybench.variants.runtimes import RuntimePolicy
