@@ -654,13 +654,10 @@ def replay(raw: RunResults, settings: RealtimeSettings, policies: list[str] | No
 
 
 def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContext | None = None) -> RunResults:
-    """Live paced runs of ``settings.run``'s policies, each in a child process of its own: the
-    results with their ``realtime`` entries. An interruption raises Interrupted whose ``partial``
-    is these results, as far as they got (the policy it stopped marked interrupted)."""
-    import dataclasses
-
+    """Live paced runs of ``settings.run``'s policies: the results with their ``realtime`` entries.
+    They run in this process (a paced loop's every finished mode is kept when a signal stops the
+    next). An interruption raises Interrupted whose ``partial`` is these results, as far as they got."""
     from policybench.interrupt import Interrupted
-    from policybench.results import INTERRUPTED
 
     cfg = settings.run
     if cfg is None:
@@ -669,23 +666,15 @@ def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContex
         from policybench.ports import check_port_free
 
         check_port_free(settings.port)
-    with _entered(context, cfg) as ctx:
+    with _entered(context, cfg, isolate=False) as ctx:
         results = RunResults(ctx.environment, cfg.record())
-        say = log or (lambda line: None)
-        current = None
         try:
-            for name in cfg.policies:
-                current = name
-                one = dataclasses.replace(settings, run=dataclasses.replace(cfg, policies=[name], baseline=None))
-                answer = ctx.launch("realtime", {"settings": one.to_json(), "device": ctx.device}, log=say, warn=say)
-                results.realtime += [RealtimeResult.from_json(e, n) for n, e in enumerate(answer["entries"])]
-                current = None
-        except KeyboardInterrupt as exc:  # what was measured goes on up with the interruption
-            stop = Interrupted.wrap(exc, results)
-            if current is not None:
-                results.realtime.append(RealtimeResult(current, ",".join(settings.modes), settings.hz[0], "measured",
-                                                       status=INTERRUPTED, error=str(stop)))
-            raise stop from None
+            answer = ctx.launch("realtime", {"settings": settings.to_json(), "device": ctx.device},
+                                log=log or (lambda line: None), warn=log or (lambda line: None))
+        except Interrupted as exc:  # what was measured goes on up with the interruption
+            results.realtime, exc.partial = exc.partial if isinstance(exc.partial, list) else [], results
+            raise
+        results.realtime = [RealtimeResult.from_json(e, n) for n, e in enumerate(answer["entries"])]
         return results
 
 

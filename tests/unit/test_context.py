@@ -12,7 +12,13 @@ import pytest
 import torch
 
 import policybench
+from policybench.measure.jobs import process_state as job_state
 from policybench.orchestrate.context import RunContext
+from policybench.settings import RunSettings
+
+
+def settings(device: str = "cpu", **kw) -> RunSettings:
+    return RunSettings(policies=["noop"], device=device, threads=1, **kw)
 
 
 def process_state() -> dict[str, object]:
@@ -53,7 +59,7 @@ def test_a_failed_run_changes_nothing_either():
             raise RuntimeError("broken")
 
     def fail():
-        with RunContext("cpu", threads=1, hub=True, trust_remote_code=True):
+        with RunContext(settings(hub=True, trust_remote_code=True), isolate=False), job_state(1):
             torch.manual_seed(0)
             random.seed(0)
             logging.getLogger("lerobot").setLevel(logging.DEBUG)  # a library's own setting, undone too
@@ -64,7 +70,8 @@ def test_a_failed_run_changes_nothing_either():
 
 
 def test_inside_the_context_the_run_has_what_it_asked_for():
-    with RunContext("cpu", threads=1, hub=False, trust_remote_code=True, isolate=False) as ctx:
+    # the parent's context sets the hub, remote code, logging and signals; a job sets torch's threads
+    with RunContext(settings(trust_remote_code=True), isolate=False) as ctx, job_state(1):
         assert ctx.device == "cpu" and not ctx.isolate
         assert torch.get_num_threads() == 1
         assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["POLICYBENCH_TRUST_REMOTE_CODE"] == "1"
@@ -77,9 +84,9 @@ def test_a_bad_device_or_output_stops_before_anything_is_set(tmp_path):
 
     def refused():
         with pytest.raises(UsageError, match="unknown device 'tpu'"):
-            RunContext("tpu", threads=1).__enter__()
+            RunContext(settings("tpu"), isolate=False).__enter__()
         (tmp_path / "folder").mkdir()
         with pytest.raises(UsageError, match="folder"):
-            RunContext("cpu", threads=1, outputs=(str(tmp_path / "folder"),)).__enter__()
+            RunContext(settings(), outputs=(str(tmp_path / "folder"),)).__enter__()
 
     same_state_after(refused)

@@ -93,7 +93,7 @@ def _fake_ray(outcomes: dict[str, object], interrupt_after: int | None = None) -
 
 
 class _Remote:
-    def remote(self, cfg, isolate):
+    def remote(self, cfg, isolate, work=None):
         return cfg.policies[0]
 
 

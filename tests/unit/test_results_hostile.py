@@ -278,11 +278,11 @@ def test_a_dollar_in_a_name_is_drawn_as_a_dollar():
 
 
 def test_more_panels_than_a_figure_holds_is_one_line(monkeypatch):
-    from policybench.report import plots
+    from policybench.report import plots, pngs
 
     monkeypatch.setattr(plots, "MAX_PANELS", 2)
     with pytest.raises(UsageError, match="^4 policies with samples to plot, one panel each; a figure holds at most 2$"):
-        plots.render_pngs(_results(seed("rich")))
+        pngs.render_pngs(_results(seed("rich")))
 
 
 def test_a_sweep_value_shown_otherwise_is_left_out_not_a_key_error():

@@ -166,7 +166,7 @@ def chosen_nodes(nodes: list[Node], on: list[str]) -> list[Node | None]:
 Work = Callable[..., RunResults]  # work(cfg, isolate=...): what a node runs (api.measure), handed down
 
 
-def measure_on_node(work: Work, cfg: RunSettings, isolate: bool) -> tuple[str, RunResults]:
+def measure_on_node(cfg: RunSettings, isolate: bool, work: Work) -> tuple[str, RunResults]:
     """A Ray task's body, run on a node: ``cfg``'s policies measured by ``work`` as ``policybench
     run`` measures them there (no results file: the caller writes it); the node's Ray id beside."""
     import ray
@@ -207,17 +207,17 @@ def run_jobs(cfg: RunSettings, record: dict[str, object], jobs: Callable[[list[N
     return results
 
 
-def _submit(ray: Any, remote: Any, job: Job, isolate: bool, work: Work) -> Any:
+def _submit(ray: Any, remote: Any, job: Job, isolate: bool, work: Work | None) -> Any:
     if job.node is None:
-        return remote.remote(work, job.cfg, isolate)
+        return remote.remote(job.cfg, isolate, work)
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     strategy = NodeAffinitySchedulingStrategy(job.node.node_id, soft=False)
-    return remote.options(scheduling_strategy=strategy).remote(work, job.cfg, isolate)
+    return remote.options(scheduling_strategy=strategy).remote(job.cfg, isolate, work)
 
 
 def _stream(ray: Any, remote: Any, tasks: list[Job], labels: dict[str, str], isolate: bool, results: RunResults,
-            out: Any, log: Log, work: Work) -> None:
+            out: Any, log: Log, work: Work | None = None) -> None:
     """Each finished task's results appended and saved; on Ctrl-C the running tasks cancelled
     and marked interrupted, what finished kept and saved, and Interrupted raised."""
     from policybench.interrupt import Interrupted

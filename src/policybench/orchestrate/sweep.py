@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from policybench.errors import SettingsError, UsageError
 from policybench.interrupt import Interrupted
+from policybench.orchestrate.launch import launcher
 from policybench.orchestrate.run import run_benchmark
 from policybench.results import FAILED, PolicyResult, RunResults
 from policybench.resultsfile import ResultsFile
@@ -30,7 +31,7 @@ def tag(results: list[PolicyResult], point: dict[str, object], axes: list[Axis])
 
 def run_sweep(cfg: RunSettings, axes: list[Axis], device: str, log, warn, progress=None, isolate: bool = True,
               measure=None, hz: float | None = None, said: Callable[[UsageError], str] = str, *,
-              environment: dict[str, object], check: Check | None = None) -> RunResults:
+              environment: dict[str, object] | None = None, check: Check | None = None) -> RunResults:
     """Measure every point of the grid (``measure(cfg, device) -> RunResults`` runs one point:
     run_benchmark by default); the results file is written once after every point (``hz`` is
     recorded with the axes before the first). ``check`` checks every point's settings against
@@ -38,10 +39,11 @@ def run_sweep(cfg: RunSettings, axes: list[Axis], device: str, log, warn, progre
     fails, its error as ``said`` spells it (the CLI: with its flags), and the others run."""
     points = grid(axes)
     configs = [_point_policies(point_config(cfg, p), p) for p in points]  # structural mistakes stop the sweep here
-    errors = check([c for c in configs if c is not None]) if check is not None else []
+    errors = (check or check_here)([c for c in configs if c is not None])
     checked = iter(errors)
     problems = [next(checked, None) if c is not None else None for c in configs]
     sweep: dict[str, object] = {"axes": [a.record() for a in axes], **({"hz": hz} if hz is not None else {})}
+    environment = environment or {}
     results = RunResults(environment, {**cfg.record(), "sweep": sweep})
     with ResultsFile(cfg.json_path) as out:
         for point, point_cfg, problem in zip(points, configs, problems):
@@ -53,6 +55,12 @@ def run_sweep(cfg: RunSettings, axes: list[Axis], device: str, log, warn, progre
             results.results.extend(tag(measured, point, axes))
             out.save(results)
     return results
+
+
+def check_here(cfgs: list[RunSettings]) -> list[dict | None]:
+    """Each settings checked against LeRobot's configs in this process (the "check" job)."""
+    quiet = lambda line: None  # noqa: E731
+    return launcher(False)("check", {"cfgs": [c.to_json() for c in cfgs]}, log=quiet, warn=quiet)["errors"]
 
 
 def _point_policies(point_cfg: RunSettings, point: dict[str, object]) -> RunSettings | None:
