@@ -6,7 +6,8 @@
   usual ones (0666 less the umask).
 - Never through a symbolic link, never onto an input of the same command (``check_output``).
 - One writer per results file: ``ResultsFile`` holds a lock for the whole run, so that a second
-  run on the same ``--json`` stops at once instead of both saying "results written".
+  run on the same ``--json`` stops at once instead of both saying "results written". The lock
+  file is never written through a link (symbolic or hard).
 - A results file that holds an earlier run is replaced only once this run has measured
   something: a run interrupted (or failed) before any policy was measured leaves it as it was.
 """
@@ -176,7 +177,7 @@ class _Lock:
         except ImportError:  # no flock (Windows): one writer is not enforced there
             return
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = _open_lock(self.path)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -204,6 +205,26 @@ class _Lock:
             os.unlink(self.path)
         os.close(self.fd)  # closing releases the lock
         self.fd = None
+
+
+def _open_lock(path: Path) -> int:
+    """The lock file ``path`` opened for writing, never through a link: O_NOFOLLOW refuses a
+    symbolic link, and one that is not a regular file of its own (a FIFO, a device, a hard link
+    to another file, which truncating it would empty) is refused before anything is written."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        why = "is a symbolic link" if os.path.islink(path) else f"cannot be opened ({exc.strerror})"
+        raise UsageError(f"{path}: the results file's lock {why}; remove it (policybench writes no lock through "
+                         "a link)") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:  # 0: its last holder just removed it (retried)
+        os.close(fd)
+        what = "is not a regular file" if not stat.S_ISREG(st.st_mode) else f"has {st.st_nlink} names (a hard link)"
+        raise UsageError(f"{path}: the results file's lock {what}; remove it (policybench writes no lock through "
+                         "a link)")
+    return fd
 
 
 def _same_inode(fd: int, path: Path) -> bool:

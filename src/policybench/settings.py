@@ -23,6 +23,20 @@ AUTO = "auto"  # refills: measure until the refill median is known to --precisio
 # --processes: pyperf spreads a benchmark over 20 by default; a hundred fresh processes of one
 # policy is already hours of building for a VLA, and every process's samples are kept.
 MAX_PROCESSES = 100
+# --threads: a fixed cap, not this machine's CPU count, because the settings are checked where
+# they are made (the driver of a --ray run, which does not know its nodes) and again in each child.
+# 1024 is above the hardware threads of any one machine sold today (2 x 192 cores x 2 = 768), and
+# far below the 32,406 that --threads 100000 made, which exhausted the machine's process table.
+MAX_THREADS = 1024
+# realtime: a live run keeps one sample per tick, so at most as many ticks per mode as a measured
+# policy keeps samples (sizes.MAX_SAMPLES) and a simulation may have (control.simulate.MAX_TICKS).
+MAX_LIVE_TICKS = 1_000_000
+MIN_HZ = 0.01  # a period of 100 s: slower than any control loop; 1e-7 Hz was a 115-day period
+
+
+# Config fields that policybench sets itself on every policy it builds or loads, and the setting
+# that sets each: a --set of one would collide with it (a TypeError "multiple values" at build).
+OWN_FIELDS = {"device": "device", "input_features": "profile", "output_features": "profile"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +53,16 @@ def parse_override(text: str) -> Override:
     if not m:
         raise SettingsError("{overrides} must look like POLICY.FIELD=VALUE (e.g. diffusion.num_inference_steps=10), "
                             f"got '{literal(text)}'")
+    check_own_field(m.group(1), m.group(2))
     return Override(m.group(1), m.group(2), _parse_value(m.group(3)))
+
+
+def check_own_field(policy: str, name: str) -> None:
+    """A ``--set`` of a field that policybench sets itself (OWN_FIELDS): a SettingsError naming
+    the setting to use instead."""
+    if name in OWN_FIELDS:
+        raise SettingsError(f"{{overrides}} {literal(policy)}.{name}: policybench sets {name} itself; "
+                            f"use {{{OWN_FIELDS[name]}}} instead")
 
 
 def _parse_value(raw: str) -> object:
@@ -106,8 +129,8 @@ class RunSettings:
                                 f"got {literal(format(self.precision, 'g'))}")
         if self.warmup < 0:
             raise SettingsError(f"{{warmup}} must be 0 or more, got {self.warmup}")
-        if self.threads is not None and self.threads <= 0:
-            raise SettingsError(f"{{threads}} must be positive, got {self.threads}")
+        if self.threads is not None and not 0 < self.threads <= MAX_THREADS:
+            raise SettingsError(f"{{threads}} must be from 1 to {MAX_THREADS}, got {literal(self.threads)}")
         self._check_policies()
         if self.export_dir is not None:
             from policybench.variants.table import VARIANTS
@@ -127,6 +150,7 @@ class RunSettings:
         if self.baseline is not None and self.baseline not in self.policies:
             raise SettingsError(f"{{baseline}} '{literal(self.baseline)}' is not among {{policies}} ({listed})")
         for o in self.overrides:
+            check_own_field(o.policy, o.field)
             if o.policy not in self.policies:
                 raise SettingsError(f"{{overrides}} {literal(o.policy)}.{literal(o.field)}: '{literal(o.policy)}' is not "
                                     f"among {{policies}} ({listed}) nor the type of a {{policy_paths}} checkpoint")
@@ -235,6 +259,8 @@ class RealtimeSettings:
             _positive("hz", hz, "g")
             if hz > MAX_HZ:
                 raise SettingsError(f"{{hz}} must be at most {MAX_HZ} (a period of 0.1 ms), got {hz:g}")
+            if hz < MIN_HZ:
+                raise SettingsError(f"{{hz}} must be at least {MIN_HZ:g} (a period of {1 / MIN_HZ:g} s), got {hz:g}")
         for g in self.thresholds:
             if not 0 <= g <= 1:
                 raise SettingsError(f"{{thresholds}} must be between 0 and 1, got {g:g}")
@@ -263,6 +289,19 @@ class RealtimeSettings:
             raise SettingsError(f"{{port}} must be between 1 and 65535, got {self.port}")
         if self.run is not None and (len(self.hz) != 1 or len(self.thresholds) != 1):
             raise SettingsError("a live run takes one {hz} and one {thresholds}; lists are for {simulate}")
+        if self.run is not None:
+            self._check_live_length()
+
+    def _check_live_length(self) -> None:
+        """At most MAX_LIVE_TICKS ticks per mode (counted as a float: 1e308 s at 10 kHz is no integer)."""
+        if self.ticks is not None:
+            if self.ticks > MAX_LIVE_TICKS:
+                raise SettingsError(f"{{ticks}} must be at most {MAX_LIVE_TICKS:,} for a live run, got {self.ticks:,}")
+            return
+        ticks = self.length_s * self.hz[0]
+        if ticks > MAX_LIVE_TICKS:
+            raise SettingsError(f"a live run has at most {MAX_LIVE_TICKS:,} ticks per mode; {{seconds}} "
+                                f"{self.length_s:g} at {{hz}} {self.hz[0]:g} is {ticks:,.0f}: lower either")
 
     @property
     def modes(self) -> tuple[str, ...]:

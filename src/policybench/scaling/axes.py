@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from policybench.errors import SettingsError, UsageError, literal
-from policybench.settings import Override, RunSettings, parse_override
+from policybench.settings import MAX_THREADS, Override, RunSettings, parse_override
 from policybench.profiles import customize_profile, parse_image_size
 from policybench.results import point_text
 
@@ -76,6 +76,8 @@ def _given_axes(cameras: str | None, image_sizes: str | None, threads: str | Non
         axes.append(Axis("image_size", tuple(parse_image_size(v) for v in image_sizes.split(",") if v.strip())))
     if threads:
         axes.append(Axis("threads", _ints(threads, "threads")))
+        if max(axes[-1].values, default=0) > MAX_THREADS:
+            raise SettingsError(f"{{threads}} values must be at most {MAX_THREADS}, got '{literal(threads)}'")
     fixed: list[Override] = []
     for text in sets:
         o = parse_override(text)
