@@ -13,7 +13,7 @@ from policybench.settings import MAX_HZ, RealtimeSettings, RunKeywords, RunSetti
 from policybench.interrupt import Interrupted, interruptible
 from policybench.profiles import DEFAULT_PROFILE, PROFILES
 from policybench.results import NotWritten, RunResults
-from policybench.terminal import terminal_safe
+from policybench.terminal import format_safe, terminal_safe
 
 DEFAULT_POLICIES = "act,smolvla,diffusion"
 REALTIME_POLICIES = "act"  # live realtime default; --simulate defaults to every policy in the file
@@ -547,7 +547,7 @@ def _emit(outputs: dict[str | None, str], sources: list[str]) -> int:
         if path is None:
             _print(text)
         else:
-            _write_output(path, text.encode("utf-8"))
+            _write_output(path, format_safe(text).encode("utf-8"))
             _print(f"{path}\n")
     return 0
 
