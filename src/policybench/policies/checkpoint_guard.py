@@ -41,6 +41,7 @@ CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".dll", ".dylib")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz")
 PROCESSOR_FILES = ("policy_preprocessor.json", "policy_postprocessor.json")
 _MAX_JSON_BYTES = 16 * 2**20  # a config or processor file is a few kB
+_FILES = ("config.json", "model.safetensors", *PROCESSOR_FILES)  # files LeRobot opens by name: never folders
 _MAX_FILES_SCANNED = 10_000
 # Fields whose value LeRobot or transformers may open as a local file or folder (vlm_model_name,
 # tokenizer_name, state_file, pretrained_path, vision_encoder_name, ...); other strings ("act",
@@ -131,7 +132,8 @@ def check_files(root: Path) -> None:
                     st = os.stat(_inside(path, root, allowed))
             except OSError as exc:
                 raise CheckpointRefused(f"{path.relative_to(root)}: cannot be read ({exc.strerror})") from None
-            if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            folder = stat.S_ISDIR(st.st_mode) and not (Path(at) == root and name in _FILES)
+            if not (stat.S_ISREG(st.st_mode) or folder):
                 raise CheckpointRefused(_not_regular(path.relative_to(root), st.st_mode))
 
 
@@ -282,7 +284,7 @@ def _check_path_value(value: str, where: str, root: Path, path_field: bool) -> N
     target = _existing(value, root) if path_field else None
     if target is None:
         return
-    if not target.is_relative_to(root):
+    if not target.is_relative_to(_link_root(root)):  # a hub cache's snapshot names its blobs
         raise CheckpointRefused(f"{where} ({value!r}) names {target}, outside the checkpoint folder; a checkpoint "
                                 "may only refer to its own files")
     if target.is_dir():
