@@ -437,3 +437,16 @@ def test_a_set_of_a_field_policybench_sets_itself_names_the_flag(capsys, no_run,
     assert said(info.value) == f"--set act.{field}: policybench sets {field} itself; use {flag} instead"
     assert_one_error_line(capsys, main(["run", "--policies", "act", "--set", f"act.{field}=cuda"]),
                           f"--set act.{field}: policybench sets {field} itself; use {flag} instead")
+
+
+def test_a_results_file_that_is_a_fifo_without_a_writer_does_not_block(tmp_path, capsys):
+    os.mkfifo(tmp_path / "r.json")
+    outcome: dict[str, int] = {}
+    thread = threading.Thread(target=lambda: outcome.update(code=main(["report", str(tmp_path / "r.json")])), daemon=True)
+    thread.start()
+    thread.join(10)
+    if thread.is_alive():
+        os.close(os.open(tmp_path / "r.json", os.O_WRONLY | os.O_NONBLOCK))  # the blocked reader sees its end
+        thread.join(5)
+        pytest.fail("report blocked on a FIFO")
+    assert_one_error_line(capsys, outcome["code"], f"{tmp_path / 'r.json'}: not a JSON results file")
