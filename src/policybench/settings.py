@@ -129,8 +129,10 @@ class RunSettings:
                                 f"got {literal(format(self.precision, 'g'))}")
         if self.warmup < 0:
             raise SettingsError(f"{{warmup}} must be 0 or more, got {self.warmup}")
-        if self.threads is not None and not 0 < self.threads <= MAX_THREADS:
-            raise SettingsError(f"{{threads}} must be from 1 to {MAX_THREADS}, got {literal(self.threads)}")
+        if self.threads is not None and self.threads <= 0:
+            raise SettingsError(f"{{threads}} must be positive, got {self.threads}")
+        if self.threads is not None and self.threads > MAX_THREADS:
+            raise SettingsError(f"{{threads}} must be at most {MAX_THREADS}, got {self.threads}")
         self._check_policies()
         if self.export_dir is not None:
             from policybench.variants.table import VARIANTS

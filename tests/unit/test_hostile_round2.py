@@ -52,10 +52,10 @@ def said(exc: SettingsError) -> str:
 def test_threads_has_an_upper_bound_at_the_settings_and_the_command_line(no_run, capsys):
     with pytest.raises(SettingsError) as info:
         RunSettings(policies=["noop"], threads=100_000)
-    assert said(info.value) == f"--threads must be from 1 to {MAX_THREADS}, got 100000"
+    assert said(info.value) == f"--threads must be at most {MAX_THREADS}, got 100000"
     RunSettings(policies=["noop"], threads=MAX_THREADS)  # the cap itself is accepted
     assert_one_error_line(capsys, main(["run", "--policies", "noop", "--profile", "pusht", "--threads", "100000",
-                                        "--refills", "1"]), f"--threads must be from 1 to {MAX_THREADS}, got 100000")
+                                        "--refills", "1"]), f"--threads must be at most {MAX_THREADS}, got 100000")
     assert_one_error_line(capsys, main(["sweep", "--policies", "noop", "--threads", "1,100000"]),
                           f"--threads values must be at most {MAX_THREADS}")
 
