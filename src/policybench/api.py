@@ -272,8 +272,13 @@ def _to_checkpoints(overrides: list, names: list[str], paths: list[str]) -> list
 def checkpoint_types(paths: Sequence[str]) -> dict[str, str | None]:
     """Each --policy-path as the run names it (``as_path``) and the policy type its config.json
     names (None where it cannot be read here: a hub id)."""
-    from policybench.checkpoint_guard import checkpoint_type
+    from policybench.checkpoint_guard import CheckpointRefused, check_local_checkpoint, checkpoint_type
 
+    for p in paths:
+        try:
+            check_local_checkpoint(p)  # its files and declared sizes, before anything reads or builds it
+        except CheckpointRefused as exc:
+            raise SettingsError(f"{{policy_paths}} {literal(p)}: refused: {literal(exc)}") from None
     return {as_path(p): checkpoint_type(p) for p in paths}
 
 

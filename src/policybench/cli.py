@@ -15,7 +15,7 @@ from policybench.orchestrate.launch import JobFailed
 from policybench.profiles import DEFAULT_PROFILE, PROFILES
 from policybench.results import NotWritten, RunResults
 from policybench.policies.hub import HUB_SMOLVLM
-from policybench.terminal import terminal_safe
+from policybench.terminal import format_safe, terminal_safe
 
 DEFAULT_POLICIES = "act,smolvla,diffusion"
 REALTIME_POLICIES = "act"  # live realtime default; --simulate defaults to every policy in the file
@@ -544,7 +544,7 @@ def _emit(outputs: dict[str | None, str], sources: list[str]) -> int:
         if path is None:
             _print(text)
         else:
-            _write_output(path, text.encode("utf-8"))
+            _write_output(path, format_safe(text).encode("utf-8"))
             _print(f"{path}\n")
     return 0
 

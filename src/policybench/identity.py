@@ -11,6 +11,19 @@ from policybench.errors import SettingsError, literal
 from policybench.profiles import parse_image_size
 
 
+# Config fields that policybench sets itself on every policy it builds or loads, and the setting
+# that sets each: a --set of one would collide with it (a TypeError "multiple values" at build).
+OWN_FIELDS = {"device": "device", "input_features": "profile", "output_features": "profile"}
+
+
+def check_own_field(policy: str, name: str) -> None:
+    """A ``--set`` of a field that policybench sets itself (OWN_FIELDS): a SettingsError naming
+    the setting to use instead."""
+    if name in OWN_FIELDS:
+        raise SettingsError(f"{{overrides}} {literal(policy)}.{name}: policybench sets {name} itself; "
+                            f"use {{{OWN_FIELDS[name]}}} instead")
+
+
 @dataclass(frozen=True)
 class Override:
     """One ``--set POLICY.FIELD=VALUE``: a field of a LeRobot policy config."""
@@ -25,6 +38,7 @@ def parse_override(text: str) -> Override:
     if not m:
         raise SettingsError("{overrides} must look like POLICY.FIELD=VALUE (e.g. diffusion.num_inference_steps=10), "
                             f"got '{literal(text)}'")
+    check_own_field(m.group(1), m.group(2))
     return Override(m.group(1), m.group(2), _parse_value(m.group(3)))
 
 

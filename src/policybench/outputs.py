@@ -6,7 +6,8 @@
   usual ones (0666 less the umask).
 - Never through a symbolic link, never onto an input of the same command (``check_output``).
 - One writer per results file: ``ResultsFile`` holds a lock for the whole run, so that a second
-  run on the same ``--json`` stops at once instead of both saying "results written".
+  run on the same ``--json`` stops at once instead of both saying "results written". The lock
+  file is never written through a link (symbolic or hard).
 - A results file that holds an earlier run is replaced only once this run has measured
   something: a run interrupted (or failed) before any policy was measured leaves it as it was.
 """

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, replace
 
 from policybench.errors import SettingsError, UsageError, literal
-from policybench.sizes import check_cameras, check_image_side, check_images
+from policybench.sizes import check_cameras, check_dim, check_image_side, check_images
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,8 @@ def customize_profile(
         cams = [replace(c, height=image_size[0], width=image_size[1]) for c in cams]
     check_images([(c.height, c.width) for c in cams])
     for name, value in (("state_dim", state_dim), ("action_dim", action_dim)):
-        if value is not None and value <= 0:
-            raise SettingsError(f"{{{name}}} must be positive, got {value}")
+        if value is not None:
+            check_dim(name, value)
     return replace(
         profile,
         cameras=tuple(cams),

@@ -547,7 +547,11 @@ def read_limit() -> int:
 def _load_json(path: str) -> object:
     limit = read_limit()
     try:
-        with open(path, "rb") as f:
+        # Opened without waiting (a FIFO without a writer would block the open), then read as usual:
+        # a pipe with a writer (report <(ssh host cat r.json)) is read to its end, one without ends at once.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size > limit:  # a regular file: refused unread
                 raise UsageError(_too_large(path, limit))

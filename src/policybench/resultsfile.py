@@ -69,7 +69,7 @@ class _Lock:
         except ImportError:  # no flock (Windows): one writer is not enforced there
             return
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = _open_lock(self.path)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -97,6 +97,26 @@ class _Lock:
             os.unlink(self.path)
         os.close(self.fd)  # closing releases the lock
         self.fd = None
+
+
+def _open_lock(path: Path) -> int:
+    """The lock file ``path`` opened for writing, never through a link: O_NOFOLLOW refuses a
+    symbolic link, and one that is not a regular file of its own (a FIFO, a device, a hard link
+    to another file, which truncating it would empty) is refused before anything is written."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        why = "is a symbolic link" if os.path.islink(path) else f"cannot be opened ({exc.strerror})"
+        raise UsageError(f"{path}: the results file's lock {why}; remove it (policybench writes no lock through "
+                         "a link)") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:  # 0: its last holder just removed it (retried)
+        os.close(fd)
+        what = "is not a regular file" if not stat.S_ISREG(st.st_mode) else f"has {st.st_nlink} names (a hard link)"
+        raise UsageError(f"{path}: the results file's lock {what}; remove it (policybench writes no lock through "
+                         "a link)")
+    return fd
 
 
 def _same_inode(fd: int, path: Path) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from policybench.errors import UsageError
 from policybench.samples import PHASES, REFILL, STEP, Sample
+from policybench.terminal import format_safe
 
 if TYPE_CHECKING:
     from policybench.results import PolicyResult
@@ -45,8 +46,9 @@ def shown(value: object) -> str:
 
 
 def one_line(name: str) -> str:
-    """A name as a message shows it: its line breaks escaped, so the message stays one line."""
-    return name.translate(_LINE_BREAKS)
+    """A name as a message shows it: its line breaks escaped, so the message stays one line, and
+    its format characters (U+202E, ...), so it reads as it is."""
+    return format_safe(name.translate(_LINE_BREAKS))
 
 
 # ----------------------------------------------------------------------------- values

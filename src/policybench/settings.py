@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypedDict, cast
 
 from policybench.errors import SettingsError, literal
-from policybench.identity import Axis, Override, parse_override  # noqa: F401 - parse_override: --set's reader
+from policybench.identity import Axis, Override, check_own_field, parse_override  # noqa: F401 - parse_override: --set's reader
 from policybench.profiles import DEFAULT_PROFILE, PROFILES, Camera, Profile
 
 MAX_HZ = 10_000  # a period of 0.1 ms: a Python control loop's own overhead
@@ -19,6 +19,17 @@ AUTO = "auto"  # refills: measure until the refill median is known to --precisio
 # --processes: pyperf spreads a benchmark over 20 by default; a hundred fresh processes of one
 # policy is already hours of building for a VLA, and every process's samples are kept.
 MAX_PROCESSES = 100
+# --threads: a fixed cap, not this machine's CPU count, because the settings are checked where
+# they are made (the driver of a --ray run, which does not know its nodes) and again in each child.
+# 1024 is above the hardware threads of any one machine sold today (2 x 192 cores x 2 = 768), and
+# far below the 32,406 that --threads 100000 made, which exhausted the machine's process table.
+MAX_THREADS = 1024
+# realtime: a live run keeps one sample per tick, so at most as many ticks per mode as a measured
+# policy keeps samples (sizes.MAX_SAMPLES) and a simulation may have (control.simulate.MAX_TICKS).
+MAX_LIVE_TICKS = 1_000_000
+MIN_HZ = 0.01  # a period of 100 s: slower than any control loop; 1e-7 Hz was a 115-day period
+
+
 
 
 def _positive(name: str, value: float, spec: str = "") -> None:
@@ -76,6 +87,8 @@ class RunSettings:
             raise SettingsError(f"{{warmup}} must be 0 or more, got {self.warmup}")
         if self.threads is not None and self.threads <= 0:
             raise SettingsError(f"{{threads}} must be positive, got {self.threads}")
+        if self.threads is not None and self.threads > MAX_THREADS:
+            raise SettingsError(f"{{threads}} must be at most {MAX_THREADS}, got {self.threads}")
         self._check_policies()
         if self.export_dir is not None:
             from policybench.variants.table import VARIANTS
@@ -95,6 +108,7 @@ class RunSettings:
         if self.baseline is not None and self.baseline not in self.policies:
             raise SettingsError(f"{{baseline}} '{literal(self.baseline)}' is not among {{policies}} ({listed})")
         for o in self.overrides:
+            check_own_field(o.policy, o.field)
             if o.policy not in self.policies:
                 raise SettingsError(f"{{overrides}} {literal(o.policy)}.{literal(o.field)}: '{literal(o.policy)}' is not "
                                     f"among {{policies}} ({listed}) nor the type of a {{policy_paths}} checkpoint")
@@ -224,6 +238,8 @@ class RealtimeSettings:
             _positive("hz", hz, "g")
             if hz > MAX_HZ:
                 raise SettingsError(f"{{hz}} must be at most {MAX_HZ} (a period of 0.1 ms), got {hz:g}")
+            if hz < MIN_HZ:
+                raise SettingsError(f"{{hz}} must be at least {MIN_HZ:g} (a period of {1 / MIN_HZ:g} s), got {hz:g}")
         for g in self.thresholds:
             if not 0 <= g <= 1:
                 raise SettingsError(f"{{thresholds}} must be between 0 and 1, got {g:g}")
@@ -252,6 +268,19 @@ class RealtimeSettings:
             raise SettingsError(f"{{port}} must be between 1 and 65535, got {self.port}")
         if self.run is not None and (len(self.hz) != 1 or len(self.thresholds) != 1):
             raise SettingsError("a live run takes one {hz} and one {thresholds}; lists are for {simulate}")
+        if self.run is not None:
+            self._check_live_length()
+
+    def _check_live_length(self) -> None:
+        """At most MAX_LIVE_TICKS ticks per mode (counted as a float: 1e308 s at 10 kHz is no integer)."""
+        if self.ticks is not None:
+            if self.ticks > MAX_LIVE_TICKS:
+                raise SettingsError(f"{{ticks}} must be at most {MAX_LIVE_TICKS:,} for a live run, got {self.ticks:,}")
+            return
+        ticks = self.length_s * self.hz[0]
+        if ticks > MAX_LIVE_TICKS:
+            raise SettingsError(f"a live run has at most {MAX_LIVE_TICKS:,} ticks per mode; {{seconds}} "
+                                f"{self.length_s:g} at {{hz}} {self.hz[0]:g} is {ticks:,.0f}: lower either")
 
     def to_json(self) -> dict[str, object]:
         """Everything a child process needs to run these loops (measure/jobs.py)."""

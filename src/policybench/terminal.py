@@ -2,14 +2,30 @@
 
 A policy name can come from a results file someone sent or a checkpoint folder's path; printed
 raw, an ANSI escape sequence in it would move the cursor, rewrite lines or set the window
-title. ``terminal_safe`` shows every control character but newline and tab as ``\\xNN``.
+title. ``terminal_safe`` shows every control character but newline and tab as ``\\xNN``, and
+every format character (Unicode category Cf: the bidi overrides such as U+202E, which make a
+name read backwards, zero-width ones) as ``\\uNNNN``, as ``format_safe`` does.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def terminal_safe(text: str) -> str:
-    """``text`` with control characters (but newlines and tabs) shown as ``\\xNN``."""
-    return text.translate(_CONTROL)
+    """``text`` with control characters (but newlines and tabs) shown as ``\\xNN``, format
+    characters as ``\\uNNNN``."""
+    return format_safe(text.translate(_CONTROL))
+
+
+def format_safe(text: str) -> str:
+    """``text`` with its format characters (Unicode category Cf) shown as ``\\uNNNN`` (``\\UNNNNNNNN``
+    above U+FFFF), as Python's repr shows them."""
+    if text.isascii():
+        return text
+    return _NON_ASCII.sub(lambda m: "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cf" else c
+                                            for c in m.group()), text)

@@ -71,13 +71,47 @@ def bootstrap_address(ray: Any, address: str) -> str:
         except (ConnectionError, ValueError) as exc:
             raise UsageError(f"--ray {address}: no Ray cluster found ({_first_line(exc)}); start one with "
                              f"{START_HEAD}") from None
-    host, _, port = target.removeprefix("ray://").rpartition(":")
+    # The address as given, not as Ray rewrites it (127.0.0.1 becomes this machine's network address).
+    host, _, port = (target if address == "auto" else address).removeprefix("ray://").rpartition(":")
     try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+        sock = socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S)
     except (OSError, ValueError) as exc:
         raise UsageError(f"--ray {address}: no Ray cluster answers at {host}:{port} within {CONNECT_TIMEOUT_S:g} s "
                          f"({getattr(exc, 'strerror', None) or exc}); start one with {START_HEAD}") from None
+    with sock:
+        other = not_grpc(sock, CONNECT_TIMEOUT_S)
+    if other:
+        raise UsageError(f"--ray {address}: {host}:{port} answers, but not as a Ray cluster ({other}); "
+                         f"give the address `ray start --head` printed, or start one with {START_HEAD}")
     return target
+
+
+# HTTP/2's client preface and an empty SETTINGS frame: a gRPC server (Ray's GCS, its client
+# server) answers with a SETTINGS frame of its own; anything else (an HTTP/1 server, a database)
+# answers otherwise or not at all, where ray.init would retry for minutes.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def not_grpc(sock: socket.socket, timeout: float) -> str | None:
+    """None when the server on ``sock`` answers HTTP/2's preface with a SETTINGS frame, as a
+    gRPC server does, within ``timeout`` seconds; otherwise what it did instead, in words."""
+    head = b""
+    try:
+        sock.settimeout(timeout)
+        sock.sendall(_HTTP2_PREFACE)
+        while len(head) < 9 and (chunk := sock.recv(9 - len(head))):
+            head += chunk
+    except TimeoutError:
+        return f"it sent nothing back within {timeout:g} s" if not head else "it stopped answering"
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    if len(head) == 9 and head[3] == 0x04 and head[5:9] == bytes(4):  # a SETTINGS frame on stream 0
+        return None
+    if not head:
+        return "it closed the connection"
+    if head.startswith(b"HTTP/"):
+        return "it speaks HTTP/1, not gRPC"
+    return "it answered, but not in gRPC's HTTP/2"
 
 
 @contextmanager

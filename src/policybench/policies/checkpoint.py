@@ -30,7 +30,13 @@ from pathlib import Path
 from policybench.lerobot_adapter import processors, registry
 from policybench.lerobot_adapter.version import lerobot_version
 from policybench.observations import InputSpec
-from policybench.checkpoint_guard import CheckpointRefused, check_checkpoint, remote_code_trusted
+from policybench.checkpoint_guard import (
+    CheckpointRefused,
+    check_checkpoint,
+    check_files,
+    read_file,
+    remote_code_trusted,
+)
 from policybench.policies.lerobot_policies import LeRobotPolicy, coerce_overrides, family, input_specs, registered_types
 
 WEIGHTS = "model.safetensors"
@@ -42,6 +48,7 @@ _OLD_NORMALIZATION = ("normalize_inputs.", "normalize_targets.", "unnormalize_ou
 _EMPTY_CAMERA = "observation.images.empty_camera_"
 # What LeRobot 0.6's pi0/pi05/pi0_fast print (and otherwise swallow) when the weights do not load.
 _SWALLOWED_LOAD_FAILURES = ("Warning: Could not load state dict", "Returning model without loading pretrained weights")
+_MAX_CONFIG_BYTES = 16 * 2**20  # config.json and the processor files are a few kB
 
 
 class CheckpointError(Exception):
@@ -109,7 +116,10 @@ def _config_file(target: str) -> Path:
 
 def _read_config(config: Path, where: str) -> dict:
     try:
-        data = json.loads(config.read_text())
+        check_files(config.parent.resolve())  # no FIFO, device or link out of the folder, before any is read
+        data = json.loads(read_file(config, _MAX_CONFIG_BYTES))
+    except CheckpointRefused as exc:
+        raise CheckpointError(f"{where}: refused: {exc}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{config}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
@@ -355,8 +365,10 @@ def processor_overrides(target: str, processor_file: Path, device: str) -> dict[
     checkpoint saved on "cuda" runs on the CPU), and offline, a tokenizer named by its hub id
     becomes policybench's local stand-in (one with no stand-in is a CheckpointError)."""
     try:
-        steps = json.loads(processor_file.read_text()).get("steps", [])
-    except (OSError, ValueError, AttributeError) as exc:
+        steps = json.loads(read_file(processor_file, _MAX_CONFIG_BYTES)).get("steps", [])
+    except CheckpointRefused as exc:
+        raise CheckpointError(f"{target}: refused: {exc}") from None
+    except (ValueError, AttributeError) as exc:
         raise CheckpointError(f"{target}: cannot read {processor_file.name} ({_first_line(exc)})") from None
     overrides: dict[str, dict] = {}
     for step in steps:

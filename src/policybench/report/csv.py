@@ -12,6 +12,7 @@ from policybench.report.realtime import HEADERS, realtime_row
 from policybench.results import PolicyResult, RunResults
 from policybench.samples import stage_names
 from policybench.stats import samples_needed
+from policybench.terminal import format_safe
 
 STAT_KEYS = ["count", "mean_ms", "median_ms", "min_ms", "max_ms", "p90_ms", "p99_ms", "std_ms"]
 
@@ -20,7 +21,7 @@ def _write(rows: Iterable[Sequence[object]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerows(rows)
-    return buf.getvalue()
+    return format_safe(buf.getvalue())  # a name's bidi override (U+202E) shown, not obeyed
 
 
 def _cell(value: object) -> object:

@@ -178,7 +178,7 @@ def config_facts(m: Machine, r: PolicyResult) -> dict[str, str]:
         facts["image size"] = ",".join(sorted({f"{c.get('height')}x{c.get('width')}" for c in cams})) or "-"
         facts |= {key: str(profile.get(key)) for key in ("state_dim", "action_dim")}
     else:
-        facts["profile"] = str(profile)
+        facts["profile"] = "not recorded" if profile is None else str(profile)
     overrides = [o for o in m.run.get("overrides") or [] if isinstance(o, str) and o.startswith(f"{r.policy}.")]
     facts["--set"] = ", ".join(sorted(overrides)) or "none"
     return facts | {key: str(r.config.get(key)) for key in CONFIG_KEYS}
@@ -189,10 +189,10 @@ def mismatch(ms: list[Machine], rs: list[PolicyResult | None]) -> str | None:
     their columns: "cameras 1 on machines 1, 3; 2 on machine 2"."""
     facts = [(n + 1, config_facts(m, r)) for n, (m, r) in enumerate(zip(ms, rs)) if r is not None and r.status == OK]
     parts = []
-    for key in facts[0][1] if facts else ():
+    for key in dict.fromkeys(key for _, f in facts for key in f):  # a file without its run record has fewer
         on: dict[str, list[int]] = {}
         for n, f in facts:
-            on.setdefault(f[key], []).append(n)
+            on.setdefault(f.get(key, "not recorded"), []).append(n)
         if len(on) > 1:
             parts.append(f"{key} " + "; ".join(f"{value} on machine{'s' if len(ns) > 1 else ''} "
                                                + ", ".join(map(str, ns)) for value, ns in on.items()))

@@ -9,7 +9,7 @@ from typing import TypedDict
 from policybench.errors import SettingsError, UsageError, literal
 from policybench.identity import Axis, Override, parse_override, point_text
 from policybench.profiles import customize_profile, parse_image_size
-from policybench.settings import RunSettings
+from policybench.settings import MAX_THREADS, RunSettings
 
 __all__ = ["Axis", "SETTING_AXES"]  # Axis is identity's: kept here for the sweep's readers
 
@@ -43,6 +43,8 @@ def _given_axes(cameras: str | None, image_sizes: str | None, threads: str | Non
         axes.append(Axis("image_size", tuple(parse_image_size(v) for v in image_sizes.split(",") if v.strip())))
     if threads:
         axes.append(Axis("threads", _ints(threads, "threads")))
+        if max(axes[-1].values, default=0) > MAX_THREADS:
+            raise SettingsError(f"{{threads}} values must be at most {MAX_THREADS}, got '{literal(threads)}'")
     fixed: list[Override] = []
     for text in sets:
         o = parse_override(text)
