@@ -3,7 +3,7 @@
 #   make bench / make test        the newest LeRobot: a Python >= 3.12 found on this machine
 #                                 (python3.12, python3.13, or one that pyenv installed), else python3
 #   make test-fast                the unit tests that build no LeRobot policy, while you work
-#   make lint                     ruff and mypy (strict on the settings and results modules)
+#   make lint                     ruff, mypy (strict on the settings and results modules) and lint-imports (the layers)
 #   make test-lerobot044          the oldest supported LeRobot, 0.4.4, on Python 3.10/3.11
 #
 # PYTHON=... overrides the interpreter of `make bench` / `make test`; PYTHON_OLD=... that of
@@ -50,6 +50,7 @@ test-fast: $(VENV)/.policybench-installed
 lint: $(VENV)/.policybench-installed
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test-lerobot044: $(VENV_OLD)/.policybench-installed
 	$(VENV_OLD)/bin/python -m pytest -q

@@ -409,7 +409,7 @@ def measure_sweep(settings: SweepSettings, *, log=None, warn=None, progress=None
     from policybench.scaling.axes import SETTING_AXES
 
     cfg = settings.run
-    axis_fields = [tuple(a.name.rsplit(".", 1)) for a in settings.axes if a.name not in SETTING_AXES]
+    axis_fields = [(a.name.rsplit(".", 1)[0], a.name.rsplit(".", 1)[-1]) for a in settings.axes if a.name not in SETTING_AXES]
     if cfg.ray is not None:  # each point a task on a node of the Ray cluster: nothing set up here
         from policybench.orchestrate.cluster import sweep_on_cluster
 

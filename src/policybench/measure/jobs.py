@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 from policybench.child_process import Message, Send
+from policybench.clock import Clock
 from policybench.errors import SettingsError, UsageError
 from policybench.settings import RealtimeSettings, RunSettings
 
@@ -27,7 +28,7 @@ def process_state(threads: int | None) -> Iterator[None]:
             yield
 
 
-def measure(payload: dict, send: Send, build: Callable | None = None, clock: object = None) -> dict:
+def measure(payload: dict, send: Send, build: Callable | None = None, clock: Clock | None = None) -> dict:
     """Every variant of one policy measured: {"results": [PolicyResult as JSON]} (``build`` and
     ``clock``: a builder and a clock in place of the registry's and the device's, for tests)."""
     from policybench.measure.device import clock_for
