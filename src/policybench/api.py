@@ -675,9 +675,10 @@ def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContex
         robot_features(cfg.profile)  # cameras LeRobot's robot client can send, before building
     with _entered(context, cfg, isolate=False) as ctx:
         validate_overrides(cfg)
-        results = RunResults(describe_environment(ctx.device), run_config_record(cfg))
+        inputs: dict[str, dict[str, list[int]]] = {}  # filled as each policy is built: the shapes fed to it
+        results = RunResults(describe_environment(ctx.device), {**run_config_record(cfg), "inputs": inputs})
         try:
-            results.realtime = run_live(settings, ctx.device, log=log or (lambda line: None))
+            results.realtime = run_live(settings, ctx.device, log=log or (lambda line: None), inputs=inputs)
         except Interrupted as exc:  # what was measured goes on up with the interruption
             results.realtime, exc.partial = exc.partial if isinstance(exc.partial, list) else [], results
             raise
