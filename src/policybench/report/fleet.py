@@ -20,7 +20,7 @@ from policybench.control.simulate import MAX_TICKS, costs_from_result, highest_r
 from policybench.errors import SettingsError, UsageError
 from policybench.machine_load import busy_reason
 from policybench.report.details import interval_notes
-from policybench.report.format import _hardware_note, identity_label, median_text
+from policybench.report.format import _hardware_note, column_blocks, identity_label, median_text
 from policybench.results import OK, PolicyResult, RunResults
 from policybench.schema import JSON, one_line
 from policybench.settings import MAX_HZ
@@ -352,22 +352,35 @@ def fleet_cells(f: Fleet) -> tuple[list[str], list[list[str]]]:
     return headers, out
 
 
-def render_fleet_table(f: Fleet) -> str:
-    """The fleet as a terminal table, then its notes."""
+def render_fleet_table(f: Fleet, width: int | None = None) -> str:
+    """The fleet as a terminal table, then its notes. A table wider than ``width`` characters
+    (None: any width) names its machines "machine 1", ... in the header, each listed above it,
+    and folds into blocks of as many machines as fit, the policy and metric repeated in each."""
     headers, rows = fleet_cells(f)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    legend: list[str] = []
+    if width is not None and len(column_blocks(_widths(headers, rows), width, keep=2)) > 1:
+        legend = [f"machine {n + 1}: {m.name}" for n, m in enumerate(f.machines)]
+        headers = headers[:2] + [f"machine {n + 1}" for n in range(len(f.machines))]
+    widths = _widths(headers, rows)
+    blocks = column_blocks(widths, width, keep=2)
 
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    def line(cells: list[str], columns: list[int]) -> str:
+        return "  ".join(cells[i].ljust(widths[i]) for i in columns).rstrip()
 
-    rule = "=" * len(line(headers))
-    out = [rule, f"FLEET: {len(f.machines)} machines", rule, line(headers), "-" * len(rule)]
-    previous = None
-    for row in rows:
-        out.append(line([row[0] if row[0] != previous else "", *row[1:]]))
-        previous = row[0]
-    out.append(rule)
+    rule = "=" * max(len(line(headers, columns)) for columns in blocks)
+    out = [rule, f"FLEET: {len(f.machines)} machines", *legend, rule]
+    for columns in blocks:
+        out += [line(headers, columns), "-" * len(rule)]
+        previous = None
+        for row in rows:
+            out.append(line([row[0] if row[0] != previous else "", *row[1:]], columns))
+            previous = row[0]
+        out.append(rule)
     return "\n".join(out + [f"- {n}" for n in f.notes]) + "\n"
+
+
+def _widths(headers: list[str], rows: list[list[str]]) -> list[int]:
+    return [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
 
 
 def render_fleet_csv(f: Fleet) -> str:

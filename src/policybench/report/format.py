@@ -171,3 +171,27 @@ def _hardware_note(env: dict) -> str:
         widest = next((f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2", "avx") if f in flags), None)
         return f", {widest}" if widest else ""
     return ""
+
+
+def column_blocks(widths: list[int], limit: int | None, keep: int = 1, groups: list[list[int]] | None = None,
+                  gap: int = 2) -> list[list[int]]:
+    """The columns of each block of a table folded to ``limit`` characters (``widths``: each
+    column's, ``gap`` between two): one block of every column when the table fits or ``limit``
+    is None; else the first ``keep`` columns (the row's name) in every block, then as many of
+    the other columns' ``groups`` (default: one column each; a policy and its ratio column
+    stay together) as fit, in order, a group too wide for any company in a block of its own."""
+    if limit is None or sum(widths) + gap * (len(widths) - 1) <= limit:
+        return [list(range(len(widths)))]
+    groups = groups if groups is not None else [[i] for i in range(keep, len(widths))]
+    base = sum(widths[:keep]) + gap * (keep - 1)
+    blocks: list[list[int]] = []
+    current: list[int] = []
+    used = base
+    for group in groups:
+        wide = sum(widths[i] + gap for i in group)
+        if current and used + wide > limit:
+            blocks.append(current)
+            current, used = [], base
+        current += group
+        used += wide
+    return [list(range(keep)) + block for block in blocks + ([current] if current else [])]

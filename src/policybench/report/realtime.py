@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from policybench.control.budget import MIN_REFILLS, Fit, HighestRate, PolicyBudget, Suggestion, judged
-from policybench.report.format import duration_text, format_ms, label
+from policybench.report.format import column_blocks, duration_text, format_ms, label
 from policybench.results import RealtimeResult, Summary
 
 
@@ -148,19 +148,27 @@ def _suggestion(x: Suggestion) -> str:
             f"{x.hz:g} Hz ({_d(x.ticks / x.hz)})")
 
 
+KEEP = 3  # Policy, Mode, Hz: what names a row, repeated in each block of a folded table
+
+
 def render_realtime(entries: list[RealtimeResult], highest: list[HighestRate] | None = None,
-                    budgets: list[PolicyBudget] | None = None) -> str:
+                    budgets: list[PolicyBudget] | None = None, width: int | None = None) -> str:
     """The table of paced runs, its legend, failures, PolicyServer round trips, the runs too short
-    to judge, the budgets and what would hold, and per policy the highest rate that held."""
+    to judge, the budgets and what would hold, and per policy the highest rate that held. A table
+    wider than ``width`` characters (None: any width) folds into blocks of as many columns as fit,
+    the policy, mode and rate repeated in each."""
     remote = [e for e in entries if e.mode == "remote" and e.ok]
     entries = [e for e in entries if e not in remote]
     rows = [realtime_row(e) for e in entries]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(HEADERS)]
 
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    def line(cells: list[str], columns: list[int]) -> str:
+        return "  ".join(cells[i].ljust(widths[i]) for i in columns).rstrip()
 
-    out = [line(HEADERS), "-" * len(line(HEADERS))] + [line(r) for r in rows]
+    out: list[str] = []
+    for columns in column_blocks(widths, width, keep=KEEP):
+        out += [""] * bool(out) + [line(HEADERS, columns), "-" * len(line(HEADERS, columns))]
+        out += [line(r, columns) for r in rows]
     out.append("")
     out.append("Achieved: ticks whose action was ready by their deadline, per second (sync; late: the others), new "
                "actions per second (async). Misses: ticks whose work overran the period.")
