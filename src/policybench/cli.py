@@ -455,7 +455,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     results = read_results(args.results)
     pngs = render_pngs(results)
     if not pngs:
-        raise UsageError(f"{args.results}: nothing to plot: no policy with samples to plot and no live realtime run")
+        raise UsageError(f"{args.results}: nothing to plot: no policy with samples to plot and no live realtime run; "
+                         "'policybench run --json FILE' or 'policybench realtime --json FILE' writes them")
     folder = Path(args.output)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -483,7 +484,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         return _emit(_fleet_outputs(args, files), args.results)
     source, results = files[0]
     if not results.results and not results.realtime:
-        raise UsageError(f"{source}: no results to report")
+        raise UsageError(f"{source}: no results to report; 'policybench run --json FILE' or "
+                         "'policybench realtime --json FILE' writes them")
     notes = diagnose(results)
     if args.format == "table":
         from policybench.report.table import render_table

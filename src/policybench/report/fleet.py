@@ -121,7 +121,8 @@ def _split_by_node(path: str, results: RunResults, label: str | None) -> list[Ma
         if own:
             facts.setdefault(node, own)
     if not nodes:
-        raise UsageError(f"{path}: no measured policies to compare (a realtime-only file has none)")
+        raise UsageError(f"{path}: no measured policies to compare (a realtime-only file has none); "
+                         "'policybench run --json FILE' measures them on each machine")
     out = []
     for node, rs in nodes.items():
         env = facts.get(node, {} if node else results.environment)  # a node whose task died: no facts
