@@ -104,7 +104,7 @@ def test_the_breakdown_figure_draws_the_blocks_figures():
         printed = {row[0]: float(row[2]) for row in breakdown_rows(s)[:-1]}
         drawn = [p.get_height() for p in ax.patches]
         assert [f"{h:.2f}" for h in drawn] == [f"{v:.2f}" for v in printed.values()]
-        assert ax.get_xticklabels()[0].get_text().endswith(f"{s.refills} refills")
+        assert ax.get_xticklabels()[0].get_text().endswith(f"\n{s.refills} refill" + "s" * (s.refills != 1))
 
 
 def test_a_realtime_caption_names_the_checkpoint_and_its_inputs():

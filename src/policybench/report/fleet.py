@@ -223,7 +223,7 @@ def build_fleet(files: Sequence[tuple[str, RunResults]], labels: Sequence[str] =
             notes.append(f"{label}: {NOT_COMPARABLE}: measured with different settings: {why}")
         notes += [f"{label} on machine {n + 1}: {r.status}: {_first_line(r.error)}"
                   for n, r in enumerate(rs) if r is not None and r.status != OK]
-    notes += warning_notes(rows) + fleet_interval_notes(ms)
+    notes += warning_notes(rows) + interval_notes([r for m in ms for r in m.results])
     return Fleet(ms, rows, notes)
 
 
@@ -257,13 +257,6 @@ def _few_refills_text(r: PolicyResult) -> str:
            f"{TOO_FEW} for a 95 % interval of the median ({FEW_REFILLS} needed)")
     fix = "give it a longer --max-seconds" if r.complete is False else f"measure with --refills {RERUN_REFILLS} or --refills auto"
     return f"{count} refill{'s' if count != 1 else ''}: {why}, and its highest rates rest on the slowest of them; {fix}"
-
-
-def fleet_interval_notes(ms: list[Machine]) -> list[str]:
-    """What a one-process "±" promises (report.details.interval_notes), and what it does not
-    across columns: each machine's figures come from a process of its own."""
-    return [note + "; each column is a process of its own, so two columns can differ by more than their ± "
-            "without the machines differing" for note in interval_notes([r for m in ms for r in m.results])]
 
 
 def _has_refills(r: PolicyResult) -> bool:
