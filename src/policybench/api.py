@@ -680,6 +680,7 @@ def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContex
             results.realtime, exc.partial = exc.partial if isinstance(exc.partial, list) else [], results
             raise
         results.realtime = [RealtimeResult.from_json(e, n) for n, e in enumerate(answer["entries"])]
+        results.run["inputs"] = answer["inputs"]  # the shapes fed to each policy
         return results
 
 

@@ -15,7 +15,7 @@ from policybench.orchestrate.launch import JobFailed
 from policybench.profiles import DEFAULT_PROFILE, PROFILES
 from policybench.results import NotWritten, RunResults
 from policybench.policies.hub import HUB_SMOLVLM
-from policybench.terminal import format_safe, terminal_safe
+from policybench.terminal import PIPE_WIDTH, format_safe, output_width, terminal_safe
 
 DEFAULT_POLICIES = "act,smolvla,diffusion"
 REALTIME_POLICIES = "act"  # live realtime default; --simulate defaults to every policy in the file
@@ -261,6 +261,11 @@ def _print(text: str) -> None:
     sys.stdout.flush()
 
 
+def _width_of(path: str | None) -> int:
+    """The columns a table may take: the terminal's on standard output (``path`` None), else PIPE_WIDTH."""
+    return output_width() if path is None else PIPE_WIDTH
+
+
 def _log(line: str) -> None:
     print(terminal_safe(line), file=sys.stderr, flush=True)
 
@@ -301,7 +306,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise
         stopped, results = exc, exc.partial
     _print(_node_table(results, cfg.json_path) if _several_nodes(results) else
-           render_table(results, cfg.resolved_baseline()))
+           render_table(results, cfg.resolved_baseline(), width=output_width()))
     if args.hz is not None:
         _print(_budget_text(results, args.hz))
     if cfg.json_path and earlier and not results.measured():
@@ -389,7 +394,7 @@ def _realtime_simulate(args: argparse.Namespace, settings: RealtimeSettings, out
         results.results = from_live_ticks(results)
     names = [n.strip() for n in _asked_names(args).split(",") if n.strip()]
     entries = replay(results, settings, names or None)
-    _print(render_realtime(entries, highest_rates(entries), simulated_budgets(results, entries)))
+    _print(render_realtime(entries, highest_rates(entries), simulated_budgets(results, entries), width=output_width()))
     if live:  # the file keeps what it measured: its live runs, then the simulation (no made-up results)
         results.results, entries = [], live + entries
     results.realtime = entries
@@ -408,7 +413,8 @@ def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) ->
         results = measure_realtime(settings, log=_log)
     except Interrupted as exc:  # what was measured is shown and written all the same
         stopped, results = exc, cast(RunResults, exc.partial)  # measure_realtime's partial: the results so far
-    _print(render_realtime(results.realtime, highest_rates(results.realtime), live_budgets(results.realtime)))
+    _print(render_realtime(results.realtime, highest_rates(results.realtime), live_budgets(results.realtime),
+                           width=output_width()))
     out.save(results)
     if out.kept:
         _log(f"{args.json_path}: left as it was: nothing was measured in this run")
@@ -446,7 +452,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     results = read_results(args.results)
     pngs = render_pngs(results)
     if not pngs:
-        raise UsageError(f"{args.results}: nothing to plot: no policy with samples to plot and no live realtime run")
+        raise UsageError(f"{args.results}: nothing to plot: no policy with samples to plot and no live realtime run; "
+                         "'policybench run --json FILE' or 'policybench realtime --json FILE' writes them")
     folder = Path(args.output)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -474,7 +481,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         return _emit(_fleet_outputs(args, files), args.results)
     source, results = files[0]
     if not results.results and not results.realtime:
-        raise UsageError(f"{source}: no results to report")
+        raise UsageError(f"{source}: no results to report; 'policybench run --json FILE' or "
+                         "'policybench realtime --json FILE' writes them")
     notes = diagnose(results)
     if args.format == "table":
         from policybench.report.table import render_table
@@ -482,7 +490,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not results.results:
             raise UsageError(f"{source}: holds realtime entries only; --format table is run's table: use --format md")
 
-        outputs = {args.output: render_table(results, _recorded_baseline(results))}
+        outputs = {args.output: render_table(results, _recorded_baseline(results), width=_width_of(args.output))}
     elif args.format == "md":
         from policybench.report.markdown import render_markdown
 
@@ -515,7 +523,7 @@ def _node_table(results: RunResults, path: str | None) -> str:
     """The fleet table of a run measured on several cluster nodes (--on)."""
     from policybench.report.fleet import build_fleet, render_fleet_table
 
-    return render_fleet_table(build_fleet([(path or "the cluster", results)]))
+    return render_fleet_table(build_fleet([(path or "the cluster", results)]), width=output_width())
 
 
 def _fleet_outputs(args: argparse.Namespace, files: list[tuple[str, RunResults]]) -> dict[str | None, str]:
@@ -531,8 +539,9 @@ def _fleet_outputs(args: argparse.Namespace, files: list[tuple[str, RunResults]]
         from policybench.report.html import render_fleet_html
 
         return {args.output: render_fleet_html(fleet)}
-    render = report_fleet.render_fleet_csv if args.format == "csv" else report_fleet.render_fleet_table
-    return {args.output: render(fleet)}
+    if args.format == "csv":
+        return {args.output: report_fleet.render_fleet_csv(fleet)}
+    return {args.output: report_fleet.render_fleet_table(fleet, width=_width_of(args.output))}
 
 
 def _emit(outputs: dict[str | None, str], sources: list[str]) -> int:
@@ -602,7 +611,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     with RunOutput(quiet=False, verbose=False, policies=cfg.policies) as out:
         results = measure_sweep(settings, log=out.info, warn=out.warn, progress=out.progress, said=_said)
     several = _several_nodes(results)  # --on: each point on several nodes, a column per node (no fit across them)
-    text = _node_table(results, cfg.json_path) if several else render_sweep(results, fits(results, list(settings.axes)))
+    text = (_node_table(results, cfg.json_path) if several
+            else render_sweep(results, fits(results, list(settings.axes)), width=output_width()))
     if args.hz is not None and not several:
         text += "".join("\n" + render_holding(holding(results, a, list(settings.axes), args.hz), args.hz, a.name)
                         for a in settings.axes)

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import shutil
+import sys
+from typing import TextIO
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
@@ -29,3 +32,16 @@ def format_safe(text: str) -> str:
         return text
     return _NON_ASCII.sub(lambda m: "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cf" else c
                                             for c in m.group()), text)
+
+
+PIPE_WIDTH = 100  # the columns a table may take where the output is no terminal (a pipe, a file)
+
+
+def output_width(stream: TextIO | None = None) -> int:
+    """The columns a table printed on ``stream`` (standard output by default) may take: the
+    terminal's width where it is one, else PIPE_WIDTH."""
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    if not (callable(isatty) and isatty()):
+        return PIPE_WIDTH
+    return shutil.get_terminal_size((PIPE_WIDTH, 24)).columns

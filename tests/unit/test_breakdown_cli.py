@@ -85,6 +85,7 @@ def test_the_figure_has_a_panel_per_policy_and_its_variants_side_by_side():
     bf16.variant, bf16.breakdown = "bf16", BREAKDOWN
     results.results.append(bf16)
     (ax,) = figure_breakdown(results).axes
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["ACT", "ACT+bf16"]
+    # each name, then (issue 30) the breakdown refills its heading counts
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["ACT\n1 refill", "ACT+bf16\n1 refill"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["backbone", "transformer encoder", "unattributed"]
     assert len(ax.patches) == 6  # two components and the rest, for each bar

@@ -30,7 +30,8 @@ def test_a_simulation_shorter_than_two_refills_gives_no_verdict(capsys, smolvla_
             "(to see 2 refills; this run saw 0 in 10 ticks)") in out
     assert "SmolVLA sync at 30 Hz: not enough ticks to judge: needs at least 51 at this rate" in out
     assert ("highest rate without a miss/starved tick, SmolVLA: sync: none of the rates (30 Hz: not enough ticks "
-            "to judge), async g=0.5: none of the rates (30 Hz: not enough ticks to judge)") in out
+            "to judge; --seconds 2 judges them), async g=0.5: none of the rates (30 Hz: not enough ticks to judge; "
+            "--seconds 33 judges them)") in out  # 51 and 985 ticks at 30 Hz
 
 
 def test_a_rate_not_judged_never_counts_as_holding():

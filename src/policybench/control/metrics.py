@@ -61,7 +61,7 @@ def _sync_figures(ticks: list[Tick], hz: float) -> Summary:
     tick's scheduled time) over the run's length: late ticks that run back to back after a stall
     do not make up for it. Late ticks are counted apart; refills seen are refill ticks."""
     period = 1.0 / hz
-    late = sum(t.end > t.scheduled + period + EPS for t in ticks)
+    late = sum(is_late(t.scheduled, t.end, hz) for t in ticks)
     length = max(len(ticks) * period, ticks[-1].end - ticks[0].scheduled) if ticks else 0.0
     return {
         "achieved_hz": (len(ticks) - late) / length if length > 0 else None,
@@ -88,6 +88,11 @@ def _async_figures(ticks: list[Tick], hz: float, chunk_latencies: list[float]) -
         "inference_delay_ticks_median": percentile(delays, 50) if delays else None,
         "inference_delay_ticks_max": max(delays) if delays else None,
     }
+
+
+def is_late(scheduled: float, end: float, hz: float) -> bool:
+    """A sync tick's action was not ready by its deadline, the next tick's scheduled time (seconds)."""
+    return end > scheduled + 1.0 / hz + EPS
 
 
 def missed(tick: Tick, hz: float) -> bool:

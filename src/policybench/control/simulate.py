@@ -26,6 +26,7 @@ from policybench.control.metrics import rtc_figures, summarize_ticks
 from policybench.control.paced import run_async, run_sync
 from policybench.control.rtc import VirtualEngine, replayed, run_rtc
 from policybench.control.virtual import ReplayPolicy, VirtualClock, VirtualWorker
+from policybench.policies.labels import label
 from policybench.results import OK, PolicyResult, RealtimeResult, RunResults, Summary
 from policybench.samples import REFILL, STEP, latencies
 from policybench.sizes import MAX_SEQUENCE
@@ -130,7 +131,8 @@ def simulate(
     if not entries:
         rtc = any(e.mode == RTC and e.inferences for e in results.realtime)
         raise UsageError("results file has no successfully measured policy to simulate"
-                         + ("; its live rtc runs replay with --mode rtc" if rtc else ""))
+                         + ("; its live rtc runs replay with --mode rtc" if rtc else
+                            "; 'policybench run --json FILE' measures them, 'realtime --json FILE' a live run"))
     return entries
 
 
@@ -242,14 +244,37 @@ def alternatives(r: PolicyResult, results: list[PolicyResult]) -> list[Alternati
     return out
 
 
-def rtc_runs(results: RunResults, policies: list[str] | None = None) -> list[RealtimeResult]:
-    """The file's live rtc runs with chunks to replay (``policies``: only these)."""
+# LeRobot 0.6.1's policy types whose config has an rtc_config (docs: FINDINGS): what a refusal to
+# replay names as the policies a live rtc run can measure
+RTC_TYPES = ("smolvla", "pi0", "pi05", "pi0_fast", "evo1", "molmoact2")
+
+
+def rtc_runs(results: RunResults, policies: list[str] | None = None,
+             rates: list[float] | None = None) -> list[RealtimeResult]:
+    """The file's live rtc runs with chunks to replay (``policies``: only these); a UsageError
+    naming the command that measures one (at the first of ``rates``) where there is none."""
     runs = [e for e in results.realtime if e.mode == RTC and e.source == "measured" and e.ok and e.inferences
             and (policies is None or e.policy in policies)]
     if not runs:
-        raise UsageError("results file has no live rtc run to replay: measure one with "
-                         "policybench realtime --mode rtc --json FILE")
+        raise UsageError(no_rtc_run(results, policies, rates))
     return runs
+
+
+def no_rtc_run(results: RunResults, policies: list[str] | None, rates: list[float] | None) -> str:
+    """Why nothing replays with --mode rtc, and the commands that make and replay a live rtc run:
+    of the file's policies that can run LeRobot's RTC engine (a checkpoint by its path), else of
+    SmolVLA, saying that the file's policies have none."""
+    names = list(dict.fromkeys(r.policy for r in results.results if policies is None or r.name in policies))
+    paths = [n for n in names if "/" in n or "\\" in n]
+    types = [n for n in names if n in RTC_TYPES]
+    which = " ".join([f"--policies {','.join(types)}"] * bool(types) + [f"--policy-path {p}" for p in paths])
+    hz = f" --hz {rates[0]:g}" if rates else ""
+    measure = (f"measure one with 'policybench realtime --mode rtc {which or '--policies smolvla'}{hz} --json rtc.json', "
+               "then replay it with 'policybench realtime --simulate rtc.json --mode rtc'")
+    without = [label(n) for n in names if n not in types and n not in paths]
+    none = (f"; {', '.join(without)} {'has' if len(without) == 1 else 'have'} no Real-Time Chunking (LeRobot's RTC "
+            f"engine runs {', '.join(RTC_TYPES)})" if without and not which else "")
+    return f"results file has no live rtc run to replay (realtime --mode rtc records one): {measure}{none}"
 
 
 def simulate_rtc(latencies: list[float], chunk: int, hz: float, ticks: int, queue_threshold: int,
@@ -292,7 +317,7 @@ def replay_rtc(results: RunResults, rates: list[float], seconds: float, ticks: i
     given, and (where that replay can be judged) the smallest that never starve."""
     entries = []
     counts = tick_counts(rates, seconds, ticks)
-    for e in rtc_runs(results, policies):
+    for e in rtc_runs(results, policies, rates):
         latencies = [x.latency_ms / 1000 for x in e.inferences or []]
         chunk = int(e.summary["chunk_length"] or 0)
         for hz, n in counts:

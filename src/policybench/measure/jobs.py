@@ -80,7 +80,7 @@ def said(exc: UsageError) -> dict:
 
 
 def realtime(payload: dict, send: Send) -> dict:
-    """A live paced run of the policies of ``settings``: {"entries": [RealtimeResult as JSON]}."""
+    """A live paced run of the policies of ``settings``: {"entries": [RealtimeResult as JSON], "inputs"}."""
     from policybench.measure.realtime import run_live
 
     settings = RealtimeSettings.from_json(payload["settings"])
@@ -88,8 +88,9 @@ def realtime(payload: dict, send: Send) -> dict:
         from policybench.measure.remote import robot_features
 
         robot_features(settings.run.profile)  # cameras LeRobot's robot client can send, before building
-    entries = run_live(settings, payload["device"], log=lambda text: send(Message.LOG, text=text))
-    return {"entries": [e.to_json() for e in entries]}
+    inputs: dict[str, dict[str, list[int]]] = {}  # per policy built: the shapes of the observation fed to it
+    entries = run_live(settings, payload["device"], log=lambda text: send(Message.LOG, text=text), inputs=inputs)
+    return {"entries": [e.to_json() for e in entries], "inputs": inputs}
 
 
 def verify(payload: dict, send: Send) -> dict:

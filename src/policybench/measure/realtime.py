@@ -11,7 +11,7 @@ from policybench.settings import RealtimeSettings, RunSettings
 from policybench.errors import SettingsError, UsageError, literal
 from policybench.interrupt import Interrupted, interruptible
 from policybench.measure.loop import warm_up
-from policybench.observations import synthetic_observation
+from policybench.observations import input_shapes, synthetic_observation
 from policybench.control.budget import rtc_ticks_needed, ticks_needed
 from policybench.control.metrics import stored_ticks, summarize_ticks
 from policybench.control.paced import ThreadWorker, run_async, run_sync, sleep_until_real
@@ -29,11 +29,13 @@ def run_live(
     device: str,
     log: Log = lambda line: None,
     build=policies.build,
+    inputs: dict[str, dict[str, list[int]]] | None = None,
 ) -> list[RealtimeResult]:
     """One entry per policy of ``settings.run`` and mode; a policy that fails is an entry with its
     error. With ``settings.remote``, also round trips through LeRobot's PolicyServer (mode
     "remote"). SIGINT or SIGTERM stops the run with Interrupted, whose ``partial`` is the entries
-    measured and, last, the one interrupted (status "interrupted")."""
+    measured and, last, the one interrupted (status "interrupted"). ``inputs`` receives, per
+    policy built, the shapes of the observation it was fed (for the results file's ``run``)."""
     cfg, hz, modes = _live(settings), settings.hz[0], list(settings.modes)
     if settings.modes == ("rtc",):
         from policybench.lerobot_adapter.rtc import rtc_problem
@@ -50,7 +52,8 @@ def run_live(
             whole = RealtimeResult(name, ",".join(modes), hz, "measured")  # until one of its modes starts
             doing[:] = [whole]
             try:
-                _measure_policy(settings, device, build, whole, clock, sleep_until, log, entries, doing)
+                _measure_policy(settings, device, build, whole, clock, sleep_until, log, entries, doing,
+                                {} if inputs is None else inputs)
             except UsageError:
                 raise
             except Exception as exc:  # noqa: BLE001 - isolate every policy
@@ -79,15 +82,17 @@ def _mode(base: RealtimeResult, mode: str, threshold: float, aggregate: str) -> 
 
 
 def _measure_policy(settings: RealtimeSettings, device: str, build, base: RealtimeResult, clock, sleep_until,
-                    log: Log, entries: list[RealtimeResult], doing: list[RealtimeResult]) -> None:
+                    log: Log, entries: list[RealtimeResult], doing: list[RealtimeResult],
+                    inputs: dict[str, dict[str, list[int]]]) -> None:
     """One policy built, then run in each mode (and through the PolicyServer); ``doing`` holds
-    the entry being measured."""
+    the entry being measured, ``inputs`` gets the shapes of the observation fed to it."""
     cfg, hz, name = _live(settings), settings.hz[0], base.policy
     threshold, aggregate, ticks = settings.thresholds[0], settings.aggregate, settings.ticks_at(hz)
     adapter = None
     try:
         adapter = build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
         obs = synthetic_observation(adapter.input_specs(), device, cfg.seed, extra=adapter.extra_inputs(cfg.profile.task))
+        inputs[name] = input_shapes(obs)
         for mode in settings.modes:
             doing[:] = [_mode(base, mode, threshold, aggregate)]
             if mode == "rtc":

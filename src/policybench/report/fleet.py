@@ -18,17 +18,22 @@ from dataclasses import dataclass, field
 from policybench.control.budget import ASYNC, SYNC, async_budget_ticks, highest_rate, ticks_needed
 from policybench.control.simulate import MAX_TICKS, costs_from_result, highest_rates, simulate
 from policybench.errors import SettingsError, UsageError
+from policybench.machine_load import busy_reason
 from policybench.report.details import interval_notes
-from policybench.report.format import _hardware_note, identity_label, median_text
+from policybench.report.format import _hardware_note, column_blocks, identity_label, median_text
 from policybench.results import OK, PolicyResult, RunResults
 from policybench.schema import JSON, one_line
 from policybench.settings import MAX_HZ
+from policybench.stats import min_samples_for_interval
 
 THRESHOLD = 0.5  # async: LeRobot's default chunk_size_threshold, as run --hz judges it
 SECONDS = 10.0  # virtual seconds replayed at each rate, as realtime --simulate's default
 LADDER = (1000, 500, 250, 200, 120, 100, 60, 50, 30, 25, 20, 15, 10, 5, 2, 1)  # rates tried below the exact one
 CONFIG_KEYS = ("chunk_size", "n_action_steps", "inference_steps")  # what a result's config says of its policy
 NOT_COMPARABLE = "not comparable"
+FEW_REFILLS = min_samples_for_interval()  # 6: below it a refill median has no 95 % interval
+RERUN_REFILLS = 10  # what a warning asks for: run's default --refills
+BUSY, TOO_FEW = "busy", "too few"  # the words a warning cell carries
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,8 @@ def _split_by_node(path: str, results: RunResults, label: str | None) -> list[Ma
         if own:
             facts.setdefault(node, own)
     if not nodes:
-        raise UsageError(f"{path}: no measured policies to compare (a realtime-only file has none)")
+        raise UsageError(f"{path}: no measured policies to compare (a realtime-only file has none); "
+                         "'policybench run --json FILE' measures them on each machine")
     out = []
     for node, rs in nodes.items():
         env = facts.get(node, {} if node else results.environment)  # a node whose task died: no facts
@@ -217,8 +223,40 @@ def build_fleet(files: Sequence[tuple[str, RunResults]], labels: Sequence[str] =
             notes.append(f"{label}: {NOT_COMPARABLE}: measured with different settings: {why}")
         notes += [f"{label} on machine {n + 1}: {r.status}: {_first_line(r.error)}"
                   for n, r in enumerate(rs) if r is not None and r.status != OK]
-    notes += interval_notes([r for m in ms for r in m.results])
+    notes += warning_notes(rows) + interval_notes([r for m in ms for r in m.results])
     return Fleet(ms, rows, notes)
+
+
+def too_few_refills(r: PolicyResult) -> bool:
+    """Measured with fewer refills than a median's 95 % interval needs, or cut by --max-seconds."""
+    return r.status == OK and (r.summary()["refill"]["count"] < FEW_REFILLS or r.complete is False)
+
+
+def warning_notes(rows: list[FleetRow]) -> list[str]:
+    """What makes a column unreliable, as the single-file table says it: the machine busy with
+    other work while it was measured (one note per machine and reason, naming the policies), too
+    few refills (one note per policy and machine)."""
+    busy: dict[tuple[int, str], list[str]] = {}
+    few = []
+    for row in rows:
+        for n, r in enumerate(row.results):
+            if r is None or r.status != OK:
+                continue
+            if (reason := busy_reason(r.machine_load)) is not None:
+                busy.setdefault((n + 1, reason), []).append(row.label)
+            if too_few_refills(r):
+                few.append(f"{row.label} on machine {n + 1}: {_few_refills_text(r)}")
+    return [f"machine {n} ({', '.join(labels)}): {reason} while measured: its figures are not reliable; "
+            "measure again on a quiet machine" for (n, reason), labels in sorted(busy.items())] + few
+
+
+def _few_refills_text(r: PolicyResult) -> str:
+    count = r.summary()["refill"]["count"]
+    cut = r.complete is False and count >= FEW_REFILLS
+    why = ("cut by --max-seconds before its refill cycles were done" if cut else
+           f"{TOO_FEW} for a 95 % interval of the median ({FEW_REFILLS} needed)")
+    fix = "give it a longer --max-seconds" if r.complete is False else f"measure with --refills {RERUN_REFILLS} or --refills auto"
+    return f"{count} refill{'s' if count != 1 else ''}: {why}, and its highest rates rest on the slowest of them; {fix}"
 
 
 def _has_refills(r: PolicyResult) -> bool:
@@ -260,10 +298,39 @@ METRICS: list[tuple[str, Callable[[PolicyResult, Rates | None], str]]] = [
 ]
 
 
+def _load_cell(r: PolicyResult, _: Rates | None) -> str:
+    """"3 % CPU", "51 % CPU (busy)", "1 GPU process (busy)": the machine's other work while ``r``
+    was measured (machine_load.py), "not recorded" where the file holds none."""
+    cpu, gpu = r.machine_load.get("other_cpu"), r.machine_load.get("other_gpu_processes")
+    parts = [f"{100 * cpu:.0f} % CPU"] if isinstance(cpu, (int, float)) else []
+    if isinstance(gpu, int) and not isinstance(gpu, bool):
+        parts.append(f"{gpu} GPU process{'es' if gpu != 1 else ''}")
+    text = ", ".join(parts) or "not recorded"
+    return f"{text} ({BUSY})" if busy_reason(r.machine_load) else text
+
+
+def _refills_cell(r: PolicyResult, _: Rates | None) -> str:
+    """"10", "3 (too few)", "4 (too few, cut by --max-seconds)", "8 (cut by --max-seconds)"."""
+    count = r.summary()["refill"]["count"]
+    if not too_few_refills(r):
+        return str(count)
+    if r.complete is not False:
+        return f"{count} ({TOO_FEW})"
+    return f"{count} ({TOO_FEW}, cut by --max-seconds)" if count < FEW_REFILLS else f"{count} (cut by --max-seconds)"
+
+
+# Shown for a policy only when one of its machines earns the warning: the machine busy with other
+# work (machine_load.busy_reason), too few refills (too_few_refills); every machine's cell then.
+WARNINGS: list[tuple[str, Callable[[PolicyResult, Rates | None], str], Callable[[PolicyResult], bool]]] = [
+    ("other work on the machine", _load_cell, lambda r: busy_reason(r.machine_load) is not None),
+    ("refills measured", _refills_cell, too_few_refills),
+]
+
+
 def fleet_cells(f: Fleet) -> tuple[list[str], list[list[str]]]:
     """(headers, rows): "Policy", "Metric", one column per machine. A metric no machine measured
     is left out of a policy's rows; a result not measured ok shows its status; a row that does not
-    compare is marked."""
+    compare is marked; below the figures, what makes a machine's figures unreliable (WARNINGS)."""
     headers = ["Policy", "Metric", *(m.name for m in f.machines)]
     out = []
     for row in f.rows:
@@ -271,28 +338,43 @@ def fleet_cells(f: Fleet) -> tuple[list[str], list[list[str]]]:
         pairs = list(zip(row.results, row.rates))
         ok = [(r, rates) for r, rates in pairs if r is not None and r.status == OK]
         kept = [(name, cell) for name, cell in METRICS if any(cell(r, rates) != "-" for r, rates in ok)]
+        if kept:
+            kept += [(name, cell) for name, cell, flagged in WARNINGS if any(flagged(r) for r, _ in ok)]
         for name, cell in kept or [("status", lambda r, _: r.status)]:
             out.append([label, name, *("not measured" if r is None else cell(r, rates) if r.status == OK else r.status
                                        for r, rates in pairs)])
     return headers, out
 
 
-def render_fleet_table(f: Fleet) -> str:
-    """The fleet as a terminal table, then its notes."""
+def render_fleet_table(f: Fleet, width: int | None = None) -> str:
+    """The fleet as a terminal table, then its notes. A table wider than ``width`` characters
+    (None: any width) names its machines "machine 1", ... in the header, each listed above it,
+    and folds into blocks of as many machines as fit, the policy and metric repeated in each."""
     headers, rows = fleet_cells(f)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    legend: list[str] = []
+    if width is not None and len(column_blocks(_widths(headers, rows), width, keep=2)) > 1:
+        legend = [f"machine {n + 1}: {m.name}" for n, m in enumerate(f.machines)]
+        headers = headers[:2] + [f"machine {n + 1}" for n in range(len(f.machines))]
+    widths = _widths(headers, rows)
+    blocks = column_blocks(widths, width, keep=2)
 
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    def line(cells: list[str], columns: list[int]) -> str:
+        return "  ".join(cells[i].ljust(widths[i]) for i in columns).rstrip()
 
-    rule = "=" * len(line(headers))
-    out = [rule, f"FLEET: {len(f.machines)} machines", rule, line(headers), "-" * len(rule)]
-    previous = None
-    for row in rows:
-        out.append(line([row[0] if row[0] != previous else "", *row[1:]]))
-        previous = row[0]
-    out.append(rule)
+    rule = "=" * max(len(line(headers, columns)) for columns in blocks)
+    out = [rule, f"FLEET: {len(f.machines)} machines", *legend, rule]
+    for columns in blocks:
+        out += [line(headers, columns), "-" * len(rule)]
+        previous = None
+        for row in rows:
+            out.append(line([row[0] if row[0] != previous else "", *row[1:]], columns))
+            previous = row[0]
+        out.append(rule)
     return "\n".join(out + [f"- {n}" for n in f.notes]) + "\n"
+
+
+def _widths(headers: list[str], rows: list[list[str]]) -> list[int]:
+    return [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
 
 
 def render_fleet_csv(f: Fleet) -> str:

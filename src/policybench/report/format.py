@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from policybench.policies.labels import label as policy_label
@@ -89,6 +89,20 @@ def duration_text(ms: float) -> str:
     return f"{_plain_number(ms)} ms"
 
 
+def duration_unit(ms: Iterable[float]) -> str:
+    """The one unit an axis shows its durations in: "s" when every value is 100 ms or more and
+    one reaches 10 s (0.1 s to tens of seconds), else "ms" ("0.02 ms" to "12,000 ms")."""
+    values = [abs(v) for v in ms if v and math.isfinite(v)]
+    return "s" if values and max(values) >= 10_000 and min(values) >= 100 else "ms"
+
+
+def duration_in(ms: float, unit: str) -> str:
+    """A duration in ``unit`` (duration_unit's): "2.5 s", "0.25 s"; "12,000 ms", "36.4 ms"."""
+    if unit == "s":
+        return f"{_plain_number(ms / 1000)} s"
+    return f"{ms:,.0f} ms" if abs(ms) >= 1000 else f"{_plain_number(ms)} ms"
+
+
 def _plain_number(value: float) -> str:
     """Three significant digits, no trailing zeros, thousands separated, no exponent."""
     if value == 0 or not math.isfinite(value):
@@ -108,16 +122,44 @@ def machine_line(results: RunResults) -> str:
 
 def inputs_text(results: RunResults) -> str:
     """Where the policies' inputs came from: the robot profile, or a --policy-path checkpoint's
-    own config (a result with ``source``), per policy when the run mixes both."""
+    own config (a result with ``source``, a realtime run of a checkpoint), per policy when the
+    run mixes both."""
     profile = results.run.get("profile", {})
     name = profile.get("name", "?") if isinstance(profile, dict) else profile
-    from_checkpoint = [r for r in results.results if r.source]
-    if not from_checkpoint:
+    checkpoints = _checkpoints(results)
+    if not checkpoints:
         return f"profile {name}"
-    if len(from_checkpoint) == len(results.results):
-        return "inputs from the checkpoint" + ("s" if len({r.source for r in from_checkpoint}) > 1 else "")
-    names = ", ".join(dict.fromkeys(label(r) for r in from_checkpoint))
+    if set(checkpoints) == {r.policy for r in results.results} | {e.policy for e in results.realtime}:
+        return "inputs from the checkpoint" + ("s" if len(checkpoints) > 1 else "")
+    names = ", ".join(dict.fromkeys([label(r) for r in results.results if r.source]
+                                    + [label(e) for e in results.realtime if e.policy in checkpoints]))
     return f"profile {name} ({names}: inputs from the checkpoint)"
+
+
+def _checkpoints(results: RunResults) -> dict[str, object]:
+    """The checkpoints of a file (their --policy-path, in order) and the inputs recorded for each:
+    a result's ``config["inputs"]``, a realtime run's ``run["inputs"][policy]``; None where none."""
+    out: dict[str, object] = {r.policy: r.config.get("inputs") for r in results.results if r.source}
+    recorded = results.run.get("inputs")
+    for e in results.realtime:
+        if e.policy not in out and ("/" in e.policy or "\\" in e.policy):  # a path, as policy_name reads it
+            out[e.policy] = recorded.get(e.policy) if isinstance(recorded, dict) else None
+    return out
+
+
+def checkpoint_inputs(results: RunResults) -> list[str]:
+    """A line per checkpoint of the file: its name and the inputs it was fed, "nu/my_act:
+    images.front 3x480x640, state 6" (a figure's caption names them under the machine line)."""
+    return [f"{policy_name(policy)}: {shapes_text(inputs)}" for policy, inputs in _checkpoints(results).items()]
+
+
+def shapes_text(inputs: object) -> str:
+    """"images.front 3x480x640, state 6" of ``{"observation.images.front": [3, 480, 640], ...}``."""
+    if not isinstance(inputs, dict) or not inputs:
+        return "inputs not recorded"
+    return one_line(", ".join(f"{str(k).removeprefix('observation.')} "
+                              + ("x".join(str(n) for n in v) if isinstance(v, list) else str(v))
+                              for k, v in inputs.items()))
 
 
 def _hardware_note(env: dict) -> str:
@@ -129,3 +171,27 @@ def _hardware_note(env: dict) -> str:
         widest = next((f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2", "avx") if f in flags), None)
         return f", {widest}" if widest else ""
     return ""
+
+
+def column_blocks(widths: list[int], limit: int | None, keep: int = 1, groups: list[list[int]] | None = None,
+                  gap: int = 2) -> list[list[int]]:
+    """The columns of each block of a table folded to ``limit`` characters (``widths``: each
+    column's, ``gap`` between two): one block of every column when the table fits or ``limit``
+    is None; else the first ``keep`` columns (the row's name) in every block, then as many of
+    the other columns' ``groups`` (default: one column each; a policy and its ratio column
+    stay together) as fit, in order, a group too wide for any company in a block of its own."""
+    if limit is None or sum(widths) + gap * (len(widths) - 1) <= limit:
+        return [list(range(len(widths)))]
+    groups = groups if groups is not None else [[i] for i in range(keep, len(widths))]
+    base = sum(widths[:keep]) + gap * (keep - 1)
+    blocks: list[list[int]] = []
+    current: list[int] = []
+    used = base
+    for group in groups:
+        wide = sum(widths[i] + gap for i in group)
+        if current and used + wide > limit:
+            blocks.append(current)
+            current, used = [], base
+        current += group
+        used += wide
+    return [list(range(keep)) + block for block in blocks + ([current] if current else [])]

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from policybench.anatomy.summary import REST, Split
 from policybench.report.breakdown import split_results
 from policybench.report.format import label, policy_name
-from policybench.report.plots import caption, check_panels, duration_axis, legend_outside, new_figure, plain
+from policybench.report.plots import caption, check_panels, duration_axis, layout, legend_outside, new_figure, plain
 from policybench.results import PolicyResult, RunResults
 
 REST_COLOR = "#bbbbbb"
@@ -33,8 +33,7 @@ def figure_breakdown(results: RunResults) -> Figure:
     for ax, (policy, bars) in zip(axes[:, 0], groups.items()):
         _panel(ax, policy, bars)
     caption(fig, results)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    return fig
+    return layout(fig)
 
 
 def _panel(ax, policy: str, bars: list[tuple[PolicyResult, Split]]) -> None:
@@ -49,7 +48,7 @@ def _panel(ax, policy: str, bars: list[tuple[PolicyResult, Split]]) -> None:
                    label=plain(part.name) if part.name not in shown else None)
             shown.add(part.name)
             bottom += height
-    ax.set_xticks(range(len(bars)), [plain(label(r)) for r, _ in bars], fontsize=8)
+    ax.set_xticks(range(len(bars)), [plain(f"{label(r)}\n{s.refills} refill{'s' if s.refills != 1 else ''}") for r, s in bars], fontsize=8)
     ax.set_xlim(-0.75, max(len(bars), 3) - 0.25)  # a lone bar no wider than one of three
     ax.set_title(plain(f"{policy_name(policy)}: refill by component (median per refill)"), fontsize=10, loc="left")
     ax.set_ylabel("time per refill")

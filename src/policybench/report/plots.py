@@ -7,22 +7,28 @@ Each ``figure_*`` function is pure (results in, Figure out); ``write_plots`` sav
 from __future__ import annotations
 
 import io
+import textwrap
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogFormatter, MaxNLocator
+from matplotlib.text import Text
+from matplotlib.ticker import Formatter, LogFormatter, MaxNLocator
 
+from policybench.control.metrics import is_late
 from policybench.errors import UsageError
 from policybench.report.details import not_a_win
-from policybench.report.format import duration_text, identity_label, label, machine_line
-from policybench.results import OK, PolicyResult, RealtimeResult, RunResults
+from policybench.report.format import (checkpoint_inputs, duration_in, duration_text, duration_unit, identity_label, label,
+                                       machine_line)
+from policybench.results import OK, PolicyResult, RealtimeResult, RealtimeTick, RunResults
 from policybench.samples import REFILL, STEP, latencies
 from policybench.stats import samples_needed
 
-STEP_COLOR, REFILL_COLOR = "#1f77b4", "#d62728"
+STEP_COLOR, REFILL_COLOR, LATE_COLOR = "#1f77b4", "#d62728", "#ff7f0e"
 DPI = 100
 MAX_PANELS = 200  # panels of one stacked figure: 2.6 inches each, under Agg's 65,536 pixels at DPI
+MAX_LAYOUTS = 4  # layout: rounds of wrapping the texts that run past the figure's edges
+MIN_LINE_CHARS = 12  # layout: no line wrapped narrower than this
 
 
 def new_figure(figsize: tuple[float, float]) -> Figure:
@@ -30,6 +36,60 @@ def new_figure(figsize: tuple[float, float]) -> Figure:
     fig = Figure(figsize=figsize, dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
+
+
+def layout(fig: Figure, rect: tuple[float, float, float, float] = (0, 0, 1, 1)) -> Figure:
+    """``fig.tight_layout(rect)``, with every title, caption and legend entry that would run past
+    the figure's edges wrapped onto more lines first, and the bottom of ``rect`` raised above a
+    caption or a figure legend at the bottom (as they grow when wrapped)."""
+    renderer = FigureCanvasAgg(fig).get_renderer() if not isinstance(fig.canvas, FigureCanvasAgg) else fig.canvas.get_renderer()
+    for _ in range(MAX_LAYOUTS):
+        rect = (rect[0], max(rect[1], _bottom_band(fig, renderer)), rect[2], rect[3])
+        fig.tight_layout(rect=rect)
+        fig.draw_without_rendering()  # legends and titles placed where the new layout puts them
+        if not [t for t in _texts(fig) if _wrap_inside(t, renderer, fig.bbox.width)]:
+            break
+    return fig
+
+
+def _texts(fig: Figure) -> list[Text]:
+    """The texts that can run past a figure's edge: titles, captions, legend entries."""
+    out: list[Text] = []
+    for ax in fig.axes:
+        out += [ax.title, getattr(ax, "_left_title"), getattr(ax, "_right_title")]  # noqa: B009 - matplotlib keeps 3 titles
+        legend = ax.get_legend()
+        if legend is not None:
+            out += legend.get_texts()
+    out += fig.texts
+    for legend in fig.legends:
+        out += legend.get_texts()
+    return [t for t in out if t.get_text()]
+
+
+def _wrap_inside(t: Text, renderer, width: float) -> bool:
+    """Wrap ``t`` onto more lines where it runs past the left or right edge (``width`` pixels);
+    whether it changed."""
+    box = t.get_window_extent(renderer)
+    overflow = max(0.0, box.x1 - width) + max(0.0, -box.x0)
+    if overflow < 0.5 or box.width <= 0:
+        return False
+    text = t.get_text()
+    longest = max(len(line) for line in text.split("\n"))
+    chars = max(MIN_LINE_CHARS, int(longest * (box.width - overflow - 2 * DPI / 72) / box.width))
+    wrapped = "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) for line in text.split("\n"))
+    if wrapped == text:
+        return False
+    t.set_text(wrapped)
+    return True
+
+
+def _bottom_band(fig: Figure, renderer) -> float:
+    """The share of the figure's height that its caption and bottom legends take."""
+    height = fig.bbox.height
+    boxes = [t.get_window_extent(renderer) for t in fig.texts if t.get_text()]
+    boxes += [legend.get_window_extent(renderer) for legend in fig.legends]
+    tops = [box.y1 for box in boxes if box.y0 < height / 2]
+    return min(0.5, max(tops) / height + 0.01) if tops else 0.0
 
 
 def plain(text: str) -> str:
@@ -48,15 +108,36 @@ def ok_results(results: RunResults) -> list[PolicyResult]:
 
 
 def caption(fig: Figure, results: RunResults) -> None:
-    fig.text(0.01, 0.005, plain(machine_line(results)), fontsize=7, color="#555555", ha="left", va="bottom")
+    """The machine line under the figure, then a line per checkpoint with the inputs it was fed."""
+    lines = [machine_line(results), *checkpoint_inputs(results)]
+    fig.text(0.01, 0.005, plain("\n".join(lines)), fontsize=7, color="#555555", ha="left", va="bottom")
+
+
+def _axis_view(formatter: Formatter) -> tuple[float, float]:
+    """The view interval of the axis ``formatter`` labels (0..1 before it is placed on one)."""
+    axis = formatter.axis
+    if axis is None or not hasattr(axis, "get_view_interval"):
+        return (0.0, 1.0)
+    low, high = axis.get_view_interval()
+    return (float(low), float(high))
 
 
 class _DurationFormatter(LogFormatter):
-    """Log-axis tick labels as durations ("0.1 ms", "1,000 ms", "20 s"), never powers of ten;
-    which ticks get a label is LogFormatter's choice (decades, and minor ticks on short ranges)."""
+    """Log-axis tick labels as durations ("0.1 ms", "1,000 ms"; "0.5 s", "20 s"), never powers of
+    ten, all of an axis in one unit (format.duration_unit of its view); which ticks get a label is
+    LogFormatter's choice (decades, and minor ticks on short ranges)."""
 
     def _num_to_string(self, x, vmin, vmax):
-        return duration_text(x)
+        return duration_in(x, duration_unit(_axis_view(self)))
+
+
+class _LinearDurationFormatter(Formatter):
+    """Linear-axis tick labels as durations, all of an axis in one unit ("0", "2.5 s", "5 s")."""
+
+    def __call__(self, x, pos=None) -> str:
+        if abs(x) < 1e-9:
+            return "0"
+        return ("-" if x < 0 else "") + duration_in(abs(x), duration_unit(_axis_view(self)))
 
 
 def _signed_duration(value: float, pos=None) -> str:
@@ -64,12 +145,12 @@ def _signed_duration(value: float, pos=None) -> str:
 
 
 def duration_axis(axis, log: bool) -> None:
-    """Tick labels in ms or s with their unit, on a log or a linear axis."""
+    """Tick labels in ms or s with their unit, one unit per axis, on a log or a linear axis."""
     if log:
         axis.set_major_formatter(_DurationFormatter())
         axis.set_minor_formatter(_DurationFormatter())
     else:
-        axis.set_major_formatter(FuncFormatter(_signed_duration))
+        axis.set_major_formatter(_LinearDurationFormatter())
 
 
 def legend_outside(ax) -> None:
@@ -90,8 +171,7 @@ def _log_panel(ax, title: str, ylabel: str) -> None:
 def finish_stack(fig: Figure, axes, xlabel: str, results: RunResults) -> Figure:
     axes[-1, 0].set_xlabel(xlabel)
     caption(fig, results)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    return fig
+    return layout(fig)
 
 
 def figure_timeline(results: RunResults) -> Figure:
@@ -130,8 +210,7 @@ def figure_cdf(results: RunResults) -> Figure:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, loc="best")
     caption(fig, results)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    return fig
+    return layout(fig)
 
 
 def figure_bars(results: RunResults) -> Figure:
@@ -176,8 +255,7 @@ def figure_bars(results: RunResults) -> Figure:
     ax.grid(True, axis="y", which="both", alpha=0.3)
     legend_outside(ax)
     caption(fig, results)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return fig
+    return layout(fig)
 
 
 def _bar_label(r: PolicyResult) -> str:
@@ -195,38 +273,59 @@ def paced_runs(results: RunResults) -> list[RealtimeResult]:
 
 
 def figure_realtime(results: RunResults) -> Figure:
-    """Per paced run: each tick's work time against the period; misses, starved ticks and the
-    longest stall marked."""
+    """Per paced run: each tick's work time against the period; late ticks (sync), misses, starved
+    ticks and the longest stall marked, counted as the realtime table counts them."""
     runs = paced_runs(results)
     check_panels(len(runs), "paced realtime runs")
     fig = new_figure((10, 2.6 * len(runs) + 0.6))
     axes = fig.subplots(len(runs), 1, squeeze=False)
     for ax, e in zip(axes[:, 0], runs):
-        period_ms = 1000.0 / e.hz
-        ticks = e.ticks or []
-        ks = [t.k for t in ticks]
-        work = [max(t.work_ms, 1e-4) for t in ticks]
-        ax.plot(ks, work, color="#999999", lw=0.6, zorder=1)
-        ok = [(t.k, w) for t, w in zip(ticks, work) if not t.missed and t.phase != "starved"]
-        missed = [(t.k, w) for t, w in zip(ticks, work) if t.missed]
-        starved = [t.k for t in ticks if t.phase == "starved"]
-        ax.scatter([k for k, _ in ok], [w for _, w in ok], s=6, c=STEP_COLOR, label=f"on time ({len(ok)})", zorder=2)
-        ax.scatter([k for k, _ in missed], [w for _, w in missed], s=40, c=REFILL_COLOR, marker="x",
-                   label=f"deadline miss ({len(missed)})", zorder=3)
-        for k in starved:
-            ax.axvspan(k - 0.5, k + 0.5, color="#ff7f0e", alpha=0.3, lw=0)
-        if starved:
-            ax.axvspan(0, 0, color="#ff7f0e", alpha=0.3, label=f"starved tick ({len(starved)})")
-        ax.axhline(period_ms, color="black", ls="--", lw=1, label=f"period {duration_text(period_ms)}")
-        stall = e.summary.get("longest_stall_ms")
-        title = f"{label(e)}, {e.mode}"
-        if e.threshold is not None:
-            title += f" (threshold {e.threshold:g})"
-        title += f" at {e.hz:g} Hz: work per tick"
-        if stall is not None:
-            title += f"; longest stall {duration_text(stall)}"
-        _log_panel(ax, title, "work per tick")
+        _realtime_panel(ax, e)
     return finish_stack(fig, axes, "control tick", results)
+
+
+def tick_kinds(e: RealtimeResult) -> dict[str, list[RealtimeTick]]:
+    """A paced run's ticks as its figure draws them: "on time"; "late" (sync: the action ready
+    after the tick's deadline, as control.metrics counts the table's late ticks); "missed" (the
+    tick's own work overran the period: the table's misses, late too in sync); "starved" (async:
+    no action queued)."""
+    ticks, hz = e.ticks or [], e.hz
+    late = [t for t in ticks if e.mode == "sync" and is_late(t.scheduled_ms / 1000, t.end_ms / 1000, hz)]
+    missed = [t for t in ticks if t.missed]
+    starved = [t for t in ticks if t.phase == "starved"]
+    off = {id(t) for t in late + missed + starved}
+    return {"on time": [t for t in ticks if id(t) not in off], "late": late, "missed": missed, "starved": starved}
+
+
+def _realtime_panel(ax, e: RealtimeResult) -> None:
+    period_ms = 1000.0 / e.hz
+    ticks = e.ticks or []
+    kinds = tick_kinds(e)
+
+    def work(ts: list[RealtimeTick]) -> list[float]:
+        return [max(t.work_ms, 1e-4) for t in ts]
+
+    ax.plot([t.k for t in ticks], work(ticks), color="#999999", lw=0.6, zorder=1)
+    ax.scatter([t.k for t in kinds["on time"]], work(kinds["on time"]), s=6, c=STEP_COLOR,
+               label=f"on time ({len(kinds['on time'])})", zorder=2)
+    if e.mode == "sync":
+        ax.scatter([t.k for t in kinds["late"]], work(kinds["late"]), s=10, c=LATE_COLOR,
+                   label=f"late: ready after its deadline ({len(kinds['late'])})", zorder=2)
+    ax.scatter([t.k for t in kinds["missed"]], work(kinds["missed"]), s=40, c=REFILL_COLOR, marker="x",
+               label=f"deadline miss: work over the period ({len(kinds['missed'])})", zorder=3)
+    for t in kinds["starved"]:
+        ax.axvspan(t.k - 0.5, t.k + 0.5, color=LATE_COLOR, alpha=0.3, lw=0)
+    if kinds["starved"]:
+        ax.axvspan(0, 0, color=LATE_COLOR, alpha=0.3, label=f"starved tick ({len(kinds['starved'])})")
+    ax.axhline(period_ms, color="black", ls="--", lw=1, label=f"period {duration_text(period_ms)}")
+    stall = e.summary.get("longest_stall_ms")
+    title = f"{label(e)}, {e.mode}"
+    if e.threshold is not None:
+        title += f" (threshold {e.threshold:g})"
+    title += f" at {e.hz:g} Hz: work per tick"
+    if stall is not None:
+        title += f"; longest stall {duration_text(stall)}"
+    _log_panel(ax, title, "work per tick")
 
 
 def _whisker(summary) -> tuple[float, str]:
@@ -256,8 +355,7 @@ def figure_sweep(results: RunResults, hz: float | None = None) -> Figure:
     for ax, (axis, s) in zip(axs[:, 0], panels):
         _sweep_panel(ax, axis, s, lines.get((s.name, axis.name)), hz)
     caption(fig, results)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    return fig
+    return layout(fig)
 
 
 def _sweep_panel(ax, axis, s, fit, hz: float | None) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import math
+
 from policybench.control.budget import MIN_REFILLS, Fit, HighestRate, PolicyBudget, Suggestion, judged
-from policybench.report.format import duration_text, format_ms, label
+from policybench.report.format import column_blocks, duration_text, format_ms, label
 from policybench.results import RealtimeResult, Summary
 
 
@@ -76,15 +80,26 @@ def _overhead(s: Summary) -> str:
             "together, timed in different runs")
 
 
+def seconds_to_judge(e: RealtimeResult) -> int | None:
+    """The whole seconds a run of ``e``'s rate needs for a verdict (its summary's ticks_needed at
+    its rate: what ``--seconds`` must be); None where the summary does not say."""
+    needed = e.summary.get("ticks_needed")
+    if not isinstance(needed, (int, float)) or e.hz <= 0:
+        return None
+    return max(1, math.ceil(needed / e.hz - 1e-9))
+
+
 def render_not_judged(entries: list[RealtimeResult]) -> list[str]:
-    """A line for each paced run too short for a verdict (fewer than two refills seen)."""
+    """A line for each paced run too short for a verdict (fewer than two refills seen), with the
+    --seconds that would give one."""
     out = []
     for e in entries:
         s = e.summary
         if e.ok and "ticks_needed" in s and not judged(s):
             out.append(f"{label(e)} {_mode_text(e)} at {e.hz:g} Hz: not enough ticks to judge: needs at least "
                        f"{s['ticks_needed']:,} at this rate (to see {MIN_REFILLS} refills; this run saw "
-                       f"{s.get('refills_seen', 0)} in {s['ticks']:,} ticks)")
+                       f"{s.get('refills_seen', 0)} in {s['ticks']:,} ticks): run it with --seconds "
+                       f"{seconds_to_judge(e):,}")
     return out
 
 
@@ -148,19 +163,27 @@ def _suggestion(x: Suggestion) -> str:
             f"{x.hz:g} Hz ({_d(x.ticks / x.hz)})")
 
 
+KEEP = 3  # Policy, Mode, Hz: what names a row, repeated in each block of a folded table
+
+
 def render_realtime(entries: list[RealtimeResult], highest: list[HighestRate] | None = None,
-                    budgets: list[PolicyBudget] | None = None) -> str:
+                    budgets: list[PolicyBudget] | None = None, width: int | None = None) -> str:
     """The table of paced runs, its legend, failures, PolicyServer round trips, the runs too short
-    to judge, the budgets and what would hold, and per policy the highest rate that held."""
+    to judge, the budgets and what would hold, and per policy the highest rate that held. A table
+    wider than ``width`` characters (None: any width) folds into blocks of as many columns as fit,
+    the policy, mode and rate repeated in each."""
     remote = [e for e in entries if e.mode == "remote" and e.ok]
     entries = [e for e in entries if e not in remote]
     rows = [realtime_row(e) for e in entries]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(HEADERS)]
 
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    def line(cells: list[str], columns: list[int]) -> str:
+        return "  ".join(cells[i].ljust(widths[i]) for i in columns).rstrip()
 
-    out = [line(HEADERS), "-" * len(line(HEADERS))] + [line(r) for r in rows]
+    out: list[str] = []
+    for columns in column_blocks(widths, width, keep=KEEP):
+        out += [""] * bool(out) + [line(HEADERS, columns), "-" * len(line(HEADERS, columns))]
+        out += [line(r, columns) for r in rows]
     out.append("")
     out.append("Achieved: ticks whose action was ready by their deadline, per second (sync; late: the others), new "
                "actions per second (async). Misses: ticks whose work overran the period.")
@@ -173,17 +196,20 @@ def render_realtime(entries: list[RealtimeResult], highest: list[HighestRate] | 
     out += render_rtc([e for e in entries if e.mode == "rtc" and e.ok and e.summary])
     out += render_not_judged(entries)
     out += render_budgets(budgets or [])
-    out += render_highest(highest or [])
+    out += render_highest(highest or [], entries)
     return "\n".join(out) + "\n"
 
 
-def render_highest(highest: list[HighestRate]) -> list[str]:
-    """Per policy, the highest rate that held in each mode, and the rates too short to judge."""
+def render_highest(highest: list[HighestRate], entries: Sequence[RealtimeResult] = ()) -> list[str]:
+    """Per policy, the highest rate that held in each mode, and the rates too short to judge with
+    the --seconds that judges them all (from ``entries``, the runs ``highest`` was found in)."""
     out = []
     for h in highest:
-        parts = [_highest("sync", h.sync_hz, h.not_judged.get("sync"))]
+        unjudged = h.not_judged.get("sync")
+        parts = [_highest("sync", h.sync_hz, unjudged, _seconds(entries, h.policy, "sync", unjudged))]
         for g, hz in h.async_hz.items():
-            parts.append(_highest(f"async g={g:g}", hz, h.not_judged.get(g)))
+            unjudged = h.not_judged.get(g)
+            parts.append(_highest(f"async g={g:g}", hz, unjudged, _seconds(entries, h.policy, g, unjudged)))
         line = f"highest rate without a miss/starved tick, {label(h.run)}: " + ", ".join(parts)
         if h.not_equivalent:
             line += f" (not a win: {h.not_equivalent})"
@@ -191,10 +217,19 @@ def render_highest(highest: list[HighestRate]) -> list[str]:
     return out
 
 
-def _highest(mode: str, hz: float | None, unjudged: list[float] | None) -> str:
+def _seconds(entries: Sequence[RealtimeResult], name: str, key: str | float, rates: list[float] | None) -> int | None:
+    """The --seconds that judges every one of ``rates`` of policy ``name`` in mode ``key`` ("sync"
+    or an async threshold)."""
+    mine = [seconds_to_judge(e) for e in entries if e.name == name and e.hz in (rates or [])
+            and (e.mode == "sync" if key == "sync" else e.mode == "async" and e.threshold == key)]
+    return max((n for n in mine if n is not None), default=None)
+
+
+def _highest(mode: str, hz: float | None, unjudged: list[float] | None, seconds: int | None = None) -> str:
     text = f"{mode} {hz:g} Hz" if hz is not None else f"{mode}: none of the rates"
     if unjudged and (hz is None or max(unjudged) > hz):
-        text += f" ({', '.join(f'{x:g}' for x in unjudged if hz is None or x > hz)} Hz: not enough ticks to judge)"
+        way = f"; --seconds {seconds:,} judges them" if seconds is not None else ""
+        text += f" ({', '.join(f'{x:g}' for x in unjudged if hz is None or x > hz)} Hz: not enough ticks to judge{way})"
     return text
 
 
@@ -204,7 +239,7 @@ def render_rtc(entries: list[RealtimeResult]) -> list[str]:
     out = []
     for e in entries:
         s = e.summary
-        out.append(f"{label(e)} rtc at {e.hz:g} Hz ({e.source}): {_rtc_verdict(s)}")
+        out.append(f"{label(e)} rtc at {e.hz:g} Hz ({e.source}): {_rtc_verdict(e)}")
         if s.get("delay_engine_ticks") is not None:
             out.append(f"  d: the engine used {s['delay_engine_ticks']} ticks (ceil(LatencyTracker.max() / period)); "
                        f"the p95 latency gives {_num(s.get('delay_p95_ticks'), '{}')}" + _cold(s))
@@ -246,12 +281,14 @@ def _admission(s: Summary) -> list[str]:
             + ("holds" if s["admission_ok"] else f"fails: guidance covers {why}")]
 
 
-def _rtc_verdict(s: Summary) -> str:
+def _rtc_verdict(e: RealtimeResult) -> str:
+    s = e.summary
     stall = f"longest stall {format_ms(s.get('longest_stall_ms'))} ms, {_num(s.get('delivered_hz'))} actions/s delivered"
     if s.get("starved_ticks") is None:
         return "no verdict"
     if not judged(s):
-        return f"not enough ticks to judge ({s.get('refills_seen', 0)} chunks merged during the loop), {stall}"
+        way = f": run it with --seconds {seconds:,}" if (seconds := seconds_to_judge(e)) is not None else ""
+        return f"not enough ticks to judge ({s.get('refills_seen', 0)} chunks merged during the loop){way}, {stall}"
     if s["starved_ticks"] == 0:
         return f"holds: no starved tick in {s['ticks']:,}, {stall}"
     return f"does not hold: {_count(s, 'starved_ticks', 'starved_pct')} starved ticks, {stall}"

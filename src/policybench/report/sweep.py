@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from policybench.report.format import format_ms, identity_label, machine_line, median_text, percentile_text
+from policybench.report.format import column_blocks, format_ms, identity_label, machine_line, median_text, percentile_text
 from policybench.results import OK, RunResults, point_text
 
 
-def render_sweep(results: RunResults, fits: list) -> str:
+def render_sweep(results: RunResults, fits: list, width: int | None = None) -> str:
+    """A row per point, then the fitted cost model; a table wider than ``width`` characters (None:
+    any width) folds into blocks of as many columns as fit, the policy and point repeated."""
     headers = ["Policy", "Point", "Step median", "Step p99", "Refill median", "Refill p99", "Steps/Refills"]
     rows = []
     for r in results.results:
@@ -21,8 +23,13 @@ def render_sweep(results: RunResults, fits: list) -> str:
                                           median_text(s["refill"]), percentile_text(s["refill"], 99))
         ] + [f"{s['step']['count']}/{s['refill']['count']}"])
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    out = [machine_line(results), line(headers), "-" * len(line(headers))] + [line(r) for r in rows]
+    def line(cells: list, columns: list[int]) -> str:
+        return "  ".join(str(cells[i]).ljust(widths[i]) for i in columns).rstrip()
+
+    out = [machine_line(results)]
+    for columns in column_blocks(widths, width, keep=2):
+        out += [""] * (len(out) > 1) + [line(headers, columns), "-" * len(line(headers, columns))]
+        out += [line(r, columns) for r in rows]
     if fits:
         out += ["", "Fitted refill cost (least squares on the refill medians; slope ± its standard error):"]
         out += [f"  {f.describe()}" for f in fits]

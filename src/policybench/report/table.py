@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from policybench.report.breakdown import render_breakdown
 from policybench.report.details import detail_rows, interval_notes, missing_notes
-from policybench.report.format import format_ms, label, machine_line, median_text, percentile_text, short
+from policybench.report.format import column_blocks, format_ms, label, machine_line, median_text, percentile_text, short
 from policybench.machine_load import busy_reason
 from policybench.results import OK, PolicyResult, RunResults
 from policybench.stats import samples_needed
@@ -69,8 +69,10 @@ def _ratio(value: float | None, base: float | None) -> str:
     return f"{r:.2f} x" if r >= 0.1 else f"{format_ms(r)} x"
 
 
-def render_table(results: RunResults, baseline: str | None = None) -> str:
-    """The comparison table as text. ``baseline`` names the policy the ratio columns divide by."""
+def render_table(results: RunResults, baseline: str | None = None, width: int | None = None) -> str:
+    """The comparison table as text. ``baseline`` names the policy the ratio columns divide by.
+    A table wider than ``width`` characters (None: any width) folds into blocks of as many
+    policies (each with its ratio column) as fit, the metric names repeated in each."""
     rs = results.results
     by_name = {r.name: r for r in rs}
     base = by_name.get(baseline) if baseline else None
@@ -104,16 +106,20 @@ def render_table(results: RunResults, baseline: str | None = None) -> str:
 
     widths = [max(len(h), *(len(row[i]) for row in rows if row)) for i, h in enumerate(headers)]
     widths[0] = max(widths[0], 20)
+    ratio = {id(r): 1 + len(rs) + k for k, r in enumerate(others)}
+    groups = [[1 + j] + ([ratio[id(r)]] if id(r) in ratio else []) for j, r in enumerate(rs)]
+    blocks = column_blocks(widths, width, keep=1, groups=groups)
 
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    def line(cells: list[str], columns: list[int]) -> str:
+        return "  ".join(cells[i].ljust(widths[i]) for i in columns).rstrip()
 
-    width = max(len(RULE), len(line(headers)))
-    out = ["=" * width, "INFERENCE SPEED BENCHMARK RESULTS", machine_line(results), "=" * width, line(headers)]
-    out.append("-" * width)
-    for row in rows:
-        out.append("-" * width if row is None else line(row))
-    out.append("=" * width)
+    rule = max(len(line(headers, columns)) for columns in blocks)
+    rule = max(rule, len(RULE) if width is None or len(blocks) == 1 else min(len(RULE), width))
+    out = ["=" * rule, "INFERENCE SPEED BENCHMARK RESULTS", machine_line(results), "=" * rule]
+    for columns in blocks:
+        out += [line(headers, columns), "-" * rule]
+        out += ["-" * rule if row is None else line(row, columns) for row in rows]
+        out.append("=" * rule)
     out += _notes(results, base)
     anatomy = render_breakdown(results)
     out += ["", *anatomy] if anatomy else []
