@@ -658,10 +658,12 @@ def replay(raw: RunResults, settings: RealtimeSettings, policies: list[str] | No
     return [e for e in entries if e.mode in settings.modes]
 
 
-def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContext | None = None) -> RunResults:
-    """Live paced runs of ``settings.run``'s policies: the results with their ``realtime`` entries.
-    They run in this process (a paced loop's every finished mode is kept when a signal stops the
-    next). An interruption raises Interrupted whose ``partial`` is these results, as far as they got."""
+def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContext | None = None,
+                     isolate: bool = True) -> RunResults:
+    """Live paced runs of ``settings.run``'s policies, in a child process (here when not
+    ``isolate``): the results with their ``realtime`` entries and the input shapes fed. An
+    interruption raises Interrupted whose ``partial`` is these results, as far as they got: every
+    mode finished, and the one it stopped marked interrupted."""
     from policybench.interrupt import Interrupted
 
     cfg = settings.run
@@ -671,17 +673,33 @@ def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContex
         from policybench.ports import check_port_free
 
         check_port_free(settings.port)
-    with _entered(context, cfg, isolate=False) as ctx:
+    with _entered(context, cfg, isolate=isolate) as ctx:
         results = RunResults(ctx.environment, cfg.record())
+        said = log or (lambda line: None)
+        kept: dict = {}
         try:
-            answer = ctx.launch("realtime", {"settings": settings.to_json(), "device": ctx.device},
-                                log=log or (lambda line: None), warn=log or (lambda line: None))
-        except Interrupted as exc:  # what was measured goes on up with the interruption
-            results.realtime, exc.partial = exc.partial if isinstance(exc.partial, list) else [], results
+            answer = ctx.launch("realtime", {"settings": settings.to_json(), "device": ctx.device}, log=said,
+                                warn=said, on_stopped=kept.update)
+        except Interrupted as stop:  # what was measured goes on up with the interruption
+            _realtime_into(results, stop.partial if isinstance(stop.partial, dict) else kept, str(stop))
+            stop.partial = results
             raise
-        results.realtime = [RealtimeResult.from_json(e, n) for n, e in enumerate(answer["entries"])]
-        results.run["inputs"] = answer["inputs"]  # the shapes fed to each policy
+        _realtime_into(results, answer)
         return results
+
+
+def _realtime_into(results: RunResults, answer: dict, stopped: str | None = None) -> None:
+    """A realtime job's answer (its entries, the inputs fed) into ``results``; when a signal
+    ``stopped`` the run, the entry it stopped names that signal (the child saw its own)."""
+    from policybench.results import INTERRUPTED
+
+    entries = [RealtimeResult.from_json(e, n) for n, e in enumerate(answer.get("entries", []))]
+    if stopped is not None:
+        for e in entries:
+            if e.status == INTERRUPTED:
+                e.error = stopped
+    results.realtime = entries
+    results.run["inputs"] = answer.get("inputs", {})
 
 
 def realtime(
@@ -707,6 +725,7 @@ def realtime(
     threads: int | None = None,
     hub: bool = False,
     trust_remote_code: bool = False,
+    isolate: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> RealtimeVerdict:
     """Can these policies hold ``hz``? Each is built, warmed up (``warmup`` refill cycles or
@@ -716,8 +735,9 @@ def realtime(
     "both"; "rtc" drives LeRobot's Real-Time Chunking engine (``execution_horizon``,
     ``queue_threshold``, ``max_guidance_weight`` as LeRobot names them), "all" runs the three.
     ``remote`` also times ``remote_calls`` round trips through LeRobot's PolicyServer (on
-    127.0.0.1:``port`` if given). The policies and their inputs are named as ``run`` names them.
-    A bad argument raises ValueError naming the keyword."""
+    127.0.0.1:``port`` if given). The policies and their inputs are named as ``run`` names them;
+    they run in a child process (here with ``isolate=False``). A bad argument raises ValueError
+    naming the keyword."""
     from policybench.settings import RealtimeSettings
     from policybench.control.simulate import highest_rates
 
@@ -729,7 +749,7 @@ def realtime(
                                     aggregate=aggregate, remote=remote, remote_calls=remote_calls, port=port,
                                     execution_horizon=execution_horizon, queue_threshold=queue_threshold,
                                     max_guidance_weight=max_guidance_weight, run=cfg)
-        entries = measure_realtime(settings, log=log).realtime
+        entries = measure_realtime(settings, log=log, isolate=isolate).realtime
     except UsageError as exc:
         raise ValueError(str(exc)) from None
     return RealtimeVerdict(entries, highest_rates(entries))

@@ -38,11 +38,12 @@ Send = Callable[..., None]  # send(Message, **fields)
 
 
 def open_channel(fd: int) -> Send:
-    """The child's end of the message pipe: ``send(kind, **fields)`` writes one JSON line."""
+    """The child's end of the message pipe: ``send(kind, **fields)`` writes one JSON line (after a
+    line break of its own: a message a signal cut short ends there, and the parent passes it over)."""
     out = os.fdopen(fd, "w", buffering=1)
 
     def send(kind: Message, **fields: object) -> None:
-        out.write(json.dumps({"kind": kind.value, **fields}) + "\n")
+        out.write("\n" + json.dumps({"kind": kind.value, **fields}) + "\n")
 
     return send
 

@@ -161,6 +161,7 @@ def _add_realtime(sub) -> None:
     rt.add_argument("--port", type=_int, help="serve the policy server with --remote on 127.0.0.1:PORT, as LeRobot's robot client reaches it (default: a Unix socket in a private folder); every call still needs the run's secret")
     rt.add_argument("--simulate", metavar="RESULTS.json", help="compute the verdict from a results file's measured samples instead of running policies")
     rt.add_argument("--json", dest="json_path", help="write the results file with a 'realtime' section (with --simulate: the input results plus the simulation)")
+    rt.add_argument("--in-process", action="store_true", help="run the paced loops in this process instead of a child process (for debugging)")
 
 
 def _add_readers(sub) -> None:
@@ -344,7 +345,8 @@ LIVE_ONLY = {"--device": lambda a: a.device != "auto", "--profile": lambda a: a.
              "--cameras": lambda a: a.cameras is not None, "--image-size": lambda a: a.image_size is not None,
              "--state-dim": lambda a: a.state_dim is not None, "--action-dim": lambda a: a.action_dim is not None,
              "--set": lambda a: bool(a.overrides), "--threads": lambda a: a.threads is not None,
-             "--hub": lambda a: a.hub, "--remote": lambda a: a.remote, "--port": lambda a: a.port is not None}
+             "--hub": lambda a: a.hub, "--remote": lambda a: a.remote, "--port": lambda a: a.port is not None,
+             "--in-process": lambda a: a.in_process}
 
 
 def realtime_settings(args: argparse.Namespace) -> RealtimeSettings:
@@ -410,7 +412,7 @@ def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) ->
 
     stopped = None
     try:
-        results = measure_realtime(settings, log=_log)
+        results = measure_realtime(settings, log=_log, isolate=not args.in_process)
     except Interrupted as exc:  # what was measured is shown and written all the same
         stopped, results = exc, cast(RunResults, exc.partial)  # measure_realtime's partial: the results so far
     _print(render_realtime(results.realtime, highest_rates(results.realtime), live_budgets(results.realtime),

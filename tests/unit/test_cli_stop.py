@@ -82,7 +82,9 @@ def test_a_signal_during_the_remote_round_trips_keeps_the_paced_runs(tmp_path, c
 
     monkeypatch.setattr(live, "measure_remote", measure_remote)
     path = tmp_path / "rt.json"
-    assert main(["realtime", "--policies", "noop", "--remote", "--hz", "200", "--ticks", "10", "--json", str(path)]) == code
+    # --in-process: the paced loops run here, where measure_remote is replaced (a child runs them by default)
+    assert main(["realtime", "--policies", "noop", "--remote", "--hz", "200", "--ticks", "10", "--json", str(path),
+                 "--in-process"]) == code
     out, err = capsys.readouterr()
     rows = [line.split()[:3] for line in out.splitlines()[2:5]]
     assert rows == [["noop", "sync", "200"], ["noop", "async", "g=0.5"], ["noop", "remote", "200"]]

@@ -25,6 +25,15 @@ def test_a_runs_parent_loads_neither_torch_nor_lerobot(tmp_path):
     assert written["environment"]["torch"] and written["results"][0]["status"] == "ok"  # what the child knew
 
 
+def test_a_live_realtime_runs_parent_loads_neither_either(tmp_path):
+    out = tmp_path / "rt.json"
+    proc = subprocess.run([sys.executable, "-c", PARENT, "realtime", "--policies", "noop", "--profile", "pusht",
+                           "--ticks", "20", "--hz", "100", "--json", str(out)], capture_output=True, text=True, timeout=300)
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen == {"code": 0, "torch": False, "lerobot": False}, proc.stderr
+    assert [e["status"] for e in json.loads(out.read_text())["realtime"]] == ["ok", "ok"]
+
+
 def test_importing_the_library_loads_no_torch():
     code = "import sys, policybench, policybench.cli; print('torch' in sys.modules or 'lerobot' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

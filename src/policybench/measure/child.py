@@ -11,6 +11,7 @@ import sys
 
 from policybench.child_process import CHILD_FD_ENV, Message, open_channel
 from policybench.errors import UsageError
+from policybench.interrupt import Interrupted
 
 
 def child_main() -> int:
@@ -23,6 +24,10 @@ def child_main() -> int:
     except UsageError as exc:
         send(Message.USAGE_ERROR, **said(exc))
         return 2
+    except Interrupted as stop:  # stopped by the parent (SIGTERM) or Ctrl-C: what the job measured, if it kept any
+        if isinstance(stop.partial, dict):
+            send(Message.RESULTS, **stop.partial)
+        return stop.exit_code
     send(Message.RESULTS, **answer)
     return 0
 

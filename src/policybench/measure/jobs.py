@@ -88,8 +88,15 @@ def realtime(payload: dict, send: Send) -> dict:
         from policybench.measure.remote import robot_features
 
         robot_features(settings.run.profile)  # cameras LeRobot's robot client can send, before building
+    from policybench.interrupt import Interrupted
+
     inputs: dict[str, dict[str, list[int]]] = {}  # per policy built: the shapes of the observation fed to it
-    entries = run_live(settings, payload["device"], log=lambda text: send(Message.LOG, text=text), inputs=inputs)
+    try:
+        entries = run_live(settings, payload["device"], log=lambda text: send(Message.LOG, text=text), inputs=inputs)
+    except Interrupted as stop:  # what was measured, as this job's answer: the child sends it, here it goes up
+        done = stop.partial if isinstance(stop.partial, list) else []
+        stop.partial = {"entries": [e.to_json() for e in done], "inputs": inputs, "interrupted": str(stop)}
+        raise
     return {"entries": [e.to_json() for e in entries], "inputs": inputs}
 
 

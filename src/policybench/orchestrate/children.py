@@ -18,6 +18,7 @@ import os
 import select
 import subprocess
 import tempfile
+import time
 from typing import Callable, Iterator
 
 from policybench.child_process import (
@@ -39,10 +40,14 @@ class ChildFailed(Exception):
 
 
 def run_in_child(job: str, payload: dict, *, log: Log, warn: Log, progress: Callable[[int, int], None] | None = None,
-                 command: list[str] | None = None, silence_s: float = SILENCE_LIMIT_S) -> dict:
+                 command: list[str] | None = None, silence_s: float = SILENCE_LIMIT_S,
+                 on_stopped: Callable[[dict], None] | None = None) -> dict:
     """Run ``job`` with ``payload`` in a child (``command``: policybench's own child entry) and
     return the fields of its RESULTS message. ChildFailed when it dies or falls silent first; the
-    user's mistake it found is raised again here (UsageError, SettingsError with its fields)."""
+    user's mistake it found is raised again here (UsageError, SettingsError with its fields).
+    Interrupted here (Ctrl-C, SIGTERM), the child is sent SIGTERM and given ``STOP_GRACE_S`` to
+    answer with what it measured so far, which goes to ``on_stopped`` before the interruption
+    goes on up."""
     sent = json.dumps({"job": job, **payload})
     with tempfile.TemporaryFile(mode="w+") as output:
         proc, read_fd = _start(command or module_command(CHILD_MODULE), sent, output)
@@ -56,7 +61,12 @@ def run_in_child(job: str, payload: dict, *, log: Log, warn: Log, progress: Call
             raise ChildFailed(f"the measuring process sent nothing for {silence_s:g} s without exiting "
                               "and was stopped") from None
         except BaseException:  # Ctrl-C, SIGTERM, a broken pipe: the child must not outlive this call
-            stop_child(proc)
+            try:
+                partial = _stopped_answer(proc, read_fd) if on_stopped is not None else None
+            finally:
+                stop_child(proc)
+            if partial is not None and on_stopped is not None:
+                on_stopped(partial)
             raise
         finally:
             os.close(read_fd)
@@ -86,6 +96,26 @@ def measure_in_child(
     return [PolicyResult.from_json(r) for r in answer["results"]]
 
 
+STOP_GRACE_S = 10.0  # a stopped child's time to send what it measured (a policy server to stop first)
+
+
+def _stopped_answer(proc: subprocess.Popen, fd: int, grace: float = STOP_GRACE_S) -> dict | None:
+    """SIGTERM to the child, then its messages until it exits or ``grace`` passes: the last answer
+    it sent (its partial results), if any."""
+    if proc.poll() is None:
+        proc.terminate()
+    answer, deadline = None, time.monotonic() + grace
+    try:
+        for msg in _messages(fd, max(0.05, deadline - time.monotonic()), tolerant=True):
+            if msg.get("kind") == Message.RESULTS.value:
+                answer = {k: v for k, v in msg.items() if k != "kind"}
+            if time.monotonic() > deadline:
+                break
+    except (ChildSilent, OSError, ValueError):
+        pass
+    return answer
+
+
 def _start(command: list[str], payload: str, output) -> tuple[subprocess.Popen, int]:
     """The child started with ``payload`` on its stdin; the end of its message pipe we read."""
     read_fd, write_fd = os.pipe()
@@ -110,8 +140,9 @@ def _start(command: list[str], payload: str, output) -> tuple[subprocess.Popen, 
     return proc, read_fd
 
 
-def _messages(fd: int, silence_s: float) -> Iterator[dict]:
-    """The child's messages until it closes the pipe; ChildSilent after ``silence_s`` of nothing."""
+def _messages(fd: int, silence_s: float, tolerant: bool = False) -> Iterator[dict]:
+    """The child's messages until it closes the pipe; ChildSilent after ``silence_s`` of nothing.
+    ``tolerant``: a line that is no JSON is passed over (a stopped child's message cut short)."""
     pending = b""
     while True:
         ready, _, _ = select.select([fd], [], [], silence_s)
@@ -121,7 +152,13 @@ def _messages(fd: int, silence_s: float) -> Iterator[dict]:
         if not chunk:
             return
         *lines, pending = (pending + chunk).split(b"\n")
-        yield from (json.loads(line) for line in lines if line.strip())
+        for line in lines:
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    if not tolerant:
+                        raise
 
 
 def _heard(msg: dict, log: Log, warn: Log, progress: Callable[[int, int], None] | None) -> dict | None:

@@ -27,9 +27,12 @@ class Given:
     build: Callable | None = None
 
 
+Stopped = Callable[[dict], None]  # receives what a stopped child measured (its partial answer)
+
+
 class Launcher(Protocol):
     def __call__(self, job: str, payload: dict, *, log: Log, warn: Log,
-                 progress: Callable[[int, int], None] | None = None) -> dict: ...
+                 progress: Callable[[int, int], None] | None = None, on_stopped: Stopped | None = None) -> dict: ...
 
 
 def launcher(isolate: bool, given: Given | None = None) -> Launcher:
@@ -37,13 +40,14 @@ def launcher(isolate: bool, given: Given | None = None) -> Launcher:
     objects, which only run here)."""
     if isolate:
         return _in_child
-    return lambda job, payload, *, log, warn, progress=None: run_here(job, payload, log=log, warn=warn,
-                                                                      progress=progress, given=given)
+    return lambda job, payload, *, log, warn, progress=None, on_stopped=None: run_here(
+        job, payload, log=log, warn=warn, progress=progress, given=given)
 
 
-def _in_child(job: str, payload: dict, *, log: Log, warn: Log, progress: Callable[[int, int], None] | None = None) -> dict:
+def _in_child(job: str, payload: dict, *, log: Log, warn: Log, progress: Callable[[int, int], None] | None = None,
+              on_stopped: Stopped | None = None) -> dict:
     try:
-        return run_in_child(job, payload, log=log, warn=warn, progress=progress)
+        return run_in_child(job, payload, log=log, warn=warn, progress=progress, on_stopped=on_stopped)
     except ChildFailed as exc:
         raise JobFailed(f"{job}: {exc}") from None
 
