@@ -20,7 +20,7 @@ def test_a_child_killed_by_sigkill_is_a_failed_policy_and_the_next_one_is_measur
     def progress(name, done, target):
         if name == "noop" and not killed:  # mid-run: the noop child has measured one refill
             for child in psutil.Process().children():
-                if "policybench.orchestrate.children" in " ".join(child.cmdline()):
+                if "policybench.measure.child" in " ".join(child.cmdline()):
                     child.send_signal(signal.SIGKILL)
                     killed.append(child.pid)
 
@@ -42,7 +42,7 @@ def test_a_child_killed_by_sigkill_is_a_failed_policy_and_the_next_one_is_measur
 
 def test_no_child_outlives_the_run():
     policybench.run(["noop"], device="cpu", refills=1, warmup=0, isolate=True)
-    assert not [c for c in psutil.Process().children(recursive=True) if "policybench.orchestrate.children" in " ".join(c.cmdline())]
+    assert not [c for c in psutil.Process().children(recursive=True) if "policybench.measure.child" in " ".join(c.cmdline())]
 
 
 def test_sigterm_stops_the_child_keeps_what_was_measured_and_marks_the_policy(tmp_path):
@@ -66,5 +66,5 @@ def test_sigterm_stops_the_child_keeps_what_was_measured_and_marks_the_policy(tm
     assert stop.value.exit_code == 143
     written = json.loads(out.read_text())["results"]
     assert [(r["policy"], r["status"], r["error"]) for r in written] == [("noop", "interrupted", "SIGTERM received")]
-    assert not [c for c in psutil.Process().children(recursive=True) if "policybench.orchestrate.children" in " ".join(c.cmdline())]
+    assert not [c for c in psutil.Process().children(recursive=True) if "policybench.measure.child" in " ".join(c.cmdline())]
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
