@@ -16,12 +16,24 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from typing import Callable
 
 CHILD_FD_ENV = "POLICYBENCH_CHILD_FD"
 CHILD_MODULE = "policybench.measure.child"  # the child's entry point; the parent names it, never imports it
 JOBS_MODULE = "policybench.measure.jobs"  # the jobs a child runs; run here by name with --in-process
 SILENCE_LIMIT_S = 1800.0  # longer than any build or refill: a child this quiet is stuck
+
+
+@dataclass(frozen=True)
+class Given:
+    """What cannot travel to a child as JSON, so runs here: policies given as objects (by the name
+    they run as) and the inputs of their forward; for tests, a clock and a builder of every policy."""
+
+    policies: dict[str, object] = field(default_factory=dict)
+    inputs: object = None
+    clock: object = None
+    build: Callable | None = None
 
 
 class Message(str, enum.Enum):

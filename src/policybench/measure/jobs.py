@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import cast
 
-from policybench.child_process import Message, Send
+from policybench.child_process import Given, Message, Send
 from policybench.clock import Clock
 from policybench.errors import SettingsError, UsageError
 from policybench.settings import RealtimeSettings, RunSettings
@@ -28,15 +29,17 @@ def process_state(threads: int | None) -> Iterator[None]:
             yield
 
 
-def measure(payload: dict, send: Send, build: Callable | None = None, clock: Clock | None = None) -> dict:
-    """Every variant of one policy measured: {"results": [PolicyResult as JSON]} (``build`` and
-    ``clock``: a builder and a clock in place of the registry's and the device's, for tests)."""
+def measure(payload: dict, send: Send, given: Given | None = None) -> dict:
+    """Every variant of one policy measured: {"results": [PolicyResult as JSON]} (``given``, here
+    only: policies given as objects, or a builder and a clock in place of the registry's and the
+    device's, for tests)."""
     from policybench.measure.device import clock_for
     from policybench.measure.policy import measure_policy
 
     cfg, device = RunSettings.from_json(payload["cfg"]), payload["device"]
+    clock = cast(Clock, given.clock) if given is not None and given.clock is not None else clock_for(device)
     results = measure_policy(
-        payload["name"], cfg, device, clock or clock_for(device), **({"build": build} if build is not None else {}),
+        payload["name"], cfg, device, clock, **({"build": _builder(given)} if given is not None else {}),
         log=lambda text: send(Message.LOG, text=text), warn=lambda text: send(Message.WARN, text=text),
         progress=lambda name, done, target: send(Message.PROGRESS, done=done, target=target),
     )
@@ -118,6 +121,23 @@ def list_policies(payload: dict, send: Send) -> dict:
     return {"lerobot": lerobot_version(), "policies": rows}
 
 
+def _builder(given: Given) -> Callable:
+    """The policies given as objects, built by their name; every other name as the registry builds
+    it (or all of them by ``given.build``)."""
+    from policybench import policies
+    from policybench.policies.objects import adapt_object
+
+    if given.build is not None:
+        return given.build
+
+    def build(name, profile, overrides, device, seed):
+        if name in given.policies:
+            return adapt_object(name, given.policies[name], given.inputs, device)
+        return policies.build(name, profile, overrides, device, seed)
+
+    return build
+
+
 JOBS: dict[str, Callable[..., dict]] = {
     "measure": measure, "plan": plan, "check": check, "realtime": realtime, "verify": verify,
     "list": list_policies,
@@ -129,4 +149,4 @@ def run_job(job: str, payload: dict, send: Send, **objects: object) -> dict:
     e.g. the builder of policies given as objects)."""
     cfg = payload.get("cfg") or (payload.get("settings") or {}).get("run") or {}
     with process_state(cfg.get("threads")):
-        return JOBS[job](payload, send, **{k: v for k, v in objects.items() if v is not None})
+        return JOBS[job](payload, send, **objects)

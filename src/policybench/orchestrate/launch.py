@@ -7,24 +7,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
-from policybench.child_process import JOBS_MODULE, Message
+from policybench.child_process import JOBS_MODULE, Given, Message
 from policybench.orchestrate.children import ChildFailed, run_in_child
 
 Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Given:
-    """What cannot travel to a child as JSON, so runs here: policies given as objects (by the name
-    they run as) and the inputs of their forward; for tests, a clock and a builder of every policy."""
-
-    policies: dict[str, object] = field(default_factory=dict)
-    inputs: object = None
-    clock: object = None
-    build: Callable | None = None
 
 
 Stopped = Callable[[dict], None]  # receives what a stopped child measured (its partial answer)
@@ -67,22 +55,9 @@ def run_here(job: str, payload: dict, *, log: Log, warn: Log, progress: Callable
         elif kind is Message.WARN:
             warn(str(fields["text"]))
         elif kind is Message.PROGRESS and progress is not None:
-            progress(int(fields["done"]), int(fields["target"]))  # type: ignore[call-overload]
+            progress(int(str(fields["done"])), int(str(fields["target"])))
 
-    extra: dict[str, object] = {}
-    if job == "measure" and given is not None:
-        extra = {"build": given.build or (_builder(given) if given.policies else None), "clock": given.clock}
-    return jobs.run_job(job, payload, send, **extra)
+    return jobs.run_job(job, payload, send, **({"given": given} if job == "measure" and given is not None else {}))
 
 
-def _builder(given: Given) -> Callable:
-    """The policies given as objects, built by their name; every other name as the registry builds it."""
-    adapt = importlib.import_module("policybench.policies.objects").adapt_object
-    registry = importlib.import_module("policybench.policies")
-
-    def build(name, profile, overrides, dev, seed):
-        if name in given.policies:
-            return adapt(name, given.policies[name], given.inputs, dev)
-        return registry.build(name, profile, overrides, dev, seed)
-
-    return build
+__all__ = ["Given", "JobFailed", "Launcher", "launcher", "run_here"]  # Given: child_process's, named here for callers
