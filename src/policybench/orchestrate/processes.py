@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from policybench.identity import Identity
 from policybench.interrupt import Interrupted
 from policybench.results import INTERRUPTED, OK, PolicyResult, ProcessRun
 from policybench.stats import percentile
@@ -43,18 +44,18 @@ def measure_processes(name: str, count: int, measure_once: Callable[[int], list[
 
 
 def merge_processes(per_process: list[list[PolicyResult]]) -> list[PolicyResult]:
-    """One result per variant and point, in the order the processes first gave them; a process
-    that failed as a whole (one failed result without samples) fails every merged result."""
+    """One result per identity (variant and point), in the order the processes first gave them; a
+    process that failed as a whole (one failed result without samples) fails every merged result."""
     if len(per_process) == 1:
         return per_process[0]
-    groups: dict[tuple[str | None, tuple[tuple[str, str], ...]], list[tuple[int, PolicyResult]]] = {}
+    groups: dict[Identity, list[tuple[int, PolicyResult]]] = {}
     failures: list[tuple[int, PolicyResult]] = []
     for k, results in enumerate(per_process):
         if _failed_whole(results, per_process):
             failures.append((k, results[0]))
             continue
         for r in results:
-            groups.setdefault((r.variant, tuple(r.point.items())), []).append((k, r))
+            groups.setdefault(r.identity, []).append((k, r))
     if not groups:  # every process failed: the first one's failure, naming it
         k, first = failures[0]
         return [dataclasses.replace(first, error=_named(k, len(per_process), first.error))]
@@ -74,7 +75,7 @@ def _named(k: int, count: int, error: str | None) -> str:
 
 
 def _merged(runs: list[tuple[int, PolicyResult]], failures: list[tuple[int, PolicyResult]], count: int) -> PolicyResult:
-    """One variant's results from each process as one result."""
+    """One identity's results from each process as one result."""
     first = runs[0][1]
     samples = [dataclasses.replace(s, process=k) for k, r in runs for s in r.samples]
     record = {k: ProcessRun(r.status, r.cold_start_ms, r.build_seconds, r.complete, r.precision) for k, r in runs}
