@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from policybench.errors import SettingsError, UsageError, literal
+from policybench.identity import Identity
 from policybench.results import OK, PolicyResult, RealtimeResult, RunResults
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ class Results:
 
     def __getitem__(self, key: str | tuple[str, str]) -> Measurement:
         policy, variant = key if isinstance(key, tuple) else (key, None)
-        found = [r for r in self.raw.results if r.policy == policy and _same_variant(r.variant, variant)]
+        found = [r for r in self.raw.results if r.policy == policy and _same_variant(r.identity, variant)]
         if len(found) == 1:
             return Measurement(found[0])
         wanted = policy if variant is None else f"{policy}, {variant}"
@@ -188,10 +189,9 @@ class Results:
         return "\n".join(lines) + ">"
 
 
-def _same_variant(measured: str | None, asked: str | None) -> bool:
-    """No variant asked, or "eager": the plain result or the eager one; else that variant."""
-    plain = (None, "eager")
-    return measured in plain if asked in plain else measured == asked
+def _same_variant(measured: Identity, asked: str | None) -> bool:
+    """The variant asked (none, or "eager": the plain result; Identity.plain), at any point."""
+    return measured == Identity(measured.policy, asked, measured.point)
 
 
 def _point_value(point: dict[str, str], axis: str) -> str | None:

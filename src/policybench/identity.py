@@ -1,10 +1,11 @@
-"""Who a result is: a policy, its variant and its sweep point, and the values that name them
-(``--set`` overrides, sweep axes). Display names are made here and never parsed back."""
+"""Who a result is (``Identity``: a policy, its variant and its sweep point), and the values that
+name them (``--set`` overrides, sweep axes). Display names are made here and never parsed back."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from policybench.errors import SettingsError, literal
@@ -87,20 +88,76 @@ class Axis:
         return {"name": self.name, "values": [self.show(v) for v in self.values]}
 
 
-def identity_name(policy: str, variant: str | None, point: dict[str, str]) -> str:
-    """The name a result is shown by: "act", "act+bf16", "act[cameras=2]", "act+bf16[cameras=2]".
-    Display only: never parsed back."""
-    return policy + name_suffix(variant, point)
+PLAIN_VARIANT = "eager"  # the variant that is the policy as LeRobot runs it: the same result as no variant
+
+Point = tuple[tuple[str, str], ...]  # a sweep point's (axis, value as shown) pairs, in the order measured
 
 
-def name_suffix(variant: str | None, point: dict[str, str]) -> str:
-    """What follows the policy in a result's name: "+bf16" for a variant (eager is the plain
-    policy), "[cameras=2]" for a sweep point (a ``--set`` axis by its field's name alone)."""
-    suffix = "" if variant in (None, "eager") else f"+{variant}"
-    return suffix + f"[{point_text(point)}]" if point else suffix
+@dataclass(frozen=True, eq=False)
+class Identity:
+    """A result's identity: its policy (a registry name or a --policy-path), its variant (None
+    without --variant) and its sweep point (() outside a sweep). Results are grouped and looked up
+    by it: two identities are equal when their ``key`` is, so the eager variant is the plain
+    policy (``plain``) and a point's axes compare in any order."""
+
+    policy: str
+    variant: str | None = None
+    point: Point = ()
+
+    @classmethod
+    def of(cls, policy: str, variant: str | None = None, point: Mapping[str, str] | None = None) -> "Identity":
+        """The identity of a result's fields (its point as a results file holds it: {axis: value})."""
+        return cls(policy, variant, tuple((point or {}).items()))
+
+    @property
+    def plain(self) -> bool:
+        """The policy as LeRobot runs it: no variant, or the eager one (the reference a variant is
+        compared with). The one place this rule is written."""
+        return self.variant is None or self.variant == PLAIN_VARIANT
+
+    @property
+    def key(self) -> tuple[str, str | None, Point]:
+        """What tells identities apart: the policy, the variant (None when ``plain``) and the point's
+        pairs sorted by axis."""
+        return self.policy, None if self.plain else self.variant, tuple(sorted(self.point))
+
+    @property
+    def reference(self) -> "Identity":
+        """The plain policy at the same point: what this identity's variant is compared with."""
+        return Identity(self.policy, None, self.point)
+
+    @property
+    def name(self) -> str:
+        """"act", "act+bf16", "act[cameras=2]", "act+bf16[cameras=2]": for display only, never
+        parsed back."""
+        return self.policy + self.suffix
+
+    @property
+    def suffix(self) -> str:
+        """What follows the policy in the name: "+bf16" for a variant (none when ``plain``),
+        "[cameras=2]" for a sweep point (a ``--set`` axis by its field's name alone)."""
+        suffix = "" if self.plain else f"+{self.variant}"
+        return suffix + f"[{point_text(dict(self.point))}]" if self.point else suffix
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Identity) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
 
-def point_text(point: dict[str, str], sep: str = ",") -> str:
+def identity_name(policy: str, variant: str | None, point: Mapping[str, str]) -> str:
+    """The name a result is shown by (``Identity.name``): "act", "act+bf16", "act[cameras=2]",
+    "act+bf16[cameras=2]". Display only: never parsed back."""
+    return Identity.of(policy, variant, point).name
+
+
+def name_suffix(variant: str | None, point: Mapping[str, str]) -> str:
+    """What follows the policy in a result's name (``Identity.suffix``)."""
+    return Identity.of("", variant, point).suffix
+
+
+def point_text(point: Mapping[str, str], sep: str = ",") -> str:
     """"cameras=2,steps=5": each axis (a ``--set`` axis by its field's name alone) and its value."""
     return sep.join(f"{axis.rsplit('.', 1)[-1]}={value}" for axis, value in point.items())
 

@@ -78,10 +78,10 @@ def compare_results(base: RunResults, new: RunResults, threshold: float = 0.05) 
     """One Change per policy and phase measured (ok, with samples) in both files, then one per
     phase of each live realtime run (same policy, mode, rate and threshold) in both files. A
     benchmark result's medians and intervals are those of its summary, as the table prints them."""
-    new_by_name = {r.name: r for r in new.results}
+    new_by_identity = {r.identity: r for r in new.results}
     pairs: list[tuple[PolicyResult | RealtimeResult, str, dict[str, Summary], dict[str, Summary]]] = []
     for b in base.results:
-        n = new_by_name.get(b.name)
+        n = new_by_identity.get(b.identity)
         if n is not None and b.status == OK and n.status == OK:
             before, after = b.summary(), n.summary()
             pairs.append((b, "", {p: before[p] for p in PHASES}, {p: after[p] for p in PHASES}))
@@ -114,9 +114,9 @@ def _change(policy: str, phase: str, bs: Mapping[str, Any], ns: Mapping[str, Any
 
 
 def live_runs(results: RunResults) -> dict[tuple, RealtimeResult]:
-    """The realtime entries that hold measured latencies (live runs, ok), by (name, mode, hz,
+    """The realtime entries that hold measured latencies (live runs, ok), by (identity, mode, hz,
     threshold); simulated entries hold none of their own."""
-    return {(e.name, e.mode, e.hz, e.threshold): e for e in results.realtime
+    return {(e.identity, e.mode, e.hz, e.threshold): e for e in results.realtime
             if e.ok and any(realtime_latencies(e).values())}
 
 

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from policybench import schema
 from policybench.errors import UsageError
-from policybench.identity import identity_name, name_suffix, point_text  # noqa: F401 - the names results are shown by
+from policybench.identity import Identity, identity_name, name_suffix, point_text  # noqa: F401 - the names results are shown by
 from policybench.samples import PHASES, TICK_PHASES, Sample, latencies, process_indices, stage_latencies, stage_names
 from policybench.schema import DAY_S, JSON, one_line, read_count, read_ms, read_name, read_optional, read_seconds, read_text, shown
 from policybench.stats import interval_over_processes, percentile, summarize
@@ -96,12 +96,13 @@ class PolicyResult:
     _summary: tuple[list[Sample], int, JSON] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
-    def name(self) -> str:
-        return identity_name(self.policy, self.variant, self.point)
+    def identity(self) -> Identity:
+        """Who the result is (policy, variant, point): what results are grouped and looked up by."""
+        return Identity.of(self.policy, self.variant, self.point)
 
-    def same_point(self, other: "PolicyResult") -> bool:
-        """Measured with the same policy at the same sweep point (any variant)."""
-        return (self.policy, self.point) == (other.policy, other.point)
+    @property
+    def name(self) -> str:
+        return self.identity.name
 
     def process_count(self) -> int:
         """The processes whose samples the result holds (1 for a run without --processes)."""
@@ -413,8 +414,13 @@ class RealtimeResult:
     guided_refills_ms: list[float] | None = None  # and with it, interleaved, in the same process
 
     @property
+    def identity(self) -> Identity:
+        """The measured result this run is of (policy, variant, point)."""
+        return Identity.of(self.policy, self.variant, self.point)
+
+    @property
     def name(self) -> str:
-        return identity_name(self.policy, self.variant, self.point)
+        return self.identity.name
 
     @property
     def ok(self) -> bool:

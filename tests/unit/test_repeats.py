@@ -203,6 +203,31 @@ def test_a_failed_process_fails_the_result_naming_it_and_keeps_the_others_sample
     assert merged.process_medians(REFILL) == [1000.0, 1000.0] and not merged.complete
 
 
+def test_processes_whose_config_differs_are_not_merged_into_one_measurement():
+    [good], _ = measured_in_processes(costs=[1.0])
+    other = dataclasses.replace(good, config={**good.config, "chunk_size": 8})
+    [merged] = merge_processes([[good], [good], [other]])
+    assert merged.status == FAILED
+    assert merged.error == ("process 3 of 3: its config differs from process 1's: chunk_size 8, not 4; "
+                            "processes measured differently are not merged")
+    assert merged.process_medians(REFILL) == [1000.0, 1000.0, 1000.0]  # kept, as a failed process's are
+
+
+def test_processes_measured_on_different_machines_are_not_merged():
+    [good], _ = measured_in_processes(costs=[1.0])
+    here, there = ({"node": "a", "torch": "2.11.0"}, {"node": "a", "torch": "2.10.0"})
+    [merged] = merge_processes([[dataclasses.replace(good, machine=here)], [dataclasses.replace(good, machine=there)]])
+    assert merged.status == FAILED
+    assert merged.error.startswith("process 2 of 2: its environment differs from process 1's: torch '2.10.0', not '2.11.0'")
+
+
+def test_processes_that_agree_are_merged_whatever_the_order_of_their_records():
+    [good], _ = measured_in_processes(costs=[1.0])
+    reordered = dataclasses.replace(good, config=dict(reversed(list(good.config.items()))))
+    [merged] = merge_processes([[good], [reordered]])
+    assert merged.status == OK and merged.error is None
+
+
 def interrupted_in(k_stop, costs=REFILL_COST_OF_PROCESS):
     """measured_in_processes, with Ctrl-C arriving in process ``k_stop``."""
     cfg = RunSettings(policies=["fake"], refills=3, warmup=1, processes=len(costs))

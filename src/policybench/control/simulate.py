@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from policybench.errors import UsageError
+from policybench.identity import Identity
 from policybench.control.budget import (
     ASYNC,
     SYNC,
@@ -193,14 +194,14 @@ def _held(e: RealtimeResult) -> bool:
 def simulated_budgets(results: RunResults, entries: list[RealtimeResult]) -> list[PolicyBudget]:
     """Per policy simulated, the budgets against its measured refills, with the settings of the
     same policy the file also measured (sweep points, variants with equivalent actions)."""
-    by_name = {r.name: r for r in results.results if r.status == OK}
+    measured = {r.identity: r for r in results.results if r.status == OK}
     out = []
-    firsts: dict[str, RealtimeResult] = {}  # each policy's first run: its identity
+    firsts: dict[Identity, RealtimeResult] = {}  # each result's first run
     for e in entries:
         if e.mode in (SYNC, ASYNC):  # rtc replays chunks of a live run, not a result's refills
-            firsts.setdefault(e.name, e)
+            firsts.setdefault(e.identity, e)
     for run in firsts.values():
-        r = by_name[run.name]
+        r = measured[run.identity]
         costs = costs_from_result(r)
         refills = Refills.of(costs.refill)
         budget = None if refills is None else policy_budget(run, costs.chunk, refills, entries,
@@ -214,7 +215,7 @@ def run_budgets(results: RunResults, hz: float, threshold: float = 0.5) -> list[
     """``policybench run --hz``: each measured policy's budgets at ``hz``, sync and async at
     ``threshold`` (LeRobot's default chunk_size_threshold), and what would hold; a variant or a
     sweep point of the same policy counts as what would hold, not as a policy of its own."""
-    base = [r for r in results.results if r.status == OK and r.variant in (None, "eager")
+    base = [r for r in results.results if r.status == OK and r.identity.plain
             and latencies(r.samples, REFILL)]
     entries = [RealtimeResult(r.policy, mode, hz, "simulated", threshold=g, variant=r.variant, point=r.point)
                for r in base for mode, g in ((SYNC, None), (ASYNC, threshold))]

@@ -5,7 +5,9 @@ The merged result keeps every process's samples, each marked with its process in
 (``Sample.process``), and each process's cold start, build time, completeness and precision
 (``PolicyResult.processes``); its own cold start and build time are the medians over processes.
 A process that failed makes the merged result fail, naming the process; the samples measured
-in the others are kept. Ctrl-C or SIGTERM in process k keeps the k processes before it: the
+in the others are kept. So do processes whose config or environment records differ (a policy
+built differently, or measured on another node): they are not one measurement, and the
+failed result names the process and the fields that differ (pyperf refuses such runs too). Ctrl-C or SIGTERM in process k keeps the k processes before it: the
 Interrupted raised carries their merged results (status interrupted) as its ``partial``.
 """
 
@@ -14,11 +16,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from policybench.identity import Identity
 from policybench.interrupt import Interrupted
-from policybench.results import INTERRUPTED, OK, PolicyResult, ProcessRun
+from policybench.results import FAILED, INTERRUPTED, OK, PolicyResult, ProcessRun
+from policybench.schema import one_line, shown
 from policybench.stats import percentile
 
 Log = Callable[[str], None]
+
+# What each process records of how and where it measured (PolicyResult field: the name a refusal
+# gives it): every process of one result must record the same
+RECORDS = {"config": "config", "machine": "environment"}
 
 
 def measure_processes(name: str, count: int, measure_once: Callable[[int], list[PolicyResult]],
@@ -43,18 +51,18 @@ def measure_processes(name: str, count: int, measure_once: Callable[[int], list[
 
 
 def merge_processes(per_process: list[list[PolicyResult]]) -> list[PolicyResult]:
-    """One result per variant and point, in the order the processes first gave them; a process
-    that failed as a whole (one failed result without samples) fails every merged result."""
+    """One result per identity (variant and point), in the order the processes first gave them; a
+    process that failed as a whole (one failed result without samples) fails every merged result."""
     if len(per_process) == 1:
         return per_process[0]
-    groups: dict[tuple[str | None, tuple[tuple[str, str], ...]], list[tuple[int, PolicyResult]]] = {}
+    groups: dict[Identity, list[tuple[int, PolicyResult]]] = {}
     failures: list[tuple[int, PolicyResult]] = []
     for k, results in enumerate(per_process):
         if _failed_whole(results, per_process):
             failures.append((k, results[0]))
             continue
         for r in results:
-            groups.setdefault((r.variant, tuple(r.point.items())), []).append((k, r))
+            groups.setdefault(r.identity, []).append((k, r))
     if not groups:  # every process failed: the first one's failure, naming it
         k, first = failures[0]
         return [dataclasses.replace(first, error=_named(k, len(per_process), first.error))]
@@ -74,13 +82,16 @@ def _named(k: int, count: int, error: str | None) -> str:
 
 
 def _merged(runs: list[tuple[int, PolicyResult]], failures: list[tuple[int, PolicyResult]], count: int) -> PolicyResult:
-    """One variant's results from each process as one result."""
+    """One identity's results from each process as one result: failed where a process failed, or
+    where the processes' config or environment records differ."""
     first = runs[0][1]
     samples = [dataclasses.replace(s, process=k) for k, r in runs for s in r.samples]
     record = {k: ProcessRun(r.status, r.cold_start_ms, r.build_seconds, r.complete, r.precision) for k, r in runs}
     record.update({k: ProcessRun(r.status) for k, r in failures})
     bad = sorted([(k, r) for k, r in runs if r.status != OK] + failures, key=lambda kr: kr[0])
-    status, error = (bad[0][1].status, _named(bad[0][0], count, bad[0][1].error)) if bad else (first.status, first.error)
+    differs = _disagreement(runs, count)
+    status, error = ((bad[0][1].status, _named(bad[0][0], count, bad[0][1].error)) if bad else
+                     (FAILED, differs) if differs else (first.status, first.error))
     completes = [r.complete for _, r in runs]
     return dataclasses.replace(
         first, status=status, error=error, samples=samples, processes=[record[k] for k in sorted(record)],
@@ -90,6 +101,22 @@ def _merged(runs: list[tuple[int, PolicyResult]], failures: list[tuple[int, Poli
         machine_load=_busiest([r.machine_load for _, r in runs]),
         breakdown=_pooled_breakdown([r.breakdown for _, r in runs]),
     )
+
+
+def _disagreement(runs: list[tuple[int, PolicyResult]], count: int) -> str | None:
+    """Where a process's config or environment record (RECORDS) differs from the first process's
+    that recorded one: "process 2 of 3: its config differs from process 1's: chunk_size 50, not 100; ..."
+    (a process that recorded none, having failed before, is not compared). None when they agree."""
+    for field, what in RECORDS.items():
+        recorded = [(k, getattr(r, field)) for k, r in runs if getattr(r, field)]
+        for k, record in recorded[1:]:
+            k0, first = recorded[0]
+            if record != first:
+                keys = sorted(key for key in first.keys() | record.keys() if first.get(key) != record.get(key))
+                fields = "; ".join(f"{one_line(key)} {shown(record.get(key))}, not {shown(first.get(key))}" for key in keys)
+                differs = f"its {what} differs from process {k0 + 1}'s: {fields}"
+                return f"{_named(k, count, differs)}; processes measured differently are not merged"
+    return None
 
 
 def _pooled_breakdown(breakdowns: list[dict[str, object]]) -> dict[str, object]:

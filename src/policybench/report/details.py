@@ -35,8 +35,8 @@ def stages_of(r: PolicyResult) -> dict:
 
 
 def eager_of(r: PolicyResult, rs: list[PolicyResult]) -> PolicyResult | None:
-    """The measured eager run of ``r``'s policy at ``r``'s sweep point."""
-    return next((e for e in rs if e.same_point(r) and e.variant == "eager" and e.status == OK), None)
+    """The measured plain (eager) run of ``r``'s policy at ``r``'s sweep point."""
+    return next((e for e in rs if e.identity == r.identity.reference and e.status == OK), None)
 
 
 def not_a_win(r: PolicyResult) -> str | None:
@@ -146,7 +146,7 @@ def missing_reasons(r: PolicyResult, rs: list[PolicyResult]) -> list[str]:
         out.append("params: not recorded in the results file")
     if r.cold_start_ms is None:
         out.append("cold start: not recorded in the results file")
-    if r.variant and r.variant != "eager":
+    if not r.identity.plain:
         if eager_of(r, rs) is None:
             out.append("speedup: no eager run of this policy in the file")
         if not r.equivalence:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from policybench.control.budget import ASYNC, SYNC, async_budget_ticks, highest_rate, ticks_needed
 from policybench.control.simulate import MAX_TICKS, costs_from_result, highest_rates, simulate
 from policybench.errors import SettingsError, UsageError
+from policybench.identity import Identity
 from policybench.machine_load import busy_reason
 from policybench.report.details import interval_notes
 from policybench.report.format import _hardware_note, column_blocks, identity_label, median_text
@@ -46,8 +47,8 @@ class Machine:
     results: list[PolicyResult]
     source: str  # the results file it was read from
 
-    def result(self, key: tuple[str, str | None, tuple[tuple[str, str], ...]]) -> PolicyResult | None:
-        return next((r for r in self.results if _key(r) == key), None)
+    def result(self, identity: Identity) -> PolicyResult | None:
+        return next((r for r in self.results if r.identity == identity), None)
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,6 @@ class Fleet:
 
     def __str__(self) -> str:
         return render_fleet_table(self)
-
-
-def _key(r: PolicyResult) -> tuple[str, str | None, tuple[tuple[str, str], ...]]:
-    """A result's identity across files (the eager variant is the plain policy)."""
-    return r.policy, None if r.variant == "eager" else r.variant, tuple(sorted(r.point.items()))
 
 
 # ----------------------------------------------------------------------------- machines
@@ -208,12 +204,12 @@ def mismatch(ms: list[Machine], rs: list[PolicyResult | None]) -> str | None:
 def build_fleet(files: Sequence[tuple[str, RunResults]], labels: Sequence[str] = ()) -> Fleet:
     """The fleet of ``files`` (path, results), machines named by ``labels`` where given."""
     ms = machines(files, labels)
-    keys = list(dict.fromkeys(_key(r) for m in ms for r in m.results))
+    identities = list(dict.fromkeys(r.identity for m in ms for r in m.results))
     rows: list[FleetRow] = []
     notes = [f"{m.name}: {machine_name(m.environment)}" for m in ms
              if m.environment and not m.name.startswith(machine_name(m.environment))]
-    for key in keys:
-        rs = [m.result(key) for m in ms]
+    for identity in identities:
+        rs = [m.result(identity) for m in ms]
         first = next(r for r in rs if r is not None)
         label = identity_label(first.policy, first.variant, first.point)
         rates = [highest_held(r) if r is not None and r.status == OK and _has_refills(r) else None for r in rs]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from policybench.identity import Identity
 from policybench.results import OK, PolicyResult, RunResults, identity_name, point_text
 from policybench.scaling.axes import Axis
 
@@ -74,7 +75,7 @@ class Series:
 def series(results: RunResults, axis: Axis, axes: list[Axis]) -> list[Series]:
     by_shown = {axis.show(v): v for v in axis.values}
     others = [a.name for a in axes if a.name != axis.name]
-    groups: dict[tuple[str, str | None, str], list] = {}
+    groups: dict[Identity, list] = {}  # by policy, variant and the point on the other axes
     for r in results.results:
         point = _on_axis(r, axis)
         if point is None:
@@ -82,11 +83,11 @@ def series(results: RunResults, axis: Axis, axes: list[Axis]) -> list[Series]:
         value = by_shown.get(point[axis.name])  # None: a value not shown as the axis shows it ("02" for 2)
         if value is None:
             continue
-        group = point_text({o: point[o] for o in others if o in point}, ", ")
+        held = tuple((o, point[o]) for o in others if o in point)
         median = r.summary()["refill"]["median_ms"]
-        groups.setdefault((r.policy, r.variant, group), []).append((axis.x(value), median, value, r))
-    return [Series(policy, variant, group, sorted(pts, key=lambda p: p[0]))
-            for (policy, variant, group), pts in groups.items()]
+        groups.setdefault(Identity(r.policy, r.variant, held), []).append((axis.x(value), median, value, r))
+    return [Series(i.policy, i.variant, point_text(dict(i.point), ", "), sorted(pts, key=lambda p: p[0]))
+            for i, pts in groups.items()]
 
 
 def _on_axis(r: PolicyResult, axis: Axis) -> dict[str, str] | None:
