@@ -7,7 +7,7 @@
 ``run`` measures, ``sweep`` measures along axes of settings, ``realtime`` runs policies at a
 control rate, ``load`` reads a results file, ``compare`` tells whether a run regressed,
 ``simulate_realtime`` gives the control-rate verdict from measured samples. The CLI calls these
-same functions, and each run goes through one RunContext (context.py): nothing here changes
+same functions, and each run goes through one RunContext (orchestrate/context.py): nothing here changes
 process-wide state that it does not restore. Bad arguments raise ``ValueError`` with one line
 naming the keyword.
 """
@@ -330,7 +330,7 @@ def run(
     rate the CLI's budgets are for, kept in the results file. ``isolate``: each named
     policy in a process of its own (the default; objects run here). ``ray``: each policy a task on a
     node of the Ray cluster at that address ("auto": the one started here), on each of the nodes
-    ``on`` names ("all": every one) if given (cluster.py). ``log``, ``warn`` and
+    ``on`` names ("all": every one) if given (orchestrate/cluster.py). ``log``, ``warn`` and
     ``progress(policy, done, target)`` hear how it goes. A bad argument is a ValueError naming it."""
     names, built = _named_and_built(policies)
     try:

@@ -114,7 +114,7 @@ class RunSettings:
                                     f"among {{policies}} ({listed}) nor the type of a {{policy_paths}} checkpoint")
 
     def to_json(self) -> dict[str, object]:
-        """Everything a child process needs to measure a policy as this run does (see isolation.py)."""
+        """Everything a child process needs to measure a policy as this run does (measure/jobs.py)."""
         d = asdict(self)
         d["overrides"] = [asdict(o) for o in self.overrides]
         return d

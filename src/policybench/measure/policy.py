@@ -3,8 +3,7 @@ once per variant, and its results returned; and ``verify``'s one inference, and 
 names and ``--set`` values against LeRobot's configs.
 
 A policy that fails to build or run (CUDA out-of-memory included) becomes a failed result with
-its error; the others still run. With a results path, the file is rewritten after every policy,
-so a crash later in the run keeps what was measured.
+its error, not an exception: the run (orchestrate/run.py) goes on with the next.
 """
 
 from __future__ import annotations

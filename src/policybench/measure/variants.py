@@ -1,5 +1,5 @@
 """Every --variant of one built policy measured in turn: equivalence against fp32 eager, the
-steady-state loop (the runner's, handed in), and the refill's roofline floor."""
+steady-state loop (measure/policy.py's, handed in), and the refill's roofline floor."""
 
 from __future__ import annotations
 
