@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -370,7 +371,8 @@ def test_smolvla_checkpoint_naming_another_vlm_needs_the_hub(smolvla_checkpoint,
     other.mkdir()
     for name in ("config.json", "policy_preprocessor.json", "policy_postprocessor.json"):
         shutil.copy(folder / name, other / name)
-    (other / "model.safetensors").symlink_to(folder / "model.safetensors")
+    # the same weights, by a hard link: a symbolic link out of the folder is refused (docs/security.md)
+    os.link(folder / "model.safetensors", other / "model.safetensors")
     _edit(other / "config.json", lambda c: c.update(vlm_model_name="HuggingFaceTB/SmolVLM2-2.2B-Instruct"))
     with pytest.raises(CheckpointError, match=r"its VLM HuggingFaceTB/SmolVLM2-2.2B-Instruct \(vlm_model_name\) "
                                               r"is read from the hub while the policy builds: add --hub$"):
