@@ -11,7 +11,7 @@ from typing import Any, cast
 from policybench.errors import SettingsError, UsageError
 from policybench.settings import RealtimeSettings, RunKeywords, RunSettings
 from policybench.interrupt import Interrupted, interruptible
-from policybench.options import FLAGS, MAX_HZ, options  # noqa: F401 - FLAGS, MAX_HZ: the command line's, for its callers
+from policybench.options import FLAGS, MAX_HZ, comma_list, options  # noqa: F401 - MAX_HZ: for the tests
 from policybench.orchestrate.launch import JobFailed
 from policybench.results import NotWritten, RunResults
 from policybench.terminal import PIPE_WIDTH, format_safe, output_width, terminal_safe
@@ -82,11 +82,6 @@ def _settings(args: argparse.Namespace, into: str) -> dict[str, Any]:
             if o.into == into and o.field != "policies"}
 
 
-def _split_policies(text: str) -> list[str]:
-    """The names of a comma-separated list (each one checked by the run's plan, in a child)."""
-    return [n.strip() for n in text.split(",") if n.strip()]
-
-
 def _asked_names(args: argparse.Namespace) -> str:
     """--policies and every --policy.type given, as one comma-separated list."""
     return ",".join(t for t in [args.policies if "policies" in args.given else "", *args.policy_type] if t)
@@ -99,7 +94,7 @@ def _policy_names(args: argparse.Namespace) -> list[str]:
     text = _asked_names(args)
     if "policies" not in args.given and not args.policy_type:
         text = "" if args.policy_paths else ",".join(args.policies)
-    names = _split_policies(text)
+    names = comma_list(text)  # each one checked by the run's plan, in a child
     for name in names:
         if os.path.isfile(os.path.join(name, "config.json")):
             _log(f"note: '{name}' is the built-in policy; for the checkpoint folder {name}/ use --policy-path {name}")

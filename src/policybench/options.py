@@ -67,8 +67,8 @@ def refill_count(text: str) -> int | str:
     return "auto" if text.strip().lower() == "auto" else integer(text)
 
 
-def names(text: str) -> list[str]:
-    """A comma-separated list of names (--on's nodes)."""
+def comma_list(text: str) -> list[str]:
+    """The names of a comma-separated list (--policies, --on's nodes)."""
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
@@ -88,12 +88,13 @@ def numbers(value: object, flag: str) -> tuple[float, ...]:
     return values
 
 
-def overrides(given: Sequence[str], flag: str) -> list[object]:
+def set_values(given: Sequence[str], flag: str) -> list[object]:
     """--set's POLICY.FIELD=VALUE texts, each read (a malformed one names the flag)."""
     return [parse_override(text) for text in given]
 
 
 def as_list(given: Sequence[str], flag: str) -> list[str]:
+    """--on's nodes as RunSettings keeps them (the default is a tuple)."""
     return list(given)
 
 
@@ -107,9 +108,10 @@ class Option:
     ``help`` is --help's text, where ``{default}`` is the default as ``shown`` (else as its value
     reads). ``default`` is the value when the flag is not given, in the library's terms: api.py's
     keyword (``keyword`` where its name differs) has it. ``into`` is the settings object it goes
-    to: "run" (RunSettings, through api.build_config), "realtime" (RealtimeSettings), "sweep"
-    (SweepSettings), or "" where the command reads it itself; ``read`` turns the parsed value (or
-    the default) into that object's value. ``live_only``: realtime --simulate refuses it.
+    to: "run" (RunSettings, through api.build_config's keywords), "realtime" (RealtimeSettings),
+    or "" where the command reads it itself (sweep's axes, realtime's --simulate, the readers');
+    ``read`` turns the parsed value (or the default) into that object's value. ``live_only``:
+    realtime --simulate refuses it.
     ``more``: what docs/commands.md says after the help."""
 
     field: str
@@ -207,7 +209,7 @@ _IMAGE_SIZE = Option(
     "image_size", "--image-size", LIVE, metavar="HxW", shown="the profile's", live_only=True,
     help="camera image size HEIGHTxWIDTH, e.g. 480x640 (overrides the profile)")
 _SET = Option(
-    "overrides", "--set", LIVE, action="append", default=(), metavar="POLICY.FIELD=VALUE", read=overrides,
+    "overrides", "--set", LIVE, action="append", default=(), metavar="POLICY.FIELD=VALUE", read=set_values,
     live_only=True,
     help="set a field of a policy's LeRobot config, e.g. diffusion.num_inference_steps=10 (repeatable)",
     more="values are read as JSON when they parse (numbers, `true`, `null`, `[84,84]`), else as text; a value the "
@@ -248,12 +250,13 @@ _RAY = Option(
     "ray", "--ray", (RUN,), nargs="?", const="auto", metavar="ADDRESS", help=_RAY_HELP.format(what="policy"),
     more="see [fleet.md](fleet.md)")
 _ON = Option(
-    "on", "--on", (RUN,), type=names, default=(), metavar="NODES", read=as_list,
+    "on", "--on", (RUN,), type=comma_list, default=(), metavar="NODES", read=as_list,
     help="with --ray: the same benchmark on each of these nodes (comma-separated names, or all), into one fleet file")
 _RESULTS = Option(
     "results", "results", ("plot",), into="", help="a results file written by run --json")
 _OUTPUT = Option(
-    "output", "-o --output", ("plot",), default="plots", shown="./plots", into="", help="folder for the PNGs (default {default})")
+    "output", "-o --output", ("plot",), default="plots", shown="./plots", into="",
+    help="folder for the PNGs (default {default})")
 
 OPTIONS: tuple[Option, ...] = (
     # the policies and the robot: every command that builds policies
@@ -297,7 +300,8 @@ OPTIONS: tuple[Option, ...] = (
            help="let LeRobot run the Python files of a model or tokenizer it loads with trust_remote_code "
                 "(pi0_fast's FAST tokenizer, GR00T); refused without it. Only for sources you trust: the code "
                 "runs as you",
-           more="(also a Gaussian actor's vision encoder, WALL-OSS's action tokenizer; see [security.md](security.md))"),
+           more="(also a Gaussian actor's vision encoder, WALL-OSS's action tokenizer; see "
+                "[security.md](security.md))"),
     # how long and how often: run, and each point of a sweep
     _REFILLS,
     _REFILLS.but((SWEEP,), default=3, more="",
