@@ -228,6 +228,7 @@ def build_config(policies: Sequence[str] | str | None = None, *, objects: Sequen
     """A validated RunSettings from ``run``'s keywords (as ``run`` documents them; UsageError for a
     bad one). ``objects`` are the names of policies given as objects: they run first and are not
     looked up. A keyword not given keeps RunSettings' default."""
+    from policybench.options import DEFAULT_POLICIES
     from policybench.policies.hub import hub_overrides
     from policybench.settings import RunSettings, plain_settings
     from policybench.variants.table import parse_variants
@@ -235,7 +236,7 @@ def build_config(policies: Sequence[str] | str | None = None, *, objects: Sequen
     if isinstance(policies, str):
         policies = [p.strip() for p in policies.split(",") if p.strip()]
     paths = [as_path(p) for p in asked.get("policy_paths", ())]
-    default = [] if paths or objects else ["act", "smolvla", "diffusion"]
+    default = [] if paths or objects else list(DEFAULT_POLICIES)
     names = [*objects, *(policies if policies is not None else default), *paths]  # checked by the run's plan
     profile = _profile(asked)
     ov = _to_checkpoints(_overrides(asked.get("overrides")), names, paths)
@@ -454,6 +455,8 @@ def sweep(
     hz: float | None = None,
     device: str = "auto",
     profile: str = "so100",
+    state_dim: int | None = None,
+    action_dim: int | None = None,
     refills: int | str = 3,
     warmup: int = 1,
     max_seconds: float = 60.0,
@@ -472,7 +475,8 @@ def sweep(
 ) -> Results:
     """Measure policies at every point of one or two ``axes``: {"cameras": [1, 2, 3]},
     {"image_size": ["224x224", "480x640"]}, {"threads": [1, 2]} or a LeRobot config field
-    {"diffusion.num_inference_steps": [5, 10, 25]}. Each point runs as ``run`` does (``refills``,
+    {"diffusion.num_inference_steps": [5, 10, 25]}; ``state_dim`` and ``action_dim`` change the profile's sizes at
+    every point. Each point runs as ``run`` does (``refills``,
     ``warmup``, ``max_seconds``, ``processes``, ``precision``, the other keywords alike, ``breakdown`` too); ``hz`` is
     the control rate whose largest holding setting the CLI reports; ``ray`` and ``on`` spread the points over a Ray
     cluster as ``run`` spreads its policies. A bad argument raises ValueError naming the keyword."""
@@ -483,7 +487,8 @@ def sweep(
         return tuple(parse_image_size(v) if name == "image_size" and isinstance(v, str) else v for v in given)
 
     try:
-        cfg = build_config(policies, device=device, profile=profile, refills=refills, warmup=warmup,
+        cfg = build_config(policies, device=device, profile=profile, state_dim=state_dim, action_dim=action_dim,
+                           refills=refills, warmup=warmup,
                            max_seconds=max_seconds, processes=processes, precision=precision,
                            overrides=overrides, variants=variants, breakdown=breakdown,
                            policy_paths=policy_paths, hub=hub, trust_remote_code=trust_remote_code,
@@ -720,6 +725,10 @@ def realtime(
     max_guidance_weight: float = 10.0,
     device: str = "auto",
     profile: str = "so100",
+    cameras: int | None = None,
+    image_size: tuple[int, int] | str | None = None,
+    state_dim: int | None = None,
+    action_dim: int | None = None,
     overrides: Mapping[str, object] | None = None,
     policy_paths: Sequence[str] = (),
     threads: int | None = None,
@@ -735,16 +744,20 @@ def realtime(
     "both"; "rtc" drives LeRobot's Real-Time Chunking engine (``execution_horizon``,
     ``queue_threshold``, ``max_guidance_weight`` as LeRobot names them), "all" runs the three.
     ``remote`` also times ``remote_calls`` round trips through LeRobot's PolicyServer (on
-    127.0.0.1:``port`` if given). The policies and their inputs are named as ``run`` names them;
+    127.0.0.1:``port`` if given). The policies and their inputs (``profile``, ``cameras``,
+    ``image_size``, ``state_dim``, ``action_dim``, ``overrides``) are named as ``run`` names them;
     they run in a child process (here with ``isolate=False``). A bad argument raises ValueError
     naming the keyword."""
+    from policybench.options import REALTIME_POLICIES
     from policybench.settings import RealtimeSettings
     from policybench.control.simulate import highest_rates
 
     try:
-        cfg = build_config(policies if policies is not None or policy_paths else ["act"], device=device,
-                           profile=profile, overrides=overrides, policy_paths=policy_paths, threads=threads,
-                           hub=hub, trust_remote_code=trust_remote_code, warmup=warmup)
+        cfg = build_config(policies if policies is not None or policy_paths else list(REALTIME_POLICIES),
+                           device=device, profile=profile, cameras=cameras, image_size=image_size,
+                           state_dim=state_dim, action_dim=action_dim, overrides=overrides,
+                           policy_paths=policy_paths, threads=threads, hub=hub, trust_remote_code=trust_remote_code,
+                           warmup=warmup)
         settings = RealtimeSettings(hz=(hz,), thresholds=(threshold,), seconds=seconds, ticks=ticks, mode=mode,
                                     aggregate=aggregate, remote=remote, remote_calls=remote_calls, port=port,
                                     execution_horizon=execution_horizon, queue_threshold=queue_threshold,

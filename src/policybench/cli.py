@@ -6,40 +6,27 @@ import argparse
 import os
 import sys
 from contextlib import nullcontext
-from typing import cast
+from typing import Any, cast
 
 from policybench.errors import SettingsError, UsageError
-from policybench.settings import MAX_HZ, RealtimeSettings, RunKeywords, RunSettings, parse_override
+from policybench.settings import RealtimeSettings, RunKeywords, RunSettings
 from policybench.interrupt import Interrupted, interruptible
+from policybench.options import FLAGS, MAX_HZ, comma_list, options  # noqa: F401 - MAX_HZ: for the tests
 from policybench.orchestrate.launch import JobFailed
-from policybench.profiles import DEFAULT_PROFILE, PROFILES
 from policybench.results import NotWritten, RunResults
-from policybench.policies.hub import HUB_SMOLVLM
 from policybench.terminal import PIPE_WIDTH, format_safe, output_width, terminal_safe
 
-DEFAULT_POLICIES = "act,smolvla,diffusion"
-REALTIME_POLICIES = "act"  # live realtime default; --simulate defaults to every policy in the file
-# The one table between the settings' fields and the command line: an error naming a field
-# (SettingsError) is printed with the flag that sets it.
-FLAGS = {
-    "policies": "--policies", "policy_paths": "--policy-path", "device": "--device", "profile": "--profile",
-    "cameras": "--cameras", "image_size": "--image-size", "state_dim": "--state-dim", "action_dim": "--action-dim",
-    "overrides": "--set", "threads": "--threads", "hub": "--hub", "trust_remote_code": "--trust-remote-code",
-    "refills": "--refills", "warmup": "--warmup", "max_seconds": "--max-seconds", "pipeline": "--pipeline",
-    "variants": "--variant", "export_dir": "--export", "baseline": "--baseline", "json_path": "--json",
-    "hz": "--hz", "seconds": "--seconds", "ticks": "--ticks", "mode": "--mode", "thresholds": "--threshold",
-    "aggregate": "--aggregate", "remote": "--remote", "remote_calls": "--remote-calls", "port": "--port",
-    "execution_horizon": "--execution-horizon", "queue_threshold": "--queue-threshold",
-    "max_guidance_weight": "--max-guidance-weight",
-    "simulate": "--simulate", "output": "-o", "processes": "--processes", "precision": "--precision",
-    "in_process": "--in-process", "breakdown": "--breakdown", "ray": "--ray", "on": "--on", "labels": "--label",
+# Each command, in the order --help lists them; their flags are options.OPTIONS.
+COMMAND_HELP = {
+    "run": "benchmark policies and print the comparison table",
+    "realtime": "can a policy hold a control rate? paced loop, sync and async inference",
+    "plot": "write PNG plots of a results file",
+    "report": "render a results file as Markdown, CSV or self-contained HTML",
+    "compare": "change of each median between two results files; exit 1 on a significant slowdown",
+    "sweep": "latency along one or two axes of settings: a fitted cost model, the largest setting that holds a rate",
+    "list": "every policy name, whether it can be built here, and why not",
+    "verify": "build each policy and run one inference: ✓/✗ per policy",
 }
-BREAKDOWN_HELP = ("after the timed refills, 5 refills of its own split into the policy family's components "
-                  "(vision encoder, denoising steps, ...), each against its FLOP/byte floor; the unattributed rest "
-                  "is a row of its own")
-TRUST_HELP = ("let LeRobot run the Python files of a model or tokenizer it loads with trust_remote_code "
-              "(pi0_fast's FAST tokenizer, GR00T); refused without it. Only for sources you trust: the code "
-              "runs as you")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,184 +38,63 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
-    return value
-
-
-def _refills(text: str) -> int | str:
-    """--refills: a count, or "auto" (until the refill median is known to --precision)."""
-    return "auto" if text.strip().lower() == "auto" else _int(text)
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-
-
-def _add_policy_args(p: argparse.ArgumentParser, policies_default: str | None, shown: str) -> None:
-    """The one way every command names its policies: built-in names, checkpoints, and LeRobot's
-    own spellings of both (--policy.type, --policy.path)."""
-    p.add_argument("--policies", default=policies_default, help=f"comma-separated policy names (default {shown}, or none with --policy-path); see `policybench list`")
-    p.add_argument("--policy.type", dest="policy_type", action="append", default=[], metavar="NAME", help="a policy name, as LeRobot's own commands spell it (repeatable; adds to --policies)")
-    p.add_argument("--policy-path", "--policy.path", dest="policy_path", action="append", default=[], metavar="DIR", help="your own trained policy: a LeRobot pretrained_model folder (config.json + model.safetensors), or a hub id with --hub; repeatable, runs after --policies; --set TYPE.FIELD=V reaches it by its policy type")
-
-
-def _add_target_args(p: argparse.ArgumentParser, policies_default: str | None, shown: str | None = None) -> None:
-    shown = shown or policies_default or f"{REALTIME_POLICIES}; with --simulate every policy in the file"
-    _add_policy_args(p, policies_default, shown)
-    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps (default auto)")
-    p.add_argument("--profile", help=f"robot profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
-    p.add_argument("--cameras", type=_int, help="number of cameras (overrides the profile)")
-    p.add_argument("--image-size", help="camera image size HEIGHTxWIDTH, e.g. 480x640 (overrides the profile)")
-    p.add_argument("--state-dim", type=_int, help="observation.state size (overrides the profile)")
-    p.add_argument("--action-dim", type=_int, help="action size (overrides the profile)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="POLICY.FIELD=VALUE", help="set a field of a policy's LeRobot config, e.g. diffusion.num_inference_steps=10 (repeatable)")
-    p.add_argument("--threads", type=_int, help="torch intra-op threads (default: torch's choice)")
-    p.add_argument("--hub", action="store_true", help=f"allow the Hugging Face hub: SmolVLA uses the real {HUB_SMOLVLM} config, tokenizer and processor (weights stay random); without it nothing is downloaded")
-    p.add_argument("--trust-remote-code", action="store_true", help=TRUST_HELP)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="policybench", description="Steady-state inference latency of LeRobot policies, step vs refill.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    _add_run(sub)
-    _add_realtime(sub)
-    _add_readers(sub)
-    _add_sweep(sub)
-    sub.add_parser("list", help="every policy name, whether it can be built here, and why not")
-    verify = sub.add_parser("verify", help="build each policy and run one inference: ✓/✗ per policy")
-    _add_target_args(verify, None, DEFAULT_POLICIES)
+    for command, text in COMMAND_HELP.items():
+        _add_arguments(sub.add_parser(command, help=text), command)
     return parser
 
 
-def _add_run(sub) -> None:
-    run = sub.add_parser("run", help="benchmark policies and print the comparison table")
-    _add_target_args(run, None, DEFAULT_POLICIES)
-    run.add_argument("--refills", type=_refills, default=10, help="measure at least this many full refill cycles (default 10); auto: until the refill median's 95%% interval is within --precision, at least 6, bounded by --max-seconds")
-    _add_repeat_args(run, "each policy (and variant)")
-    run.add_argument("--warmup", type=_int, default=2, help="full refill cycles run and discarded first (default 2)")
-    run.add_argument("--max-seconds", type=_float, default=60.0, help="upper bound on each policy's measuring time (default 60)")
-    run.add_argument("--pipeline", action="store_true", help="time LeRobot's whole deployment step, stage by stage: raw observation -> prepare -> preprocessor -> select_action -> postprocessor")
-    run.add_argument("--breakdown", action="store_true", help=BREAKDOWN_HELP)
-    run.add_argument("--variant", help="acceleration variants measured side by side with eager: eager,noeval,bf16,fp16,compile,onnxruntime,openvino,openvino-bf16,tensorrt,cudagraph or all; each checked for equivalent actions and placed against the refill's roofline floor")
-    run.add_argument("--export", dest="export_dir", metavar="DIR", help="save each model a runtime variant (onnxruntime, openvino, openvino-bf16) exported, with a JSON manifest: policy, config, inputs, runtime and version, equivalence")
-    run.add_argument("--baseline", help="policy the ratio columns divide by (default smolvla when it runs)")
-    run.add_argument("--hz", type=_float, help=f"after the table, each policy's budget at this control rate (sync, and async at threshold 0.5), by how much its refill misses it and what would hold; at most {MAX_HZ}")
-    run.add_argument("--json", dest="json_path", help="write the results file here, rewritten after every policy")
-    run.add_argument("--in-process", action="store_true", help="measure every policy in this process instead of a child process each (for debugging: memory figures then accumulate)")
-    _add_cluster_args(run, "policy")
-    chatter = run.add_mutually_exclusive_group()
-    chatter.add_argument("--quiet", action="store_true", help="print the table only: no progress, no warnings")
-    chatter.add_argument("--verbose", action="store_true", help="print every step (build, measure) as a line, also on a terminal")
+def _add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """``command``'s flags as options.OPTIONS declares them. A flag not given is stored as its
+    ``unset`` value, so that ``parse_args`` can tell it was not given, then puts its default there."""
+    groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
+    for o in options(command):
+        if o.group is not None and o.group not in groups:
+            groups[o.group] = parser.add_mutually_exclusive_group()
+        where = parser if o.group is None else groups[o.group]
+        asked = {key: getattr(o, key) for key in ("type", "action", "metavar", "choices", "nargs", "const")}
+        kwargs = {key: value for key, value in asked.items() if value is not None}
+        if o.positional:
+            where.add_argument(o.field, help=o.help_text, **kwargs)
+        else:
+            where.add_argument(*o.names, dest=o.field, default=o.unset, help=o.help_text, **kwargs)
 
 
-def _add_cluster_args(parser, what: str) -> None:
-    parser.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS", help=f"each {what} a task on a node of the Ray cluster at ADDRESS (default auto: the one `ray start` started here) that has the resource policybench (ray start ... --resources='{{\"policybench\": 1}}'), one task per node at a time; needs the cluster extra: pip install -e \".[cluster]\"")
-    parser.add_argument("--on", type=_nodes, default=[], metavar="NODES", help="with --ray: the same benchmark on each of these nodes (comma-separated names, or all), into one fleet file")
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line read: each flag's value, its declared default where it was not given, and
+    ``given``, the fields of the flags that were."""
+    args = build_parser().parse_args(argv)
+    args.given = frozenset(o.field for o in options(args.command or "")
+                           if not o.positional and getattr(args, o.field) != o.unset)
+    for o in options(args.command or ""):
+        if not o.positional and o.field not in args.given:
+            setattr(args, o.field, o.default)
+    return args
 
 
-def _nodes(text: str) -> list[str]:
-    return [n.strip() for n in text.split(",") if n.strip()]
-
-
-def _add_repeat_args(parser, what: str) -> None:
-    parser.add_argument("--processes", type=_int, default=1, help=f"measure {what} in this many fresh processes, one after the other; the table gives the median of their medians and the spread between them (default 1)")
-    parser.add_argument("--precision", type=_float, default=0.02, help="--refills auto: the 95%% interval of the refill median within +- this share of it (default 0.02, 2%%)")
-
-
-def _add_realtime(sub) -> None:
-    rt = sub.add_parser("realtime", help="can a policy hold a control rate? paced loop, sync and async inference")
-    _add_target_args(rt, None)
-    rt.add_argument("--hz", default="30", help=f"control rate in Hz, at most {MAX_HZ} (default 30); with --simulate a comma-separated list, e.g. 10,15,30,50,100, each run for at most 1,000,000 simulated ticks")
-    length = rt.add_mutually_exclusive_group()
-    length.add_argument("--seconds", type=_float, help="length of the paced run in seconds (default 10)")
-    length.add_argument("--ticks", type=_int, help="length of the paced run in control ticks")
-    rt.add_argument("--mode", choices=["sync", "async", "both", "rtc", "all"], default="both", help="sync: select_action on the loop; async: chunks computed in a background worker; rtc: LeRobot's Real-Time Chunking engine (LeRobot 0.6+, policies that support it); all: sync, async and rtc (default both)")
-    rt.add_argument("--execution-horizon", type=_int, default=10, help="rtc: actions of the previous chunk that guide the next (LeRobot's RTCConfig.execution_horizon; default 10)")
-    rt.add_argument("--queue-threshold", type=_int, default=30, help="rtc: the engine computes a new chunk once the queue holds this many actions or fewer (default 30, as lerobot-rollout)")
-    rt.add_argument("--max-guidance-weight", type=_float, default=10.0, help="rtc: LeRobot's RTCConfig.max_guidance_weight (default 10)")
-    rt.add_argument("--threshold", default="0.5", help="async: request a new chunk when the queue holds at most this share of a chunk, in [0, 1] (LeRobot's chunk_size_threshold; default 0.5); with --simulate a comma-separated list")
-    rt.add_argument("--aggregate", choices=["weighted_average", "latest_only"], default="weighted_average", help="async: how overlapping actions of two chunks merge, as LeRobot defines them (default weighted_average)")
-    rt.add_argument("--warmup", type=_int, help="refill cycles (sync) or chunks (async) run before the paced loop (default 2)")
-    rt.add_argument("--remote", action="store_true", help="also time round trips through LeRobot's own async inference server (gRPC PolicyServer on a Unix socket only you can open, needs lerobot[async])")
-    rt.add_argument("--remote-calls", type=_int, default=10, help="round trips timed with --remote (default 10)")
-    rt.add_argument("--port", type=_int, help="serve the policy server with --remote on 127.0.0.1:PORT, as LeRobot's robot client reaches it (default: a Unix socket in a private folder); every call still needs the run's secret")
-    rt.add_argument("--simulate", metavar="RESULTS.json", help="compute the verdict from a results file's measured samples instead of running policies")
-    rt.add_argument("--json", dest="json_path", help="write the results file with a 'realtime' section (with --simulate: the input results plus the simulation)")
-    rt.add_argument("--in-process", action="store_true", help="run the paced loops in this process instead of a child process (for debugging)")
-
-
-def _add_readers(sub) -> None:
-    """The commands that read results files: plot, report, compare."""
-    plot = sub.add_parser("plot", help="write PNG plots of a results file")
-    plot.add_argument("results", help="a results file written by run --json")
-    plot.add_argument("-o", "--output", default="plots", help="folder for the PNGs (default ./plots)")
-
-    report = sub.add_parser("report", help="render a results file as Markdown, CSV or self-contained HTML")
-    report.add_argument("results", nargs="+", help="a results file written by run --json; several (or a run --on "
-                        "fleet file): the fleet view, one column per machine")
-    report.add_argument("--label", action="append", default=[], help="the name of the next file's machine in the "
-                        "fleet view (repeatable, in the files' order; default: the CPU or GPU, device and versions "
-                        "the file records)")
-    report.add_argument("--format", choices=["md", "csv", "html", "table"], default="md",
-                        help="md (default), csv, html, or table: the table `run` printed")
-    report.add_argument("-o", "--output", help="write here instead of standard output (csv: also <name>.samples.csv with the raw samples)")
-
-    compare = sub.add_parser("compare", help="change of each median between two results files; exit 1 on a significant slowdown")
-    compare.add_argument("base", help="results file of the reference run")
-    compare.add_argument("new", help="results file of the run to check")
-    compare.add_argument("--min-change", default="5%", help="smallest change of a median that counts, e.g. 5%% or 0.05 (default 5%%)")
-    compare.add_argument("--force", action="store_true",
-                         help="compare even when a policy was measured on a busy machine (its figures are not reliable)")
-
-
-def _add_sweep(sub) -> None:
-    sw = sub.add_parser("sweep", help="latency along one or two axes of settings: a fitted cost model, the largest setting that holds a rate")
-    _add_policy_args(sw, None, DEFAULT_POLICIES)
-    sw.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps (default auto)")
-    sw.add_argument("--profile", default=DEFAULT_PROFILE, help=f"robot profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
-    sw.add_argument("--cameras", help="axis: numbers of cameras, e.g. 1,2,3")
-    sw.add_argument("--image-size", help="axis: camera image sizes, e.g. 224x224,480x640,720x1280")
-    sw.add_argument("--threads", help="axis: torch intra-op threads, e.g. 1,2")
-    sw.add_argument("--state-dim", type=_int, help="observation.state size (overrides the profile)")
-    sw.add_argument("--action-dim", type=_int, help="action size (overrides the profile)")
-    sw.add_argument("--set", dest="overrides", action="append", default=[], metavar="POLICY.FIELD=V[,V...]", help="a config field: one value, or an axis of values, e.g. diffusion.num_inference_steps=5,10,25,50,100 (repeatable)")
-    sw.add_argument("--refills", type=_refills, default=3, help="refill cycles measured at each point (default 3); auto: until --precision, as in run")
-    _add_repeat_args(sw, "each point of each policy")
-    sw.add_argument("--warmup", type=_int, default=1, help="refill cycles discarded first at each point (default 1)")
-    sw.add_argument("--max-seconds", type=_float, default=60.0, help="bound on each point's measuring time (default 60)")
-    sw.add_argument("--variant", help="acceleration variants, as in run")
-    sw.add_argument("--breakdown", action="store_true", help=BREAKDOWN_HELP + " (at each point)")
-    sw.add_argument("--hz", type=_float, help="also give, per policy and axis, the largest value that holds this control rate (sync and async)")
-    sw.add_argument("--hub", action="store_true", help="allow the Hugging Face hub, as in run")
-    sw.add_argument("--trust-remote-code", action="store_true", help=TRUST_HELP)
-    sw.add_argument("--json", dest="json_path", help="write the results file, rewritten after every point")
-    _add_cluster_args(sw, "sweep point")
-
-
-def _split_policies(text: str) -> list[str]:
-    """The names of a comma-separated list (each one checked by the run's plan, in a child)."""
-    return [n.strip() for n in text.split(",") if n.strip()]
+def _settings(args: argparse.Namespace, into: str) -> dict[str, Any]:
+    """The values of the settings of ``args.command`` that go ``into`` a settings object ("run":
+    RunSettings, by api.build_config's keywords; "realtime": RealtimeSettings), each as its
+    declaration reads it. The policies' names are ``_policy_names``'."""
+    return {o.field: o.value(getattr(args, o.field)) for o in options(args.command)
+            if o.into == into and o.field != "policies"}
 
 
 def _asked_names(args: argparse.Namespace) -> str:
-    """--policies and every --policy.type, as one comma-separated list."""
-    return ",".join(t for t in [args.policies, *args.policy_type] if t)
+    """--policies and every --policy.type given, as one comma-separated list."""
+    return ",".join(t for t in [args.policies if "policies" in args.given else "", *args.policy_type] if t)
 
 
-def _policy_names(args: argparse.Namespace, default: str) -> list[str]:
-    """--policies and --policy.type; ``default`` when neither is given and there is no --policy-path.
-    A name that is also a folder here is the built-in policy, and one line says how to get the folder."""
+def _policy_names(args: argparse.Namespace) -> list[str]:
+    """--policies and --policy.type; the command's default policies when neither is given and there
+    is no --policy-path. A name that is also a folder here is the built-in policy, and one line
+    says how to get the folder."""
     text = _asked_names(args)
-    if args.policies is None and not args.policy_type:
-        text = "" if args.policy_path else default
-    names = _split_policies(text)
+    if "policies" not in args.given and not args.policy_type:
+        text = "" if args.policy_paths else ",".join(args.policies)
+    names = comma_list(text)  # each one checked by the run's plan, in a child
     for name in names:
         if os.path.isfile(os.path.join(name, "config.json")):
             _log(f"note: '{name}' is the built-in policy; for the checkpoint folder {name}/ use --policy-path {name}")
@@ -239,21 +105,8 @@ def config_from_args(args: argparse.Namespace) -> RunSettings:
     """The validated settings of ``run``, ``verify`` or a live ``realtime``, as the API builds them."""
     from policybench.api import build_config
 
-    names = _policy_names(args, DEFAULT_POLICIES)  # an unknown name is said before a bad --set
-    run: RunKeywords = {
-        "device": args.device, "profile": args.profile or DEFAULT_PROFILE, "cameras": args.cameras,
-        "image_size": args.image_size, "state_dim": args.state_dim, "action_dim": args.action_dim,
-        "threads": args.threads, "hub": args.hub, "overrides": [parse_override(o) for o in args.overrides],
-        "policy_paths": args.policy_path, "trust_remote_code": args.trust_remote_code}
-    if args.command == "run":
-        run.update({"refills": args.refills, "baseline": args.baseline, "json_path": args.json_path,
-                    "max_seconds": args.max_seconds, "pipeline": args.pipeline,
-                    "variants": args.variant if args.variant is not None else "eager", "export_dir": args.export_dir,
-                    "hz": args.hz, "processes": args.processes, "precision": args.precision, "ray": args.ray, "on": args.on,
-                    "breakdown": args.breakdown})
-    if args.command in ("run", "realtime"):
-        run["warmup"] = args.warmup
-    return build_config(names, **run)
+    names = _policy_names(args)  # an unknown name is said before a bad --set
+    return build_config(names, **cast(RunKeywords, _settings(args, "run")))
 
 
 def _print(text: str) -> None:
@@ -330,42 +183,16 @@ def _budget_text(results, hz: float) -> str:
     return "".join(f"{line}\n" for line in lines) if lines else f"no policy measured a refill to judge at {hz:g} Hz\n"
 
 
-def _float_list(text: str, flag: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise UsageError(f"{flag} must be a number or a comma-separated list of numbers, got '{text}'") from None
-    if not values:
-        raise UsageError(f"{flag} is empty")
-    return values
-
-
-LIVE_ONLY = {"--device": lambda a: a.device != "auto", "--profile": lambda a: a.profile is not None,
-             "--policy-path": lambda a: bool(a.policy_path), "--warmup": lambda a: a.warmup is not None,
-             "--cameras": lambda a: a.cameras is not None, "--image-size": lambda a: a.image_size is not None,
-             "--state-dim": lambda a: a.state_dim is not None, "--action-dim": lambda a: a.action_dim is not None,
-             "--set": lambda a: bool(a.overrides), "--threads": lambda a: a.threads is not None,
-             "--hub": lambda a: a.hub, "--remote": lambda a: a.remote, "--port": lambda a: a.port is not None,
-             "--in-process": lambda a: a.in_process}
-
-
 def realtime_settings(args: argparse.Namespace) -> RealtimeSettings:
     """The validated settings of ``realtime``: a replay of ``--simulate``'s file, or a live run."""
     import dataclasses
 
-    settings = RealtimeSettings(
-        hz=_float_list(args.hz, "--hz"), thresholds=_float_list(args.threshold, "--threshold"), seconds=args.seconds,
-        ticks=args.ticks, mode=args.mode, aggregate=args.aggregate, remote=args.remote,
-        remote_calls=args.remote_calls, port=args.port, execution_horizon=args.execution_horizon,
-        queue_threshold=args.queue_threshold, max_guidance_weight=args.max_guidance_weight)
+    settings = RealtimeSettings(**_settings(args, "realtime"))
     if args.simulate:
-        given = [flag for flag, used in LIVE_ONLY.items() if used(args)]
+        given = [o.flag for o in options("realtime") if o.live_only and o.field in args.given]
         if given:
             raise UsageError(f"--simulate replays a results file; {given[0]} applies to live runs only")
         return settings
-    if not (args.policies or args.policy_type or args.policy_path):
-        args.policies = REALTIME_POLICIES
-    args.warmup = 2 if args.warmup is None else args.warmup
     return dataclasses.replace(settings, run=config_from_args(args))
 
 
@@ -479,7 +306,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from policybench.results import read_results
 
     files = [(path, read_results(path)) for path in args.results]
-    if len(files) > 1 or args.label or _several_nodes(files[0][1]):  # the fleet view
+    if len(files) > 1 or args.labels or _several_nodes(files[0][1]):  # the fleet view
         return _emit(_fleet_outputs(args, files), args.results)
     source, results = files[0]
     if not results.results and not results.realtime:
@@ -532,7 +359,7 @@ def _fleet_outputs(args: argparse.Namespace, files: list[tuple[str, RunResults]]
     """report of several files (or one fleet file): the fleet view in --format's rendering."""
     from policybench.report import fleet as report_fleet
 
-    fleet = report_fleet.build_fleet(files, args.label)
+    fleet = report_fleet.build_fleet(files, list(args.labels))
     if args.format == "md":
         from policybench.report.markdown import render_fleet_markdown
 
@@ -596,16 +423,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from policybench.orchestrate.sweep import estimate_seconds
     from policybench.scaling.verdict import holding
 
-    axes, fixed = parse_axes(args.cameras, args.image_size, args.threads, args.overrides)
-    cfg = build_config(
-        _policy_names(args, DEFAULT_POLICIES), policy_paths=args.policy_path, device=args.device,
-        profile=args.profile, state_dim=args.state_dim, **fixed_settings(args.cameras, args.image_size, args.threads),
-        action_dim=args.action_dim, refills=args.refills, warmup=args.warmup, max_seconds=args.max_seconds,
-        processes=args.processes, precision=args.precision,
-        overrides=fixed, variants=args.variant or "eager", hub=args.hub, json_path=args.json_path,
-        trust_remote_code=args.trust_remote_code, breakdown=args.breakdown, ray=args.ray, on=args.on,
-    )
-    settings = sweep_settings(cfg, axes, policy_paths=args.policy_path, hz=args.hz)
+    axes, fixed = parse_axes(args.cameras, args.image_size, args.threads, list(args.overrides))
+    cfg = build_config(_policy_names(args), **_settings(args, "run"),
+                       **fixed_settings(args.cameras, args.image_size, args.threads), overrides=fixed)
+    settings = sweep_settings(cfg, axes, policy_paths=args.policy_paths, hz=args.hz)
     estimate = estimate_seconds(cfg, list(settings.axes))
     if estimate > 600:
         _log(f"warning: this sweep can take up to {estimate / 60:.0f} min (--max-seconds {cfg.max_seconds:g} for each "
@@ -678,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _survive_any_locale()
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(argv)
         if args.command is None:
             build_parser().print_help()
             return 2

@@ -10,26 +10,15 @@ from typing import Any, TypedDict, cast
 
 from policybench.errors import SettingsError, literal
 from policybench.identity import Axis, Override, check_own_field, parse_override  # noqa: F401 - parse_override: --set's reader
+from policybench.options import (  # the bounds and choices that the flags' help states
+    AGGREGATES, DEFAULT_POLICIES, MAX_HZ, MAX_PROCESSES, MAX_THREADS, MIN_HZ, REALTIME_MODES,
+)
 from policybench.profiles import DEFAULT_PROFILE, PROFILES, Camera, Profile
 
-MAX_HZ = 10_000  # a period of 0.1 ms: a Python control loop's own overhead
 AUTO = "auto"  # refills: measure until the refill median is known to --precision
-
-
-# --processes: pyperf spreads a benchmark over 20 by default; a hundred fresh processes of one
-# policy is already hours of building for a VLA, and every process's samples are kept.
-MAX_PROCESSES = 100
-# --threads: a fixed cap, not this machine's CPU count, because the settings are checked where
-# they are made (the driver of a --ray run, which does not know its nodes) and again in each child.
-# 1024 is above the hardware threads of any one machine sold today (2 x 192 cores x 2 = 768), and
-# far below the 32,406 that --threads 100000 made, which exhausted the machine's process table.
-MAX_THREADS = 1024
 # realtime: a live run keeps one sample per tick, so at most as many ticks per mode as a measured
 # policy keeps samples (sizes.MAX_SAMPLES) and a simulation may have (control.simulate.MAX_TICKS).
 MAX_LIVE_TICKS = 1_000_000
-MIN_HZ = 0.01  # a period of 100 s: slower than any control loop; 1e-7 Hz was a 115-day period
-
-
 
 
 def _positive(name: str, value: float, spec: str = "") -> None:
@@ -42,7 +31,7 @@ class RunSettings:
     """Everything one ``policybench run`` needs, checked when it is made: it cannot exist with a
     count out of range or a setting naming a policy the run does not measure."""
 
-    policies: list[str] = field(default_factory=lambda: ["act", "smolvla", "diffusion"])
+    policies: list[str] = field(default_factory=lambda: list(DEFAULT_POLICIES))
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     profile: Profile = field(default_factory=lambda: PROFILES[DEFAULT_PROFILE])
     refills: int | str = 10  # measure at least this many full refill cycles; "auto": until ``precision``
@@ -201,12 +190,6 @@ def plain_settings(asked: RunKeywords) -> RunFields:
     """The keywords of ``asked`` that are RunSettings fields as they are."""
     kept = {k: v for k, v in asked.items() if k in RunFields.__optional_keys__}
     return cast(RunFields, kept)  # the keys just checked against RunFields: a TypedDict narrowing mypy cannot see
-
-
-# rtc last: its policy runs with rtc_config enabled, which select_action (sync, async) refuses.
-REALTIME_MODES = {"sync": ("sync",), "async": ("async",), "both": ("sync", "async"), "rtc": ("rtc",),
-                  "all": ("sync", "async", "rtc")}
-AGGREGATES = ("weighted_average", "latest_only")
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,20 @@ def test_sweep_and_realtime_take_keywords_and_their_errors_name_them():
         api.sweep(["noop"], {"threads": [1, 2]}, hz=0, device="cpu")
 
 
+@pytest.mark.parametrize(("function", "keywords", "message"), [
+    ("realtime", {"image_size": "0x5"}, "^image_size must be HEIGHTxWIDTH"),
+    ("realtime", {"state_dim": 0}, "^state_dim must be from 1"),
+    ("realtime", {"action_dim": 0}, "^action_dim must be from 1"),
+    ("sweep", {"state_dim": 0, "axes": {"threads": [1, 2]}}, "^state_dim must be from 1"),
+    ("sweep", {"action_dim": 0, "axes": {"threads": [1, 2]}}, "^action_dim must be from 1"),
+])
+def test_realtime_and_sweep_take_the_robot_as_their_commands_do(function, keywords, message):
+    from policybench import api
+
+    with pytest.raises(ValueError, match=message):
+        getattr(api, function)("noop", device="cpu", **keywords)
+
+
 def test_results_are_indexed_by_policy_variant_and_point():
     from fakes import ok_result, run_results
 

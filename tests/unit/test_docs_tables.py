@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from policybench.cli import main
+from policybench.options import FLAG_TABLE, render_flag_table
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -72,6 +73,40 @@ def test_a_published_excerpt_is_part_of_what_its_command_prints(doc, command, bl
     printed = iter(_output(command, monkeypatch, capsys).splitlines())
     missing = [line for line in block.splitlines() if line and line not in printed]
     assert not missing, f"{doc}: not printed (in this order) by `policybench {command}`: {missing[0]!r}"
+
+
+# The flag tables: each a block between `<!-- flags of: policybench COMMAND -->` and
+# `<!-- end of flags -->`, made from the settings' declaration (policybench.options) by
+# scripts/flag_tables.py. Where each lives is pinned, as the published tables' places are.
+FLAG_TABLES = [("docs/commands.md", command) for command in ("run", "realtime", "sweep", "verify")]
+
+
+def _flag_tables() -> list[tuple[str, str, str]]:
+    return [(str(doc.relative_to(ROOT)), m.group(2), m.group(3))
+            for doc in DOCS for m in FLAG_TABLE.finditer(doc.read_text())]
+
+
+@pytest.mark.parametrize(("doc", "command"), FLAG_TABLES)
+def test_a_commands_flag_table_is_generated_where_it_lives(doc, command):
+    assert (doc, command) in [(d, c) for d, c, _ in _flag_tables()], f"{doc}: no flag table of {command}"
+
+
+@pytest.mark.parametrize(("doc", "command", "table"), _flag_tables(), ids=lambda x: str(x)[:40])
+def test_a_flag_table_is_what_the_declaration_makes(doc, command, table):
+    assert table == render_flag_table(command), f"{doc}: regenerate with `python scripts/flag_tables.py`"
+
+
+@pytest.mark.parametrize(("doc", "command", "table"), _flag_tables(), ids=lambda x: str(x)[:40])
+def test_a_flag_table_names_the_flags_that_help_lists(doc, command, table, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    # "  --ray [ADDRESS]       each ...", "  --policy-path DIR, --policy.path DIR": the flags --help lists
+    invocations = re.findall(r"^  (-\S.*?)(?:\s{2,}|$)", capsys.readouterr().out, re.M)
+    helped = {part.split()[0] for line in invocations for part in line.split(", ")} - {"-h", "--help"}
+    rows = re.findall(r"^\| (.*?) \|", table, re.M)[1:] + re.findall(rf"^`{command}` .*", table, re.M)
+    tabled = {flag for cell in rows for flag in re.findall(r"`(-[^ `]+)", cell)}
+    assert tabled == helped, f"{doc}: only in {command}'s table: {sorted(tabled - helped)}; only in its --help: " \
+                             f"{sorted(helped - tabled)}"
 
 
 def _anchors(doc: Path) -> set[str]:

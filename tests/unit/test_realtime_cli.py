@@ -135,7 +135,8 @@ def test_the_largest_simulation_allowed_runs(capsys, results_file):
     assert main(["realtime", "--simulate", str(results_file), "--hz", "10000", "--ticks", "20"]) == 0
 
 
-@pytest.mark.parametrize("flag", [["--profile", "so100"], ["--warmup", "2"], ["--policy-path", "ckpt"]])
+@pytest.mark.parametrize("flag", [["--profile", "so100"], ["--warmup", "2"], ["--policy-path", "ckpt"],
+                                  ["--device", "auto"]])
 def test_simulate_refuses_the_flags_of_live_runs_even_at_their_default(capsys, results_file, flag):
     line = assert_one_error_line(capsys, main(["realtime", "--simulate", str(results_file), *flag]))
     assert f"{flag[0]} applies to live runs only" in line
