@@ -269,6 +269,22 @@ ROOFLINE_TERMS = ("flops", "weight_bytes_read", "peak_flops", "peak_bytes_per_s"
 _COST = dict.fromkeys(("flops", "weight_bytes_read", "floor_ms", "peak_flops", "peak_bytes_per_s"), read_real)
 
 
+def read_precision(value: object, where: str) -> str:
+    """A number format's short name ("fp32", "bf16"): a word of at most 16 letters and digits."""
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9_]{1,16}", value):
+        raise UsageError(f"{where} is {shown(value)}; must be a precision's name such as fp32, bf16, fp16 or int8")
+    return value
+
+
+def read_rates(value: object, where: str) -> JSON:
+    """{precision: peak operations per second}."""
+    rates = read_object(value, where)
+    for name, rate in rates.items():
+        read_precision(name, f"{where} key")
+        read_number(rate, f"{where}.{one_line(name)}", 0, _FLOAT_MAX, "must be a rate in operations per second")
+    return rates
+
+
 def read_breakdown(value: object, where: str) -> JSON:
     """--breakdown (anatomy/): its components, each breakdown refill's whole time and each
     component's time and calls in it, and the costs; {} for a result (or a file) without one."""
@@ -298,8 +314,11 @@ def read_breakdown(value: object, where: str) -> JSON:
 
 
 def read_roofline(value: object, where: str) -> JSON:
-    """Numbers; a floor (floor_ms) comes with the four terms it is computed from."""
-    rl = read_fields(read_object(value, where), where, dict.fromkeys((*ROOFLINE_TERMS, "floor_ms", "x_of_floor"), read_real))
+    """Numbers; a floor (floor_ms) comes with the four terms it is computed from; the precision
+    the floor is of and the peak rate measured for each precision (newer files)."""
+    readers: dict[str, Reader] = {**dict.fromkeys((*ROOFLINE_TERMS, "floor_ms", "x_of_floor", "weights_read"), read_real),
+                                  "precision": read_precision, "peak_flops_by_precision": read_rates}
+    rl = read_fields(read_object(value, where), where, readers)
     missing = [key for key in ROOFLINE_TERMS if rl.get(key) is None]
     if rl.get("floor_ms") and missing:
         raise UsageError(f"{where}.{missing[0]} is missing; a floor_ms comes with {', '.join(ROOFLINE_TERMS)}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from policybench.report.format import label, median_text
 from policybench.results import OK, PolicyResult
+from policybench.schema import one_line
 
 NOT_A_WIN = "not a win"
 
@@ -63,9 +64,36 @@ def _equivalent(r: PolicyResult) -> str:
     return "yes" if eq["equivalent"] else f"NO (> {eq['tolerance']:g}): {NOT_A_WIN}"
 
 
+def _number(d: dict[str, object], key: str) -> float | None:
+    value = d.get(key)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def _floor(r: PolicyResult) -> str:
-    x = r.roofline.get("x_of_floor") if r.status == OK else None
-    return "-" if x is None else f"{x:.1f} x"
+    """The refill median as a multiple of its floor; below 1 the floor is wrong, and said so."""
+    x = _number(r.roofline, "x_of_floor") if r.status == OK else None
+    if x is None:
+        return "-"
+    return f"{x:.1f} x" if x >= 1 else "below: floor wrong"
+
+
+def _floor_precision(r: PolicyResult) -> str:
+    precision = r.roofline.get("precision") if r.status == OK else None
+    return one_line(precision) if isinstance(precision, str) else "-"
+
+
+def below_floor(r: PolicyResult) -> str | None:
+    """'ACT+openvino-bf16: refill median 60.6 ms is below its bf16 floor of 200 ms: ...' for a
+    variant measured faster than its roofline floor allows, which only a wrong floor (a peak
+    measured below what the variant reached) explains; else None."""
+    rl = r.roofline
+    x, floor = _number(rl, "x_of_floor"), _number(rl, "floor_ms")
+    if r.status != OK or x is None or x >= 1 or not floor:
+        return None
+    precision = rl.get("precision")
+    of = f"its {one_line(precision)} floor" if isinstance(precision, str) else "its floor"
+    return (f"{label(r)}: refill median {x * floor:.3g} ms is below {of} of {floor:.3g} ms: the floor is wrong "
+            "(a peak measured below what this variant reached), so no multiple of it is shown")
 
 
 def _first(r: PolicyResult) -> str:
@@ -88,7 +116,7 @@ def variant_rows(rs: list[PolicyResult]) -> list[list[str]]:
         ["Equivalent actions"] + [_equivalent(r) for r in rs],
         ["First refill (s)"] + [_first(r) for r in rs],
         ["Refill / floor"] + [_floor(r) for r in rs],
-    ]
+    ] + ([["Floor precision"] + [_floor_precision(r) for r in rs]] if any("precision" in r.roofline for r in rs) else [])
 
 
 _MEMORY_ROWS = [

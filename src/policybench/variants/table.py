@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from policybench.errors import UsageError
+from policybench.variants.precision import BF16, FP16, FP32
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,15 @@ class Variant:
     skip_eval_walk: bool = False
     cudagraph: bool = False
     runtime: str | None = None  # deployment runtime that runs the exported part (variants/runtimes.py)
+
+    @property
+    def precision(self) -> str:
+        """The number format its matrix products run in (variants/precision.py), which its roofline
+        floor is charged at: its dtype's, fp32 without one."""
+        return _PRECISION_OF_DTYPE[self.dtype]
+
+
+_PRECISION_OF_DTYPE = {None: FP32, "bfloat16": BF16, "float16": FP16}
 
 
 VARIANTS: dict[str, Variant] = {
