@@ -26,7 +26,7 @@ FLAGS = {
     "cameras": "--cameras", "image_size": "--image-size", "state_dim": "--state-dim", "action_dim": "--action-dim",
     "overrides": "--set", "threads": "--threads", "hub": "--hub", "trust_remote_code": "--trust-remote-code",
     "refills": "--refills", "warmup": "--warmup", "max_seconds": "--max-seconds", "pipeline": "--pipeline",
-    "variants": "--variant", "export_dir": "--export", "baseline": "--baseline", "json_path": "--json",
+    "variants": "--variant", "tolerance": "--tolerance", "export_dir": "--export", "baseline": "--baseline", "json_path": "--json",
     "hz": "--hz", "seconds": "--seconds", "ticks": "--ticks", "mode": "--mode", "thresholds": "--threshold",
     "aggregate": "--aggregate", "remote": "--remote", "remote_calls": "--remote-calls", "port": "--port",
     "execution_horizon": "--execution-horizon", "queue_threshold": "--queue-threshold",
@@ -117,6 +117,7 @@ def _add_run(sub) -> None:
     run.add_argument("--pipeline", action="store_true", help="time LeRobot's whole deployment step, stage by stage: raw observation -> prepare -> preprocessor -> select_action -> postprocessor")
     run.add_argument("--breakdown", action="store_true", help=BREAKDOWN_HELP)
     run.add_argument("--variant", help="acceleration variants measured side by side with eager: eager,noeval,bf16,fp16,compile,onnxruntime,openvino,openvino-bf16,tensorrt,cudagraph or all; each checked for equivalent actions and placed against the refill's roofline floor")
+    run.add_argument("--tolerance", type=_float, help="relative error (max |Δaction| / max |eager's action|) a variant's actions may have against fp32 eager's to count as a win (default: each variant's own, 1e-4 for fp32 variants, 2e-2 for bf16/fp16)")
     run.add_argument("--export", dest="export_dir", metavar="DIR", help="save each model a runtime variant (onnxruntime, openvino, openvino-bf16) exported, with a JSON manifest: policy, config, inputs, runtime and version, equivalence")
     run.add_argument("--baseline", help="policy the ratio columns divide by (default smolvla when it runs)")
     run.add_argument("--hz", type=_float, help=f"after the table, each policy's budget at this control rate (sync, and async at threshold 0.5), by how much its refill misses it and what would hold; at most {MAX_HZ}")
@@ -249,6 +250,7 @@ def config_from_args(args: argparse.Namespace) -> RunSettings:
         run.update({"refills": args.refills, "baseline": args.baseline, "json_path": args.json_path,
                     "max_seconds": args.max_seconds, "pipeline": args.pipeline,
                     "variants": args.variant if args.variant is not None else "eager", "export_dir": args.export_dir,
+                    "tolerance": args.tolerance,
                     "hz": args.hz, "processes": args.processes, "precision": args.precision, "ray": args.ray, "on": args.on,
                     "breakdown": args.breakdown})
     if args.command in ("run", "realtime"):

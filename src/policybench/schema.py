@@ -252,7 +252,25 @@ def read_equivalence(value: object, where: str) -> JSON:
         if eq.get(key) is None:
             raise UsageError(f"{where}.{key} is missing; an equivalence has max_abs_diff, rel_error, tolerance and equivalent")
     return read_fields(eq, where, {"equivalent": read_bool, "rel_error": read_real, "tolerance": read_real,
-                                   "max_abs_diff": read_real})
+                                   "max_abs_diff": read_real, "tolerance_given": read_bool,
+                                   "action_max_diff": read_real, "action_median_diff": read_real,
+                                   "range_share": read_real, "action_range": read_reals,
+                                   "units": read_choice(("action", "output")), "range_from": read_choice(("dataset statistics", "reference chunk")),
+                                   "weights": read_choice(("random", "checkpoint", "given"))})
+
+
+def read_reals(value: object, where: str) -> list[float]:
+    return [float(read_real(v, f"{where}[{k}]")) for k, v in enumerate(read_list(value, where))]
+
+
+def read_choice(choices: tuple[str, ...]) -> Reader:
+    """A reader of one of ``choices``."""
+    def read(value: object, where: str) -> str:
+        if value not in choices:
+            raise UsageError(f"{where} is {shown(value)}; must be one of {', '.join(choices)}")
+        return cast(str, value)
+
+    return read
 
 
 def read_machine_load(value: object, where: str) -> JSON:
@@ -349,7 +367,7 @@ def read_machine(value: object, where: str) -> JSON:
 def read_run(value: object) -> JSON:
     readers = {"profile": read_profile, "overrides": read_texts, "baseline": read_name, "sweep": read_sweep,
                "hz": read_rate, "processes": read_processes, "precision": read_share, "refills": read_refills,
-               "breakdown": read_bool}
+               "breakdown": read_bool, "tolerance": read_real}
     return read_fields(read_object(value, "run"), "run", readers)
 
 

@@ -16,6 +16,7 @@ from policybench.policies.lerobot_policies import LeRobotPolicy
 from policybench.policies.pipeline import PipelinePolicy
 from policybench.results import FAILED, SKIPPED, PolicyResult
 from policybench.environment import cpu_vector_flags
+from policybench.measure.accuracy import ActionUnits, action_units
 from policybench.measure.roofline import device_peaks, precision_floor, precision_peaks, refill_cost
 from policybench.variants.cudagraph import CaptureFailed
 from policybench.variants.equivalence import equivalence, first_chunk
@@ -39,6 +40,7 @@ def measure_variants(
     """Each --variant of one built policy, as a result of its own made from ``base``. A variant that
     cannot run here is "skipped" with its reason; one that fails is "failed", and the others still run."""
     reference = first_chunk(adapter, obs, cfg.seed, device)
+    units = action_units(adapter, base.source, device, warn)
     flags = cpu_vector_flags() if device == "cpu" else None
     reasons = {name: skip_reason(VARIANTS[name], _policy(adapter), device, flags) for name in cfg.variants}
     precisions = {name: variant_precision(VARIANTS[name], device) for name in cfg.variants}
@@ -58,7 +60,7 @@ def measure_variants(
             warn(f"{r.name}: skipped: {reason}")
             continue
         try:
-            _measure_variant(r, variant, adapter, obs, reference, cfg, device, warn, measure)
+            _measure_variant(r, variant, adapter, obs, (reference, units), cfg, device, warn, measure)
             if cost:
                 r.roofline = _against_floor(r, precision_floor(cost, peaks, rates, precisions[name]), warn)
         except VariantUnavailable as exc:  # a failed capture or export: skipped with its reason
@@ -116,8 +118,8 @@ def _against_floor(r: PolicyResult, roofline: dict[str, object], warn: Log) -> d
 
 
 def _measure_variant(
-    r: PolicyResult, variant: Variant, adapter: PolicyAdapter, obs: dict, reference: torch.Tensor, cfg: RunSettings,
-    device: str, warn: Log, measure: Measure,
+    r: PolicyResult, variant: Variant, adapter: PolicyAdapter, obs: dict, reference: tuple[torch.Tensor, ActionUnits],
+    cfg: RunSettings, device: str, warn: Log, measure: Measure,
 ) -> None:
     """One variant: its first chunk against eager's (compilation and export included), then the loop."""
     run: contextlib.AbstractContextManager = contextlib.nullcontext()
@@ -127,15 +129,36 @@ def _measure_variant(
         assert isinstance(policy, LeRobotPolicy), "skip_reason skips any other policy"
         run = make_variant(policy, variant, device)
         wrapped = adapter.around(run) if isinstance(adapter, PipelinePolicy) else run
+    chunk0, units = reference
     with run:
         start = time.perf_counter()
         chunk = first_chunk(wrapped, obs, cfg.seed, device)  # includes torch.compile's compilation
         r.first_chunk_seconds = time.perf_counter() - start
-        r.equivalence = equivalence(reference, chunk, variant.tolerance)
+        r.equivalence = judge(chunk0, chunk, units, variant, cfg.tolerance)
         if isinstance(run, RuntimePolicy):  # the first refill exported: record it, save it
             r.export = run.finish_export(r, cfg.export_dir, warn)
         measure(r, wrapped)
     if not r.equivalence["equivalent"]:
-        warn(f"{r.name}: actions differ from fp32 eager (relative error {r.equivalence['rel_error']:.2g} "
-             f"> {variant.tolerance:g}): its speed is not a win")
+        warn(f"{r.name}: actions differ from fp32 eager ({miss_text(r.equivalence)}): its speed is not a win")
 
+
+def judge(reference: torch.Tensor, chunk: torch.Tensor, units: ActionUnits, variant: Variant,
+          tolerance: float | None) -> dict[str, object]:
+    """The equivalence of ``chunk`` with eager's: the verdict against ``tolerance`` (the user's;
+    None: the variant's own), and the differences in action units."""
+    given = tolerance is not None
+    verdict = equivalence(reference, chunk, tolerance if tolerance is not None else variant.tolerance)
+    return {**verdict, **({"tolerance_given": True} if given else {}), **units.compare(reference, chunk)}
+
+
+def miss_text(eq: dict[str, object]) -> str:
+    """'relative error 0.03, 1.5x the tolerance 0.02; largest action difference 0.012 (0.8 % of its range)'."""
+    rel, tol = eq["rel_error"], eq["tolerance"]
+    assert isinstance(rel, float) and isinstance(tol, float)
+    whose = "your tolerance" if eq.get("tolerance_given") else "the tolerance"
+    text = f"relative error {rel:.2g}, {rel / tol:.2g}x {whose} {tol:g}" if tol > 0 else f"relative error {rel:.2g}"
+    largest, share = eq.get("action_max_diff"), eq.get("range_share")
+    if isinstance(largest, float):
+        text += f"; largest action difference {largest:.3g}"
+        text += f" ({100 * share:.2g} % of its range)" if isinstance(share, float) else ""
+    return text

@@ -6,7 +6,7 @@ and HTML reports show the same rows, the CSV the same values."""
 
 from __future__ import annotations
 
-from policybench.report.format import label, median_text
+from policybench.report.format import identity_label, label, median_text
 from policybench.results import OK, PolicyResult
 from policybench.schema import one_line
 
@@ -58,10 +58,54 @@ def _speedup(r: PolicyResult, rs: list[PolicyResult], phase: str) -> str:
 
 
 def _equivalent(r: PolicyResult) -> str:
+    """"yes" (within the variant's own tolerance), "yes, within your 0.05" (--tolerance), or by
+    how much it misses: "NO (2.5x over 0.02): not a win", "NO (2.5x over your 0.02): ..."."""
     eq = r.equivalence
     if r.status != OK or not eq:
         return "-"
-    return "yes" if eq["equivalent"] else f"NO (> {eq['tolerance']:g}): {NOT_A_WIN}"
+    yours = "your " if eq.get("tolerance_given") else ""
+    if eq["equivalent"]:
+        return f"yes, within your {eq['tolerance']:g}" if yours else "yes"
+    rel, tol = _number(eq, "rel_error"), _number(eq, "tolerance")
+    if rel is None or tol is None:
+        return f"NO: {NOT_A_WIN}"
+    over = f"{rel / tol:.2g}x over {yours}{tol:g}" if tol > 0 else f"> {yours}{tol:g}"
+    return f"NO ({over}): {NOT_A_WIN}"
+
+
+def _action_diff(r: PolicyResult) -> str:
+    """The largest and the median |Δaction|, in action units: "0.031 / 0.0042"."""
+    eq = r.equivalence
+    largest, median = _number(eq, "action_max_diff"), _number(eq, "action_median_diff")
+    if r.status != OK or largest is None or median is None:
+        return "-"
+    return f"{largest:.2g} / {median:.2g}"
+
+
+def _range_share(r: PolicyResult) -> str:
+    share = _number(r.equivalence, "range_share") if r.status == OK else None
+    return "-" if share is None else f"{100 * share:.2g} %"
+
+
+def accuracy_notes(rs: list[PolicyResult]) -> list[str]:
+    """Once per policy: in which units its action differences are, and that the figures are of
+    random weights where they are (a trained checkpoint's are what a deployment gets)."""
+    notes = []
+    for policy in dict.fromkeys(r.policy for r in rs):
+        eqs = [r.equivalence for r in rs if r.policy == policy and r.status == OK and "units" in r.equivalence]
+        if not eqs:
+            continue
+        eq, name = eqs[0], identity_label(policy)
+        units = ("action units, after the checkpoint's postprocessor" if eq["units"] == "action"
+                 else "the policy's output units (no dataset statistics to unnormalize with)")
+        span = ("each dimension's range in the dataset statistics" if eq.get("range_from") == "dataset statistics"
+                else "the span of eager's chunk")
+        note = f"{name}: action |Δ| against fp32 eager in {units}; the share is of {span}"
+        if eq.get("weights") == "random":
+            note += ("; these accuracy figures are of random weights: a trained checkpoint's (--policy-path) "
+                     "are what a deployment gets")
+        notes.append(note)
+    return notes
 
 
 def _number(d: dict[str, object], key: str) -> float | None:
@@ -114,9 +158,13 @@ def variant_rows(rs: list[PolicyResult]) -> list[list[str]]:
         ["Step speedup vs eager"] + [_speedup(r, rs, "step") for r in rs],
         ["Rel. error vs fp32 eager"] + [_rel(r) for r in rs],
         ["Equivalent actions"] + [_equivalent(r) for r in rs],
+        *([["Action |Δ| max / median"] + [_action_diff(r) for r in rs],
+           ["Action |Δ| max / range"] + [_range_share(r) for r in rs]]
+          if any("action_max_diff" in r.equivalence for r in rs) else []),
         ["First refill (s)"] + [_first(r) for r in rs],
         ["Refill / floor"] + [_floor(r) for r in rs],
-    ] + ([["Floor precision"] + [_floor_precision(r) for r in rs]] if any("precision" in r.roofline for r in rs) else [])
+        *([["Floor precision"] + [_floor_precision(r) for r in rs]] if any("precision" in r.roofline for r in rs) else []),
+    ]
 
 
 _MEMORY_ROWS = [

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from policybench.report.breakdown import HEADERS as BREAKDOWN_HEADERS, breakdown_sections
-from policybench.report.details import below_floor, detail_rows, interval_notes, missing_notes, not_a_win
+from policybench.report.details import accuracy_notes, below_floor, detail_rows, interval_notes, missing_notes, not_a_win
 from policybench.report.format import format_ms, label, machine_line, median_text, percentile_text
 from policybench.report.realtime import render_realtime
 from policybench.results import OK, PolicyResult, RunResults
@@ -64,7 +64,8 @@ def report_notes(results: RunResults, notes: list[str] | None = None) -> list[st
     failures = [f"{label(r)} {r.status}: {(r.error or '').splitlines()[0] if r.error else ''}"
                 for r in results.results if r.status != OK]
     below = [why for r in results.results if (why := below_floor(r))]
-    return failures + missing_notes(results.results) + below + interval_notes(results.results) + list(notes or [])
+    return (failures + missing_notes(results.results) + below + accuracy_notes(results.results)
+            + interval_notes(results.results) + list(notes or []))
 
 
 def _escape(cell: str) -> str:
