@@ -230,7 +230,7 @@ def build_config(policies: Sequence[str] | str | None = None, *, objects: Sequen
     looked up. A keyword not given keeps RunSettings' default."""
     from policybench.policies.hub import hub_overrides
     from policybench.settings import RunSettings, plain_settings
-    from policybench.variants.table import parse_variants
+    from policybench.variants.table import AUTO, parse_variants
 
     if isinstance(policies, str):
         policies = [p.strip() for p in policies.split(",") if p.strip()]
@@ -242,8 +242,9 @@ def build_config(policies: Sequence[str] | str | None = None, *, objects: Sequen
     if asked.get("hub"):
         ov[:0] = hub_overrides(names)
     variants = asked.get("variants", "eager")
+    text = variants if isinstance(variants, str) else ",".join(variants)
     return RunSettings(policies=names, profile=profile, overrides=ov, **plain_settings(asked),
-                       variants=parse_variants(variants if isinstance(variants, str) else ",".join(variants)))
+                       variants=parse_variants(text), auto_variant=text.strip() == AUTO)
 
 
 def _profile(asked: RunKeywords) -> Profile:

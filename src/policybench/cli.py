@@ -116,7 +116,7 @@ def _add_run(sub) -> None:
     run.add_argument("--max-seconds", type=_float, default=60.0, help="upper bound on each policy's measuring time (default 60)")
     run.add_argument("--pipeline", action="store_true", help="time LeRobot's whole deployment step, stage by stage: raw observation -> prepare -> preprocessor -> select_action -> postprocessor")
     run.add_argument("--breakdown", action="store_true", help=BREAKDOWN_HELP)
-    run.add_argument("--variant", help="acceleration variants measured side by side with eager: eager,noeval,bf16,fp16,compile,onnxruntime,openvino,openvino-bf16,tensorrt,cudagraph or all; each checked for equivalent actions and placed against the refill's roofline floor")
+    run.add_argument("--variant", help="acceleration variants measured side by side with eager: eager,noeval,bf16,fp16,compile,onnxruntime,openvino,openvino-bf16,tensorrt,cudagraph or all; each checked for equivalent actions and placed against the refill's roofline floor of its precision; auto: every variant that applies here, ending with the fastest within the tolerance")
     run.add_argument("--tolerance", type=_float, help="relative error (max |Δaction| / max |eager's action|) a variant's actions may have against fp32 eager's to count as a win (default: each variant's own, 1e-4 for fp32 variants, 2e-2 for bf16/fp16)")
     run.add_argument("--export", dest="export_dir", metavar="DIR", help="save each model a runtime variant (onnxruntime, openvino, openvino-bf16) exported, with a JSON manifest: policy, config, inputs, runtime and version, equivalence")
     run.add_argument("--baseline", help="policy the ratio columns divide by (default smolvla when it runs)")
@@ -312,6 +312,8 @@ def cmd_run(args: argparse.Namespace) -> int:
            render_table(results, cfg.resolved_baseline(), width=output_width()))
     if args.hz is not None:
         _print(_budget_text(results, args.hz))
+    if cfg.auto_variant:
+        _print(_choice_text(results))
     if cfg.json_path and earlier and not results.measured():
         _log(f"{cfg.json_path}: left as it was: nothing was measured in this run")
     elif cfg.json_path and stopped is None and not args.quiet:
@@ -322,6 +324,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         for note in diagnose(results):
             _log(f"warning: {note}")
     return 0 if all(r.status in (OK, SKIPPED) for r in results.results) else 1
+
+
+def _choice_text(results: RunResults) -> str:
+    """--variant auto's last lines: what to deploy, per policy (report/choice.py)."""
+    from policybench.report.choice import render_choice
+
+    return render_choice(results) or "no policy measured eager beside its variants: nothing to choose\n"
 
 
 def _budget_text(results, hz: float) -> str:
@@ -494,7 +503,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not results.results:
             raise UsageError(f"{source}: holds realtime entries only; --format table is run's table: use --format md")
 
-        outputs = {args.output: render_table(results, _recorded_baseline(results), width=_width_of(args.output))}
+        table = render_table(results, _recorded_baseline(results), width=_width_of(args.output))
+        outputs = {args.output: table + (_choice_text(results) if results.run.get("auto_variant") else "")}
     elif args.format == "md":
         from policybench.report.markdown import render_markdown
 

@@ -367,7 +367,7 @@ def read_machine(value: object, where: str) -> JSON:
 def read_run(value: object) -> JSON:
     readers = {"profile": read_profile, "overrides": read_texts, "baseline": read_name, "sweep": read_sweep,
                "hz": read_rate, "processes": read_processes, "precision": read_share, "refills": read_refills,
-               "breakdown": read_bool, "tolerance": read_real}
+               "breakdown": read_bool, "tolerance": read_real, "auto_variant": read_bool}
     return read_fields(read_object(value, "run"), "run", readers)
 
 

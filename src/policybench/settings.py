@@ -57,6 +57,7 @@ class RunSettings:
     variants: list[str] = field(default_factory=lambda: ["eager"])  # acceleration variants, eager first
     export_dir: str | None = None  # --export: where runtime variants save their model and manifest
     tolerance: float | None = None  # --tolerance: relative error a variant's actions may have; None: each variant's own
+    auto_variant: bool = False  # --variant auto: every variant, then the fastest within the tolerance named
     trust_remote_code: bool = False  # --trust-remote-code: let LeRobot run a model's own Python files
     hz: float | None = None  # run --hz: the control rate the budgets after the table are for
     hub: bool = False  # --hub: the Hugging Face hub may be reached (SmolVLA's real VLM config)
@@ -150,6 +151,7 @@ class RunSettings:
             **({"breakdown": True} if self.breakdown else {}),
             "export_dir": self.export_dir,
             **({"tolerance": self.tolerance} if self.tolerance is not None else {}),
+            **({"auto_variant": True} if self.auto_variant else {}),
             **({"hz": self.hz} if self.hz is not None else {}),
         }
 

@@ -54,13 +54,18 @@ ORDER = ["eager", "noeval", "bf16", "fp16", "compile", "onnxruntime", "openvino"
          "cudagraph", "cudagraph-bf16"]
 
 
+AUTO = "auto"  # every variant, and the run ends naming the fastest within the tolerance (report/choice.py)
+
+
 def parse_variants(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
-    if names == ["all"]:
+    if names in (["all"], [AUTO]):
         return list(ORDER)
+    if AUTO in names:
+        raise UsageError("--variant auto measures every variant that applies here: give it alone")
     for n in names:
         if n not in VARIANTS:
-            raise UsageError(f"unknown variant '{n}'; known variants: {', '.join(VARIANTS)} or all")
+            raise UsageError(f"unknown variant '{n}'; known variants: {', '.join(VARIANTS)}, all or auto")
     if not names:
         raise UsageError("--variant is empty")
     names = ["eager"] + [n for n in ORDER if n in names and n != "eager"]  # eager is the reference
