@@ -231,7 +231,7 @@ def build_config(policies: Sequence[str] | str | None = None, *, objects: Sequen
     from policybench.options import DEFAULT_POLICIES
     from policybench.policies.hub import hub_overrides
     from policybench.settings import RunSettings, plain_settings
-    from policybench.variants.table import parse_variants
+    from policybench.variants.table import AUTO, parse_variants
 
     if isinstance(policies, str):
         policies = [p.strip() for p in policies.split(",") if p.strip()]
@@ -243,8 +243,9 @@ def build_config(policies: Sequence[str] | str | None = None, *, objects: Sequen
     if asked.get("hub"):
         ov[:0] = hub_overrides(names)
     variants = asked.get("variants", "eager")
+    text = variants if isinstance(variants, str) else ",".join(variants)
     return RunSettings(policies=names, profile=profile, overrides=ov, **plain_settings(asked),
-                       variants=parse_variants(variants if isinstance(variants, str) else ",".join(variants)))
+                       variants=parse_variants(text), auto_variant=text.strip() == AUTO)
 
 
 def _profile(asked: RunKeywords) -> Profile:
@@ -302,7 +303,7 @@ def run(
     refills: int | str = 10, warmup: int = 2, max_seconds: float = 60.0, processes: int = 1, precision: float = 0.02,
     # what is measured
     overrides: Mapping[str, object] | None = None, variants: Sequence[str] | str = ("eager",), pipeline: bool = False,
-    breakdown: bool = False, policy_paths: Sequence[str] = (), hub: bool = False, trust_remote_code: bool = False,
+    tolerance: float | None = None, breakdown: bool = False, policy_paths: Sequence[str] = (), hub: bool = False, trust_remote_code: bool = False,
     seed: int = 0, inputs: object = None, isolate: bool | None = None, ray: str | None = None, on: Sequence[str] = (),
     # what is written and said
     baseline: str | None = None, json_path: str | None = None, export_dir: str | None = None, hz: float | None = None,
@@ -323,7 +324,9 @@ def run(
     fresh child processes one after the other, every process's samples kept (not with ``isolate=False``).
     ``overrides`` sets LeRobot config fields ({"diffusion.num_inference_steps": 10});
     ``variants`` adds acceleration variants (bf16, compile, onnxruntime, ...) beside eager, whose
-    exported models go to ``export_dir``; ``pipeline`` times LeRobot's whole deployment step;
+    exported models go to ``export_dir`` and whose actions may be ``tolerance`` (a relative error:
+    max |Δ| / max |eager's action|) off fp32 eager's (None: each variant's own, 1e-4 for fp32 and
+    2e-2 for bf16/fp16); ``pipeline`` times LeRobot's whole deployment step;
     ``breakdown`` splits refills of their own, after the timed ones, into the family's components.
     ``threads`` sets torch's threads for the run; ``hub`` allows downloads; ``trust_remote_code``
     lets LeRobot run a model's own Python files (only for sources you trust); ``json_path`` is
@@ -338,7 +341,7 @@ def run(
         cfg = build_config(names, device=device, profile=profile, cameras=cameras, image_size=image_size,
                            state_dim=state_dim, action_dim=action_dim, refills=refills, warmup=warmup,
                            max_seconds=max_seconds, processes=processes, precision=precision,
-                           overrides=overrides, variants=variants, pipeline=pipeline,
+                           overrides=overrides, variants=variants, pipeline=pipeline, tolerance=tolerance,
                            policy_paths=policy_paths, threads=threads, hub=hub, baseline=baseline,
                            json_path=json_path, export_dir=export_dir, seed=seed, objects=list(built),
                            trust_remote_code=trust_remote_code, hz=hz, breakdown=breakdown, ray=ray, on=list(on))

@@ -163,6 +163,8 @@ def cmd_run(args: argparse.Namespace) -> int:
            render_table(results, cfg.resolved_baseline(), width=output_width()))
     if args.hz is not None:
         _print(_budget_text(results, args.hz))
+    if cfg.auto_variant:
+        _print(_choice_text(results))
     if cfg.json_path and earlier and not results.measured():
         _log(f"{cfg.json_path}: left as it was: nothing was measured in this run")
     elif cfg.json_path and stopped is None and not args.quiet:
@@ -173,6 +175,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         for note in diagnose(results):
             _log(f"warning: {note}")
     return 0 if all(r.status in (OK, SKIPPED) for r in results.results) else 1
+
+
+def _choice_text(results: RunResults) -> str:
+    """--variant auto's last lines: what to deploy, per policy (report/choice.py)."""
+    from policybench.report.choice import render_choice
+
+    return render_choice(results) or "no policy measured eager beside its variants: nothing to choose\n"
 
 
 def _budget_text(results, hz: float) -> str:
@@ -319,7 +328,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not results.results:
             raise UsageError(f"{source}: holds realtime entries only; --format table is run's table: use --format md")
 
-        outputs = {args.output: render_table(results, _recorded_baseline(results), width=_width_of(args.output))}
+        table = render_table(results, _recorded_baseline(results), width=_width_of(args.output))
+        outputs = {args.output: table + (_choice_text(results) if results.run.get("auto_variant") else "")}
     elif args.format == "md":
         from policybench.report.markdown import render_markdown
 

@@ -327,12 +327,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("variants", "--variant", (RUN, SWEEP), default=("eager",), metavar="LIST",
            help="acceleration variants measured side by side with eager: eager,noeval,bf16,fp16,compile,onnxruntime,"
                 "openvino,openvino-bf16,tensorrt,cudagraph or all; each checked for equivalent actions and placed "
-                "against the refill's roofline floor",
+                "against the refill's roofline floor of its precision; auto: every variant that applies here, ending "
+                "with the fastest within the tolerance",
            more="`noeval`: no `self.eval()` walk over every submodule on each call; `bf16`, `fp16`: autocast; "
                 "`compile`: `torch.compile` of ACT's model, Diffusion's UNet, SmolVLA's prefix pass and denoising "
                 "step; `cudagraph`, `cudagraph-bf16`: the whole refill captured as one CUDA graph (CUDA only); "
                 "`onnxruntime`, `openvino`, `openvino-bf16`: deployment runtimes (CPU); `tensorrt`: a skip, not "
                 "built yet. See [variants.md](variants.md)"),
+    Option("tolerance", "--tolerance", (RUN,), type=number, metavar="X", shown="each variant's own",
+           help="relative error (max |Δaction| / max |eager's action|) a variant's actions may have against fp32 "
+                "eager's to count as a win (default: each variant's own, 1e-4 for fp32 variants, 2e-2 for bf16/fp16)",
+           more="the table then says \"yes, within your X\" or by how much a variant misses (\"NO (1.5x over your "
+                "X): not a win\"), beside the largest and median action difference in action units"),
     Option("export_dir", "--export", (RUN,), metavar="DIR",
            help="save each model a runtime variant (onnxruntime, openvino, openvino-bf16) exported, with a JSON "
                 "manifest: policy, config, inputs, runtime and version, equivalence",

@@ -252,7 +252,25 @@ def read_equivalence(value: object, where: str) -> JSON:
         if eq.get(key) is None:
             raise UsageError(f"{where}.{key} is missing; an equivalence has max_abs_diff, rel_error, tolerance and equivalent")
     return read_fields(eq, where, {"equivalent": read_bool, "rel_error": read_real, "tolerance": read_real,
-                                   "max_abs_diff": read_real})
+                                   "max_abs_diff": read_real, "tolerance_given": read_bool,
+                                   "action_max_diff": read_real, "action_median_diff": read_real,
+                                   "range_share": read_real, "action_range": read_reals,
+                                   "units": read_choice(("action", "output")), "range_from": read_choice(("dataset statistics", "reference chunk")),
+                                   "weights": read_choice(("random", "checkpoint", "given"))})
+
+
+def read_reals(value: object, where: str) -> list[float]:
+    return [float(read_real(v, f"{where}[{k}]")) for k, v in enumerate(read_list(value, where))]
+
+
+def read_choice(choices: tuple[str, ...]) -> Reader:
+    """A reader of one of ``choices``."""
+    def read(value: object, where: str) -> str:
+        if value not in choices:
+            raise UsageError(f"{where} is {shown(value)}; must be one of {', '.join(choices)}")
+        return cast(str, value)
+
+    return read
 
 
 def read_machine_load(value: object, where: str) -> JSON:
@@ -267,6 +285,22 @@ def read_fraction(value: object, where: str) -> float:
 
 ROOFLINE_TERMS = ("flops", "weight_bytes_read", "peak_flops", "peak_bytes_per_s")
 _COST = dict.fromkeys(("flops", "weight_bytes_read", "floor_ms", "peak_flops", "peak_bytes_per_s"), read_real)
+
+
+def read_precision(value: object, where: str) -> str:
+    """A number format's short name ("fp32", "bf16"): a word of at most 16 letters and digits."""
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9_]{1,16}", value):
+        raise UsageError(f"{where} is {shown(value)}; must be a precision's name such as fp32, bf16, fp16 or int8")
+    return value
+
+
+def read_rates(value: object, where: str) -> JSON:
+    """{precision: peak operations per second}."""
+    rates = read_object(value, where)
+    for name, rate in rates.items():
+        read_precision(name, f"{where} key")
+        read_number(rate, f"{where}.{one_line(name)}", 0, _FLOAT_MAX, "must be a rate in operations per second")
+    return rates
 
 
 def read_breakdown(value: object, where: str) -> JSON:
@@ -298,8 +332,11 @@ def read_breakdown(value: object, where: str) -> JSON:
 
 
 def read_roofline(value: object, where: str) -> JSON:
-    """Numbers; a floor (floor_ms) comes with the four terms it is computed from."""
-    rl = read_fields(read_object(value, where), where, dict.fromkeys((*ROOFLINE_TERMS, "floor_ms", "x_of_floor"), read_real))
+    """Numbers; a floor (floor_ms) comes with the four terms it is computed from; the precision
+    the floor is of and the peak rate measured for each precision (newer files)."""
+    readers: dict[str, Reader] = {**dict.fromkeys((*ROOFLINE_TERMS, "floor_ms", "x_of_floor", "weights_read"), read_real),
+                                  "precision": read_precision, "peak_flops_by_precision": read_rates}
+    rl = read_fields(read_object(value, where), where, readers)
     missing = [key for key in ROOFLINE_TERMS if rl.get(key) is None]
     if rl.get("floor_ms") and missing:
         raise UsageError(f"{where}.{missing[0]} is missing; a floor_ms comes with {', '.join(ROOFLINE_TERMS)}")
@@ -330,7 +367,7 @@ def read_machine(value: object, where: str) -> JSON:
 def read_run(value: object) -> JSON:
     readers = {"profile": read_profile, "overrides": read_texts, "baseline": read_name, "sweep": read_sweep,
                "hz": read_rate, "processes": read_processes, "precision": read_share, "refills": read_refills,
-               "breakdown": read_bool}
+               "breakdown": read_bool, "tolerance": read_real, "auto_variant": read_bool}
     return read_fields(read_object(value, "run"), "run", readers)
 
 

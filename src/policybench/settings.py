@@ -45,6 +45,8 @@ class RunSettings:
     pipeline: bool = False  # time LeRobot's whole deployment pipeline, stage by stage
     variants: list[str] = field(default_factory=lambda: ["eager"])  # acceleration variants, eager first
     export_dir: str | None = None  # --export: where runtime variants save their model and manifest
+    tolerance: float | None = None  # --tolerance: relative error a variant's actions may have; None: each variant's own
+    auto_variant: bool = False  # --variant auto: every variant, then the fastest within the tolerance named
     trust_remote_code: bool = False  # --trust-remote-code: let LeRobot run a model's own Python files
     hz: float | None = None  # run --hz: the control rate the budgets after the table are for
     hub: bool = False  # --hub: the Hugging Face hub may be reached (SmolVLA's real VLM config)
@@ -79,6 +81,10 @@ class RunSettings:
         if self.threads is not None and self.threads > MAX_THREADS:
             raise SettingsError(f"{{threads}} must be at most {MAX_THREADS}, got {self.threads}")
         self._check_policies()
+        if self.tolerance is not None:
+            _positive("tolerance", self.tolerance, "g")
+            if self.variants == ["eager"]:
+                raise SettingsError("{tolerance} judges variants' actions against fp32 eager's: add variants with {variants}")
         if self.export_dir is not None:
             from policybench.variants.table import VARIANTS
 
@@ -133,6 +139,8 @@ class RunSettings:
             "variants": list(self.variants),
             **({"breakdown": True} if self.breakdown else {}),
             "export_dir": self.export_dir,
+            **({"tolerance": self.tolerance} if self.tolerance is not None else {}),
+            **({"auto_variant": True} if self.auto_variant else {}),
             **({"hz": self.hz} if self.hz is not None else {}),
         }
 
@@ -164,6 +172,7 @@ class RunFields(TypedDict, total=False):
     baseline: str | None
     json_path: str | None
     export_dir: str | None
+    tolerance: float | None
     seed: int
     trust_remote_code: bool
     hz: float | None

@@ -22,7 +22,7 @@ TINY_DIFFUSION = ["diffusion.num_inference_steps=3", "diffusion.down_dims=[32,64
 def _run(policy, overrides, variants, export_dir=None):
     cfg = RunSettings(policies=[policy], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants,
                     overrides=[parse_override(o) for o in overrides], export_dir=export_dir)
-    return {r.variant: r for r in run_benchmark(cfg, "cpu").results}
+    return {r.variant: r for r in run_benchmark(cfg, "cpu", environment={}).results}
 
 
 def test_act_refill_exported_whole_runs_on_each_runtime_and_is_saved(tmp_path):
@@ -66,7 +66,7 @@ def test_smolvla_vision_encoder_is_exported_by_dynamo_and_called_once_per_camera
     cfg = RunSettings(policies=["smolvla"], profile=customize_profile(PROFILES["so100"], image_size=(96, 96)),
                     refills=1, warmup=0, variants=["eager", "onnxruntime"],
                     overrides=[parse_override("smolvla.num_steps=1")])
-    rs = {r.variant: r for r in run_benchmark(cfg, "cpu").results}
+    rs = {r.variant: r for r in run_benchmark(cfg, "cpu", environment={}).results}
     r = rs["onnxruntime"]
     assert r.status == OK, r.error
     assert r.equivalence["rel_error"] <= 1e-4

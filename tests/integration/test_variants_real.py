@@ -20,7 +20,7 @@ TINY_ACT = ["act.chunk_size=4", "act.n_action_steps=4", "act.dim_model=32", "act
 def _run(policy, overrides, variants, refills=2):
     cfg = RunSettings(policies=[policy], profile=PROFILES["pusht"], refills=refills, warmup=1, variants=variants,
                     overrides=[parse_override(o) for o in overrides])
-    return {r.variant: r for r in run_benchmark(cfg, "cpu").results}
+    return {r.variant: r for r in run_benchmark(cfg, "cpu", environment={}).results}
 
 
 def test_act_variants_noeval_identical_bf16_within_tolerance_compile_equivalent():

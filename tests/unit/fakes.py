@@ -7,6 +7,8 @@ latencies in ms (``(end - start) * 1000``) compare with ``==``.
 from __future__ import annotations
 
 import copy
+from collections import deque
+from types import SimpleNamespace
 
 import torch
 
@@ -17,6 +19,46 @@ from policybench.results import FAILED, OK, PolicyResult, RunResults
 from policybench.samples import REFILL, STEP, Sample
 
 ACTION_DIM = 2
+
+
+TINY_CHUNK = N = 4  # actions per chunk of TinyAct
+
+
+class TinyModel(torch.nn.Module):
+    """ACT-shaped: a batch dict in, (chunk, (None, None)) out; ``calls`` counts eager calls."""
+
+    def __init__(self, unexportable: bool = False):
+        super().__init__()
+        self.lin = torch.nn.Linear(2, 2 * N)
+        self.unexportable = unexportable
+        self.calls = 0
+
+    def forward(self, batch):
+        self.calls += 1
+        x = batch["observation.state"]
+        if self.unexportable:
+            x = x + torch.linalg.svd(x.T @ x)[1].sum()  # no ONNX operator for linalg_svd at opset 17
+        return self.lin(x).view(1, N, 2), (None, None)
+
+
+class TinyAct(torch.nn.Module):
+    """LeRobot-shaped: select_action walks eval(), pops from _action_queue, refills with self.model."""
+
+    def __init__(self, unexportable: bool = False):
+        super().__init__()
+        torch.manual_seed(0)
+        self.model = TinyModel(unexportable)
+        self.config = SimpleNamespace(n_action_steps=N, temporal_ensemble_coeff=None)
+        self.reset()
+
+    def reset(self):
+        self._action_queue = deque(maxlen=N)
+
+    def select_action(self, batch):
+        self.eval()
+        if not self._action_queue:
+            self._action_queue.extend(self.model(dict(batch))[0].transpose(0, 1))
+        return self._action_queue.popleft()
 
 
 class FakeTime:

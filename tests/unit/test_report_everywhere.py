@@ -43,7 +43,7 @@ def test_markdown_row_of_a_variant_off_fp32_says_not_a_win():
     text = render_markdown(variants())
     row = next(line for line in text.splitlines() if line.startswith("| ACT+bf16 |"))
     assert "not a win: actions 2.7e-02 off fp32 eager (tolerance 0.01)" in row
-    assert "| Equivalent actions | - | NO (> 0.01): not a win |" in text  # the table's row, as the table says it
+    assert "| Equivalent actions | - | NO (2.7x over 0.01): not a win |" in text  # the table's row, as the table says it
     assert "| Refill speedup vs eager | 1.00 x | 2.00 x |" in text
     assert "Equivalent actions" in render_table(variants())
 
@@ -51,7 +51,7 @@ def test_markdown_row_of_a_variant_off_fp32_says_not_a_win():
 def test_html_and_csv_say_not_a_win():
     page = render_html(variants(), pngs={})
     assert "<td>ok, not a win: actions 2.7e-02 off fp32 eager (tolerance 0.01)</td>" in page
-    assert "<td>NO (&gt; 0.01): not a win</td>" in page
+    assert "<td>NO (2.7x over 0.01): not a win</td>" in page
     rows = list(csv.DictReader(io.StringIO(render_summary_csv(variants()))))
     bf16 = [r for r in rows if r["policy"] == "act+bf16"]
     assert {(r["variant"], r["equivalent"], r["rel_error"], r["tolerance"]) for r in bf16} == {("bf16", "no", "0.027", "0.01")}

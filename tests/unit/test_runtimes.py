@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import deque
 from types import SimpleNamespace
 
 import pytest
 import torch
+from fakes import TINY_CHUNK as N
+from fakes import TinyAct
 
 from policybench.clock import Clock
 from policybench.settings import RunSettings
@@ -25,45 +26,7 @@ from policybench.variants.export import Flattened
 from policybench.variants.manifest import save_export
 from policybench.variants.runtimes import INSTALL, ExportFailed, RuntimePolicy, runtime_problem
 
-N = 4  # actions per chunk
 RUNTIMES = {"onnxruntime": "onnxruntime", "openvino": "openvino", "openvino-bf16": "openvino"}
-
-
-class TinyModel(torch.nn.Module):
-    """ACT-shaped: a batch dict in, (chunk, (None, None)) out; ``calls`` counts eager calls."""
-
-    def __init__(self, unexportable: bool = False):
-        super().__init__()
-        self.lin = torch.nn.Linear(2, 2 * N)
-        self.unexportable = unexportable
-        self.calls = 0
-
-    def forward(self, batch):
-        self.calls += 1
-        x = batch["observation.state"]
-        if self.unexportable:
-            x = x + torch.linalg.svd(x.T @ x)[1].sum()  # no ONNX operator for linalg_svd at opset 17
-        return self.lin(x).view(1, N, 2), (None, None)
-
-
-class TinyAct(torch.nn.Module):
-    """LeRobot-shaped: select_action walks eval(), pops from _action_queue, refills with self.model."""
-
-    def __init__(self, unexportable: bool = False):
-        super().__init__()
-        torch.manual_seed(0)
-        self.model = TinyModel(unexportable)
-        self.config = SimpleNamespace(n_action_steps=N, temporal_ensemble_coeff=None)
-        self.reset()
-
-    def reset(self):
-        self._action_queue = deque(maxlen=N)
-
-    def select_action(self, batch):
-        self.eval()
-        if not self._action_queue:
-            self._action_queue.extend(self.model(dict(batch))[0].transpose(0, 1))
-        return self._action_queue.popleft()
 
 
 def _adapter(unexportable: bool = False) -> LeRobotPolicy:

@@ -32,3 +32,17 @@ def prepare_observation(raw: dict, device, task: str) -> dict:
     from lerobot.policies.utils import prepare_observation_for_inference
 
     return prepare_observation_for_inference(raw, device, task, None)
+
+
+def action_statistics(postprocessor) -> dict[str, list[float]] | None:
+    """The dataset statistics a postprocessor unnormalizes the actions with ({"min": [...],
+    "max": [...], "mean": ..., "std": ...}, one value per action dimension); None where it has
+    none (a random-weight policy's processors)."""
+    import torch
+
+    for step in getattr(postprocessor, "steps", None) or []:
+        stats = getattr(step, "stats", None)
+        action = stats.get("action") if isinstance(stats, dict) else None
+        if isinstance(action, dict) and action:
+            return {str(k): torch.as_tensor(v, dtype=torch.float64).flatten().tolist() for k, v in action.items()}
+    return None

@@ -15,11 +15,14 @@ from policybench.policies.base import PolicyAdapter
 from policybench.policies.lerobot_policies import LeRobotPolicy
 from policybench.policies.pipeline import PipelinePolicy
 from policybench.results import FAILED, SKIPPED, PolicyResult
-from policybench.measure.roofline import device_peaks, floor_ms, refill_cost
+from policybench.environment import cpu_vector_flags
+from policybench.measure.accuracy import ActionUnits, action_units
+from policybench.measure.roofline import device_peaks, precision_floor, precision_peaks, refill_cost
 from policybench.variants.cudagraph import CaptureFailed
 from policybench.variants.equivalence import equivalence, first_chunk
 from policybench.variants.runtimes import RuntimePolicy
 from policybench.variants.strategies import make_variant, skip_reason
+from policybench.variants.precision import FP32, TF32
 from policybench.variants.table import VARIANTS, Variant
 from policybench.variants.unavailable import VariantUnavailable
 
@@ -37,14 +40,19 @@ def measure_variants(
     """Each --variant of one built policy, as a result of its own made from ``base``. A variant that
     cannot run here is "skipped" with its reason; one that fails is "failed", and the others still run."""
     reference = first_chunk(adapter, obs, cfg.seed, device)
-    roofline = _roofline(adapter, obs, cfg.seed, device, clock)
+    units = action_units(adapter, base.source, device, warn)
+    flags = cpu_vector_flags() if device == "cpu" else None
+    reasons = {name: skip_reason(VARIANTS[name], _policy(adapter), device, flags) for name in cfg.variants}
+    precisions = {name: variant_precision(VARIANTS[name], device) for name in cfg.variants}
+    cost, peaks, rates = _roofline(adapter, obs, cfg.seed, device, clock,
+                                   [precisions[n] for n, why in reasons.items() if why is None])
     out = []
     capture_failed = None  # a failed capture can leave CUDA unusable: no second attempt in this process
     for name in cfg.variants:
         variant = VARIANTS[name]
         r = dataclasses.replace(base, memory=dict(base.memory), variant=name)
         out.append(r)
-        reason = skip_reason(variant, _policy(adapter), device)
+        reason = reasons[name]
         if reason is None and variant.cudagraph and capture_failed:
             reason = f"not attempted after a failed capture in this process ({capture_failed})"
         if reason:
@@ -52,10 +60,9 @@ def measure_variants(
             warn(f"{r.name}: skipped: {reason}")
             continue
         try:
-            _measure_variant(r, variant, adapter, obs, reference, cfg, device, warn, measure)
-            if roofline:
-                median = r.summary()["refill"]["median_ms"]
-                r.roofline = {**roofline, "x_of_floor": median / roofline["floor_ms"] if median else None}
+            _measure_variant(r, variant, adapter, obs, (reference, units), cfg, device, warn, measure)
+            if cost:
+                r.roofline = _against_floor(r, precision_floor(cost, peaks, rates, precisions[name]), warn)
         except VariantUnavailable as exc:  # a failed capture or export: skipped with its reason
             r.status, r.error = SKIPPED, str(exc)
             if isinstance(exc, CaptureFailed):
@@ -67,24 +74,52 @@ def measure_variants(
     return out
 
 
+def variant_precision(variant: Variant, device: str) -> str:
+    """The precision ``variant`` computes in on ``device``: its own, except that fp32 products on
+    CUDA run in TF32 while torch allows it (torch.backends.cuda.matmul.allow_tf32)."""
+    if variant.precision == FP32 and device.startswith("cuda") and tf32_allowed():
+        return TF32
+    return variant.precision
+
+
+def tf32_allowed() -> bool:
+    return bool(torch.backends.cuda.matmul.allow_tf32)
+
+
 def _policy(adapter: PolicyAdapter) -> PolicyAdapter:
     """What a variant changes: with --pipeline the policy inside LeRobot's processors, which stay as they are."""
     return adapter.inner if isinstance(adapter, PipelinePolicy) else adapter
 
 
-def _roofline(adapter: PolicyAdapter, obs: dict, seed: int, device: str, clock: Clock) -> dict[str, float]:
-    """The refill's cost, the device's peaks and the floor they give; none but for a LeRobot policy run alone
-    (not inside --pipeline's processors)."""
+def _roofline(adapter: PolicyAdapter, obs: dict, seed: int, device: str, clock: Clock,
+              precisions: list[str]) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """The refill's cost, the device's fp32 peak and bandwidth, and its peak rate in each of
+    ``precisions`` (the precisions of the variants that run); none but for a LeRobot policy run
+    alone (not inside --pipeline's processors)."""
     if not isinstance(adapter, LeRobotPolicy):
-        return {}
-    roofline = {**refill_cost(adapter, obs, seed), **device_peaks(device, clock)}
-    roofline["floor_ms"] = floor_ms(roofline, roofline)
-    return roofline
+        return {}, {}, {}
+    cost, peaks = refill_cost(adapter, obs, seed), device_peaks(device, clock)
+    rates = {FP32: peaks["peak_flops"], **precision_peaks(device, clock, precisions)}
+    return cost, peaks, rates
+
+
+def _against_floor(r: PolicyResult, roofline: dict[str, object], warn: Log) -> dict[str, object]:
+    """``roofline`` with the refill median as a multiple of its floor; a median below the floor
+    is said at once: the floor is then wrong (a peak measured below what the variant reached)."""
+    median = r.summary()["refill"]["median_ms"]
+    floor = roofline.get("floor_ms")
+    if not isinstance(floor, float) or not floor:
+        return roofline
+    x = median / floor if median else None
+    if x is not None and x < 1:
+        warn(f"{r.name}: refill median {median:.4g} ms is below its {roofline['precision']} floor of {floor:.4g} ms "
+             f"({x:.2f}x): the floor is wrong, not the refill faster than the device")
+    return {**roofline, "x_of_floor": x}
 
 
 def _measure_variant(
-    r: PolicyResult, variant: Variant, adapter: PolicyAdapter, obs: dict, reference: torch.Tensor, cfg: RunSettings,
-    device: str, warn: Log, measure: Measure,
+    r: PolicyResult, variant: Variant, adapter: PolicyAdapter, obs: dict, reference: tuple[torch.Tensor, ActionUnits],
+    cfg: RunSettings, device: str, warn: Log, measure: Measure,
 ) -> None:
     """One variant: its first chunk against eager's (compilation and export included), then the loop."""
     run: contextlib.AbstractContextManager = contextlib.nullcontext()
@@ -94,15 +129,36 @@ def _measure_variant(
         assert isinstance(policy, LeRobotPolicy), "skip_reason skips any other policy"
         run = make_variant(policy, variant, device)
         wrapped = adapter.around(run) if isinstance(adapter, PipelinePolicy) else run
+    chunk0, units = reference
     with run:
         start = time.perf_counter()
         chunk = first_chunk(wrapped, obs, cfg.seed, device)  # includes torch.compile's compilation
         r.first_chunk_seconds = time.perf_counter() - start
-        r.equivalence = equivalence(reference, chunk, variant.tolerance)
+        r.equivalence = judge(chunk0, chunk, units, variant, cfg.tolerance)
         if isinstance(run, RuntimePolicy):  # the first refill exported: record it, save it
             r.export = run.finish_export(r, cfg.export_dir, warn)
         measure(r, wrapped)
     if not r.equivalence["equivalent"]:
-        warn(f"{r.name}: actions differ from fp32 eager (relative error {r.equivalence['rel_error']:.2g} "
-             f"> {variant.tolerance:g}): its speed is not a win")
+        warn(f"{r.name}: actions differ from fp32 eager ({miss_text(r.equivalence)}): its speed is not a win")
 
+
+def judge(reference: torch.Tensor, chunk: torch.Tensor, units: ActionUnits, variant: Variant,
+          tolerance: float | None) -> dict[str, object]:
+    """The equivalence of ``chunk`` with eager's: the verdict against ``tolerance`` (the user's;
+    None: the variant's own), and the differences in action units."""
+    given = tolerance is not None
+    verdict = equivalence(reference, chunk, tolerance if tolerance is not None else variant.tolerance)
+    return {**verdict, **({"tolerance_given": True} if given else {}), **units.compare(reference, chunk)}
+
+
+def miss_text(eq: dict[str, object]) -> str:
+    """'relative error 0.03, 1.5x the tolerance 0.02; largest action difference 0.012 (0.8 % of its range)'."""
+    rel, tol = eq["rel_error"], eq["tolerance"]
+    assert isinstance(rel, float) and isinstance(tol, float)
+    whose = "your tolerance" if eq.get("tolerance_given") else "the tolerance"
+    text = f"relative error {rel:.2g}, {rel / tol:.2g}x {whose} {tol:g}" if tol > 0 else f"relative error {rel:.2g}"
+    largest, share = eq.get("action_max_diff"), eq.get("range_share")
+    if isinstance(largest, float):
+        text += f"; largest action difference {largest:.3g}"
+        text += f" ({100 * share:.2g} % of its range)" if isinstance(share, float) else ""
+    return text

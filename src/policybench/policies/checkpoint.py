@@ -59,6 +59,8 @@ class CheckpointPolicy(LeRobotPolicy):
     """A LeRobot policy loaded from a checkpoint; ``notes`` say what was ignored or changed to
     load it here (they go into the results file as ``checkpoint_notes``)."""
 
+    weights = "checkpoint"
+
     def __init__(self, family, policy, specs: list[InputSpec], notes: list[str]):
         super().__init__(family, policy, specs)
         self.notes = notes

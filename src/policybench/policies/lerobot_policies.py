@@ -334,6 +334,10 @@ def registered_types() -> list[str]:
 
 
 class LeRobotPolicy(PolicyAdapter):
+    # Where its weights come from, as accuracy figures must say: "random" (built from a name),
+    # "checkpoint" (--policy-path), "given" (an object the caller built: unknown)
+    weights = "random"
+
     def __init__(self, family: Family, policy, specs: list[InputSpec]):
         self.name = family.name
         self.family = family

@@ -78,7 +78,9 @@ def adapt_object(name: str, obj, inputs, device: str) -> PolicyAdapter:
 
         obj.to(device)
         obj.eval()
-        return LeRobotPolicy(family(getattr(config, "type", name)), obj, input_specs(config.input_features))
+        adapter = LeRobotPolicy(family(getattr(config, "type", name)), obj, input_specs(config.input_features))
+        adapter.weights = "given"
+        return adapter
     if isinstance(obj, torch.nn.Module):
         if inputs is None:
             raise UsageError(f"{name}: a plain torch.nn.Module needs inputs= (a tensor, a tuple or a dict of tensors)")

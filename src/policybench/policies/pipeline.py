@@ -61,6 +61,11 @@ class PipelinePolicy(WrappedPolicy):
         with torch.inference_mode():
             return self._post(action)
 
+    @property
+    def postprocessor(self):
+        """LeRobot's postprocessor this pipeline ends with (unnormalizes the actions)."""
+        return self._post
+
     def stages(self) -> list[tuple[str, Callable]]:
         return self._stages
 

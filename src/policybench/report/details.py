@@ -6,8 +6,9 @@ and HTML reports show the same rows, the CSV the same values."""
 
 from __future__ import annotations
 
-from policybench.report.format import label, median_text
+from policybench.report.format import identity_label, label, median_text
 from policybench.results import OK, PolicyResult
+from policybench.schema import one_line
 
 NOT_A_WIN = "not a win"
 
@@ -57,15 +58,86 @@ def _speedup(r: PolicyResult, rs: list[PolicyResult], phase: str) -> str:
 
 
 def _equivalent(r: PolicyResult) -> str:
+    """"yes" (within the variant's own tolerance), "yes, within your 0.05" (--tolerance), or by
+    how much it misses: "NO (2.5x over 0.02): not a win", "NO (2.5x over your 0.02): ..."."""
     eq = r.equivalence
     if r.status != OK or not eq:
         return "-"
-    return "yes" if eq["equivalent"] else f"NO (> {eq['tolerance']:g}): {NOT_A_WIN}"
+    yours = "your " if eq.get("tolerance_given") else ""
+    if eq["equivalent"]:
+        return f"yes, within your {eq['tolerance']:g}" if yours else "yes"
+    rel, tol = _number(eq, "rel_error"), _number(eq, "tolerance")
+    if rel is None or tol is None:
+        return f"NO: {NOT_A_WIN}"
+    over = f"{rel / tol:.2g}x over {yours}{tol:g}" if tol > 0 else f"> {yours}{tol:g}"
+    return f"NO ({over}): {NOT_A_WIN}"
+
+
+def _action_diff(r: PolicyResult) -> str:
+    """The largest and the median |Δaction|, in action units: "0.031 / 0.0042"."""
+    eq = r.equivalence
+    largest, median = _number(eq, "action_max_diff"), _number(eq, "action_median_diff")
+    if r.status != OK or largest is None or median is None:
+        return "-"
+    return f"{largest:.2g} / {median:.2g}"
+
+
+def _range_share(r: PolicyResult) -> str:
+    share = _number(r.equivalence, "range_share") if r.status == OK else None
+    return "-" if share is None else f"{100 * share:.2g} %"
+
+
+def accuracy_notes(rs: list[PolicyResult]) -> list[str]:
+    """Once per policy: in which units its action differences are, and that the figures are of
+    random weights where they are (a trained checkpoint's are what a deployment gets)."""
+    notes = []
+    for policy in dict.fromkeys(r.policy for r in rs):
+        eqs = [r.equivalence for r in rs if r.policy == policy and r.status == OK and "units" in r.equivalence]
+        if not eqs:
+            continue
+        eq, name = eqs[0], identity_label(policy)
+        units = ("action units, after the checkpoint's postprocessor" if eq["units"] == "action"
+                 else "the policy's output units (no dataset statistics to unnormalize with)")
+        span = ("each dimension's range in the dataset statistics" if eq.get("range_from") == "dataset statistics"
+                else "the span of eager's chunk")
+        note = f"{name}: action |Δ| against fp32 eager in {units}; the share is of {span}"
+        if eq.get("weights") == "random":
+            note += ("; these accuracy figures are of random weights: a trained checkpoint's (--policy-path) "
+                     "are what a deployment gets")
+        notes.append(note)
+    return notes
+
+
+def _number(d: dict[str, object], key: str) -> float | None:
+    value = d.get(key)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _floor(r: PolicyResult) -> str:
-    x = r.roofline.get("x_of_floor") if r.status == OK else None
-    return "-" if x is None else f"{x:.1f} x"
+    """The refill median as a multiple of its floor; below 1 the floor is wrong, and said so."""
+    x = _number(r.roofline, "x_of_floor") if r.status == OK else None
+    if x is None:
+        return "-"
+    return f"{x:.1f} x" if x >= 1 else "below: floor wrong"
+
+
+def _floor_precision(r: PolicyResult) -> str:
+    precision = r.roofline.get("precision") if r.status == OK else None
+    return one_line(precision) if isinstance(precision, str) else "-"
+
+
+def below_floor(r: PolicyResult) -> str | None:
+    """'ACT+openvino-bf16: refill median 60.6 ms is below its bf16 floor of 200 ms: ...' for a
+    variant measured faster than its roofline floor allows, which only a wrong floor (a peak
+    measured below what the variant reached) explains; else None."""
+    rl = r.roofline
+    x, floor = _number(rl, "x_of_floor"), _number(rl, "floor_ms")
+    if r.status != OK or x is None or x >= 1 or not floor:
+        return None
+    precision = rl.get("precision")
+    of = f"its {one_line(precision)} floor" if isinstance(precision, str) else "its floor"
+    return (f"{label(r)}: refill median {x * floor:.3g} ms is below {of} of {floor:.3g} ms: the floor is wrong "
+            "(a peak measured below what this variant reached), so no multiple of it is shown")
 
 
 def _first(r: PolicyResult) -> str:
@@ -86,8 +158,12 @@ def variant_rows(rs: list[PolicyResult]) -> list[list[str]]:
         ["Step speedup vs eager"] + [_speedup(r, rs, "step") for r in rs],
         ["Rel. error vs fp32 eager"] + [_rel(r) for r in rs],
         ["Equivalent actions"] + [_equivalent(r) for r in rs],
+        *([["Action |Δ| max / median"] + [_action_diff(r) for r in rs],
+           ["Action |Δ| max / range"] + [_range_share(r) for r in rs]]
+          if any("action_max_diff" in r.equivalence for r in rs) else []),
         ["First refill (s)"] + [_first(r) for r in rs],
         ["Refill / floor"] + [_floor(r) for r in rs],
+        *([["Floor precision"] + [_floor_precision(r) for r in rs]] if any("precision" in r.roofline for r in rs) else []),
     ]
 
 

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from policybench.report.breakdown import HEADERS as BREAKDOWN_HEADERS, breakdown_sections
-from policybench.report.details import detail_rows, interval_notes, missing_notes, not_a_win
+from policybench.report.details import accuracy_notes, below_floor, detail_rows, interval_notes, missing_notes, not_a_win
 from policybench.report.format import format_ms, label, machine_line, median_text, percentile_text
 from policybench.report.realtime import render_realtime
 from policybench.results import OK, PolicyResult, RunResults
@@ -63,7 +63,9 @@ def report_notes(results: RunResults, notes: list[str] | None = None) -> list[st
     """The failures (first line of each error), why a figure is "-", what a "±" promises, then ``notes``."""
     failures = [f"{label(r)} {r.status}: {(r.error or '').splitlines()[0] if r.error else ''}"
                 for r in results.results if r.status != OK]
-    return failures + missing_notes(results.results) + interval_notes(results.results) + list(notes or [])
+    below = [why for r in results.results if (why := below_floor(r))]
+    return (failures + missing_notes(results.results) + below + accuracy_notes(results.results)
+            + interval_notes(results.results) + list(notes or []))
 
 
 def _escape(cell: str) -> str:

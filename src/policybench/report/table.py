@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from policybench.report.breakdown import render_breakdown
-from policybench.report.details import detail_rows, interval_notes, missing_notes
+from policybench.report.details import accuracy_notes, below_floor, detail_rows, interval_notes, missing_notes
 from policybench.report.format import column_blocks, format_ms, label, machine_line, median_text, percentile_text, short
 from policybench.machine_load import busy_reason
 from policybench.results import OK, PolicyResult, RunResults
+from policybench.schema import one_line
 from policybench.stats import samples_needed
+from policybench.variants.precision import FP32, INT8, best_cpu_instructions
 
 RULE = "=" * 78
 
@@ -151,6 +153,30 @@ def _claims(r: PolicyResult) -> list[str]:
     return notes
 
 
+def _floor_notes(r: PolicyResult, environment: dict) -> list[str]:
+    """How a result's floor was made: eager's (and the peaks of every precision measured), a
+    variant's whose precision is not fp32; and a refill below its floor, which only a wrong
+    floor explains."""
+    rl, notes = r.roofline, []
+    if rl.get("floor_ms") and (r.variant == "eager" or rl.get("precision") not in (None, FP32)):
+        precision = rl.get("precision")
+        at = f" ({one_line(precision)})" if isinstance(precision, str) and r.variant != "eager" else ""
+        notes.append(
+            f"{label(r)} refill floor{at} {rl['floor_ms']:.3g} ms = max({_giga(rl['flops']):.3g} GFLOP / "
+            f"{_giga(rl['peak_flops']):.3g} GFLOP/s, {_giga(rl['weight_bytes_read']):.3g} GB of weights read / "
+            f"{_giga(rl['peak_bytes_per_s']):.3g} GB/s), peaks measured on this device"
+        )
+    rates = rl.get("peak_flops_by_precision")
+    if r.variant == "eager" and isinstance(rates, dict) and set(rates) - {FP32}:
+        isa = best_cpu_instructions(environment.get("cpu_flags") or []) if environment.get("device") == "cpu" else {}
+        shown = [f"{one_line(p)} {_giga(v):,.4g} G{'OP' if p == INT8 else 'FLOP'}/s"
+                 + (f" ({isa[p]})" if p in isa else "") for p, v in rates.items()]
+        notes.append(f"{label(r)}: peak matrix-product rates on this device by precision: {', '.join(shown)}; "
+                     "each variant's floor uses the rate of its own precision")
+    below = below_floor(r)
+    return notes + ([below] if below else [])
+
+
 def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
     notes: list[str] = []
     for r in results.results:
@@ -158,15 +184,9 @@ def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
             notes.append(f"{label(r)} {r.status}: {(r.error or '').splitlines()[0] if r.error else 'unknown error'}")
         else:
             notes += _claims(r)
-    notes += missing_notes(results.results) + interval_notes(results.results)
+    notes += missing_notes(results.results) + accuracy_notes(results.results) + interval_notes(results.results)
     for r in results.results:
-        if r.variant == "eager" and r.roofline.get("floor_ms"):
-            rl = r.roofline
-            notes.append(
-                f"{label(r)} refill floor {rl['floor_ms']:.3g} ms = max({_giga(rl['flops']):.3g} GFLOP / "
-                f"{_giga(rl['peak_flops']):.3g} GFLOP/s, {_giga(rl['weight_bytes_read']):.3g} GB of weights read / "
-                f"{_giga(rl['peak_bytes_per_s']):.3g} GB/s), peaks measured on this device"
-            )
+        notes += _floor_notes(r, results.environment)
     if base is not None and base.status == OK:
         bs = base.summary()
         for r in results.results:

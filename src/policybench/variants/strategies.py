@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from policybench.policies.base import PolicyAdapter
 from policybench.policies.lerobot_policies import LeRobotPolicy
 from policybench.variants.autocast import AutocastPolicy
@@ -9,16 +11,28 @@ from policybench.variants.base import VariantWrapper
 from policybench.variants.compile import CompiledPolicy
 from policybench.variants.cudagraph import CudaGraphPolicy
 from policybench.variants.noeval import NoEvalPolicy
+from policybench.variants.precision import cpu_precision_problem
 from policybench.variants.runtimes import RuntimePolicy, runtime_problem
 from policybench.variants.table import Variant
 
 
-def skip_reason(variant: Variant, adapter: PolicyAdapter, device: str) -> str | None:
-    """Why ``variant`` cannot run here, or None."""
+def skip_reason(variant: Variant, adapter: PolicyAdapter, device: str,
+                cpu_flags: Sequence[str] | None = None) -> str | None:
+    """Why ``variant`` cannot run here, or None. ``cpu_flags``: the CPU's vector flags
+    (environment.cpu_vector_flags, read when None), which say whether it runs the variant's
+    precision natively."""
     if variant.name == "eager":
         return None
     if not isinstance(adapter, LeRobotPolicy):
         return f"{adapter.name} is not a LeRobot policy"
+    if device == "cpu":
+        if cpu_flags is None:
+            from policybench.environment import cpu_vector_flags
+
+            cpu_flags = cpu_vector_flags()
+        problem = cpu_precision_problem(variant.precision, cpu_flags)
+        if problem:
+            return problem
     if variant.runtime is not None:
         return runtime_problem(variant, adapter, device)
     if variant.cudagraph and not device.startswith("cuda"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from policybench.errors import UsageError
+from policybench.variants.precision import BF16, FP16, FP32
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,15 @@ class Variant:
     skip_eval_walk: bool = False
     cudagraph: bool = False
     runtime: str | None = None  # deployment runtime that runs the exported part (variants/runtimes.py)
+
+    @property
+    def precision(self) -> str:
+        """The number format its matrix products run in (variants/precision.py), which its roofline
+        floor is charged at: its dtype's, fp32 without one."""
+        return _PRECISION_OF_DTYPE[self.dtype]
+
+
+_PRECISION_OF_DTYPE = {None: FP32, "bfloat16": BF16, "float16": FP16}
 
 
 VARIANTS: dict[str, Variant] = {
@@ -44,13 +54,18 @@ ORDER = ["eager", "noeval", "bf16", "fp16", "compile", "onnxruntime", "openvino"
          "cudagraph", "cudagraph-bf16"]
 
 
+AUTO = "auto"  # every variant, and the run ends naming the fastest within the tolerance (report/choice.py)
+
+
 def parse_variants(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
-    if names == ["all"]:
+    if names in (["all"], [AUTO]):
         return list(ORDER)
+    if AUTO in names:
+        raise UsageError("--variant auto measures every variant that applies here: give it alone")
     for n in names:
         if n not in VARIANTS:
-            raise UsageError(f"unknown variant '{n}'; known variants: {', '.join(VARIANTS)} or all")
+            raise UsageError(f"unknown variant '{n}'; known variants: {', '.join(VARIANTS)}, all or auto")
     if not names:
         raise UsageError("--variant is empty")
     names = ["eager"] + [n for n in ORDER if n in names and n != "eager"]  # eager is the reference

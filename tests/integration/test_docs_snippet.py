@@ -1,0 +1,51 @@
+"""The snippet of docs/variants.md that loads an exported model and produces actions, run as
+written on the model a small ACT's onnxruntime variant exported with --export. Structure and
+equality with eager's chunk, never speed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from policybench import policies
+from policybench.measure.policy import make_observation
+from policybench.orchestrate.run import run_benchmark
+from policybench.profiles import PROFILES
+from policybench.results import OK
+from policybench.settings import RunSettings, parse_override
+
+pytestmark = pytest.mark.slow
+DOC = Path(__file__).resolve().parents[2] / "docs" / "variants.md"
+TINY_ACT = ["act.chunk_size=4", "act.n_action_steps=4", "act.dim_model=32", "act.dim_feedforward=64",
+            "act.n_encoder_layers=1", "act.n_decoder_layers=1", "act.n_heads=2"]
+
+
+def snippet(name: str) -> str:
+    """The Python block under ``<!-- snippet: name -->`` in docs/variants.md."""
+    found = re.search(rf"<!-- snippet: {name} -->\n```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    assert found, f"no snippet '{name}' in {DOC}"
+    return found.group(1)
+
+
+def test_the_docs_snippet_loads_the_exported_act_and_produces_eagers_chunk(tmp_path):
+    pytest.importorskip("onnxruntime")
+    cfg = RunSettings(policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1,
+                      variants=["eager", "onnxruntime"], overrides=[parse_override(o) for o in TINY_ACT],
+                      export_dir=str(tmp_path))
+    rs = {r.variant: r for r in run_benchmark(cfg, "cpu", environment={}).results}
+    assert rs["onnxruntime"].status == OK
+    namespace: dict = {}
+    exec(compile(snippet("load-exported"), str(DOC), "exec"), namespace)  # noqa: S102 - our own docs
+    predict_chunk = namespace["load_exported"](str(tmp_path / "act+onnxruntime.json"))
+
+    adapter = policies.build("act", cfg.profile, cfg.overrides_for("act"), "cpu", cfg.seed)  # the run's weights
+    obs = make_observation(adapter, cfg, "cpu")
+    batch = dict(obs)
+    batch["observation.images"] = [batch[k] for k in adapter.policy.config.image_features]
+    chunk = predict_chunk(batch)
+    expected = adapter.predict_chunk(obs)
+    assert chunk.shape == (1, *expected.shape) == (1, 4, cfg.profile.action_dim)
+    torch.testing.assert_close(chunk[0], expected, rtol=1e-4, atol=1e-5)
