@@ -144,14 +144,27 @@ class Results:
         return [r.name for r in self.raw.results]
 
     def __getitem__(self, key: str | tuple[str, str]) -> Measurement:
+        """A result by its policy (and variant), each named as given or as the tables print it:
+        ``"act"`` or ``"ACT"``, a checkpoint by its whole path or by its last two parts
+        (``"nu/my_act_checkpoint"``), a variant as ``("act", "bf16")`` or as printed, ``"ACT+bf16"``."""
         policy, variant = key if isinstance(key, tuple) else (key, None)
-        found = [r for r in self.raw.results if r.policy == policy and _same_variant(r.variant, variant)]
+        found = [r for r in self.raw.results if _names(r.policy, policy) and _same_variant(r.variant, variant)]
+        if not found and not isinstance(key, tuple):  # a variant or sweep point by its whole name
+            found = [r for r in self.raw.results if key in (r.name, _shown(r))]
         if len(found) == 1:
             return Measurement(found[0])
         wanted = policy if variant is None else f"{policy}, {variant}"
+        policies = list(dict.fromkeys(r.policy for r in found))
+        if len(policies) > 1:
+            raise KeyError(f"'{wanted}' names {len(policies)} policies: {', '.join(policies)}; give the whole path")
         if found:
             raise KeyError(f"'{wanted}' was measured at {len(found)} sweep points; pick one with .where(...) first")
-        raise KeyError(f"no policy '{wanted}' in these results; they have {', '.join(self.names()) or 'none'}")
+        raise KeyError(f"no policy '{wanted}' in these results; they have {', '.join(self.shown()) or 'none'}")
+
+    def shown(self) -> list[str]:
+        """Each result's name as the tables print it ("ACT", "nu/my_act_checkpoint", "ACT+bf16"):
+        each one a key of these results."""
+        return [_shown(r) for r in self.raw.results]
 
     def where(self, **point: object) -> "Results":
         """The results at the sweep points with these values: ``cameras=2``, ``image_size=(480, 640)``
@@ -186,6 +199,21 @@ class Results:
         lines = [f"<Results on {env.get('device')} ({env.get('device_name')}), {len(self)} measured:"]
         lines += [f"  {m!r}" for m in self]
         return "\n".join(lines) + ">"
+
+
+def _names(policy: str, asked: str) -> bool:
+    """``asked`` names ``policy``: as it is given, or as the tables print it (its label)."""
+    from policybench.policies.labels import label
+
+    return asked in (policy, label(policy))
+
+
+def _shown(r: PolicyResult) -> str:
+    """A result's name as the tables print it: its policy's label, then its variant and point."""
+    from policybench.identity import name_suffix
+    from policybench.policies.labels import label
+
+    return label(r.policy) + name_suffix(r.variant, r.point)
 
 
 def _same_variant(measured: str | None, asked: str | None) -> bool:
