@@ -728,6 +728,7 @@ def realtime(
     execution_horizon: int = 10,
     queue_threshold: int = 30,
     max_guidance_weight: float = 10.0,
+    guidance_pairs: int = 3,
     device: str = "auto",
     profile: str = "so100",
     overrides: Mapping[str, object] | None = None,
@@ -742,7 +743,8 @@ def realtime(
     (select_action on the loop), "async" (chunks from a background worker, a new one asked when the
     queue holds at most ``threshold`` of a chunk; overlapping actions merged by ``aggregate``) or
     "both"; "rtc" drives LeRobot's Real-Time Chunking engine (``execution_horizon``,
-    ``queue_threshold``, ``max_guidance_weight`` as LeRobot names them), "all" runs the three.
+    ``queue_threshold``, ``max_guidance_weight`` as LeRobot names them), "all" runs the three; after
+    its loop, ``guidance_pairs`` plain and guided chunks are timed in turn (the guidance's cost; 0: none).
     ``remote`` also times ``remote_calls`` round trips through LeRobot's PolicyServer (on
     127.0.0.1:``port`` if given). The policies and their inputs are named as ``run`` names them.
     A bad argument raises ValueError naming the keyword."""
@@ -756,7 +758,7 @@ def realtime(
         settings = RealtimeSettings(hz=(hz,), thresholds=(threshold,), seconds=seconds, ticks=ticks, mode=mode,
                                     aggregate=aggregate, remote=remote, remote_calls=remote_calls, port=port,
                                     execution_horizon=execution_horizon, queue_threshold=queue_threshold,
-                                    max_guidance_weight=max_guidance_weight, run=cfg)
+                                    max_guidance_weight=max_guidance_weight, guidance_pairs=guidance_pairs, run=cfg)
         entries = measure_realtime(settings, log=log).realtime
     except UsageError as exc:
         raise ValueError(str(exc)) from None

@@ -9,7 +9,7 @@ from contextlib import nullcontext
 from typing import cast
 
 from policybench.errors import SettingsError, UsageError
-from policybench.settings import MAX_HZ, RealtimeSettings, RunKeywords, RunSettings, parse_override
+from policybench.settings import GUIDANCE_PAIRS, MAX_HZ, RealtimeSettings, RunKeywords, RunSettings, parse_override
 from policybench.interrupt import Interrupted, interruptible
 from policybench.orchestrate.launch import JobFailed
 from policybench.profiles import DEFAULT_PROFILE, PROFILES
@@ -30,7 +30,7 @@ FLAGS = {
     "hz": "--hz", "seconds": "--seconds", "ticks": "--ticks", "mode": "--mode", "thresholds": "--threshold",
     "aggregate": "--aggregate", "remote": "--remote", "remote_calls": "--remote-calls", "port": "--port",
     "execution_horizon": "--execution-horizon", "queue_threshold": "--queue-threshold",
-    "max_guidance_weight": "--max-guidance-weight",
+    "max_guidance_weight": "--max-guidance-weight", "guidance_pairs": "--guidance-pairs",
     "simulate": "--simulate", "output": "-o", "processes": "--processes", "precision": "--precision",
     "in_process": "--in-process", "breakdown": "--breakdown", "ray": "--ray", "on": "--on", "labels": "--label",
 }
@@ -153,6 +153,7 @@ def _add_realtime(sub) -> None:
     rt.add_argument("--execution-horizon", type=_int, default=10, help="rtc: actions of the previous chunk that guide the next (LeRobot's RTCConfig.execution_horizon; default 10)")
     rt.add_argument("--queue-threshold", type=_int, default=30, help="rtc: the engine computes a new chunk once the queue holds this many actions or fewer (default 30, as lerobot-rollout)")
     rt.add_argument("--max-guidance-weight", type=_float, default=10.0, help="rtc: LeRobot's RTCConfig.max_guidance_weight (default 10)")
+    rt.add_argument("--guidance-pairs", type=_int, metavar="N", help=f"rtc: after the loop, N plain and guided chunks timed in turn, the guidance's cost (default {GUIDANCE_PAIRS}; 0 skips them): each pair is two chunks, a minute or more for SmolVLA on a CPU")
     rt.add_argument("--threshold", default="0.5", help="async: request a new chunk when the queue holds at most this share of a chunk, in [0, 1] (LeRobot's chunk_size_threshold; default 0.5); with --simulate a comma-separated list")
     rt.add_argument("--aggregate", choices=["weighted_average", "latest_only"], default="weighted_average", help="async: how overlapping actions of two chunks merge, as LeRobot defines them (default weighted_average)")
     rt.add_argument("--warmup", type=_int, help="refill cycles (sync) or chunks (async) run before the paced loop (default 2)")
@@ -344,7 +345,8 @@ LIVE_ONLY = {"--device": lambda a: a.device != "auto", "--profile": lambda a: a.
              "--cameras": lambda a: a.cameras is not None, "--image-size": lambda a: a.image_size is not None,
              "--state-dim": lambda a: a.state_dim is not None, "--action-dim": lambda a: a.action_dim is not None,
              "--set": lambda a: bool(a.overrides), "--threads": lambda a: a.threads is not None,
-             "--hub": lambda a: a.hub, "--remote": lambda a: a.remote, "--port": lambda a: a.port is not None}
+             "--hub": lambda a: a.hub, "--remote": lambda a: a.remote, "--port": lambda a: a.port is not None,
+             "--guidance-pairs": lambda a: a.guidance_pairs is not None}
 
 
 def realtime_settings(args: argparse.Namespace) -> RealtimeSettings:
@@ -355,7 +357,11 @@ def realtime_settings(args: argparse.Namespace) -> RealtimeSettings:
         hz=_float_list(args.hz, "--hz"), thresholds=_float_list(args.threshold, "--threshold"), seconds=args.seconds,
         ticks=args.ticks, mode=args.mode, aggregate=args.aggregate, remote=args.remote,
         remote_calls=args.remote_calls, port=args.port, execution_horizon=args.execution_horizon,
-        queue_threshold=args.queue_threshold, max_guidance_weight=args.max_guidance_weight)
+        queue_threshold=args.queue_threshold, max_guidance_weight=args.max_guidance_weight,
+        guidance_pairs=GUIDANCE_PAIRS if args.guidance_pairs is None else args.guidance_pairs)
+    if args.guidance_pairs is not None and "rtc" not in settings.modes:
+        raise UsageError(f"--guidance-pairs times RTC's plain and guided chunks: it needs --mode rtc or all, "
+                         f"not {args.mode}")
     if args.simulate:
         given = [flag for flag, used in LIVE_ONLY.items() if used(args)]
         if given:

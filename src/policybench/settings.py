@@ -207,6 +207,10 @@ def plain_settings(asked: RunKeywords) -> RunFields:
 REALTIME_MODES = {"sync": ("sync",), "async": ("async",), "both": ("sync", "async"), "rtc": ("rtc",),
                   "all": ("sync", "async", "rtc")}
 AGGREGATES = ("weighted_average", "latest_only")
+# rtc: the plain and guided chunks timed in turn after the loop (the guidance's cost). Each pair is
+# two chunks: on a CPU, SmolVLA's take a minute or more together, so a few by default.
+GUIDANCE_PAIRS = 3
+MAX_GUIDANCE_PAIRS = 1000
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,7 @@ class RealtimeSettings:
     execution_horizon: int = 10
     queue_threshold: int = 30
     max_guidance_weight: float = 10.0
+    guidance_pairs: int = GUIDANCE_PAIRS  # rtc: plain and guided chunks timed in turn after the loop; 0: none
     run: RunSettings | None = None
 
     def __post_init__(self) -> None:
@@ -264,6 +269,10 @@ class RealtimeSettings:
         if self.queue_threshold < 0:
             raise SettingsError(f"{{queue_threshold}} must be 0 or more, got {self.queue_threshold}")
         _positive("max_guidance_weight", self.max_guidance_weight, "g")
+        if isinstance(self.guidance_pairs, bool) or not isinstance(self.guidance_pairs, int) \
+                or not 0 <= self.guidance_pairs <= MAX_GUIDANCE_PAIRS:
+            raise SettingsError(f"{{guidance_pairs}} must be a count from 0 (none) to {MAX_GUIDANCE_PAIRS}, "
+                                f"got {literal(self.guidance_pairs)}")
         if self.port is not None and not 0 < self.port < 65536:
             raise SettingsError(f"{{port}} must be between 1 and 65535, got {self.port}")
         if self.run is not None and (len(self.hz) != 1 or len(self.thresholds) != 1):

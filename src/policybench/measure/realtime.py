@@ -211,7 +211,7 @@ def measure_rtc(adapter, settings: RealtimeSettings, device: str, clock, sleep_u
             f"{settings.queue_threshold}, execution horizon {settings.execution_horizon})")
         run = run_rtc(engine, raw, clock, sleep_until, hz, ticks, FIRST_CHUNK_TIMEOUT_S)
         pairs = _refill_pairs(policy, lr.engine_batch(pre, hw, raw, cfg.profile.task, device), run, settings,
-                              clock, _pair_count(cfg), log, run_.policy)
+                              clock, log, run_.policy)
     return rtc_result(run_, run, settings, chunk, pairs)
 
 
@@ -224,17 +224,40 @@ def _check_rtc_sizes(settings: RealtimeSettings, name: str, chunk: int) -> None:
                             f"of {chunk} actions (0 to {chunk - 1}): at or above it the engine never stops computing")
 
 
-def _pair_count(cfg: RunSettings) -> int:
-    return cfg.refills if isinstance(cfg.refills, int) else 10
-
-
-def _refill_pairs(policy, batch, run, settings: RealtimeSettings, clock, count: int, log: Log, name: str):
-    """``count`` (plain, guided) pairs at the delay the engine used (its largest)."""
+def _refill_pairs(policy, batch, run, settings: RealtimeSettings, clock, log: Log, name: str):
+    """``settings.guidance_pairs`` (plain, guided) pairs at the delay the engine used (its largest),
+    each said as it ends; their time estimated up front from the chunks the engine computed."""
     from policybench.lerobot_adapter.rtc import refill_pair
 
+    count = settings.guidance_pairs
+    if count == 0:
+        log(f"{name}: no plain and guided chunks timed (--guidance-pairs 0): the guidance's cost is not measured")
+        return []
     delay = max((x.delay_used for x in run.inferences), default=0)
-    log(f"{name}: {count} plain and guided chunks in turn (guidance at d={delay})")
-    return [refill_pair(policy, batch, delay, settings.execution_horizon, clock) for _ in range(count)]
+    log(f"{name}: {count} plain and guided chunk{'s' if count != 1 else ''} in turn (guidance at d={delay})"
+        f"{_pairs_estimate([x.latency for x in run.inferences], count)} (--guidance-pairs N: another count, 0 none)")
+    pairs = []
+    for k in range(count):
+        pairs.append(refill_pair(policy, batch, delay, settings.execution_horizon, clock))
+        plain, guided = pairs[-1]
+        log(f"{name}: pair {k + 1} of {count}: plain chunk {_seconds(plain)}, guided {_seconds(guided)}")
+    return pairs
+
+
+def _pairs_estimate(latencies: list[float], count: int) -> str:
+    """", about 2 min": ``count`` pairs of two chunks each at the median chunk the engine computed
+    after its first (cold) one; "" without one."""
+    from policybench.stats import percentile
+
+    warm = latencies[1:] or latencies
+    return f", about {_seconds(2 * count * percentile(warm, 50))}" if warm else ""
+
+
+def _seconds(seconds: float) -> str:
+    """"850 ms", "12.3 s", "2.5 min": a duration as a progress line says it."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def rtc_result(run_: RealtimeResult, run, settings: RealtimeSettings, chunk: int,

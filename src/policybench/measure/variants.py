@@ -32,10 +32,12 @@ Measure = Callable[[PolicyResult, PolicyAdapter], None]  # the steady-state loop
 
 def measure_variants(
     base: PolicyResult, adapter: PolicyAdapter, obs: dict, cfg: RunSettings, device: str, clock: Clock,
-    warn: Log, measure: Measure, describe_error: Callable[[BaseException], str],
+    warn: Log, measure: Measure, describe_error: Callable[[BaseException], str], log: Log = lambda line: None,
 ) -> list[PolicyResult]:
     """Each --variant of one built policy, as a result of its own made from ``base``. A variant that
-    cannot run here is "skipped" with its reason; one that fails is "failed", and the others still run."""
+    cannot run here is "skipped" with its reason; one that fails is "failed", and the others still run.
+    ``log`` hears each step as it starts (a compile variant's first chunk can take minutes)."""
+    log(f"{base.name}: fp32 eager's first chunk (the variants' reference) and the refill's cost")
     reference = first_chunk(adapter, obs, cfg.seed, device)
     roofline = _roofline(adapter, obs, cfg.seed, device, clock)
     out = []
@@ -52,7 +54,7 @@ def measure_variants(
             warn(f"{r.name}: skipped: {reason}")
             continue
         try:
-            _measure_variant(r, variant, adapter, obs, reference, cfg, device, warn, measure)
+            _measure_variant(r, variant, adapter, obs, reference, cfg, device, warn, measure, log)
             if roofline:
                 median = r.summary()["refill"]["median_ms"]
                 r.roofline = {**roofline, "x_of_floor": median / roofline["floor_ms"] if median else None}
@@ -84,9 +86,10 @@ def _roofline(adapter: PolicyAdapter, obs: dict, seed: int, device: str, clock: 
 
 def _measure_variant(
     r: PolicyResult, variant: Variant, adapter: PolicyAdapter, obs: dict, reference: torch.Tensor, cfg: RunSettings,
-    device: str, warn: Log, measure: Measure,
+    device: str, warn: Log, measure: Measure, log: Log = lambda line: None,
 ) -> None:
     """One variant: its first chunk against eager's (compilation and export included), then the loop."""
+    log(f"{r.name}: first chunk, checked against fp32 eager's{_first_chunk_work(variant)}")
     run: contextlib.AbstractContextManager = contextlib.nullcontext()
     wrapped = adapter
     if variant.name != "eager":
@@ -106,3 +109,14 @@ def _measure_variant(
         warn(f"{r.name}: actions differ from fp32 eager (relative error {r.equivalence['rel_error']:.2g} "
              f"> {variant.tolerance:g}): its speed is not a win")
 
+
+
+def _first_chunk_work(variant: Variant) -> str:
+    """What a variant's first chunk does besides computing one: the slow part, said up front."""
+    if variant.compile:
+        return " (torch.compile compiles on it: minutes for a large policy)"
+    if variant.runtime:
+        return f" (the policy exported to {variant.name} on it)"
+    if variant.cudagraph:
+        return " (the CUDA graph captured on it)"
+    return ""
