@@ -709,6 +709,7 @@ def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContex
             raise
         results.realtime = [RealtimeResult.from_json(e, n) for n, e in enumerate(answer["entries"])]
         results.run["inputs"] = answer["inputs"]  # the shapes fed to each policy
+        results.run["configs"] = answer.get("configs", {})  # and its settings as measured
         return results
 
 

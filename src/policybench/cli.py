@@ -419,7 +419,9 @@ def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) ->
         results = measure_realtime(settings, log=_log)
     except Interrupted as exc:  # what was measured is shown and written all the same
         stopped, results = exc, cast(RunResults, exc.partial)  # measure_realtime's partial: the results so far
-    _print(render_realtime(results.realtime, highest_rates(results.realtime), live_budgets(results.realtime),
+    configs = results.run.get("configs")
+    _print(render_realtime(results.realtime, highest_rates(results.realtime),
+                           live_budgets(results.realtime, configs if isinstance(configs, dict) else None),
                            width=output_width()))
     out.save(results)
     if out.kept:

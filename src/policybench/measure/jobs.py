@@ -80,7 +80,8 @@ def said(exc: UsageError) -> dict:
 
 
 def realtime(payload: dict, send: Send) -> dict:
-    """A live paced run of the policies of ``settings``: {"entries": [RealtimeResult as JSON], "inputs"}."""
+    """A live paced run of the policies of ``settings``: {"entries": [RealtimeResult as JSON], "inputs",
+    "configs"}."""
     from policybench.measure.realtime import run_live
 
     settings = RealtimeSettings.from_json(payload["settings"])
@@ -89,8 +90,10 @@ def realtime(payload: dict, send: Send) -> dict:
 
         robot_features(settings.run.profile)  # cameras LeRobot's robot client can send, before building
     inputs: dict[str, dict[str, list[int]]] = {}  # per policy built: the shapes of the observation fed to it
-    entries = run_live(settings, payload["device"], log=lambda text: send(Message.LOG, text=text), inputs=inputs)
-    return {"entries": [e.to_json() for e in entries], "inputs": inputs}
+    configs: dict[str, dict[str, object]] = {}  # per policy built: its settings as measured (describe())
+    entries = run_live(settings, payload["device"], log=lambda text: send(Message.LOG, text=text), inputs=inputs,
+                       configs=configs)
+    return {"entries": [e.to_json() for e in entries], "inputs": inputs, "configs": configs}
 
 
 def verify(payload: dict, send: Send) -> dict:

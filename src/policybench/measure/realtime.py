@@ -30,12 +30,14 @@ def run_live(
     log: Log = lambda line: None,
     build=policies.build,
     inputs: dict[str, dict[str, list[int]]] | None = None,
+    configs: dict[str, dict[str, object]] | None = None,
 ) -> list[RealtimeResult]:
     """One entry per policy of ``settings.run`` and mode; a policy that fails is an entry with its
     error. With ``settings.remote``, also round trips through LeRobot's PolicyServer (mode
     "remote"). SIGINT or SIGTERM stops the run with Interrupted, whose ``partial`` is the entries
     measured and, last, the one interrupted (status "interrupted"). ``inputs`` receives, per
-    policy built, the shapes of the observation it was fed (for the results file's ``run``)."""
+    policy built, the shapes of the observation it was fed (for the results file's ``run``), and
+    ``configs`` its settings as measured (``describe()``: what the budget's "what would hold" reads)."""
     cfg, hz, modes = _live(settings), settings.hz[0], list(settings.modes)
     if settings.modes == ("rtc",):
         from policybench.lerobot_adapter.rtc import rtc_problem
@@ -53,7 +55,7 @@ def run_live(
             doing[:] = [whole]
             try:
                 _measure_policy(settings, device, build, whole, clock, sleep_until, log, entries, doing,
-                                {} if inputs is None else inputs)
+                                {} if inputs is None else inputs, {} if configs is None else configs)
             except UsageError:
                 raise
             except Exception as exc:  # noqa: BLE001 - isolate every policy
@@ -83,7 +85,7 @@ def _mode(base: RealtimeResult, mode: str, threshold: float, aggregate: str) -> 
 
 def _measure_policy(settings: RealtimeSettings, device: str, build, base: RealtimeResult, clock, sleep_until,
                     log: Log, entries: list[RealtimeResult], doing: list[RealtimeResult],
-                    inputs: dict[str, dict[str, list[int]]]) -> None:
+                    inputs: dict[str, dict[str, list[int]]], configs: dict[str, dict[str, object]]) -> None:
     """One policy built, then run in each mode (and through the PolicyServer); ``doing`` holds
     the entry being measured, ``inputs`` gets the shapes of the observation fed to it."""
     cfg, hz, name = _live(settings), settings.hz[0], base.policy
@@ -93,6 +95,7 @@ def _measure_policy(settings: RealtimeSettings, device: str, build, base: Realti
         adapter = build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
         obs = synthetic_observation(adapter.input_specs(), device, cfg.seed, extra=adapter.extra_inputs(cfg.profile.task))
         inputs[name] = input_shapes(obs)
+        configs[name] = adapter.describe()
         for mode in settings.modes:
             doing[:] = [_mode(base, mode, threshold, aggregate)]
             if mode == "rtc":
