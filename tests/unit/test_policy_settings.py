@@ -91,6 +91,9 @@ def test_act_from_an_older_file_gets_its_n_action_steps_within_its_chunk():
             "30 Hz); estimated from the slowest refill measured, 80 ms, which n_action_steps does not change: 3 ticks "
             "at 30 Hz") in lines
     assert knobs_of(result("noop", [1.0], 4, {"chunk_size": 4})) is None  # nothing of noop's to set
+    old_diffusion = knobs_of(result("diffusion", [80.0], 32, {"chunk_size": 64, "inference_steps": 10, "n_obs_steps": 2}))
+    assert (old_diffusion.fields, old_diffusion.max_executed, old_diffusion.chunk_multiple) == (
+        {"n_action_steps": "n_action_steps", "chunk_size": "horizon", "inference_steps": "num_inference_steps"}, 63, 8)
     path = result("/ckpt/nu/my_act", [80.0], 4, {"chunk_size": 100})
     assert knobs_of(path) is None  # a checkpoint whose type the file does not record
     path.config["policy_type"] = "act"

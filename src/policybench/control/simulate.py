@@ -228,6 +228,7 @@ SETTING_FLAGS = {"cameras": "--cameras", "image_size": "--image-size", "threads"
 KNOWN_FIELDS = {"act": ("chunk_size", "num_inference_steps"), "smolvla": ("chunk_size", "num_steps"),
                 "diffusion": ("horizon", "num_inference_steps"), "pi0": ("chunk_size", "num_inference_steps"),
                 "pi05": ("chunk_size", "num_inference_steps")}
+KNOWN_MULTIPLES = {"diffusion": 8}  # its U-Net's default down_dims (3 downsamplings): a horizon a multiple of 8
 
 
 def knobs_of(r: PolicyResult) -> Knobs | None:
@@ -256,7 +257,8 @@ def knobs_of(r: PolicyResult) -> Knobs | None:
     if parts is not None and not parts.note:
         per_step = [p.median_ms for p in parts.parts if p.repeat == "per step"]
         step_cost = sum(per_step) / 1000 / steps if per_step and steps else None
-    return Knobs(kind, fields, chunk_size, executable, steps, step_cost, _count(cfg.get("chunk_multiple")) or 1)
+    multiple = _count(cfg.get("chunk_multiple")) or (KNOWN_MULTIPLES.get(kind, 1) if not isinstance(recorded, dict) else 1)
+    return Knobs(kind, fields, chunk_size, executable, steps, step_cost, multiple)
 
 
 def _count(value: object) -> int | None:
