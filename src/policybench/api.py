@@ -145,14 +145,27 @@ class Results:
         return [r.name for r in self.raw.results]
 
     def __getitem__(self, key: str | tuple[str, str]) -> Measurement:
+        """A result by its policy (and variant), each named as given or as the tables print it:
+        ``"act"`` or ``"ACT"``, a checkpoint by its whole path or by its last two parts
+        (``"nu/my_act_checkpoint"``), a variant as ``("act", "bf16")`` or as printed, ``"ACT+bf16"``."""
         policy, variant = key if isinstance(key, tuple) else (key, None)
-        found = [r for r in self.raw.results if r.policy == policy and _same_variant(r.identity, variant)]
+        found = [r for r in self.raw.results if _names(r.policy, policy) and _same_variant(r.identity, variant)]
+        if not found and not isinstance(key, tuple):  # a variant or sweep point by its whole name
+            found = [r for r in self.raw.results if key in (r.name, _shown(r))]
         if len(found) == 1:
             return Measurement(found[0])
         wanted = policy if variant is None else f"{policy}, {variant}"
+        policies = list(dict.fromkeys(r.policy for r in found))
+        if len(policies) > 1:
+            raise KeyError(f"'{wanted}' names {len(policies)} policies: {', '.join(policies)}; give the whole path")
         if found:
             raise KeyError(f"'{wanted}' was measured at {len(found)} sweep points; pick one with .where(...) first")
-        raise KeyError(f"no policy '{wanted}' in these results; they have {', '.join(self.names()) or 'none'}")
+        raise KeyError(f"no policy '{wanted}' in these results; they have {', '.join(self.shown()) or 'none'}")
+
+    def shown(self) -> list[str]:
+        """Each result's name as the tables print it ("ACT", "nu/my_act_checkpoint", "ACT+bf16"):
+        each one a key of these results."""
+        return [_shown(r) for r in self.raw.results]
 
     def where(self, **point: object) -> "Results":
         """The results at the sweep points with these values: ``cameras=2``, ``image_size=(480, 640)``
@@ -192,6 +205,21 @@ class Results:
 def _same_variant(measured: Identity, asked: str | None) -> bool:
     """The variant asked (none, or "eager": the plain result; Identity.plain), at any point."""
     return measured == Identity(measured.policy, asked, measured.point)
+
+
+def _names(policy: str, asked: str) -> bool:
+    """``asked`` names ``policy``: as it is given, or as the tables print it (its label)."""
+    from policybench.policies.labels import label
+
+    return asked in (policy, label(policy))
+
+
+def _shown(r: PolicyResult) -> str:
+    """A result's name as the tables print it: its policy's label, then its variant and point."""
+    from policybench.identity import name_suffix
+    from policybench.policies.labels import label
+
+    return label(r.policy) + name_suffix(r.variant, r.point)
 
 
 def _point_value(point: dict[str, str], axis: str) -> str | None:
@@ -707,7 +735,8 @@ def _realtime_into(results: RunResults, answer: dict, stopped: str | None = None
             if e.status == INTERRUPTED:
                 e.error = stopped
     results.realtime = entries
-    results.run["inputs"] = answer.get("inputs", {})
+    results.run["inputs"] = answer.get("inputs", {})  # the shapes fed to each policy
+    results.run["configs"] = answer.get("configs", {})  # and its settings as measured
 
 
 def realtime(
@@ -726,6 +755,7 @@ def realtime(
     execution_horizon: int = 10,
     queue_threshold: int = 30,
     max_guidance_weight: float = 10.0,
+    guidance_pairs: int = 3,
     device: str = "auto",
     profile: str = "so100",
     cameras: int | None = None,
@@ -745,7 +775,8 @@ def realtime(
     (select_action on the loop), "async" (chunks from a background worker, a new one asked when the
     queue holds at most ``threshold`` of a chunk; overlapping actions merged by ``aggregate``) or
     "both"; "rtc" drives LeRobot's Real-Time Chunking engine (``execution_horizon``,
-    ``queue_threshold``, ``max_guidance_weight`` as LeRobot names them), "all" runs the three.
+    ``queue_threshold``, ``max_guidance_weight`` as LeRobot names them), "all" runs the three; after
+    its loop, ``guidance_pairs`` plain and guided chunks are timed in turn (the guidance's cost; 0: none).
     ``remote`` also times ``remote_calls`` round trips through LeRobot's PolicyServer (on
     127.0.0.1:``port`` if given). The policies and their inputs (``profile``, ``cameras``,
     ``image_size``, ``state_dim``, ``action_dim``, ``overrides``) are named as ``run`` names them;
@@ -764,7 +795,7 @@ def realtime(
         settings = RealtimeSettings(hz=(hz,), thresholds=(threshold,), seconds=seconds, ticks=ticks, mode=mode,
                                     aggregate=aggregate, remote=remote, remote_calls=remote_calls, port=port,
                                     execution_horizon=execution_horizon, queue_threshold=queue_threshold,
-                                    max_guidance_weight=max_guidance_weight, run=cfg)
+                                    max_guidance_weight=max_guidance_weight, guidance_pairs=guidance_pairs, run=cfg)
         entries = measure_realtime(settings, log=log, isolate=isolate).realtime
     except UsageError as exc:
         raise ValueError(str(exc)) from None

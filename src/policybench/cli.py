@@ -197,6 +197,9 @@ def realtime_settings(args: argparse.Namespace) -> RealtimeSettings:
     import dataclasses
 
     settings = RealtimeSettings(**_settings(args, "realtime"))
+    if "guidance_pairs" in args.given and "rtc" not in settings.modes:
+        raise UsageError(f"--guidance-pairs times RTC's plain and guided chunks: it needs --mode rtc or all, "
+                         f"not {args.mode}")
     if args.simulate:
         given = [o.flag for o in options("realtime") if o.live_only and o.field in args.given]
         if given:
@@ -251,7 +254,9 @@ def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) ->
         results = measure_realtime(settings, log=_log, isolate=not args.in_process)
     except Interrupted as exc:  # what was measured is shown and written all the same
         stopped, results = exc, cast(RunResults, exc.partial)  # measure_realtime's partial: the results so far
-    _print(render_realtime(results.realtime, highest_rates(results.realtime), live_budgets(results.realtime),
+    configs = results.run.get("configs")
+    _print(render_realtime(results.realtime, highest_rates(results.realtime),
+                           live_budgets(results.realtime, configs if isinstance(configs, dict) else None),
                            width=output_width()))
     out.save(results)
     if out.kept:

@@ -38,6 +38,10 @@ MAX_THREADS = 1024
 REALTIME_MODES = {"sync": ("sync",), "async": ("async",), "both": ("sync", "async"), "rtc": ("rtc",),
                   "all": ("sync", "async", "rtc")}
 AGGREGATES = ("weighted_average", "latest_only")
+# rtc: the plain and guided chunks timed in turn after the loop (the guidance's cost). Each pair is
+# two chunks: on a CPU, SmolVLA's take a minute or more together, so a few by default.
+GUIDANCE_PAIRS = 3
+MAX_GUIDANCE_PAIRS = 1000
 
 RUN, SWEEP, REALTIME, VERIFY = "run", "sweep", "realtime", "verify"
 TARGET = (RUN, SWEEP, REALTIME, VERIFY)  # the commands that build policies
@@ -387,6 +391,10 @@ OPTIONS: tuple[Option, ...] = (
            more="with `--simulate --mode rtc`, the setting replayed"),
     Option("max_guidance_weight", "--max-guidance-weight", (REALTIME,), type=number, default=10.0, metavar="W",
            into="realtime", help="rtc: LeRobot's RTCConfig.max_guidance_weight (default {default})"),
+    Option("guidance_pairs", "--guidance-pairs", (REALTIME,), type=integer, default=GUIDANCE_PAIRS, metavar="N",
+           into="realtime", live_only=True,
+           help="rtc: after the loop, N plain and guided chunks timed in turn, the guidance's cost (default "
+                "{default}; 0 skips them): each pair is two chunks, a minute or more for SmolVLA on a CPU"),
     Option("thresholds", "--threshold", (REALTIME,), default=0.5, metavar="SHARE", into="realtime", read=numbers,
            keyword="threshold",
            help="async: request a new chunk when the queue holds at most this share of a chunk, in [0, 1] (LeRobot's "

@@ -11,7 +11,8 @@ from typing import Any, TypedDict, cast
 from policybench.errors import SettingsError, literal
 from policybench.identity import Axis, Override, check_own_field, parse_override  # noqa: F401 - parse_override: --set's reader
 from policybench.options import (  # the bounds and choices that the flags' help states
-    AGGREGATES, DEFAULT_POLICIES, MAX_HZ, MAX_PROCESSES, MAX_THREADS, MIN_HZ, REALTIME_MODES,
+    AGGREGATES, DEFAULT_POLICIES, GUIDANCE_PAIRS, MAX_GUIDANCE_PAIRS, MAX_HZ, MAX_PROCESSES, MAX_THREADS, MIN_HZ,
+    REALTIME_MODES,
 )
 from policybench.profiles import DEFAULT_PROFILE, PROFILES, Camera, Profile
 
@@ -221,6 +222,7 @@ class RealtimeSettings:
     execution_horizon: int = 10
     queue_threshold: int = 30
     max_guidance_weight: float = 10.0
+    guidance_pairs: int = GUIDANCE_PAIRS  # rtc: plain and guided chunks timed in turn after the loop; 0: none
     run: RunSettings | None = None
 
     def __post_init__(self) -> None:
@@ -256,6 +258,10 @@ class RealtimeSettings:
         if self.queue_threshold < 0:
             raise SettingsError(f"{{queue_threshold}} must be 0 or more, got {self.queue_threshold}")
         _positive("max_guidance_weight", self.max_guidance_weight, "g")
+        if isinstance(self.guidance_pairs, bool) or not isinstance(self.guidance_pairs, int) \
+                or not 0 <= self.guidance_pairs <= MAX_GUIDANCE_PAIRS:
+            raise SettingsError(f"{{guidance_pairs}} must be a count from 0 (none) to {MAX_GUIDANCE_PAIRS}, "
+                                f"got {literal(self.guidance_pairs)}")
         if self.port is not None and not 0 < self.port < 65536:
             raise SettingsError(f"{{port}} must be between 1 and 65535, got {self.port}")
         if self.run is not None and (len(self.hz) != 1 or len(self.thresholds) != 1):

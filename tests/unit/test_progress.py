@@ -1,6 +1,9 @@
-"""What ``run`` shows while it works: warnings in a log, progress bars only on a terminal."""
+"""What ``run`` shows while it works: in a log a line per step, the warnings, and a line after every
+10 s of silence; on a terminal progress bars."""
 
 import io
+import re
+import time
 
 import pytest
 
@@ -21,7 +24,7 @@ def wide_terminal(monkeypatch):
 
 
 @pytest.mark.parametrize("quiet, verbose, shown", [
-    (False, False, ["warn"]),
+    (False, False, ["warn"]),  # "info" is no policy's step
     (True, False, []),
     (False, True, ["info", "warn"]),
 ])
@@ -94,8 +97,39 @@ def test_each_step_of_a_policy_shows_as_it_happens_on_a_terminal():
     assert "policybench: device" not in shown
 
 
-def test_a_log_that_is_not_a_terminal_gets_no_steps():
+def test_a_log_that_is_not_a_terminal_gets_a_line_as_each_step_starts():
+    """`run ... 2>&1 | cat`: building, first call, warm-up, measuring, each variant, each a line."""
     stream = io.StringIO()
+    steps = ["act: building", "act: built in 1.0 s (1.0 M params), measuring", "act: first call", "act: warm-up",
+             "act: measuring", "act: 40 calls, 4 refills in 1.0 s", "act+compile: first chunk, checked against "
+             "fp32 eager's (torch.compile compiles on it)", "act+compile: first call"]
     with RunOutput(stream=stream, policies=["act"]) as out:
-        out.info("act: building")
-    assert stream.getvalue() == ""
+        for step in steps:
+            out.info(step)
+    assert stream.getvalue().splitlines() == steps
+
+
+def test_a_log_hears_what_is_still_running_after_each_silent_stretch():
+    """A 200 s first call of the compile variant is no silent minute: a line per heartbeat, saying
+    how long the step has run (and, measuring, the refills done), none while lines come."""
+    stream = io.StringIO()
+    with RunOutput(stream=stream, policies=["act"], heartbeat_s=0.5) as out:
+        out.info("act+compile: first call")
+        time.sleep(1.25)  # heartbeats at 0.5 and 1 s
+        out.info("act+compile: measuring")
+        out.progress("act", 3, 10)
+        time.sleep(0.75)  # one at 0.5 s
+        out.progress("act", 4, 10)  # and none after it: the run ends first
+    lines = stream.getvalue().splitlines()
+    assert [re.sub(r"\d+ s$", "N s", line) for line in lines] == [
+        "act+compile: first call", "act+compile: first call ... N s", "act+compile: first call ... N s",
+        "act+compile: measuring", "act+compile: measuring, 3/10 refills ... N s"]
+    assert lines[2].endswith(" 1 s")  # how long the step has run, not the time since the last line
+
+
+def test_a_terminal_and_quiet_get_no_heartbeat():
+    for stream, quiet in ((Terminal(), False), (io.StringIO(), True)):
+        with RunOutput(stream=stream, quiet=quiet, policies=["act"], heartbeat_s=0.05) as out:
+            out.info("act: first call")
+            time.sleep(0.2)
+        assert "..." not in stream.getvalue()

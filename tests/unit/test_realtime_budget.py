@@ -89,6 +89,10 @@ Budget, ACT (chunk 8): refill median 250 ms, p95 462 ms over 4 refills
     --hz 6: async g=0.25 holds it (3 x 167 ms = 500 ms at 6 Hz)
     --mode async --threshold 0.5: async g=0.5 holds it (4 x 125 ms = 500 ms at 8 Hz)
     --variant compile: measured as ACT+compile, slowest refill 62.5 ms: sync holds it at 8 Hz (125 ms)
+    --set act.n_action_steps=12: async g=0.25 holds it (min(floor(0.25 x 12) + 1, 6) = 4 periods = 500 ms at 8 Hz); \
+estimated from the slowest refill measured, 500 ms, which n_action_steps does not change: 4 ticks at 8 Hz
+    no act.n_action_steps holds sync: each refill still runs within one period, whatever the chunk (a longer one \
+makes refills rarer, not shorter)
 Async budget: min(floor(g x chunk) + 1, floor(chunk / 2)) periods: the actions left when a chunk is requested \
 (plus the tick it arrives on), and half the chunk, whose first actions are stale on arrival.
 highest rate without a miss/starved tick, ACT: sync 2 Hz, async g=0.25 2 Hz, async g=0.5 8 Hz

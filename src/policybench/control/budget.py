@@ -148,15 +148,135 @@ class Suggestion:
     what: str  # the mode it holds: "sync", "async g=0.5"
     hz: float
     ticks: int
-    slowest: float  # seconds: the slowest refill measured (of ``measured`` where given)
+    slowest: float  # seconds: the slowest refill measured (of ``measured`` where given; estimated: ``estimate``)
     measured: PolicyResult | None = None  # the alternative measured with these flags; None: derived
+    estimate: str = ""  # a setting of the policy: how its refill was estimated from the measured one
+    budget: str = ""  # how ``ticks`` follow from the setting, where it changes them ("min(floor(0.5 x 40) + 1, 20)")
 
 
-def what_would_hold(fits_: list[Fit], chunk: int, alternatives: Sequence[Alternative] = ()) -> list[Suggestion]:
+@dataclass(frozen=True)
+class Knobs:
+    """The settings of a measured policy that change its budget, and the config fields ``--set``
+    names them by (``fields``: "n_action_steps", "chunk_size", "inference_steps" -> the field)."""
+
+    policy_type: str  # --set's prefix: the built-in name, or a checkpoint's type
+    fields: Mapping[str, str]
+    chunk_size: int | None = None  # the chunk the model computes
+    max_executed: int | None = None  # the most actions one refill can execute (n_action_steps' limit)
+    steps: int | None = None  # denoising / flow-matching steps per refill
+    step_cost: float | None = None  # seconds of one denoising step, as --breakdown measured it
+    chunk_multiple: int = 1  # the model's chunk a multiple of this (Diffusion's U-Net: 2 ** its downsamplings)
+
+    def flag(self, knob: str, value: int) -> str:
+        return f"--set {self.policy_type}.{self.fields[knob]}={value}"
+
+
+def smallest_chunk(d: int, threshold: float) -> int | None:
+    """The fewest actions executed per refill (n_action_steps) with which an async loop at
+    ``threshold`` holds an inference delay of ``d`` ticks: n >= 2d (half the chunk outlasts the
+    next chunk's delay) and floor(g·n) + 1 >= d; None when no n does (g = 0 and d > 1)."""
+    if threshold <= 0:
+        return 2 * d if d <= 1 else None
+    n = max(2 * d, math.ceil((d - 1) / threshold - EPS))
+    while async_budget_ticks(n, threshold) < d:  # g·n rounded down can fall short by EPS
+        n += 1
+    return n
+
+
+def most_steps(slowest: float, steps: int, step_cost: float | None, hz: float, ticks: int) -> tuple[int, float] | None:
+    """The most denoising steps (below ``steps``) whose refill fits ``ticks`` periods at ``hz``, and
+    that refill: the slowest measured less ``step_cost`` per step dropped (None: the whole refill
+    scaled with the steps, the most a step can cost); None when even one step misses."""
+    per = step_cost if step_cost is not None else slowest / steps
+    if per <= 0 or ticks < 1:
+        return None
+    rest = slowest - steps * per  # what no step count changes
+    s = min(steps - 1, math.floor((ticks / hz - rest) / per + EPS))
+    while s >= 1 and not fits(rest + s * per, hz, ticks):
+        s -= 1
+    return (s, rest + s * per) if s >= 1 else None
+
+
+def policy_settings(fits_: list[Fit], knobs: Knobs) -> tuple[list[Suggestion], list[str]]:
+    """For the fits that miss: the settings of the policy that would hold them, each estimated
+    from the slowest refill measured, and (second) the settings that hold none, with why.
+    async: the fewest actions executed per refill (n_action_steps, with chunk_size where the
+    model's chunk is too short: a chunk it was not trained with) whose queue outlasts the refill;
+    sync and async: the most denoising steps whose refill fits, from the cost of one step
+    (--breakdown's) or, without it, the refill scaled with the steps (the most a step can save)."""
+    out: dict[str, Suggestion] = {}
+    limits: list[str] = []
+    missed = [f for f in fits_ if not f.holds]
+    if "n_action_steps" in knobs.fields and any(f.mode == SYNC for f in missed):
+        limits.append(f"no {knobs.policy_type}.{knobs.fields['n_action_steps']} holds sync: each refill still runs "
+                      "within one period, whatever the chunk (a longer one makes refills rarer, not shorter)")
+    for f in missed:
+        if f.mode == ASYNC and "n_action_steps" in knobs.fields:
+            _chunk_setting(f, knobs, out, limits)
+        if knobs.steps and knobs.steps > 1 and "inference_steps" in knobs.fields:
+            _steps_setting(f, knobs, out, limits)
+    return list(out.values()), list(dict.fromkeys(limits))
+
+
+def _chunk_setting(f: Fit, knobs: Knobs, out: dict[str, Suggestion], limits: list[str]) -> None:
+    """The fewest actions executed per refill that hold ``f`` at its threshold."""
+    g, d = f.threshold or 0.0, delay_ticks(f.refills.slowest, f.hz)
+    n = smallest_chunk(d, g)
+    field = f"{knobs.policy_type}.{knobs.fields['n_action_steps']}"
+    if n is None:
+        limits.append(f"no {field} holds async g={g:g}: at threshold 0 a chunk is asked for once the queue is "
+                      f"empty, and a refill of {_ms(f.refills.slowest)} takes {d} ticks")
+        return
+    flags = knobs.flag("n_action_steps", n)
+    beyond = knobs.max_executed is not None and n > knobs.max_executed
+    if beyond and "chunk_size" in knobs.fields:
+        size = n + (knobs.chunk_size or n) - (knobs.max_executed or n)  # Diffusion: n + n_obs_steps - 1
+        size = -(-size // knobs.chunk_multiple) * knobs.chunk_multiple
+        flags = f"{knobs.flag('chunk_size', size)} {flags}"
+    estimate = (f"estimated from the slowest refill measured, {_ms(f.refills.slowest)}, which n_action_steps does "
+                f"not change: {d} ticks at {f.hz:g} Hz")
+    if beyond:
+        estimate += (f"; beyond the {knobs.max_executed} actions its chunk holds: a chunk it was not trained with, and "
+                     "a longer chunk costs more to compute: measure it")
+    ticks = async_budget_ticks(n, g)
+    out.setdefault(flags, Suggestion(flags, _what(f), f.hz, ticks, f.refills.slowest, estimate=estimate,
+                                     budget=f"min(floor({g:g} x {n}) + 1, {n // 2}) = {ticks} periods"))
+
+
+def _steps_setting(f: Fit, knobs: Knobs, out: dict[str, Suggestion], limits: list[str]) -> None:
+    """The most denoising steps whose refill fits ``f``'s budget as run."""
+    steps, field = int(knobs.steps or 0), f"{knobs.policy_type}.{knobs.fields['inference_steps']}"
+    found = most_steps(f.refills.slowest, steps, knobs.step_cost, f.hz, f.ticks)
+    per = knobs.step_cost if knobs.step_cost is not None else f.refills.slowest / steps
+    if knobs.step_cost is not None:
+        how = (f"a denoising step {_ms(per)} as --breakdown measured it, the rest of the slowest refill "
+               f"{_ms(f.refills.slowest - steps * per)}")
+    else:
+        how = (f"the slowest refill, {_ms(f.refills.slowest)} for {steps} steps, scaled with the steps: the most a "
+               "step can save (--breakdown measures a step's cost)")
+    if found is None:
+        if knobs.step_cost is not None and f.ticks >= 1:
+            limits.append(f"no {field} holds {_what(f)}: {how}, already over {_ms(f.budget)} with one step")
+        return
+    s, refill = found
+    flags = knobs.flag("inference_steps", s)
+    out.setdefault(flags, Suggestion(flags, _what(f), f.hz, f.ticks, refill,
+                                     estimate=f"estimated refill {_ms(refill)} from {how}"))
+
+
+def _ms(seconds: float) -> str:
+    """"72.9 ms", "1,240 ms": a duration of an estimate's line."""
+    ms = seconds * 1000
+    return f"{ms:,.0f} ms" if ms >= 100 else f"{ms:.3g} ms"
+
+
+def what_would_hold(fits_: list[Fit], chunk: int, alternatives: Sequence[Alternative] = (),
+                    knobs: Knobs | None = None) -> list[Suggestion]:
     """For the fits that miss: the largest rate that holds each mode, the smallest threshold that
     holds async at the rate (with ``--mode async`` when only sync was run), the measured
-    alternatives that hold there. Each is derived from the slowest refill measured (an
-    alternative's own), so a replay of the measurements holds it too."""
+    alternatives that hold there, and (with ``knobs``) the settings of the policy that would
+    (``policy_settings``). Each is derived from the slowest refill measured (an alternative's own),
+    so a replay of the measurements holds it too; a setting of the policy is an estimate."""
     out: dict[str, Suggestion] = {}
     missed = [f for f in fits_ if not f.holds]
     for f in missed:
@@ -178,6 +298,9 @@ def what_would_hold(fits_: list[Fit], chunk: int, alternatives: Sequence[Alterna
             f = holding[0]
             ticks = budget_ticks(f.mode, alt.chunk, f.threshold)
             out[alt.flags] = Suggestion(alt.flags, _what(f), f.hz, ticks, alt.refills.slowest, alt.measured)
+    if knobs is not None and missed:
+        for x in policy_settings(fits_, knobs)[0]:
+            out.setdefault(x.flags, x)
     return list(out.values())
 
 
@@ -194,6 +317,7 @@ class PolicyBudget:
     refills: Refills
     fits: list[Fit]
     suggestions: list[Suggestion]
+    limits: list[str] = field(default_factory=list)  # settings of the policy that hold none, with why
 
 
 @dataclass
@@ -215,16 +339,17 @@ class HighestRate:
 
 
 def policy_budget(run: RealtimeResult, chunk: int, refills: Refills, entries: list[RealtimeResult],
-                  alternatives: Sequence[Alternative] = ()) -> PolicyBudget | None:
+                  alternatives: Sequence[Alternative] = (), knobs: Knobs | None = None) -> PolicyBudget | None:
     """The budget of every sync/async entry of ``run``'s policy (same variant and sweep point)
-    measured or simulated without error; None when it has none."""
+    measured or simulated without error; None when it has none. ``knobs``: the policy's settings,
+    for what would hold."""
     runs = [e for e in entries if e.name == run.name and e.ok and e.mode in (SYNC, ASYNC)]
     fits_ = [fit(e.mode, e.hz, chunk, e.threshold, refills) for e in runs]
     if not fits_:
         return None
-    target = max(f.hz for f in fits_)
-    return PolicyBudget(run, chunk, refills, fits_,
-                        what_would_hold([f for f in fits_ if f.hz == target], chunk, alternatives))
+    target = [f for f in fits_ if f.hz == max(f.hz for f in fits_)]
+    limits = policy_settings(target, knobs)[1] if knobs is not None else []
+    return PolicyBudget(run, chunk, refills, fits_, what_would_hold(target, chunk, alternatives, knobs), limits)
 
 
 def rtc_ticks_needed(chunk: int, hz: float, queue_threshold: int, latency: float) -> int:

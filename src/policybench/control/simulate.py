@@ -16,6 +16,7 @@ from policybench.control.budget import (
     SYNC,
     Alternative,
     HighestRate,
+    Knobs,
     PolicyBudget,
     Refills,
     judged,
@@ -151,7 +152,7 @@ def from_live_ticks(results: RunResults) -> list[PolicyResult]:
         name = f"{e.policy}@{e.hz:g}Hz" if sum(x.policy == e.policy and x.mode == SYNC
                                                for x in results.realtime) > 1 else e.policy
         samples = [Sample(t.k, t.phase, max(0.0, t.work_ms)) for t in e.ticks if t.phase in (STEP, REFILL)]
-        out.append(PolicyResult(policy=name, status=OK, samples=samples))
+        out.append(PolicyResult(policy=name, status=OK, samples=samples, config=recorded_config(results, e.policy)))
     return out
 
 
@@ -205,7 +206,7 @@ def simulated_budgets(results: RunResults, entries: list[RealtimeResult]) -> lis
         costs = costs_from_result(r)
         refills = Refills.of(costs.refill)
         budget = None if refills is None else policy_budget(run, costs.chunk, refills, entries,
-                                                            alternatives(r, results.results))
+                                                            alternatives(r, results.results), knobs_of(r))
         if budget is not None:
             out.append(budget)
     return out
@@ -223,6 +224,47 @@ def run_budgets(results: RunResults, hz: float, threshold: float = 0.5) -> list[
 
 
 SETTING_FLAGS = {"cameras": "--cameras", "image_size": "--image-size", "threads": "--threads"}
+# The config fields of the settings what would hold names, for a results file that does not record
+# them (config.set_fields, from 0.x on): the LeRobot types whose fields are these in every release.
+KNOWN_FIELDS = {"act": ("chunk_size", "num_inference_steps"), "smolvla": ("chunk_size", "num_steps"),
+                "diffusion": ("horizon", "num_inference_steps"), "pi0": ("chunk_size", "num_inference_steps"),
+                "pi05": ("chunk_size", "num_inference_steps")}
+KNOWN_MULTIPLES = {"diffusion": 8}  # its U-Net's default down_dims (3 downsamplings): a horizon a multiple of 8
+
+
+def knobs_of(r: PolicyResult) -> Knobs | None:
+    """The settings of ``r``'s policy that what would hold may change (its config as measured),
+    with --breakdown's cost of one denoising step where it was measured; None for a policy whose
+    settings are not known (noop, a checkpoint whose type the file does not record)."""
+    from policybench.anatomy.summary import split
+
+    cfg = r.config
+    kind = cfg.get("policy_type") if isinstance(cfg.get("policy_type"), str) else r.policy
+    recorded = cfg.get("set_fields")
+    if isinstance(recorded, dict):
+        fields = {k: v for k, v in recorded.items() if isinstance(v, str) and v.isidentifier()}
+    elif kind in KNOWN_FIELDS:
+        chunk_field, steps_field = KNOWN_FIELDS[str(kind)]
+        fields = {"n_action_steps": "n_action_steps", "chunk_size": chunk_field,
+                  **({"inference_steps": steps_field} if _count(cfg.get("inference_steps")) else {})}
+    else:
+        return None
+    if not isinstance(kind, str) or not kind.isidentifier() or not fields:
+        return None
+    chunk_size, steps, obs = _count(cfg.get("chunk_size")), _count(cfg.get("inference_steps")), _count(cfg.get("n_obs_steps"))
+    executable = chunk_size - (obs - 1) if chunk_size and obs and fields.get("chunk_size") == "horizon" else chunk_size
+    step_cost = None
+    parts = split(r.breakdown) if r.breakdown and steps else None
+    if parts is not None and not parts.note:
+        per_step = [p.median_ms for p in parts.parts if p.repeat == "per step"]
+        step_cost = sum(per_step) / 1000 / steps if per_step and steps else None
+    multiple = _count(cfg.get("chunk_multiple")) or (KNOWN_MULTIPLES.get(kind, 1) if not isinstance(recorded, dict) else 1)
+    return Knobs(kind, fields, chunk_size, executable, steps, step_cost, multiple)
+
+
+def _count(value: object) -> int | None:
+    """A positive count of a config, or None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def alternatives(r: PolicyResult, results: list[PolicyResult]) -> list[Alternative]:
@@ -330,9 +372,17 @@ def replay_rtc(results: RunResults, rates: list[float], seconds: float, ticks: i
     return entries
 
 
-def live_budgets(entries: list[RealtimeResult]) -> list[PolicyBudget]:
+def recorded_config(results: RunResults, policy: str) -> dict[str, object]:
+    """A live realtime run's settings of ``policy`` as measured (``run.configs``; {} in a file without)."""
+    configs = results.run.get("configs")
+    config = configs.get(policy) if isinstance(configs, dict) else None
+    return dict(config) if isinstance(config, dict) else {}
+
+
+def live_budgets(entries: list[RealtimeResult], configs: dict[str, dict[str, object]] | None = None) -> list[PolicyBudget]:
     """Per policy, the budgets against the refills this run measured: the sync loop's refill
-    ticks and the async loop's chunks (none for a policy that saw no refill)."""
+    ticks and the async loop's chunks (none for a policy that saw no refill); ``configs``, each
+    policy's settings as measured, give the settings of the policy that would hold."""
     out = []
     for policy in dict.fromkeys(e.policy for e in entries):
         runs = [e for e in entries if e.policy == policy and e.status == OK and e.mode in ("sync", "async")]
@@ -340,7 +390,9 @@ def live_budgets(entries: list[RealtimeResult]) -> list[PolicyBudget]:
         refills += [ms / 1000 for e in runs for ms in e.chunk_latencies_ms or []]
         chunks = [int(e.summary["chunk_length"] or 0) for e in sorted(runs, key=lambda e: e.mode != "async")]
         measured = Refills.of(refills)
-        budget = policy_budget(runs[0], chunks[0], measured, runs) if measured and chunks else None
+        config = (configs or {}).get(policy)
+        knobs = knobs_of(PolicyResult(policy, OK, config=dict(config))) if isinstance(config, dict) else None
+        budget = policy_budget(runs[0], chunks[0], measured, runs, knobs=knobs) if measured and chunks else None
         if budget is not None:
             out.append(budget)
     return out

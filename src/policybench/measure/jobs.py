@@ -83,7 +83,8 @@ def said(exc: UsageError) -> dict:
 
 
 def realtime(payload: dict, send: Send) -> dict:
-    """A live paced run of the policies of ``settings``: {"entries": [RealtimeResult as JSON], "inputs"}."""
+    """A live paced run of the policies of ``settings``: {"entries": [RealtimeResult as JSON], "inputs",
+    "configs"}."""
     from policybench.measure.realtime import run_live
 
     settings = RealtimeSettings.from_json(payload["settings"])
@@ -94,13 +95,16 @@ def realtime(payload: dict, send: Send) -> dict:
     from policybench.interrupt import Interrupted
 
     inputs: dict[str, dict[str, list[int]]] = {}  # per policy built: the shapes of the observation fed to it
+    configs: dict[str, dict[str, object]] = {}  # per policy built: its settings as measured (describe())
     try:
-        entries = run_live(settings, payload["device"], log=lambda text: send(Message.LOG, text=text), inputs=inputs)
+        entries = run_live(settings, payload["device"], log=lambda text: send(Message.LOG, text=text), inputs=inputs,
+                           configs=configs)
     except Interrupted as stop:  # what was measured, as this job's answer: the child sends it, here it goes up
         done = stop.partial if isinstance(stop.partial, list) else []
-        stop.partial = {"entries": [e.to_json() for e in done], "inputs": inputs, "interrupted": str(stop)}
+        stop.partial = {"entries": [e.to_json() for e in done], "inputs": inputs, "configs": configs,
+                        "interrupted": str(stop)}
         raise
-    return {"entries": [e.to_json() for e in entries], "inputs": inputs}
+    return {"entries": [e.to_json() for e in entries], "inputs": inputs, "configs": configs}
 
 
 def verify(payload: dict, send: Send) -> dict:

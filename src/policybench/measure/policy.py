@@ -86,7 +86,7 @@ def measure_policy(
 
             results = measure_variants(
                 result, adapter, obs, cfg, device, clock, warn, describe_error=describe_error,
-                measure=lambda r, a: _measure_into(r, a, obs, cfg, device, clock, log, warn, progress))
+                measure=lambda r, a: _measure_into(r, a, obs, cfg, device, clock, log, warn, progress), log=log)
     except UsageError:
         raise  # the user's mistake: one line and exit 2, not a failed policy
     except Exception as exc:  # noqa: BLE001 - isolate every policy; the error is reported, not raised
@@ -122,8 +122,9 @@ def _measure_into(
     result.memory.update(peak_memory(device))
     result.memory.update(cold.during_first_call())
     if cfg.breakdown:  # refills of its own, after the timed ones and their memory figures
-        from policybench.measure.breakdown import add_breakdown
+        from policybench.measure.breakdown import BREAKDOWN_REFILLS, add_breakdown
 
+        log(f"{name}: --breakdown: {BREAKDOWN_REFILLS} refills of its own, split into components")
         add_breakdown(result, adapter, obs, clock, device, cfg.seed, warn)
     result.status = OK
     n_refills = sum(s.phase == "refill" for s in loop.samples)

@@ -30,12 +30,14 @@ def run_live(
     log: Log = lambda line: None,
     build=policies.build,
     inputs: dict[str, dict[str, list[int]]] | None = None,
+    configs: dict[str, dict[str, object]] | None = None,
 ) -> list[RealtimeResult]:
     """One entry per policy of ``settings.run`` and mode; a policy that fails is an entry with its
     error. With ``settings.remote``, also round trips through LeRobot's PolicyServer (mode
     "remote"). SIGINT or SIGTERM stops the run with Interrupted, whose ``partial`` is the entries
     measured and, last, the one interrupted (status "interrupted"). ``inputs`` receives, per
-    policy built, the shapes of the observation it was fed (for the results file's ``run``)."""
+    policy built, the shapes of the observation it was fed (for the results file's ``run``), and
+    ``configs`` its settings as measured (``describe()``: what the budget's "what would hold" reads)."""
     cfg, hz, modes = _live(settings), settings.hz[0], list(settings.modes)
     if settings.modes == ("rtc",):
         from policybench.lerobot_adapter.rtc import rtc_problem
@@ -53,7 +55,7 @@ def run_live(
             doing[:] = [whole]
             try:
                 _measure_policy(settings, device, build, whole, clock, sleep_until, log, entries, doing,
-                                {} if inputs is None else inputs)
+                                {} if inputs is None else inputs, {} if configs is None else configs)
             except UsageError:
                 raise
             except Exception as exc:  # noqa: BLE001 - isolate every policy
@@ -83,7 +85,7 @@ def _mode(base: RealtimeResult, mode: str, threshold: float, aggregate: str) -> 
 
 def _measure_policy(settings: RealtimeSettings, device: str, build, base: RealtimeResult, clock, sleep_until,
                     log: Log, entries: list[RealtimeResult], doing: list[RealtimeResult],
-                    inputs: dict[str, dict[str, list[int]]]) -> None:
+                    inputs: dict[str, dict[str, list[int]]], configs: dict[str, dict[str, object]]) -> None:
     """One policy built, then run in each mode (and through the PolicyServer); ``doing`` holds
     the entry being measured, ``inputs`` gets the shapes of the observation fed to it."""
     cfg, hz, name = _live(settings), settings.hz[0], base.policy
@@ -93,6 +95,7 @@ def _measure_policy(settings: RealtimeSettings, device: str, build, base: Realti
         adapter = build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
         obs = synthetic_observation(adapter.input_specs(), device, cfg.seed, extra=adapter.extra_inputs(cfg.profile.task))
         inputs[name] = input_shapes(obs)
+        configs[name] = adapter.describe()
         for mode in settings.modes:
             doing[:] = [_mode(base, mode, threshold, aggregate)]
             if mode == "rtc":
@@ -211,7 +214,7 @@ def measure_rtc(adapter, settings: RealtimeSettings, device: str, clock, sleep_u
             f"{settings.queue_threshold}, execution horizon {settings.execution_horizon})")
         run = run_rtc(engine, raw, clock, sleep_until, hz, ticks, FIRST_CHUNK_TIMEOUT_S)
         pairs = _refill_pairs(policy, lr.engine_batch(pre, hw, raw, cfg.profile.task, device), run, settings,
-                              clock, _pair_count(cfg), log, run_.policy)
+                              clock, log, run_.policy)
     return rtc_result(run_, run, settings, chunk, pairs)
 
 
@@ -224,17 +227,40 @@ def _check_rtc_sizes(settings: RealtimeSettings, name: str, chunk: int) -> None:
                             f"of {chunk} actions (0 to {chunk - 1}): at or above it the engine never stops computing")
 
 
-def _pair_count(cfg: RunSettings) -> int:
-    return cfg.refills if isinstance(cfg.refills, int) else 10
-
-
-def _refill_pairs(policy, batch, run, settings: RealtimeSettings, clock, count: int, log: Log, name: str):
-    """``count`` (plain, guided) pairs at the delay the engine used (its largest)."""
+def _refill_pairs(policy, batch, run, settings: RealtimeSettings, clock, log: Log, name: str):
+    """``settings.guidance_pairs`` (plain, guided) pairs at the delay the engine used (its largest),
+    each said as it ends; their time estimated up front from the chunks the engine computed."""
     from policybench.lerobot_adapter.rtc import refill_pair
 
+    count = settings.guidance_pairs
+    if count == 0:
+        log(f"{name}: no plain and guided chunks timed (--guidance-pairs 0): the guidance's cost is not measured")
+        return []
     delay = max((x.delay_used for x in run.inferences), default=0)
-    log(f"{name}: {count} plain and guided chunks in turn (guidance at d={delay})")
-    return [refill_pair(policy, batch, delay, settings.execution_horizon, clock) for _ in range(count)]
+    log(f"{name}: {count} plain and guided chunk{'s' if count != 1 else ''} in turn (guidance at d={delay})"
+        f"{_pairs_estimate([x.latency for x in run.inferences], count)} (--guidance-pairs N: another count, 0 none)")
+    pairs = []
+    for k in range(count):
+        pairs.append(refill_pair(policy, batch, delay, settings.execution_horizon, clock))
+        plain, guided = pairs[-1]
+        log(f"{name}: pair {k + 1} of {count}: plain chunk {_seconds(plain)}, guided {_seconds(guided)}")
+    return pairs
+
+
+def _pairs_estimate(latencies: list[float], count: int) -> str:
+    """", about 2 min": ``count`` pairs of two chunks each at the median chunk the engine computed
+    after its first (cold) one; "" without one."""
+    from policybench.stats import percentile
+
+    warm = latencies[1:] or latencies
+    return f", about {_seconds(2 * count * percentile(warm, 50))}" if warm else ""
+
+
+def _seconds(seconds: float) -> str:
+    """"850 ms", "12.3 s", "2.5 min": a duration as a progress line says it."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def rtc_result(run_: RealtimeResult, run, settings: RealtimeSettings, chunk: int,

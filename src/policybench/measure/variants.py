@@ -35,10 +35,12 @@ Measure = Callable[[PolicyResult, PolicyAdapter], None]  # the steady-state loop
 
 def measure_variants(
     base: PolicyResult, adapter: PolicyAdapter, obs: dict, cfg: RunSettings, device: str, clock: Clock,
-    warn: Log, measure: Measure, describe_error: Callable[[BaseException], str],
+    warn: Log, measure: Measure, describe_error: Callable[[BaseException], str], log: Log = lambda line: None,
 ) -> list[PolicyResult]:
     """Each --variant of one built policy, as a result of its own made from ``base``. A variant that
-    cannot run here is "skipped" with its reason; one that fails is "failed", and the others still run."""
+    cannot run here is "skipped" with its reason; one that fails is "failed", and the others still run.
+    ``log`` hears each step as it starts (a compile variant's first chunk can take minutes)."""
+    log(f"{base.name}: fp32 eager's first chunk (the variants' reference) and the refill's cost")
     reference = first_chunk(adapter, obs, cfg.seed, device)
     units = action_units(adapter, base.source, device, warn)
     flags = cpu_vector_flags() if device == "cpu" else None
@@ -60,7 +62,7 @@ def measure_variants(
             warn(f"{r.name}: skipped: {reason}")
             continue
         try:
-            _measure_variant(r, variant, adapter, obs, (reference, units), cfg, device, warn, measure)
+            _measure_variant(r, variant, adapter, obs, (reference, units), cfg, device, warn, measure, log)
             if cost:
                 r.roofline = _against_floor(r, precision_floor(cost, peaks, rates, precisions[name]), warn)
         except VariantUnavailable as exc:  # a failed capture or export: skipped with its reason
@@ -119,9 +121,10 @@ def _against_floor(r: PolicyResult, roofline: dict[str, object], warn: Log) -> d
 
 def _measure_variant(
     r: PolicyResult, variant: Variant, adapter: PolicyAdapter, obs: dict, reference: tuple[torch.Tensor, ActionUnits],
-    cfg: RunSettings, device: str, warn: Log, measure: Measure,
+    cfg: RunSettings, device: str, warn: Log, measure: Measure, log: Log = lambda line: None,
 ) -> None:
     """One variant: its first chunk against eager's (compilation and export included), then the loop."""
+    log(f"{r.name}: first chunk, checked against fp32 eager's{_first_chunk_work(variant)}")
     run: contextlib.AbstractContextManager = contextlib.nullcontext()
     wrapped = adapter
     if variant.name != "eager":
@@ -162,3 +165,14 @@ def miss_text(eq: dict[str, object]) -> str:
         text += f"; largest action difference {largest:.3g}"
         text += f" ({100 * share:.2g} % of its range)" if isinstance(share, float) else ""
     return text
+
+
+def _first_chunk_work(variant: Variant) -> str:
+    """What a variant's first chunk does besides computing one: the slow part, said up front."""
+    if variant.compile:
+        return " (torch.compile compiles on it: minutes for a large policy)"
+    if variant.runtime:
+        return f" (the policy exported to {variant.name} on it)"
+    if variant.cudagraph:
+        return " (the CUDA graph captured on it)"
+    return ""

@@ -106,10 +106,19 @@ class CheckpointKind:
         return []
 
     def check_overrides(self, overrides: dict[str, object]) -> None:
-        """Sizes now; the rest against the checkpoint's own config when it is loaded."""
+        """Sizes, then the values against the checkpoint's own config as its type's rules hold them
+        (a config parsed with them, nothing built, no weights read): a bad value is a usage error.
+        A checkpoint that cannot be read here is left for its build to report."""
+        from policybench.policies.checkpoint import OverrideRefused, check_overrides
         from policybench.sizes import check_override_sizes
 
         check_override_sizes(self.name, overrides)
+        try:
+            check_overrides(self.name, overrides)
+        except OverrideRefused as exc:
+            sets = " ".join(f"{{overrides}} {literal(exc.policy_type)}.{literal(k)}={literal(repr(v))}"
+                            for k, v in exc.overrides.items())
+            raise SettingsError(f"{sets} (for the checkpoint {literal(self.name)}): {literal(exc.reason)}") from None
 
     def build(self, profile: Profile, overrides: dict[str, object], device: str, seed: int) -> PolicyAdapter:
         from policybench.policies.checkpoint import load_checkpoint

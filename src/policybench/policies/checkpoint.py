@@ -177,6 +177,14 @@ def known_fields(cls, data: dict, prefix: str = "") -> tuple[dict, list[str]]:
 
 def _parse_config(target: str, policy_type: str, fields: dict):
     """LeRobot's own config parser, run on a cleaned copy of config.json in a temporary folder."""
+    try:
+        return _parsed(policy_type, fields)
+    except Exception as exc:  # noqa: BLE001 - draccus raises many types
+        raise CheckpointError(f"{target}: cannot read its config ({_first_line(exc)})") from None
+
+
+def _parsed(policy_type: str, fields: dict):
+    """The config LeRobot's parser makes of ``fields`` (its own exceptions)."""
     with tempfile.TemporaryDirectory(prefix="policybench-config-") as tmp:
         (Path(tmp) / "config.json").write_text(json.dumps({"type": policy_type, **fields}))
         system_temp = tempfile.tempdir
@@ -184,10 +192,70 @@ def _parse_config(target: str, policy_type: str, fields: dict):
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 return registry.read_config(tmp)
-        except Exception as exc:  # noqa: BLE001 - draccus raises many types
-            raise CheckpointError(f"{target}: cannot read its config ({_first_line(exc)})") from None
         finally:
             tempfile.tempdir = system_temp
+
+
+class OverrideRefused(CheckpointError):
+    """``--set`` values the checkpoint's own config rejects: ``policy_type``, the values
+    (``overrides``) and ``reason`` say which and why."""
+
+    def __init__(self, target: str, policy_type: str, overrides: dict[str, object], reason: str):
+        self.policy_type, self.overrides, self.reason = policy_type, dict(overrides), reason
+        sets = ", ".join(f"{policy_type}.{k}={v!r}" for k, v in overrides.items())
+        super().__init__(f"{target}: {sets}: {reason}")
+
+
+def _overridden(target: str, policy_type: str, fields: dict, config, overrides: dict[str, object]):
+    """``config`` (the checkpoint's, as saved) with ``overrides`` set, held to the rules a config
+    of its type is held to when it is made (its ``__post_init__``: ACT's n_action_steps at most its
+    chunk_size, ...), as for a built-in type: the config parsed again with the values in place.
+    OverrideRefused names the values refused."""
+    unknown = sorted(set(overrides) - set(vars(config)))
+    if unknown:
+        valid = ", ".join(sorted(f.name for f in dataclasses.fields(config) if f.init))
+        raise OverrideRefused(target, policy_type, {unknown[0]: overrides[unknown[0]]},
+                              f"unknown field '{unknown[0]}' of its {policy_type} config; valid fields: {valid}")
+    try:
+        coerced = coerce_overrides(type(config), overrides)
+    except ValueError as exc:
+        raise OverrideRefused(target, policy_type, overrides, str(exc)) from None
+    if not coerced:
+        return config
+    as_json = {k: list(v) if isinstance(v, tuple) else v for k, v in coerced.items()}
+    try:
+        _parsed(policy_type, {**fields, **as_json, "device": getattr(config, "device", None)})
+    except Exception as exc:  # noqa: BLE001 - the config class's own checks raise many types
+        raise OverrideRefused(target, policy_type, overrides, _innermost(exc)) from None
+    for key, value in coerced.items():
+        setattr(config, key, value)
+    return config
+
+
+def _innermost(exc: BaseException) -> str:
+    """The first line of the exception that started ``exc`` (draccus wraps a config's own
+    ValueError in a ParsingError that says only that the class could not be made)."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def check_overrides(target: str, overrides: dict[str, object]) -> None:
+    """``overrides`` held to the checkpoint's own config (``_overridden``), before anything is built
+    and without reading its weights: OverrideRefused for a value it rejects. A checkpoint that
+    cannot be read here (a hub id offline, a broken config) is left for its build to report."""
+    if not overrides:
+        return
+    try:
+        config_file = _config_file(target)
+        data = _read_config(config_file, str(config_file) if Path(target).exists() else target)
+        policy_type = data.pop("type")
+        fields, _ = known_fields(registry.config_class(policy_type), data)
+        config = _parse_config(target, policy_type, {**fields, "device": "cpu"})
+    except CheckpointError:
+        return
+    _overridden(target, policy_type, fields, config, overrides)
 
 
 def _offline_settings(target: str, policy_type: str, config) -> tuple[list[str], bool]:
@@ -343,12 +411,8 @@ def load_checkpoint(target: str, overrides: dict[str, object], device: str) -> C
     notes = []
     if ignored:
         notes.append(f"ignored config keys that LeRobot {lerobot_version()} does not know: {', '.join(ignored)}")
-    config = _parse_config(target, policy_type, {**fields, "device": device})
-    unknown = sorted(set(overrides) - set(vars(config)))
-    if unknown:
-        raise CheckpointError(f"{target}: unknown config field '{unknown[0]}'")
-    for key, value in coerce_overrides(type(config), overrides).items():
-        setattr(config, key, value)
+    config = _overridden(target, policy_type, fields, _parse_config(target, policy_type, {**fields, "device": device}),
+                         overrides)
     offline_notes, saved_dtypes = _offline_settings(target, policy_type, config)
     notes += offline_notes
     policy = _load_policy(target, policy_type, config)

@@ -34,10 +34,14 @@ LABELS: dict[str, tuple[str, str]] = {
 
 
 def label(name: str) -> str:
-    """A policy's name in tables, e.g. "Diffusion"."""
+    """A policy's name in tables, e.g. "Diffusion"; a checkpoint's (a path) is the last two parts
+    of its path, "nu/my_act_checkpoint". The library takes either as a key (api.Results)."""
+    if "/" in name or "\\" in name:
+        parts = [p for p in name.replace("\\", "/").split("/") if p]
+        return "/".join(parts[-2:]) if len(parts) > 2 else name
     return LABELS.get(name, ("", ""))[0] or name
 
 
 def short_label(name: str) -> str:
-    """A policy's name in ratio headers, e.g. "Diff"."""
-    return LABELS.get(name, ("", ""))[1] or label(name)
+    """A policy's name in ratio headers, e.g. "Diff"; a checkpoint's whole path (also a key)."""
+    return LABELS.get(name, ("", ""))[1] or (name if "/" in name or "\\" in name else label(name))

@@ -63,11 +63,26 @@ def _first_field(cfg, names: tuple[str, ...]):
     return None
 
 
+INFERENCE_STEPS_FIELDS = ("num_inference_steps", "num_steps", "num_denoising_steps")
+
+
 def _inference_steps(cfg) -> int | None:
     """Denoising / flow-matching steps per refill, where the config has them."""
     if hasattr(cfg, "num_inference_steps") and hasattr(cfg, "num_train_timesteps"):  # DDPM/DDIM
         return cfg.num_inference_steps if cfg.num_inference_steps is not None else cfg.num_train_timesteps
-    return _first_field(cfg, ("num_inference_steps", "num_steps", "num_denoising_steps"))
+    return _first_field(cfg, INFERENCE_STEPS_FIELDS)
+
+
+def _steps_name(cfg) -> str | None:
+    """The field of the denoising steps ``_inference_steps`` reads (DDPM's even while None)."""
+    if hasattr(cfg, "num_inference_steps") and hasattr(cfg, "num_train_timesteps"):
+        return "num_inference_steps"
+    return _first_name(cfg, INFERENCE_STEPS_FIELDS)
+
+
+def _first_name(cfg, names: tuple[str, ...]) -> str | None:
+    """The first of ``names`` whose field the config sets (the one ``_first_field`` reads)."""
+    return next((name for name in names if getattr(cfg, name, None) is not None), None)
 
 
 def _offline_act(profile: Profile) -> dict[str, object]:
@@ -394,8 +409,17 @@ class LeRobotPolicy(PolicyAdapter):
             "inference_steps": _inference_steps(cfg),
             "n_obs_steps": getattr(cfg, "n_obs_steps", None),
         }
+        fields = {"chunk_size": _first_name(cfg, self.family.chunk_fields),
+                  "n_action_steps": _first_name(cfg, self.family.steps_fields),
+                  "inference_steps": _steps_name(cfg)}
         if find_queue(self.policy) is None:
             info["n_action_steps"] = 1  # no queue: every call computes
+            fields.pop("n_action_steps")  # nor a chunk to set
+        # what --set names them by (the budget's "what would hold"), and the type that prefixes them
+        info["policy_type"] = self.family.name
+        info["set_fields"] = {k: v for k, v in fields.items() if v is not None}
+        if getattr(cfg, "down_dims", None):  # Diffusion's U-Net: its horizon a multiple of 2 ** its downsamplings
+            info["chunk_multiple"] = 2 ** len(cfg.down_dims)
         for name in self.family.reported_fields:
             info[name] = getattr(cfg, name)
         return info

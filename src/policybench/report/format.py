@@ -39,10 +39,7 @@ def short(r: PolicyResult) -> str:
 
 def policy_name(policy: str) -> str:
     """The registry's label of a policy ("ACT"), or the last two parts of a checkpoint path."""
-    if "/" not in policy and "\\" not in policy:
-        return policy_label(policy)
-    parts = [p for p in policy.replace("\\", "/").split("/") if p]
-    return "/".join(parts[-2:]) if len(parts) > 2 else policy
+    return policy_label(policy)
 
 
 def format_ms(value: float | None) -> str:

@@ -119,6 +119,7 @@ def render_budgets(budgets: list[PolicyBudget]) -> list[str]:
             out.append(f"  What would hold at {missed[0].hz:g} Hz (from the slowest refill measured, "
                        f"{_d(r.slowest)}):" + ("" if b.suggestions else " nothing these measurements show"))
             out += [f"    {_suggestion(x)}" for x in b.suggestions]
+            out += [f"    {limit}" for limit in b.limits]
     if budgets:
         out.append("Async budget: min(floor(g x chunk) + 1, floor(chunk / 2)) periods: the actions left when a chunk "
                    "is requested (plus the tick it arrives on), and half the chunk, whose first actions are stale "
@@ -158,7 +159,10 @@ def _times(factor: float) -> str:
 def _suggestion(x: Suggestion) -> str:
     if x.measured is None:
         budget = f"a period of {_d(1 / x.hz)}" if x.ticks == 1 else f"{x.ticks} x {_d(1 / x.hz)} = {_d(x.ticks / x.hz)}"
-        return f"{x.flags}: {x.what} holds it ({budget} at {x.hz:g} Hz)"
+        if x.budget:  # a setting that changes the budget: how it follows
+            budget = f"{x.budget} = {_d(x.ticks / x.hz)}"
+        held = f"{x.flags}: {x.what} holds it ({budget} at {x.hz:g} Hz)"
+        return f"{held}; {x.estimate}" if x.estimate else held
     return (f"{x.flags}: measured as {label(x.measured)}, slowest refill {_d(x.slowest)}: {x.what} holds it at "
             f"{x.hz:g} Hz ({_d(x.ticks / x.hz)})")
 
