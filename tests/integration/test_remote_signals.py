@@ -52,12 +52,13 @@ def test_a_killed_remote_run_leaves_nothing_behind(tmp_path, signum):
          "--port", str(port), "--json", str(out)],
         cwd=cwd, env={**os.environ, "TMPDIR": str(tmp), "HF_HUB_OFFLINE": "1"},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(lambda: list(tmp.glob(f"policybench-remote-{run.pid}-*/serving")) or run.poll() is not None,
+    try:  # the paced loops, and the server they start, run in a child of the command (measure/child.py)
+        wait_for(lambda: list(tmp.glob("policybench-remote-*/serving")) or run.poll() is not None,
                  "the policy server serves")
         assert run.poll() is None, run.communicate()
         assert not stale.exists()  # removed as the run started: its process is gone
-        (server,) = psutil.Process(run.pid).children()
+        (server,) = [p for p in psutil.Process(run.pid).children(recursive=True)
+                     if remote.SERVER_MODULE in " ".join(p.cmdline())]
         run.send_signal(signum)
         stdout, stderr = run.communicate(timeout=300)
     finally:

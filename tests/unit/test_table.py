@@ -149,7 +149,9 @@ def test_rows_align_with_headers(table):
 
 @pytest.mark.parametrize(
     "value, text",
-    [(None, "-"), (0.0, "0.00"), (1.0, "1.00"), (12.345, "12.35"), (0.5, "0.500"), (0.0125, "0.0125"), (0.00162, "0.00162")],
+    [(None, "-"), (0.0, "0.00"), (1.0, "1.00"), (12.345, "12.35"), (0.5, "0.500"), (0.0125, "0.0125"), (0.00162, "0.00162"),
+     # a negative figure (an overhead a round trip saves) raised "Format specifier missing precision"
+     (-1500.0, "-1500.00"), (-0.5, "-0.500"), (float("nan"), "nan")],
 )
 def test_format_ms(value, text):
     assert format_ms(value) == text

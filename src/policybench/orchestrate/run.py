@@ -30,7 +30,7 @@ def run_benchmark(
     device: str,
     log: Log = lambda line: None,
     *,
-    environment: dict[str, object],
+    environment: dict[str, object] | None = None,
     warn: Log | None = None,
     progress: Progress | None = None,
     isolate: bool = False,
@@ -41,7 +41,8 @@ def run_benchmark(
     """Measure every policy of ``cfg`` in turn; with ``isolate`` each in a child process of its
     own (``cfg.processes`` of them, one after the other), else here. Here, ``given`` holds the
     policies given as objects, and ``clock`` and ``build`` replace the device's clock and the
-    registry's builder (tests run fake policies on a fake clock). ``log`` gets progress lines,
+    registry's builder (tests run fake policies on a fake clock). ``environment`` is the machine's
+    record (None: made as a run's plan makes it). ``log`` gets progress lines,
     ``warn`` (default: ``log``) warnings and failures, ``progress(policy, refills_done, target)``
     each measured refill. A results file that cannot be written stops the run with NotWritten,
     whose ``partial`` is the results measured. So does SIGINT or SIGTERM, with Interrupted,
@@ -51,6 +52,9 @@ def run_benchmark(
         raise SettingsError(f"{{processes}} {cfg.processes} measures each policy in fresh child processes; "
                             "it cannot run in this process: drop {in_process}")
     warn = warn or log
+    if environment is None:  # the machine's record, as a run's plan makes it (its context normally hands it in)
+        environment = launcher(isolate)("plan", {"cfg": cfg.to_json(), "skip": list(given.policies) if given else []},
+                                        log=log, warn=warn)["environment"]
     if isolate:
         def measure(name: str) -> list[PolicyResult]:
             return measure_processes(name, cfg.processes, lambda k: children.measure_in_child(

@@ -46,7 +46,9 @@ def format_ms(value: float | None) -> str:
     """Two decimals from 1 up; below that three significant digits, never scientific notation."""
     if value is None:
         return "-"
-    if value >= 1 or value == 0:
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) >= 1 or value == 0:  # a negative figure too (an overhead a round trip saves): -1500.00
         return f"{value:.2f}"
     decimals = 2 - math.floor(math.log10(abs(value)))
     return f"{value:.{decimals}f}"
