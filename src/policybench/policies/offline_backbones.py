@@ -1,0 +1,169 @@
+"""Offline stand-ins for the backbones, tokenizers and processors that LeRobot's newer policy types
+read from the hub while they build (offline_vlm.py holds SmolVLA's and pi0's).
+
+Each stand-in is a folder written once into policybench's cache: the published architecture's
+config (values from published.py, with their sources), a tokenizer built locally with the same
+vocabulary size and special tokens, and, where LeRobot calls ``from_pretrained`` on a model
+class, a ``model.safetensors`` that holds no tensor. transformers then builds the model from the
+config and initializes every weight at random, as it does for any weight a checkpoint lacks:
+the real architecture and parameter count, random weights, nothing downloaded. No file of a
+stand-in asks for remote code (``remote_code_requests`` checks, and build_lerobot refuses a
+stand-in that would).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+from policybench.policies.offline_vlm import _build_tokenizer, _cached_folder, cache_root
+from policybench.policies.published import BART_LARGE_TOKENIZER, CLIP_VIT_B16
+
+NO_WEIGHTS_NOTE = "no weights: every tensor is missing, so transformers initializes each at random"
+
+
+def clip_vit_b16_dir() -> Path:
+    """openai/clip-vit-base-patch16: config, an empty weights file, a CLIP-sized tokenizer. The
+    folder's name holds "clip", which multi_task_dit's config checks its encoder names for."""
+    return _cached_folder("clip-vit-base-patch16-architecture", _write_clip_vit_b16)
+
+
+def bart_large_tokenizer_dir() -> Path:
+    """A tokenizer with facebook/bart-large's vocabulary size and special tokens (X-VLA's)."""
+    return _cached_folder("bart-large-tokenizer", _write_bart_large_tokenizer)
+
+
+def fast_action_tokenizer_dir() -> Path:
+    """pi0_fast's FAST action tokenizer, fitted locally (fast_tokenizer.py)."""
+    from policybench.policies.fast_tokenizer import write_fast_tokenizer
+
+    return _cached_folder("fast-action-tokenizer", write_fast_tokenizer)
+
+
+STAND_INS = {
+    CLIP_VIT_B16.hub_id: clip_vit_b16_dir,
+    BART_LARGE_TOKENIZER.hub_id: bart_large_tokenizer_dir,
+    "lerobot/fast-action-tokenizer": fast_action_tokenizer_dir,
+}
+
+
+def write_no_weights(folder: Path) -> None:
+    """An empty model.safetensors: ``from_pretrained`` finds the file, no tensor in it, and
+    initializes the whole model at random."""
+    from safetensors.torch import save_file
+
+    save_file({}, str(folder / "model.safetensors"), metadata={"format": "pt", "policybench": NO_WEIGHTS_NOTE})
+
+
+def _template(bos: str, eos: str):
+    from tokenizers import processors
+
+    return processors.TemplateProcessing(single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
+                                         special_tokens=[(bos, 0), (eos, 0)])
+
+
+def _clip_tokenizer():
+    from transformers import PreTrainedTokenizerFast
+
+    text = CLIP_VIT_B16.values["text_config"]
+    assert isinstance(text, dict)
+    tok = _build_tokenizer(int(text["vocab_size"]), ["<|startoftext|>", "<|endoftext|>"])
+    tok.post_processor = _template("<|startoftext|>", "<|endoftext|>")
+    _fix_template_ids(tok)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|startoftext|>", eos_token="<|endoftext|>",
+                                   pad_token="<|endoftext|>", unk_token="<|endoftext|>",
+                                   model_max_length=int(text["max_position_embeddings"]))
+
+
+def _fix_template_ids(tok) -> None:
+    """TemplateProcessing needs the special tokens' real ids."""
+    from tokenizers import processors
+
+    state = json.loads(tok.post_processor.__getstate__())
+    specials = [(name, tok.token_to_id(name)) for name in state["special_tokens"]]
+    single = " ".join(p["SpecialToken"]["id"] if "SpecialToken" in p else "$A" for p in state["single"])
+    pair = " ".join(p["SpecialToken"]["id"] if "SpecialToken" in p else f"${p['Sequence']['id']}"
+                    for p in state["pair"])
+    tok.post_processor = processors.TemplateProcessing(single=single, pair=pair, special_tokens=specials)
+
+
+def _write_clip_vit_b16(folder: Path) -> None:
+    from transformers import CLIPConfig
+
+    CLIPConfig(**CLIP_VIT_B16.values).save_pretrained(folder)
+    write_no_weights(folder)
+    tokenizer = _clip_tokenizer()
+    tokenizer.save_pretrained(folder)
+
+
+def _write_bart_large_tokenizer(folder: Path) -> None:
+    from transformers import PreTrainedTokenizerFast
+
+    v = BART_LARGE_TOKENIZER.values
+    names = {k: str(v[k]) for k in ("bos_token", "pad_token", "eos_token", "unk_token", "mask_token")}
+    tok = _build_tokenizer(int(v["vocab_size"]), [names["mask_token"]],  # type: ignore[call-overload]
+                           leading=(names["bos_token"], names["pad_token"], names["eos_token"], names["unk_token"]))
+    tok.post_processor = _template(names["bos_token"], names["eos_token"])
+    _fix_template_ids(tok)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=int(v["model_max_length"]),  # type: ignore[call-overload]
+                                        **names)
+    assert len(tokenizer) == v["vocab_size"], len(tokenizer)
+    tokenizer.save_pretrained(folder)
+
+
+def stand_in_folders() -> dict[str, Path]:
+    """Every stand-in of this module and offline_vlm.py, written if need be: hub id -> folder."""
+    from policybench.policies.offline_vlm import _STAND_INS
+
+    return {hub_id: write() for hub_id, write in {**_STAND_INS, **STAND_INS}.items()}
+
+
+def is_stand_in(value: object) -> bool:
+    """Whether ``value`` names a finished stand-in folder of policybench's cache."""
+    if not isinstance(value, str) or not value:
+        return False
+    path = Path(value)
+    try:
+        inside = path.resolve().parent == cache_root().resolve()
+    except OSError:
+        return False
+    return inside and (path / "complete.json").is_file() and not remote_code_requests(path)
+
+
+def remote_code_requests(folder: Path) -> list[str]:
+    """What in ``folder``'s JSON files asks for remote code ("file: key"), or files of code."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix in (".py", ".pyc", ".so"):
+            found.append(f"{path.name}: code")
+        if path.suffix != ".json" or not path.is_file():
+            continue
+        found += [f"{path.name}: {key}" for key in _code_keys(json.loads(path.read_text()))]
+    return found
+
+
+def _code_keys(data) -> list[str]:
+    if isinstance(data, dict):
+        keys = [k for k, v in data.items() if k == "auto_map" or (k == "trust_remote_code" and v)]
+        return keys + [k for v in data.values() for k in _code_keys(v)]
+    if isinstance(data, list):
+        return [k for v in data for k in _code_keys(v)]
+    return []
+
+
+@contextlib.contextmanager
+def quiet_loading():
+    """transformers' report of the weights a stand-in lacks (all of them, by design) and its
+    "Loading weights" bars left unprinted while a policy builds; both restored on exit."""
+    from transformers.utils import logging
+
+    previous, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(previous)
+        if bars:
+            logging.enable_progress_bar()
