@@ -37,3 +37,41 @@ TINY_FLORENCE = {
     },
     "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2,
 }
+
+
+def tiny_groot(folder) -> str:
+    """A GR00T N1.7 base model at toy size, written as policybench writes its stand-ins (config.json and a
+    weights file without tensors, in its cache, so no remote-code refusal): a two-layer Qwen3-VL backbone
+    with the real vocabulary (the local Qwen tokenizer's ids need it) and a two-layer action head."""
+    import json
+
+    from transformers import Qwen3VLConfig
+
+    from policybench.policies.offline_backbones import write_no_weights
+    from policybench.policies.published import GR00T_N1_7
+
+    qwen = folder / "tiny-qwen3-vl"
+    qwen.mkdir(parents=True, exist_ok=True)
+    Qwen3VLConfig(
+        image_token_id=151655, video_token_id=151656, vision_start_token_id=151652, vision_end_token_id=151653,
+        tie_word_embeddings=True,
+        text_config={"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
+                     "num_key_value_heads": 1, "head_dim": 32, "vocab_size": 151936, "tie_word_embeddings": True,
+                     "rope_scaling": {"mrope_interleaved": True, "mrope_section": [8, 4, 4], "rope_type": "default"}},
+        vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                       "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
+                       "deepstack_visual_indexes": [0], "num_position_embeddings": 2304},
+    ).save_pretrained(qwen)
+    base = folder / "tiny-gr00t"
+    base.mkdir(exist_ok=True)
+    values = GR00T_N1_7.values
+    config = {**values, "model_name": str(qwen), "backbone_embedding_dim": 64, "select_layer": 1, "hidden_size": 32,
+              "input_embedding_dim": 32,
+              "diffusion_model_cfg": {**values["diffusion_model_cfg"], "num_layers": 2, "num_attention_heads": 2,
+                                      "attention_head_dim": 16, "output_dim": 32},
+              "vl_self_attention_cfg": {**values["vl_self_attention_cfg"], "num_layers": 1, "num_attention_heads": 2,
+                                        "attention_head_dim": 32}}
+    (base / "config.json").write_text(json.dumps(config))
+    write_no_weights(base)
+    (base / "complete.json").write_text("{}")
+    return str(base)

@@ -5,7 +5,7 @@ published sizes. Structure, never speed."""
 from __future__ import annotations
 
 import pytest
-from small_configs import TINY_FLORENCE, small_pi_family
+from small_configs import TINY_FLORENCE, small_pi_family, tiny_groot
 
 from policybench import policies
 from policybench.measure.device import clock_for
@@ -106,3 +106,37 @@ def test_pi0_fast_decodes_with_the_local_fast_tokenizer_and_refills_every_n_acti
     assert _refill_indices(loop.samples) == [3, 7]
     tokens = adapter.extra_inputs("pick up the cube")
     assert int(tokens["observation.language.attention_mask"].sum()) > 10  # "Task: ..., State: ...;" prompt
+
+
+def test_groot_takes_its_preprocessors_inputs_and_refills_every_n_action_steps():
+    """GR00T N1.7 offline at toy size: LeRobot's own GR00T preprocessor (chat template, Qwen3-VL tokens
+    and image patches from the local processor stand-in) makes its inputs once; the queue refills every
+    n_action_steps."""
+    from policybench.policies.offline_vlm import cache_root
+
+    if not _registered("groot") or policies.availability("groot"):
+        pytest.skip("groot cannot be built with this LeRobot")
+    base = tiny_groot(cache_root())
+    adapter, loop = _measure("groot", {"base_model_path": base, "chunk_size": 4, "n_action_steps": 4})
+    inputs = adapter.extra_inputs("pick up the cube")
+    assert inputs["state"].shape[-1] == 132 and inputs["pixel_values"].shape[-1] == 3 * 2 * 16 * 16
+    image_pad = int((inputs["input_ids"] == 151655).sum())
+    assert image_pad == int(inputs["image_grid_thw"].prod(dim=-1).sum()) // 4  # merged 2x2 patches
+    assert adapter.describe()["inference_steps"] == 4 and adapter.describe()["n_action_steps"] == 4
+    assert _refill_indices(loop.samples) == [3, 7]
+
+
+def test_groot_default_size_counts_3144_m_parameters():
+    """GR00T N1.7 as LeRobot builds it from the local config, counted on the meta device."""
+    import torch
+
+    if not _registered("groot"):
+        pytest.skip("this LeRobot does not register groot")
+    from lerobot.policies.groot.groot_n1_7 import GR00TN17, GR00TN17Config
+
+    from policybench.policies.published import GR00T_N1_7
+
+    with torch.device("meta"):
+        model = GR00TN17(GR00TN17Config(**GR00T_N1_7.values), load_backbone_weights=False)
+    assert round(sum(p.numel() for p in model.parameters()) / 1e6, 1) == 3144.0
+    assert len(model.backbone.language_model.layers) == 16

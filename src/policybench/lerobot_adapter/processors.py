@@ -32,3 +32,14 @@ def prepare_observation(raw: dict, device, task: str) -> dict:
     from lerobot.policies.utils import prepare_observation_for_inference
 
     return prepare_observation_for_inference(raw, device, task, None)
+
+
+def point_steps_at(pipeline, field: str, old: str, new: str) -> int:
+    """The steps of a processor pipeline whose ``field`` is ``old`` (a hub id a step loads from when
+    it first runs) given ``new`` in its place (a local folder); how many were changed."""
+    changed = 0
+    for step in getattr(pipeline, "steps", []):
+        if getattr(step, field, None) == old:
+            setattr(step, field, new)
+            changed += 1
+    return changed

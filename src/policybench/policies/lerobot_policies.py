@@ -101,6 +101,40 @@ def _offline_xvla(profile: Profile) -> dict[str, object]:
             "resize_imgs_with_padding": XVLA_IMAGE_SIZE}
 
 
+def _offline_groot(profile: Profile) -> dict[str, object]:
+    from policybench.policies.offline_backbones import groot_n1_7_dir
+
+    return {"base_model_path": str(groot_n1_7_dir())}
+
+
+def _groot_inputs(policy, task: str, specs: list[InputSpec]) -> dict[str, torch.Tensor]:
+    """GR00T's model inputs as LeRobot's GR00T preprocessor makes them from one synthetic observation
+    and the task (its chat template, Qwen3-VL tokens, 256x256 images cropped and patchified, the state
+    padded to 132): its VLM processor read from the local stand-in, the state and action normalized with
+    statistics of [-1, 1]. The preprocessor runs once, as the task's tokenization does for the others
+    (--pipeline would time it on every call)."""
+    from policybench.lerobot_adapter.processors import make_processors, point_steps_at, prepare_observation
+    from policybench.observations import synthetic_raw_observation
+    from policybench.policies.offline_backbones import qwen3_vl_processor_dir
+    from policybench.policies.published import QWEN3_VL_PROCESSOR
+
+    cfg = policy.config
+    stats = {key: {name: torch.full(tuple(feature.shape), value) for name, value in _UNIT_STATS}
+             for key, feature in (("observation.state", cfg.robot_state_feature), (ACTION, cfg.action_feature))
+             if feature is not None}
+    preprocessor, _ = make_processors(cfg, dataset_stats=stats)
+    point_steps_at(preprocessor, "model_name", QWEN3_VL_PROCESSOR.hub_id, str(qwen3_vl_processor_dir()))
+    obs = prepare_observation(synthetic_raw_observation(specs), torch.device(cfg.device), task)
+    with torch.inference_mode(), quiet_loading():
+        out = preprocessor(obs)
+    return {k: v for k, v in out.items() if isinstance(v, torch.Tensor) and k in _GROOT_KEYS}
+
+
+_UNIT_STATS = (("min", -1.0), ("max", 1.0), ("mean", 0.0), ("std", 1.0), ("q01", -1.0), ("q99", 1.0))
+_GROOT_KEYS = ("state", "state_mask", "action_mask", "embodiment_id", "input_ids", "attention_mask", "pixel_values",
+               "image_grid_thw", "mm_token_type_ids")
+
+
 XVLA_IMAGE_SIZE = (256, 256)
 CLIP_IMAGE_SIDE = 224  # CLIP ViT-B/16's image_size (published.CLIP_VIT_B16)
 
@@ -212,6 +246,11 @@ class Family:
     steps_fields: tuple[str, ...] = ("n_action_steps", "action_chunk_size")
     tokenizer: Callable[[], str] | None = None  # folder of the tokenizer the task string goes through
     prompt: Callable[[Any, str], str] = _task_line  # (config, task) -> the text the tokenizer is given
+    # (policy, task, input specs) -> what the model takes besides the profile's inputs, where a preprocessor
+    # must make it (GR00T: its Qwen3-VL token ids and image patches), computed once like the task's tokens
+    model_inputs: Callable[[Any, str, list[InputSpec]], dict[str, torch.Tensor]] | None = None
+    # policy -> denoising steps per refill, where the model's own config holds them rather than LeRobot's
+    inference_steps_of: Callable[[Any], int | None] | None = None
     # Entered while the policy builds (pi0_fast: its local FAST tokenizer made findable by AutoProcessor).
     while_building: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
     uses_env_state: bool = True
@@ -266,6 +305,19 @@ def _needs_memory(name: str, needed: int, why: str) -> Callable[[], str | None]:
             return None
         return (f"needs about {needed / 1e9:.1f} GB of memory to build ({why}); this machine has "
                 f"{free / 1e9:.1f} GB available now: run it on a machine with more memory free")
+
+    return problem
+
+
+def _needs_module(module: str, package: str, extra: str) -> Callable[[], str | None]:
+    """The reason a type cannot run here: a package it imports lazily, at its first inference, is missing."""
+
+    def problem() -> str | None:
+        import importlib.util
+
+        if importlib.util.find_spec(module) is not None:
+            return None
+        return f"needs the Python package '{package}' at its first inference, which is not installed: pip install -e '.[{extra}]'"
 
     return problem
 
@@ -341,6 +393,12 @@ _PI0_FAST_PARTS = (
 )
 
 
+_GROOT_PARTS = (
+    Component("backbone (Qwen3-VL, 16 layers)", lambda p: [forward_of(p._groot_model.backbone)]),
+    Component("action head DiT", lambda p: [forward_of(p._groot_model.action_head.model)], "per step"),
+)
+
+
 def _fast_registered() -> contextlib.AbstractContextManager:
     from policybench.policies.fast_tokenizer import registered
 
@@ -363,6 +421,9 @@ _PI_PIPELINE = (
     "(google/paligemma-3b-pt-224): add --hub, or use --policy-path with a saved checkpoint, whose "
     "processors policybench runs offline")
 
+_GROOT_PIPELINE = (
+    "--pipeline needs GR00T's own processors, which read its Qwen3-VL processor (nvidia/Cosmos-Reason2-2B) and "
+    "the normalization statistics of a checkpoint: use --policy-path with a saved checkpoint and --hub")
 _PI_FAST_PIPELINE = (
     "--pipeline needs pi0_fast's own processors, which load the PaliGemma tokenizer and the FAST action tokenizer "
     "(lerobot/fast-action-tokenizer, with trust_remote_code) from the hub: use --policy-path with a saved "
@@ -408,8 +469,11 @@ FAMILIES: dict[str, Family] = {
                chunk_fields=("horizon",), profile_problem=_one_camera("tdmpc", square=True)),
         Family("gaussian_actor", summary="Gaussian actor (SAC's policy; no queue: every call computes)",
                remote_code_fields=("vision_encoder_name",)),
-        Family("groot", summary="NVIDIA GR00T", curated=False, remote_code_fields=("base_model_path",),
-               availability_problem=_needs_hub("groot", "base_model_path", "its base model")),
+        Family("groot", summary="NVIDIA GR00T N1.7 3B (Cosmos-Reason2-2B backbone, offline)",
+               offline_settings=_offline_groot, model_inputs=_groot_inputs, uses_env_state=False,
+               availability_problem=_needs_module("tree", "dm-tree", "groot"),
+               inference_steps_of=lambda p: p._groot_model.action_head.num_inference_timesteps,
+               remote_code_fields=("base_model_path",), components=_GROOT_PARTS, pipeline_needs_hub=_GROOT_PIPELINE),
         Family("xvla", summary="X-VLA-0.9B (Florence-2-large architecture, offline)", offline_settings=_offline_xvla,
                tokenizer=_bart_tokenizer, uses_env_state=False, components=_XVLA_PARTS,
                compile_targets=lambda p: [(p.model, "transformer")]),
@@ -504,6 +568,8 @@ class LeRobotPolicy(PolicyAdapter):
         return list(self._specs)
 
     def extra_inputs(self, task: str) -> dict[str, torch.Tensor]:
+        if self.family.model_inputs is not None:
+            return self.family.model_inputs(self.policy, task, self._specs)
         if self.family.tokenizer is None:
             return {}
         cfg = self.policy.config
@@ -514,7 +580,8 @@ class LeRobotPolicy(PolicyAdapter):
         info: dict[str, object] = {
             "chunk_size": _first_field(cfg, self.family.chunk_fields),
             "n_action_steps": _first_field(cfg, self.family.steps_fields),
-            "inference_steps": _inference_steps(cfg),
+            "inference_steps": (self.family.inference_steps_of(self.policy) if self.family.inference_steps_of
+                                else _inference_steps(cfg)),
             "n_obs_steps": getattr(cfg, "n_obs_steps", None),
         }
         if find_queue(self.policy) is None:

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from policybench.policies.offline_vlm import _build_tokenizer, _cached_folder, cache_root
-from policybench.policies.published import BART_LARGE_TOKENIZER, CLIP_VIT_B16
+from policybench.policies.published import BART_LARGE_TOKENIZER, CLIP_VIT_B16, GR00T_N1_7, QWEN3_VL_PROCESSOR
 
 NO_WEIGHTS_NOTE = "no weights: every tensor is missing, so transformers initializes each at random"
 
@@ -41,8 +41,22 @@ def fast_action_tokenizer_dir() -> Path:
     return _cached_folder("fast-action-tokenizer", write_fast_tokenizer)
 
 
+def groot_n1_7_dir() -> Path:
+    """nvidia/GR00T-N1.7-3B: its config and an empty weights file (LeRobot builds the backbone from its
+    own copy of the Cosmos-Reason2-2B config, without weights, and the rest from this config)."""
+    return _cached_folder("gr00t-n1.7-3b-architecture", _write_groot_n1_7)
+
+
+def qwen3_vl_processor_dir() -> Path:
+    """nvidia/Cosmos-Reason2-2B's processor: a Qwen-sized tokenizer with its chat template, and the
+    Qwen3-VL image and video processors (GR00T's preprocessor)."""
+    return _cached_folder("cosmos-reason2-2b-processor", _write_qwen3_vl_processor)
+
+
 STAND_INS = {
     CLIP_VIT_B16.hub_id: clip_vit_b16_dir,
+    GR00T_N1_7.hub_id: groot_n1_7_dir,
+    QWEN3_VL_PROCESSOR.hub_id: qwen3_vl_processor_dir,
     BART_LARGE_TOKENIZER.hub_id: bart_large_tokenizer_dir,
     "lerobot/fast-action-tokenizer": fast_action_tokenizer_dir,
 }
@@ -109,6 +123,41 @@ def _write_bart_large_tokenizer(folder: Path) -> None:
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=int(v["model_max_length"]),  # type: ignore[call-overload]
                                         **names)
     assert len(tokenizer) == v["vocab_size"], len(tokenizer)
+    tokenizer.save_pretrained(folder)
+
+
+def _write_groot_n1_7(folder: Path) -> None:
+    config = {**GR00T_N1_7.values, "architectures": ["GR00TN17"], "policybench": NO_WEIGHTS_NOTE}
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    write_no_weights(folder)
+
+
+# ChatML as Qwen-VL writes it: each turn <|im_start|>role ... <|im_end|>, each image or video its pad token
+# between <|vision_start|> and <|vision_end|> (the processor repeats the pad token once per merged patch).
+_QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for item in message['content'] %}"
+    "{% if item['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif item['type'] == 'video' %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}{% endif %}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _write_qwen3_vl_processor(folder: Path) -> None:
+    from transformers import PreTrainedTokenizerFast, Qwen2VLImageProcessor, Qwen3VLProcessor, Qwen3VLVideoProcessor
+
+    v = QWEN3_VL_PROCESSOR.values
+    specials = list(v["special_tokens"])  # type: ignore[call-overload]
+    size = int(v["regular_tokens"]) + len(specials)  # type: ignore[call-overload]
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_build_tokenizer(size, specials), bos_token=None, eos_token="<|im_end|>",
+        pad_token="<|endoftext|>", unk_token=None, model_max_length=262144, chat_template=_QWEN_CHAT_TEMPLATE)
+    assert tokenizer.convert_tokens_to_ids("<|image_pad|>") == 151655, tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    patching = {k: v[k] for k in ("patch_size", "temporal_patch_size", "merge_size", "image_mean", "image_std")}
+    processor = Qwen3VLProcessor(image_processor=Qwen2VLImageProcessor(**patching), tokenizer=tokenizer,
+                                 video_processor=Qwen3VLVideoProcessor(**patching), chat_template=_QWEN_CHAT_TEMPLATE)
+    processor.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
 
 

@@ -144,7 +144,80 @@ FAST_ACTION_TOKENIZER = Architecture(
     ),
 )
 
-ARCHITECTURES = {a.hub_id: a for a in (CLIP_VIT_B16, BART_LARGE_TOKENIZER, FLORENCE2_LARGE, FAST_ACTION_TOKENIZER)}
+# nvidia/GR00T-N1.7-3B: its action head and how it uses its backbone (nvidia/Cosmos-Reason2-2B, a
+# Qwen3-VL 2B layout that LeRobot builds from its own hard-coded copy of that config.json).
+GR00T_N1_7 = Architecture(
+    hub_id="nvidia/GR00T-N1.7-3B",
+    values={
+        "model_type": "Gr00tN1d7",
+        "model_name": "nvidia/Cosmos-Reason2-2B",
+        "backbone_model_type": "qwen",
+        "backbone_embedding_dim": 2048,
+        "select_layer": 16,
+        "reproject_vision": False,
+        "model_dtype": "bfloat16",
+        "max_state_dim": 132,
+        "max_action_dim": 132,
+        "action_horizon": 40,
+        "hidden_size": 1024,
+        "input_embedding_dim": 1536,
+        "state_history_length": 1,
+        "add_pos_embed": True,
+        "use_vlln": True,
+        "max_seq_len": 1024,
+        "use_alternate_vl_dit": True,
+        "attend_text_every_n_blocks": 2,
+        "diffusion_model_cfg": {
+            "positional_embeddings": None, "num_layers": 32, "num_attention_heads": 32, "attention_head_dim": 48,
+            "norm_type": "ada_norm", "dropout": 0.2, "final_dropout": True, "output_dim": 1024,
+            "interleave_self_attention": True,
+        },
+        "vl_self_attention_cfg": {
+            "positional_embeddings": None, "num_layers": 4, "num_attention_heads": 32, "attention_head_dim": 64,
+            "dropout": 0.2, "final_dropout": True,
+        },
+        "num_inference_timesteps": 4,
+        "num_timestep_buckets": 1000,
+        "max_num_embodiments": 32,
+    },
+    source=(
+        "LeRobot 0.6.1's GR00T_N1_7_DEFAULTS (lerobot/policies/groot/groot_n1_7.py), documented there as mirroring "
+        "the public N1.7 checkpoint config; the backbone's own config is LeRobot's _cosmos_reason2_qwen3_vl_config, "
+        "'a hard-coded copy of the nvidia/Cosmos-Reason2-2B config.json', which LeRobot builds itself (GR00T "
+        "keeps its first select_layer = 16 of the 28 language layers)"),
+)
+
+# nvidia/Cosmos-Reason2-2B's processor (Qwen3-VL): what GR00T's preprocessor tokenizes and patchifies with.
+QWEN3_VL_PROCESSOR = Architecture(
+    hub_id="nvidia/Cosmos-Reason2-2B",
+    values={
+        "regular_tokens": 151643,  # byte-level BPE entries before the special tokens
+        "special_tokens": [
+            "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
+            "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>",
+            "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>", "<tool_call>", "</tool_call>", "<|fim_prefix|>",
+            "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<tool_response>",
+            "</tool_response>", "<think>", "</think>",
+        ],
+        "patch_size": 16,
+        "temporal_patch_size": 2,
+        "merge_size": 2,
+        "image_mean": [0.5, 0.5, 0.5],
+        "image_std": [0.5, 0.5, 0.5],
+    },
+    source=(
+        "Qwen2/Qwen3 tokenizers' layout: 151643 BPE entries, then the special tokens from <|endoftext|> (151643) on; "
+        "LeRobot's hard-coded Cosmos-Reason2-2B config fixes the ids this policy reads (bos <|endoftext|> 151643, "
+        "eos <|im_end|> 151645, <|vision_start|> 151652, <|vision_end|> 151653, <|image_pad|> 151655, "
+        "<|video_pad|> 151656) and the vision patching (patch_size 16, spatial_merge_size 2, temporal_patch_size 2)"),
+    unverified=("the order of the special tokens after <|video_pad|> (151656) and image_mean/std 0.5: Qwen3-VL's "
+                "as far as known here; neither changes a refill's cost",
+                "the chat template: ChatML as Qwen-VL writes it (<|im_start|>role, each image "
+                "<|vision_start|><|image_pad|><|vision_end|>), written here, not copied"),
+)
+
+ARCHITECTURES = {a.hub_id: a for a in (CLIP_VIT_B16, BART_LARGE_TOKENIZER, FLORENCE2_LARGE, FAST_ACTION_TOKENIZER, GR00T_N1_7,
+                                                   QWEN3_VL_PROCESSOR)}
 
 
 @dataclass(frozen=True)
@@ -166,6 +239,10 @@ PUBLISHED_PARAMETERS: dict[str, PublishedCount] = {
     "xvla": PublishedCount(
         900_000_000, "X-VLA-0.9B: the name the authors give the model (arXiv 2510.10274, 2toINF/X-VLA README); "
         "a rounded figure, not an exact count", True),
+    "groot": PublishedCount(
+        3_000_000_000, "GR00T-N1.7-3B: the size in the model's name (nvidia/GR00T-N1.7-3B); a rounded figure. "
+        "LeRobot's GR00T_N1_7_DEFAULTS built as LeRobot builds it: 3,144.0 M (backbone 1,523.5 M with 16 of 28 "
+        "language layers, action head 1,620.5 M)", True),
     "pi0_fast": PublishedCount(
         None, "pi0-FAST is PaliGemma 3B decoding FAST tokens (arXiv 2501.09747): no exact count is published "
         "for it; LeRobot builds PaliGemma alone (SigLIP So400m + Gemma 2B, no action expert)", False),
