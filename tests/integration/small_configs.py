@@ -75,3 +75,30 @@ def tiny_groot(folder) -> str:
     write_no_weights(base)
     (base / "complete.json").write_text("{}")
     return str(base)
+
+
+def tiny_qwen2_5_vl(folder) -> str:
+    """EO-1's VLM at toy size with the real vocabulary, beside the local Qwen2.5-VL processor files (EO-1
+    reads its processor from the same folder), written as policybench writes its stand-ins."""
+    import shutil
+
+    from transformers import Qwen2_5_VLConfig
+
+    from policybench.policies.offline_backbones import qwen2_5_vl_3b_dir, write_no_weights
+    from policybench.policies.published import QWEN2_5_VL_3B
+
+    source = qwen2_5_vl_3b_dir()
+    target = folder / "tiny-qwen2.5-vl"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.name not in ("config.json", "model.safetensors"):
+            shutil.copy(path, target / path.name)
+    values = QWEN2_5_VL_3B.values
+    Qwen2_5_VLConfig(**{**values, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                        "num_attention_heads": 2, "num_key_value_heads": 1,
+                        "rope_scaling": {"type": "mrope", "mrope_section": [4, 6, 6]},
+                        "vision_config": {**values["vision_config"], "depth": 2, "hidden_size": 32,
+                                          "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                                          "fullatt_block_indexes": [1]}}).save_pretrained(target)
+    write_no_weights(target)
+    return str(target)

@@ -5,7 +5,7 @@ published sizes. Structure, never speed."""
 from __future__ import annotations
 
 import pytest
-from small_configs import TINY_FLORENCE, small_pi_family, tiny_groot
+from small_configs import TINY_FLORENCE, small_pi_family, tiny_groot, tiny_qwen2_5_vl
 
 from policybench import policies
 from policybench.measure.device import clock_for
@@ -140,3 +140,44 @@ def test_groot_default_size_counts_3144_m_parameters():
         model = GR00TN17(GR00TN17Config(**GR00T_N1_7.values), load_backbone_weights=False)
     assert round(sum(p.numel() for p in model.parameters()) / 1e6, 1) == 3144.0
     assert len(model.backbone.language_model.layers) == 16
+
+
+def test_eo1_takes_its_preprocessors_inputs_and_refills_every_n_action_steps():
+    """EO-1 offline at toy size: LeRobot's EO-1 preprocessor writes its conversation through the local
+    Qwen2.5-VL processor (EO-1's seven tokens added to the Qwen vocabulary), once."""
+    from policybench.policies.offline_vlm import cache_root
+
+    if not _registered("eo1"):
+        pytest.skip("this LeRobot does not register eo1")
+    base = tiny_qwen2_5_vl(cache_root())
+    overrides = {"vlm_base": base, "chunk_size": 4, "n_action_steps": 4, "num_denoise_steps": 2}
+    adapter, loop = _measure("eo1", overrides)
+    inputs = adapter.extra_inputs("pick up the cube")
+    assert int((inputs["input_ids"] == inputs["action_token_id"]).sum()) == 4  # one placeholder per action
+    assert int(inputs["state_token_id"]) >= 151665  # added after Qwen2.5's 151665 tokens
+    assert adapter.describe()["inference_steps"] == 2 and adapter.describe()["n_action_steps"] == 4
+    assert _refill_indices(loop.samples) == [3, 7]
+
+
+def test_eo1_default_size_is_qwen2_5_vl_3b_and_its_action_head():
+    """EO-1 at its default size counted on the meta device: Qwen2.5-VL-3B-Instruct (3,754.6 M, its hub
+    page's 3.75 B) and the flow-matching head."""
+    import torch
+
+    if not _registered("eo1"):
+        pytest.skip("this LeRobot does not register eo1")
+    from lerobot.policies.eo1.modeling_eo1 import EO1VisionFlowMatchingModel
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    from policybench.lerobot_adapter.registry import config_class, features
+    from policybench.policies.offline_backbones import qwen2_5_vl_3b_dir
+
+    folder = str(qwen2_5_vl_3b_dir())
+    inputs, outputs = features([("observation.image", "visual", (3, 96, 96)), ("observation.state", "state", (6,))], 6)
+    cfg = config_class("eo1")(vlm_base=folder, input_features=inputs, output_features=outputs)
+    with torch.device("meta"):
+        vlm = Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig.from_pretrained(folder))
+        assert sum(p.numel() for p in vlm.parameters()) == 3_754_622_976
+        model = EO1VisionFlowMatchingModel(cfg, vlm)
+    head = sum(p.numel() for p in model.parameters()) - 3_754_622_976
+    assert 0 < head < 50e6

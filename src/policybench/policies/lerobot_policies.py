@@ -68,7 +68,7 @@ def _inference_steps(cfg) -> int | None:
     """Denoising / flow-matching steps per refill, where the config has them."""
     if hasattr(cfg, "num_inference_steps") and hasattr(cfg, "num_train_timesteps"):  # DDPM/DDIM
         return cfg.num_inference_steps if cfg.num_inference_steps is not None else cfg.num_train_timesteps
-    return _first_field(cfg, ("num_inference_steps", "num_steps", "num_denoising_steps"))
+    return _first_field(cfg, ("num_inference_steps", "num_steps", "num_denoising_steps", "num_denoise_steps"))
 
 
 def _offline_act(profile: Profile) -> dict[str, object]:
@@ -107,30 +107,53 @@ def _offline_groot(profile: Profile) -> dict[str, object]:
     return {"base_model_path": str(groot_n1_7_dir())}
 
 
-def _groot_inputs(policy, task: str, specs: list[InputSpec]) -> dict[str, torch.Tensor]:
-    """GR00T's model inputs as LeRobot's GR00T preprocessor makes them from one synthetic observation
-    and the task (its chat template, Qwen3-VL tokens, 256x256 images cropped and patchified, the state
-    padded to 132): its VLM processor read from the local stand-in, the state and action normalized with
-    statistics of [-1, 1]. The preprocessor runs once, as the task's tokenization does for the others
-    (--pipeline would time it on every call)."""
+def _preprocessed(policy, task: str, specs: list[InputSpec], keys: tuple[str, ...],
+                  local: dict[str, str]) -> dict[str, torch.Tensor]:
+    """The ``keys`` of what LeRobot's own preprocessor for the policy makes of one synthetic observation
+    and the task, its steps that load from a hub id in ``local`` given the local folder instead; state and
+    action normalized with statistics of [-1, 1]. Run once, as the task's tokenization is for the others
+    (--pipeline would time it on every call). A number it makes (a token id) becomes a 0-d tensor."""
     from policybench.lerobot_adapter.processors import make_processors, point_steps_at, prepare_observation
     from policybench.observations import synthetic_raw_observation
-    from policybench.policies.offline_backbones import qwen3_vl_processor_dir
-    from policybench.policies.published import QWEN3_VL_PROCESSOR
 
     cfg = policy.config
     stats = {key: {name: torch.full(tuple(feature.shape), value) for name, value in _UNIT_STATS}
              for key, feature in (("observation.state", cfg.robot_state_feature), (ACTION, cfg.action_feature))
              if feature is not None}
-    preprocessor, _ = make_processors(cfg, dataset_stats=stats)
-    point_steps_at(preprocessor, "model_name", QWEN3_VL_PROCESSOR.hub_id, str(qwen3_vl_processor_dir()))
-    obs = prepare_observation(synthetic_raw_observation(specs), torch.device(cfg.device), task)
-    with torch.inference_mode(), quiet_loading():
-        out = preprocessor(obs)
-    return {k: v for k, v in out.items() if isinstance(v, torch.Tensor) and k in _GROOT_KEYS}
+    with quiet_loading():
+        preprocessor, _ = make_processors(cfg, dataset_stats=stats)
+        for hub_id, folder in local.items():
+            point_steps_at(preprocessor, "model_name", hub_id, folder)
+        obs = prepare_observation(synthetic_raw_observation(specs), torch.device(cfg.device), task)
+        with torch.inference_mode():
+            out = preprocessor(obs)
+    return {k: v if isinstance(v, torch.Tensor) else torch.tensor(v) for k, v in out.items() if k in keys}
+
+
+def _groot_inputs(policy, task: str, specs: list[InputSpec]) -> dict[str, torch.Tensor]:
+    """GR00T's inputs from its preprocessor (chat template, Qwen3-VL tokens, 256x256 images cropped and
+    patchified, the state padded to 132), its VLM processor read from the local stand-in."""
+    from policybench.policies.offline_backbones import qwen3_vl_processor_dir
+    from policybench.policies.published import QWEN3_VL_PROCESSOR
+
+    return _preprocessed(policy, task, specs, _GROOT_KEYS, {QWEN3_VL_PROCESSOR.hub_id: str(qwen3_vl_processor_dir())})
+
+
+def _offline_eo1(profile: Profile) -> dict[str, object]:
+    from policybench.policies.offline_backbones import qwen2_5_vl_3b_dir
+
+    return {"vlm_base": str(qwen2_5_vl_3b_dir())}  # its model and, through processor_name, its processor
+
+
+def _eo1_inputs(policy, task: str, specs: list[InputSpec]) -> dict[str, torch.Tensor]:
+    """EO-1's inputs from its preprocessor: the conversation (system prompt, images, state and action
+    placeholders) through the local Qwen2.5-VL processor."""
+    return _preprocessed(policy, task, specs, _EO1_KEYS, {})
 
 
 _UNIT_STATS = (("min", -1.0), ("max", 1.0), ("mean", 0.0), ("std", 1.0), ("q01", -1.0), ("q99", 1.0))
+_EO1_KEYS = ("input_ids", "attention_mask", "pixel_values", "image_grid_thw", "mm_token_type_ids", "state_token_id",
+             "action_token_id")
 _GROOT_KEYS = ("state", "state_mask", "action_mask", "embodiment_id", "input_ids", "attention_mask", "pixel_values",
                "image_grid_thw", "mm_token_type_ids")
 
@@ -399,6 +422,13 @@ _GROOT_PARTS = (
 )
 
 
+_EO1_PARTS = (
+    Component("vision encoder (Qwen2.5-VL)", lambda p: [forward_of(p.model.vlm_backbone.model.visual)]),
+    Component("language model", lambda p: [forward_of(p.model.vlm_backbone.model.language_model)], outermost=True),
+    Component("action projection", lambda p: [forward_of(p.model.action_out_proj)], "per step"),
+)
+
+
 def _fast_registered() -> contextlib.AbstractContextManager:
     from policybench.policies.fast_tokenizer import registered
 
@@ -421,6 +451,9 @@ _PI_PIPELINE = (
     "(google/paligemma-3b-pt-224): add --hub, or use --policy-path with a saved checkpoint, whose "
     "processors policybench runs offline")
 
+_EO1_PIPELINE = (
+    "--pipeline needs EO-1's normalization statistics, which a checkpoint holds: use --policy-path with a saved "
+    "checkpoint")
 _GROOT_PIPELINE = (
     "--pipeline needs GR00T's own processors, which read its Qwen3-VL processor (nvidia/Cosmos-Reason2-2B) and "
     "the normalization statistics of a checkpoint: use --policy-path with a saved checkpoint and --hub")
@@ -482,7 +515,9 @@ FAMILIES: dict[str, Family] = {
                profile_problem=_clip_crop, profile_solved_by=("image_resize_shape",),
                graph_default_device=False, components=_MULTI_TASK_DIT_PARTS,
                compile_targets=lambda p: [(p, "noise_predictor")]),
-        Family("eo1", summary="EO-1 (Qwen2.5-VL)", curated=False, availability_problem=_needs_hub("eo1", "vlm_base", "its VLM")),
+        Family("eo1", summary="EO-1 (Qwen2.5-VL-3B-Instruct architecture, offline)", offline_settings=_offline_eo1,
+               model_inputs=_eo1_inputs, uses_env_state=False, pipeline_needs_hub=_EO1_PIPELINE,
+               components=_EO1_PARTS),
         Family("evo1", summary="Evo-1 (InternVL3)", curated=False, availability_problem=_needs_hub("evo1", "vlm_model_name", "its VLM")),
         Family("vla_jepa", summary="VLA-JEPA (Qwen3-VL, V-JEPA 2)", curated=False,
                availability_problem=_needs_hub("vla_jepa", "qwen_model_name", "its VLM")),

@@ -18,7 +18,15 @@ import json
 from pathlib import Path
 
 from policybench.policies.offline_vlm import _build_tokenizer, _cached_folder, cache_root
-from policybench.policies.published import BART_LARGE_TOKENIZER, CLIP_VIT_B16, GR00T_N1_7, QWEN3_VL_PROCESSOR
+from policybench.policies.published import (
+    BART_LARGE_TOKENIZER,
+    CLIP_VIT_B16,
+    GR00T_N1_7,
+    QWEN2_5_VL_3B,
+    QWEN2_5_VL_PROCESSOR,
+    QWEN3_VL_PROCESSOR,
+    Architecture,
+)
 
 NO_WEIGHTS_NOTE = "no weights: every tensor is missing, so transformers initializes each at random"
 
@@ -53,8 +61,14 @@ def qwen3_vl_processor_dir() -> Path:
     return _cached_folder("cosmos-reason2-2b-processor", _write_qwen3_vl_processor)
 
 
+def qwen2_5_vl_3b_dir() -> Path:
+    """Qwen/Qwen2.5-VL-3B-Instruct: config, an empty weights file and its processor (EO-1's VLM)."""
+    return _cached_folder("qwen2.5-vl-3b-instruct-architecture", _write_qwen2_5_vl_3b)
+
+
 STAND_INS = {
     CLIP_VIT_B16.hub_id: clip_vit_b16_dir,
+    QWEN2_5_VL_3B.hub_id: qwen2_5_vl_3b_dir,
     GR00T_N1_7.hub_id: groot_n1_7_dir,
     QWEN3_VL_PROCESSOR.hub_id: qwen3_vl_processor_dir,
     BART_LARGE_TOKENIZER.hub_id: bart_large_tokenizer_dir,
@@ -144,21 +158,44 @@ _QWEN_CHAT_TEMPLATE = (
 )
 
 
-def _write_qwen3_vl_processor(folder: Path) -> None:
-    from transformers import PreTrainedTokenizerFast, Qwen2VLImageProcessor, Qwen3VLProcessor, Qwen3VLVideoProcessor
+def _qwen_tokenizer(arch: Architecture):
+    from transformers import PreTrainedTokenizerFast
 
-    v = QWEN3_VL_PROCESSOR.values
-    specials = list(v["special_tokens"])  # type: ignore[call-overload]
-    size = int(v["regular_tokens"]) + len(specials)  # type: ignore[call-overload]
+    specials = list(arch.values["special_tokens"])  # type: ignore[call-overload]
+    size = int(arch.values["regular_tokens"]) + len(specials)  # type: ignore[call-overload]
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=_build_tokenizer(size, specials), bos_token=None, eos_token="<|im_end|>",
-        pad_token="<|endoftext|>", unk_token=None, model_max_length=262144, chat_template=_QWEN_CHAT_TEMPLATE)
+        pad_token="<|endoftext|>", unk_token=None, model_max_length=131072, chat_template=_QWEN_CHAT_TEMPLATE)
     assert tokenizer.convert_tokens_to_ids("<|image_pad|>") == 151655, tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    return tokenizer
+
+
+def _write_qwen_processor(folder: Path, arch: Architecture, processor_cls, video_cls) -> None:
+    from transformers import Qwen2VLImageProcessor
+
+    v = arch.values
     patching = {k: v[k] for k in ("patch_size", "temporal_patch_size", "merge_size", "image_mean", "image_std")}
-    processor = Qwen3VLProcessor(image_processor=Qwen2VLImageProcessor(**patching), tokenizer=tokenizer,
-                                 video_processor=Qwen3VLVideoProcessor(**patching), chat_template=_QWEN_CHAT_TEMPLATE)
+    if "min_pixels" in v:
+        patching.update(min_pixels=v["min_pixels"], max_pixels=v["max_pixels"])
+    tokenizer = _qwen_tokenizer(arch)
+    processor = processor_cls(image_processor=Qwen2VLImageProcessor(**patching), tokenizer=tokenizer,
+                              video_processor=video_cls(**patching), chat_template=_QWEN_CHAT_TEMPLATE)
     processor.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+
+
+def _write_qwen3_vl_processor(folder: Path) -> None:
+    from transformers import Qwen3VLProcessor, Qwen3VLVideoProcessor
+
+    _write_qwen_processor(folder, QWEN3_VL_PROCESSOR, Qwen3VLProcessor, Qwen3VLVideoProcessor)
+
+
+def _write_qwen2_5_vl_3b(folder: Path) -> None:
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLProcessor, Qwen2VLVideoProcessor
+
+    Qwen2_5_VLConfig(**QWEN2_5_VL_3B.values).save_pretrained(folder)
+    write_no_weights(folder)
+    _write_qwen_processor(folder, QWEN2_5_VL_PROCESSOR, Qwen2_5_VLProcessor, Qwen2VLVideoProcessor)
 
 
 def stand_in_folders() -> dict[str, Path]:

@@ -216,8 +216,49 @@ QWEN3_VL_PROCESSOR = Architecture(
                 "<|vision_start|><|image_pad|><|vision_end|>), written here, not copied"),
 )
 
+# Qwen/Qwen2.5-VL-3B-Instruct: EO-1's VLM (vlm_base) and its processor.
+QWEN2_5_VL_3B = Architecture(
+    hub_id="Qwen/Qwen2.5-VL-3B-Instruct",
+    values={
+        "model_type": "qwen2_5_vl",
+        "hidden_size": 2048, "intermediate_size": 11008, "num_hidden_layers": 36, "num_attention_heads": 16,
+        "num_key_value_heads": 2, "max_position_embeddings": 128000, "max_window_layers": 70, "rms_norm_eps": 1e-6,
+        "rope_theta": 1000000.0, "sliding_window": 32768, "use_sliding_window": False, "tie_word_embeddings": True,
+        "vocab_size": 151936, "hidden_act": "silu",
+        "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]},
+        "bos_token_id": 151643, "eos_token_id": 151645, "vision_start_token_id": 151652, "vision_end_token_id": 151653,
+        "vision_token_id": 151654, "image_token_id": 151655, "video_token_id": 151656,
+        "vision_config": {
+            "depth": 32, "hidden_act": "silu", "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
+            "in_chans": 3, "out_hidden_size": 2048, "patch_size": 14, "spatial_merge_size": 2, "spatial_patch_size": 14,
+            "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31], "tokens_per_second": 2,
+            "temporal_patch_size": 2,
+        },
+    },
+    source=(
+        "Qwen2.5-VL-3B-Instruct's config.json as hard-coded in public code found offline (a LeRobot WALL-OSS port's "
+        "QwenvlWithExpertConfig default: hidden 2048, FFN 11008, 36 layers, 16 heads, 2 KV heads, vocab 151936, tied "
+        "embeddings, mrope 16/24/24; vision depth 32, width 1280, FFN 3420, out 2048, patch 14, window 112, full "
+        "attention at 7/15/23/31), the token ids as in every Qwen2.5-VL config; its torch_dtype (bfloat16) is left "
+        "out, so LeRobot's dtype 'auto' builds it in fp32 as policybench measures every policy by default"),
+)
+QWEN2_5_VL_PROCESSOR = Architecture(
+    hub_id="Qwen/Qwen2.5-VL-3B-Instruct (processor)",
+    values={
+        "regular_tokens": 151643,
+        "special_tokens": QWEN3_VL_PROCESSOR.values["special_tokens"][:22],  # type: ignore[index]
+        "patch_size": 14, "temporal_patch_size": 2, "merge_size": 2, "min_pixels": 3136, "max_pixels": 12845056,
+        "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711],
+    },
+    source=(
+        "Qwen2.5-VL's tokenizer: 151643 BPE entries and the 22 special tokens <|endoftext|> (151643) to <|file_sep|> "
+        "(151664); its preprocessor_config.json as quoted in public code found offline (patch 14, merge 2, "
+        "temporal 2, min/max pixels 3136/12845056, CLIP's mean and std)"),
+    unverified=("the chat template: ChatML as Qwen-VL writes it, written here, not copied",),
+)
+
 ARCHITECTURES = {a.hub_id: a for a in (CLIP_VIT_B16, BART_LARGE_TOKENIZER, FLORENCE2_LARGE, FAST_ACTION_TOKENIZER, GR00T_N1_7,
-                                                   QWEN3_VL_PROCESSOR)}
+                                                   QWEN3_VL_PROCESSOR, QWEN2_5_VL_3B, QWEN2_5_VL_PROCESSOR)}
 
 
 @dataclass(frozen=True)
@@ -243,6 +284,9 @@ PUBLISHED_PARAMETERS: dict[str, PublishedCount] = {
         3_000_000_000, "GR00T-N1.7-3B: the size in the model's name (nvidia/GR00T-N1.7-3B); a rounded figure. "
         "LeRobot's GR00T_N1_7_DEFAULTS built as LeRobot builds it: 3,144.0 M (backbone 1,523.5 M with 16 of 28 "
         "language layers, action head 1,620.5 M)", True),
+    "eo1": PublishedCount(
+        3_750_000_000, "EO-1 is Qwen2.5-VL-3B-Instruct with a flow-matching action head (arXiv 2508.21112); "
+        "Qwen2.5-VL-3B-Instruct is 3.75 B on its hub page (not reachable here): the figure is the VLM's", False),
     "pi0_fast": PublishedCount(
         None, "pi0-FAST is PaliGemma 3B decoding FAST tokens (arXiv 2501.09747): no exact count is published "
         "for it; LeRobot builds PaliGemma alone (SigLIP So400m + Gemma 2B, no action expert)", False),
