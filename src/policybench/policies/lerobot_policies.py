@@ -84,7 +84,7 @@ def _offline_smolvla(profile: Profile) -> dict[str, object]:
 
 def _offline_multi_task_dit(profile: Profile) -> dict[str, object]:
     # Its CLIP vision and text encoders from the local openai/clip-vit-base-patch16 stand-in.
-    clip = _clip_tokenizer()
+    clip = _clip_dir()
     return {"vision_encoder_name": clip, "text_encoder_name": clip}
 
 
@@ -171,7 +171,7 @@ def _offline_pi0_fast(profile: Profile) -> dict[str, object]:
             "validate_action_token_prefix": False}
 
 
-def _clip_tokenizer() -> str:
+def _clip_dir() -> str:
     from policybench.policies.offline_backbones import clip_vit_b16_dir
 
     return str(clip_vit_b16_dir())
@@ -511,7 +511,7 @@ FAMILIES: dict[str, Family] = {
                tokenizer=_bart_tokenizer, uses_env_state=False, components=_XVLA_PARTS,
                compile_targets=lambda p: [(p.model, "transformer")]),
         Family("multi_task_dit", summary="multi-task diffusion transformer (CLIP ViT-B/16 encoders, offline)",
-               offline_settings=_offline_multi_task_dit, tokenizer=_clip_tokenizer, uses_env_state=False,
+               offline_settings=_offline_multi_task_dit, tokenizer=_clip_dir, uses_env_state=False,
                profile_problem=_clip_crop, profile_solved_by=("image_resize_shape",),
                graph_default_device=False, components=_MULTI_TASK_DIT_PARTS,
                compile_targets=lambda p: [(p, "noise_predictor")]),
