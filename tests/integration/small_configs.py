@@ -2,7 +2,7 @@
 
 
 def small_pi_family(name: str, monkeypatch) -> bool:
-    """pi0/pi05 buildable here with LeRobot's Gemma sizes replaced by one-layer ones (the width of
+    """pi0/pi05/pi0_fast buildable here with LeRobot's Gemma sizes replaced by one-layer ones (the width of
     2048 is what its vision projection fixes): about 1 B parameters instead of 4 B. False (after
     checking the line that says what to do) where this LeRobot refuses to build them."""
     import importlib
@@ -18,3 +18,87 @@ def small_pi_family(name: str, monkeypatch) -> bool:
              "gemma_300m": dict(width=64, depth=1, mlp_dim=128, num_heads=8, num_kv_heads=1, head_dim=256)}
     monkeypatch.setattr(modeling, "get_gemma_config", lambda variant: modeling.GemmaConfig(**sizes[variant]))
     return True
+
+
+# X-VLA's Florence-2 at toy size, in the original (remote-code) format LeRobot translates; the text
+# vocabulary keeps Florence-2's 51289 entries, which the local BART-sized tokenizer's ids need.
+TINY_FLORENCE = {
+    "vision_config": {
+        "model_type": "davit", "dim_embed": [16, 16, 16, 16], "num_heads": [2, 2, 2, 2], "num_groups": [2, 2, 2, 2],
+        "depths": [1, 1, 1, 1], "patch_size": [7, 3, 3, 3], "patch_stride": [4, 2, 2, 2],
+        "patch_padding": [3, 1, 1, 1], "patch_prenorm": [False, True, True, True], "window_size": 4,
+        "projection_dim": 16,
+        "image_pos_embed": {"type": "learned_abs_2d", "max_pos_embeddings": 50},
+        "visual_temporal_embedding": {"type": "COSINE", "max_temporal_embeddings": 100},
+    },
+    "text_config": {
+        "vocab_size": 51289, "d_model": 16, "encoder_layers": 1, "encoder_ffn_dim": 32, "encoder_attention_heads": 2,
+        "decoder_layers": 1, "decoder_ffn_dim": 32, "decoder_attention_heads": 2, "max_position_embeddings": 256,
+    },
+    "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2,
+}
+
+
+def tiny_groot(folder) -> str:
+    """A GR00T N1.7 base model at toy size, written as policybench writes its stand-ins (config.json and a
+    weights file without tensors, in its cache, so no remote-code refusal): a two-layer Qwen3-VL backbone
+    with the real vocabulary (the local Qwen tokenizer's ids need it) and a two-layer action head."""
+    import json
+
+    from transformers import Qwen3VLConfig
+
+    from policybench.policies.offline_backbones import write_no_weights
+    from policybench.policies.published import GR00T_N1_7
+
+    qwen = folder / "tiny-qwen3-vl"
+    qwen.mkdir(parents=True, exist_ok=True)
+    Qwen3VLConfig(
+        image_token_id=151655, video_token_id=151656, vision_start_token_id=151652, vision_end_token_id=151653,
+        tie_word_embeddings=True,
+        text_config={"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
+                     "num_key_value_heads": 1, "head_dim": 32, "vocab_size": 151936, "tie_word_embeddings": True,
+                     "rope_scaling": {"mrope_interleaved": True, "mrope_section": [8, 4, 4], "rope_type": "default"}},
+        vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                       "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
+                       "deepstack_visual_indexes": [0], "num_position_embeddings": 2304},
+    ).save_pretrained(qwen)
+    base = folder / "tiny-gr00t"
+    base.mkdir(exist_ok=True)
+    values = GR00T_N1_7.values
+    config = {**values, "model_name": str(qwen), "backbone_embedding_dim": 64, "select_layer": 1, "hidden_size": 32,
+              "input_embedding_dim": 32,
+              "diffusion_model_cfg": {**values["diffusion_model_cfg"], "num_layers": 2, "num_attention_heads": 2,
+                                      "attention_head_dim": 16, "output_dim": 32},
+              "vl_self_attention_cfg": {**values["vl_self_attention_cfg"], "num_layers": 1, "num_attention_heads": 2,
+                                        "attention_head_dim": 32}}
+    (base / "config.json").write_text(json.dumps(config))
+    write_no_weights(base)
+    (base / "complete.json").write_text("{}")
+    return str(base)
+
+
+def tiny_qwen2_5_vl(folder) -> str:
+    """EO-1's VLM at toy size with the real vocabulary, beside the local Qwen2.5-VL processor files (EO-1
+    reads its processor from the same folder), written as policybench writes its stand-ins."""
+    import shutil
+
+    from transformers import Qwen2_5_VLConfig
+
+    from policybench.policies.offline_backbones import qwen2_5_vl_3b_dir, write_no_weights
+    from policybench.policies.published import QWEN2_5_VL_3B
+
+    source = qwen2_5_vl_3b_dir()
+    target = folder / "tiny-qwen2.5-vl"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.name not in ("config.json", "model.safetensors"):
+            shutil.copy(path, target / path.name)
+    values = QWEN2_5_VL_3B.values
+    Qwen2_5_VLConfig(**{**values, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                        "num_attention_heads": 2, "num_key_value_heads": 1,
+                        "rope_scaling": {"type": "mrope", "mrope_section": [4, 6, 6]},
+                        "vision_config": {**values["vision_config"], "depth": 2, "hidden_size": 32,
+                                          "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                                          "fullatt_block_indexes": [1]}}).save_pretrained(target)
+    write_no_weights(target)
+    return str(target)

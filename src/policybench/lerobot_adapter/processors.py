@@ -46,3 +46,14 @@ def action_statistics(postprocessor) -> dict[str, list[float]] | None:
         if isinstance(action, dict) and action:
             return {str(k): torch.as_tensor(v, dtype=torch.float64).flatten().tolist() for k, v in action.items()}
     return None
+
+
+def point_steps_at(pipeline, field: str, old: str, new: str) -> int:
+    """The steps of a processor pipeline whose ``field`` is ``old`` (a hub id a step loads from when
+    it first runs) given ``new`` in its place (a local folder); how many were changed."""
+    changed = 0
+    for step in getattr(pipeline, "steps", []):
+        if getattr(step, field, None) == old:
+            setattr(step, field, new)
+            changed += 1
+    return changed

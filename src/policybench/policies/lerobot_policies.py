@@ -33,6 +33,7 @@ from policybench.observations import InputSpec
 from policybench.policies.base import PolicyAdapter
 from policybench.checkpoint_guard import CheckpointRefused, check_remote_code_config
 from policybench.policies.hub import HUB_SETTINGS
+from policybench.policies.offline_backbones import is_stand_in, quiet_loading
 from policybench.policies.labels import label, short_label
 from policybench.profiles import Profile
 
@@ -63,7 +64,7 @@ def _first_field(cfg, names: tuple[str, ...]):
     return None
 
 
-INFERENCE_STEPS_FIELDS = ("num_inference_steps", "num_steps", "num_denoising_steps")
+INFERENCE_STEPS_FIELDS = ("num_inference_steps", "num_steps", "num_denoising_steps", "num_denoise_steps")
 
 
 def _inference_steps(cfg) -> int | None:
@@ -96,6 +97,120 @@ def _offline_smolvla(profile: Profile) -> dict[str, object]:
     return {"vlm_model_name": str(smolvlm2_500m_dir()), "load_vlm_weights": False}
 
 
+def _offline_multi_task_dit(profile: Profile) -> dict[str, object]:
+    # Its CLIP vision and text encoders from the local openai/clip-vit-base-patch16 stand-in.
+    clip = _clip_dir()
+    return {"vision_encoder_name": clip, "text_encoder_name": clip}
+
+
+def _offline_xvla(profile: Profile) -> dict[str, object]:
+    # Florence-2-large's architecture (X-VLA-0.9B's VLM), which a pretrained checkpoint's config holds.
+    import copy
+
+    from policybench.policies.published import FLORENCE2_LARGE
+
+    # X-VLA's checkpoints take 256x256 images (lerobot/xvla-base's fine-tunes declare 3x256x256): a larger
+    # camera image is resized with padding inside the policy, else its tokens overflow the action
+    # transformer's 512 positions (max_len_seq).
+    return {"florence_config": copy.deepcopy(FLORENCE2_LARGE.values), "tokenizer_name": _bart_tokenizer(),
+            "resize_imgs_with_padding": XVLA_IMAGE_SIZE}
+
+
+def _offline_groot(profile: Profile) -> dict[str, object]:
+    from policybench.policies.offline_backbones import groot_n1_7_dir
+
+    return {"base_model_path": str(groot_n1_7_dir())}
+
+
+def _preprocessed(policy, task: str, specs: list[InputSpec], keys: tuple[str, ...],
+                  local: dict[str, str]) -> dict[str, torch.Tensor]:
+    """The ``keys`` of what LeRobot's own preprocessor for the policy makes of one synthetic observation
+    and the task, its steps that load from a hub id in ``local`` given the local folder instead; state and
+    action normalized with statistics of [-1, 1]. Run once, as the task's tokenization is for the others
+    (--pipeline would time it on every call). A number it makes (a token id) becomes a 0-d tensor."""
+    from policybench.lerobot_adapter.processors import make_processors, point_steps_at, prepare_observation
+    from policybench.observations import synthetic_raw_observation
+
+    cfg = policy.config
+    stats = {key: {name: torch.full(tuple(feature.shape), value) for name, value in _UNIT_STATS}
+             for key, feature in (("observation.state", cfg.robot_state_feature), (ACTION, cfg.action_feature))
+             if feature is not None}
+    with quiet_loading():
+        preprocessor, _ = make_processors(cfg, dataset_stats=stats)
+        for hub_id, folder in local.items():
+            point_steps_at(preprocessor, "model_name", hub_id, folder)
+        obs = prepare_observation(synthetic_raw_observation(specs), torch.device(cfg.device), task)
+        with torch.inference_mode():
+            out = preprocessor(obs)
+    return {k: v if isinstance(v, torch.Tensor) else torch.tensor(v) for k, v in out.items() if k in keys}
+
+
+def _groot_inputs(policy, task: str, specs: list[InputSpec]) -> dict[str, torch.Tensor]:
+    """GR00T's inputs from its preprocessor (chat template, Qwen3-VL tokens, 256x256 images cropped and
+    patchified, the state padded to 132), its VLM processor read from the local stand-in."""
+    from policybench.policies.offline_backbones import qwen3_vl_processor_dir
+    from policybench.policies.published import QWEN3_VL_PROCESSOR
+
+    return _preprocessed(policy, task, specs, _GROOT_KEYS, {QWEN3_VL_PROCESSOR.hub_id: str(qwen3_vl_processor_dir())})
+
+
+def _offline_eo1(profile: Profile) -> dict[str, object]:
+    from policybench.policies.offline_backbones import qwen2_5_vl_3b_dir
+
+    return {"vlm_base": str(qwen2_5_vl_3b_dir())}  # its model and, through processor_name, its processor
+
+
+def _eo1_inputs(policy, task: str, specs: list[InputSpec]) -> dict[str, torch.Tensor]:
+    """EO-1's inputs from its preprocessor: the conversation (system prompt, images, state and action
+    placeholders) through the local Qwen2.5-VL processor."""
+    return _preprocessed(policy, task, specs, _EO1_KEYS, {})
+
+
+_UNIT_STATS = (("min", -1.0), ("max", 1.0), ("mean", 0.0), ("std", 1.0), ("q01", -1.0), ("q99", 1.0))
+_EO1_KEYS = ("input_ids", "attention_mask", "pixel_values", "image_grid_thw", "mm_token_type_ids", "state_token_id",
+             "action_token_id")
+_GROOT_KEYS = ("state", "state_mask", "action_mask", "embodiment_id", "input_ids", "attention_mask", "pixel_values",
+               "image_grid_thw", "mm_token_type_ids")
+
+
+XVLA_IMAGE_SIZE = (256, 256)
+CLIP_IMAGE_SIDE = 224  # CLIP ViT-B/16's image_size (published.CLIP_VIT_B16)
+
+
+def _offline_pi0_fast(profile: Profile) -> dict[str, object]:
+    from policybench.policies.offline_backbones import fast_action_tokenizer_dir
+
+    # With random weights the decoded tokens never start with "Action:", which LeRobot asserts
+    # when validate_action_token_prefix is on: off, the refill decodes and detokenizes all the same.
+    return {"text_tokenizer_name": _paligemma_tokenizer(), "action_tokenizer_name": str(fast_action_tokenizer_dir()),
+            "validate_action_token_prefix": False}
+
+
+def _clip_dir() -> str:
+    from policybench.policies.offline_backbones import clip_vit_b16_dir
+
+    return str(clip_vit_b16_dir())
+
+
+def _bart_tokenizer() -> str:
+    from policybench.policies.offline_backbones import bart_large_tokenizer_dir
+
+    return str(bart_large_tokenizer_dir())
+
+
+def _task_line(cfg, task: str) -> str:
+    """SmolVLA's and pi0's prompt: the task with a trailing newline."""
+    return task if task.endswith("\n") else task + "\n"
+
+
+def _pi0_fast_prompt(cfg, task: str) -> str:
+    """pi0_fast's prompt as its preprocessor writes it: the task and the state discretized into 256
+    bins (a state of zeros, bin 128, stands in for the robot's), then a newline."""
+    state_dim = cfg.robot_state_feature.shape[0] if cfg.robot_state_feature is not None else 0
+    state = " ".join(["128"] * state_dim)
+    return f"Task: {task.strip().replace('_', ' ')}, State: {state};\n"
+
+
 def _no_settings(profile: Profile) -> dict[str, object]:
     return {}
 
@@ -113,6 +228,18 @@ def _one_camera(name: str, square: bool = False) -> Callable[[Profile], str | No
         return None
 
     return check
+
+
+def _clip_crop(profile: Profile) -> str | None:
+    """multi_task_dit center-crops 224x224 for its CLIP encoder; a smaller image leaves it uncropped, which
+    CLIP refuses."""
+    small = [c for c in profile.cameras if min(c.height, c.width) < CLIP_IMAGE_SIDE]
+    if not small:
+        return None
+    return (f"multi_task_dit's CLIP encoder takes {CLIP_IMAGE_SIDE}x{CLIP_IMAGE_SIDE} crops and the profile "
+            f"'{profile.name}' has {small[0].height}x{small[0].width} images: add --set "
+            f"multi_task_dit.image_resize_shape=[{CLIP_IMAGE_SIDE},{CLIP_IMAGE_SIDE}], or --image-size with sides "
+            f"of {CLIP_IMAGE_SIDE} or more")
 
 
 def _any_profile(profile: Profile) -> str | None:
@@ -156,8 +283,17 @@ class Family:
     chunk_fields: tuple[str, ...] = ("chunk_size", "horizon", "action_chunk_size", "n_action_steps")
     steps_fields: tuple[str, ...] = ("n_action_steps", "action_chunk_size")
     tokenizer: Callable[[], str] | None = None  # folder of the tokenizer the task string goes through
+    prompt: Callable[[Any, str], str] = _task_line  # (config, task) -> the text the tokenizer is given
+    # (policy, task, input specs) -> what the model takes besides the profile's inputs, where a preprocessor
+    # must make it (GR00T: its Qwen3-VL token ids and image patches), computed once like the task's tokens
+    model_inputs: Callable[[Any, str, list[InputSpec]], dict[str, torch.Tensor]] | None = None
+    # policy -> denoising steps per refill, where the model's own config holds them rather than LeRobot's
+    inference_steps_of: Callable[[Any], int | None] | None = None
+    # Entered while the policy builds (pi0_fast: its local FAST tokenizer made findable by AutoProcessor).
+    while_building: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
     uses_env_state: bool = True
     profile_problem: Callable[[Profile], str | None] = _any_profile  # why a profile does not fit, and what to do
+    profile_solved_by: tuple[str, ...] = ()  # config fields that, set with --set, make the profile fit
     availability_problem: Callable[[], str | None] = lambda: None  # why it cannot be built here, and what to do
     # Config fields that, set with --set (to a local copy of what the hub would give), remove that problem.
     problem_solved_by: tuple[str, ...] = ()
@@ -191,6 +327,37 @@ class Family:
 
 def _needs(text: str) -> Callable[[], str | None]:
     return lambda: text
+
+
+LINGBOT_VA_BUILD_BYTES = 20_500_000_000  # peak RSS while it builds (LeRobot 0.6.1, this project's CPU machine)
+
+
+def _needs_memory(name: str, needed: int, why: str) -> Callable[[], str | None]:
+    """The reason a type is refused before it builds: the memory it needs is more than is free now."""
+
+    def problem() -> str | None:
+        from policybench.sizes import available_memory
+
+        free = available_memory()
+        if free is None or free >= needed:
+            return None
+        return (f"needs about {needed / 1e9:.1f} GB of memory to build ({why}); this machine has "
+                f"{free / 1e9:.1f} GB available now: run it on a machine with more memory free")
+
+    return problem
+
+
+def _needs_module(module: str, package: str, extra: str) -> Callable[[], str | None]:
+    """The reason a type cannot run here: a package it imports lazily, at its first inference, is missing."""
+
+    def problem() -> str | None:
+        import importlib.util
+
+        if importlib.util.find_spec(module) is not None:
+            return None
+        return f"needs the Python package '{package}' at its first inference, which is not installed: pip install -e '.[{extra}]'"
+
+    return problem
 
 
 def _needs_hub(name: str, config_field: str, what: str) -> Callable[[], str | None]:
@@ -245,6 +412,44 @@ _VQBET_PARTS = (
 )
 
 
+_MULTI_TASK_DIT_PARTS = (
+    Component("CLIP vision encoder", lambda p: [forward_of(p.observation_encoder.vision_encoder)]),
+    Component("CLIP text encoder", lambda p: [forward_of(p.observation_encoder.text_encoder)]),
+    Component("diffusion transformer", lambda p: [forward_of(p.noise_predictor)], "per step"),
+)
+_XVLA_PARTS = (
+    Component("vision encoder (DaViT)", lambda p: [(p.model.vlm, "get_image_features")]),
+    Component("language encoder (BART)", lambda p: [forward_of(p.model.vlm.language_model.encoder)]),
+    Component("action transformer", lambda p: [forward_of(p.model.transformer)], "per step"),
+)
+_PI0_FAST_PARTS = (
+    Component("vision encoder", lambda p: [(p.model.paligemma_with_expert, "embed_image")], "per camera"),
+    Component("language model (prefix, then one token per step)",
+              lambda p: [forward_of(p.model.paligemma_with_expert)]),
+    Component("language head", lambda p: [forward_of(p.model.paligemma_with_expert.paligemma.lm_head)]),
+    Component("detokenize (FAST)", lambda p: [(p, "detokenize_actions")]),
+)
+
+
+_GROOT_PARTS = (
+    Component("backbone (Qwen3-VL, 16 layers)", lambda p: [forward_of(p._groot_model.backbone)]),
+    Component("action head DiT", lambda p: [forward_of(p._groot_model.action_head.model)], "per step"),
+)
+
+
+_EO1_PARTS = (
+    Component("vision encoder (Qwen2.5-VL)", lambda p: [forward_of(p.model.vlm_backbone.model.visual)]),
+    Component("language model", lambda p: [forward_of(p.model.vlm_backbone.model.language_model)], outermost=True),
+    Component("action projection", lambda p: [forward_of(p.model.action_out_proj)], "per step"),
+)
+
+
+def _fast_registered() -> contextlib.AbstractContextManager:
+    from policybench.policies.fast_tokenizer import registered
+
+    return registered()
+
+
 def _vla_parts(vlm: str) -> tuple[Component, ...]:
     """SmolVLA's and pi0's refill: ``vlm`` names their VLM-with-expert module."""
     return (
@@ -260,6 +465,17 @@ _PI_PIPELINE = (
     "--pipeline needs the PaliGemma tokenizer that LeRobot's processor for this policy loads from the hub "
     "(google/paligemma-3b-pt-224): add --hub, or use --policy-path with a saved checkpoint, whose "
     "processors policybench runs offline")
+
+_EO1_PIPELINE = (
+    "--pipeline needs EO-1's normalization statistics, which a checkpoint holds: use --policy-path with a saved "
+    "checkpoint")
+_GROOT_PIPELINE = (
+    "--pipeline needs GR00T's own processors, which read its Qwen3-VL processor (nvidia/Cosmos-Reason2-2B) and "
+    "the normalization statistics of a checkpoint: use --policy-path with a saved checkpoint and --hub")
+_PI_FAST_PIPELINE = (
+    "--pipeline needs pi0_fast's own processors, which load the PaliGemma tokenizer and the FAST action tokenizer "
+    "(lerobot/fast-action-tokenizer, with trust_remote_code) from the hub: use --policy-path with a saved "
+    "checkpoint and --hub --trust-remote-code")
 
 FAMILIES: dict[str, Family] = {
     f.name: f
@@ -289,28 +505,34 @@ FAMILIES: dict[str, Family] = {
                tokenizer=_paligemma_tokenizer, uses_env_state=False,
                availability_problem=pi_problem, export=_PI_EXPORT,
                pipeline_needs_hub=_PI_PIPELINE, components=_vla_parts("paligemma_with_expert")),
-        Family("pi0_fast", summary="pi0 with FAST action tokens (autoregressive)",
+        Family("pi0_fast", summary=("pi0-FAST: PaliGemma 3B decoding FAST action tokens (offline; random weights "
+                                    "decode all max_decoding_steps tokens)"),
+               offline_settings=_offline_pi0_fast, tokenizer=_paligemma_tokenizer, prompt=_pi0_fast_prompt,
                uses_env_state=False, remote_code_fields=("action_tokenizer_name", "text_tokenizer_name"),
-               problem_solved_by=("action_tokenizer_name",),
-               availability_problem=_needs(
-                   "needs the FAST action tokenizer lerobot/fast-action-tokenizer (code and vocabulary on the "
-                   "hub), which LeRobot loads with trust_remote_code: run with --hub --trust-remote-code once it "
-                   "is reachable, or --set pi0_fast.action_tokenizer_name=DIR --trust-remote-code with a local copy "
-                   "you trust")),
+               availability_problem=pi_problem, while_building=_fast_registered, export=_PI_EXPORT,
+               pipeline_needs_hub=_PI_FAST_PIPELINE, components=_PI0_FAST_PARTS),
         Family("vqbet", summary="Vector-quantized Behavior Transformer (one camera)",
                offline_settings=_offline_act, profile_problem=_one_camera("vqbet"), components=_VQBET_PARTS),
         Family("tdmpc", summary="TD-MPC (one square camera at most)",
                chunk_fields=("horizon",), profile_problem=_one_camera("tdmpc", square=True)),
         Family("gaussian_actor", summary="Gaussian actor (SAC's policy; no queue: every call computes)",
                remote_code_fields=("vision_encoder_name",)),
-        Family("groot", summary="NVIDIA GR00T", curated=False, remote_code_fields=("base_model_path",),
-               availability_problem=_needs_hub("groot", "base_model_path", "its base model")),
-        Family("xvla", summary="X-VLA (Florence-2 VLM)", curated=False, availability_problem=_needs(
-            "its Florence-2 VLM config (florence_config) comes from a pretrained X-VLA checkpoint: "
-            "use --policy-path with one (e.g. lerobot/xvla-base, fetched with --hub)")),
-        Family("multi_task_dit", summary="multi-task diffusion transformer (CLIP encoders)", curated=False,
-               availability_problem=_needs_hub("multi_task_dit", "vision_encoder_name", "its CLIP encoders")),
-        Family("eo1", summary="EO-1 (Qwen2.5-VL)", curated=False, availability_problem=_needs_hub("eo1", "vlm_base", "its VLM")),
+        Family("groot", summary="NVIDIA GR00T N1.7 3B (Cosmos-Reason2-2B backbone, offline)",
+               offline_settings=_offline_groot, model_inputs=_groot_inputs, uses_env_state=False,
+               availability_problem=_needs_module("tree", "dm-tree", "groot"),
+               inference_steps_of=lambda p: p._groot_model.action_head.num_inference_timesteps,
+               remote_code_fields=("base_model_path",), components=_GROOT_PARTS, pipeline_needs_hub=_GROOT_PIPELINE),
+        Family("xvla", summary="X-VLA-0.9B (Florence-2-large architecture, offline)", offline_settings=_offline_xvla,
+               tokenizer=_bart_tokenizer, uses_env_state=False, components=_XVLA_PARTS,
+               compile_targets=lambda p: [(p.model, "transformer")]),
+        Family("multi_task_dit", summary="multi-task diffusion transformer (CLIP ViT-B/16 encoders, offline)",
+               offline_settings=_offline_multi_task_dit, tokenizer=_clip_dir, uses_env_state=False,
+               profile_problem=_clip_crop, profile_solved_by=("image_resize_shape",),
+               graph_default_device=False, components=_MULTI_TASK_DIT_PARTS,
+               compile_targets=lambda p: [(p, "noise_predictor")]),
+        Family("eo1", summary="EO-1 (Qwen2.5-VL-3B-Instruct architecture, offline)", offline_settings=_offline_eo1,
+               model_inputs=_eo1_inputs, uses_env_state=False, pipeline_needs_hub=_EO1_PIPELINE,
+               components=_EO1_PARTS),
         Family("evo1", summary="Evo-1 (InternVL3)", curated=False, availability_problem=_needs_hub("evo1", "vlm_model_name", "its VLM")),
         Family("vla_jepa", summary="VLA-JEPA (Qwen3-VL, V-JEPA 2)", curated=False,
                availability_problem=_needs_hub("vla_jepa", "qwen_model_name", "its VLM")),
@@ -328,8 +550,11 @@ FAMILIES: dict[str, Family] = {
                                              "so it has no control step to time"))
           for name in ("reward_classifier", "sarm")),
         Family("lingbot_va", curated=False, summary=(
-            "builds offline from LeRobot's defaults: 5,089 M parameters, 20.5 GB peak RSS in fp32 on the "
-            "CPU (measured with LeRobot 0.6.1): more than most robot computers hold")),
+            "LingBot-VA (Wan2.2 video-action model, 5,089 M parameters): refused where the memory to build it is "
+            "not free; its VAE and text encoder come from the hub at the first inference"),
+               availability_problem=_needs_memory("lingbot_va", LINGBOT_VA_BUILD_BYTES, (
+                   "5,089 M parameters, built in fp32 before LeRobot casts them to bfloat16: 20.5 GB peak RSS "
+                   "measured on this project's CPU machine with LeRobot 0.6.1"))),
     )
 }
 
@@ -397,16 +622,20 @@ class LeRobotPolicy(PolicyAdapter):
         return list(self._specs)
 
     def extra_inputs(self, task: str) -> dict[str, torch.Tensor]:
+        if self.family.model_inputs is not None:
+            return self.family.model_inputs(self.policy, task, self._specs)
         if self.family.tokenizer is None:
             return {}
-        return _tokenize_task(self.family.tokenizer(), self.policy.config, task)
+        cfg = self.policy.config
+        return _tokenize_task(self.family.tokenizer(), cfg, self.family.prompt(cfg, task))
 
     def describe(self) -> dict[str, object]:
         cfg = self.policy.config
         info: dict[str, object] = {
             "chunk_size": _first_field(cfg, self.family.chunk_fields),
             "n_action_steps": _first_field(cfg, self.family.steps_fields),
-            "inference_steps": _inference_steps(cfg),
+            "inference_steps": (self.family.inference_steps_of(self.policy) if self.family.inference_steps_of
+                                else _inference_steps(cfg)),
             "n_obs_steps": getattr(cfg, "n_obs_steps", None),
         }
         fields = {"chunk_size": _first_name(cfg, self.family.chunk_fields),
@@ -438,18 +667,17 @@ class LeRobotPolicy(PolicyAdapter):
         return sum(t.numel() * t.element_size() for t in tensors)
 
 
-def _tokenize_task(tokenizer_dir: str, cfg, task: str) -> dict[str, torch.Tensor]:
-    """The task string as SmolVLA's and pi0's preprocessors tokenize it: a trailing newline,
-    the VLM's tokenizer, right padding as the config says, at most ``tokenizer_max_length``."""
+def _tokenize_task(tokenizer_dir: str, cfg, text: str) -> dict[str, torch.Tensor]:
+    """The prompt as the policies' preprocessors tokenize it (``Family.prompt`` wrote it from the
+    task): the VLM's tokenizer, right padding as the config says, at most ``tokenizer_max_length``."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    text = task if task.endswith("\n") else task + "\n"
     enc = tokenizer(
         [text],
         max_length=cfg.tokenizer_max_length,
         truncation=True,
-        padding=getattr(cfg, "pad_language_to", "max_length"),
+        padding=getattr(cfg, "pad_language_to", getattr(cfg, "tokenizer_padding", "max_length")),
         padding_side="right",
         return_tensors="pt",
     )
@@ -513,18 +741,21 @@ def build_lerobot(name: str, profile: Profile, overrides: dict[str, object], dev
     if problem and not set(overrides) & set(fam.problem_solved_by):
         raise RuntimeError(f"{name} cannot be built here: {problem}")
     mismatch = fam.profile_problem(profile)
-    if mismatch:
+    if mismatch and not set(overrides) & set(fam.profile_solved_by):
         raise ProfileMismatch(mismatch)
     cls = registry.config_class(name)
     inputs, outputs = registry.features(_profile_inputs(fam, profile), profile.action_dim)
     settings = {**fam.offline_settings(profile), **coerce_overrides(cls, overrides)}
     cfg = cls(device=device, input_features=inputs, output_features=outputs, **settings)
+    # policybench's own stand-in folders (offline_backbones.py: checked to ask for no code) are no remote code.
+    values = {k: v for k, v in vars(cfg).items() if not is_stand_in(v)}
     try:
-        check_remote_code_config(vars(cfg), fam.remote_code_fields, name)
+        check_remote_code_config(values, fam.remote_code_fields, name)
     except CheckpointRefused as exc:
         raise RuntimeError(str(exc)) from None
     torch.manual_seed(seed)
-    with contextlib.redirect_stdout(io.StringIO()):  # LeRobot prints while building
+    # LeRobot prints while building; transformers reports every weight a stand-in lacks (all of them).
+    with contextlib.redirect_stdout(io.StringIO()), quiet_loading(), fam.while_building():
         policy = registry.policy_class(name)(cfg)
     policy.to(device)
     policy.eval()

@@ -104,9 +104,10 @@ def _cached_folder(name: str, write) -> Path:
     return target
 
 
-def _build_tokenizer(vocab_size: int, specials: list[str]):
+def _build_tokenizer(vocab_size: int, specials: list[str], leading: tuple[str, ...] = ()):
     """A byte-level BPE tokenizer learned from the task corpus, its vocabulary padded to
-    ``vocab_size`` with entries no merge can reach; ``specials`` take the last ids."""
+    ``vocab_size`` with entries no merge can reach; ``leading`` special tokens take the first ids
+    (as BART's <s> <pad> </s> <unk> do), ``specials`` the last ones."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE(unk_token=None))
@@ -118,10 +119,13 @@ def _build_tokenizer(vocab_size: int, specials: list[str]):
         show_progress=False,
     )
     tok.train_from_iterator(_TASK_CORPUS.strip().splitlines() * 4, trainer=trainer)
-    # Pad the vocabulary to SmolVLM2's size with entries no merge can reach, so token ids and
+    # Pad the vocabulary to the real size with entries no merge can reach, so token ids and
     # the embedding table have the real model's extent; the special tokens take the last ids.
-    vocab = tok.get_vocab()
+    learned = sorted(tok.get_vocab().items(), key=lambda item: item[1])
     merges = json.loads(tok.to_str())["model"]["merges"]
+    vocab = {token: i for i, token in enumerate(leading)}
+    for token, _ in learned:
+        vocab[token] = len(vocab)
     n_fill = vocab_size - len(specials) - len(vocab)
     for i in range(n_fill):
         vocab[f"<|unused_{i}|>"] = len(vocab)
@@ -131,7 +135,7 @@ def _build_tokenizer(vocab_size: int, specials: list[str]):
     full = Tokenizer(bpe)
     full.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     full.decoder = decoders.ByteLevel()
-    full.add_special_tokens(specials)
+    full.add_special_tokens([*leading, *specials])
     return full
 
 

@@ -1,0 +1,183 @@
+"""The policy types whose backbone, tokenizer or action tokenizer policybench writes locally
+(offline_backbones.py): small configs build offline and refill; the architectures hold their
+published sizes. Structure, never speed."""
+
+from __future__ import annotations
+
+import pytest
+from small_configs import TINY_FLORENCE, small_pi_family, tiny_groot, tiny_qwen2_5_vl
+
+from policybench import policies
+from policybench.measure.device import clock_for
+from policybench.measure.loop import run_steady_state
+from policybench.observations import synthetic_observation
+from policybench.profiles import PROFILES
+from policybench.samples import REFILL
+
+pytestmark = pytest.mark.slow
+
+
+def _registered(name: str) -> bool:
+    from policybench.lerobot_adapter.registry import registered_policy_types
+
+    return name in registered_policy_types()
+
+
+def _measure(name, overrides, refills=2, warmup=0):
+    if not _registered(name):
+        pytest.skip(f"this LeRobot does not register {name}")
+    profile = PROFILES["pusht"]
+    adapter = policies.build(name, profile, overrides, "cpu")
+    obs = synthetic_observation(adapter.input_specs(), "cpu", extra=adapter.extra_inputs(profile.task))
+    loop = run_steady_state(adapter, obs, clock_for("cpu"), refills=refills, warmup=warmup, max_seconds=300)
+    return adapter, loop
+
+
+def _refill_indices(samples):
+    return [s.i for s in samples if s.phase == REFILL]
+
+
+def test_multi_task_dit_builds_on_the_local_clip_and_refills_every_n_action_steps():
+    overrides = {"hidden_dim": 64, "num_layers": 1, "num_heads": 2, "num_inference_steps": 2, "horizon": 8,
+                 "n_action_steps": 4, "image_resize_shape": (224, 224)}  # CLIP takes 224x224, pusht has 96x96
+    adapter, loop = _measure("multi_task_dit", overrides)
+    encoder = adapter.policy.observation_encoder
+    clip = sum(p.numel() for p in encoder.vision_encoder.parameters()) + sum(
+        p.numel() for p in encoder.text_encoder.text_encoder.parameters())
+    assert clip == 85_799_424 + 63_165_952  # CLIPVisionModel + CLIPTextModel of ViT-B/16
+    assert adapter.describe()["n_action_steps"] == 4 and adapter.describe()["inference_steps"] == 2
+    assert _refill_indices(loop.samples) == [3, 7]
+
+
+def test_the_local_clip_architecture_has_clips_published_parameter_counts():
+    import torch
+    from transformers import CLIPConfig, CLIPModel
+
+    from policybench.policies.published import CLIP_VIT_B16, CLIP_VIT_B16_PARAMETERS, CLIP_VIT_B32_PARAMETERS
+
+    for patch, expected in ((16, CLIP_VIT_B16_PARAMETERS), (32, CLIP_VIT_B32_PARAMETERS)):
+        values = {**CLIP_VIT_B16.values, "vision_config": {**CLIP_VIT_B16.values["vision_config"], "patch_size": patch}}
+        with torch.device("meta"):
+            model = CLIPModel(CLIPConfig(**values))
+        assert sum(p.numel() for p in model.parameters()) == expected
+
+
+def test_xvla_builds_offline_and_refills_every_chunk():
+    overrides = {"florence_config": TINY_FLORENCE, "hidden_size": 32, "depth": 1, "num_heads": 2,
+                 "num_denoising_steps": 2, "chunk_size": 4, "n_action_steps": 4, "max_len_seq": 256}
+    adapter, loop = _measure("xvla", overrides)
+    assert adapter.describe()["inference_steps"] == 2 and adapter.describe()["n_action_steps"] == 4
+    assert _refill_indices(loop.samples) == [3, 7]
+    # the task went through the local BART-sized tokenizer: ids up to 50264 fit Florence-2's 51289 embeddings
+    assert adapter.policy.model.vlm.get_input_embeddings().num_embeddings == 51289
+
+
+def test_xvla_default_florence_is_florence_2_large():
+    """X-VLA's VLM at its published size, counted on the meta device (no memory): DaViT and the BART
+    encoder with Florence-2-large's dimensions, the decoder deleted as LeRobot deletes it."""
+    import torch
+
+    from policybench.lerobot_adapter.registry import config_class
+    from policybench.policies.lerobot_policies import _offline_xvla
+
+    if not _registered("xvla"):
+        pytest.skip("this LeRobot does not register xvla")
+    from transformers import Florence2Model
+
+    cfg = config_class("xvla")(florence_config=_offline_xvla(PROFILES["so100"])["florence_config"])
+    with torch.device("meta"):
+        vlm = Florence2Model(cfg.get_florence_config())
+    del vlm.language_model.decoder
+    vision = sum(p.numel() for p in vlm.vision_tower.parameters())
+    total = sum(p.numel() for p in vlm.parameters())
+    assert 350e6 < vision < 370e6 and 560e6 < total < 600e6
+
+
+def test_pi0_fast_decodes_with_the_local_fast_tokenizer_and_refills_every_n_action_steps(monkeypatch):
+    """pi0_fast offline: the PaliGemma-sized tokenizer and the locally fitted FAST action tokenizer,
+    no remote code; Gemma 2B replaced by one layer (about 1.5 B parameters, most of them the
+    257152-token embedding and its untied head)."""
+    if not _registered("pi0_fast") or not small_pi_family("pi0_fast", monkeypatch):
+        pytest.skip("pi0_fast cannot be built with this LeRobot")
+    overrides = {"max_decoding_steps": 3, "chunk_size": 4, "n_action_steps": 4}
+    adapter, loop = _measure("pi0_fast", overrides)
+    assert type(adapter.policy.action_tokenizer).__name__ == "PolicybenchFastActionTokenizer"
+    assert adapter.describe()["n_action_steps"] == 4
+    assert _refill_indices(loop.samples) == [3, 7]
+    tokens = adapter.extra_inputs("pick up the cube")
+    assert int(tokens["observation.language.attention_mask"].sum()) > 10  # "Task: ..., State: ...;" prompt
+
+
+def test_groot_takes_its_preprocessors_inputs_and_refills_every_n_action_steps():
+    """GR00T N1.7 offline at toy size: LeRobot's own GR00T preprocessor (chat template, Qwen3-VL tokens
+    and image patches from the local processor stand-in) makes its inputs once; the queue refills every
+    n_action_steps."""
+    from policybench.policies.offline_vlm import cache_root
+
+    if not _registered("groot") or policies.availability("groot"):
+        pytest.skip("groot cannot be built with this LeRobot")
+    base = tiny_groot(cache_root())
+    adapter, loop = _measure("groot", {"base_model_path": base, "chunk_size": 4, "n_action_steps": 4})
+    inputs = adapter.extra_inputs("pick up the cube")
+    assert inputs["state"].shape[-1] == 132 and inputs["pixel_values"].shape[-1] == 3 * 2 * 16 * 16
+    image_pad = int((inputs["input_ids"] == 151655).sum())
+    assert image_pad == int(inputs["image_grid_thw"].prod(dim=-1).sum()) // 4  # merged 2x2 patches
+    assert adapter.describe()["inference_steps"] == 4 and adapter.describe()["n_action_steps"] == 4
+    assert _refill_indices(loop.samples) == [3, 7]
+
+
+def test_groot_default_size_counts_3144_m_parameters():
+    """GR00T N1.7 as LeRobot builds it from the local config, counted on the meta device."""
+    import torch
+
+    if not _registered("groot"):
+        pytest.skip("this LeRobot does not register groot")
+    from lerobot.policies.groot.groot_n1_7 import GR00TN17, GR00TN17Config
+
+    from policybench.policies.published import GR00T_N1_7
+
+    with torch.device("meta"):
+        model = GR00TN17(GR00TN17Config(**GR00T_N1_7.values), load_backbone_weights=False)
+    assert round(sum(p.numel() for p in model.parameters()) / 1e6, 1) == 3144.0
+    assert len(model.backbone.language_model.layers) == 16
+
+
+def test_eo1_takes_its_preprocessors_inputs_and_refills_every_n_action_steps():
+    """EO-1 offline at toy size: LeRobot's EO-1 preprocessor writes its conversation through the local
+    Qwen2.5-VL processor (EO-1's seven tokens added to the Qwen vocabulary), once."""
+    from policybench.policies.offline_vlm import cache_root
+
+    if not _registered("eo1"):
+        pytest.skip("this LeRobot does not register eo1")
+    base = tiny_qwen2_5_vl(cache_root())
+    overrides = {"vlm_base": base, "chunk_size": 4, "n_action_steps": 4, "num_denoise_steps": 2}
+    adapter, loop = _measure("eo1", overrides)
+    inputs = adapter.extra_inputs("pick up the cube")
+    assert int((inputs["input_ids"] == inputs["action_token_id"]).sum()) == 4  # one placeholder per action
+    assert int(inputs["state_token_id"]) >= 151665  # added after Qwen2.5's 151665 tokens
+    assert adapter.describe()["inference_steps"] == 2 and adapter.describe()["n_action_steps"] == 4
+    assert _refill_indices(loop.samples) == [3, 7]
+
+
+def test_eo1_default_size_is_qwen2_5_vl_3b_and_its_action_head():
+    """EO-1 at its default size counted on the meta device: Qwen2.5-VL-3B-Instruct (3,754.6 M, its hub
+    page's 3.75 B) and the flow-matching head."""
+    import torch
+
+    if not _registered("eo1"):
+        pytest.skip("this LeRobot does not register eo1")
+    from lerobot.policies.eo1.modeling_eo1 import EO1VisionFlowMatchingModel
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    from policybench.lerobot_adapter.registry import config_class, features
+    from policybench.policies.offline_backbones import qwen2_5_vl_3b_dir
+
+    folder = str(qwen2_5_vl_3b_dir())
+    inputs, outputs = features([("observation.image", "visual", (3, 96, 96)), ("observation.state", "state", (6,))], 6)
+    cfg = config_class("eo1")(vlm_base=folder, input_features=inputs, output_features=outputs)
+    with torch.device("meta"):
+        vlm = Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig.from_pretrained(folder))
+        assert sum(p.numel() for p in vlm.parameters()) == 3_754_622_976
+        model = EO1VisionFlowMatchingModel(cfg, vlm)
+    head = sum(p.numel() for p in model.parameters()) - 3_754_622_976
+    assert 0 < head < 50e6
