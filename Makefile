@@ -3,7 +3,8 @@
 #   make bench / make test        the newest LeRobot: a Python >= 3.12 found on this machine
 #                                 (python3.12, python3.13, or one that pyenv installed), else python3
 #   make test-fast                the unit tests that build no LeRobot policy, while you work
-#   make lint                     ruff, mypy (strict on the settings and results modules) and lint-imports (the layers)
+#   make lint                     ruff (checks and format), mypy (strict on the settings and results modules) and
+#                                 lint-imports (the layers)
 #   make test-lerobot044          the oldest supported LeRobot, 0.4.4, on Python 3.10/3.11
 #
 # PYTHON=... overrides the interpreter of `make bench` / `make test`; PYTHON_OLD=... that of
@@ -48,7 +49,8 @@ test-fast: $(VENV)/.policybench-installed
 	$(VENV)/bin/python -m pytest -q -m "not slow" tests/unit
 
 lint: $(VENV)/.policybench-installed
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests scripts
+	$(VENV)/bin/ruff format --check src tests scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -13,8 +13,20 @@ import sys
 from policybench.report.table import format_ms, label
 from policybench.results import OK, SKIPPED, read_results
 
-COLUMNS = ["Policy", "Variant", "Status", "Refill median (ms)", "Refill p99 (ms)", "Step median (ms)",
-           "vs eager", "Rel. error", "Within tol.", "First refill (s)", "x floor", "Peak CUDA (MB)"]
+COLUMNS = [
+    "Policy",
+    "Variant",
+    "Status",
+    "Refill median (ms)",
+    "Refill p99 (ms)",
+    "Step median (ms)",
+    "vs eager",
+    "Rel. error",
+    "Within tol.",
+    "First refill (s)",
+    "x floor",
+    "Peak CUDA (MB)",
+]
 
 
 def _rows_and_missing(files: list[str], expect: list[str]):
@@ -23,10 +35,15 @@ def _rows_and_missing(files: list[str], expect: list[str]):
     for path in files:
         results = read_results(path)
         env = results.environment
-        machine = machine or (f"{env.get('device_name')}, driver {env.get('cuda_driver', '?')}, torch {env.get('torch')}, "
-                              f"LeRobot {env.get('lerobot')}, profile {results.run.get('profile', {}).get('name')}")
-        eager = {r.policy: r.summary()["refill"]["median_ms"] for r in results.results
-                 if r.status == OK and (r.variant in (None, "eager"))}
+        machine = machine or (
+            f"{env.get('device_name')}, driver {env.get('cuda_driver', '?')}, torch {env.get('torch')}, "
+            f"LeRobot {env.get('lerobot')}, profile {results.run.get('profile', {}).get('name')}"
+        )
+        eager = {
+            r.policy: r.summary()["refill"]["median_ms"]
+            for r in results.results
+            if r.status == OK and (r.variant in (None, "eager"))
+        }
         for r in results.results:
             base = r.policy.split("+")[0]
             seen.add(base)
@@ -53,16 +70,22 @@ def _rows_and_missing(files: list[str], expect: list[str]):
             if speedup and eq.get("equivalent", r.variant in (None, "eager")):
                 if speedup > best.get(base, ("", 0.0))[1]:
                     best[base] = (variant, speedup, refill)
-            rows.append([
-                label(base), variant, "ok" if r.complete is not False else "ok (cut short)",
-                format_ms(refill), format_ms(s["refill"]["p99_ms"]), format_ms(step),
-                f"{speedup:.2f}x" if speedup else "-",
-                f"{eq['rel_error']:.2g}" if "rel_error" in eq else "-",
-                ("yes" if eq.get("equivalent") else "NO") if eq else "-",
-                f"{r.first_chunk_seconds:.2f}" if r.first_chunk_seconds is not None else "-",
-                f"{r.roofline['x_of_floor']:.1f}" if r.roofline.get("x_of_floor") else "-",
-                f"{cuda:.0f}" if cuda is not None else "-",
-            ])
+            rows.append(
+                [
+                    label(base),
+                    variant,
+                    "ok" if r.complete is not False else "ok (cut short)",
+                    format_ms(refill),
+                    format_ms(s["refill"]["p99_ms"]),
+                    format_ms(step),
+                    f"{speedup:.2f}x" if speedup else "-",
+                    f"{eq['rel_error']:.2g}" if "rel_error" in eq else "-",
+                    ("yes" if eq.get("equivalent") else "NO") if eq else "-",
+                    f"{r.first_chunk_seconds:.2f}" if r.first_chunk_seconds is not None else "-",
+                    f"{r.roofline['x_of_floor']:.1f}" if r.roofline.get("x_of_floor") else "-",
+                    f"{cuda:.0f}" if cuda is not None else "-",
+                ]
+            )
     missing += [f"{name}: not in any results file" for name in expect if name not in seen]
     return rows, missing, best, machine
 
@@ -78,13 +101,19 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print("gpu check: figures missing, no table written:\n  " + "\n  ".join(missing), file=sys.stderr)
         return 1
-    lines = [f"**{machine}**", "", "| " + " | ".join(COLUMNS) + " |",
-             "|" + "|".join(["---", "---", "---"] + ["---:"] * (len(COLUMNS) - 3)) + "|"]
+    lines = [
+        f"**{machine}**",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "|".join(["---", "---", "---"] + ["---:"] * (len(COLUMNS) - 3)) + "|",
+    ]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
     lines.append("")
     for base, (variant, speedup, refill) in best.items():
-        lines.append(f"- {label(base)}: best variant within tolerance is {variant}, refill {format_ms(refill)} ms, "
-                     f"{speedup:.1f}x eager")
+        lines.append(
+            f"- {label(base)}: best variant within tolerance is {variant}, refill {format_ms(refill)} ms, "
+            f"{speedup:.1f}x eager"
+        )
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

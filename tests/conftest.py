@@ -57,8 +57,11 @@ def pytest_runtest_call(item):
     _built.clear()
     outcome = yield
     if _built and item.get_closest_marker("slow") is None and outcome.excinfo is None:
-        pytest.fail(f"{item.nodeid} builds a LeRobot policy ({_built[0]}) but is not marked slow "
-                    "(@pytest.mark.slow): make test-fast must not build policies", pytrace=False)
+        pytest.fail(
+            f"{item.nodeid} builds a LeRobot policy ({_built[0]}) but is not marked slow "
+            "(@pytest.mark.slow): make test-fast must not build policies",
+            pytrace=False,
+        )
 
 
 def pytest_collection_finish(session):

@@ -67,7 +67,7 @@ class Measurement:
 
     @property
     def name(self) -> str:
-        """"act", "act+bf16", "act[cameras=2]": the policy, its variant and its sweep point."""
+        """ "act", "act+bf16", "act[cameras=2]": the policy, its variant and its sweep point."""
         return self.raw.name
 
     @property
@@ -251,8 +251,9 @@ def _overrides(overrides):
     return out
 
 
-def build_config(policies: Sequence[str] | str | None = None, *, objects: Sequence[str] = (),
-                 **asked: Unpack[RunKeywords]) -> RunSettings:
+def build_config(
+    policies: Sequence[str] | str | None = None, *, objects: Sequence[str] = (), **asked: Unpack[RunKeywords]
+) -> RunSettings:
     """A validated RunSettings from ``run``'s keywords (as ``run`` documents them; UsageError for a
     bad one). ``objects`` are the names of policies given as objects: they run first and are not
     looked up. A keyword not given keeps RunSettings' default."""
@@ -272,8 +273,14 @@ def build_config(policies: Sequence[str] | str | None = None, *, objects: Sequen
         ov[:0] = hub_overrides(names)
     variants = asked.get("variants", "eager")
     text = variants if isinstance(variants, str) else ",".join(variants)
-    return RunSettings(policies=names, profile=profile, overrides=ov, **plain_settings(asked),
-                       variants=parse_variants(text), auto_variant=text.strip() == AUTO)
+    return RunSettings(
+        policies=names,
+        profile=profile,
+        overrides=ov,
+        **plain_settings(asked),
+        variants=parse_variants(text),
+        auto_variant=text.strip() == AUTO,
+    )
 
 
 def _profile(asked: RunKeywords) -> Profile:
@@ -281,9 +288,13 @@ def _profile(asked: RunKeywords) -> Profile:
     from policybench.profiles import DEFAULT_PROFILE, customize_profile, get_profile, parse_image_size
 
     size = asked.get("image_size")
-    return customize_profile(get_profile(asked.get("profile", DEFAULT_PROFILE)), cameras=asked.get("cameras"),
-                             image_size=parse_image_size(size) if isinstance(size, str) else size,
-                             state_dim=asked.get("state_dim"), action_dim=asked.get("action_dim"))
+    return customize_profile(
+        get_profile(asked.get("profile", DEFAULT_PROFILE)),
+        cameras=asked.get("cameras"),
+        image_size=parse_image_size(size) if isinstance(size, str) else size,
+        state_dim=asked.get("state_dim"),
+        action_dim=asked.get("action_dim"),
+    )
 
 
 def _to_checkpoints(overrides: list, names: list[str], paths: list[str]) -> list:
@@ -323,19 +334,41 @@ def as_path(target: str) -> str:
 def run(
     policies: Sequence[str | object] | str | object | None = None,
     *,
-    device: str = "auto", threads: int | None = None,
+    device: str = "auto",
+    threads: int | None = None,
     # the robot
-    profile: str = "so100", cameras: int | None = None, image_size: tuple[int, int] | str | None = None,
-    state_dim: int | None = None, action_dim: int | None = None,
+    profile: str = "so100",
+    cameras: int | None = None,
+    image_size: tuple[int, int] | str | None = None,
+    state_dim: int | None = None,
+    action_dim: int | None = None,
     # how long and how often
-    refills: int | str = 10, warmup: int = 2, max_seconds: float = 60.0, processes: int = 1, precision: float = 0.02,
+    refills: int | str = 10,
+    warmup: int = 2,
+    max_seconds: float = 60.0,
+    processes: int = 1,
+    precision: float = 0.02,
     # what is measured
-    overrides: Mapping[str, object] | None = None, variants: Sequence[str] | str = ("eager",), pipeline: bool = False,
-    tolerance: float | None = None, breakdown: bool = False, policy_paths: Sequence[str] = (), hub: bool = False, trust_remote_code: bool = False,
-    seed: int = 0, inputs: object = None, isolate: bool | None = None, ray: str | None = None, on: Sequence[str] = (),
+    overrides: Mapping[str, object] | None = None,
+    variants: Sequence[str] | str = ("eager",),
+    pipeline: bool = False,
+    tolerance: float | None = None,
+    breakdown: bool = False,
+    policy_paths: Sequence[str] = (),
+    hub: bool = False,
+    trust_remote_code: bool = False,
+    seed: int = 0,
+    inputs: object = None,
+    isolate: bool | None = None,
+    ray: str | None = None,
+    on: Sequence[str] = (),
     # what is written and said
-    baseline: str | None = None, json_path: str | None = None, export_dir: str | None = None, hz: float | None = None,
-    log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
+    baseline: str | None = None,
+    json_path: str | None = None,
+    export_dir: str | None = None,
+    hz: float | None = None,
+    log: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Results:
     """Measure policies the way a control loop calls them.
@@ -366,28 +399,66 @@ def run(
     ``progress(policy, done, target)`` hear how it goes. A bad argument is a ValueError naming it."""
     names, built = _named_and_built(policies)
     try:
-        cfg = build_config(names, device=device, profile=profile, cameras=cameras, image_size=image_size,
-                           state_dim=state_dim, action_dim=action_dim, refills=refills, warmup=warmup,
-                           max_seconds=max_seconds, processes=processes, precision=precision,
-                           overrides=overrides, variants=variants, pipeline=pipeline, tolerance=tolerance,
-                           policy_paths=policy_paths, threads=threads, hub=hub, baseline=baseline,
-                           json_path=json_path, export_dir=export_dir, seed=seed, objects=list(built),
-                           trust_remote_code=trust_remote_code, hz=hz, breakdown=breakdown, ray=ray, on=list(on))
+        cfg = build_config(
+            names,
+            device=device,
+            profile=profile,
+            cameras=cameras,
+            image_size=image_size,
+            state_dim=state_dim,
+            action_dim=action_dim,
+            refills=refills,
+            warmup=warmup,
+            max_seconds=max_seconds,
+            processes=processes,
+            precision=precision,
+            overrides=overrides,
+            variants=variants,
+            pipeline=pipeline,
+            tolerance=tolerance,
+            policy_paths=policy_paths,
+            threads=threads,
+            hub=hub,
+            baseline=baseline,
+            json_path=json_path,
+            export_dir=export_dir,
+            seed=seed,
+            objects=list(built),
+            trust_remote_code=trust_remote_code,
+            hz=hz,
+            breakdown=breakdown,
+            ray=ray,
+            on=list(on),
+        )
         raw = measure(cfg, log=log, warn=warn, progress=progress, isolate=isolate, objects=built, inputs=inputs)
     except UsageError as exc:
         raise ValueError(str(exc)) from None
     return Results(raw)
 
 
-def run_context(cfg: RunSettings, *, isolate: bool = True, folders: dict[str, str] | None = None,
-                skip: Sequence[str] = (), given: Given | None = None, log=None) -> RunContext:
+def run_context(
+    cfg: RunSettings,
+    *,
+    isolate: bool = True,
+    folders: dict[str, str] | None = None,
+    skip: Sequence[str] = (),
+    given: Given | None = None,
+    log=None,
+) -> RunContext:
     """The run context of ``cfg``: its output file and folders checked, hub access and remote code
     set, and its plan (device, environment, names and ``--set`` values checked) made in a child
     (or here, not isolated)."""
     from policybench.orchestrate.context import RunContext
 
-    return RunContext(cfg, outputs=(cfg.json_path,) if cfg.json_path else (), folders=folders, isolate=isolate,
-                      skip=tuple(skip), given=given, log=log)
+    return RunContext(
+        cfg,
+        outputs=(cfg.json_path,) if cfg.json_path else (),
+        folders=folders,
+        isolate=isolate,
+        skip=tuple(skip),
+        given=given,
+        log=log,
+    )
 
 
 def _entered(context: RunContext | None, cfg: RunSettings, **kwargs):
@@ -395,8 +466,17 @@ def _entered(context: RunContext | None, cfg: RunSettings, **kwargs):
     return contextlib.nullcontext(context) if context is not None else run_context(cfg, **kwargs)
 
 
-def measure(cfg: RunSettings, *, log=None, warn=None, progress=None, isolate: bool | None = None,
-            objects: dict | None = None, inputs=None, context: RunContext | None = None) -> RunResults:
+def measure(
+    cfg: RunSettings,
+    *,
+    log=None,
+    warn=None,
+    progress=None,
+    isolate: bool | None = None,
+    objects: dict | None = None,
+    inputs=None,
+    context: RunContext | None = None,
+) -> RunResults:
     """What ``run`` and the CLI share: settings in, the results out (UsageError for a bad device,
     output path or ``--set`` value), inside ``context`` (a new one when None). Named policies run in
     a child process each unless ``isolate`` is False; objects always run in this process."""
@@ -415,8 +495,16 @@ def measure(cfg: RunSettings, *, log=None, warn=None, progress=None, isolate: bo
     isolate_named = (isolate if isolate is not None else True) and not objects
     given = Given(dict(objects), inputs) if objects else None
     with _entered(context, cfg, isolate=isolate_named, folders=folders, skip=list(objects), given=given) as ctx:
-        return run_benchmark(cfg, ctx.device, log=log or (lambda line: None), warn=warn, progress=progress,
-                             isolate=ctx.isolate, environment=ctx.environment, given=given)
+        return run_benchmark(
+            cfg,
+            ctx.device,
+            log=log or (lambda line: None),
+            warn=warn,
+            progress=progress,
+            isolate=ctx.isolate,
+            environment=ctx.environment,
+            given=given,
+        )
 
 
 def check_settings(cfgs: Sequence[RunSettings], fields: Sequence[tuple[str, str]] = ()) -> list[dict | None]:
@@ -425,23 +513,33 @@ def check_settings(cfgs: Sequence[RunSettings], fields: Sequence[tuple[str, str]
     from policybench.orchestrate.launch import launcher
 
     quiet = lambda line: None  # noqa: E731
-    answer = launcher(True)("check", {"cfgs": [c.to_json() for c in cfgs], "fields": [list(f) for f in fields]},
-                            log=quiet, warn=quiet)
+    answer = launcher(True)(
+        "check", {"cfgs": [c.to_json() for c in cfgs], "fields": [list(f) for f in fields]}, log=quiet, warn=quiet
+    )
     errors = answer["errors"]
     if len(cfgs) == 1 and errors[0] is not None:
         raise SettingsError(errors[0]["template"]) if errors[0].get("template") else UsageError(errors[0]["text"])
     return errors
 
 
-def measure_sweep(settings: SweepSettings, *, log=None, warn=None, progress=None, isolate: bool = True,
-                  said: Callable[[UsageError], str] = str) -> RunResults:
+def measure_sweep(
+    settings: SweepSettings,
+    *,
+    log=None,
+    warn=None,
+    progress=None,
+    isolate: bool = True,
+    said: Callable[[UsageError], str] = str,
+) -> RunResults:
     """``policybench sweep``: every point of the grid measured as ``measure`` does; the rate its
     verdict is for is recorded with the axes. ``said`` spells a failed point's error."""
     from policybench.orchestrate.sweep import run_sweep
     from policybench.scaling.axes import SETTING_AXES
 
     cfg = settings.run
-    axis_fields = [(a.name.rsplit(".", 1)[0], a.name.rsplit(".", 1)[-1]) for a in settings.axes if a.name not in SETTING_AXES]
+    axis_fields = [
+        (a.name.rsplit(".", 1)[0], a.name.rsplit(".", 1)[-1]) for a in settings.axes if a.name not in SETTING_AXES
+    ]
     if cfg.ray is not None:  # each point a task on a node of the Ray cluster: nothing set up here
         from policybench.orchestrate.cluster import sweep_on_cluster
 
@@ -450,13 +548,24 @@ def measure_sweep(settings: SweepSettings, *, log=None, warn=None, progress=None
     with run_context(cfg, isolate=isolate) as ctx:
         # the fixed --set values, and every axis's field, before anything is built
         check_settings([cfg], [f for f in axis_fields if f[0] in cfg.policies])
-        return run_sweep(cfg, list(settings.axes), ctx.device, log or (lambda line: None),
-                         warn or log or (lambda line: None), progress, isolate=ctx.isolate, hz=settings.hz,
-                         said=said, environment=ctx.environment, check=check_settings)
+        return run_sweep(
+            cfg,
+            list(settings.axes),
+            ctx.device,
+            log or (lambda line: None),
+            warn or log or (lambda line: None),
+            progress,
+            isolate=ctx.isolate,
+            hz=settings.hz,
+            said=said,
+            environment=ctx.environment,
+            check=check_settings,
+        )
 
 
-def sweep_settings(cfg: RunSettings, axes: Sequence[Axis], *, policy_paths: Sequence[str] = (),
-                   hz: float | None = None) -> SweepSettings:
+def sweep_settings(
+    cfg: RunSettings, axes: Sequence[Axis], *, policy_paths: Sequence[str] = (), hz: float | None = None
+) -> SweepSettings:
     """The settings of a sweep of ``cfg`` along ``axes``. A ``TYPE.FIELD`` axis of a type that is not
     among the named policies is the axis of the ``policy_paths`` checkpoint of that type; such a
     checkpoint's inputs are fixed by its config, so it sweeps no camera or image axis."""
@@ -470,12 +579,16 @@ def sweep_settings(cfg: RunSettings, axes: Sequence[Axis], *, policy_paths: Sequ
         policy, dot, field = axis.name.rpartition(".")
         targets = [p for p, t in types.items() if dot and t == policy and policy not in cfg.policies]
         if len(targets) > 1:
-            raise SettingsError(f"{{overrides}} {literal(axis.name)}=...: {len(targets)} checkpoints are of type "
-                                f"{literal(policy)}; sweep one at a time")
+            raise SettingsError(
+                f"{{overrides}} {literal(axis.name)}=...: {len(targets)} checkpoints are of type "
+                f"{literal(policy)}; sweep one at a time"
+            )
         out.append(dataclasses.replace(axis, name=f"{targets[0]}.{field}") if targets else axis)
     if policy_paths and any(a.name in ("cameras", "image_size") for a in out):
-        raise SettingsError("a {policy_paths} checkpoint's inputs are fixed by its config: sweep it along {threads} "
-                            "or a {overrides} TYPE.FIELD axis, not {cameras} or {image_size}")
+        raise SettingsError(
+            "a {policy_paths} checkpoint's inputs are fixed by its config: sweep it along {threads} "
+            "or a {overrides} TYPE.FIELD axis, not {cameras} or {image_size}"
+        )
     return SweepSettings(cfg, tuple(out), hz)
 
 
@@ -518,12 +631,27 @@ def sweep(
         return tuple(parse_image_size(v) if name == "image_size" and isinstance(v, str) else v for v in given)
 
     try:
-        cfg = build_config(policies, device=device, profile=profile, state_dim=state_dim, action_dim=action_dim,
-                           refills=refills, warmup=warmup,
-                           max_seconds=max_seconds, processes=processes, precision=precision,
-                           overrides=overrides, variants=variants, breakdown=breakdown,
-                           policy_paths=policy_paths, hub=hub, trust_remote_code=trust_remote_code,
-                           json_path=json_path, ray=ray, on=list(on))
+        cfg = build_config(
+            policies,
+            device=device,
+            profile=profile,
+            state_dim=state_dim,
+            action_dim=action_dim,
+            refills=refills,
+            warmup=warmup,
+            max_seconds=max_seconds,
+            processes=processes,
+            precision=precision,
+            overrides=overrides,
+            variants=variants,
+            breakdown=breakdown,
+            policy_paths=policy_paths,
+            hub=hub,
+            trust_remote_code=trust_remote_code,
+            json_path=json_path,
+            ray=ray,
+            on=list(on),
+        )
         grid = [Axis(name, values(name, given)) for name, given in (axes or {}).items()]
         settings = sweep_settings(cfg, grid, policy_paths=policy_paths, hz=hz)
         raw = measure_sweep(settings, log=log)
@@ -581,8 +709,9 @@ def fleet(files: Sequence[str | Results], labels: Sequence[str] = ()) -> Fleet:
     from policybench.report.fleet import build_fleet
     from policybench.results import read_results
 
-    loaded = [(x, _call(read_results, x)) if isinstance(x, str) else (f"results {n + 1}", x.raw)
-              for n, x in enumerate(files)]
+    loaded = [
+        (x, _call(read_results, x)) if isinstance(x, str) else (f"results {n + 1}", x.raw) for n, x in enumerate(files)
+    ]
     return _call(build_fleet, loaded, list(labels))
 
 
@@ -608,8 +737,9 @@ class Comparison:
     def __str__(self) -> str:
         from policybench.report.compare import render_compare
 
-        return render_compare(self.changes, self.environment_differences, self.only_in_one, self.threshold,
-                              self.newly_failed)
+        return render_compare(
+            self.changes, self.environment_differences, self.only_in_one, self.threshold, self.newly_failed
+        )
 
     def __repr__(self) -> str:
         verdict = "regressed" if self.regressed else "no regression"
@@ -621,7 +751,13 @@ def compare(base: Results | str, new: Results | str, threshold: float = 0.05, fo
     A result measured on a machine busy with other work (in both runs) raises
     regression.BusyMeasurement naming it, unless ``force``: then ``Comparison.busy`` names them."""
     from policybench.regression import (
-        busy_measurements, compare_results, environment_differences, newly_failed, refuse_busy, unmatched_policies)
+        busy_measurements,
+        compare_results,
+        environment_differences,
+        newly_failed,
+        refuse_busy,
+        unmatched_policies,
+    )
 
     a, b = (load(x).raw if isinstance(x, str) else x.raw for x in (base, new))
     if not 0 <= threshold < 10:
@@ -629,8 +765,14 @@ def compare(base: Results | str, new: Results | str, threshold: float = 0.05, fo
     busy = busy_measurements(a, b, *(x if isinstance(x, str) else name for x, name in ((base, "base"), (new, "new"))))
     if not force:
         refuse_busy(busy)
-    return Comparison(compare_results(a, b, threshold), newly_failed(a, b), environment_differences(a, b),
-                      unmatched_policies(a, b), threshold, busy)
+    return Comparison(
+        compare_results(a, b, threshold),
+        newly_failed(a, b),
+        environment_differences(a, b),
+        unmatched_policies(a, b),
+        threshold,
+        busy,
+    )
 
 
 @dataclass(frozen=True)
@@ -671,8 +813,15 @@ def simulate_realtime(
 
     raw = load(results).raw if isinstance(results, str) else results.raw
     try:
-        settings = RealtimeSettings(hz=tuple(hz), thresholds=tuple(thresholds), seconds=seconds, aggregate=aggregate,
-                                    mode=mode, queue_threshold=queue_threshold, execution_horizon=execution_horizon)
+        settings = RealtimeSettings(
+            hz=tuple(hz),
+            thresholds=tuple(thresholds),
+            seconds=seconds,
+            aggregate=aggregate,
+            mode=mode,
+            queue_threshold=queue_threshold,
+            execution_horizon=execution_horizon,
+        )
         entries = replay(raw, settings, list(policies) if policies else None)
     except UsageError as exc:
         raise ValueError(str(exc)) from None
@@ -686,16 +835,31 @@ def replay(raw: RunResults, settings: RealtimeSettings, policies: list[str] | No
     modes = set(settings.modes)
     entries = []
     if modes - {"rtc"} and (raw.results or "rtc" not in modes):  # a file of live rtc runs has no samples
-        entries = simulate(raw, list(settings.hz), list(settings.thresholds), settings.length_s, settings.aggregate,
-                           policies, ticks=settings.ticks)
+        entries = simulate(
+            raw,
+            list(settings.hz),
+            list(settings.thresholds),
+            settings.length_s,
+            settings.aggregate,
+            policies,
+            ticks=settings.ticks,
+        )
     if "rtc" in modes:  # the live rtc runs' chunks, replayed
-        entries += replay_rtc(raw, list(settings.hz), settings.length_s, settings.ticks, settings.queue_threshold,
-                              settings.execution_horizon, policies)
+        entries += replay_rtc(
+            raw,
+            list(settings.hz),
+            settings.length_s,
+            settings.ticks,
+            settings.queue_threshold,
+            settings.execution_horizon,
+            policies,
+        )
     return [e for e in entries if e.mode in settings.modes]
 
 
-def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContext | None = None,
-                     isolate: bool = True) -> RunResults:
+def measure_realtime(
+    settings: RealtimeSettings, *, log=None, context: RunContext | None = None, isolate: bool = True
+) -> RunResults:
     """Live paced runs of ``settings.run``'s policies, in a child process (here when not
     ``isolate``): the results with their ``realtime`` entries and the input shapes fed. An
     interruption raises Interrupted whose ``partial`` is these results, as far as they got: every
@@ -714,8 +878,13 @@ def measure_realtime(settings: RealtimeSettings, *, log=None, context: RunContex
         said = log or (lambda line: None)
         kept: dict = {}
         try:
-            answer = ctx.launch("realtime", {"settings": settings.to_json(), "device": ctx.device}, log=said,
-                                warn=said, on_stopped=kept.update)
+            answer = ctx.launch(
+                "realtime",
+                {"settings": settings.to_json(), "device": ctx.device},
+                log=said,
+                warn=said,
+                on_stopped=kept.update,
+            )
         except Interrupted as stop:  # what was measured goes on up with the interruption
             _realtime_into(results, stop.partial if isinstance(stop.partial, dict) else kept, str(stop))
             stop.partial = results
@@ -787,15 +956,37 @@ def realtime(
     from policybench.control.simulate import highest_rates
 
     try:
-        cfg = build_config(policies if policies is not None or policy_paths else list(REALTIME_POLICIES),
-                           device=device, profile=profile, cameras=cameras, image_size=image_size,
-                           state_dim=state_dim, action_dim=action_dim, overrides=overrides,
-                           policy_paths=policy_paths, threads=threads, hub=hub, trust_remote_code=trust_remote_code,
-                           warmup=warmup)
-        settings = RealtimeSettings(hz=(hz,), thresholds=(threshold,), seconds=seconds, ticks=ticks, mode=mode,
-                                    aggregate=aggregate, remote=remote, remote_calls=remote_calls, port=port,
-                                    execution_horizon=execution_horizon, queue_threshold=queue_threshold,
-                                    max_guidance_weight=max_guidance_weight, guidance_pairs=guidance_pairs, run=cfg)
+        cfg = build_config(
+            policies if policies is not None or policy_paths else list(REALTIME_POLICIES),
+            device=device,
+            profile=profile,
+            cameras=cameras,
+            image_size=image_size,
+            state_dim=state_dim,
+            action_dim=action_dim,
+            overrides=overrides,
+            policy_paths=policy_paths,
+            threads=threads,
+            hub=hub,
+            trust_remote_code=trust_remote_code,
+            warmup=warmup,
+        )
+        settings = RealtimeSettings(
+            hz=(hz,),
+            thresholds=(threshold,),
+            seconds=seconds,
+            ticks=ticks,
+            mode=mode,
+            aggregate=aggregate,
+            remote=remote,
+            remote_calls=remote_calls,
+            port=port,
+            execution_horizon=execution_horizon,
+            queue_threshold=queue_threshold,
+            max_guidance_weight=max_guidance_weight,
+            guidance_pairs=guidance_pairs,
+            run=cfg,
+        )
         entries = measure_realtime(settings, log=log, isolate=isolate).realtime
     except UsageError as exc:
         raise ValueError(str(exc)) from None

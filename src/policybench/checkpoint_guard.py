@@ -175,7 +175,7 @@ def _holds(path: Path, needle: bytes, root: Path) -> bool:
         while chunk := f.read(1 << 20):
             if needle in tail + chunk:
                 return True
-            tail = chunk[-len(needle):]
+            tail = chunk[-len(needle) :]
     return False
 
 
@@ -185,24 +185,36 @@ def _inside(link: Path, root: Path, allowed: Path) -> Path:
     target = link.resolve()
     if not target.is_relative_to(allowed):
         shown = link.relative_to(root) if link.is_relative_to(root) else link.name
-        raise CheckpointRefused(f"{shown}: a link to {target}, outside the checkpoint folder; a checkpoint "
-                                "may only hold its own files")
+        raise CheckpointRefused(
+            f"{shown}: a link to {target}, outside the checkpoint folder; a checkpoint may only hold its own files"
+        )
     return target
 
 
 def _link_root(root: Path) -> Path:
     """The folder links of ``root`` may lead into: ``root``, or for a hub cache snapshot
     (``models--OWNER--NAME/snapshots/REVISION``) the repository's folder, which holds its blobs."""
-    if root.parent.name == "snapshots" and root.parent.parent.name.startswith("models--") \
-            and (root.parent.parent / "blobs").is_dir():
+    if (
+        root.parent.name == "snapshots"
+        and root.parent.parent.name.startswith("models--")
+        and (root.parent.parent / "blobs").is_dir()
+    ):
         return root.parent.parent
     return root
 
 
 def _not_regular(name: object, mode: int) -> str:
-    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else
-            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a folder" if stat.S_ISDIR(mode) else
-            "not a file")
+    kind = (
+        "a FIFO"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a folder"
+        if stat.S_ISDIR(mode)
+        else "not a file"
+    )
     return f"{name}: {kind}, not a regular file; a checkpoint holds regular files only"
 
 
@@ -258,10 +270,14 @@ def _check_document(data, where: str, root: Path, trusted: bool, path: str = "")
             for key, item in value.items():
                 field = f"{at}.{key}" if at else str(key)
                 if key == "auto_map":
-                    raise CheckpointRefused(f"{where}: {field} names Python code to import; policybench does not run it")
+                    raise CheckpointRefused(
+                        f"{where}: {field} names Python code to import; policybench does not run it"
+                    )
                 if key == "trust_remote_code" and item and not trusted:
-                    raise CheckpointRefused(f"{where}: {field} is true: the step would run the Python files of the "
-                                            "model it loads; pass --trust-remote-code only if you trust their source")
+                    raise CheckpointRefused(
+                        f"{where}: {field} is true: the step would run the Python files of the "
+                        "model it loads; pass --trust-remote-code only if you trust their source"
+                    )
                 stack.append((field, item))
         elif isinstance(value, list):
             stack.extend((f"{at}[{i}]", item) for i, item in enumerate(value))
@@ -277,16 +293,22 @@ def _check_path_value(value: str, where: str, root: Path, path_field: bool) -> N
         return
     lowered = value.lower()
     if lowered.endswith(CODE_SUFFIXES):
-        raise CheckpointRefused(f"{where} ({value!r}) names a code file; policybench does not run code from checkpoints")
+        raise CheckpointRefused(
+            f"{where} ({value!r}) names a code file; policybench does not run code from checkpoints"
+        )
     if lowered.endswith(PICKLE_SUFFIXES):
-        raise CheckpointRefused(f"{where} ({value!r}) names pickled data, which can run code when loaded; "
-                                "policybench loads weights from safetensors only")
+        raise CheckpointRefused(
+            f"{where} ({value!r}) names pickled data, which can run code when loaded; "
+            "policybench loads weights from safetensors only"
+        )
     target = _existing(value, root) if path_field else None
     if target is None:
         return
     if not target.is_relative_to(_link_root(root)):  # a hub cache's snapshot names its blobs
-        raise CheckpointRefused(f"{where} ({value!r}) names {target}, outside the checkpoint folder; a checkpoint "
-                                "may only refer to its own files")
+        raise CheckpointRefused(
+            f"{where} ({value!r}) names {target}, outside the checkpoint folder; a checkpoint "
+            "may only refer to its own files"
+        )
     if target.is_dir():
         _check_no_code(target, where, root)
 
@@ -308,8 +330,11 @@ def _check_no_code(folder: Path, where: str, root: Path) -> None:
         if n > _MAX_FILES_SCANNED:
             raise CheckpointRefused(f"{where}: {folder} holds more than {_MAX_FILES_SCANNED} files")
         if path.name.lower().endswith(CODE_SUFFIXES):
-            raise CheckpointRefused(f"{where} names a folder with code ({path.relative_to(root)}); "
-                                    "policybench does not run code from checkpoints")
+            raise CheckpointRefused(
+                f"{where} names a folder with code ({path.relative_to(root)}); "
+                "policybench does not run code from checkpoints"
+            )
         if path.suffix == ".json" and path.is_file() and _holds(path, b'"auto_map"', root):
-            raise CheckpointRefused(f"{where} names a folder whose {path.name} asks for code (auto_map); "
-                                    "policybench does not run it")
+            raise CheckpointRefused(
+                f"{where} names a folder whose {path.name} asks for code (auto_map); policybench does not run it"
+            )

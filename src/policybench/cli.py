@@ -39,7 +39,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="policybench", description="Steady-state inference latency of LeRobot policies, step vs refill.")
+    parser = _Parser(
+        prog="policybench", description="Steady-state inference latency of LeRobot policies, step vs refill."
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for command, text in COMMAND_HELP.items():
         _add_arguments(sub.add_parser(command, help=text), command)
@@ -66,8 +68,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line read: each flag's value, its declared default where it was not given, and
     ``given``, the fields of the flags that were."""
     args = build_parser().parse_args(argv)
-    args.given = frozenset(o.field for o in options(args.command or "")
-                           if not o.positional and getattr(args, o.field) != o.unset)
+    args.given = frozenset(
+        o.field for o in options(args.command or "") if not o.positional and getattr(args, o.field) != o.unset
+    )
     for o in options(args.command or ""):
         if not o.positional and o.field not in args.given:
             setattr(args, o.field, o.default)
@@ -78,8 +81,11 @@ def _settings(args: argparse.Namespace, into: str) -> dict[str, Any]:
     """The values of the settings of ``args.command`` that go ``into`` a settings object ("run":
     RunSettings, by api.build_config's keywords; "realtime": RealtimeSettings), each as its
     declaration reads it. The policies' names are ``_policy_names``'."""
-    return {o.field: o.value(getattr(args, o.field)) for o in options(args.command)
-            if o.into == into and o.field != "policies"}
+    return {
+        o.field: o.value(getattr(args, o.field))
+        for o in options(args.command)
+        if o.into == into and o.field != "policies"
+    }
 
 
 def _asked_names(args: argparse.Namespace) -> str:
@@ -149,18 +155,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     stopped: Interrupted | NotWritten | None = None
     try:
         here = cfg.ray is None  # --ray: each node sets up its own run
-        with run_context(cfg, isolate=not args.in_process, folders=folders) if here else nullcontext() as ctx, \
-                RunOutput(quiet=args.quiet, verbose=args.verbose, policies=cfg.policies) as out:
+        with (
+            run_context(cfg, isolate=not args.in_process, folders=folders) if here else nullcontext() as ctx,
+            RunOutput(quiet=args.quiet, verbose=args.verbose, policies=cfg.policies) as out,
+        ):
             device = ctx.device if ctx is not None else f"{cfg.device} on each node"
             out.info(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
-            results = measure(cfg, log=out.info, warn=out.warn, progress=out.progress, context=ctx,
-                              isolate=not args.in_process)
+            results = measure(
+                cfg, log=out.info, warn=out.warn, progress=out.progress, context=ctx, isolate=not args.in_process
+            )
     except (Interrupted, NotWritten) as exc:  # the table of what was measured all the same
         if not isinstance(exc.partial, RunResults):  # measure's partial is always its results
             raise
         stopped, results = exc, exc.partial
-    _print(_node_table(results, cfg.json_path) if _several_nodes(results) else
-           render_table(results, cfg.resolved_baseline(), width=output_width()))
+    _print(
+        _node_table(results, cfg.json_path)
+        if _several_nodes(results)
+        else render_table(results, cfg.resolved_baseline(), width=output_width())
+    )
     if args.hz is not None:
         _print(_budget_text(results, args.hz))
     if cfg.auto_variant:
@@ -198,8 +210,9 @@ def realtime_settings(args: argparse.Namespace) -> RealtimeSettings:
 
     settings = RealtimeSettings(**_settings(args, "realtime"))
     if "guidance_pairs" in args.given and "rtc" not in settings.modes:
-        raise UsageError(f"--guidance-pairs times RTC's plain and guided chunks: it needs --mode rtc or all, "
-                         f"not {args.mode}")
+        raise UsageError(
+            f"--guidance-pairs times RTC's plain and guided chunks: it needs --mode rtc or all, not {args.mode}"
+        )
     if args.simulate:
         given = [o.flag for o in options("realtime") if o.live_only and o.field in args.given]
         if given:
@@ -255,9 +268,14 @@ def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) ->
     except Interrupted as exc:  # what was measured is shown and written all the same
         stopped, results = exc, cast(RunResults, exc.partial)  # measure_realtime's partial: the results so far
     configs = results.run.get("configs")
-    _print(render_realtime(results.realtime, highest_rates(results.realtime),
-                           live_budgets(results.realtime, configs if isinstance(configs, dict) else None),
-                           width=output_width()))
+    _print(
+        render_realtime(
+            results.realtime,
+            highest_rates(results.realtime),
+            live_budgets(results.realtime, configs if isinstance(configs, dict) else None),
+            width=output_width(),
+        )
+    )
     out.save(results)
     if out.kept:
         _log(f"{args.json_path}: left as it was: nothing was measured in this run")
@@ -295,8 +313,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     results = read_results(args.results)
     pngs = render_pngs(results)
     if not pngs:
-        raise UsageError(f"{args.results}: nothing to plot: no policy with samples to plot and no live realtime run; "
-                         "'policybench run --json FILE' or 'policybench realtime --json FILE' writes them")
+        raise UsageError(
+            f"{args.results}: nothing to plot: no policy with samples to plot and no live realtime run; "
+            "'policybench run --json FILE' or 'policybench realtime --json FILE' writes them"
+        )
     folder = Path(args.output)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -324,8 +344,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         return _emit(_fleet_outputs(args, files), args.results)
     source, results = files[0]
     if not results.results and not results.realtime:
-        raise UsageError(f"{source}: no results to report; 'policybench run --json FILE' or "
-                         "'policybench realtime --json FILE' writes them")
+        raise UsageError(
+            f"{source}: no results to report; 'policybench run --json FILE' or "
+            "'policybench realtime --json FILE' writes them"
+        )
     notes = diagnose(results)
     if args.format == "table":
         from policybench.report.table import render_table
@@ -439,21 +461,32 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from policybench.scaling.verdict import holding
 
     axes, fixed = parse_axes(args.cameras, args.image_size, args.threads, list(args.overrides))
-    cfg = build_config(_policy_names(args), **_settings(args, "run"),
-                       **fixed_settings(args.cameras, args.image_size, args.threads), overrides=fixed)
+    cfg = build_config(
+        _policy_names(args),
+        **_settings(args, "run"),
+        **fixed_settings(args.cameras, args.image_size, args.threads),
+        overrides=fixed,
+    )
     settings = sweep_settings(cfg, axes, policy_paths=args.policy_paths, hz=args.hz)
     estimate = estimate_seconds(cfg, list(settings.axes))
     if estimate > 600:
-        _log(f"warning: this sweep can take up to {estimate / 60:.0f} min (--max-seconds {cfg.max_seconds:g} for each "
-             f"point of each policy, builds not counted): lower --max-seconds or --refills, or use fewer values")
+        _log(
+            f"warning: this sweep can take up to {estimate / 60:.0f} min (--max-seconds {cfg.max_seconds:g} for each "
+            f"point of each policy, builds not counted): lower --max-seconds or --refills, or use fewer values"
+        )
     with RunOutput(quiet=False, verbose=False, policies=cfg.policies) as out:
         results = measure_sweep(settings, log=out.info, warn=out.warn, progress=out.progress, said=_said)
     several = _several_nodes(results)  # --on: each point on several nodes, a column per node (no fit across them)
-    text = (_node_table(results, cfg.json_path) if several
-            else render_sweep(results, fits(results, list(settings.axes)), width=output_width()))
+    text = (
+        _node_table(results, cfg.json_path)
+        if several
+        else render_sweep(results, fits(results, list(settings.axes)), width=output_width())
+    )
     if args.hz is not None and not several:
-        text += "".join("\n" + render_holding(holding(results, a, list(settings.axes), args.hz), args.hz, a.name)
-                        for a in settings.axes)
+        text += "".join(
+            "\n" + render_holding(holding(results, a, list(settings.axes), args.hz), args.hz, a.name)
+            for a in settings.axes
+        )
     _print(text)
     return 0 if all(r.status in (OK, SKIPPED) for r in results.results) else 1
 
@@ -480,8 +513,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"Using device: {ctx.device}")
         failed = 0
         for name in cfg.policies:
-            answer = ctx.launch("verify", {"name": name, "cfg": cfg.to_json(), "device": ctx.device}, log=_log,
-                                warn=_log)
+            answer = ctx.launch(
+                "verify", {"name": name, "cfg": cfg.to_json(), "device": ctx.device}, log=_log, warn=_log
+            )
             failed += not answer["ok"]
             _print(f"{'✓' if answer['ok'] else '✗'} {name}: {answer['message']}\n")
     print("All policies passed." if not failed else f"{failed} of {len(cfg.policies)} policies failed.")

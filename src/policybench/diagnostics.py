@@ -23,14 +23,18 @@ def diagnose(results: RunResults) -> list[str]:
     env = results.environment
     threads, cores = env.get("threads"), env.get("cpu_count") or os.cpu_count()
     if isinstance(threads, int) and isinstance(cores, int) and threads > cores:
-        notes.append(f"torch uses {threads} threads on {cores} cores: oversubscribed threads make latency erratic; use --threads {cores}")
+        notes.append(
+            f"torch uses {threads} threads on {cores} cores: oversubscribed threads make latency erratic; "
+            f"use --threads {cores}"
+        )
     for r in results.results:
         if r.status != OK or not r.samples:
             continue
         busy = busy_reason(r.machine_load)
         if busy:
-            notes.append(f"{busy} while {r.name} was measured: its figures are not reliable; "
-                         "close other programs and run again")
+            notes.append(
+                f"{busy} while {r.name} was measured: its figures are not reliable; close other programs and run again"
+            )
         refills = latencies(r.samples, REFILL)
         if 0 < len(refills) < MIN_REFILLS_FOR_P99:
             notes.append(
@@ -52,7 +56,8 @@ def diagnose(results: RunResults) -> list[str]:
             median = percentile(refills, 50)
             if median > 0 and r.cold_start_ms > COLD_FACTOR * median:
                 notes.append(
-                    f"{r.name}: cold start {r.cold_start_ms:.0f} ms is {r.cold_start_ms / median:.0f}x the steady refill; "
+                    f"{r.name}: cold start {r.cold_start_ms:.0f} ms is "
+                    f"{r.cold_start_ms / median:.0f}x the steady refill; "
                     f"{_one_time(r, median)}the first action after start-up will be late: run one inference "
                     "before the robot moves"
                 )
@@ -64,6 +69,8 @@ def _one_time(r, refill_median_ms: float) -> str:
     extra = f"{(r.cold_start_ms - refill_median_ms) / 1000:.1f} s of it is one-time set-up"
     read_mb, faults = r.memory.get("first_call_read_mb"), r.memory.get("first_call_major_faults")
     if read_mb and read_mb >= 1:
-        extra += (f", during which the process read {read_mb:,.0f} MB from disk ({faults or 0:,.0f} major page "
-                  "faults: weights read lazily; touch them once after loading)")
+        extra += (
+            f", during which the process read {read_mb:,.0f} MB from disk ({faults or 0:,.0f} major page "
+            "faults: weights read lazily; touch them once after loading)"
+        )
     return extra + "; "

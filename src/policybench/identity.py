@@ -21,8 +21,10 @@ def check_own_field(policy: str, name: str) -> None:
     """A ``--set`` of a field that policybench sets itself (OWN_FIELDS): a SettingsError naming
     the setting to use instead."""
     if name in OWN_FIELDS:
-        raise SettingsError(f"{{overrides}} {literal(policy)}.{name}: policybench sets {name} itself; "
-                            f"use {{{OWN_FIELDS[name]}}} instead")
+        raise SettingsError(
+            f"{{overrides}} {literal(policy)}.{name}: policybench sets {name} itself; "
+            f"use {{{OWN_FIELDS[name]}}} instead"
+        )
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,10 @@ class Override:
 def parse_override(text: str) -> Override:
     m = re.fullmatch(r"([A-Za-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_]*)=(.*)", text.strip())
     if not m:
-        raise SettingsError("{overrides} must look like POLICY.FIELD=VALUE (e.g. diffusion.num_inference_steps=10), "
-                            f"got '{literal(text)}'")
+        raise SettingsError(
+            "{overrides} must look like POLICY.FIELD=VALUE (e.g. diffusion.num_inference_steps=10), "
+            f"got '{literal(text)}'"
+        )
     check_own_field(m.group(1), m.group(2))
     return Override(m.group(1), m.group(2), _parse_value(m.group(3)))
 
@@ -63,7 +67,8 @@ class Axis:
     def unit(self) -> str:
         """What one unit of the fitted slope is."""
         return {"cameras": "camera", "image_size": "megapixel per camera", "threads": "thread"}.get(
-            self.name, self.name.rsplit(".", 1)[-1])
+            self.name, self.name.rsplit(".", 1)[-1]
+        )
 
     def x(self, value) -> float:
         """The number a line is fitted against: pixels in millions for an image size."""
@@ -72,7 +77,13 @@ class Axis:
         return float(value)
 
     def show(self, value) -> str:
-        return f"{value[0]}x{value[1]}" if self.name == "image_size" else f"{value:g}" if isinstance(value, float) else str(value)
+        return (
+            f"{value[0]}x{value[1]}"
+            if self.name == "image_size"
+            else f"{value:g}"
+            if isinstance(value, float)
+            else str(value)
+        )
 
     @staticmethod
     def read(name: str, shown: str):
@@ -128,7 +139,7 @@ class Identity:
 
     @property
     def name(self) -> str:
-        """"act", "act+bf16", "act[cameras=2]", "act+bf16[cameras=2]": for display only, never
+        """ "act", "act+bf16", "act[cameras=2]", "act+bf16[cameras=2]": for display only, never
         parsed back."""
         return self.policy + self.suffix
 
@@ -158,7 +169,5 @@ def name_suffix(variant: str | None, point: Mapping[str, str]) -> str:
 
 
 def point_text(point: Mapping[str, str], sep: str = ",") -> str:
-    """"cameras=2,steps=5": each axis (a ``--set`` axis by its field's name alone) and its value."""
+    """ "cameras=2,steps=5": each axis (a ``--set`` axis by its field's name alone) and its value."""
     return sep.join(f"{axis.rsplit('.', 1)[-1]}={value}" for axis, value in point.items())
-
-

@@ -57,15 +57,19 @@ def read_own_ticks(path: str = "/proc/self/stat") -> int | None:
             text = f.read()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()  # the command name may hold spaces: after its ")"
+    fields = text[text.rindex(")") + 2 :].split()  # the command name may hold spaces: after its ")"
     return sum(int(x) for x in fields[11:15])  # fields 14-17 of proc(5), counted from the state (3)
 
 
 def read_gpu_pids() -> set[int] | None:
     """The pids nvidia-smi lists as compute processes; None without nvidia-smi."""
     try:
-        out = subprocess.run(["nvidia-smi", "--query-compute-apps=pid", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["nvidia-smi", "--query-compute-apps=pid", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if out.returncode != 0:
@@ -80,8 +84,11 @@ class MachineLoad:
 
     def to_json(self) -> dict[str, object]:
         """Only what was read: {} where nothing could be."""
-        return {key: value for key, value in (("other_cpu", self.other_cpu),
-                                              ("other_gpu_processes", self.other_gpu_processes)) if value is not None}
+        return {
+            key: value
+            for key, value in (("other_cpu", self.other_cpu), ("other_gpu_processes", self.other_gpu_processes))
+            if value is not None
+        }
 
 
 def other_cpu_fraction(before: tuple[int, int], after: tuple[int, int], own_ticks: int) -> float | None:
@@ -105,8 +112,13 @@ def other_gpu_count(seen: set[int] | None, ours: set[int]) -> int | None:
 class LoadWatch:
     """``start()`` before the measured span, ``stop()`` after it: the MachineLoad in between."""
 
-    def __init__(self, gpu: bool, system: SystemReader = read_proc_stat, own: OwnReader = read_own_ticks,
-                 gpu_pids: GpuReader = read_gpu_pids) -> None:
+    def __init__(
+        self,
+        gpu: bool,
+        system: SystemReader = read_proc_stat,
+        own: OwnReader = read_own_ticks,
+        gpu_pids: GpuReader = read_gpu_pids,
+    ) -> None:
         self._system, self._own, self._gpu_pids = system, own, (gpu_pids if gpu else None)
         self._before: tuple[int, int] | None = None
         self._own_before: int | None = None

@@ -64,8 +64,9 @@ def check_output(path: str | os.PathLike, flag: str, inputs: tuple[str, ...] = (
     """UsageError when writing ``path`` would follow a symbolic link or overwrite one of ``inputs``."""
     p = Path(path)
     if p.is_symlink():
-        raise UsageError(f"{flag} {path}: is a symbolic link; policybench does not write through links "
-                         "(give the file's own path)")
+        raise UsageError(
+            f"{flag} {path}: is a symbolic link; policybench does not write through links (give the file's own path)"
+        )
     for source in inputs:
         if _same_file(p, Path(source)):
             raise UsageError(f"{flag} {path}: is the input {source}; writing there would overwrite it")
@@ -77,8 +78,9 @@ def check_writable(path: str, field: str = "json_path") -> None:
     p = Path(path)
     what = f"{{{field}}} {literal(path)}"
     if p.is_symlink():
-        raise SettingsError(f"{what}: is a symbolic link; policybench does not write through links "
-                            "(give the file's own path)")
+        raise SettingsError(
+            f"{what}: is a symbolic link; policybench does not write through links (give the file's own path)"
+        )
     if p.is_dir():
         raise SettingsError(f"{what}: is a folder, not a file")
     parent = p.parent if str(p.parent) else Path(".")

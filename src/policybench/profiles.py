@@ -72,9 +72,7 @@ def customize_profile(
     if cameras is not None:
         check_cameras(cameras)
         h, w = (cams[0].height, cams[0].width) if cams else (480, 640)
-        cams = cams[:cameras] + [
-            Camera(f"observation.images.camera{i}", h, w) for i in range(len(cams), cameras)
-        ]
+        cams = cams[:cameras] + [Camera(f"observation.images.camera{i}", h, w) for i in range(len(cams), cameras)]
     if image_size is not None:
         check_image_side(*image_size)
         cams = [replace(c, height=image_size[0], width=image_size[1]) for c in cams]
@@ -100,6 +98,7 @@ def parse_image_size(text: str) -> tuple[int, int]:
     """'480x640' -> (480, 640): height then width."""
     m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
     if not m or int(m.group(1)) <= 0 or int(m.group(2)) <= 0:
-        raise SettingsError("{image_size} must be HEIGHTxWIDTH with positive integers (e.g. 480x640), "
-                            f"got '{literal(text)}'")
+        raise SettingsError(
+            f"{{image_size}} must be HEIGHTxWIDTH with positive integers (e.g. 480x640), got '{literal(text)}'"
+        )
     return int(m.group(1)), int(m.group(2))

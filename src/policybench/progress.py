@@ -20,8 +20,9 @@ HEARTBEAT_S = 10.0  # in a log: the longest stretch without a line
 
 
 class RunOutput:
-    def __init__(self, quiet: bool = False, verbose: bool = False, stream=None, policies=(),
-                 heartbeat_s: float = HEARTBEAT_S):
+    def __init__(
+        self, quiet: bool = False, verbose: bool = False, stream=None, policies=(), heartbeat_s: float = HEARTBEAT_S
+    ):
         self.quiet, self.verbose = quiet, verbose
         self.policies = set(policies)  # whose "name: step" lines become the status of their bar
         self.stream = stream or sys.stderr

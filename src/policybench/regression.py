@@ -88,8 +88,14 @@ def compare_results(base: RunResults, new: RunResults, threshold: float = 0.05) 
     new_runs = live_runs(new)
     for key, entry in live_runs(base).items():
         if key in new_runs:
-            pairs.append((entry, run_context(entry), _summaries(realtime_latencies(entry)),
-                          _summaries(realtime_latencies(new_runs[key]))))
+            pairs.append(
+                (
+                    entry,
+                    run_context(entry),
+                    _summaries(realtime_latencies(entry)),
+                    _summaries(realtime_latencies(new_runs[key])),
+                )
+            )
     changes = []
     for r, context, before, after in pairs:
         for phase, bs in before.items():
@@ -116,8 +122,11 @@ def _change(policy: str, phase: str, bs: Mapping[str, Any], ns: Mapping[str, Any
 def live_runs(results: RunResults) -> dict[tuple, RealtimeResult]:
     """The realtime entries that hold measured latencies (live runs, ok), by (identity, mode, hz,
     threshold); simulated entries hold none of their own."""
-    return {(e.identity, e.mode, e.hz, e.threshold): e for e in results.realtime
-            if e.ok and any(realtime_latencies(e).values())}
+    return {
+        (e.identity, e.mode, e.hz, e.threshold): e
+        for e in results.realtime
+        if e.ok and any(realtime_latencies(e).values())
+    }
 
 
 def run_context(entry: RealtimeResult) -> str:
@@ -157,15 +166,19 @@ def refuse_busy(busy: list[str]) -> None:
     """Raise BusyMeasurement naming the first of ``busy_measurements``' lines, if any."""
     if busy:
         more = f" (and {len(busy) - 1} more)" if len(busy) > 1 else ""
-        raise BusyMeasurement(f"{busy[0]}{more}: its figures are not reliable enough to call a regression; "
-                              "measure it again on a quiet machine, or use --force to compare anyway")
+        raise BusyMeasurement(
+            f"{busy[0]}{more}: its figures are not reliable enough to call a regression; "
+            "measure it again on a quiet machine, or use --force to compare anyway"
+        )
 
 
 def nothing_to_compare(base: RunResults, new: RunResults, base_name: str, new_name: str) -> str:
     """One line saying why two files have nothing in common to compare."""
+
     def holds(results: RunResults) -> str:
         kinds = (["benchmark results"] if any(r.status == OK for r in results.results) else []) + (
-            ["live realtime runs"] if live_runs(results) else [])
+            ["live realtime runs"] if live_runs(results) else []
+        )
         return " and ".join(kinds) or "no measured policy"
 
     a, b = holds(base), holds(new)
@@ -210,8 +223,11 @@ def unmatched_policies(base: RunResults, new: RunResults) -> list[str]:
     a = {r.name for r in base.results if r.status == OK}
     b = {r.name for r in new.results if r.status == OK}
     runs_a, runs_b = live_runs(base), live_runs(new)
-    runs = [f"{e.name} ({run_context(e)})" for k, e in {**runs_a, **runs_b}.items()
-            if runs_a and runs_b and (k in runs_a) != (k in runs_b)]
+    runs = [
+        f"{e.name} ({run_context(e)})"
+        for k, e in {**runs_a, **runs_b}.items()
+        if runs_a and runs_b and (k in runs_a) != (k in runs_b)
+    ]
     return sorted((a ^ b) - {r.name for r in newly_failed(base, new)}) + runs
 
 

@@ -18,7 +18,18 @@ from policybench import schema
 from policybench.errors import UsageError
 from policybench.identity import Identity, identity_name, name_suffix, point_text  # noqa: F401 - the names results are shown by
 from policybench.samples import PHASES, TICK_PHASES, Sample, latencies, process_indices, stage_latencies, stage_names
-from policybench.schema import DAY_S, JSON, one_line, read_count, read_ms, read_name, read_optional, read_seconds, read_text, shown
+from policybench.schema import (
+    DAY_S,
+    JSON,
+    one_line,
+    read_count,
+    read_ms,
+    read_name,
+    read_optional,
+    read_seconds,
+    read_text,
+    shown,
+)
 from policybench.stats import interval_over_processes, percentile, summarize
 
 SCHEMA_VERSION = 2
@@ -61,10 +72,13 @@ class ProcessRun:
         if d.get("status") not in STATUSES:
             raise UsageError(f"{where}.status is {shown(d.get('status'))}; known: {', '.join(STATUSES)}")
         complete = d.get("complete")
-        return cls(d["status"], read_optional(d, "cold_start_ms", where, read_ms),
-                   read_optional(d, "build_seconds", where, read_seconds),
-                   None if complete is None else schema.read_bool(complete, f"{where}.complete"),
-                   read_optional(d, "precision", where, schema.read_share))
+        return cls(
+            d["status"],
+            read_optional(d, "cold_start_ms", where, read_ms),
+            read_optional(d, "build_seconds", where, read_seconds),
+            None if complete is None else schema.read_bool(complete, f"{where}.complete"),
+            read_optional(d, "precision", where, schema.read_share),
+        )
 
 
 @dataclass
@@ -159,8 +173,10 @@ class PolicyResult:
         stages = stage_names(self.samples)
         if stages:
             out["stages"] = {
-                stage: {key: summarize(stage_latencies(self.samples, stage, None if key == "all" else key))
-                        for key in ("all", *PHASES)}
+                stage: {
+                    key: summarize(stage_latencies(self.samples, stage, None if key == "all" else key))
+                    for key in ("all", *PHASES)
+                }
                 for stage in stages
             }
         return out
@@ -230,8 +246,10 @@ class PolicyResult:
             export=schema.read_object(d.get("export"), f"{where}: export"),
             point=point,
             precision=read_optional(d, "precision", name, schema.read_share),
-            processes=[ProcessRun.from_json(p, f"{where}: processes[{k}]")
-                       for k, p in enumerate(schema.read_objects(d.get("processes"), f"{where}: processes"))],
+            processes=[
+                ProcessRun.from_json(p, f"{where}: processes[{k}]")
+                for k, p in enumerate(schema.read_objects(d.get("processes"), f"{where}: processes"))
+            ],
             machine_load=schema.read_machine_load(d.get("machine_load"), f"{where}: machine_load"),
             machine=schema.read_machine(d.get("machine"), f"{where}: machine"),
             breakdown=schema.read_breakdown(d.get("breakdown"), f"{where}: breakdown"),
@@ -272,7 +290,9 @@ class RunResults:
         results = [PolicyResult.from_json(r, version) for r in stored]
         names = [r["policy"] for r in stored] if version == 1 else [r.name for r in results]  # as the file names them
         schema.check_sweep_points(run, results, names, version)
-        realtime = [RealtimeResult.from_json(e, n) for n, e in enumerate(schema.read_objects(d.get("realtime"), "realtime"))]
+        realtime = [
+            RealtimeResult.from_json(e, n) for n, e in enumerate(schema.read_objects(d.get("realtime"), "realtime"))
+        ]
         if version == 1:
             realtime = _upgrade_realtime(realtime, dict(zip(names, results)))
         return cls(schema.read_environment(d.get("environment")), run, results, realtime)
@@ -312,16 +332,25 @@ class RealtimeTick:
         return self.end_ms - self.start_ms
 
     def to_json(self) -> dict[str, object]:
-        out: dict[str, object] = {"k": self.k, "scheduled_ms": self.scheduled_ms, "start_ms": self.start_ms,
-                                  "end_ms": self.end_ms, "phase": self.phase}
-        return out | {key: value for key, value in (("queue", self.queue), ("missed", self.missed)) if value is not None}
+        out: dict[str, object] = {
+            "k": self.k,
+            "scheduled_ms": self.scheduled_ms,
+            "start_ms": self.start_ms,
+            "end_ms": self.end_ms,
+            "phase": self.phase,
+        }
+        return out | {
+            key: value for key, value in (("queue", self.queue), ("missed", self.missed)) if value is not None
+        }
 
     @classmethod
     def from_json(cls, tick: JSON, where: str) -> "RealtimeTick":
         k = read_count(tick.get("k"), f"{where}.k")
         if tick.get("phase") not in TICK_PHASES:
             raise UsageError(f"{where}.phase is {shown(tick.get('phase'))}; known: {', '.join(TICK_PHASES)}")
-        scheduled, start, end = (read_ms(tick.get(key), f"{where}.{key}") for key in ("scheduled_ms", "start_ms", "end_ms"))
+        scheduled, start, end = (
+            read_ms(tick.get(key), f"{where}.{key}") for key in ("scheduled_ms", "start_ms", "end_ms")
+        )
         extra = schema.read_fields(tick, where, {"missed": schema.read_bool, "queue": read_count})
         return cls(k, tick["phase"], scheduled, start, end, queue=extra.get("queue"), missed=extra.get("missed"))
 
@@ -352,12 +381,25 @@ class RtcInference:
     @classmethod
     def from_json(cls, d: JSON, where: str) -> "RtcInference":
         span = DAY_S * 1000
-        start, end = (float(schema.read_number(d.get(key), f"{where}.{key}", -span, span, "must be milliseconds "
-                                               "within a day of the loop's start")) for key in ("start_ms", "end_ms"))
-        counts = [read_count(d.get(key), f"{where}.{key}") for key in
-                  ("delay_used", "delay_taken", "queue_before", "queue_after", "popped", "skipped")]
-        return cls(start, end, read_ms(d.get("model_ms"), f"{where}.model_ms"),
-                   schema.read_bool(d.get("guided"), f"{where}.guided"), *counts)
+        start, end = (
+            float(
+                schema.read_number(
+                    d.get(key), f"{where}.{key}", -span, span, "must be milliseconds within a day of the loop's start"
+                )
+            )
+            for key in ("start_ms", "end_ms")
+        )
+        counts = [
+            read_count(d.get(key), f"{where}.{key}")
+            for key in ("delay_used", "delay_taken", "queue_before", "queue_after", "popped", "skipped")
+        ]
+        return cls(
+            start,
+            end,
+            read_ms(d.get("model_ms"), f"{where}.model_ms"),
+            schema.read_bool(d.get("guided"), f"{where}.guided"),
+            *counts,
+        )
 
 
 @dataclass(frozen=True)
@@ -381,9 +423,18 @@ class Inference:
 
     def stored(self, t0: float) -> RtcInference:
         """As a results file keeps it: milliseconds from the loop's start."""
-        return RtcInference((self.start - t0) * 1000, (self.end - t0) * 1000, self.model_s * 1000, self.guided,
-                            self.delay_used, self.delay_taken, self.queue_before, self.queue_after,
-                            self.popped, self.skipped)
+        return RtcInference(
+            (self.start - t0) * 1000,
+            (self.end - t0) * 1000,
+            self.model_s * 1000,
+            self.guided,
+            self.delay_used,
+            self.delay_taken,
+            self.queue_before,
+            self.queue_after,
+            self.popped,
+            self.skipped,
+        )
 
 
 @dataclass
@@ -427,8 +478,14 @@ class RealtimeResult:
         return self.status in (None, OK)
 
     def to_json(self) -> dict[str, object]:
-        out: dict[str, object] = {"policy": self.policy, "hz": self.hz, "source": self.source, "mode": self.mode,
-                                  "threshold": self.threshold, "aggregate": self.aggregate}
+        out: dict[str, object] = {
+            "policy": self.policy,
+            "hz": self.hz,
+            "source": self.source,
+            "mode": self.mode,
+            "threshold": self.threshold,
+            "aggregate": self.aggregate,
+        }
         if self.variant is not None:
             out["variant"] = self.variant
         if self.point:
@@ -454,44 +511,64 @@ class RealtimeResult:
         where = f"realtime[{n}] ({one_line(policy)}, {e['mode']})"
         if e.get("status", OK) not in STATUSES:
             raise UsageError(f"{where}: status is {shown(e['status'])}; known: {', '.join(STATUSES)}")
-        text = {key: read_optional(e, key, where, read_text) for key in ("error", "aggregate", "source", "not_equivalent")}
+        text = {
+            key: read_optional(e, key, where, read_text) for key in ("error", "aggregate", "source", "not_equivalent")
+        }
         hz = float(schema.read_rate(e.get("hz"), f"{where}: hz"))
         threshold = e.get("threshold")
         if threshold is not None:
-            threshold = float(schema.read_number(threshold, f"{where}: threshold", 0, 1, "must be a number from 0 to 1"))
-        return cls(policy, e["mode"], hz, text["source"] or "measured", threshold, text["aggregate"], e.get("status"),
-                   text["error"], _read_summary(e.get("summary"), where), _read_ticks(e.get("ticks"), where),
-                   chunk_latencies_ms=_read_raw(e, "chunk_latencies_ms", where),
-                   round_trips_ms=_read_raw(e, "round_trips_ms", where),
-                   in_process_chunks_ms=_read_raw(e, "in_process_chunks_ms", where),
-                   not_equivalent=text["not_equivalent"], variant=read_optional(e, "variant", where, read_name),
-                   point=schema.read_point(e.get("point"), f"{where}: point"),
-                   inferences=_read_inferences(e.get("inferences"), where),
-                   plain_refills_ms=_read_raw(e, "plain_refills_ms", where),
-                   guided_refills_ms=_read_raw(e, "guided_refills_ms", where))
+            threshold = float(
+                schema.read_number(threshold, f"{where}: threshold", 0, 1, "must be a number from 0 to 1")
+            )
+        return cls(
+            policy,
+            e["mode"],
+            hz,
+            text["source"] or "measured",
+            threshold,
+            text["aggregate"],
+            e.get("status"),
+            text["error"],
+            _read_summary(e.get("summary"), where),
+            _read_ticks(e.get("ticks"), where),
+            chunk_latencies_ms=_read_raw(e, "chunk_latencies_ms", where),
+            round_trips_ms=_read_raw(e, "round_trips_ms", where),
+            in_process_chunks_ms=_read_raw(e, "in_process_chunks_ms", where),
+            not_equivalent=text["not_equivalent"],
+            variant=read_optional(e, "variant", where, read_name),
+            point=schema.read_point(e.get("point"), f"{where}: point"),
+            inferences=_read_inferences(e.get("inferences"), where),
+            plain_refills_ms=_read_raw(e, "plain_refills_ms", where),
+            guided_refills_ms=_read_raw(e, "guided_refills_ms", where),
+        )
 
 
 def _read_inferences(value: object, where: str) -> list[RtcInference] | None:
     if value is None:
         return None
-    return [RtcInference.from_json(x, f"{where}: inferences[{k}]")
-            for k, x in enumerate(schema.read_objects(value, f"{where}: inferences"))]
+    return [
+        RtcInference.from_json(x, f"{where}: inferences[{k}]")
+        for k, x in enumerate(schema.read_objects(value, f"{where}: inferences"))
+    ]
 
 
 def _read_summary(value: object, where: str) -> Summary:
     summary = schema.read_object(value, f"{where}: summary")
     for key, number in summary.items():
         if number is not None and not isinstance(number, bool):  # flags such as stall_open_at_end
-            schema.read_number(number, f"{where}: summary.{one_line(key)}", -DAY_S * 1000, DAY_S * 1000,
-                               "must be a finite number")
+            schema.read_number(
+                number, f"{where}: summary.{one_line(key)}", -DAY_S * 1000, DAY_S * 1000, "must be a finite number"
+            )
     return summary
 
 
 def _read_ticks(value: object, where: str) -> list[RealtimeTick] | None:
     if value is None:
         return None
-    return [RealtimeTick.from_json(tick, f"{where}: ticks[{k}]")
-            for k, tick in enumerate(schema.read_objects(value, f"{where}: ticks"))]
+    return [
+        RealtimeTick.from_json(tick, f"{where}: ticks[{k}]")
+        for k, tick in enumerate(schema.read_objects(value, f"{where}: ticks"))
+    ]
 
 
 def _read_raw(e: JSON, key: str, where: str) -> list[float] | None:
@@ -589,8 +666,11 @@ def _read_stream(f: BinaryIO, limit: int) -> bytearray:
 
 
 def _too_large(path: str, limit: int) -> str:
-    why = ("too large for a results file policybench writes" if limit >= MAX_RESULTS_BYTES else
-           "the most this machine reads (an eighth of its free memory: parsing takes several times the file)")
+    why = (
+        "too large for a results file policybench writes"
+        if limit >= MAX_RESULTS_BYTES
+        else "the most this machine reads (an eighth of its free memory: parsing takes several times the file)"
+    )
     return f"{path}: larger than {limit / 2**20:,.0f} MiB, {why}"
 
 
@@ -608,7 +688,7 @@ def json_depth(data: bytes | bytearray, stop: int = 2**62) -> int:
     codes = np.frombuffer(kept, dtype=np.uint8)
     depth = deepest = quotes = 0
     for start in range(0, len(codes), 1 << 20):
-        c = codes[start:start + (1 << 20)]
+        c = codes[start : start + (1 << 20)]
         outside = (np.cumsum(c == ord('"'), dtype=np.int64) + quotes) % 2 == 0
         quotes += int(np.count_nonzero(c == ord('"')))
         opens = outside & ((c == ord("[")) | (c == ord("{")))

@@ -75,8 +75,10 @@ class _Lock:
             except BlockingIOError:
                 os.close(fd)
                 owner = self._owner()
-                raise UsageError(f"{path}: another policybench run{owner} is writing this results file; "
-                                 "wait for it or pick another file") from None
+                raise UsageError(
+                    f"{path}: another policybench run{owner} is writing this results file; "
+                    "wait for it or pick another file"
+                ) from None
             if _same_inode(fd, self.path):  # not a lock file that its last holder just removed
                 break
             os.close(fd)
@@ -108,14 +110,16 @@ def _open_lock(path: Path) -> int:
         fd = os.open(path, flags, 0o600)
     except OSError as exc:
         why = "is a symbolic link" if os.path.islink(path) else f"cannot be opened ({exc.strerror})"
-        raise UsageError(f"{path}: the results file's lock {why}; remove it (policybench writes no lock through "
-                         "a link)") from None
+        raise UsageError(
+            f"{path}: the results file's lock {why}; remove it (policybench writes no lock through a link)"
+        ) from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:  # 0: its last holder just removed it (retried)
         os.close(fd)
         what = "is not a regular file" if not stat.S_ISREG(st.st_mode) else f"has {st.st_nlink} names (a hard link)"
-        raise UsageError(f"{path}: the results file's lock {what}; remove it (policybench writes no lock through "
-                         "a link)")
+        raise UsageError(
+            f"{path}: the results file's lock {what}; remove it (policybench writes no lock through a link)"
+        )
     return fd
 
 

@@ -54,10 +54,15 @@ def one_line(name: str) -> str:
 # ----------------------------------------------------------------------------- values
 
 
-def read_number(value: object, where: str, low: float, high: float, what: str,
-                kinds: tuple[type, ...] = (int, float)) -> float | int:
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not isinstance(value, kinds)
-            or not low <= value <= high):  # NaN fails too
+def read_number(
+    value: object, where: str, low: float, high: float, what: str, kinds: tuple[type, ...] = (int, float)
+) -> float | int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not isinstance(value, kinds)
+        or not low <= value <= high
+    ):  # NaN fails too
         raise UsageError(f"{where} is {shown(value)}; {what}")
     return value
 
@@ -178,7 +183,9 @@ def read_samples(value: object, policy: str) -> list[Sample]:
         i = read_count(s.get("i"), f"{where}.i")
         p = 0 if s.get("p") is None else read_count(s.get("p"), f"{where}.p")
         if samples and p < samples[-1].process:
-            raise UsageError(f"{where}.p is {p}, after {samples[-1].process}; each process's samples follow the last one's")
+            raise UsageError(
+                f"{where}.p is {p}, after {samples[-1].process}; each process's samples follow the last one's"
+            )
         if samples and p == samples[-1].process and i <= samples[-1].i:
             raise UsageError(f"{where}.i is {i}, after {samples[-1].i}; call indices must increase")
         phase = s.get("phase")
@@ -186,22 +193,34 @@ def read_samples(value: object, policy: str) -> list[Sample]:
             raise UsageError(f"{where}.phase is {shown(phase)}; known phases: {', '.join(PHASES)}")
         stages = s.get("stages_ms")
         if stages is not None:
-            stages = {stage: read_ms(ms, f"{where}.stages_ms.{one_line(stage)}")
-                      for stage, ms in read_object(stages, f"{where}.stages_ms").items()}
+            stages = {
+                stage: read_ms(ms, f"{where}.stages_ms.{one_line(stage)}")
+                for stage, ms in read_object(stages, f"{where}.stages_ms").items()
+            }
             if stages and stages_seen is not None and stages.keys() != stages_seen:
-                raise UsageError(f"{where}.stages_ms names {shown(list(stages))}; the samples before it name "
-                                 f"{shown(list(stages_seen))}")
+                raise UsageError(
+                    f"{where}.stages_ms names {shown(list(stages))}; the samples before it name "
+                    f"{shown(list(stages_seen))}"
+                )
             stages_seen = stages.keys() if stages else stages_seen
         # one string object per phase for all samples (a million samples keep a million otherwise)
-        samples.append(Sample(i, STEP if phase == STEP else REFILL, read_ms(s.get("latency_ms"), f"{where}.latency_ms"), stages, p))
+        samples.append(
+            Sample(i, STEP if phase == STEP else REFILL, read_ms(s.get("latency_ms"), f"{where}.latency_ms"), stages, p)
+        )
     return samples
 
 
 def read_config(value: object, where: str) -> JSON:
     """Chunk and step counts (simulate replays n_action_steps)."""
-    return read_fields(read_object(value, where), where, {
-        "chunk_size": read_count, "n_action_steps": read_count, "inference_steps": read_count,
-    })
+    return read_fields(
+        read_object(value, where),
+        where,
+        {
+            "chunk_size": read_count,
+            "n_action_steps": read_count,
+            "inference_steps": read_count,
+        },
+    )
 
 
 SCHEMA_1_POINT = ("sweep_point", "sweep_policy")  # where schema 1 kept a result's sweep point, in its config
@@ -233,8 +252,10 @@ def read_point(value: object, where: str) -> dict[str, str]:
         raise UsageError(f"{where} has {len(point):,} axes; a sweep point has at most {MAX_POINT_AXES}")
     for axis, shown_value in point.items():
         if len(read_text(shown_value, f"{where}.{one_line(axis)}")) > MAX_POINT_VALUE:
-            raise UsageError(f"{where}.{one_line(axis)} is {shown(shown_value)}; a sweep value is at most "
-                             f"{MAX_POINT_VALUE} characters")
+            raise UsageError(
+                f"{where}.{one_line(axis)} is {shown(shown_value)}; a sweep value is at most "
+                f"{MAX_POINT_VALUE} characters"
+            )
     return cast(dict[str, str], point)
 
 
@@ -250,13 +271,27 @@ def read_equivalence(value: object, where: str) -> JSON:
         return eq
     for key in ("equivalent", "rel_error", "tolerance"):
         if eq.get(key) is None:
-            raise UsageError(f"{where}.{key} is missing; an equivalence has max_abs_diff, rel_error, tolerance and equivalent")
-    return read_fields(eq, where, {"equivalent": read_bool, "rel_error": read_real, "tolerance": read_real,
-                                   "max_abs_diff": read_real, "tolerance_given": read_bool,
-                                   "action_max_diff": read_real, "action_median_diff": read_real,
-                                   "range_share": read_real, "action_range": read_reals,
-                                   "units": read_choice(("action", "output")), "range_from": read_choice(("dataset statistics", "reference chunk")),
-                                   "weights": read_choice(("random", "checkpoint", "given"))})
+            raise UsageError(
+                f"{where}.{key} is missing; an equivalence has max_abs_diff, rel_error, tolerance and equivalent"
+            )
+    return read_fields(
+        eq,
+        where,
+        {
+            "equivalent": read_bool,
+            "rel_error": read_real,
+            "tolerance": read_real,
+            "max_abs_diff": read_real,
+            "tolerance_given": read_bool,
+            "action_max_diff": read_real,
+            "action_median_diff": read_real,
+            "range_share": read_real,
+            "action_range": read_reals,
+            "units": read_choice(("action", "output")),
+            "range_from": read_choice(("dataset statistics", "reference chunk")),
+            "weights": read_choice(("random", "checkpoint", "given")),
+        },
+    )
 
 
 def read_reals(value: object, where: str) -> list[float]:
@@ -265,6 +300,7 @@ def read_reals(value: object, where: str) -> list[float]:
 
 def read_choice(choices: tuple[str, ...]) -> Reader:
     """A reader of one of ``choices``."""
+
     def read(value: object, where: str) -> str:
         if value not in choices:
             raise UsageError(f"{where} is {shown(value)}; must be one of {', '.join(choices)}")
@@ -276,7 +312,9 @@ def read_choice(choices: tuple[str, ...]) -> Reader:
 def read_machine_load(value: object, where: str) -> JSON:
     """Other work on the machine while measured: ``other_cpu`` a fraction of the machine from 0
     to 1, ``other_gpu_processes`` a count; {} for a file that has none."""
-    return read_fields(read_object(value, where), where, {"other_cpu": read_fraction, "other_gpu_processes": read_count})
+    return read_fields(
+        read_object(value, where), where, {"other_cpu": read_fraction, "other_gpu_processes": read_count}
+    )
 
 
 def read_fraction(value: object, where: str) -> float:
@@ -315,27 +353,41 @@ def read_breakdown(value: object, where: str) -> JSON:
     for k, r in enumerate(read_objects(bd.get("refills"), f"{where}.refills")):
         w = f"{where}.refills[{k}]"
         ms = {n: read_ms(v, f"{w}.ms.{one_line(n)}") for n, v in read_object(r.get("ms"), f"{w}.ms").items()}
-        calls = {n: read_count(v, f"{w}.calls.{one_line(n)}") for n, v in read_object(r.get("calls"), f"{w}.calls").items()}
+        calls = {
+            n: read_count(v, f"{w}.calls.{one_line(n)}") for n, v in read_object(r.get("calls"), f"{w}.calls").items()
+        }
         unknown = [n for n in (*ms, *calls) if n not in names]
         if unknown:
             raise UsageError(f"{w} names {shown(unknown[0])}, which is not among {where}.components")
         refills.append({"total_ms": read_ms(r.get("total_ms"), f"{w}.total_ms"), "ms": ms, "calls": calls})
-    cost = {n: read_fields(read_object(c, f"{where}.cost.{one_line(n)}"), f"{where}.cost.{one_line(n)}", _COST)
-            for n, c in read_object(bd.get("cost"), f"{where}.cost").items()}
-    return {"components": [{"name": n, "repeat": read_text(c.get("repeat") or "", f"{where}.components.repeat")}
-                           for n, c in zip(names, comps)],
-            "refills": refills, "cost": cost, "missing": read_texts(bd.get("missing"), f"{where}.missing"),
-            "unattributed_cost": read_fields(read_object(bd.get("unattributed_cost"), f"{where}.unattributed_cost"),
-                                             f"{where}.unattributed_cost", _COST),
-            "peaks": read_fields(read_object(bd.get("peaks"), f"{where}.peaks"), f"{where}.peaks", _COST),
-            **({"note": read_text(bd["note"], f"{where}.note")} if bd.get("note") is not None else {})}
+    cost = {
+        n: read_fields(read_object(c, f"{where}.cost.{one_line(n)}"), f"{where}.cost.{one_line(n)}", _COST)
+        for n, c in read_object(bd.get("cost"), f"{where}.cost").items()
+    }
+    return {
+        "components": [
+            {"name": n, "repeat": read_text(c.get("repeat") or "", f"{where}.components.repeat")}
+            for n, c in zip(names, comps)
+        ],
+        "refills": refills,
+        "cost": cost,
+        "missing": read_texts(bd.get("missing"), f"{where}.missing"),
+        "unattributed_cost": read_fields(
+            read_object(bd.get("unattributed_cost"), f"{where}.unattributed_cost"), f"{where}.unattributed_cost", _COST
+        ),
+        "peaks": read_fields(read_object(bd.get("peaks"), f"{where}.peaks"), f"{where}.peaks", _COST),
+        **({"note": read_text(bd["note"], f"{where}.note")} if bd.get("note") is not None else {}),
+    }
 
 
 def read_roofline(value: object, where: str) -> JSON:
     """Numbers; a floor (floor_ms) comes with the four terms it is computed from; the precision
     the floor is of and the peak rate measured for each precision (newer files)."""
-    readers: dict[str, Reader] = {**dict.fromkeys((*ROOFLINE_TERMS, "floor_ms", "x_of_floor", "weights_read"), read_real),
-                                  "precision": read_precision, "peak_flops_by_precision": read_rates}
+    readers: dict[str, Reader] = {
+        **dict.fromkeys((*ROOFLINE_TERMS, "floor_ms", "x_of_floor", "weights_read"), read_real),
+        "precision": read_precision,
+        "peak_flops_by_precision": read_rates,
+    }
     rl = read_fields(read_object(value, where), where, readers)
     missing = [key for key in ROOFLINE_TERMS if rl.get(key) is None]
     if rl.get("floor_ms") and missing:
@@ -346,12 +398,30 @@ def read_roofline(value: object, where: str) -> JSON:
 # ----------------------------------------------------------------------------- the machine and the run
 
 
-_ENVIRONMENT_TEXTS = ("policybench", "python", "torch", "lerobot", "transformers", "device", "device_name", "cpu_model",
-                      "cuda", "cuda_driver", "platform", "git_commit", "cpu_governor", "omp_num_threads",
-                      "mkl_num_threads")
+_ENVIRONMENT_TEXTS = (
+    "policybench",
+    "python",
+    "torch",
+    "lerobot",
+    "transformers",
+    "device",
+    "device_name",
+    "cpu_model",
+    "cuda",
+    "cuda_driver",
+    "platform",
+    "git_commit",
+    "cpu_governor",
+    "omp_num_threads",
+    "mkl_num_threads",
+)
 _ENVIRONMENT_READERS: dict[str, Reader] = {
-    **dict.fromkeys(_ENVIRONMENT_TEXTS, read_text), "cpu_flags": read_texts, "cpu_count": read_count,
-    "threads": read_count, "interop_threads": read_count}
+    **dict.fromkeys(_ENVIRONMENT_TEXTS, read_text),
+    "cpu_flags": read_texts,
+    "cpu_count": read_count,
+    "threads": read_count,
+    "interop_threads": read_count,
+}
 
 
 def read_environment(value: object) -> JSON:
@@ -365,9 +435,19 @@ def read_machine(value: object, where: str) -> JSON:
 
 
 def read_run(value: object) -> JSON:
-    readers = {"profile": read_profile, "overrides": read_texts, "baseline": read_name, "sweep": read_sweep,
-               "hz": read_rate, "processes": read_processes, "precision": read_share, "refills": read_refills,
-               "breakdown": read_bool, "tolerance": read_real, "auto_variant": read_bool}
+    readers = {
+        "profile": read_profile,
+        "overrides": read_texts,
+        "baseline": read_name,
+        "sweep": read_sweep,
+        "hz": read_rate,
+        "processes": read_processes,
+        "precision": read_share,
+        "refills": read_refills,
+        "breakdown": read_bool,
+        "tolerance": read_real,
+        "auto_variant": read_bool,
+    }
     return read_fields(read_object(value, "run"), "run", readers)
 
 
@@ -389,8 +469,11 @@ def read_axes(value: object, where: str) -> list[JSON]:
         name = read_text(axis.get("name"), f"{where}[{n}].name")
         for k, v in enumerate(read_texts(axis.get("values"), f"{where}[{n}].values")):
             if not _axis_value_ok(name, v):
-                what = ("an image size HEIGHTxWIDTH" if name == "image_size"
-                        else f"a number from -{MAX_AXIS_VALUE:g} to {MAX_AXIS_VALUE:g}")
+                what = (
+                    "an image size HEIGHTxWIDTH"
+                    if name == "image_size"
+                    else f"a number from -{MAX_AXIS_VALUE:g} to {MAX_AXIS_VALUE:g}"
+                )
                 raise UsageError(f"{where}[{n}].values[{k}] is {shown(v)}; must be {what}")
     return axes
 
@@ -413,5 +496,7 @@ def check_sweep_points(run: JSON, results: list[PolicyResult], names: list[str],
     for r, result_name in zip(results, names):
         for name, value in r.point.items():
             if name in axes and value not in axes[name]:
-                raise UsageError(f"{one_line(result_name)}: {field}.{one_line(name)} is {shown(value)}; "
-                                 f"the sweep's {one_line(name)} values are {shown(axes[name])}")
+                raise UsageError(
+                    f"{one_line(result_name)}: {field}.{one_line(name)} is {shown(value)}; "
+                    f"the sweep's {one_line(name)} values are {shown(axes[name])}"
+                )

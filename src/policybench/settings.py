@@ -11,7 +11,14 @@ from typing import Any, TypedDict, cast
 from policybench.errors import SettingsError, literal
 from policybench.identity import Axis, Override, check_own_field, parse_override  # noqa: F401 - parse_override: --set's reader
 from policybench.options import (  # the bounds and choices that the flags' help states
-    AGGREGATES, DEFAULT_POLICIES, GUIDANCE_PAIRS, MAX_GUIDANCE_PAIRS, MAX_HZ, MAX_PROCESSES, MAX_THREADS, MIN_HZ,
+    AGGREGATES,
+    DEFAULT_POLICIES,
+    GUIDANCE_PAIRS,
+    MAX_GUIDANCE_PAIRS,
+    MAX_HZ,
+    MAX_PROCESSES,
+    MAX_THREADS,
+    MIN_HZ,
     REALTIME_MODES,
 )
 from policybench.profiles import DEFAULT_PROFILE, PROFILES, Camera, Profile
@@ -73,8 +80,10 @@ class RunSettings:
         if self.processes > MAX_PROCESSES:
             raise SettingsError(f"{{processes}} must be at most {MAX_PROCESSES}, got {self.processes}")
         if not (0 < self.precision < 1):
-            raise SettingsError(f"{{precision}} must be a share from above 0 to below 1 (0.02 is 2 %), "
-                                f"got {literal(format(self.precision, 'g'))}")
+            raise SettingsError(
+                f"{{precision}} must be a share from above 0 to below 1 (0.02 is 2 %), "
+                f"got {literal(format(self.precision, 'g'))}"
+            )
         if self.warmup < 0:
             raise SettingsError(f"{{warmup}} must be 0 or more, got {self.warmup}")
         if self.threads is not None and self.threads <= 0:
@@ -85,14 +94,18 @@ class RunSettings:
         if self.tolerance is not None:
             _positive("tolerance", self.tolerance, "g")
             if self.variants == ["eager"]:
-                raise SettingsError("{tolerance} judges variants' actions against fp32 eager's: add variants with {variants}")
+                raise SettingsError(
+                    "{tolerance} judges variants' actions against fp32 eager's: add variants with {variants}"
+                )
         if self.export_dir is not None:
             from policybench.variants.table import VARIANTS
 
             runtimes = [v.name for v in VARIANTS.values() if v.runtime]
             if not set(self.variants) & set(runtimes):
-                raise SettingsError("{export_dir} saves what a runtime variant exported: add one with {variants} "
-                                    f"(runtime variants: {', '.join(runtimes)})")
+                raise SettingsError(
+                    "{export_dir} saves what a runtime variant exported: add one with {variants} "
+                    f"(runtime variants: {', '.join(runtimes)})"
+                )
 
     def _check_policies(self) -> None:
         """At least one policy, none twice; the baseline and every override name one of them."""
@@ -106,8 +119,10 @@ class RunSettings:
         for o in self.overrides:
             check_own_field(o.policy, o.field)
             if o.policy not in self.policies:
-                raise SettingsError(f"{{overrides}} {literal(o.policy)}.{literal(o.field)}: '{literal(o.policy)}' is not "
-                                    f"among {{policies}} ({listed}) nor the type of a {{policy_paths}} checkpoint")
+                raise SettingsError(
+                    f"{{overrides}} {literal(o.policy)}.{literal(o.field)}: '{literal(o.policy)}' is not "
+                    f"among {{policies}} ({listed}) nor the type of a {{policy_paths}} checkpoint"
+                )
 
     def to_json(self) -> dict[str, object]:
         """Everything a child process needs to measure a policy as this run does (measure/jobs.py)."""
@@ -250,7 +265,9 @@ class RealtimeSettings:
         if self.mode not in REALTIME_MODES:
             raise SettingsError(f"{{mode}} must be one of {', '.join(REALTIME_MODES)}, got '{literal(self.mode)}'")
         if self.aggregate not in AGGREGATES:
-            raise SettingsError(f"{{aggregate}} must be one of {', '.join(AGGREGATES)}, got '{literal(self.aggregate)}'")
+            raise SettingsError(
+                f"{{aggregate}} must be one of {', '.join(AGGREGATES)}, got '{literal(self.aggregate)}'"
+            )
         if self.remote_calls <= 0:
             raise SettingsError(f"{{remote_calls}} must be positive, got {self.remote_calls}")
         if self.execution_horizon < 1:
@@ -258,10 +275,15 @@ class RealtimeSettings:
         if self.queue_threshold < 0:
             raise SettingsError(f"{{queue_threshold}} must be 0 or more, got {self.queue_threshold}")
         _positive("max_guidance_weight", self.max_guidance_weight, "g")
-        if isinstance(self.guidance_pairs, bool) or not isinstance(self.guidance_pairs, int) \
-                or not 0 <= self.guidance_pairs <= MAX_GUIDANCE_PAIRS:
-            raise SettingsError(f"{{guidance_pairs}} must be a count from 0 (none) to {MAX_GUIDANCE_PAIRS}, "
-                                f"got {literal(self.guidance_pairs)}")
+        if (
+            isinstance(self.guidance_pairs, bool)
+            or not isinstance(self.guidance_pairs, int)
+            or not 0 <= self.guidance_pairs <= MAX_GUIDANCE_PAIRS
+        ):
+            raise SettingsError(
+                f"{{guidance_pairs}} must be a count from 0 (none) to {MAX_GUIDANCE_PAIRS}, "
+                f"got {literal(self.guidance_pairs)}"
+            )
         if self.port is not None and not 0 < self.port < 65536:
             raise SettingsError(f"{{port}} must be between 1 and 65535, got {self.port}")
         if self.run is not None and (len(self.hz) != 1 or len(self.thresholds) != 1):
@@ -277,14 +299,20 @@ class RealtimeSettings:
             return
         ticks = self.length_s * self.hz[0]
         if ticks > MAX_LIVE_TICKS:
-            raise SettingsError(f"a live run has at most {MAX_LIVE_TICKS:,} ticks per mode; {{seconds}} "
-                                f"{self.length_s:g} at {{hz}} {self.hz[0]:g} is {ticks:,.0f}: lower either")
+            raise SettingsError(
+                f"a live run has at most {MAX_LIVE_TICKS:,} ticks per mode; {{seconds}} "
+                f"{self.length_s:g} at {{hz}} {self.hz[0]:g} is {ticks:,.0f}: lower either"
+            )
 
     def to_json(self) -> dict[str, object]:
         """Everything a child process needs to run these loops (measure/jobs.py)."""
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "run"}
-        return {**d, "hz": list(self.hz), "thresholds": list(self.thresholds),
-                "run": self.run.to_json() if self.run is not None else None}
+        return {
+            **d,
+            "hz": list(self.hz),
+            "thresholds": list(self.thresholds),
+            "run": self.run.to_json() if self.run is not None else None,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> RealtimeSettings:

@@ -14,8 +14,16 @@ MAX_CAMERAS = 64
 MAX_IMAGE_SIDE = 8192  # pixels, height or width
 # Config fields that size a chunk, a horizon or a loop: above this, a transformer's attention
 # over the chunk alone (chunk^2 x heads x 4 bytes) outgrows any machine's memory.
-SEQUENCE_FIELDS = ("chunk_size", "n_action_steps", "horizon", "n_obs_steps", "num_inference_steps",
-                   "num_steps", "n_action_pred_token", "action_chunk_size")
+SEQUENCE_FIELDS = (
+    "chunk_size",
+    "n_action_steps",
+    "horizon",
+    "n_obs_steps",
+    "num_inference_steps",
+    "num_steps",
+    "n_action_pred_token",
+    "action_chunk_size",
+)
 MAX_SEQUENCE = 10_000
 # A state, action or environment-state vector: robots send tens of numbers (ALOHA 14, a humanoid
 # under a hundred); a linear layer from 3e9 of them to a 512-wide hidden layer is 6 TB.
@@ -70,10 +78,11 @@ def check_images(sides: list[tuple[int, int]], available: int | None = None) -> 
 def check_override_sizes(policy: str, overrides: dict[str, object]) -> None:
     """Chunk, horizon and step counts (``SEQUENCE_FIELDS``) at most MAX_SEQUENCE."""
     for name, value in overrides.items():
-        if name in SEQUENCE_FIELDS and isinstance(value, int) and not isinstance(value, bool) \
-                and value > MAX_SEQUENCE:
-            raise SettingsError(f"{{overrides}} {literal(policy)}.{literal(name)}={value}: at most {MAX_SEQUENCE:,} "
-                                "(a size that large would not fit in memory; LeRobot's policies use at most a few hundred)")
+        if name in SEQUENCE_FIELDS and isinstance(value, int) and not isinstance(value, bool) and value > MAX_SEQUENCE:
+            raise SettingsError(
+                f"{{overrides}} {literal(policy)}.{literal(name)}={value}: at most {MAX_SEQUENCE:,} "
+                "(a size that large would not fit in memory; LeRobot's policies use at most a few hundred)"
+            )
 
 
 def check_dim(name: str, value: int) -> None:
@@ -99,13 +108,16 @@ def check_declared_sizes(config: dict) -> None:
                 sides.append(side)
     cameras = len(sides) + _declared_count(config, "empty_cameras")
     if cameras > MAX_CAMERAS:
-        raise SettingsError(f"{cameras} cameras (visual input_features and empty_cameras): at most {MAX_CAMERAS}, "
-                            "as --cameras")
+        raise SettingsError(
+            f"{cameras} cameras (visual input_features and empty_cameras): at most {MAX_CAMERAS}, as --cameras"
+        )
     for name in SEQUENCE_FIELDS:
         value = _declared_count(config, name)
         if value > MAX_SEQUENCE:
-            raise SettingsError(f"{name}={value}: at most {MAX_SEQUENCE:,}, as --set (a size that large would not "
-                                "fit in memory; LeRobot's policies use at most a few hundred)")
+            raise SettingsError(
+                f"{name}={value}: at most {MAX_SEQUENCE:,}, as --set (a size that large would not "
+                "fit in memory; LeRobot's policies use at most a few hundred)"
+            )
     try:
         check_images(sides)
     except SettingsError as exc:
@@ -120,14 +132,19 @@ def _declared_count(config: dict, name: str) -> int:
 def _declared_shape(where: str, shape: object, visual: bool) -> tuple[int, int] | None:
     """A feature's shape: whole positive numbers, a camera's HxW within MAX_IMAGE_SIDE, any
     other feature at most MAX_DIM numbers; (height, width) for a camera."""
-    if not (isinstance(shape, list) and len(shape) <= 4
-            and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)):
+    if not (
+        isinstance(shape, list)
+        and len(shape) <= 4
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
+    ):
         raise SettingsError(f"{where}.shape must be a list of at most 4 positive whole numbers, got {literal(shape)}")
     shown = "x".join(map(str, shape))
     if visual:
         if len(shape) != 3 or shape[0] > 4 or max(shape[1:]) > MAX_IMAGE_SIDE:
-            raise SettingsError(f"{where}.shape {shown}: a camera is CHANNELSxHEIGHTxWIDTH with at most 4 channels "
-                                f"and sides of at most {MAX_IMAGE_SIDE} pixels, as --image-size")
+            raise SettingsError(
+                f"{where}.shape {shown}: a camera is CHANNELSxHEIGHTxWIDTH with at most 4 channels "
+                f"and sides of at most {MAX_IMAGE_SIDE} pixels, as --image-size"
+            )
         return shape[1], shape[2]
     size = 1
     for n in shape:

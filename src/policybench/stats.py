@@ -31,8 +31,17 @@ def summarize(values: Sequence[float]) -> Summary:
     With no values every statistic is None and count is 0."""
     n = len(values)
     if n == 0:
-        return {"count": 0, "mean_ms": None, "median_ms": None, "min_ms": None, "max_ms": None,
-                "p90_ms": None, "p99_ms": None, "std_ms": None, "median_ci_ms": None}
+        return {
+            "count": 0,
+            "mean_ms": None,
+            "median_ms": None,
+            "min_ms": None,
+            "max_ms": None,
+            "p90_ms": None,
+            "p99_ms": None,
+            "std_ms": None,
+            "median_ci_ms": None,
+        }
     mean = math.fsum(values) / n
     var = math.fsum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
     return {

@@ -30,8 +30,9 @@ def format_safe(text: str) -> str:
     above U+FFFF), as Python's repr shows them."""
     if text.isascii():
         return text
-    return _NON_ASCII.sub(lambda m: "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cf" else c
-                                            for c in m.group()), text)
+    return _NON_ASCII.sub(
+        lambda m: "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cf" else c for c in m.group()), text
+    )
 
 
 PIPE_WIDTH = 100  # the columns a table may take where the output is no terminal (a pipe, a file)

@@ -11,4 +11,3 @@ def _cache_in_tmp(tmp_path_factory):
     if "POLICYBENCH_CACHE" not in os.environ:
         os.environ["POLICYBENCH_CACHE"] = str(tmp_path_factory.mktemp("policybench-cache"))
     yield
-

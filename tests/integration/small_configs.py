@@ -14,8 +14,10 @@ def small_pi_family(name: str, monkeypatch) -> bool:
         assert "Python >= 3.12" in problem
         return False
     modeling = importlib.import_module(f"lerobot.policies.{name}.modeling_{name}")
-    sizes = {"gemma_2b": dict(width=2048, depth=1, mlp_dim=256, num_heads=8, num_kv_heads=1, head_dim=256),
-             "gemma_300m": dict(width=64, depth=1, mlp_dim=128, num_heads=8, num_kv_heads=1, head_dim=256)}
+    sizes = {
+        "gemma_2b": dict(width=2048, depth=1, mlp_dim=256, num_heads=8, num_kv_heads=1, head_dim=256),
+        "gemma_300m": dict(width=64, depth=1, mlp_dim=128, num_heads=8, num_kv_heads=1, head_dim=256),
+    }
     monkeypatch.setattr(modeling, "get_gemma_config", lambda variant: modeling.GemmaConfig(**sizes[variant]))
     return True
 
@@ -24,18 +26,34 @@ def small_pi_family(name: str, monkeypatch) -> bool:
 # vocabulary keeps Florence-2's 51289 entries, which the local BART-sized tokenizer's ids need.
 TINY_FLORENCE = {
     "vision_config": {
-        "model_type": "davit", "dim_embed": [16, 16, 16, 16], "num_heads": [2, 2, 2, 2], "num_groups": [2, 2, 2, 2],
-        "depths": [1, 1, 1, 1], "patch_size": [7, 3, 3, 3], "patch_stride": [4, 2, 2, 2],
-        "patch_padding": [3, 1, 1, 1], "patch_prenorm": [False, True, True, True], "window_size": 4,
+        "model_type": "davit",
+        "dim_embed": [16, 16, 16, 16],
+        "num_heads": [2, 2, 2, 2],
+        "num_groups": [2, 2, 2, 2],
+        "depths": [1, 1, 1, 1],
+        "patch_size": [7, 3, 3, 3],
+        "patch_stride": [4, 2, 2, 2],
+        "patch_padding": [3, 1, 1, 1],
+        "patch_prenorm": [False, True, True, True],
+        "window_size": 4,
         "projection_dim": 16,
         "image_pos_embed": {"type": "learned_abs_2d", "max_pos_embeddings": 50},
         "visual_temporal_embedding": {"type": "COSINE", "max_temporal_embeddings": 100},
     },
     "text_config": {
-        "vocab_size": 51289, "d_model": 16, "encoder_layers": 1, "encoder_ffn_dim": 32, "encoder_attention_heads": 2,
-        "decoder_layers": 1, "decoder_ffn_dim": 32, "decoder_attention_heads": 2, "max_position_embeddings": 256,
+        "vocab_size": 51289,
+        "d_model": 16,
+        "encoder_layers": 1,
+        "encoder_ffn_dim": 32,
+        "encoder_attention_heads": 2,
+        "decoder_layers": 1,
+        "decoder_ffn_dim": 32,
+        "decoder_attention_heads": 2,
+        "max_position_embeddings": 256,
     },
-    "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2,
+    "pad_token_id": 1,
+    "bos_token_id": 0,
+    "eos_token_id": 2,
 }
 
 
@@ -53,24 +71,59 @@ def tiny_groot(folder) -> str:
     qwen = folder / "tiny-qwen3-vl"
     qwen.mkdir(parents=True, exist_ok=True)
     Qwen3VLConfig(
-        image_token_id=151655, video_token_id=151656, vision_start_token_id=151652, vision_end_token_id=151653,
+        image_token_id=151655,
+        video_token_id=151656,
+        vision_start_token_id=151652,
+        vision_end_token_id=151653,
         tie_word_embeddings=True,
-        text_config={"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
-                     "num_key_value_heads": 1, "head_dim": 32, "vocab_size": 151936, "tie_word_embeddings": True,
-                     "rope_scaling": {"mrope_interleaved": True, "mrope_section": [8, 4, 4], "rope_type": "default"}},
-        vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
-                       "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
-                       "deepstack_visual_indexes": [0], "num_position_embeddings": 2304},
+        text_config={
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "head_dim": 32,
+            "vocab_size": 151936,
+            "tie_word_embeddings": True,
+            "rope_scaling": {"mrope_interleaved": True, "mrope_section": [8, 4, 4], "rope_type": "default"},
+        },
+        vision_config={
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "out_hidden_size": 64,
+            "patch_size": 16,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "deepstack_visual_indexes": [0],
+            "num_position_embeddings": 2304,
+        },
     ).save_pretrained(qwen)
     base = folder / "tiny-gr00t"
     base.mkdir(exist_ok=True)
     values = GR00T_N1_7.values
-    config = {**values, "model_name": str(qwen), "backbone_embedding_dim": 64, "select_layer": 1, "hidden_size": 32,
-              "input_embedding_dim": 32,
-              "diffusion_model_cfg": {**values["diffusion_model_cfg"], "num_layers": 2, "num_attention_heads": 2,
-                                      "attention_head_dim": 16, "output_dim": 32},
-              "vl_self_attention_cfg": {**values["vl_self_attention_cfg"], "num_layers": 1, "num_attention_heads": 2,
-                                        "attention_head_dim": 32}}
+    config = {
+        **values,
+        "model_name": str(qwen),
+        "backbone_embedding_dim": 64,
+        "select_layer": 1,
+        "hidden_size": 32,
+        "input_embedding_dim": 32,
+        "diffusion_model_cfg": {
+            **values["diffusion_model_cfg"],
+            "num_layers": 2,
+            "num_attention_heads": 2,
+            "attention_head_dim": 16,
+            "output_dim": 32,
+        },
+        "vl_self_attention_cfg": {
+            **values["vl_self_attention_cfg"],
+            "num_layers": 1,
+            "num_attention_heads": 2,
+            "attention_head_dim": 32,
+        },
+    }
     (base / "config.json").write_text(json.dumps(config))
     write_no_weights(base)
     (base / "complete.json").write_text("{}")
@@ -94,11 +147,25 @@ def tiny_qwen2_5_vl(folder) -> str:
         if path.name not in ("config.json", "model.safetensors"):
             shutil.copy(path, target / path.name)
     values = QWEN2_5_VL_3B.values
-    Qwen2_5_VLConfig(**{**values, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-                        "num_attention_heads": 2, "num_key_value_heads": 1,
-                        "rope_scaling": {"type": "mrope", "mrope_section": [4, 6, 6]},
-                        "vision_config": {**values["vision_config"], "depth": 2, "hidden_size": 32,
-                                          "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
-                                          "fullatt_block_indexes": [1]}}).save_pretrained(target)
+    Qwen2_5_VLConfig(
+        **{
+            **values,
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "rope_scaling": {"type": "mrope", "mrope_section": [4, 6, 6]},
+            "vision_config": {
+                **values["vision_config"],
+                "depth": 2,
+                "hidden_size": 32,
+                "intermediate_size": 64,
+                "num_heads": 2,
+                "out_hidden_size": 64,
+                "fullatt_block_indexes": [1],
+            },
+        }
+    ).save_pretrained(target)
     write_no_weights(target)
     return str(target)

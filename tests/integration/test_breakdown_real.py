@@ -61,8 +61,17 @@ def test_vqbet_encoder_gpt_head():
 
 def test_smolvla_vision_per_camera_prefix_once_steps_per_flow_step():
     bd, adapter = _breakdown("smolvla", SO100_SMALL, {"num_steps": 2})
-    _check(bd, {"vision encoder": 2, "language embedding": 1, "prefix forward (VLM)": 1, "denoising step": 2,
-                "action projection": 2}, adapter)
+    _check(
+        bd,
+        {
+            "vision encoder": 2,
+            "language embedding": 1,
+            "prefix forward (VLM)": 1,
+            "denoising step": 2,
+            "action projection": 2,
+        },
+        adapter,
+    )
 
 
 @pytest.mark.parametrize("name", ["pi0", "pi05"])
@@ -71,5 +80,14 @@ def test_pi_family_split_like_smolvla(name, monkeypatch):
     if not small_pi_family(name, monkeypatch):
         return
     bd, adapter = _breakdown(name, PROFILES["pusht"], {"num_inference_steps": 2, "chunk_size": 4, "n_action_steps": 4})
-    _check(bd, {"vision encoder": 1, "language embedding": 1, "prefix forward (VLM)": 1, "denoising step": 2,
-                "action projection": 2}, adapter)
+    _check(
+        bd,
+        {
+            "vision encoder": 1,
+            "language embedding": 1,
+            "prefix forward (VLM)": 1,
+            "denoising step": 2,
+            "action projection": 2,
+        },
+        adapter,
+    )

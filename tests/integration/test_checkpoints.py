@@ -96,7 +96,9 @@ def test_policy_path_with_pipeline_uses_the_checkpoints_features_and_stages_add_
     folder, _ = act_checkpoint
     out = tmp_path / "r.json"
     # The so100 profile (two 480x640 cameras) is ignored for a checkpoint: its config decides.
-    code = main(["run", "--policy-path", str(folder), "--pipeline", "--refills", "2", "--warmup", "1", "--json", str(out)])
+    code = main(
+        ["run", "--policy-path", str(folder), "--pipeline", "--refills", "2", "--warmup", "1", "--json", str(out)]
+    )
     assert code == 0
     (r,) = json.loads(out.read_text())["results"]
     assert r["status"] == "ok" and r["source"] == str(folder)
@@ -109,7 +111,9 @@ def test_policy_path_with_pipeline_uses_the_checkpoints_features_and_stages_add_
     stages = r["summary"]["stages"]
     assert stages["select_action"]["refill"]["count"] == 2 and stages["prepare"]["step"]["count"] == 6
     mem = r["memory"]
-    assert mem["weight_bytes"] == sum(v.numel() * v.element_size() for v in load_checkpoint(str(folder), {}, "cpu").policy.state_dict().values())
+    assert mem["weight_bytes"] == sum(
+        v.numel() * v.element_size() for v in load_checkpoint(str(folder), {}, "cpu").policy.state_dict().values()
+    )
     assert mem["peak_rss_mb"] >= mem["rss_after_build_mb"] > 0
     assert "select_action refill median" in capsys.readouterr().out
 
@@ -120,8 +124,22 @@ def test_variants_of_a_checkpoint_run_inside_its_pipeline(act_checkpoint, tmp_pa
     pytest.importorskip("onnxruntime")
     folder, _ = act_checkpoint
     out = tmp_path / "r.json"
-    code = main(["run", "--policy-path", str(folder), "--pipeline", "--variant", "noeval,onnxruntime",
-                 "--refills", "2", "--warmup", "1", "--json", str(out)])
+    code = main(
+        [
+            "run",
+            "--policy-path",
+            str(folder),
+            "--pipeline",
+            "--variant",
+            "noeval,onnxruntime",
+            "--refills",
+            "2",
+            "--warmup",
+            "1",
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     results = {r["variant"]: r for r in json.loads(out.read_text())["results"]}
     for name in ("noeval", "onnxruntime"):
@@ -129,8 +147,9 @@ def test_variants_of_a_checkpoint_run_inside_its_pipeline(act_checkpoint, tmp_pa
         assert r["status"] == "ok", r.get("error")
         assert r["equivalence"]["equivalent"] and r["config"]["pipeline"] == results["eager"]["config"]["pipeline"]
         assert {s["phase"] for s in r["samples"]} == {"step", "refill"}
-        assert all(list(s["stages_ms"]) == ["prepare", "preprocess", "select_action", "postprocess"]
-                   for s in r["samples"])
+        assert all(
+            list(s["stages_ms"]) == ["prepare", "preprocess", "select_action", "postprocess"] for s in r["samples"]
+        )
     assert results["onnxruntime"]["export"]["calls_per_refill"] == 1
 
 
@@ -164,14 +183,27 @@ def _refuse_downloads(monkeypatch):
 
 
 # As LeRobot 0.6 saves Diffusion and VQ-BeT by default: BatchNorm (no group norm) and ImageNet weights.
-@pytest.mark.parametrize("name, settings, profile", [
-    ("act", SMALL_ACT, PROFILE),
-    ("diffusion", {"horizon": 8, "n_action_steps": 4, "down_dims": (16, 32), "num_inference_steps": 2,
-                   "use_group_norm": False}, PROFILES["pusht"]),
-    ("vqbet", {"gpt_n_layer": 1, "use_group_norm": False}, PROFILES["pusht"]),
-])
+@pytest.mark.parametrize(
+    "name, settings, profile",
+    [
+        ("act", SMALL_ACT, PROFILE),
+        (
+            "diffusion",
+            {
+                "horizon": 8,
+                "n_action_steps": 4,
+                "down_dims": (16, 32),
+                "num_inference_steps": 2,
+                "use_group_norm": False,
+            },
+            PROFILES["pusht"],
+        ),
+        ("vqbet", {"gpt_n_layer": 1, "use_group_norm": False}, PROFILES["pusht"]),
+    ],
+)
 def test_a_backbone_named_with_imagenet_weights_is_built_without_them_and_gets_the_saved_ones(
-        name, settings, profile, tmp_path, monkeypatch):
+    name, settings, profile, tmp_path, monkeypatch
+):
     folder = tmp_path / name
     saved = _save(policies.build(name, profile, settings, "cpu", seed=5), folder)
     _edit(folder / "config.json", lambda c: c.update(pretrained_backbone_weights="ResNet18_Weights.IMAGENET1K_V1"))
@@ -197,7 +229,10 @@ def test_processors_saved_on_cuda_run_on_the_cpu(act_copy, tmp_path):
     code, r = _run(tmp_path, "--policy-path", str(folder), "--pipeline")
     assert code == 0 and r["status"] == "ok", r.get("error")
     pre, post = checkpoint_processors(load_checkpoint(str(folder), {}, "cpu").policy.config, str(folder), "cpu")
-    assert [s.device for s in pre.steps + post.steps if hasattr(s, "device") and "Device" in type(s).__name__] == ["cpu", "cpu"]
+    assert [s.device for s in pre.steps + post.steps if hasattr(s, "device") and "Device" in type(s).__name__] == [
+        "cpu",
+        "cpu",
+    ]
 
 
 def test_act_without_camera_reads_its_environment_state(tmp_path):
@@ -218,8 +253,11 @@ def test_cameras_of_different_resolutions_in_one_policy(tmp_path):
     assert _same_weights(saved, load_checkpoint(str(folder), {}, "cpu").policy.state_dict())
     code, r = _run(tmp_path, "--policy-path", str(folder), "--pipeline")
     assert code == 0 and r["status"] == "ok", r.get("error")
-    assert r["config"]["inputs"] == {"observation.images.front": [3, 64, 80], "observation.images.wrist": [3, 48, 32],
-                                     "observation.state": [5]}
+    assert r["config"]["inputs"] == {
+        "observation.images.front": [3, 64, 80],
+        "observation.images.wrist": [3, 48, 32],
+        "observation.state": [5],
+    }
 
 
 def test_checkpoint_from_before_lerobot_0_4_normalizes_with_the_statistics_in_its_weights(act_copy, tmp_path):
@@ -227,13 +265,19 @@ def test_checkpoint_from_before_lerobot_0_4_normalizes_with_the_statistics_in_it
     from safetensors.torch import load_file, save_file
 
     folder, saved = act_copy
-    stats = {"normalize_inputs.buffer_observation_state.mean": torch.arange(5.0),
-             "normalize_inputs.buffer_observation_state.std": torch.full((5,), 2.0),
-             "normalize_inputs.buffer_observation_images_front.mean": torch.full((3, 1, 1), 0.5),
-             "normalize_inputs.buffer_observation_images_front.std": torch.full((3, 1, 1), 0.25),
-             "normalize_targets.buffer_action.mean": torch.ones(3), "normalize_targets.buffer_action.std": torch.ones(3),
-             "unnormalize_outputs.buffer_action.mean": torch.ones(3), "unnormalize_outputs.buffer_action.std": torch.ones(3)}
-    save_file({**load_file(folder / "model.safetensors"), **stats}, folder / "model.safetensors", metadata={"format": "pt"})
+    stats = {
+        "normalize_inputs.buffer_observation_state.mean": torch.arange(5.0),
+        "normalize_inputs.buffer_observation_state.std": torch.full((5,), 2.0),
+        "normalize_inputs.buffer_observation_images_front.mean": torch.full((3, 1, 1), 0.5),
+        "normalize_inputs.buffer_observation_images_front.std": torch.full((3, 1, 1), 0.25),
+        "normalize_targets.buffer_action.mean": torch.ones(3),
+        "normalize_targets.buffer_action.std": torch.ones(3),
+        "unnormalize_outputs.buffer_action.mean": torch.ones(3),
+        "unnormalize_outputs.buffer_action.std": torch.ones(3),
+    }
+    save_file(
+        {**load_file(folder / "model.safetensors"), **stats}, folder / "model.safetensors", metadata={"format": "pt"}
+    )
     for name in ("policy_preprocessor.json", "policy_postprocessor.json"):
         (folder / name).unlink()
     loaded = load_checkpoint(str(folder), {}, "cpu")
@@ -278,11 +322,15 @@ def _broken(tmp_path, act_checkpoint):
         (truncated, "cannot load its weights"),
         ("lerobot/smolvla_base", "if it is a hub id, add --hub"),  # offline: a hub id is not fetched
         (copy("no_type", config=lambda c: c.pop("type")), "no 'type' field"),
-        (copy("bad_mode", config=lambda c: c["normalization_mapping"].update(STATE="TELEPATHY")), "cannot read its config"),
-        (copy("lacks_a_tensor", weights=lambda t: t.pop("model.action_head.weight")),
-         "lacks 1 of the"),
-        (copy("extra_tensor", weights=lambda t: t.update({"model.new_head.weight": torch.zeros(2)})),
-         "has no place for (first: model.new_head.weight)"),
+        (
+            copy("bad_mode", config=lambda c: c["normalization_mapping"].update(STATE="TELEPATHY")),
+            "cannot read its config",
+        ),
+        (copy("lacks_a_tensor", weights=lambda t: t.pop("model.action_head.weight")), "lacks 1 of the"),
+        (
+            copy("extra_tensor", weights=lambda t: t.update({"model.new_head.weight": torch.zeros(2)})),
+            "has no place for (first: model.new_head.weight)",
+        ),
     ]
 
 
@@ -305,8 +353,15 @@ def test_broken_checkpoints_fail_alone_in_one_line(act_checkpoint, tmp_path, cap
 
 # SmolVLA: its VLM keeps the SmolVLM2-500M architecture (vision tower included, about 200 M
 # parameters in all) but only one text layer and one expert layer, images resized to 64x64.
-SMALL_SMOLVLA = {"num_vlm_layers": 1, "num_expert_layers": 1, "chunk_size": 4, "n_action_steps": 4, "num_steps": 1,
-                 "empty_cameras": 1, "resize_imgs_with_padding": (64, 64)}
+SMALL_SMOLVLA = {
+    "num_vlm_layers": 1,
+    "num_expert_layers": 1,
+    "chunk_size": 4,
+    "n_action_steps": 4,
+    "num_steps": 1,
+    "empty_cameras": 1,
+    "resize_imgs_with_padding": (64, 64),
+}
 SMOLVLA_PROFILE = customize_profile(PROFILES["so100"], cameras=1, image_size=(32, 48), state_dim=5, action_dim=3)
 
 
@@ -320,9 +375,15 @@ def smolvla_checkpoint(tmp_path_factory):
     adapter.policy.model.vlm_with_expert.vlm.to(torch.bfloat16)
     saved = _save(adapter, folder)
     del adapter
-    _edit(folder / "config.json", lambda c: c.update(
-        vlm_model_name=SMOLVLM2_500M_HUB_ID, load_vlm_weights=True, device="cuda",
-        rtc_config={"enabled": True, "setting_of_another_release": 1}))
+    _edit(
+        folder / "config.json",
+        lambda c: c.update(
+            vlm_model_name=SMOLVLM2_500M_HUB_ID,
+            load_vlm_weights=True,
+            device="cuda",
+            rtc_config={"enabled": True, "setting_of_another_release": 1},
+        ),
+    )
 
     def from_the_hub_on_cuda(processor):
         for step in processor["steps"]:
@@ -345,7 +406,9 @@ def test_smolvla_checkpoint_loads_offline_with_its_weights_in_the_dtypes_saved(s
     assert {d for k, d in dtypes.items() if ".vlm." in k} == {torch.bfloat16}
     assert torch.float32 in {d for k, d in dtypes.items() if ".vlm." not in k}
     assert adapter.policy.config.vlm_model_name == str(smolvlm2_500m_dir())
-    assert any(n.startswith(f"VLM {SMOLVLM2_500M_HUB_ID}: architecture and tokenizer written locally") for n in adapter.notes)
+    assert any(
+        n.startswith(f"VLM {SMOLVLM2_500M_HUB_ID}: architecture and tokenizer written locally") for n in adapter.notes
+    )
     assert any(n.endswith("does not know: rtc_config.setting_of_another_release") for n in adapter.notes)
     assert adapter.policy.config.rtc_config.enabled is False  # select_action asserts it is off
     # The empty camera is the policy's own padding, not an input the robot delivers.
@@ -374,13 +437,23 @@ def test_smolvla_checkpoint_naming_another_vlm_needs_the_hub(smolvla_checkpoint,
     # the same weights, by a hard link: a symbolic link out of the folder is refused (docs/security.md)
     os.link(folder / "model.safetensors", other / "model.safetensors")
     _edit(other / "config.json", lambda c: c.update(vlm_model_name="HuggingFaceTB/SmolVLM2-2.2B-Instruct"))
-    with pytest.raises(CheckpointError, match=r"its VLM HuggingFaceTB/SmolVLM2-2.2B-Instruct \(vlm_model_name\) "
-                                              r"is read from the hub while the policy builds: add --hub$"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"its VLM HuggingFaceTB/SmolVLM2-2.2B-Instruct \(vlm_model_name\) "
+        r"is read from the hub while the policy builds: add --hub$",
+    ):
         load_checkpoint(str(other), {}, "cpu")
-    _edit(other / "policy_preprocessor.json", lambda p: [
-        s["config"].update(tokenizer_name="HuggingFaceTB/SmolVLM2-2.2B-Instruct") for s in p["steps"]
-        if "tokenizer_name" in s.get("config", {})])
-    with pytest.raises(CheckpointError, match="tokenizer HuggingFaceTB/SmolVLM2-2.2B-Instruct is read from the hub: add --hub$"):
+    _edit(
+        other / "policy_preprocessor.json",
+        lambda p: [
+            s["config"].update(tokenizer_name="HuggingFaceTB/SmolVLM2-2.2B-Instruct")
+            for s in p["steps"]
+            if "tokenizer_name" in s.get("config", {})
+        ],
+    )
+    with pytest.raises(
+        CheckpointError, match="tokenizer HuggingFaceTB/SmolVLM2-2.2B-Instruct is read from the hub: add --hub$"
+    ):
         processor_overrides(str(other), other / "policy_preprocessor.json", "cpu")
     # The saved processor of the checkpoint itself: its tokenizer becomes the local stand-in.
     overrides = processor_overrides(str(folder), folder / "policy_preprocessor.json", "cpu")
@@ -407,8 +480,24 @@ def test_every_command_takes_a_checkpoint_and_set_reaches_it_by_its_type(act_che
     code, r = _run(tmp_path, "--policy.path", str(folder), "--set", "act.n_action_steps=2", "--in-process")
     assert code == 0 and r["config"]["n_action_steps"] == 2 and r["config"]["chunk_size"] == 4
     live = tmp_path / "live.json"
-    assert main(["realtime", "--policy-path", str(folder), "--hz", "30", "--ticks", "8", "--mode", "sync",
-                 "--json", str(live)]) == 0
+    assert (
+        main(
+            [
+                "realtime",
+                "--policy-path",
+                str(folder),
+                "--hz",
+                "30",
+                "--ticks",
+                "8",
+                "--mode",
+                "sync",
+                "--json",
+                str(live),
+            ]
+        )
+        == 0
+    )
     (entry,) = json.loads(live.read_text())["realtime"]
     assert entry["policy"] == str(folder) and entry["mode"] == "sync"
 
@@ -416,8 +505,24 @@ def test_every_command_takes_a_checkpoint_and_set_reaches_it_by_its_type(act_che
 def test_sweep_takes_a_checkpoint_along_a_set_axis_named_by_its_type(act_checkpoint, tmp_path):
     folder, _ = act_checkpoint
     out = tmp_path / "s.json"
-    assert main(["sweep", "--policy-path", str(folder), "--set", "act.n_action_steps=2,4", "--refills", "1",
-                 "--warmup", "0", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--policy-path",
+                str(folder),
+                "--set",
+                "act.n_action_steps=2,4",
+                "--refills",
+                "1",
+                "--warmup",
+                "0",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     results = json.loads(out.read_text())["results"]
     assert [(r["status"], r["config"]["n_action_steps"]) for r in results] == [("ok", 2), ("ok", 4)]
     assert all(r["source"] == str(folder) for r in results)
@@ -427,7 +532,24 @@ def test_realtime_remote_sends_a_checkpoints_own_inputs(act_checkpoint, tmp_path
     """Its camera (64x80) and state (5), not the profile's, reach LeRobot's PolicyServer."""
     folder, _ = act_checkpoint
     out = tmp_path / "rt.json"
-    assert main(["realtime", "--policy-path", str(folder), "--remote", "--remote-calls", "2", "--ticks", "8",
-                 "--mode", "sync", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "realtime",
+                "--policy-path",
+                str(folder),
+                "--remote",
+                "--remote-calls",
+                "2",
+                "--ticks",
+                "8",
+                "--mode",
+                "sync",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     remote = next(e for e in json.loads(out.read_text())["realtime"] if e["mode"] == "remote")
     assert remote["status"] == "ok" and remote["summary"]["calls"] == 2

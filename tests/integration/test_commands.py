@@ -21,9 +21,30 @@ def _run(args, **kw):
 
 def test_run_writes_the_documented_results_file(tmp_path):
     out = tmp_path / "r.json"
-    proc = _run([sys.executable, "-m", "policybench", "run", "--policies", "act,noop", "--profile", "pusht",
-                 "--set", "act.chunk_size=3", "--set", "act.n_action_steps=3", "--refills", "2", "--warmup", "1",
-                 "--baseline", "act", "--json", str(out)])
+    proc = _run(
+        [
+            sys.executable,
+            "-m",
+            "policybench",
+            "run",
+            "--policies",
+            "act,noop",
+            "--profile",
+            "pusht",
+            "--set",
+            "act.chunk_size=3",
+            "--set",
+            "act.n_action_steps=3",
+            "--refills",
+            "2",
+            "--warmup",
+            "1",
+            "--baseline",
+            "act",
+            "--json",
+            str(out),
+        ]
+    )
     assert proc.returncode == 0, proc.stderr
     assert "INFERENCE SPEED BENCHMARK RESULTS" in proc.stdout and "noop/ACT" in proc.stdout
     data = json.loads(out.read_text())
@@ -42,14 +63,17 @@ def test_run_writes_the_documented_results_file(tmp_path):
 def test_a_failing_policy_is_reported_and_the_others_still_run(tmp_path):
     out = tmp_path / "r.json"
     # TD-MPC handles one camera at most: on so100's two cameras it fails to build.
-    proc = _run([sys.executable, "-m", "policybench", "run", "--policies", "tdmpc,noop", "--refills", "1",
-                 "--json", str(out)])
+    proc = _run(
+        [sys.executable, "-m", "policybench", "run", "--policies", "tdmpc,noop", "--refills", "1", "--json", str(out)]
+    )
     assert proc.returncode == 1
     data = json.loads(out.read_text())
     tdmpc, noop = data["results"]
     assert tdmpc["status"] == "failed"
-    assert tdmpc["error"] == ("ProfileMismatch: tdmpc takes one camera at most and the profile 'so100' has 2: "
-                              "add --cameras 1, or use --profile pusht")
+    assert tdmpc["error"] == (
+        "ProfileMismatch: tdmpc takes one camera at most and the profile 'so100' has 2: "
+        "add --cameras 1, or use --profile pusht"
+    )
     assert noop["status"] == "ok" and noop["summary"]["refill"]["count"] == 1
     assert "Traceback" not in proc.stderr
 
@@ -73,8 +97,18 @@ def test_list_names_every_type_lerobot_registers_with_a_status():
 
 
 def test_verify_script_prints_a_mark_per_policy(tmp_path):
-    proc = _run([sys.executable, "verify_benchmark_setup.py", "--set", "diffusion.num_inference_steps=2",
-                 "--set", "smolvla.num_steps=1", "--image-size", "96x96"])
+    proc = _run(
+        [
+            sys.executable,
+            "verify_benchmark_setup.py",
+            "--set",
+            "diffusion.num_inference_steps=2",
+            "--set",
+            "smolvla.num_steps=1",
+            "--image-size",
+            "96x96",
+        ]
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in ("act", "smolvla", "diffusion"):
         assert f"✓ {name}" in proc.stdout
@@ -88,14 +122,32 @@ def test_verify_exits_non_zero_when_a_policy_fails():
 
 def test_simple_benchmark_script_runs_the_three_policies_on_the_seed_profile(tmp_path):
     out = tmp_path / "r.json"
-    proc = _run([sys.executable, "simple_benchmark.py", "--refills", "1", "--warmup", "0",
-                 "--set", "diffusion.num_inference_steps=2", "--set", "smolvla.num_steps=1",
-                 "--set", "act.n_action_steps=10", "--json", str(out)])
+    proc = _run(
+        [
+            sys.executable,
+            "simple_benchmark.py",
+            "--refills",
+            "1",
+            "--warmup",
+            "0",
+            "--set",
+            "diffusion.num_inference_steps=2",
+            "--set",
+            "smolvla.num_steps=1",
+            "--set",
+            "act.n_action_steps=10",
+            "--json",
+            str(out),
+        ]
+    )
     assert proc.returncode == 0, proc.stderr
     for header in ("ACT (ms)", "SmolVLA (ms)", "Diffusion (ms)", "ACT/SmolVLA", "Diff/SmolVLA"):
         assert header in proc.stdout
     data = json.loads(out.read_text())
     assert data["run"]["profile"]["name"] == "seed"
     act = data["results"][0]
-    assert act["config"]["inputs"] == {"observation.image": [3, 224, 224], "observation.state": [14],
-                                       "observation.environment_state": [4]}
+    assert act["config"]["inputs"] == {
+        "observation.image": [3, 224, 224],
+        "observation.state": [14],
+        "observation.environment_state": [4],
+    }

@@ -19,8 +19,15 @@ from policybench.settings import RunSettings, parse_override
 
 pytestmark = pytest.mark.slow
 DOC = Path(__file__).resolve().parents[2] / "docs" / "variants.md"
-TINY_ACT = ["act.chunk_size=4", "act.n_action_steps=4", "act.dim_model=32", "act.dim_feedforward=64",
-            "act.n_encoder_layers=1", "act.n_decoder_layers=1", "act.n_heads=2"]
+TINY_ACT = [
+    "act.chunk_size=4",
+    "act.n_action_steps=4",
+    "act.dim_model=32",
+    "act.dim_feedforward=64",
+    "act.n_encoder_layers=1",
+    "act.n_decoder_layers=1",
+    "act.n_heads=2",
+]
 
 
 def snippet(name: str) -> str:
@@ -32,9 +39,15 @@ def snippet(name: str) -> str:
 
 def test_the_docs_snippet_loads_the_exported_act_and_produces_eagers_chunk(tmp_path):
     pytest.importorskip("onnxruntime")
-    cfg = RunSettings(policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1,
-                      variants=["eager", "onnxruntime"], overrides=[parse_override(o) for o in TINY_ACT],
-                      export_dir=str(tmp_path))
+    cfg = RunSettings(
+        policies=["act"],
+        profile=PROFILES["pusht"],
+        refills=2,
+        warmup=1,
+        variants=["eager", "onnxruntime"],
+        overrides=[parse_override(o) for o in TINY_ACT],
+        export_dir=str(tmp_path),
+    )
     rs = {r.variant: r for r in run_benchmark(cfg, "cpu", environment={}).results}
     assert rs["onnxruntime"].status == OK
     namespace: dict = {}

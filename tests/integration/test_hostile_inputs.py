@@ -86,9 +86,14 @@ def test_a_json_py_in_the_working_folder_is_not_imported_by_the_measuring_child(
     marker = tmp_path / "imported"
     (tmp_path / "json.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise SystemExit('hostile json.py')\n")
     policybench = Path(sys.executable).with_name("policybench")
-    out = subprocess.run([str(policybench), "run", "--policies", "noop", "--refills", "1", "--warmup", "0",
-                          "--quiet"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONPATH": ""})
+    out = subprocess.run(
+        [str(policybench), "run", "--policies", "noop", "--refills", "1", "--warmup", "0", "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
     assert out.returncode == 0, out.stderr
     assert "Noop" in out.stdout or "noop" in out.stdout
     assert not marker.exists()

@@ -25,11 +25,23 @@ def test_a_child_killed_by_sigkill_is_a_failed_policy_and_the_next_one_is_measur
                     killed.append(child.pid)
 
     results = policybench.run(
-        ["noop", "act"], device="cpu", profile="pusht", refills=2, warmup=0, max_seconds=60,
-        overrides={"noop.chunk_size": 300000,  # a cycle lasts long enough for the kill to land
-                    "act.chunk_size": 4, "act.n_action_steps": 4, "act.dim_model": 32,
-                   "act.n_encoder_layers": 1, "act.n_decoder_layers": 1},
-        json_path=str(out), progress=progress, isolate=True,
+        ["noop", "act"],
+        device="cpu",
+        profile="pusht",
+        refills=2,
+        warmup=0,
+        max_seconds=60,
+        overrides={
+            "noop.chunk_size": 300000,  # a cycle lasts long enough for the kill to land
+            "act.chunk_size": 4,
+            "act.n_action_steps": 4,
+            "act.dim_model": 32,
+            "act.n_encoder_layers": 1,
+            "act.n_decoder_layers": 1,
+        },
+        json_path=str(out),
+        progress=progress,
+        isolate=True,
     )
     assert killed
     noop, act = results["noop"], results["act"]
@@ -42,7 +54,9 @@ def test_a_child_killed_by_sigkill_is_a_failed_policy_and_the_next_one_is_measur
 
 def test_no_child_outlives_the_run():
     policybench.run(["noop"], device="cpu", refills=1, warmup=0, isolate=True)
-    assert not [c for c in psutil.Process().children(recursive=True) if "policybench.measure.child" in " ".join(c.cmdline())]
+    assert not [
+        c for c in psutil.Process().children(recursive=True) if "policybench.measure.child" in " ".join(c.cmdline())
+    ]
 
 
 def test_sigterm_stops_the_child_keeps_what_was_measured_and_marks_the_policy(tmp_path):
@@ -60,11 +74,21 @@ def test_sigterm_stops_the_child_keeps_what_was_measured_and_marks_the_policy(tm
 
     with pytest.raises(Interrupted) as stop:
         policybench.api.measure(
-            policybench.api.build_config(["noop", "act"], device="cpu", refills=2, warmup=0,
-                                         overrides={"noop.chunk_size": 300000}, json_path=str(out)),
-            progress=progress, isolate=True)
+            policybench.api.build_config(
+                ["noop", "act"],
+                device="cpu",
+                refills=2,
+                warmup=0,
+                overrides={"noop.chunk_size": 300000},
+                json_path=str(out),
+            ),
+            progress=progress,
+            isolate=True,
+        )
     assert stop.value.exit_code == 143
     written = json.loads(out.read_text())["results"]
     assert [(r["policy"], r["status"], r["error"]) for r in written] == [("noop", "interrupted", "SIGTERM received")]
-    assert not [c for c in psutil.Process().children(recursive=True) if "policybench.measure.child" in " ".join(c.cmdline())]
+    assert not [
+        c for c in psutil.Process().children(recursive=True) if "policybench.measure.child" in " ".join(c.cmdline())
+    ]
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))

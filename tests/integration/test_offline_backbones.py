@@ -38,12 +38,20 @@ def _refill_indices(samples):
 
 
 def test_multi_task_dit_builds_on_the_local_clip_and_refills_every_n_action_steps():
-    overrides = {"hidden_dim": 64, "num_layers": 1, "num_heads": 2, "num_inference_steps": 2, "horizon": 8,
-                 "n_action_steps": 4, "image_resize_shape": (224, 224)}  # CLIP takes 224x224, pusht has 96x96
+    overrides = {
+        "hidden_dim": 64,
+        "num_layers": 1,
+        "num_heads": 2,
+        "num_inference_steps": 2,
+        "horizon": 8,
+        "n_action_steps": 4,
+        "image_resize_shape": (224, 224),
+    }  # CLIP takes 224x224, pusht has 96x96
     adapter, loop = _measure("multi_task_dit", overrides)
     encoder = adapter.policy.observation_encoder
     clip = sum(p.numel() for p in encoder.vision_encoder.parameters()) + sum(
-        p.numel() for p in encoder.text_encoder.text_encoder.parameters())
+        p.numel() for p in encoder.text_encoder.text_encoder.parameters()
+    )
     assert clip == 85_799_424 + 63_165_952  # CLIPVisionModel + CLIPTextModel of ViT-B/16
     assert adapter.describe()["n_action_steps"] == 4 and adapter.describe()["inference_steps"] == 2
     assert _refill_indices(loop.samples) == [3, 7]
@@ -63,8 +71,16 @@ def test_the_local_clip_architecture_has_clips_published_parameter_counts():
 
 
 def test_xvla_builds_offline_and_refills_every_chunk():
-    overrides = {"florence_config": TINY_FLORENCE, "hidden_size": 32, "depth": 1, "num_heads": 2,
-                 "num_denoising_steps": 2, "chunk_size": 4, "n_action_steps": 4, "max_len_seq": 256}
+    overrides = {
+        "florence_config": TINY_FLORENCE,
+        "hidden_size": 32,
+        "depth": 1,
+        "num_heads": 2,
+        "num_denoising_steps": 2,
+        "chunk_size": 4,
+        "n_action_steps": 4,
+        "max_len_seq": 256,
+    }
     adapter, loop = _measure("xvla", overrides)
     assert adapter.describe()["inference_steps"] == 2 and adapter.describe()["n_action_steps"] == 4
     assert _refill_indices(loop.samples) == [3, 7]

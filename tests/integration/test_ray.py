@@ -20,8 +20,14 @@ ray_cluster_utils = pytest.importorskip("ray.cluster_utils", reason="Ray is not 
 
 pytestmark = pytest.mark.slow
 NODE = {"num_cpus": 1, "resources": {"policybench": 1}}
-TINY_ACT = {"act.chunk_size": 3, "act.n_action_steps": 3, "act.dim_model": 32, "act.dim_feedforward": 64,
-            "act.n_encoder_layers": 1, "act.n_decoder_layers": 1}
+TINY_ACT = {
+    "act.chunk_size": 3,
+    "act.n_action_steps": 3,
+    "act.dim_model": 32,
+    "act.dim_feedforward": 64,
+    "act.n_encoder_layers": 1,
+    "act.n_decoder_layers": 1,
+}
 
 
 def _ray_processes() -> list[psutil.Process]:
@@ -53,8 +59,18 @@ def cluster():
 
 def test_two_policies_run_one_per_node_into_one_file(cluster, tmp_path):
     out = tmp_path / "r.json"
-    results = api.run(["act", "noop"], ray=cluster.address, profile="pusht", overrides=TINY_ACT, refills=2,
-                      warmup=1, max_seconds=20, device="cpu", isolate=False, json_path=str(out))
+    results = api.run(
+        ["act", "noop"],
+        ray=cluster.address,
+        profile="pusht",
+        overrides=TINY_ACT,
+        refills=2,
+        warmup=1,
+        max_seconds=20,
+        device="cpu",
+        isolate=False,
+        json_path=str(out),
+    )
     assert sorted((m.name, m.ok) for m in results) == [("act", True), ("noop", True)]  # in the order they finished
     nodes = {m.raw.machine["node"] for m in results}
     assert len(nodes) == 2  # submitted together, each needing the node's one "policybench": a node each
@@ -67,8 +83,28 @@ def test_two_policies_run_one_per_node_into_one_file(cluster, tmp_path):
 
 def test_sweep_of_four_points_over_two_nodes(cluster, tmp_path):
     out = tmp_path / "s.json"
-    assert main(["sweep", "--policies", "noop", "--set", "noop.chunk_size=2,4,6,8", "--refills", "2",
-                 "--warmup", "1", "--device", "cpu", "--ray", cluster.address, "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--policies",
+                "noop",
+                "--set",
+                "noop.chunk_size=2,4,6,8",
+                "--refills",
+                "2",
+                "--warmup",
+                "1",
+                "--device",
+                "cpu",
+                "--ray",
+                cluster.address,
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     stored = json.loads(out.read_text())["results"]
     assert sorted(r["point"]["noop.chunk_size"] for r in stored) == ["2", "4", "6", "8"]
     assert all(r["status"] == "ok" for r in stored)
@@ -102,8 +138,25 @@ def test_a_killed_task_is_a_failed_entry_and_the_other_node_survives(cluster, tm
     killed: list[int] = []
     killer = threading.Thread(target=_kill_first_task_worker, args=(killed,), daemon=True)
     killer.start()
-    code = main(["run", "--policies", "noop", "--refills", "2", "--warmup", "1", "--device", "cpu",
-                 "--ray", cluster.address, "--on", "all", "--json", str(out)])
+    code = main(
+        [
+            "run",
+            "--policies",
+            "noop",
+            "--refills",
+            "2",
+            "--warmup",
+            "1",
+            "--device",
+            "cpu",
+            "--ray",
+            cluster.address,
+            "--on",
+            "all",
+            "--json",
+            str(out),
+        ]
+    )
     killer.join()
     assert killed, "no measuring Ray worker was seen"
     assert code == 1

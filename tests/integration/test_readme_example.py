@@ -33,8 +33,9 @@ def test_the_library_python_example_runs_as_written(tmp_path, monkeypatch, capsy
 
 
 @pytest.mark.slow
-def test_the_library_checkpoint_example_runs_as_written_and_its_refusal_is_the_one_quoted(tmp_path, monkeypatch,
-                                                                                            capsys):
+def test_the_library_checkpoint_example_runs_as_written_and_its_refusal_is_the_one_quoted(
+    tmp_path, monkeypatch, capsys
+):
     """docs/library.md's checkpoint run, on a small ACT (chunk 100) saved where its path says."""
     from lerobot.policies.factory import make_pre_post_processors
 
@@ -56,6 +57,7 @@ def test_the_library_checkpoint_example_runs_as_written_and_its_refusal_is_the_o
     import policybench
 
     with pytest.raises(ValueError) as info:
-        policybench.run(policy_paths=["outputs/nu/my_act_checkpoint"], device="cpu",
-                        overrides={"act.n_action_steps": 200})
+        policybench.run(
+            policy_paths=["outputs/nu/my_act_checkpoint"], device="cpu", overrides={"act.n_action_steps": 200}
+        )
     assert str(info.value) == quoted

@@ -37,7 +37,9 @@ def test_act_refills_are_exactly_n_action_steps_apart():
 
 
 def test_act_with_temporal_ensembling_refills_on_every_call():
-    adapter, loop = _measure("act", PROFILES["pusht"], {"temporal_ensemble_coeff": 0.01, "n_action_steps": 1, "chunk_size": 5})
+    adapter, loop = _measure(
+        "act", PROFILES["pusht"], {"temporal_ensemble_coeff": 0.01, "n_action_steps": 1, "chunk_size": 5}
+    )
     assert {s.phase for s in loop.samples} == {REFILL}
     assert len(loop.samples) == 3
 
@@ -55,7 +57,9 @@ def test_diffusion_two_steps_refills_every_n_action_steps():
 
 def test_smolvla_default_config_has_450_0_m_parameters_and_refills_every_50_calls():
     profile = PROFILES["so100"]
-    adapter, loop = _measure("smolvla", customize_profile(profile, image_size=(96, 128)), {"num_steps": 1}, refills=2, warmup=0)
+    adapter, loop = _measure(
+        "smolvla", customize_profile(profile, image_size=(96, 128)), {"num_steps": 1}, refills=2, warmup=0
+    )
     assert round(adapter.parameter_count() / 1e6, 1) == 450.0
     assert adapter.describe()["n_action_steps"] == 50
     # warmup=0: measuring starts right after the cold refill, so the first cycle has 49 steps.

@@ -13,8 +13,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_small_act_runs_paced_in_each_mode(mode):
-    cfg = RunSettings(policies=["act"], profile=PROFILES["pusht"], warmup=1,
-                    overrides=[parse_override("act.chunk_size=5"), parse_override("act.n_action_steps=5")])
+    cfg = RunSettings(
+        policies=["act"],
+        profile=PROFILES["pusht"],
+        warmup=1,
+        overrides=[parse_override("act.chunk_size=5"), parse_override("act.n_action_steps=5")],
+    )
     settings = RealtimeSettings(hz=(20,), ticks=15, mode=mode, thresholds=(0.6,), aggregate="latest_only", run=cfg)
     (entry,) = run_live(settings, "cpu")
     assert entry.status == "ok" and entry.mode == mode
@@ -30,10 +34,15 @@ def test_small_act_runs_paced_in_each_mode(mode):
 
 
 def test_remote_round_trips_through_lerobots_policy_server_on_loopback():
-    cfg = RunSettings(policies=["act"], profile=customize_profile(PROFILES["so100"], cameras=1, image_size=(96, 128)),
-                    warmup=1, overrides=[parse_override("act.chunk_size=6"), parse_override("act.n_action_steps=6")])
-    settings = RealtimeSettings(hz=(10,), ticks=3, mode="sync", aggregate="latest_only", remote=True, remote_calls=3,
-                                run=cfg)
+    cfg = RunSettings(
+        policies=["act"],
+        profile=customize_profile(PROFILES["so100"], cameras=1, image_size=(96, 128)),
+        warmup=1,
+        overrides=[parse_override("act.chunk_size=6"), parse_override("act.n_action_steps=6")],
+    )
+    settings = RealtimeSettings(
+        hz=(10,), ticks=3, mode="sync", aggregate="latest_only", remote=True, remote_calls=3, run=cfg
+    )
     entries = run_live(settings, "cpu")
     remote = entries[-1]
     assert remote.mode == "remote" and remote.status == "ok", remote.error

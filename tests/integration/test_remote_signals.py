@@ -46,19 +46,52 @@ def test_a_killed_remote_run_leaves_nothing_behind(tmp_path, signum):
     stale.mkdir()
     (stale / "model.safetensors").write_bytes(b"weights")
     run = subprocess.Popen(
-        [sys.executable, "-m", "policybench", "realtime", "--policies", "act", "--set", "act.chunk_size=6",
-         "--set", "act.n_action_steps=6", "--cameras", "1", "--image-size", "96x128", "--device", "cpu",
-         "--hz", "10", "--ticks", "3", "--mode", "sync", "--remote", "--remote-calls", "30",
-         "--port", str(port), "--json", str(out)],
-        cwd=cwd, env={**os.environ, "TMPDIR": str(tmp), "HF_HUB_OFFLINE": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "policybench",
+            "realtime",
+            "--policies",
+            "act",
+            "--set",
+            "act.chunk_size=6",
+            "--set",
+            "act.n_action_steps=6",
+            "--cameras",
+            "1",
+            "--image-size",
+            "96x128",
+            "--device",
+            "cpu",
+            "--hz",
+            "10",
+            "--ticks",
+            "3",
+            "--mode",
+            "sync",
+            "--remote",
+            "--remote-calls",
+            "30",
+            "--port",
+            str(port),
+            "--json",
+            str(out),
+        ],
+        cwd=cwd,
+        env={**os.environ, "TMPDIR": str(tmp), "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:  # the paced loops, and the server they start, run in a child of the command (measure/child.py)
-        wait_for(lambda: list(tmp.glob("policybench-remote-*/serving")) or run.poll() is not None,
-                 "the policy server serves")
+        wait_for(
+            lambda: list(tmp.glob("policybench-remote-*/serving")) or run.poll() is not None, "the policy server serves"
+        )
         assert run.poll() is None, run.communicate()
         assert not stale.exists()  # removed as the run started: its process is gone
-        (server,) = [p for p in psutil.Process(run.pid).children(recursive=True)
-                     if remote.SERVER_MODULE in " ".join(p.cmdline())]
+        (server,) = [
+            p for p in psutil.Process(run.pid).children(recursive=True) if remote.SERVER_MODULE in " ".join(p.cmdline())
+        ]
         run.send_signal(signum)
         stdout, stderr = run.communicate(timeout=300)
     finally:
@@ -114,9 +147,11 @@ def test_lerobots_server_unpickles_nothing_from_a_caller_without_the_secret(tmp_
         stub.Ready(services_pb2.Empty())  # the run's own stub is let in
         with grpc.insecure_channel(f"unix:{where / remote.SOCKET}") as channel:
             other = services_pb2_grpc.AsyncInferenceStub(channel)
-            for call in (lambda: other.Ready(services_pb2.Empty()),
-                         lambda: other.SendPolicyInstructions(services_pb2.PolicySetup(data=evil)),
-                         lambda: other.SendObservations(iter([services_pb2.Observation(data=evil)]))):
+            for call in (
+                lambda: other.Ready(services_pb2.Empty()),
+                lambda: other.SendPolicyInstructions(services_pb2.PolicySetup(data=evil)),
+                lambda: other.SendObservations(iter([services_pb2.Observation(data=evil)])),
+            ):
                 with pytest.raises(grpc.RpcError) as refused:
                     call()
                 assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -21,12 +21,22 @@ CHUNK, HZ = 20, 2.0
 def entry():
     if rtc_problem():
         pytest.skip("LeRobot 0.4.4 has no RTC engine (its one-line message: tests/unit/test_rtc_results.py)")
-    cfg = RunSettings(policies=["smolvla"], profile=customize_profile(PROFILES["so100"], cameras=1, image_size=(96, 96)),
-                      overrides=[parse_override(x) for x in (
-                          "smolvla.num_steps=2", "smolvla.num_vlm_layers=2", f"smolvla.chunk_size={CHUNK}",
-                          f"smolvla.n_action_steps={CHUNK}")])
-    settings = RealtimeSettings(hz=(HZ,), ticks=12, mode="rtc", queue_threshold=10, execution_horizon=5,
-                                guidance_pairs=2, run=cfg)
+    cfg = RunSettings(
+        policies=["smolvla"],
+        profile=customize_profile(PROFILES["so100"], cameras=1, image_size=(96, 96)),
+        overrides=[
+            parse_override(x)
+            for x in (
+                "smolvla.num_steps=2",
+                "smolvla.num_vlm_layers=2",
+                f"smolvla.chunk_size={CHUNK}",
+                f"smolvla.n_action_steps={CHUNK}",
+            )
+        ],
+    )
+    settings = RealtimeSettings(
+        hz=(HZ,), ticks=12, mode="rtc", queue_threshold=10, execution_horizon=5, guidance_pairs=2, run=cfg
+    )
     (e,) = run_live(settings, "cpu", log=LINES.append)
     assert e.status == "ok", e.error
     return e
@@ -37,10 +47,15 @@ LINES: list[str] = []  # what the run said as it went
 
 def test_each_guidance_pair_says_so_after_an_estimate_of_them_all(entry):
     start = next(i for i, line in enumerate(LINES) if "plain and guided chunks in turn" in line)
-    assert re.fullmatch(r"smolvla: 2 plain and guided chunks in turn \(guidance at d=\d+\), about [\d.]+ (ms|s|min) "
-                        r"\(--guidance-pairs N: another count, 0 none\)", LINES[start]), LINES[start]
-    pairs = [re.fullmatch(r"smolvla: pair (\d) of 2: plain chunk [\d.]+ (ms|s), guided [\d.]+ (ms|s)", line)
-             for line in LINES[start + 1:]]
+    assert re.fullmatch(
+        r"smolvla: 2 plain and guided chunks in turn \(guidance at d=\d+\), about [\d.]+ (ms|s|min) "
+        r"\(--guidance-pairs N: another count, 0 none\)",
+        LINES[start],
+    ), LINES[start]
+    pairs = [
+        re.fullmatch(r"smolvla: pair (\d) of 2: plain chunk [\d.]+ (ms|s), guided [\d.]+ (ms|s)", line)
+        for line in LINES[start + 1 :]
+    ]
     assert [m.group(1) for m in pairs if m] == ["1", "2"]
 
 

@@ -13,15 +13,35 @@ from policybench.results import OK, SKIPPED
 from policybench.orchestrate.run import run_benchmark
 
 pytestmark = pytest.mark.slow
-TINY_ACT = ["act.chunk_size=4", "act.n_action_steps=4", "act.dim_model=32", "act.dim_feedforward=64",
-            "act.n_encoder_layers=1", "act.n_decoder_layers=1", "act.n_heads=2"]
-TINY_DIFFUSION = ["diffusion.num_inference_steps=3", "diffusion.down_dims=[32,64]", "diffusion.n_groups=4",
-                  "diffusion.diffusion_step_embed_dim=32", "diffusion.horizon=8", "diffusion.n_action_steps=4"]
+TINY_ACT = [
+    "act.chunk_size=4",
+    "act.n_action_steps=4",
+    "act.dim_model=32",
+    "act.dim_feedforward=64",
+    "act.n_encoder_layers=1",
+    "act.n_decoder_layers=1",
+    "act.n_heads=2",
+]
+TINY_DIFFUSION = [
+    "diffusion.num_inference_steps=3",
+    "diffusion.down_dims=[32,64]",
+    "diffusion.n_groups=4",
+    "diffusion.diffusion_step_embed_dim=32",
+    "diffusion.horizon=8",
+    "diffusion.n_action_steps=4",
+]
 
 
 def _run(policy, overrides, variants, export_dir=None):
-    cfg = RunSettings(policies=[policy], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants,
-                    overrides=[parse_override(o) for o in overrides], export_dir=export_dir)
+    cfg = RunSettings(
+        policies=[policy],
+        profile=PROFILES["pusht"],
+        refills=2,
+        warmup=1,
+        variants=variants,
+        overrides=[parse_override(o) for o in overrides],
+        export_dir=export_dir,
+    )
     return {r.variant: r for r in run_benchmark(cfg, "cpu", environment={}).results}
 
 
@@ -56,16 +76,20 @@ def test_diffusion_unet_is_exported_and_called_once_per_denoising_step():
     assert [i["name"] for i in r.export["inputs"]] == ["x", "timestep", "global_cond"]
 
 
-
 def test_smolvla_vision_encoder_is_exported_by_dynamo_and_called_once_per_camera():
     """SmolVLA (full size, 450 M; images are resized to 512x512 whatever the camera) with its
     SigLIP vision encoder exported by the dynamo exporter: one call per camera, the ModelOutput it
     returns rebuilt for LeRobot's code, actions as eager's."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
-    cfg = RunSettings(policies=["smolvla"], profile=customize_profile(PROFILES["so100"], image_size=(96, 96)),
-                    refills=1, warmup=0, variants=["eager", "onnxruntime"],
-                    overrides=[parse_override("smolvla.num_steps=1")])
+    cfg = RunSettings(
+        policies=["smolvla"],
+        profile=customize_profile(PROFILES["so100"], image_size=(96, 96)),
+        refills=1,
+        warmup=0,
+        variants=["eager", "onnxruntime"],
+        overrides=[parse_override("smolvla.num_steps=1")],
+    )
     rs = {r.variant: r for r in run_benchmark(cfg, "cpu", environment={}).results}
     r = rs["onnxruntime"]
     assert r.status == OK, r.error

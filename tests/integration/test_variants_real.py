@@ -13,13 +13,26 @@ from policybench.measure.roofline import refill_cost
 from policybench.orchestrate.run import run_benchmark
 
 pytestmark = pytest.mark.slow
-TINY_ACT = ["act.chunk_size=4", "act.n_action_steps=4", "act.dim_model=32", "act.dim_feedforward=64",
-            "act.n_encoder_layers=1", "act.n_decoder_layers=1", "act.n_heads=2"]
+TINY_ACT = [
+    "act.chunk_size=4",
+    "act.n_action_steps=4",
+    "act.dim_model=32",
+    "act.dim_feedforward=64",
+    "act.n_encoder_layers=1",
+    "act.n_decoder_layers=1",
+    "act.n_heads=2",
+]
 
 
 def _run(policy, overrides, variants, refills=2):
-    cfg = RunSettings(policies=[policy], profile=PROFILES["pusht"], refills=refills, warmup=1, variants=variants,
-                    overrides=[parse_override(o) for o in overrides])
+    cfg = RunSettings(
+        policies=[policy],
+        profile=PROFILES["pusht"],
+        refills=refills,
+        warmup=1,
+        variants=variants,
+        overrides=[parse_override(o) for o in overrides],
+    )
     return {r.variant: r for r in run_benchmark(cfg, "cpu", environment={}).results}
 
 

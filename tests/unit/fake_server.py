@@ -29,11 +29,18 @@ def add_unpickler(grpc_server) -> None:
     with open("logs/fake_server.log", "w") as f:
         f.write("started\n")
     tempfile.NamedTemporaryFile(suffix=".json", delete=False).close()
-    grpc_server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {
-        "Ready": grpc.unary_unary_rpc_method_handler(lambda request, context: b""),  # an empty message
-        "SendPolicyInstructions": grpc.unary_unary_rpc_method_handler(unpickle),
-        "SendObservations": grpc.stream_unary_rpc_method_handler(unpickle_chunks),
-    }),))
+    grpc_server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                SERVICE,
+                {
+                    "Ready": grpc.unary_unary_rpc_method_handler(lambda request, context: b""),  # an empty message
+                    "SendPolicyInstructions": grpc.unary_unary_rpc_method_handler(unpickle),
+                    "SendObservations": grpc.stream_unary_rpc_method_handler(unpickle_chunks),
+                },
+            ),
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -95,8 +95,15 @@ class FakePolicy(PolicyAdapter):
 
     name = "fake"
 
-    def __init__(self, time: FakeTime, chunk: int = 5, step_cost: float = 0.25, refill_cost: float = 1.0,
-                 deferred: bool = False, name: str = "fake"):
+    def __init__(
+        self,
+        time: FakeTime,
+        chunk: int = 5,
+        step_cost: float = 0.25,
+        refill_cost: float = 1.0,
+        deferred: bool = False,
+        name: str = "fake",
+    ):
         self.time = time
         self.chunk = chunk
         self.step_cost = step_cost
@@ -187,8 +194,9 @@ def cycle_samples(chunk: int, cycles: int, refill_ms: float, step_ms: float) -> 
     return out
 
 
-def ok_result(policy: str, chunk: int, cycles: int, refill_ms: float, step_ms: float, cold_ms: float,
-              complete: bool = True) -> PolicyResult:
+def ok_result(
+    policy: str, chunk: int, cycles: int, refill_ms: float, step_ms: float, cold_ms: float, complete: bool = True
+) -> PolicyResult:
     return PolicyResult(
         policy=policy,
         status=OK,
@@ -245,33 +253,83 @@ def rich_json(mixed: dict) -> dict:
     equivalence, roofline, export), --pipeline stages, memory, cpu flags, a realtime section."""
     d = copy.deepcopy(mixed)
     d["environment"]["cpu_flags"] = ["avx", "avx2", "avx512f"]
-    d["run"].update({"policies": ["smolvla", "act", "pi0", "diffusion"], "overrides": ["act.n_action_steps=2"],
-                     "baseline": "smolvla", "pipeline": True, "variants": ["eager", "bf16"], "threads": None})
+    d["run"].update(
+        {
+            "policies": ["smolvla", "act", "pi0", "diffusion"],
+            "overrides": ["act.n_action_steps=2"],
+            "baseline": "smolvla",
+            "pipeline": True,
+            "variants": ["eager", "bf16"],
+            "threads": None,
+        }
+    )
     smolvla, act = d["results"][0], d["results"][1]
     for s in smolvla["samples"]:
         ms = s["latency_ms"]
         s["stages_ms"] = {"prepare": ms / 4, "preprocess": ms / 4, "select_action": ms / 2}
     smolvla["config"]["pipeline"] = ["prepare", "preprocess", "select_action"]
-    act.update(variant="eager", first_chunk_seconds=0.5,
-               memory={"weight_bytes": 4096, "rss_after_build_mb": 300.5, "peak_rss_mb": 400.25},
-               roofline={"flops": 2e9, "weight_bytes_read": 1e8, "peak_flops": 1e11, "peak_bytes_per_s": 2e10,
-                         "floor_ms": 20.0, "x_of_floor": 1.5})
+    act.update(
+        variant="eager",
+        first_chunk_seconds=0.5,
+        memory={"weight_bytes": 4096, "rss_after_build_mb": 300.5, "peak_rss_mb": 400.25},
+        roofline={
+            "flops": 2e9,
+            "weight_bytes_read": 1e8,
+            "peak_flops": 1e11,
+            "peak_bytes_per_s": 2e10,
+            "floor_ms": 20.0,
+            "x_of_floor": 1.5,
+        },
+    )
     bf16 = copy.deepcopy(act)
-    bf16.update(policy="act+bf16", variant="bf16", first_chunk_seconds=1.5,
-                equivalence={"max_abs_diff": 0.01, "rel_error": 0.002, "tolerance": 0.01, "equivalent": True},
-                export={"exported": "the whole refill", "export_seconds": 1.0, "onnx_bytes": 1000, "inputs": []})
+    bf16.update(
+        policy="act+bf16",
+        variant="bf16",
+        first_chunk_seconds=1.5,
+        equivalence={"max_abs_diff": 0.01, "rel_error": 0.002, "tolerance": 0.01, "equivalent": True},
+        export={"exported": "the whole refill", "export_seconds": 1.0, "onnx_bytes": 1000, "inputs": []},
+    )
     d["results"].insert(2, bf16)
     tick = {"k": 0, "scheduled_ms": 0.0, "start_ms": 0.5, "end_ms": 40.0, "phase": "refill", "queue": 0, "missed": True}
-    ticks = [tick, {**tick, "k": 1, "scheduled_ms": 33.3, "start_ms": 40.0, "end_ms": 41.0, "phase": "step", "missed": False}]
+    ticks = [
+        tick,
+        {**tick, "k": 1, "scheduled_ms": 33.3, "start_ms": 40.0, "end_ms": 41.0, "phase": "step", "missed": False},
+    ]
     d["realtime"] = [
-        {"policy": "act", "mode": "sync", "hz": 30.0, "threshold": None, "aggregate": None, "source": "measured",
-         "status": "ok", "error": None, "summary": {"ticks": 2, "deadline_misses": 1, "longest_stall_ms": 40.0},
-         "ticks": ticks},
-        {"policy": "act", "mode": "async", "hz": 30.0, "threshold": 0.5, "aggregate": "weighted_average",
-         "source": "measured", "status": "ok", "error": None, "summary": {"ticks": 2, "starved_ticks": 1},
-         "ticks": [{**t, "phase": p} for t, p in zip(ticks, ("pop", "starved"))], "chunk_latencies_ms": [30.0]},
-        {"policy": "act", "mode": "remote", "hz": 30.0, "status": "ok", "summary": {"calls": 2, "overhead_median_ms": -0.1},
-         "round_trips_ms": [2.0, 3.0], "in_process_chunks_ms": [1.0, 1.5]},
+        {
+            "policy": "act",
+            "mode": "sync",
+            "hz": 30.0,
+            "threshold": None,
+            "aggregate": None,
+            "source": "measured",
+            "status": "ok",
+            "error": None,
+            "summary": {"ticks": 2, "deadline_misses": 1, "longest_stall_ms": 40.0},
+            "ticks": ticks,
+        },
+        {
+            "policy": "act",
+            "mode": "async",
+            "hz": 30.0,
+            "threshold": 0.5,
+            "aggregate": "weighted_average",
+            "source": "measured",
+            "status": "ok",
+            "error": None,
+            "summary": {"ticks": 2, "starved_ticks": 1},
+            "ticks": [{**t, "phase": p} for t, p in zip(ticks, ("pop", "starved"))],
+            "chunk_latencies_ms": [30.0],
+        },
+        {
+            "policy": "act",
+            "mode": "remote",
+            "hz": 30.0,
+            "status": "ok",
+            "summary": {"calls": 2, "overhead_median_ms": -0.1},
+            "round_trips_ms": [2.0, 3.0],
+            "in_process_chunks_ms": [1.0, 1.5],
+        },
     ]
     return d
 
@@ -280,8 +338,10 @@ def sweep_json(small: dict) -> dict:
     """A two-axis sweep (cameras x image size) of small_results.json's act."""
     d = copy.deepcopy(small)
     act = next(r for r in d["results"] if r["policy"] == "act")
-    d["run"]["sweep"] = {"axes": [{"name": "cameras", "values": ["1", "2"]},
-                                  {"name": "image_size", "values": ["224x224", "480x640"]}], "hz": 30.0}
+    d["run"]["sweep"] = {
+        "axes": [{"name": "cameras", "values": ["1", "2"]}, {"name": "image_size", "values": ["224x224", "480x640"]}],
+        "hz": 30.0,
+    }
     d["results"] = []
     for cameras in ("1", "2"):
         for size in ("224x224", "480x640"):

@@ -35,7 +35,11 @@ OFF = REF + torch.tensor([[0.0, 1.0], [0.5, 0.0], [0.0, 4.0]])  # |Δ| 0, 1, 0.5
 
 def _adapter(kind=LeRobotPolicy) -> LeRobotPolicy:
     specs = [InputSpec("observation.state", VECTOR, (2,))]
-    return kind(FAMILIES["act"], TinyAct(), specs, []) if kind is CheckpointPolicy else kind(FAMILIES["act"], TinyAct(), specs)
+    return (
+        kind(FAMILIES["act"], TinyAct(), specs, [])
+        if kind is CheckpointPolicy
+        else kind(FAMILIES["act"], TinyAct(), specs)
+    )
 
 
 def test_action_error_against_the_dataset_range_of_each_dimension():
@@ -61,8 +65,9 @@ def test_the_verdict_is_against_your_tolerance_when_given_else_the_variants_own(
     yours = measure.judge(REF, OFF, units, VARIANTS["bf16"], 0.2)
     assert yours["tolerance"] == 0.2 and yours["tolerance_given"] is True and yours["equivalent"] is True
     assert yours["weights"] == "random" and yours["units"] == "output" and yours["action_max_diff"] == 4.0
-    assert measure.miss_text({**own}) == ("relative error 0.13, 6.7x the tolerance 0.02; largest action "
-                                          "difference 4 (13 % of its range)")
+    assert measure.miss_text({**own}) == (
+        "relative error 0.13, 6.7x the tolerance 0.02; largest action difference 4 (13 % of its range)"
+    )
 
 
 class FakePostprocessor:
@@ -92,8 +97,10 @@ def test_a_postprocessor_that_does_not_load_leaves_the_output_units_with_a_warni
     said: list[str] = []
     units = accuracy.action_units(_adapter(CheckpointPolicy), "/ckpt/act", "cpu", warn=said.append)
     assert units.units == "output" and units.convert is None and units.weights == "checkpoint"
-    assert said == ["act: action differences in the policy's output units: its postprocessor did not load "
-                    "(OSError: no policy_postprocessor.json)"]
+    assert said == [
+        "act: action differences in the policy's output units: its postprocessor did not load "
+        "(OSError: no policy_postprocessor.json)"
+    ]
 
 
 def test_a_random_weight_policy_compares_its_output_and_says_so():
@@ -126,10 +133,17 @@ def test_a_run_judges_each_variant_by_your_tolerance(monkeypatch):
     monkeypatch.setattr(measure, "device_peaks", lambda device, clock: {"peak_flops": 1e9, "peak_bytes_per_s": 1e9})
     monkeypatch.setattr(measure, "precision_peaks", lambda device, clock, precisions: {"bf16": 2e9})
     monkeypatch.setattr(measure, "cpu_vector_flags", lambda: ["avx512f", "avx512_bf16"])
-    cfg = RunSettings(policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=["eager", "bf16"],
-                      tolerance=0.5)
-    results = run_benchmark(cfg, "cpu", clock=Clock(now=iter(range(10**6)).__next__), environment={},
-                            build=lambda name, profile, overrides, device, seed=0: _adapter(), warn=lambda line: None)
+    cfg = RunSettings(
+        policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=["eager", "bf16"], tolerance=0.5
+    )
+    results = run_benchmark(
+        cfg,
+        "cpu",
+        clock=Clock(now=iter(range(10**6)).__next__),
+        environment={},
+        build=lambda name, profile, overrides, device, seed=0: _adapter(),
+        warn=lambda line: None,
+    )
     eager, bf16 = results.results
     assert bf16.status == OK and bf16.equivalence["tolerance"] == 0.5 and bf16.equivalence["tolerance_given"]
     assert bf16.equivalence["weights"] == "random" and bf16.equivalence["units"] == "output"
@@ -141,30 +155,53 @@ def test_a_run_judges_each_variant_by_your_tolerance(monkeypatch):
 
 
 def _result(variant: str, rel: float, tol: float, given: bool, weights: str = "random") -> PolicyResult:
-    eq = {"max_abs_diff": rel, "rel_error": rel, "tolerance": tol, "equivalent": rel <= tol,
-          "action_max_diff": 0.031, "action_median_diff": 0.0042, "action_range": [2.5], "range_share": 0.0124,
-          "range_from": "reference chunk", "units": "output", "weights": weights,
-          **({"tolerance_given": True} if given else {})}
+    eq = {
+        "max_abs_diff": rel,
+        "rel_error": rel,
+        "tolerance": tol,
+        "equivalent": rel <= tol,
+        "action_max_diff": 0.031,
+        "action_median_diff": 0.0042,
+        "action_range": [2.5],
+        "range_share": 0.0124,
+        "range_from": "reference chunk",
+        "units": "output",
+        "weights": weights,
+        **({"tolerance_given": True} if given else {}),
+    }
     return PolicyResult("act", OK, samples=[Sample(0, REFILL, 10.0)], variant=variant, equivalence=eq)
 
 
 def _cells(text: str, row: str) -> list[str]:
     line = next(line for line in text.splitlines() if line.startswith(row))
-    return [c.strip() for c in line[len(row):].split("  ") if c.strip()]
+    return [c.strip() for c in line[len(row) :].split("  ") if c.strip()]
 
 
 def test_the_table_says_within_your_tolerance_or_by_how_much_it_misses():
-    rs = RunResults(dict(ENVIRONMENT), {"profile": {"name": "so100"}}, [
-        _result("eager", 0.0, 0.05, True), _result("openvino-bf16", 0.03, 0.05, True),
-        _result("bf16", 0.075, 0.05, True), _result("fp16", 0.03, 0.02, False)])
+    rs = RunResults(
+        dict(ENVIRONMENT),
+        {"profile": {"name": "so100"}},
+        [
+            _result("eager", 0.0, 0.05, True),
+            _result("openvino-bf16", 0.03, 0.05, True),
+            _result("bf16", 0.075, 0.05, True),
+            _result("fp16", 0.03, 0.02, False),
+        ],
+    )
     text = render_table(rs)
-    assert _cells(text, "Equivalent actions") == ["yes, within your 0.05", "yes, within your 0.05",
-                                                  "NO (1.5x over your 0.05): not a win", "NO (1.5x over 0.02): not a win"]
+    assert _cells(text, "Equivalent actions") == [
+        "yes, within your 0.05",
+        "yes, within your 0.05",
+        "NO (1.5x over your 0.05): not a win",
+        "NO (1.5x over 0.02): not a win",
+    ]
     assert _cells(text, "Action |Δ| max / median") == ["0.031 / 0.0042"] * 4
     assert _cells(text, "Action |Δ| max / range") == ["1.2 %"] * 4
-    note = ("ACT: action |Δ| against fp32 eager in the policy's output units (no dataset statistics to unnormalize "
-            "with); the share is of the span of eager's chunk; these accuracy figures are of random weights: a "
-            "trained checkpoint's (--policy-path) are what a deployment gets")
+    note = (
+        "ACT: action |Δ| against fp32 eager in the policy's output units (no dataset statistics to unnormalize "
+        "with); the share is of the span of eager's chunk; these accuracy figures are of random weights: a "
+        "trained checkpoint's (--policy-path) are what a deployment gets"
+    )
     assert note in text
     assert note.replace("|", "\\|") in render_markdown(rs)  # a Markdown note escapes its bars
 
@@ -174,8 +211,10 @@ def test_a_checkpoints_figures_are_not_said_to_be_of_random_weights():
     r.equivalence.update(units="action", range_from="dataset statistics")
     text = render_table(RunResults(dict(ENVIRONMENT), {"profile": {"name": "so100"}}, [r]))
     assert "random weights" not in text
-    assert ("ACT: action |Δ| against fp32 eager in action units, after the checkpoint's postprocessor; the share is "
-            "of each dimension's range in the dataset statistics") in text
+    assert (
+        "ACT: action |Δ| against fp32 eager in action units, after the checkpoint's postprocessor; the share is "
+        "of each dimension's range in the dataset statistics"
+    ) in text
 
 
 def test_an_old_files_equivalence_has_no_action_rows():

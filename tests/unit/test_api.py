@@ -16,8 +16,15 @@ def test_all_names_exactly_the_api():
 
 def test_run_returns_figures_at_hand_and_a_short_repr(tmp_path):
     path = tmp_path / "r.json"
-    results = policybench.run(["noop"], device="cpu", refills=3, warmup=1, isolate=False,
-                              overrides={"noop.chunk_size": 10}, json_path=str(path))
+    results = policybench.run(
+        ["noop"],
+        device="cpu",
+        refills=3,
+        warmup=1,
+        isolate=False,
+        overrides={"noop.chunk_size": 10},
+        json_path=str(path),
+    )
     act = results["noop"]
     assert act.ok and act.refill.count == 3 and act.step.count == 27
     assert act.refill.median_ms == results.raw.results[0].summary()["refill"]["median_ms"]
@@ -83,7 +90,9 @@ def test_compare_says_whether_it_regressed_and_simulate_gives_the_verdict():
     worse = policybench.compare(base, slower)
     assert worse.regressed and "regressed" in repr(worse) and "slower" in str(worse)
     five = Results(run_results([ok_result("act", chunk=4, cycles=5, refill_ms=8.0, step_ms=1.0, cold_ms=8.0)]))
-    assert not policybench.compare(base, five).regressed and "not called: too few samples" in str(policybench.compare(base, five))
+    assert not policybench.compare(base, five).regressed and "not called: too few samples" in str(
+        policybench.compare(base, five)
+    )
     verdict = policybench.simulate_realtime(base, hz=[30, 100, 300])
     assert verdict.highest[0].policy == "act" and verdict.highest[0].sync_hz == 100
     with pytest.raises(ValueError, match="hz must be positive"):
@@ -126,13 +135,16 @@ def test_sweep_and_realtime_take_keywords_and_their_errors_name_them():
         api.sweep(["noop"], {"threads": [1, 2]}, hz=0, device="cpu")
 
 
-@pytest.mark.parametrize(("function", "keywords", "message"), [
-    ("realtime", {"image_size": "0x5"}, "^image_size must be HEIGHTxWIDTH"),
-    ("realtime", {"state_dim": 0}, "^state_dim must be from 1"),
-    ("realtime", {"action_dim": 0}, "^action_dim must be from 1"),
-    ("sweep", {"state_dim": 0, "axes": {"threads": [1, 2]}}, "^state_dim must be from 1"),
-    ("sweep", {"action_dim": 0, "axes": {"threads": [1, 2]}}, "^action_dim must be from 1"),
-])
+@pytest.mark.parametrize(
+    ("function", "keywords", "message"),
+    [
+        ("realtime", {"image_size": "0x5"}, "^image_size must be HEIGHTxWIDTH"),
+        ("realtime", {"state_dim": 0}, "^state_dim must be from 1"),
+        ("realtime", {"action_dim": 0}, "^action_dim must be from 1"),
+        ("sweep", {"state_dim": 0, "axes": {"threads": [1, 2]}}, "^state_dim must be from 1"),
+        ("sweep", {"action_dim": 0, "axes": {"threads": [1, 2]}}, "^action_dim must be from 1"),
+    ],
+)
 def test_realtime_and_sweep_take_the_robot_as_their_commands_do(function, keywords, message):
     from policybench import api
 

@@ -10,8 +10,13 @@ from fakes import ENVIRONMENT, FakePolicy, FakeTime, ok_result, run_results
 
 from policybench.anatomy import Component
 from policybench.anatomy.ledger import Ledger, instrumented, resolve
-from policybench.measure.breakdown import (BREAKDOWN_REFILLS, NO_DEFINITION, component_costs, measure_breakdown,
-                                         unsplittable)
+from policybench.measure.breakdown import (
+    BREAKDOWN_REFILLS,
+    NO_DEFINITION,
+    component_costs,
+    measure_breakdown,
+    unsplittable,
+)
 from policybench.anatomy.spec import forward_of
 from policybench.anatomy.summary import REST, breakdown_warnings, split
 from policybench.errors import UsageError
@@ -80,7 +85,9 @@ def test_split_is_exact_and_the_rest_is_its_own_row(deferred):
         assert refill == {"total_ms": 968.75, "ms": EXACT_MS, "calls": EXACT_CALLS}
     s = split(bd)
     assert [(p.name, p.median_ms, p.calls) for p in s.parts] == [
-        *((n, ms, EXACT_CALLS[n]) for n, ms in EXACT_MS.items()), (REST, 31.25, None)]
+        *((n, ms, EXACT_CALLS[n]) for n, ms in EXACT_MS.items()),
+        (REST, 31.25, None),
+    ]
     assert s.refill_ms == 968.75 and s.coverage == 937.5 / 968.75
     assert s.parts[0].repeat == "per camera" and s.parts[0].share == 500.0 / 968.75
     assert "cost" not in bd  # not a torch module: no FLOPs to count
@@ -91,17 +98,19 @@ def test_breakdown_refills_come_after_the_timed_ones_and_leave_them_as_they_were
     def measure(breakdown: bool):
         time = FakeTime()
         policy = SplitPolicy(time)
-        cfg = RunSettings(policies=["fake"], profile=PROFILES["so100"], refills=2, warmup=1, max_seconds=100.0,
-                          breakdown=breakdown)
-        results = run_benchmark(cfg, "cpu", clock=time.clock(), environment=dict(ENVIRONMENT),
-                                build=lambda *args, **kwargs: policy)
+        cfg = RunSettings(
+            policies=["fake"], profile=PROFILES["so100"], refills=2, warmup=1, max_seconds=100.0, breakdown=breakdown
+        )
+        results = run_benchmark(
+            cfg, "cpu", clock=time.clock(), environment=dict(ENVIRONMENT), build=lambda *args, **kwargs: policy
+        )
         return results.results[0], policy
 
     plain, plain_policy = measure(False)
     split_run, split_policy = measure(True)
     assert split_run.samples == plain.samples and not plain.breakdown
     assert split_policy.calls[: len(plain_policy.calls)] == plain_policy.calls
-    assert split_policy.calls[len(plain_policy.calls):] == [REFILL] * BREAKDOWN_REFILLS
+    assert split_policy.calls[len(plain_policy.calls) :] == [REFILL] * BREAKDOWN_REFILLS
     assert len(split_run.breakdown["refills"]) == BREAKDOWN_REFILLS
     assert "decoder" not in vars(split_policy.decoder) and "forward" not in vars(split_policy.decoder)
 
@@ -112,16 +121,17 @@ def test_coverage_under_80_percent_is_a_warning_naming_the_rest():
     s = split(bd)
     assert s.rest.median_ms == 1000.0 and s.coverage == 937.5 / 1937.5
     lines = breakdown_warnings("fake", bd)
-    assert lines == [f"fake: warning: --breakdown: the components cover 48 % of the refill; the {REST} rest is "
-                     "1000 ms (52 %), time spent outside every component"]
+    assert lines == [
+        f"fake: warning: --breakdown: the components cover 48 % of the refill; the {REST} rest is "
+        "1000 ms (52 %), time spent outside every component"
+    ]
     assert "under 80 %" in "\n".join(render_breakdown(run_results([_ok("fake", bd)])))
 
 
 def test_a_policy_without_a_definition_is_timed_whole_with_one_line():
     time = FakeTime()
     bd = measure_breakdown(FakePolicy(time), {}, time.clock(), "cpu", 0, refills=2)
-    assert bd == {"components": [], "note": NO_DEFINITION,
-                  "refills": [{"total_ms": 1000.0, "ms": {}, "calls": {}}] * 2}
+    assert bd == {"components": [], "note": NO_DEFINITION, "refills": [{"total_ms": 1000.0, "ms": {}, "calls": {}}] * 2}
     s = split(bd)
     assert [(p.name, p.median_ms, p.share) for p in s.parts] == [(REST, 1000.0, 1.0)] and s.coverage is None
     assert breakdown_warnings("fake", bd) == [f"fake: --breakdown: {NO_DEFINITION}"]
@@ -132,8 +142,9 @@ def test_components_this_policy_lacks_are_named_and_counted_in_the_rest():
     missing = Component("vision", lambda p: [forward_of(p.vision)])
     bd = measure_breakdown(SplitPolicy(time, components=(*COMPONENTS, missing)), {}, time.clock(), "cpu", 0, refills=1)
     assert bd["missing"] == ["vision"] and bd["refills"][0]["ms"] == EXACT_MS
-    assert breakdown_warnings("fake", bd) == [f"fake: --breakdown: vision not found in this policy: its time is in "
-                                              f"the {REST} rest"]
+    assert breakdown_warnings("fake", bd) == [
+        f"fake: --breakdown: vision not found in this policy: its time is in the {REST} rest"
+    ]
 
 
 def test_wrappers_are_removed_after_the_breakdown_even_on_error():
@@ -202,8 +213,10 @@ def test_each_component_has_its_flops_and_weight_bytes():
     policy = TinyPolicy(time)
     found, _ = resolve(*policy.anatomy())
     cost = component_costs(policy, {}, policy.model, found, 0, "cpu")
-    assert cost == {"a": {"flops": 64.0, "weight_bytes_read": 128.0},
-                    "": {"flops": 32.0, "weight_bytes_read": 96.0}}  # b and two rows of e
+    assert cost == {
+        "a": {"flops": 64.0, "weight_bytes_read": 128.0},
+        "": {"flops": 32.0, "weight_bytes_read": 96.0},
+    }  # b and two rows of e
     assert policy.queued_actions() == 0
 
 
@@ -222,13 +235,16 @@ def test_the_breakdown_survives_the_results_file_and_an_old_file_has_none():
     assert "breakdown" not in plain and PolicyResult.from_json(plain).breakdown == {}
 
 
-@pytest.mark.parametrize("bad, where", [
-    ({"refills": [{"total_ms": -1.0}]}, "breakdown.refills[0].total_ms"),
-    ({"components": [{"name": "a"}], "refills": [{"total_ms": 1.0, "ms": {"b": 1.0}}]}, "not among"),
-    ({"refills": [{"total_ms": 1.0, "calls": {"a": 0.5}}]}, "breakdown.refills[0].calls.a"),
-    ({"cost": {"a": {"flops": "many"}}}, "breakdown.cost.a.flops"),
-    ({"refills": "all"}, "breakdown.refills"),
-])
+@pytest.mark.parametrize(
+    "bad, where",
+    [
+        ({"refills": [{"total_ms": -1.0}]}, "breakdown.refills[0].total_ms"),
+        ({"components": [{"name": "a"}], "refills": [{"total_ms": 1.0, "ms": {"b": 1.0}}]}, "not among"),
+        ({"refills": [{"total_ms": 1.0, "calls": {"a": 0.5}}]}, "breakdown.refills[0].calls.a"),
+        ({"cost": {"a": {"flops": "many"}}}, "breakdown.cost.a.flops"),
+        ({"refills": "all"}, "breakdown.refills"),
+    ],
+)
 def test_a_bad_breakdown_in_a_file_is_one_error_naming_it(bad, where):
     d = _ok("act", {}).to_json()
     d["breakdown"] = bad
@@ -240,8 +256,12 @@ def test_the_block_shows_each_component_its_floor_and_a_matching_anchor():
     parts = ("vision encoder", "language embedding", "prefix forward (VLM)", "denoising step", "action projection")
     refill = {"total_ms": 100.0, "ms": dict(zip(parts, (16.0, 2.0, 30.0, 24.0, 4.0))), "calls": dict.fromkeys(parts, 1)}
     cost = {p: {"flops": 2e9, "weight_bytes_read": 1e9, "floor_ms": 8.0} for p in parts}
-    bd = {"components": [{"name": p, "repeat": ""} for p in parts], "refills": [refill], "cost": cost,
-          "unattributed_cost": {"flops": 0.0, "weight_bytes_read": 0.0, "floor_ms": 0.0}}
+    bd = {
+        "components": [{"name": p, "repeat": ""} for p in parts],
+        "refills": [refill],
+        "cost": cost,
+        "unattributed_cost": {"flops": 0.0, "weight_bytes_read": 0.0, "floor_ms": 0.0},
+    }
     views = {"inputs": {f"observation.images.{k}": [3, 224, 224] for k in "abc"}, "inference_steps": 10}
     text = "\n".join(render_breakdown(run_results([_ok("pi0", bd, config=views)])))
     assert "vision encoder" in text and "2 x" in text and "100 %" in text and "unattributed" in text
@@ -262,10 +282,17 @@ def test_a_failed_breakdown_keeps_the_timed_figures_and_says_why():
     time = FakeTime()
     policy = BrokenAnatomy(time)
     lines: list[str] = []
-    cfg = RunSettings(policies=["fake"], profile=PROFILES["so100"], refills=2, warmup=1, max_seconds=100.0,
-                      breakdown=True)
-    (r,) = run_benchmark(cfg, "cpu", clock=time.clock(), environment=dict(ENVIRONMENT),
-                         build=lambda *args, **kwargs: policy, warn=lines.append).results
+    cfg = RunSettings(
+        policies=["fake"], profile=PROFILES["so100"], refills=2, warmup=1, max_seconds=100.0, breakdown=True
+    )
+    (r,) = run_benchmark(
+        cfg,
+        "cpu",
+        clock=time.clock(),
+        environment=dict(ENVIRONMENT),
+        build=lambda *args, **kwargs: policy,
+        warn=lines.append,
+    ).results
     assert r.status == "ok" and r.summary()["refill"]["count"] == 2 and r.breakdown == {}
     assert lines == ["fake: warning: --breakdown failed, the timed figures stand: RuntimeError: no such module"]
 
@@ -273,9 +300,11 @@ def test_a_failed_breakdown_keeps_the_timed_figures_and_says_why():
 def test_a_results_file_keeps_only_the_breakdown_fields_it_knows():
     from policybench.schema import read_breakdown
 
-    sent = {"components": [{"name": "encoder", "repeat": ""}],
-            "refills": [{"total_ms": 2.0, "ms": {"encoder": 1.5}, "calls": {"encoder": 1}}],
-            "payload": {"deep": [[[["anything"]]]]}}
+    sent = {
+        "components": [{"name": "encoder", "repeat": ""}],
+        "refills": [{"total_ms": 2.0, "ms": {"encoder": 1.5}, "calls": {"encoder": 1}}],
+        "payload": {"deep": [[[["anything"]]]]},
+    }
     read = read_breakdown(sent, "results[0].breakdown")
     assert "payload" not in read
     assert read["refills"] == [{"total_ms": 2.0, "ms": {"encoder": 1.5}, "calls": {"encoder": 1}}]

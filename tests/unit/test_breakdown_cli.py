@@ -16,11 +16,18 @@ from policybench.report.table import render_table
 from policybench.settings import RunSettings
 
 PARTS = ("backbone", "transformer encoder")
-BREAKDOWN = {"components": [{"name": "backbone", "repeat": "per camera"}, {"name": "transformer encoder", "repeat": ""}],
-             "refills": [{"total_ms": 8.0, "ms": {"backbone": 4.0, "transformer encoder": 3.0},
-                          "calls": {"backbone": 2, "transformer encoder": 1}}],
-             "cost": {p: {"flops": 1e9, "weight_bytes_read": 1e6, "floor_ms": 0.5} for p in PARTS},
-             "unattributed_cost": {"flops": 0.0, "weight_bytes_read": 0.0, "floor_ms": 0.0}}
+BREAKDOWN = {
+    "components": [{"name": "backbone", "repeat": "per camera"}, {"name": "transformer encoder", "repeat": ""}],
+    "refills": [
+        {
+            "total_ms": 8.0,
+            "ms": {"backbone": 4.0, "transformer encoder": 3.0},
+            "calls": {"backbone": 2, "transformer encoder": 1},
+        }
+    ],
+    "cost": {p: {"flops": 1e9, "weight_bytes_read": 1e6, "floor_ms": 0.5} for p in PARTS},
+    "unattributed_cost": {"flops": 0.0, "weight_bytes_read": 0.0, "floor_ms": 0.0},
+}
 
 
 def _results():
@@ -51,8 +58,24 @@ def test_without_the_flag_nothing_changes(tmp_path, capsys):
 
 def test_sweep_takes_the_flag_at_each_point(tmp_path, capsys):
     path = tmp_path / "s.json"
-    code = main(["sweep", "--policies", "noop", "--device", "cpu", "--cameras", "1,2", "--refills", "1",
-                 "--warmup", "0", "--breakdown", "--json", str(path)])
+    code = main(
+        [
+            "sweep",
+            "--policies",
+            "noop",
+            "--device",
+            "cpu",
+            "--cameras",
+            "1,2",
+            "--refills",
+            "1",
+            "--warmup",
+            "0",
+            "--breakdown",
+            "--json",
+            str(path),
+        ]
+    )
     capsys.readouterr()
     assert code == 0
     assert [r["breakdown"]["note"] for r in json.loads(path.read_text())["results"]] == [NO_DEFINITION] * 2
@@ -65,16 +88,19 @@ def test_the_field_has_its_flag_and_defaults_off():
 def test_table_markdown_html_and_plots_show_the_block():
     results = _results()
     table = render_table(results)
-    assert ("ACT: refill median 8.00 ms over 1 breakdown refills (timed refills: 8.00 ms); the components cover 88 %"
-            in table)
+    assert (
+        "ACT: refill median 8.00 ms over 1 breakdown refills (timed refills: 8.00 ms); the components cover 88 %"
+        in table
+    )
     assert "2 (per camera)" in table and "8 x" in table and "unattributed" in table
     md = render_markdown(results)
     assert "| backbone | 2 (per camera) | 4.00 | 50.0 % | 1 | 0.001 | 0.500 | 8 x |" in md
     assert "| unattributed | - | 1.00 | 12.5 % |" in md
     assert "<td>transformer encoder</td>" in render_html(results, pngs={})
     pngs = render_pngs(results)
-    assert pngs["breakdown"].startswith(b"\x89PNG") and "breakdown" not in render_pngs(run_results([ok_result(
-        "act", 5, 2, 8.0, 1.0, 20.0)]))
+    assert pngs["breakdown"].startswith(b"\x89PNG") and "breakdown" not in render_pngs(
+        run_results([ok_result("act", 5, 2, 8.0, 1.0, 20.0)])
+    )
 
 
 def test_the_figure_has_a_panel_per_policy_and_its_variants_side_by_side():

@@ -16,8 +16,11 @@ from policybench.checkpoint_guard import (
     remote_code,
 )
 
-STEP = {"registry_name": "normalizer_processor", "config": {"eps": 1e-8},
-        "state_file": "policy_preprocessor_step_0_normalizer_processor.safetensors"}
+STEP = {
+    "registry_name": "normalizer_processor",
+    "config": {"eps": 1e-8},
+    "state_file": "policy_preprocessor_step_0_normalizer_processor.safetensors",
+}
 
 
 def checkpoint(folder, config=None, steps=None):
@@ -88,12 +91,15 @@ def test_words_are_not_paths_even_when_a_folder_has_that_name(tmp_path, monkeypa
     check_checkpoint(checkpoint(tmp_path / "ckpt", config={"type": "act", "device": "act"}), (), False)
 
 
-@pytest.mark.parametrize("config, fragment", [
-    ({"type": "act", "auto_map": {"AutoTokenizer": "x.Tok"}}, "config.json: auto_map names Python code"),
-    ({"type": "act", "vision": {"trust_remote_code": True}}, "config.json: vision.trust_remote_code is true"),
-    ({"type": "act", "pretrained_path": "weights.pt"}, "names pickled data"),
-    ({"type": "act", "hook": "evil.py"}, "names a code file"),
-])
+@pytest.mark.parametrize(
+    "config, fragment",
+    [
+        ({"type": "act", "auto_map": {"AutoTokenizer": "x.Tok"}}, "config.json: auto_map names Python code"),
+        ({"type": "act", "vision": {"trust_remote_code": True}}, "config.json: vision.trust_remote_code is true"),
+        ({"type": "act", "pretrained_path": "weights.pt"}, "names pickled data"),
+        ({"type": "act", "hook": "evil.py"}, "names a code file"),
+    ],
+)
 def test_configs_that_ask_for_code_or_pickles_are_refused(tmp_path, config, fragment):
     assert fragment in refused(checkpoint(tmp_path / "ckpt", config=config))
 

@@ -41,8 +41,11 @@ def test_a_value_the_checkpoints_config_rejects_is_a_usage_error(tmp_path):
 
 def test_a_value_of_the_wrong_kind_or_an_unknown_field_is_refused_too(tmp_path):
     folder = str(act_checkpoint(tmp_path / "ckpt"))
-    with pytest.raises(SettingsError, match=r"act.n_action_steps=2.5 \(for the checkpoint .*\): n_action_steps "
-                                            "takes an integer, got 2.5"):
+    with pytest.raises(
+        SettingsError,
+        match=r"act.n_action_steps=2.5 \(for the checkpoint .*\): n_action_steps "
+        "takes an integer, got 2.5",
+    ):
         policies.check_override_values(folder, {"n_action_steps": 2.5})
     with pytest.raises(SettingsError, match="unknown field 'n_steps' of its act config; valid fields: chunk_size, "):
         policies.check_override_values(folder, {"n_steps": 5})
@@ -59,7 +62,13 @@ def test_the_command_line_refuses_it_before_anything_is_built(tmp_path, capsys, 
         raise AssertionError("the --set was not refused: the run went on to measure")
 
     monkeypatch.setattr(policybench.api, "measure", measured)
-    line = assert_one_error_line(capsys, policybench.cli.main(
-        ["run", "--policy-path", str(folder), "--set", "act.n_action_steps=200", "--device", "cpu"]))
-    assert line == (f"policybench: error: --set act.n_action_steps=200 (for the checkpoint {folder}): {ACT_RULE}. "
-                    "Got 200 for `n_action_steps` and 100 for `chunk_size`.")
+    line = assert_one_error_line(
+        capsys,
+        policybench.cli.main(
+            ["run", "--policy-path", str(folder), "--set", "act.n_action_steps=200", "--device", "cpu"]
+        ),
+    )
+    assert line == (
+        f"policybench: error: --set act.n_action_steps=200 (for the checkpoint {folder}): {ACT_RULE}. "
+        "Got 200 for `n_action_steps` and 100 for `chunk_size`."
+    )

@@ -14,28 +14,53 @@ NO_CUDA = not torch.cuda.is_available()
 
 # {tmp} stands for the test's tmp_path
 BAD_INPUT = {
-    "unknown policy": (["run", "--policies", "noop,nope"], "unknown policy 'nope'; known policies: " + ", ".join(known_names())),
-    "malformed --set": (["run", "--policies", "noop", "--set", "noop-chunk"], "--set must look like POLICY.FIELD=VALUE"),
-    "malformed --image-size": (["run", "--policies", "noop", "--image-size", "480"], "--image-size must be HEIGHTxWIDTH"),
+    "unknown policy": (
+        ["run", "--policies", "noop,nope"],
+        "unknown policy 'nope'; known policies: " + ", ".join(known_names()),
+    ),
+    "malformed --set": (
+        ["run", "--policies", "noop", "--set", "noop-chunk"],
+        "--set must look like POLICY.FIELD=VALUE",
+    ),
+    "malformed --image-size": (
+        ["run", "--policies", "noop", "--image-size", "480"],
+        "--image-size must be HEIGHTxWIDTH",
+    ),
     "refills 0": (["run", "--policies", "noop", "--refills", "0"], "--refills must be positive, got 0"),
     "refills not a number": (["run", "--policies", "noop", "--refills", "ten"], "expected an integer, got 'ten'"),
     "max-seconds -1": (["run", "--policies", "noop", "--max-seconds", "-1"], "--max-seconds must be positive, got -1"),
     "processes 0": (["run", "--policies", "noop", "--processes", "0"], "--processes must be a positive count, got 0"),
     "processes not a number": (["run", "--policies", "noop", "--processes", "two"], "expected an integer, got 'two'"),
-    "processes in-process": (["run", "--policies", "noop", "--processes", "2", "--in-process"],
-                             "--processes 2 measures each policy in fresh child processes; it cannot run in this "
-                             "process: drop --in-process"),
-    "precision 2": (["run", "--policies", "noop", "--refills", "auto", "--precision", "2"],
-                    "--precision must be a share from above 0 to below 1 (0.02 is 2 %), got 2"),
-    "sweep processes 0": (["sweep", "--policies", "noop", "--set", "noop.chunk_size=2,4", "--processes", "0"],
-                          "--processes must be a positive count, got 0"),
-    "sweep precision -1": (["sweep", "--policies", "noop", "--set", "noop.chunk_size=2,4", "--precision", "-1"],
-                           "--precision must be a share from above 0 to below 1"),
-    "unknown profile": (["run", "--policies", "noop", "--profile", "mars"], "unknown profile 'mars'; known profiles: seed, so100, aloha, pusht"),
+    "processes in-process": (
+        ["run", "--policies", "noop", "--processes", "2", "--in-process"],
+        "--processes 2 measures each policy in fresh child processes; it cannot run in this process: drop --in-process",
+    ),
+    "precision 2": (
+        ["run", "--policies", "noop", "--refills", "auto", "--precision", "2"],
+        "--precision must be a share from above 0 to below 1 (0.02 is 2 %), got 2",
+    ),
+    "sweep processes 0": (
+        ["sweep", "--policies", "noop", "--set", "noop.chunk_size=2,4", "--processes", "0"],
+        "--processes must be a positive count, got 0",
+    ),
+    "sweep precision -1": (
+        ["sweep", "--policies", "noop", "--set", "noop.chunk_size=2,4", "--precision", "-1"],
+        "--precision must be a share from above 0 to below 1",
+    ),
+    "unknown profile": (
+        ["run", "--policies", "noop", "--profile", "mars"],
+        "unknown profile 'mars'; known profiles: seed, so100, aloha, pusht",
+    ),
     "json in missing folder": (["run", "--policies", "noop", "--json", "{tmp}/missing/r.json"], "does not exist"),
     "json is a folder": (["run", "--policies", "noop", "--json", "{tmp}"], "is a folder"),
-    "unknown noop field": (["run", "--policies", "noop", "--set", "noop.bogus=1"], "unknown field 'bogus' for noop; valid fields: chunk_size"),
-    "set for a policy not run": (["run", "--policies", "noop", "--set", "act.chunk_size=3"], "'act' is not among --policies"),
+    "unknown noop field": (
+        ["run", "--policies", "noop", "--set", "noop.bogus=1"],
+        "unknown field 'bogus' for noop; valid fields: chunk_size",
+    ),
+    "set for a policy not run": (
+        ["run", "--policies", "noop", "--set", "act.chunk_size=3"],
+        "'act' is not among --policies",
+    ),
     "unknown option": (["run", "--policies", "noop", "--bogus"], "unrecognized arguments: --bogus"),
     "unknown command": (["bench"], "invalid choice: 'bench'"),
     "verify unknown policy": (["verify", "--policies", "nope"], "unknown policy 'nope'"),
@@ -55,12 +80,16 @@ def test_json_folder_is_not_created(tmp_path, capsys):
 
 @pytest.mark.skipif(not NO_CUDA, reason="CUDA is available here")
 def test_cuda_without_a_gpu(capsys):
-    line = assert_one_error_line(capsys, main(["run", "--policies", "noop", "--device", "cuda"]), "device 'cuda' is not available")
+    line = assert_one_error_line(
+        capsys, main(["run", "--policies", "noop", "--device", "cuda"]), "device 'cuda' is not available"
+    )
     assert "--device cpu" in line
 
 
 def test_unknown_lerobot_field_names_the_valid_ones(capsys):
-    line = assert_one_error_line(capsys, main(["run", "--policies", "act", "--set", "act.bogus=1"]), "unknown field 'bogus' for act")
+    line = assert_one_error_line(
+        capsys, main(["run", "--policies", "act", "--set", "act.bogus=1"]), "unknown field 'bogus' for act"
+    )
     assert "chunk_size" in line and "n_action_steps" in line
 
 
@@ -103,8 +132,24 @@ def test_no_command_prints_help(capsys):
 
 def test_processes_keep_each_process_samples_in_the_results_file(tmp_path, capsys):
     path = tmp_path / "r.json"
-    code = main(["run", "--policies", "noop", "--device", "cpu", "--refills", "2", "--warmup", "0",
-                 "--processes", "2", "--json", str(path), "--quiet"])
+    code = main(
+        [
+            "run",
+            "--policies",
+            "noop",
+            "--device",
+            "cpu",
+            "--refills",
+            "2",
+            "--warmup",
+            "0",
+            "--processes",
+            "2",
+            "--json",
+            str(path),
+            "--quiet",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     data = json.loads(path.read_text())
     assert data["run"]["processes"] == 2
@@ -115,8 +160,25 @@ def test_processes_keep_each_process_samples_in_the_results_file(tmp_path, capsy
 
 def test_refills_auto_measures_until_precise(tmp_path, capsys):
     path = tmp_path / "r.json"
-    code = main(["run", "--policies", "noop", "--device", "cpu", "--refills", "auto", "--precision", "0.5",
-                 "--max-seconds", "5", "--json", str(path), "--quiet", "--in-process"])
+    code = main(
+        [
+            "run",
+            "--policies",
+            "noop",
+            "--device",
+            "cpu",
+            "--refills",
+            "auto",
+            "--precision",
+            "0.5",
+            "--max-seconds",
+            "5",
+            "--json",
+            str(path),
+            "--quiet",
+            "--in-process",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     data = json.loads(path.read_text())
     assert data["run"]["refills"] == "auto" and data["run"]["precision"] == 0.5

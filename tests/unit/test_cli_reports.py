@@ -25,8 +25,15 @@ def files(tmp_path):
     not_results.write_text("[1, 2]")
     regular = tmp_path / "file.txt"
     regular.write_text("x")
-    return {"tmp": str(tmp_path), "missing": str(tmp_path / "nope.json"), "corrupt": str(corrupt),
-            "v3": str(other), "list": str(not_results), "file": str(regular), "small": SMALL}
+    return {
+        "tmp": str(tmp_path),
+        "missing": str(tmp_path / "nope.json"),
+        "corrupt": str(corrupt),
+        "v3": str(other),
+        "list": str(not_results),
+        "file": str(regular),
+        "small": SMALL,
+    }
 
 
 # argv with {name} standing for files[name]; the text the error line must hold
@@ -41,15 +48,24 @@ BAD_INPUT = {
     "report corrupt json": (["report", "{corrupt}"], "corrupt.json: not a JSON results file"),
     "report other schema": (["report", "{v3}"], "schema_version 3; this policybench reads 1 and 2"),
     "report output under a file": (["report", "{small}", "-o", "{file}/sub/out.md"], "-o {file}/sub/out.md"),
-    "report csv under a file": (["report", "{small}", "--format", "csv", "-o", "{file}/sub/out.csv"], "-o {file}/sub/out.csv"),
+    "report csv under a file": (
+        ["report", "{small}", "--format", "csv", "-o", "{file}/sub/out.csv"],
+        "-o {file}/sub/out.csv",
+    ),
     "report output is a folder": (["report", "{small}", "-o", "{tmp}"], "is a folder"),
     "report format xml": (["report", "{small}", "--format", "xml"], "invalid choice: 'xml'"),
     "compare missing base": (["compare", "{missing}", "{small}"], "nope.json: no such file"),
     "compare missing new": (["compare", "{small}", "{missing}"], "nope.json: no such file"),
     "compare corrupt json": (["compare", "{small}", "{corrupt}"], "corrupt.json: not a JSON results file"),
     "compare other schema": (["compare", "{v3}", "{small}"], "schema_version 3; this policybench reads 1 and 2"),
-    "compare bad min-change": (["compare", "{small}", "{small}", "--min-change", "abc"], "--min-change must be a percentage"),
-    "compare negative min-change": (["compare", "{small}", "{small}", "--min-change=-5%"], "--min-change must be between"),
+    "compare bad min-change": (
+        ["compare", "{small}", "{small}", "--min-change", "abc"],
+        "--min-change must be a percentage",
+    ),
+    "compare negative min-change": (
+        ["compare", "{small}", "{small}", "--min-change=-5%"],
+        "--min-change must be between",
+    ),
 }
 
 
@@ -75,7 +91,9 @@ def test_plot_with_nothing_to_plot(tmp_path, capsys):
     data["results"] = [r for r in data["results"] if r["status"] != "ok"]
     path = tmp_path / "failed.json"
     path.write_text(json.dumps(data))
-    assert_one_error_line(capsys, main(["plot", str(path), "-o", str(tmp_path / "p")]), "no policy with samples to plot")
+    assert_one_error_line(
+        capsys, main(["plot", str(path), "-o", str(tmp_path / "p")]), "no policy with samples to plot"
+    )
     assert not (tmp_path / "p").exists()  # nothing is created when there is nothing to plot
 
 

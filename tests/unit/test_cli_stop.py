@@ -60,17 +60,24 @@ def test_a_full_disk_prints_the_table_and_keeps_the_previous_file(tmp_path, caps
     # stderr is no terminal here: the steps, each a line as it starts (progress.RunOutput; a slow one's
     # heartbeat, "noop: building ... 10 s", left out), then the error alone
     lines = [re.sub(r"\d+\.\d s", "T s", line) for line in err.splitlines() if not re.search(r" \.\.\. \d+ s$", line)]
-    assert lines == ["noop: building", "noop: built in T s (0.0 M params), measuring", "noop: first call",
-                     "noop: warm-up", "noop: measuring", "noop: 100 calls, 2 refills in T s",
-                     f"policybench: error: {path}: cannot write the results file (No space left on device); "
-                     "the file there is unchanged"]
+    assert lines == [
+        "noop: building",
+        "noop: built in T s (0.0 M params), measuring",
+        "noop: first call",
+        "noop: warm-up",
+        "noop: measuring",
+        "noop: 100 calls, 2 refills in T s",
+        f"policybench: error: {path}: cannot write the results file (No space left on device); "
+        "the file there is unchanged",
+    ]
     assert os.listdir(tmp_path) == ["r.json"] and json.loads(path.read_text()) == {"previous": True}
 
 
 def test_a_full_disk_after_a_simulation_prints_the_verdict(tmp_path, capsys, monkeypatch):
     source = tmp_path / "r.json"
-    write_results(run_results([ok_result("act", chunk=10, cycles=3, refill_ms=100.0, step_ms=1.0, cold_ms=300.0)]),
-                  str(source))
+    write_results(
+        run_results([ok_result("act", chunk=10, cycles=3, refill_ms=100.0, step_ms=1.0, cold_ms=300.0)]), str(source)
+    )
     full_disk(monkeypatch)
     code = main(["realtime", "--simulate", str(source), "--ticks", "20", "--json", str(tmp_path / "sim.json")])
     out, err = capsys.readouterr()
@@ -89,8 +96,24 @@ def test_a_signal_during_the_remote_round_trips_keeps_the_paced_runs(tmp_path, c
     monkeypatch.setattr(live, "measure_remote", measure_remote)
     path = tmp_path / "rt.json"
     # --in-process: the paced loops run here, where measure_remote is replaced (a child runs them by default)
-    assert main(["realtime", "--policies", "noop", "--remote", "--hz", "200", "--ticks", "10", "--json", str(path),
-                 "--in-process"]) == code
+    assert (
+        main(
+            [
+                "realtime",
+                "--policies",
+                "noop",
+                "--remote",
+                "--hz",
+                "200",
+                "--ticks",
+                "10",
+                "--json",
+                str(path),
+                "--in-process",
+            ]
+        )
+        == code
+    )
     out, err = capsys.readouterr()
     rows = [line.split()[:3] for line in out.splitlines()[2:5]]
     assert rows == [["noop", "sync", "200"], ["noop", "async", "g=0.5"], ["noop", "remote", "200"]]

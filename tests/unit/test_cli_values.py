@@ -10,11 +10,14 @@ from policybench.results import OK, PolicyResult, RunResults, write_results
 from policybench.samples import REFILL, Sample
 
 
-@pytest.mark.parametrize("setting, fragment", [
-    ("act.chunk_size=abc", "--set act.chunk_size='abc'"),
-    ("act.n_action_steps=200", "Got 200 for `n_action_steps` and 100 for `chunk_size`"),
-    ("noop.chunk_size=0", "noop.chunk_size must be a positive integer, got 0"),
-])
+@pytest.mark.parametrize(
+    "setting, fragment",
+    [
+        ("act.chunk_size=abc", "--set act.chunk_size='abc'"),
+        ("act.n_action_steps=200", "Got 200 for `n_action_steps` and 100 for `chunk_size`"),
+        ("noop.chunk_size=0", "noop.chunk_size must be a positive integer, got 0"),
+    ],
+)
 def test_bad_set_values_are_caught_before_building(capsys, setting, fragment):
     assert fragment in assert_one_error_line(capsys, main(["run", "--policies", "act,noop", "--set", setting]))
 

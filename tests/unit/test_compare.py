@@ -63,7 +63,12 @@ def write_pair(tmp_path, base, new):
 
 def test_identical_files_no_change(tmp_path, capsys):
     changes = compare_results(results(), results())
-    assert [(c.policy, c.phase) for c in changes] == [("act", STEP), ("act", REFILL), ("smolvla", STEP), ("smolvla", REFILL)]
+    assert [(c.policy, c.phase) for c in changes] == [
+        ("act", STEP),
+        ("act", REFILL),
+        ("smolvla", STEP),
+        ("smolvla", REFILL),
+    ]
     assert all(c.ratio == 1.0 and c.verdict == UNCHANGED for c in changes)
     assert all(c.ci_low <= 1.0 <= c.ci_high for c in changes)
     code = main(["compare", *write_pair(tmp_path, results(), results())])
@@ -73,10 +78,13 @@ def test_identical_files_no_change(tmp_path, capsys):
     assert out.count("1.00 ± ") == 4 and "warning" not in out
 
 
-@pytest.mark.parametrize("factor, verdict, code, line", [
-    (1.5, SLOWER, 1, "verdict: 4 slower, 0 faster, 0 unchanged"),
-    (0.7, FASTER, 0, "verdict: 0 slower, 4 faster, 0 unchanged"),
-])
+@pytest.mark.parametrize(
+    "factor, verdict, code, line",
+    [
+        (1.5, SLOWER, 1, "verdict: 4 slower, 0 faster, 0 unchanged"),
+        (0.7, FASTER, 0, "verdict: 0 slower, 4 faster, 0 unchanged"),
+    ],
+)
 def test_every_latency_scaled(tmp_path, capsys, factor, verdict, code, line):
     changes = compare_results(results(), results(factor))
     assert len(changes) == 4
@@ -121,8 +129,9 @@ def test_too_few_samples_for_an_interval_is_said_not_called(tmp_path, capsys):
     base, new = run_results([refills(10.0, 10.0, 10.0, 10.0, 10.0)]), run_results([refills(*[15.0] * 6)])
     (c,) = compare_results(base, new)
     assert c.ratio == 1.5 and c.verdict == TOO_FEW and (c.base_count, c.new_count) == (5, 6)
-    assert describe_change(c) == ("refill 1.50 × not called: too few samples (5 and 6; "
-                                  "a median's 95% interval needs 6)")
+    assert describe_change(c) == (
+        "refill 1.50 × not called: too few samples (5 and 6; a median's 95% interval needs 6)"
+    )
     assert main(["compare", *write_pair(tmp_path, base, new)]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[-1] == "verdict: 0 slower, 0 faster, 0 unchanged, 1 not called (too few samples)"

@@ -26,9 +26,11 @@ def write_pair(tmp_path, base, new):
 
 def test_busy_measurements_name_the_file_and_the_policy():
     assert busy_measurements(results(), results(smolvla_load=BUSY), "a.json", "b.json") == [
-        "b.json: smolvla was measured while the machine was 41 % busy with other work"]
+        "b.json: smolvla was measured while the machine was 41 % busy with other work"
+    ]
     assert busy_measurements(results(act_load=BUSY), results(), "a.json", "b.json") == [
-        "a.json: act was measured while the machine was 41 % busy with other work"]
+        "a.json: act was measured while the machine was 41 % busy with other work"
+    ]
     assert busy_measurements(results(), results(), "a.json", "b.json") == []
 
 
@@ -41,9 +43,11 @@ def test_a_busy_policy_that_is_not_compared_does_not_count():
 def test_compare_refuses_without_force(tmp_path, capsys):
     a, b = write_pair(tmp_path, results(), results(act_load=BUSY, refill_ms=100.0))
     line = assert_one_error_line(capsys, main(["compare", a, b]))
-    assert line == (f"policybench: error: {b}: act was measured while the machine was 41 % busy with other work: "
-                    "its figures are not reliable enough to call a regression; measure it again on a quiet machine, "
-                    "or use --force to compare anyway")
+    assert line == (
+        f"policybench: error: {b}: act was measured while the machine was 41 % busy with other work: "
+        "its figures are not reliable enough to call a regression; measure it again on a quiet machine, "
+        "or use --force to compare anyway"
+    )
 
 
 def test_several_busy_policies_are_counted_in_the_one_line(tmp_path, capsys):
@@ -57,8 +61,10 @@ def test_compare_with_force_compares_and_says_the_figures_are_unreliable(tmp_pat
     assert main(["compare", a, b, "--force"]) == 1  # act's refill doubled: a regression
     out, err = capsys.readouterr()
     assert "slower" in out
-    assert err.splitlines() == [f"warning: {b}: act was measured while the machine was 41 % busy with other work: "
-                                "its figures are not reliable (compared anyway: --force)"]
+    assert err.splitlines() == [
+        f"warning: {b}: act was measured while the machine was 41 % busy with other work: "
+        "its figures are not reliable (compared anyway: --force)"
+    ]
 
 
 @pytest.mark.parametrize("load", [{}, QUIET, {"other_gpu_processes": 0}])

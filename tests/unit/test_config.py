@@ -8,7 +8,9 @@ from policybench.profiles import PROFILES, Camera, customize_profile, get_profil
 SO100 = PROFILES["so100"]
 
 
-@pytest.mark.parametrize("text, expected", [("480x640", (480, 640)), ("96X128", (96, 128)), (" 224 x 224 ", (224, 224))])
+@pytest.mark.parametrize(
+    "text, expected", [("480x640", (480, 640)), ("96X128", (96, 128)), (" 224 x 224 ", (224, 224))]
+)
 def test_parse_image_size(text, expected):
     assert parse_image_size(text) == expected
 
@@ -104,8 +106,9 @@ def test_image_sides_and_sequence_sizes_name_the_keyword():
 def test_a_bad_set_value_names_the_keyword():
     with pytest.raises(SettingsError, match="^overrides must look like POLICY.FIELD=VALUE") as caught:
         parse_override("act-chunk_size=10")
-    assert caught.value.said_with(FLAGS) == ("--set must look like POLICY.FIELD=VALUE "
-                                             "(e.g. diffusion.num_inference_steps=10), got 'act-chunk_size=10'")
+    assert caught.value.said_with(FLAGS) == (
+        "--set must look like POLICY.FIELD=VALUE (e.g. diffusion.num_inference_steps=10), got 'act-chunk_size=10'"
+    )
 
 
 def test_get_profile():
@@ -143,8 +146,9 @@ def test_a_settings_error_is_said_with_the_flags_of_the_command_line():
 
     with pytest.raises(SettingsError) as caught:
         RunSettings(policies=["act"], overrides=[Override("diffusion", "horizon", 8)])
-    assert caught.value.said_with(FLAGS) == ("--set diffusion.horizon: 'diffusion' is not among --policies (act) "
-                                             "nor the type of a --policy-path checkpoint")
+    assert caught.value.said_with(FLAGS) == (
+        "--set diffusion.horizon: 'diffusion' is not among --policies (act) nor the type of a --policy-path checkpoint"
+    )
     assert isinstance(caught.value, UsageError) and isinstance(caught.value, ValueError)
 
 
@@ -211,7 +215,12 @@ def test_resolved_baseline():
 
 
 def test_overrides_for():
-    cfg = RunSettings(overrides=[Override("act", "chunk_size", 10), Override("diffusion", "horizon", 8),
-                               Override("act", "n_action_steps", 5)])
+    cfg = RunSettings(
+        overrides=[
+            Override("act", "chunk_size", 10),
+            Override("diffusion", "horizon", 8),
+            Override("act", "n_action_steps", 5),
+        ]
+    )
     assert cfg.overrides_for("act") == {"chunk_size": 10, "n_action_steps": 5}
     assert cfg.overrides_for("smolvla") == {}

@@ -25,7 +25,9 @@ def process_state() -> dict[str, object]:
     """What a run may change, as the process holds it now."""
     return {
         "threads": torch.get_num_threads(),
-        "env": {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM", "POLICYBENCH_TRUST_REMOTE_CODE")},
+        "env": {
+            k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM", "POLICYBENCH_TRUST_REMOTE_CODE")
+        },
         "levels": [logging.getLogger(n).level for n in ("lerobot", "root")],
         "signals": [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)],
         "python": random.random(),
@@ -37,6 +39,7 @@ def process_state() -> dict[str, object]:
 def same_state_after(action) -> None:
     """``action`` run between two identical snapshots of the process (the generators re-seeded
     alike before each, so that equal draws mean an untouched state)."""
+
     def seeded_state():
         random.seed(7), numpy.random.seed(7), torch.manual_seed(7)
         return process_state()
@@ -49,8 +52,9 @@ def same_state_after(action) -> None:
 
 def test_a_run_changes_nothing_it_does_not_restore():
     threads = max(1, torch.get_num_threads() - 1)
-    same_state_after(lambda: policybench.run(["noop"], device="cpu", refills=1, warmup=0, threads=threads,
-                                             isolate=False, seed=3))
+    same_state_after(
+        lambda: policybench.run(["noop"], device="cpu", refills=1, warmup=0, threads=threads, isolate=False, seed=3)
+    )
 
 
 def test_a_failed_run_changes_nothing_either():

@@ -91,7 +91,9 @@ def test_steps_pop_eagerly_and_refill_spacing_is_the_chunk():
     policy, _, graph, _ = _wrapped()
     graph.reset()
     x = torch.ones(1, 2)
-    loop = run_steady_state(graph, {"x": x}, Clock(now=iter(range(10**6)).__next__), refills=3, warmup=1, max_seconds=60.0)
+    loop = run_steady_state(
+        graph, {"x": x}, Clock(now=iter(range(10**6)).__next__), refills=3, warmup=1, max_seconds=60.0
+    )
     refills = [s.i for s in loop.samples if s.phase == "refill"]
     assert len(refills) == 3 and {b - a for a, b in zip(refills, refills[1:])} == {N}
     assert all(s.phase == "step" for s in loop.samples if s.i not in refills)
@@ -125,7 +127,9 @@ def test_a_failed_capture_is_a_skip_that_names_the_error():
         raise RuntimeError("operation not permitted when stream is capturing\nmore")
 
     graph = CudaGraphPolicy(adapter, VARIANTS["cudagraph"], "cuda", capture=capture)
-    with pytest.raises(CaptureFailed, match="^capture failed: RuntimeError: operation not permitted when stream is capturing$"):
+    with pytest.raises(
+        CaptureFailed, match="^capture failed: RuntimeError: operation not permitted when stream is capturing$"
+    ):
         graph.select_action({"x": torch.ones(1, 2)})
 
 
@@ -146,7 +150,9 @@ def test_pi0_pipeline_offline_says_it_needs_the_hub(monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     adapter = LeRobotPolicy(FAMILIES["pi0"], TinyChunkPolicy(), [])
-    with pytest.raises(RuntimeError, match="^--pipeline needs the PaliGemma tokenizer .* add --hub, or use --policy-path"):
+    with pytest.raises(
+        RuntimeError, match="^--pipeline needs the PaliGemma tokenizer .* add --hub, or use --policy-path"
+    ):
         with_pipeline(adapter, None, "cpu", "pick")
 
 
@@ -160,8 +166,12 @@ def test_tensors_made_from_python_numbers_in_the_warm_up_are_reused_by_the_captu
     source = torch.ones(2)
 
     def refill():
-        return (torch.tensor([0, 0, 1], dtype=torch.bool), torch.tensor(0.9, dtype=torch.float32),
-                torch.tensor(source), torch.tensor([source.sum().item()]))
+        return (
+            torch.tensor([0, 0, 1], dtype=torch.bool),
+            torch.tensor(0.9, dtype=torch.float32),
+            torch.tensor(source),
+            torch.tensor([source.sum().item()]),
+        )
 
     with constants.recording():
         warm = refill()

@@ -52,8 +52,10 @@ def test_an_rtc_replay_too_short_names_its_seconds(capsys):
 
 def test_replaying_rtc_from_a_run_file_names_the_commands(capsys):
     line = assert_one_error_line(capsys, main(["realtime", "--simulate", BENCH, "--mode", "rtc", "--hz", "10"]))
-    assert ("measure one with 'policybench realtime --mode rtc --policies smolvla --hz 10 --json rtc.json', "
-            "then replay it with 'policybench realtime --simulate rtc.json --mode rtc'") in line
+    assert (
+        "measure one with 'policybench realtime --mode rtc --policies smolvla --hz 10 --json rtc.json', "
+        "then replay it with 'policybench realtime --simulate rtc.json --mode rtc'"
+    ) in line
 
 
 def test_a_file_without_an_rtc_policy_says_so(act1, capsys):
@@ -72,12 +74,15 @@ def test_a_checkpoint_is_named_by_its_path(tmp_path, capsys):
     assert "'policybench realtime --mode rtc --policy-path /data/train/my_smolvla --hz 10 --json rtc.json'" in line
 
 
-@pytest.mark.parametrize("argv, command", [
-    (["report", "{empty}"], "'policybench run --json FILE'"),
-    (["plot", "{empty}", "-o", "{out}"], "'policybench run --json FILE'"),
-    (["report", "{realtime}", "{realtime}"], "'policybench run --json FILE' measures them"),
-    (["realtime", "--simulate", "{empty}"], "'policybench run --json FILE' measures them"),
-])
+@pytest.mark.parametrize(
+    "argv, command",
+    [
+        (["report", "{empty}"], "'policybench run --json FILE'"),
+        (["plot", "{empty}", "-o", "{out}"], "'policybench run --json FILE'"),
+        (["report", "{realtime}", "{realtime}"], "'policybench run --json FILE' measures them"),
+        (["realtime", "--simulate", "{empty}"], "'policybench run --json FILE' measures them"),
+    ],
+)
 def test_refusals_name_the_command_that_makes_what_is_missing(tmp_path, capsys, argv, command):
     empty = tmp_path / "empty.json"
     d = json.loads(Path(BENCH).read_text())

@@ -44,7 +44,9 @@ def test_a_clean_result_has_no_warning():
 @pytest.mark.parametrize("n, warned", [(1, True), (99, True), (100, False), (250, False)])
 def test_too_few_refills(n, warned):
     notes = diagnose_one(result(refills=(10.0,) * n, cold=None))
-    expected = [f"act: only {n} refills, so its refill p99 is about its maximum; use --refills 100 for a meaningful p99"]
+    expected = [
+        f"act: only {n} refills, so its refill p99 is about its maximum; use --refills 100 for a meaningful p99"
+    ]
     assert notes == (expected if warned else [])
 
 
@@ -56,13 +58,16 @@ def test_no_refills_is_not_too_few_refills():
 # --- spread ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("median, iqr, warned", [
-    (2.5, 0.25, False),  # exactly 10%: the limit is "more than"
-    (1.0, 0.125, True),  # 12.5%
-    (1.0, 0.0625, False),  # 6.25%
-    (SPREAD_FLOOR_MS, 0.004, True),  # 40% at the floor
-    (SPREAD_FLOOR_MS / 2, 0.002, False),  # 40% below the floor: timer noise
-])
+@pytest.mark.parametrize(
+    "median, iqr, warned",
+    [
+        (2.5, 0.25, False),  # exactly 10%: the limit is "more than"
+        (1.0, 0.125, True),  # 12.5%
+        (1.0, 0.0625, False),  # 6.25%
+        (SPREAD_FLOOR_MS, 0.004, True),  # 40% at the floor
+        (SPREAD_FLOOR_MS / 2, 0.002, False),  # 40% below the floor: timer noise
+    ],
+)
 def test_step_spread(median, iqr, warned):
     notes = diagnose_one(result(steps=spread(median, iqr)))
     if not warned:
@@ -101,8 +106,10 @@ def test_a_cold_start_says_how_much_was_one_time_and_what_it_read_from_disk():
     r = result(cold=436_500.0)  # refill median 10 ms
     r.memory = {"first_call_read_mb": 8300.0, "first_call_major_faults": 120_000}
     (note,) = diagnose_one(r)
-    assert ("436.5 s of it is one-time set-up, during which the process read 8,300 MB from disk "
-            "(120,000 major page faults: weights read lazily; touch them once after loading)") in note
+    assert (
+        "436.5 s of it is one-time set-up, during which the process read 8,300 MB from disk "
+        "(120,000 major page faults: weights read lazily; touch them once after loading)"
+    ) in note
 
 
 def test_the_first_calls_disk_reads_are_counted_around_it_only():
@@ -123,7 +130,10 @@ def test_the_first_calls_disk_reads_are_counted_around_it_only():
 @pytest.mark.parametrize("threads, cores, warned", [(3, 2, True), (2, 2, False), (1, 8, False), (None, 2, False)])
 def test_threads(threads, cores, warned):
     notes = diagnose_one(result(), threads=threads, cpu_count=cores)
-    expected = [f"torch uses {threads} threads on {cores} cores: oversubscribed threads make latency erratic; use --threads {cores}"]
+    expected = [
+        f"torch uses {threads} threads on {cores} cores: oversubscribed threads make latency erratic; "
+        f"use --threads {cores}"
+    ]
     assert notes == (expected if warned else [])
 
 
@@ -157,14 +167,23 @@ def test_every_policy_is_named_in_order():
 # --- a busy machine -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("load, note", [
-    ({}, None),
-    ({"other_cpu": 0.19}, None),
-    ({"other_cpu": 0.41}, "the machine was 41 % busy with other work while smolvla was measured: its figures are "
-                          "not reliable; close other programs and run again"),
-    ({"other_cpu": 0.0, "other_gpu_processes": 1}, "1 other process used the GPU while smolvla was measured: its "
-                                                   "figures are not reliable; close other programs and run again"),
-])
+@pytest.mark.parametrize(
+    "load, note",
+    [
+        ({}, None),
+        ({"other_cpu": 0.19}, None),
+        (
+            {"other_cpu": 0.41},
+            "the machine was 41 % busy with other work while smolvla was measured: its figures are "
+            "not reliable; close other programs and run again",
+        ),
+        (
+            {"other_cpu": 0.0, "other_gpu_processes": 1},
+            "1 other process used the GPU while smolvla was measured: its "
+            "figures are not reliable; close other programs and run again",
+        ),
+    ],
+)
 def test_a_busy_machine_is_named_with_what_to_do(load, note):
     busy = result(name="smolvla")
     busy.machine_load = load

@@ -82,8 +82,11 @@ FLAG_TABLES = [("docs/commands.md", command) for command in ("run", "realtime", 
 
 
 def _flag_tables() -> list[tuple[str, str, str]]:
-    return [(str(doc.relative_to(ROOT)), m.group(2), m.group(3))
-            for doc in DOCS for m in FLAG_TABLE.finditer(doc.read_text())]
+    return [
+        (str(doc.relative_to(ROOT)), m.group(2), m.group(3))
+        for doc in DOCS
+        for m in FLAG_TABLE.finditer(doc.read_text())
+    ]
 
 
 @pytest.mark.parametrize(("doc", "command"), FLAG_TABLES)
@@ -105,8 +108,9 @@ def test_a_flag_table_names_the_flags_that_help_lists(doc, command, table, capsy
     helped = {part.split()[0] for line in invocations for part in line.split(", ")} - {"-h", "--help"}
     rows = re.findall(r"^\| (.*?) \|", table, re.M)[1:] + re.findall(rf"^`{command}` .*", table, re.M)
     tabled = {flag for cell in rows for flag in re.findall(r"`(-[^ `]+)", cell)}
-    assert tabled == helped, f"{doc}: only in {command}'s table: {sorted(tabled - helped)}; only in its --help: " \
-                             f"{sorted(helped - tabled)}"
+    assert tabled == helped, (
+        f"{doc}: only in {command}'s table: {sorted(tabled - helped)}; only in its --help: {sorted(helped - tabled)}"
+    )
 
 
 def _anchors(doc: Path) -> set[str]:

@@ -20,8 +20,12 @@ def test_the_governor_is_read_from_sysfs(tmp_path):
 def test_thread_settings_name_torch_and_the_variables(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
-    assert thread_settings() == {"threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
-                                 "omp_num_threads": "2", "mkl_num_threads": None}
+    assert thread_settings() == {
+        "threads": torch.get_num_threads(),
+        "interop_threads": torch.get_num_interop_threads(),
+        "omp_num_threads": "2",
+        "mkl_num_threads": None,
+    }
 
 
 def test_the_environment_holds_them():
@@ -30,8 +34,16 @@ def test_the_environment_holds_them():
     assert read_environment(env) == env
 
 
-@pytest.mark.parametrize("key, value", [("cpu_governor", 3), ("interop_threads", -1), ("interop_threads", "2"),
-                                        ("omp_num_threads", 2), ("mkl_num_threads", [])])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("cpu_governor", 3),
+        ("interop_threads", -1),
+        ("interop_threads", "2"),
+        ("omp_num_threads", 2),
+        ("mkl_num_threads", []),
+    ],
+)
 def test_a_bad_fact_is_refused_naming_it(key, value):
     with pytest.raises(UsageError, match=f"^environment.{key} is "):
         read_environment({**ENVIRONMENT, key: value})

@@ -31,17 +31,27 @@ def sync_run(refill_s: float = 0.35, ticks: int = 100) -> RealtimeResult:
     clock = VirtualClock()
     policy = ReplayPolicy(clock, CHUNK, [0.0005], [refill_s])
     run = run_sync(policy, {}, clock.clock(), clock.sleep_until, HZ, ticks)
-    return RealtimeResult("act", "sync", HZ, "measured", status=OK, summary=summarize_ticks(run, HZ),
-                          ticks=stored_ticks(run, HZ))
+    return RealtimeResult(
+        "act", "sync", HZ, "measured", status=OK, summary=summarize_ticks(run, HZ), ticks=stored_ticks(run, HZ)
+    )
 
 
 def async_run(refill_s: float = 1.5, ticks: int = 100) -> RealtimeResult:
     clock = VirtualClock()
     worker = VirtualWorker(clock, CHUNK, [refill_s])
-    run = run_async(worker, {}, clock.clock(), clock.sleep_until, HZ, ticks, torch.zeros(CHUNK, 1), 0.5,
-                    "weighted_average")
-    return RealtimeResult("act", "async", HZ, "measured", threshold=0.5, status=OK,
-                          summary=summarize_ticks(run.ticks, HZ, run.chunk_latencies), ticks=stored_ticks(run.ticks, HZ))
+    run = run_async(
+        worker, {}, clock.clock(), clock.sleep_until, HZ, ticks, torch.zeros(CHUNK, 1), 0.5, "weighted_average"
+    )
+    return RealtimeResult(
+        "act",
+        "async",
+        HZ,
+        "measured",
+        threshold=0.5,
+        status=OK,
+        summary=summarize_ticks(run.ticks, HZ, run.chunk_latencies),
+        ticks=stored_ticks(run.ticks, HZ),
+    )
 
 
 def legend_counts(ax) -> dict[str, int]:
@@ -146,8 +156,11 @@ def test_titles_captions_and_legends_fit_inside_the_figure(name):
     png_bytes(fig)
     renderer = fig.canvas.get_renderer()
     width = fig.bbox.width
-    outside = [(t.get_text(), round(b.x0), round(b.x1)) for t in _texts(fig)
-               if (b := t.get_window_extent(renderer)).x1 > width + 0.5 or b.x0 < -0.5]
+    outside = [
+        (t.get_text(), round(b.x0), round(b.x1))
+        for t in _texts(fig)
+        if (b := t.get_window_extent(renderer)).x1 > width + 0.5 or b.x0 < -0.5
+    ]
     assert not outside
 
 
@@ -173,8 +186,10 @@ def test_a_live_realtime_file_records_the_inputs_fed(tmp_path, capsys):
     from policybench.cli import main
 
     path = tmp_path / "realtime.json"
-    assert main(["realtime", "--policies", "noop", "--hz", "200", "--ticks", "30", "--mode", "sync",
-                 "--json", str(path)]) == 0
+    assert (
+        main(["realtime", "--policies", "noop", "--hz", "200", "--ticks", "30", "--mode", "sync", "--json", str(path)])
+        == 0
+    )
     inputs = read_results(str(path)).run["inputs"]
     assert list(inputs) == ["noop"] and inputs["noop"]["observation.state"] == [6]
     assert all(isinstance(shape, list) for shape in inputs["noop"].values())

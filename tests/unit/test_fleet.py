@@ -68,16 +68,19 @@ def test_a_rate_above_every_candidate_is_found_on_the_ladder():
     """Steps slower than the exact rate's period: sync holds only on a lower rate of the ladder;
     async pops queued actions (the chunk is computed off the loop), so its rate stays."""
     r = read_results(XEON).results[0]  # ACT: refills up to 25 ms, steps 0.5 ms
-    slow_steps = dataclasses.replace(r, samples=[dataclasses.replace(s, latency_ms=30.0) if s.phase == "step" else s
-                                                 for s in r.samples])
+    slow_steps = dataclasses.replace(
+        r, samples=[dataclasses.replace(s, latency_ms=30.0) if s.phase == "step" else s for s in r.samples]
+    )
     assert highest_held(slow_steps) == Rates(30.0, 200.0)  # sync: 40 Hz misses (30 ms steps), 30 Hz holds
 
 
 def test_rows_measured_with_different_settings_are_marked_and_said(fleet):
     labels = [row[0] for row in fleet_cells(fleet)[1]]
     assert "SmolVLA (not comparable)" in labels and "ACT" in labels
-    assert ("SmolVLA: not comparable: measured with different settings: --set none on machine 1; "
-            "smolvla.num_steps=5 on machine 2") in fleet.notes
+    assert (
+        "SmolVLA: not comparable: measured with different settings: --set none on machine 1; "
+        "smolvla.num_steps=5 on machine 2"
+    ) in fleet.notes
 
 
 def test_a_profile_difference_marks_every_row(tmp_path):
@@ -99,9 +102,14 @@ def test_same_machine_twice_is_told_apart_by_file_then_place(tmp_path):
     copy.write_text(Path(XEON).read_text())
     other = tmp_path / "b.json"
     other.write_text(Path(XEON).read_text())
-    f = build_fleet([(XEON, read_results(XEON)), (str(copy), read_results(str(copy))), (str(other), read_results(str(other)))])
-    assert [m.name for m in f.machines] == [f"{XEON_NAME} [fleet_xeon.json] #1", f"{XEON_NAME} [fleet_xeon.json] #2",
-                                            f"{XEON_NAME} [b.json]"]
+    f = build_fleet(
+        [(XEON, read_results(XEON)), (str(copy), read_results(str(copy))), (str(other), read_results(str(other)))]
+    )
+    assert [m.name for m in f.machines] == [
+        f"{XEON_NAME} [fleet_xeon.json] #1",
+        f"{XEON_NAME} [fleet_xeon.json] #2",
+        f"{XEON_NAME} [b.json]",
+    ]
 
 
 def test_labels_name_machines_in_order_and_the_facts_are_noted():
@@ -163,12 +171,18 @@ def test_cli_report_fleet_to_files(tmp_path, capsys):
     assert capsys.readouterr().out.count("fleet.") == 3
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["report", XEON, "{list}"], "list.json: not a policybench results file"),
-    (["report", XEON, "{missing}"], "nope.json: no such file"),
-    (["report", XEON, ORIN, "--label", "a", "--label", "b", "--label", "c"], "--label names 3 machines for 2 results"),
-    (["report", XEON, ORIN, "-o", XEON], "fleet_xeon.json"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["report", XEON, "{list}"], "list.json: not a policybench results file"),
+        (["report", XEON, "{missing}"], "nope.json: no such file"),
+        (
+            ["report", XEON, ORIN, "--label", "a", "--label", "b", "--label", "c"],
+            "--label names 3 machines for 2 results",
+        ),
+        (["report", XEON, ORIN, "-o", XEON], "fleet_xeon.json"),
+    ],
+)
 def test_cli_report_fleet_bad_input_is_one_line(tmp_path, capsys, argv, expected):
     (tmp_path / "list.json").write_text("[1, 2]")
     names = {"list": str(tmp_path / "list.json"), "missing": str(tmp_path / "nope.json")}

@@ -33,15 +33,28 @@ def _ray(nodes: list[dict]) -> SimpleNamespace:
 
 
 def test_nodes_with_the_resource_are_named_by_name_then_id():
-    ray = _ray([_node("gpu-box", "a" * 40), _node("10.0.0.2", "b" * 40), _node("10.0.0.2", "c" * 40),
-                _node("no-res", "d" * 40, resource=None), _node("dead", "e" * 40, alive=False)])
-    assert [n.label for n in cluster.measuring_nodes(ray, "auto")] == ["gpu-box", "10.0.0.2:bbbbbbbb",
-                                                                      "10.0.0.2:cccccccc"]
+    ray = _ray(
+        [
+            _node("gpu-box", "a" * 40),
+            _node("10.0.0.2", "b" * 40),
+            _node("10.0.0.2", "c" * 40),
+            _node("no-res", "d" * 40, resource=None),
+            _node("dead", "e" * 40, alive=False),
+        ]
+    )
+    assert [n.label for n in cluster.measuring_nodes(ray, "auto")] == [
+        "gpu-box",
+        "10.0.0.2:bbbbbbbb",
+        "10.0.0.2:cccccccc",
+    ]
 
 
 def test_a_cluster_without_the_resource_says_how_to_add_it():
-    with pytest.raises(UsageError, match=r"--ray auto: no node of the cluster has the resource 'policybench'.*"
-                                         r"ray start \.\.\. --resources='\{\"policybench\": 1\}'"):
+    with pytest.raises(
+        UsageError,
+        match=r"--ray auto: no node of the cluster has the resource 'policybench'.*"
+        r"ray start \.\.\. --resources='\{\"policybench\": 1\}'",
+    ):
         cluster.measuring_nodes(_ray([_node("head", "a" * 40, resource=None)]), "auto")
 
 
@@ -50,17 +63,30 @@ def test_on_chooses_nodes_by_name_id_or_all():
     assert cluster.chosen_nodes(nodes, []) == [None]
     assert cluster.chosen_nodes(nodes, ["all"]) == nodes
     assert cluster.chosen_nodes(nodes, ["nuc", "a" * 8]) == [nodes[1], nodes[0]]
-    with pytest.raises(UsageError, match="--on jetson: no node with the resource 'policybench' is called so; "
-                                         "the nodes are: gpu-box, nuc"):
+    with pytest.raises(
+        UsageError,
+        match="--on jetson: no node with the resource 'policybench' is called so; the nodes are: gpu-box, nuc",
+    ):
         cluster.chosen_nodes(nodes, ["jetson"])
 
 
 def test_a_node_task_measures_its_policies_only_with_no_file_and_no_cluster():
-    cfg = build_config(["act", "noop"], overrides={"act.chunk_size": 3, "noop.chunk_size": 4}, baseline="act",
-                       json_path="r.json", ray="auto", on=["all"])
+    cfg = build_config(
+        ["act", "noop"],
+        overrides={"act.chunk_size": 3, "noop.chunk_size": 4},
+        baseline="act",
+        json_path="r.json",
+        ray="auto",
+        on=["all"],
+    )
     node_cfg = cluster.on_node(cfg, ["noop"])
     assert (node_cfg.policies, node_cfg.baseline, node_cfg.json_path, node_cfg.ray, node_cfg.on) == (
-        ["noop"], None, None, None, [])
+        ["noop"],
+        None,
+        None,
+        None,
+        [],
+    )
     assert [(o.policy, o.field) for o in node_cfg.overrides] == [("noop", "chunk_size")]
 
 
@@ -88,8 +114,13 @@ def _fake_ray(outcomes: dict[str, object], interrupt_after: int | None = None) -
             raise outcome
         return outcome
 
-    return SimpleNamespace(wait=wait, get=get, cancel=lambda ref, force: cancelled.append(ref), cancelled=cancelled,
-                           exceptions=SimpleNamespace(RayError=_RayError))
+    return SimpleNamespace(
+        wait=wait,
+        get=get,
+        cancel=lambda ref, force: cancelled.append(ref),
+        cancelled=cancelled,
+        exceptions=SimpleNamespace(RayError=_RayError),
+    )
 
 
 class _Remote:
@@ -116,8 +147,12 @@ def _jobs(*names: str) -> list[cluster.Job]:
 
 
 def test_results_stream_in_as_tasks_finish_each_stamped_with_its_node():
-    ray = _fake_ray({"act": ("b" * 40, _measured("act")),
-                     "noop": _RayError("worker died", _RayError("WorkerCrashedError: the worker died"))})
+    ray = _fake_ray(
+        {
+            "act": ("b" * 40, _measured("act")),
+            "noop": _RayError("worker died", _RayError("WorkerCrashedError: the worker died")),
+        }
+    )
     results, out, lines = RunResults({}, {}), _Saved(), []
     cluster._stream(ray, _Remote(), _jobs("act", "noop"), {"b" * 40: "nuc"}, True, results, out, lines.append)
     assert out.saves == [["act[cameras=2] ok"], ["act[cameras=2] ok", "noop[cameras=2] failed"]]
@@ -147,28 +182,38 @@ def test_ctrl_c_cancels_the_running_tasks_and_keeps_what_finished():
 
 
 def test_on_without_ray_is_one_line(capsys):
-    assert_one_error_line(capsys, main(["run", "--policies", "noop", "--on", "all"]),
-                          "--on names the cluster nodes to measure on: give --ray too")
+    assert_one_error_line(
+        capsys,
+        main(["run", "--policies", "noop", "--on", "all"]),
+        "--on names the cluster nodes to measure on: give --ray too",
+    )
 
 
 def test_ray_without_the_extra_names_it(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
-    assert_one_error_line(capsys, main(["run", "--policies", "noop", "--ray"]),
-                          "--ray needs Ray, which policybench's 'cluster' extra installs: pip install -e \".[cluster]\"")
+    assert_one_error_line(
+        capsys,
+        main(["run", "--policies", "noop", "--ray"]),
+        "--ray needs Ray, which policybench's 'cluster' extra installs: pip install -e \".[cluster]\"",
+    )
 
 
 def test_an_address_that_does_not_answer_is_one_line_not_a_hang(capsys):
     pytest.importorskip("ray", reason="Ray is not installed (the cluster extra): the line without it is tested above")
     start = time.monotonic()
-    line = assert_one_error_line(capsys, main(["run", "--policies", "noop", "--ray", "127.0.0.1:1"]), "--ray 127.0.0.1:1: ")
+    line = assert_one_error_line(
+        capsys, main(["run", "--policies", "noop", "--ray", "127.0.0.1:1"]), "--ray 127.0.0.1:1: "
+    )
     assert "no Ray cluster answers at" in line and "ray start --head" in line
     assert time.monotonic() - start < 30  # ray.init alone would retry for a minute
 
 
 def test_a_run_without_ray_never_imports_it():
-    code = ("import sys; from policybench.cli import main; "
-            "rc = main(['run', '--policies', 'noop', '--in-process', '--refills', '1', '--warmup', '0', '--quiet']); "
-            "assert rc == 0, rc; assert 'ray' not in sys.modules, 'ray imported'")
+    code = (
+        "import sys; from policybench.cli import main; "
+        "rc = main(['run', '--policies', 'noop', '--in-process', '--refills', '1', '--warmup', '0', '--quiet']); "
+        "assert rc == 0, rc; assert 'ray' not in sys.modules, 'ray imported'"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
 
@@ -177,8 +222,10 @@ def test_report_of_a_fleet_file_is_a_column_per_node(tmp_path, capsys):
     data = read_results(str(DATA / "fleet_xeon.json"))
     data.run["cluster"] = {"address": "auto", "on": ["node-a", "node-b"]}
     data.results = [r for r in data.results if r.policy == "act"] * 2
-    data.results = [dataclasses.replace(r, machine={"node": node, **data.environment})
-                    for r, node in zip(data.results, ("node-a", "node-b"))]
+    data.results = [
+        dataclasses.replace(r, machine={"node": node, **data.environment})
+        for r, node in zip(data.results, ("node-a", "node-b"))
+    ]
     path = tmp_path / "fleet.json"
     write_results(data, str(path))
     assert main(["report", str(path), "--format", "csv"]) == 0

@@ -28,7 +28,7 @@ def _copy(tmp_path: Path, source: Path, load: dict | None, refills: int | None =
             r["machine_load"] = load
         starts = [k for k, s in enumerate(r["samples"]) if s["phase"] == "refill"]
         if refills is not None and len(starts) > refills:
-            r["samples"] = r["samples"][:starts[refills]]
+            r["samples"] = r["samples"][: starts[refills]]
     path = tmp_path / source.name
     path.write_text(json.dumps(d))
     return str(path)
@@ -60,16 +60,20 @@ def _row(f, policy: str, metric: str) -> list[str]:
 
 
 def test_a_busy_machine_is_a_row_of_the_table(busy_fleet):
-    assert _row(busy_fleet, "ACT", "other work on the machine") == ["51 % CPU (busy)",
-                                                                    "89 % CPU, 1 GPU process (busy)"]
-    assert ("machine 2 (ACT, SmolVLA): the machine was 89 % busy with other work and 1 other process used the GPU "
-            "while measured: its figures are not reliable; measure again on a quiet machine") in busy_fleet.notes
+    assert _row(busy_fleet, "ACT", "other work on the machine") == ["51 % CPU (busy)", "89 % CPU, 1 GPU process (busy)"]
+    assert (
+        "machine 2 (ACT, SmolVLA): the machine was 89 % busy with other work and 1 other process used the GPU "
+        "while measured: its figures are not reliable; measure again on a quiet machine"
+    ) in busy_fleet.notes
 
 
 def test_too_few_refills_is_a_row_of_the_table(busy_fleet):
     assert _row(busy_fleet, "ACT", "refills measured") == [str(3 * FEW_REFILLS), "3 (too few)"]
-    assert any(n.startswith("ACT on machine 2: 3 refills: too few for a 95 % interval of the median (6 needed)")
-               and n.endswith("measure with --refills 10 or --refills auto") for n in busy_fleet.notes)
+    assert any(
+        n.startswith("ACT on machine 2: 3 refills: too few for a 95 % interval of the median (6 needed)")
+        and n.endswith("measure with --refills 10 or --refills auto")
+        for n in busy_fleet.notes
+    )
 
 
 def test_a_run_cut_by_max_seconds_says_so(tmp_path):
@@ -79,8 +83,10 @@ def test_a_run_cut_by_max_seconds_says_so(tmp_path):
     Path(path).write_text(json.dumps(d))
     f = build_fleet([(path, read_results(path)), (str(ORIN), read_results(str(ORIN)))])
     assert _row(f, "ACT", "refills measured") == [f"{3 * FEW_REFILLS} (cut by --max-seconds)", "3 (too few)"]
-    assert any(n.startswith("ACT on machine 1: 18 refills: cut by --max-seconds") and "longer --max-seconds" in n
-               for n in f.notes)
+    assert any(
+        n.startswith("ACT on machine 1: 18 refills: cut by --max-seconds") and "longer --max-seconds" in n
+        for n in f.notes
+    )
 
 
 def test_quiet_machines_with_enough_refills_add_no_row(tmp_path):
@@ -94,11 +100,18 @@ def test_quiet_machines_with_enough_refills_add_no_row(tmp_path):
 
 def test_every_rendering_keeps_the_warnings(busy_fleet):
     """The table, the Markdown, the HTML and the CSV say busy, too few and what a ± promises."""
-    for text in (render_fleet_table(busy_fleet), render_fleet_markdown(busy_fleet),
-                 render_fleet_html(busy_fleet, png=b"PNG"), render_fleet_csv(busy_fleet)):
+    for text in (
+        render_fleet_table(busy_fleet),
+        render_fleet_markdown(busy_fleet),
+        render_fleet_html(busy_fleet, png=b"PNG"),
+        render_fleet_csv(busy_fleet),
+    ):
         assert "89 % CPU, 1 GPU process (busy)" in text and "3 (too few)" in text
-    for text in (render_fleet_table(busy_fleet), render_fleet_markdown(busy_fleet),
-                 render_fleet_html(busy_fleet, png=b"PNG")):
+    for text in (
+        render_fleet_table(busy_fleet),
+        render_fleet_markdown(busy_fleet),
+        render_fleet_html(busy_fleet, png=b"PNG"),
+    ):
         assert "busy with other work" in text and "a fresh process can land outside it" in text
 
 

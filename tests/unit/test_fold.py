@@ -38,7 +38,7 @@ def table_lines(text: str) -> list[str]:
     """The table's lines: up to its last rule of '='; the notes follow."""
     lines = text.splitlines()
     last = max(n for n, line in enumerate(lines) if line.startswith("=") and set(line) == {"="})
-    return lines[:last + 1]
+    return lines[: last + 1]
 
 
 def test_blocks_keep_the_name_columns_and_whole_groups():
@@ -59,7 +59,8 @@ def test_the_variants_table_folds_at_100_columns():
     assert len(headers) > 1
     named = [re.findall(r"SmolVLA(?:\+\w+)? \(ms\)", h) for h in headers]
     assert sorted(n for names in named for n in names) == sorted(
-        ["SmolVLA (ms)"] + [f"SmolVLA+{v} (ms)" for v in VARIANTS[1:]])  # each variant in one block, once
+        ["SmolVLA (ms)"] + [f"SmolVLA+{v} (ms)" for v in VARIANTS[1:]]
+    )  # each variant in one block, once
     for h in headers:  # a variant's ratio column stays beside it
         for v in re.findall(r"SmolVLA\+(\w+) \(ms\)", h):
             assert f"SmolVLA+{v}/SmolVLA" in h

@@ -28,10 +28,46 @@ DEEP = 100_000  # brackets: json.loads alone would hit RecursionError
 HUGE_INT_DIGITS = 5_000  # above Python's 4300-digit limit for int(text)
 
 HOSTILE_VALUES = [
-    [], {}, [1, "x"], {"x": [1]}, "abc", "", None, True, False, 0, -1, -1e-9, 0.5, 1e308, -1e308, 10**30,
-    float("nan"), float("inf"), float("-inf"), "\x1b[31mred\x1b[0m", "名前\x00\x07\n", "$\\frac{1}{0}$",
+    [],
+    {},
+    [1, "x"],
+    {"x": [1]},
+    "abc",
+    "",
+    None,
+    True,
+    False,
+    0,
+    -1,
+    -1e-9,
+    0.5,
+    1e308,
+    -1e308,
+    10**30,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    "\x1b[31mred\x1b[0m",
+    "名前\x00\x07\n",
+    "$\\frac{1}{0}$",
 ]
-NAME_INSERTS = ["\x1b[2J\x1b[31m", "\x00", "\x07", "\n", "\r", "\t", "\x7f", "\x9b", "é", "名前", "🤖", "\u202e", "$x$", "|", "<b>"]
+NAME_INSERTS = [
+    "\x1b[2J\x1b[31m",
+    "\x00",
+    "\x07",
+    "\n",
+    "\r",
+    "\t",
+    "\x7f",
+    "\x9b",
+    "é",
+    "名前",
+    "🤖",
+    "\u202e",
+    "$x$",
+    "|",
+    "<b>",
+]
 
 
 def seeds() -> dict[str, dict]:
@@ -70,7 +106,9 @@ def mutate(rng: random.Random, data: dict) -> tuple[str, str]:
     data = copy.deepcopy(data)
     path = _pick(rng, _paths(data))
     parent, key = _parent(data, path), path[-1]
-    op = rng.choice(["replace", "replace", "replace", "delete", "wrap", "name", "stringify", "truncate", "deep", "huge int"])
+    op = rng.choice(
+        ["replace", "replace", "replace", "delete", "wrap", "name", "stringify", "truncate", "deep", "huge int"]
+    )
     marker = None
     if op == "replace":
         parent[key] = copy.deepcopy(rng.choice(HOSTILE_VALUES))
@@ -136,10 +174,14 @@ def test_hostile_results_files_never_give_a_traceback(tmp_path, capsys, monkeypa
         path = tmp_path / f"m{k}.json"
         path.write_text(text, encoding="utf-8")
         f, orig = str(path), str(originals[name])
-        runs = [(["report", f, "--format", "md"], (0, 2)), (["report", f, "--format", "csv"], (0, 2)),
-                (["report", f, "--format", "html"], (0, 2)),
-                (["compare", f, orig], (0, 1, 2)), (["compare", orig, f], (0, 1, 2)),
-                (["realtime", "--simulate", f, "--hz", "30", "--ticks", "200"], (0, 2))]
+        runs = [
+            (["report", f, "--format", "md"], (0, 2)),
+            (["report", f, "--format", "csv"], (0, 2)),
+            (["report", f, "--format", "html"], (0, 2)),
+            (["compare", f, orig], (0, 1, 2)),
+            (["compare", orig, f], (0, 1, 2)),
+            (["realtime", "--simulate", f, "--hz", "30", "--ticks", "200"], (0, 2)),
+        ]
         if k % RENDER_EVERY == 0:
             runs.append((["plot", f, "-o", str(tmp_path / "plots")], (0, 2)))
         figures["html"] = k % RENDER_EVERY == RENDER_EVERY // 2
@@ -152,5 +194,7 @@ def test_hostile_results_files_never_give_a_traceback(tmp_path, capsys, monkeypa
         failed_mutations += len(failures) > before
         path.unlink()
     elapsed = time.monotonic() - start
-    assert not failures, (f"{failed_mutations} of {MUTATIONS} mutations failed ({len(failures)} commands, "
-                          f"{elapsed:.0f} s):\n" + "\n".join(failures[:40]))
+    assert not failures, (
+        f"{failed_mutations} of {MUTATIONS} mutations failed ({len(failures)} commands, "
+        f"{elapsed:.0f} s):\n" + "\n".join(failures[:40])
+    )

@@ -29,12 +29,16 @@ from policybench.settings import MAX_LIVE_TICKS, MAX_THREADS, MIN_HZ, Override, 
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 STATE_FILE = "policy_preprocessor_step_0_normalizer_processor.safetensors"
-PROCESSOR = {"name": "pre", "steps": [{"registry_name": "normalizer_processor", "config": {}, "state_file": STATE_FILE}]}
+PROCESSOR = {
+    "name": "pre",
+    "steps": [{"registry_name": "normalizer_processor", "config": {}, "state_file": STATE_FILE}],
+}
 
 
 @pytest.fixture
 def no_run(monkeypatch):
     """A command that gets past its checks stops here instead of measuring (threads, ticks, builds)."""
+
     def reached(*args, **kwargs):
         raise AssertionError("the command was not refused: it went on to measure")
 
@@ -54,10 +58,16 @@ def test_threads_has_an_upper_bound_at_the_settings_and_the_command_line(no_run,
         RunSettings(policies=["noop"], threads=100_000)
     assert said(info.value) == f"--threads must be at most {MAX_THREADS}, got 100000"
     RunSettings(policies=["noop"], threads=MAX_THREADS)  # the cap itself is accepted
-    assert_one_error_line(capsys, main(["run", "--policies", "noop", "--profile", "pusht", "--threads", "100000",
-                                        "--refills", "1"]), f"--threads must be at most {MAX_THREADS}, got 100000")
-    assert_one_error_line(capsys, main(["sweep", "--policies", "noop", "--threads", "1,100000"]),
-                          f"--threads values must be at most {MAX_THREADS}")
+    assert_one_error_line(
+        capsys,
+        main(["run", "--policies", "noop", "--profile", "pusht", "--threads", "100000", "--refills", "1"]),
+        f"--threads must be at most {MAX_THREADS}, got 100000",
+    )
+    assert_one_error_line(
+        capsys,
+        main(["sweep", "--policies", "noop", "--threads", "1,100000"]),
+        f"--threads values must be at most {MAX_THREADS}",
+    )
 
 
 # ----------------------------------------------------------------------------- checkpoint folders
@@ -122,8 +132,9 @@ def test_a_device_inside_the_folder_is_refused_as_a_device(tmp_path, monkeypatch
     monkeypatch.setattr(checkpoint_guard, "_link_root", lambda root: Path("/"))  # as if /dev/zero were inside
     (folder / "config.json").unlink()
     (folder / "config.json").symlink_to("/dev/zero")
-    assert refused_fast(guard, folder) == ("config.json: a device, not a regular file; a checkpoint holds regular "
-                                           "files only")
+    assert refused_fast(guard, folder) == (
+        "config.json: a device, not a regular file; a checkpoint holds regular files only"
+    )
 
 
 @pytest.mark.parametrize("name", ["config.json", "policy_preprocessor.json", "model.safetensors", STATE_FILE])
@@ -163,8 +174,11 @@ def test_the_command_line_refuses_a_device_config_in_one_line(tmp_path, capsys, 
     (folder / "config.json").unlink()
     (folder / "config.json").symlink_to("/dev/zero")
     start = time.monotonic()
-    line = assert_one_error_line(capsys, main(["run", "--policy-path", str(folder), "--refills", "1"]),
-                                 f"--policy-path {folder}: refused: config.json: a link to /dev/zero")
+    line = assert_one_error_line(
+        capsys,
+        main(["run", "--policy-path", str(folder), "--refills", "1"]),
+        f"--policy-path {folder}: refused: config.json: a link to /dev/zero",
+    )
     assert "outside the checkpoint folder" in line and time.monotonic() - start < 10
 
 
@@ -212,21 +226,31 @@ def test_the_lock_still_works_and_is_removed(tmp_path):
 
 def _features(cameras: int = 1, side: int = 96, state: int = 2) -> dict:
     visual = {f"observation.images.c{i}": {"type": "VISUAL", "shape": [3, side, side]} for i in range(cameras)}
-    return {"input_features": {**visual, "observation.state": {"type": "STATE", "shape": [state]}},
-            "output_features": {"action": {"type": "ACTION", "shape": [2]}}}
+    return {
+        "input_features": {**visual, "observation.state": {"type": "STATE", "shape": [state]}},
+        "output_features": {"action": {"type": "ACTION", "shape": [2]}},
+    }
 
 
-@pytest.mark.parametrize("config, fragment", [
-    (_features(side=9000), "input_features.observation.images.c0.shape 3x9000x9000: a camera is CHANNELSxHEIGHTxWIDTH "
-                           "with at most 4 channels and sides of at most 8192 pixels, as --image-size"),
-    (_features(cameras=65), "65 cameras (visual input_features and empty_cameras): at most 64, as --cameras"),
-    ({**_features(), "chunk_size": 20_000}, "chunk_size=20000: at most 10,000, as --set"),
-    ({**_features(), "n_action_steps": 20_000}, "n_action_steps=20000: at most 10,000"),
-    (_features(state=3_000_000_000), "input_features.observation.state.shape 3000000000: at most 10,000 numbers"),
-    ({**_features(), "empty_cameras": 100}, "101 cameras"),
-    ({"input_features": {"x": {"type": "STATE", "shape": [-1]}}}, "input_features.x.shape must be a list of at most 4 "
-                                                                  "positive whole numbers, got [-1]"),
-])
+@pytest.mark.parametrize(
+    "config, fragment",
+    [
+        (
+            _features(side=9000),
+            "input_features.observation.images.c0.shape 3x9000x9000: a camera is CHANNELSxHEIGHTxWIDTH "
+            "with at most 4 channels and sides of at most 8192 pixels, as --image-size",
+        ),
+        (_features(cameras=65), "65 cameras (visual input_features and empty_cameras): at most 64, as --cameras"),
+        ({**_features(), "chunk_size": 20_000}, "chunk_size=20000: at most 10,000, as --set"),
+        ({**_features(), "n_action_steps": 20_000}, "n_action_steps=20000: at most 10,000"),
+        (_features(state=3_000_000_000), "input_features.observation.state.shape 3000000000: at most 10,000 numbers"),
+        ({**_features(), "empty_cameras": 100}, "101 cameras"),
+        (
+            {"input_features": {"x": {"type": "STATE", "shape": [-1]}}},
+            "input_features.x.shape must be a list of at most 4 positive whole numbers, got [-1]",
+        ),
+    ],
+)
 def test_sizes_a_checkpoint_declares_get_the_command_lines_limits(tmp_path, config, fragment):
     folder = checkpoint(tmp_path / "ckpt", {"type": "act", **config})
     for check in (guard, check_local_checkpoint):
@@ -242,15 +266,24 @@ def test_a_checkpoint_within_the_limits_passes(tmp_path):
 
 def test_the_command_line_refuses_a_checkpoints_oversize_image_before_building(tmp_path, capsys, no_run):
     folder = checkpoint(tmp_path / "ckpt", {"type": "act", **_features(side=9000)})
-    assert_one_error_line(capsys, main(["run", "--policy-path", str(folder)]),
-                          f"--policy-path {folder}: refused: config.json: input_features.observation.images.c0.shape")
+    assert_one_error_line(
+        capsys,
+        main(["run", "--policy-path", str(folder)]),
+        f"--policy-path {folder}: refused: config.json: input_features.observation.images.c0.shape",
+    )
 
 
 def test_state_and_action_dims_have_an_upper_bound(capsys, no_run):
-    assert_one_error_line(capsys, main(["run", "--policies", "noop", "--state-dim", "3000000000"]),
-                          "--state-dim must be from 1 to 10,000, got 3000000000")
-    assert_one_error_line(capsys, main(["run", "--policies", "noop", "--action-dim", "10001"]),
-                          "--action-dim must be from 1 to 10,000, got 10001")
+    assert_one_error_line(
+        capsys,
+        main(["run", "--policies", "noop", "--state-dim", "3000000000"]),
+        "--state-dim must be from 1 to 10,000, got 3000000000",
+    )
+    assert_one_error_line(
+        capsys,
+        main(["run", "--policies", "noop", "--action-dim", "10001"]),
+        "--action-dim must be from 1 to 10,000, got 10001",
+    )
 
 
 # ----------------------------------------------------------------------------- 5. links out of the folder
@@ -265,8 +298,9 @@ def test_a_link_that_leads_out_of_the_checkpoint_is_refused(tmp_path, name):
     (folder / name).unlink()
     (folder / name).symlink_to(elsewhere)
     for check in (guard, check_local_checkpoint):
-        assert refused_fast(check, folder) == (f"{name}: a link to {elsewhere}, outside the checkpoint folder; a "
-                                               "checkpoint may only hold its own files")
+        assert refused_fast(check, folder) == (
+            f"{name}: a link to {elsewhere}, outside the checkpoint folder; a checkpoint may only hold its own files"
+        )
 
 
 def test_a_link_that_stays_inside_the_checkpoint_is_fine(tmp_path):
@@ -318,8 +352,11 @@ def test_ray_at_a_plain_http_server_is_one_line_within_seconds_naming_the_addres
     address = f"{host}:{server.server_address[1]}"
     try:
         start = time.monotonic()
-        line = assert_one_error_line(capsys, main(["run", "--policies", "noop", "--ray", address]),
-                                     f"--ray {address}: {address} answers, but not as a Ray cluster")
+        line = assert_one_error_line(
+            capsys,
+            main(["run", "--policies", "noop", "--ray", address]),
+            f"--ray {address}: {address} answers, but not as a Ray cluster",
+        )
         assert time.monotonic() - start < 10
         assert "ray start --head" in line
     finally:
@@ -366,8 +403,10 @@ def _live(**kwargs) -> RealtimeSettings:
 def test_a_live_realtime_run_has_at_most_a_million_ticks():
     with pytest.raises(SettingsError) as info:
         _live(hz=(10_000,), seconds=100_000_000)
-    assert said(info.value) == (f"a live run has at most {MAX_LIVE_TICKS:,} ticks per mode; --seconds 1e+08 at "
-                                "--hz 10000 is 1,000,000,000,000: lower either")
+    assert said(info.value) == (
+        f"a live run has at most {MAX_LIVE_TICKS:,} ticks per mode; --seconds 1e+08 at "
+        "--hz 10000 is 1,000,000,000,000: lower either"
+    )
     with pytest.raises(SettingsError, match="at most 1,000,000 ticks per mode; seconds 1e\\+308"):
         _live(hz=(10_000,), seconds=1e308)  # no integer: counted as a float
     with pytest.raises(SettingsError, match="ticks must be at most 1,000,000 for a live run, got 1,000,001"):
@@ -383,10 +422,16 @@ def test_a_rate_below_the_floor_is_refused():
     RealtimeSettings(hz=(MIN_HZ,))
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--hz", "10000", "--seconds", "100000000"], "a live run has at most 1,000,000 ticks per mode; --seconds 1e+08"),
-    (["--hz", "0.0000001"], "--hz must be at least 0.01"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (
+            ["--hz", "10000", "--seconds", "100000000"],
+            "a live run has at most 1,000,000 ticks per mode; --seconds 1e+08",
+        ),
+        (["--hz", "0.0000001"], "--hz must be at least 0.01"),
+    ],
+)
 def test_realtime_sizes_on_the_command_line_are_one_line(capsys, no_run, argv, expected):
     assert_one_error_line(capsys, main(["realtime", "--policies", "noop", *argv]), expected)
 
@@ -435,14 +480,19 @@ def test_a_set_of_a_field_policybench_sets_itself_names_the_flag(capsys, no_run,
     with pytest.raises(SettingsError) as info:
         RunSettings(policies=["act"], overrides=[Override("act", field, "cuda")])
     assert said(info.value) == f"--set act.{field}: policybench sets {field} itself; use {flag} instead"
-    assert_one_error_line(capsys, main(["run", "--policies", "act", "--set", f"act.{field}=cuda"]),
-                          f"--set act.{field}: policybench sets {field} itself; use {flag} instead")
+    assert_one_error_line(
+        capsys,
+        main(["run", "--policies", "act", "--set", f"act.{field}=cuda"]),
+        f"--set act.{field}: policybench sets {field} itself; use {flag} instead",
+    )
 
 
 def test_a_results_file_that_is_a_fifo_without_a_writer_does_not_block(tmp_path, capsys):
     os.mkfifo(tmp_path / "r.json")
     outcome: dict[str, int] = {}
-    thread = threading.Thread(target=lambda: outcome.update(code=main(["report", str(tmp_path / "r.json")])), daemon=True)
+    thread = threading.Thread(
+        target=lambda: outcome.update(code=main(["report", str(tmp_path / "r.json")])), daemon=True
+    )
     thread.start()
     thread.join(10)
     if thread.is_alive():

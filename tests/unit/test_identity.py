@@ -13,14 +13,19 @@ from policybench.results import OK, PolicyResult, RealtimeResult, RunResults
 from policybench.samples import REFILL, STEP, Sample
 
 
-@pytest.mark.parametrize(("identity", "name"), [
-    (Identity("act"), "act"),
-    (Identity("act", "eager"), "act"),
-    (Identity("act", "bf16"), "act+bf16"),
-    (Identity("act", None, (("cameras", "2"),)), "act[cameras=2]"),
-    (Identity("act", "bf16", (("cameras", "2"), ("diffusion.num_inference_steps", "5"))),
-     "act+bf16[cameras=2,num_inference_steps=5]"),
-])
+@pytest.mark.parametrize(
+    ("identity", "name"),
+    [
+        (Identity("act"), "act"),
+        (Identity("act", "eager"), "act"),
+        (Identity("act", "bf16"), "act+bf16"),
+        (Identity("act", None, (("cameras", "2"),)), "act[cameras=2]"),
+        (
+            Identity("act", "bf16", (("cameras", "2"), ("diffusion.num_inference_steps", "5"))),
+            "act+bf16[cameras=2,num_inference_steps=5]",
+        ),
+    ],
+)
 def test_the_display_name(identity, name):
     assert identity.name == name
 
@@ -42,8 +47,9 @@ def test_a_point_is_the_same_whatever_the_order_of_its_axes():
 
 def result(variant=None, refill_ms=40.0, **point) -> PolicyResult:
     samples = [Sample(i, REFILL if i % 2 == 0 else STEP, refill_ms if i % 2 == 0 else 1.0) for i in range(40)]
-    return PolicyResult("act", OK, samples=samples, variant=variant, point=point,
-                        config={"chunk_size": 2, "n_action_steps": 2})
+    return PolicyResult(
+        "act", OK, samples=samples, variant=variant, point=point, config={"chunk_size": 2, "n_action_steps": 2}
+    )
 
 
 def test_a_result_and_its_realtime_runs_carry_their_identity():

@@ -19,22 +19,33 @@ def fake_child(tmp_path, body: str) -> list[str]:
         f"out = os.fdopen(int(os.environ[{CHILD_FD_ENV!r}]), 'w', buffering=1)\n"
         "def send(kind, **fields):\n"
         "    out.write(json.dumps({'kind': kind, **fields}) + '\\n')\n"
-        "sys.stdin.read()\n" + body)
+        "sys.stdin.read()\n" + body
+    )
     return [sys.executable, str(script)]
 
 
 def listen(command, silence_s=30.0):
     heard: dict[str, list] = {"log": [], "warn": [], "progress": []}
-    results = measure_in_child("p", RunSettings(policies=["p"]), "cpu", heard["log"].append, heard["warn"].append,
-                               lambda *a: heard["progress"].append(a), command=command, silence_s=silence_s)
+    results = measure_in_child(
+        "p",
+        RunSettings(policies=["p"]),
+        "cpu",
+        heard["log"].append,
+        heard["warn"].append,
+        lambda *a: heard["progress"].append(a),
+        command=command,
+        silence_s=silence_s,
+    )
     return results, heard
 
 
 def test_every_kind_of_message_reaches_its_callback(tmp_path):
     sent = PolicyResult(policy="p", status=OK)
-    body = (f"send({Message.LOG.value!r}, text='built')\nsend({Message.WARN.value!r}, text='slow')\n"
-            f"send({Message.PROGRESS.value!r}, done=1, target=2)\n"
-            f"send({Message.RESULTS.value!r}, results=[json.loads({json.dumps(json.dumps(sent.to_json()))})])\n")
+    body = (
+        f"send({Message.LOG.value!r}, text='built')\nsend({Message.WARN.value!r}, text='slow')\n"
+        f"send({Message.PROGRESS.value!r}, done=1, target=2)\n"
+        f"send({Message.RESULTS.value!r}, results=[json.loads({json.dumps(json.dumps(sent.to_json()))})])\n"
+    )
     (result,), heard = listen(fake_child(tmp_path, body))
     assert result.to_json() == sent.to_json()
     assert heard == {"log": ["built"], "warn": ["slow"], "progress": [("p", 1, 2)]}

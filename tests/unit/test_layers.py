@@ -17,8 +17,25 @@ print(json.dumps({"code": code, "torch": "torch" in sys.modules, "lerobot": "ler
 
 def test_a_runs_parent_loads_neither_torch_nor_lerobot(tmp_path):
     out = tmp_path / "r.json"
-    proc = subprocess.run([sys.executable, "-c", PARENT, "run", "--policies", "noop", "--profile", "pusht",
-                           "--refills", "1", "--json", str(out)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PARENT,
+            "run",
+            "--policies",
+            "noop",
+            "--profile",
+            "pusht",
+            "--refills",
+            "1",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert seen == {"code": 0, "torch": False, "lerobot": False}, proc.stderr
     written = json.loads(out.read_text())
@@ -27,8 +44,27 @@ def test_a_runs_parent_loads_neither_torch_nor_lerobot(tmp_path):
 
 def test_a_live_realtime_runs_parent_loads_neither_either(tmp_path):
     out = tmp_path / "rt.json"
-    proc = subprocess.run([sys.executable, "-c", PARENT, "realtime", "--policies", "noop", "--profile", "pusht",
-                           "--ticks", "20", "--hz", "100", "--json", str(out)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PARENT,
+            "realtime",
+            "--policies",
+            "noop",
+            "--profile",
+            "pusht",
+            "--ticks",
+            "20",
+            "--hz",
+            "100",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert seen == {"code": 0, "torch": False, "lerobot": False}, proc.stderr
     assert [e["status"] for e in json.loads(out.read_text())["realtime"]] == ["ok", "ok"]

@@ -109,8 +109,14 @@ def test_warmup_zero_measures_right_after_the_cold_call():
 def test_phase_comes_from_the_queue_not_the_latency():
     # refills cheaper than steps: a loop that classified by latency would swap the phases
     time = FakeTime()
-    r = run_steady_state(FakePolicy(time, chunk=4, step_cost=1.0, refill_cost=0.25), OBS, time.clock(),
-                         refills=2, warmup=1, max_seconds=100.0)
+    r = run_steady_state(
+        FakePolicy(time, chunk=4, step_cost=1.0, refill_cost=0.25),
+        OBS,
+        time.clock(),
+        refills=2,
+        warmup=1,
+        max_seconds=100.0,
+    )
     assert refill_indices(r.samples) == [0, 4]
     assert {s.latency_ms for s in r.samples if s.phase == REFILL} == {250.0}
     assert {s.latency_ms for s in r.samples if s.phase == STEP} == {1000.0}
@@ -189,6 +195,13 @@ def test_each_phase_is_announced_as_it_begins():
     time = FakeTime()
     policy = FakePolicy(time, chunk=5, step_cost=0.25, refill_cost=1.0)
     seen = []
-    run_steady_state(policy, OBS, time.clock(), refills=1, warmup=1, max_seconds=100.0,
-                     on_phase=lambda phase: seen.append((phase, len(policy.calls))))
+    run_steady_state(
+        policy,
+        OBS,
+        time.clock(),
+        refills=1,
+        warmup=1,
+        max_seconds=100.0,
+        on_phase=lambda phase: seen.append((phase, len(policy.calls))),
+    )
     assert seen == [("first call", 0), ("warm-up", 1), ("measuring", 5)]

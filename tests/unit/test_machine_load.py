@@ -71,13 +71,16 @@ def test_the_real_counters_read_where_there_is_a_proc():
     assert 0 <= busy <= total and isinstance(read_own_ticks(), int)
 
 
-@pytest.mark.parametrize("busy, own, fraction", [
-    (50, 50, 0.0),  # all the busy time was ours: idle otherwise
-    (130, 50, 0.4),  # 80 of 200 ticks were someone else's
-    (250, 50, 1.0),  # every tick of the machine
-    (40, 50, 0.0),  # our ticks counted a tick ahead of the machine's: not below zero
-    (300, 0, 1.0),  # more than the capacity (counters read a tick apart): not above one
-])
+@pytest.mark.parametrize(
+    "busy, own, fraction",
+    [
+        (50, 50, 0.0),  # all the busy time was ours: idle otherwise
+        (130, 50, 0.4),  # 80 of 200 ticks were someone else's
+        (250, 50, 1.0),  # every tick of the machine
+        (40, 50, 0.0),  # our ticks counted a tick ahead of the machine's: not below zero
+        (300, 0, 1.0),  # more than the capacity (counters read a tick apart): not above one
+    ],
+)
 def test_other_cpu_is_the_machines_busy_time_less_ours_over_its_capacity(busy, own, fraction):
     assert other_cpu_fraction((1000, 5000), (1000 + busy, 5200), own) == fraction
 
@@ -88,8 +91,9 @@ def test_a_span_too_short_claims_nothing():
 
 
 def test_a_watch_reads_the_counters_around_the_span():
-    w = LoadWatch(False, system=readers((1000, 5000), (1130, 5200)), own=readers(7, 57),
-                  gpu_pids=readers())  # not called without a GPU
+    w = LoadWatch(
+        False, system=readers((1000, 5000), (1130, 5200)), own=readers(7, 57), gpu_pids=readers()
+    )  # not called without a GPU
     assert w.start().stop() == MachineLoad(other_cpu=0.4)
     assert MachineLoad(other_cpu=0.4).to_json() == {"other_cpu": 0.4}
 
@@ -100,37 +104,44 @@ def test_without_proc_nothing_is_claimed():
     assert load == MachineLoad() and load.to_json() == {}
 
 
-@pytest.mark.parametrize("seen, count", [
-    (None, None),  # no nvidia-smi
-    (set(), 0),  # nothing on the GPU (we had not touched it yet)
-    (ME, 0),
-    (ME | {4242}, 1),
-    (ME | {4242, 4343}, 2),
-    ({4242}, None),  # ours not listed: another PID namespace (a container), which is ours unknown
-])
+@pytest.mark.parametrize(
+    "seen, count",
+    [
+        (None, None),  # no nvidia-smi
+        (set(), 0),  # nothing on the GPU (we had not touched it yet)
+        (ME, 0),
+        (ME | {4242}, 1),
+        (ME | {4242, 4343}, 2),
+        ({4242}, None),  # ours not listed: another PID namespace (a container), which is ours unknown
+    ],
+)
 def test_other_gpu_processes(seen, count):
     assert other_gpu_count(seen, ME) == count
 
 
 def test_a_gpu_process_seen_at_either_end_of_the_span_counts():
     pid = os.getpid()
-    w = LoadWatch(True, system=readers(None, None), own=readers(None, None),
-                  gpu_pids=readers({pid, 4242}, {pid, 4343}))
+    w = LoadWatch(True, system=readers(None, None), own=readers(None, None), gpu_pids=readers({pid, 4242}, {pid, 4343}))
     assert w.start().stop() == MachineLoad(other_gpu_processes=2)
     w = LoadWatch(True, system=readers(None, None), own=readers(None, None), gpu_pids=readers(None, {pid}))
     assert w.start().stop() == MachineLoad()
 
 
-@pytest.mark.parametrize("load, reason", [
-    ({}, None),
-    ({"other_cpu": 0.19}, None),
-    ({"other_cpu": 0.2}, "the machine was 20 % busy with other work"),
-    ({"other_cpu": 0.41}, "the machine was 41 % busy with other work"),
-    ({"other_gpu_processes": 0}, None),
-    ({"other_gpu_processes": 1}, "1 other process used the GPU"),
-    ({"other_cpu": 0.5, "other_gpu_processes": 2},
-     "the machine was 50 % busy with other work and 2 other processes used the GPU"),
-])
+@pytest.mark.parametrize(
+    "load, reason",
+    [
+        ({}, None),
+        ({"other_cpu": 0.19}, None),
+        ({"other_cpu": 0.2}, "the machine was 20 % busy with other work"),
+        ({"other_cpu": 0.41}, "the machine was 41 % busy with other work"),
+        ({"other_gpu_processes": 0}, None),
+        ({"other_gpu_processes": 1}, "1 other process used the GPU"),
+        (
+            {"other_cpu": 0.5, "other_gpu_processes": 2},
+            "the machine was 50 % busy with other work and 2 other processes used the GPU",
+        ),
+    ],
+)
 def test_busy_reason(load, reason):
     assert busy_reason(load) == reason
 
@@ -171,14 +182,17 @@ def test_the_results_file_keeps_it_and_reads_it_back():
     assert PolicyResult.from_json(unwatched.to_json()).machine_load == {}
 
 
-@pytest.mark.parametrize("load, message", [
-    ({"other_cpu": 1.5}, "act: machine_load.other_cpu is 1.5; must be a fraction of the machine from 0 to 1"),
-    ({"other_cpu": "41 %"}, "act: machine_load.other_cpu is '41 %'; must be a fraction"),
-    ({"other_cpu": True}, "act: machine_load.other_cpu is True; must be a fraction"),
-    ({"other_gpu_processes": -1}, "act: machine_load.other_gpu_processes is -1; must be a whole number"),
-    ({"other_gpu_processes": 0.5}, "act: machine_load.other_gpu_processes is 0.5; must be a whole number"),
-    ([0.4], "act: machine_load is [0.4]; must be an object"),
-])
+@pytest.mark.parametrize(
+    "load, message",
+    [
+        ({"other_cpu": 1.5}, "act: machine_load.other_cpu is 1.5; must be a fraction of the machine from 0 to 1"),
+        ({"other_cpu": "41 %"}, "act: machine_load.other_cpu is '41 %'; must be a fraction"),
+        ({"other_cpu": True}, "act: machine_load.other_cpu is True; must be a fraction"),
+        ({"other_gpu_processes": -1}, "act: machine_load.other_gpu_processes is -1; must be a whole number"),
+        ({"other_gpu_processes": 0.5}, "act: machine_load.other_gpu_processes is 0.5; must be a whole number"),
+        ([0.4], "act: machine_load is [0.4]; must be an object"),
+    ],
+)
 def test_a_bad_machine_load_is_refused_naming_it(load, message):
     d = ok_result("act", 5, 2, 50.0, 1.0, 100.0).to_json() | {"machine_load": load}
     with pytest.raises(UsageError, match=f"^{re.escape(message)}"):
@@ -202,8 +216,10 @@ def test_processes_spinning_on_half_the_cpus_read_as_a_busy_machine():
     cpus = os.cpu_count() or 1
     if not os.path.exists("/proc/stat") or cpus > 64:
         pytest.skip("no /proc here, or too many CPUs to keep half of them busy in a test")
-    spinners = [subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE, text=True)
-                for _ in range(math.ceil(cpus / 2))]
+    spinners = [
+        subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE, text=True)
+        for _ in range(math.ceil(cpus / 2))
+    ]
     try:
         for p in spinners:
             assert p.stdout is not None and p.stdout.readline() == "spinning\n"  # spinning before the span

@@ -27,8 +27,13 @@ def cache(tmp_path_factory):
 
 
 def test_no_file_of_the_local_cache_asks_for_remote_code(cache):
-    assert set(cache) >= {"openai/clip-vit-base-patch16", "facebook/bart-large", "lerobot/fast-action-tokenizer",
-                          "HuggingFaceTB/SmolVLM2-500M-Video-Instruct", "google/paligemma-3b-pt-224"}
+    assert set(cache) >= {
+        "openai/clip-vit-base-patch16",
+        "facebook/bart-large",
+        "lerobot/fast-action-tokenizer",
+        "HuggingFaceTB/SmolVLM2-500M-Video-Instruct",
+        "google/paligemma-3b-pt-224",
+    }
     for hub_id, folder in cache.items():
         files = [p for p in folder.rglob("*") if p.is_file()]
         assert files, hub_id
@@ -64,10 +69,13 @@ def test_the_clip_stand_in_holds_the_architecture_and_no_weights(cache):
     assert "clip" in clip.name  # multi_task_dit's config checks its encoder names for "clip"
 
 
-@pytest.mark.parametrize(("hub_id", "size", "first", "last"), [
-    ("openai/clip-vit-base-patch16", 49408, None, "<|endoftext|>"),
-    ("facebook/bart-large", 50265, "<s>", "<mask>"),
-])
+@pytest.mark.parametrize(
+    ("hub_id", "size", "first", "last"),
+    [
+        ("openai/clip-vit-base-patch16", 49408, None, "<|endoftext|>"),
+        ("facebook/bart-large", 50265, "<s>", "<mask>"),
+    ],
+)
 def test_the_local_tokenizers_have_the_published_vocabulary(cache, hub_id, size, first, last):
     from transformers import AutoTokenizer
 

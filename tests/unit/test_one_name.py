@@ -39,10 +39,15 @@ def test_a_name_two_checkpoints_share_says_so_and_a_missing_one_lists_the_keys()
     r = results()
     other = ok_result("/elsewhere/nu/my_act_checkpoint", 4, 3, 20.0, 1.0, 50.0)
     both = Results(dataclasses.replace(r.raw, results=[*r.raw.results, other]))
-    with pytest.raises(KeyError, match=f"'nu/my_act_checkpoint' names 2 policies: {CHECKPOINT}, "
-                                       "/elsewhere/nu/my_act_checkpoint; give the whole path"):
+    with pytest.raises(
+        KeyError,
+        match=f"'nu/my_act_checkpoint' names 2 policies: {CHECKPOINT}, "
+        "/elsewhere/nu/my_act_checkpoint; give the whole path",
+    ):
         both["nu/my_act_checkpoint"]
     assert both["/elsewhere/nu/my_act_checkpoint"].policy == "/elsewhere/nu/my_act_checkpoint"
-    with pytest.raises(KeyError, match="no policy 'my_act_checkpoint' in these results; they have ACT, ACT\\+bf16, "
-                                       "nu/my_act_checkpoint"):
+    with pytest.raises(
+        KeyError,
+        match="no policy 'my_act_checkpoint' in these results; they have ACT, ACT\\+bf16, nu/my_act_checkpoint",
+    ):
         r["my_act_checkpoint"]

@@ -19,13 +19,25 @@ from policybench.settings import RealtimeSettings, RunKeywords, RunSettings
 LIBRARY = {"run": api.run, "sweep": api.sweep, "realtime": api.realtime}
 # Settings of a command that are no keyword of its library function, and why.
 NOT_KEYWORDS = {
-    "run": {"policy_type": "a name goes in `policies`", "in_process": "isolate=False",
-            "quiet": "the command line's output", "verbose": "the command line's output"},
-    "sweep": {"policy_type": "a name goes in `policies`", "cameras": "an axis: axes={'cameras': [...]}",
-              "image_size": "an axis", "threads": "an axis", "overrides": "a field's axis goes in `axes`"},
-    "realtime": {"policy_type": "a name goes in `policies`", "simulate": "simulate_realtime() replays a file",
-                 "in_process": "isolate=False",
-                 "json_path": "the library returns the verdict; the command line writes the file"},
+    "run": {
+        "policy_type": "a name goes in `policies`",
+        "in_process": "isolate=False",
+        "quiet": "the command line's output",
+        "verbose": "the command line's output",
+    },
+    "sweep": {
+        "policy_type": "a name goes in `policies`",
+        "cameras": "an axis: axes={'cameras': [...]}",
+        "image_size": "an axis",
+        "threads": "an axis",
+        "overrides": "a field's axis goes in `axes`",
+    },
+    "realtime": {
+        "policy_type": "a name goes in `policies`",
+        "simulate": "simulate_realtime() replays a file",
+        "in_process": "isolate=False",
+        "json_path": "the library returns the verdict; the command line writes the file",
+    },
 }
 # Keywords of a library function that no flag sets.
 LIBRARY_ONLY = {
@@ -46,8 +58,10 @@ def _subparser(command: str) -> argparse.ArgumentParser:
 
 def _same(declared: object, other: object) -> bool:
     """The same default: equal, or the same items in a tuple and a list, or nothing either way."""
+
     def items(v: object) -> list | None:
         return list(v) if isinstance(v, Sequence) and not isinstance(v, str) else None
+
     if items(declared) is not None and items(other) is not None:
         return items(declared) == items(other)
     return declared == other or (not declared and not other and declared in (None, (), []) and other in (None, (), []))
@@ -97,8 +111,11 @@ def test_a_flag_given_at_its_default_is_given():
 @pytest.mark.parametrize("command", sorted(LIBRARY))
 def test_every_setting_of_a_command_is_a_keyword_of_its_library_function(command):
     keywords = inspect.signature(LIBRARY[command]).parameters
-    missing = [o.api_keyword for o in options(command)
-               if o.api_keyword not in keywords and o.field not in NOT_KEYWORDS[command]]
+    missing = [
+        o.api_keyword
+        for o in options(command)
+        if o.api_keyword not in keywords and o.field not in NOT_KEYWORDS[command]
+    ]
     assert not missing, f"policybench.{command} lacks the keywords {missing}"
     stale = [f for f in NOT_KEYWORDS[command] if f not in {o.field for o in options(command)}]
     assert not stale, f"listed as settings of {command} that it no longer declares: {stale}"
@@ -148,8 +165,34 @@ def test_the_default_policies_are_declared_once():
 
 
 def test_the_command_line_and_the_library_make_the_same_settings():
-    args = parse_args(["run", "--policies", "act", "--refills", "auto", "--precision", "0.05", "--variant", "bf16",
-                       "--set", "act.n_action_steps=5", "--on", "a,b", "--ray", "--cameras", "1"])
-    asked = api.build_config(["act"], refills="auto", precision=0.05, variants="bf16", ray="auto", on=["a", "b"],
-                             overrides={"act.n_action_steps": 5}, cameras=1)
+    args = parse_args(
+        [
+            "run",
+            "--policies",
+            "act",
+            "--refills",
+            "auto",
+            "--precision",
+            "0.05",
+            "--variant",
+            "bf16",
+            "--set",
+            "act.n_action_steps=5",
+            "--on",
+            "a,b",
+            "--ray",
+            "--cameras",
+            "1",
+        ]
+    )
+    asked = api.build_config(
+        ["act"],
+        refills="auto",
+        precision=0.05,
+        variants="bf16",
+        ray="auto",
+        on=["a", "b"],
+        overrides={"act.n_action_steps": 5},
+        cameras=1,
+    )
     assert config_from_args(args) == asked

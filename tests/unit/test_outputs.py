@@ -69,8 +69,9 @@ def test_report_refuses_to_write_onto_its_input(tmp_path, capsys, fmt):
 def test_report_csv_refuses_when_its_samples_file_is_the_input(tmp_path, capsys):
     path = tmp_path / "r.samples.csv"
     path.write_bytes((DATA / "small_results.json").read_bytes())
-    assert "is the input" in one_error_line(capsys, main(["report", str(path), "--format", "csv", "-o",
-                                                          str(tmp_path / "r.csv")]))
+    assert "is the input" in one_error_line(
+        capsys, main(["report", str(path), "--format", "csv", "-o", str(tmp_path / "r.csv")])
+    )
     assert path.read_bytes() == (DATA / "small_results.json").read_bytes()
 
 
@@ -79,7 +80,9 @@ def test_outputs_never_follow_a_symbolic_link(tmp_path, capsys):
     target.write_text("keep me")
     link = tmp_path / "out.md"
     link.symlink_to(target)
-    assert "is a symbolic link" in one_error_line(capsys, main(["report", str(DATA / "small_results.json"), "-o", str(link)]))
+    assert "is a symbolic link" in one_error_line(
+        capsys, main(["report", str(DATA / "small_results.json"), "-o", str(link)])
+    )
     json_link = tmp_path / "r.json"
     json_link.symlink_to(target)
     assert "is a symbolic link" in one_error_line(capsys, main(["run", "--policies", "noop", "--json", str(json_link)]))
@@ -109,20 +112,25 @@ def test_a_second_writer_of_one_results_file_stops_at_once(tmp_path, capsys):
         pass
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--cameras", "100000000"], "--cameras must be from 0 to 64, got 100000000"),
-    (["--image-size", "20000x20000"], "--image-size sides must be from 1 to 8192 pixels, got 20000x20000"),
-    (["--cameras", "64", "--image-size", "8192x8192"], "need about"),
-    (["--policies", "act", "--set", "act.chunk_size=100000000"], "--set act.chunk_size=100000000: at most 10,000"),
-    (["--policies", "noop", "--set", "noop.chunk_size=100000000"], "noop.chunk_size must be at most 1,000,000"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--cameras", "100000000"], "--cameras must be from 0 to 64, got 100000000"),
+        (["--image-size", "20000x20000"], "--image-size sides must be from 1 to 8192 pixels, got 20000x20000"),
+        (["--cameras", "64", "--image-size", "8192x8192"], "need about"),
+        (["--policies", "act", "--set", "act.chunk_size=100000000"], "--set act.chunk_size=100000000: at most 10,000"),
+        (["--policies", "noop", "--set", "noop.chunk_size=100000000"], "noop.chunk_size must be at most 1,000,000"),
+    ],
+)
 def test_sizes_beyond_memory_are_one_line_before_anything_is_built(capsys, args, fragment):
     assert fragment in one_error_line(capsys, main(["run", *args]))
 
 
 def test_terminal_output_escapes_control_characters():
-    assert terminal_safe("act\x1b[2J\x1b]0;owned\x07 ok\n\tnext\r\x9b") == \
-        "act\\x1b[2J\\x1b]0;owned\\x07 ok\n\tnext\\x0d\\x9b"
+    assert (
+        terminal_safe("act\x1b[2J\x1b]0;owned\x07 ok\n\tnext\r\x9b")
+        == "act\\x1b[2J\\x1b]0;owned\\x07 ok\n\tnext\\x0d\\x9b"
+    )
 
 
 def test_a_policy_name_with_escapes_and_accents_prints_under_an_ascii_locale(tmp_path):
@@ -132,17 +140,27 @@ def test_a_policy_name_with_escapes_and_accents_prints_under_an_ascii_locale(tmp
     path.write_text(json.dumps(data))
     env = {**os.environ, "LC_ALL": "POSIX", "PYTHONIOENCODING": "", "PYTHONUTF8": "0"}
     command = "import sys; from policybench.cli import main; sys.exit(main())"
-    out = subprocess.run([sys.executable, "-c", command, "report", str(path)], capture_output=True, env=env,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", command, "report", str(path)], capture_output=True, env=env, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert b"\x1b" not in out.stdout and b"act\\x1b[31mrouge \\xe9" in out.stdout
 
 
 def test_reading_reporting_and_comparing_import_neither_torch_nor_lerobot():
     """report, compare and plot start fast and fit in little memory (a 49 MB file compares in 0.4 GB)."""
-    modules = ["policybench", "policybench.cli", "policybench.results", "policybench.regression",
-               "policybench.report.table", "policybench.report.markdown", "policybench.report.html",
-               "policybench.report.csv", "policybench.report.realtime", "policybench.report.compare"]
+    modules = [
+        "policybench",
+        "policybench.cli",
+        "policybench.results",
+        "policybench.regression",
+        "policybench.report.table",
+        "policybench.report.markdown",
+        "policybench.report.html",
+        "policybench.report.csv",
+        "policybench.report.realtime",
+        "policybench.report.compare",
+    ]
     code = f"import sys\nfor m in {modules!r}: __import__(m)\nprint(sorted({{'torch', 'lerobot'}} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -156,7 +174,9 @@ def test_an_output_that_cannot_be_written_names_its_setting_and_its_flag(tmp_pat
     assert caught.value.said_with(FLAGS) == f"--json {tmp_path}: is a folder, not a file"
     with pytest.raises(SettingsError, match="^output ") as caught:
         check_writable(str(tmp_path / "none" / "r.md"), field="output")
-    assert caught.value.said_with(FLAGS) == f"-o {tmp_path / 'none' / 'r.md'}: folder {tmp_path / 'none'} does not exist"
+    assert (
+        caught.value.said_with(FLAGS) == f"-o {tmp_path / 'none' / 'r.md'}: folder {tmp_path / 'none'} does not exist"
+    )
     with pytest.raises(SettingsError, match=f"^export_dir {tmp_path / 'file'}: is a file, not a folder$") as caught:
         check_folder(str(tmp_path / "file"), "export_dir")
     assert caught.value.said_with(FLAGS) == f"--export {tmp_path / 'file'}: is a file, not a folder"

@@ -80,7 +80,9 @@ def test_matplotlib_reads_the_png(small_written):
 
 @pytest.mark.parametrize("n, width", [(1, 600), (4, 920)])
 def test_bars_width_grows_with_policies_from_a_minimum(n, width):
-    results = run_results([ok_result(f"p{k}", chunk=2, cycles=1, refill_ms=2.0 + k, step_ms=0.5, cold_ms=5.0) for k in range(n)])
+    results = run_results(
+        [ok_result(f"p{k}", chunk=2, cycles=1, refill_ms=2.0 + k, step_ms=0.5, cold_ms=5.0) for k in range(n)]
+    )
     assert expected_size("bars", n)[0] == width
     assert image(png_bytes(figure_bars(results))).size == (width, 450)
 
@@ -90,10 +92,12 @@ def test_figures_are_closed_after_rendering(mixed_pngs):
 
 
 def test_no_ok_policy_no_plots(tmp_path):
-    results = run_results([
-        failed_result("act", "boom"),
-        PolicyResult("smolvla", OK, samples=[]),  # ok but nothing measured
-    ])
+    results = run_results(
+        [
+            failed_result("act", "boom"),
+            PolicyResult("smolvla", OK, samples=[]),  # ok but nothing measured
+        ]
+    )
     assert render_pngs(results) == {}
     assert write_plots(results, str(tmp_path)) == []
     assert list(tmp_path.iterdir()) == []

@@ -14,27 +14,44 @@ from policybench.samples import REFILL, STEP, Sample
 HZ = 30.0
 
 
-def result(policy: str, refills_ms: list[float], chunk: int, config: dict, breakdown: dict | None = None) -> PolicyResult:
+def result(
+    policy: str, refills_ms: list[float], chunk: int, config: dict, breakdown: dict | None = None
+) -> PolicyResult:
     samples = []
     for r in refills_ms:
         samples.append(Sample(len(samples), REFILL, r))
         samples += [Sample(len(samples), STEP, 0.5) for _ in range(chunk - 1)]
-    return PolicyResult(policy, OK, config={"n_action_steps": chunk, **config}, samples=samples,
-                        breakdown=breakdown or {})
+    return PolicyResult(
+        policy, OK, config={"n_action_steps": chunk, **config}, samples=samples, breakdown=breakdown or {}
+    )
 
 
-DIFFUSION = {"chunk_size": 16, "inference_steps": 100, "n_obs_steps": 2, "policy_type": "diffusion",
-             "set_fields": {"chunk_size": "horizon", "n_action_steps": "n_action_steps",
-                            "inference_steps": "num_inference_steps"}, "chunk_multiple": 8}
+DIFFUSION = {
+    "chunk_size": 16,
+    "inference_steps": 100,
+    "n_obs_steps": 2,
+    "policy_type": "diffusion",
+    "set_fields": {
+        "chunk_size": "horizon",
+        "n_action_steps": "n_action_steps",
+        "inference_steps": "num_inference_steps",
+    },
+    "chunk_multiple": 8,
+}
 
 
 def breakdown(unet_ms: float, scheduler_ms: float, encoder_ms: float, refills: int = 2) -> dict:
     """--breakdown's raw record: a U-Net and a scheduler step per denoising step (100), an encoder once."""
     ms = {"UNet": unet_ms, "scheduler step": scheduler_ms, "encoder": encoder_ms}
     calls = {"UNet": 100, "scheduler step": 100, "encoder": 1}
-    return {"components": [{"name": "encoder", "repeat": ""}, {"name": "UNet", "repeat": "per step"},
-                           {"name": "scheduler step", "repeat": "per step"}],
-            "refills": [{"total_ms": 250.0, "ms": dict(ms), "calls": dict(calls)} for _ in range(refills)]}
+    return {
+        "components": [
+            {"name": "encoder", "repeat": ""},
+            {"name": "UNet", "repeat": "per step"},
+            {"name": "scheduler step", "repeat": "per step"},
+        ],
+        "refills": [{"total_ms": 250.0, "ms": dict(ms), "calls": dict(calls)} for _ in range(refills)],
+    }
 
 
 def what_would_hold(r: PolicyResult) -> list[str]:
@@ -69,31 +86,45 @@ def test_diffusion_with_its_breakdown_gets_its_steps_and_its_chunk():
 
 
 def test_steps_with_no_breakdown_are_the_refill_scaled_and_a_rest_too_long_holds_none():
-    smolvla = {"chunk_size": 50, "inference_steps": 10, "policy_type": "smolvla",
-               "set_fields": {"chunk_size": "chunk_size", "n_action_steps": "n_action_steps",
-                              "inference_steps": "num_steps"}}
+    smolvla = {
+        "chunk_size": 50,
+        "inference_steps": 10,
+        "policy_type": "smolvla",
+        "set_fields": {"chunk_size": "chunk_size", "n_action_steps": "n_action_steps", "inference_steps": "num_steps"},
+    }
     lines = what_would_hold(result("smolvla", [100.0, 100.0], 50, smolvla))
-    assert ("    --set smolvla.num_steps=3: sync holds it (a period of 33.3 ms at 30 Hz); estimated refill 30 ms from "
-            "the slowest refill, 100 ms for 10 steps, scaled with the steps: the most a step can save (--breakdown "
-            "measures a step's cost)") in lines
+    assert (
+        "    --set smolvla.num_steps=3: sync holds it (a period of 33.3 ms at 30 Hz); estimated refill 30 ms from "
+        "the slowest refill, 100 ms for 10 steps, scaled with the steps: the most a step can save (--breakdown "
+        "measures a step's cost)"
+    ) in lines
     assert not any("n_action_steps=" in line for line in lines)  # async g=0.5 with 50 actions holds already
     # Diffusion whose rest (250 - 100 x 1 = 150 ms) is over the period whatever the steps
     slow = result("diffusion", [250.0] * 2, 8, DIFFUSION, breakdown(90.0, 10.0, 10.0))
-    assert ("    no diffusion.num_inference_steps holds sync: a denoising step 1 ms as --breakdown measured it, the "
-            "rest of the slowest refill 150 ms, already over 33.3 ms with one step") in what_would_hold(slow)
+    assert (
+        "    no diffusion.num_inference_steps holds sync: a denoising step 1 ms as --breakdown measured it, the "
+        "rest of the slowest refill 150 ms, already over 33.3 ms with one step"
+    ) in what_would_hold(slow)
 
 
 def test_act_from_an_older_file_gets_its_n_action_steps_within_its_chunk():
     """No policy_type or set_fields recorded: ACT's fields are known. 80 ms refills, 4 actions: d = 3;
     g=0.5 wants n >= 6 and floor(n / 2) >= 3: 6, inside the chunk of 100."""
     lines = what_would_hold(result("act", [80.0] * 3, 4, {"chunk_size": 100}))
-    assert ("    --set act.n_action_steps=6: async g=0.5 holds it (min(floor(0.5 x 6) + 1, 3) = 3 periods = 100 ms at "
-            "30 Hz); estimated from the slowest refill measured, 80 ms, which n_action_steps does not change: 3 ticks "
-            "at 30 Hz") in lines
+    assert (
+        "    --set act.n_action_steps=6: async g=0.5 holds it (min(floor(0.5 x 6) + 1, 3) = 3 periods = 100 ms at "
+        "30 Hz); estimated from the slowest refill measured, 80 ms, which n_action_steps does not change: 3 ticks "
+        "at 30 Hz"
+    ) in lines
     assert knobs_of(result("noop", [1.0], 4, {"chunk_size": 4})) is None  # nothing of noop's to set
-    old_diffusion = knobs_of(result("diffusion", [80.0], 32, {"chunk_size": 64, "inference_steps": 10, "n_obs_steps": 2}))
+    old_diffusion = knobs_of(
+        result("diffusion", [80.0], 32, {"chunk_size": 64, "inference_steps": 10, "n_obs_steps": 2})
+    )
     assert (old_diffusion.fields, old_diffusion.max_executed, old_diffusion.chunk_multiple) == (
-        {"n_action_steps": "n_action_steps", "chunk_size": "horizon", "inference_steps": "num_inference_steps"}, 63, 8)
+        {"n_action_steps": "n_action_steps", "chunk_size": "horizon", "inference_steps": "num_inference_steps"},
+        63,
+        8,
+    )
     path = result("/ckpt/nu/my_act", [80.0], 4, {"chunk_size": 100})
     assert knobs_of(path) is None  # a checkpoint whose type the file does not record
     path.config["policy_type"] = "act"
@@ -117,14 +148,17 @@ def test_the_settings_proposed_hold_in_the_paced_loop_and_the_next_ones_do_not()
         s, refill = most_steps(slowest, 100, 0.0022, HZ, ticks)
         more = refill + 0.0022
         if ticks == 1:
+
             def misses(refill_s: float) -> int:
                 return int(simulate_sync(Costs("x", 8, [0.0005], [refill_s]), HZ, 600)["deadline_misses"])
 
             assert (s, misses(refill), misses(more) > 0) == (1, 0, True)
         else:
+
             def starves(refill_s: float) -> int:
-                return int(simulate_async(Costs("x", 8, [0.0005], [refill_s]), HZ, 600, 0.5,
-                                          "latest_only")["starved_ticks"])
+                return int(
+                    simulate_async(Costs("x", 8, [0.0005], [refill_s]), HZ, 600, 0.5, "latest_only")["starved_ticks"]
+                )
 
             assert (s, starves(refill), starves(more) > 0) == (46, 0, True)
 
@@ -135,16 +169,26 @@ def test_a_live_realtime_run_gets_them_from_the_settings_it_measured():
     from policybench.control.simulate import from_live_ticks, live_budgets
     from policybench.results import RealtimeResult, RealtimeTick
 
-    ticks = [RealtimeTick(k, REFILL if k % 4 == 0 else STEP, k * 100 / 3, k * 100 / 3, k * 100 / 3 + (80 if k % 4 == 0
-                                                                                                       else 0.5))
-             for k in range(12)]
-    live = RealtimeResult("act", "sync", HZ, "measured", status=OK, ticks=ticks,
-                          summary={"chunk_length": 4, "refills_seen": 3})
-    config = {"chunk_size": 100, "n_action_steps": 4, "policy_type": "act",
-              "set_fields": {"chunk_size": "chunk_size", "n_action_steps": "n_action_steps"}}
+    ticks = [
+        RealtimeTick(
+            k, REFILL if k % 4 == 0 else STEP, k * 100 / 3, k * 100 / 3, k * 100 / 3 + (80 if k % 4 == 0 else 0.5)
+        )
+        for k in range(12)
+    ]
+    live = RealtimeResult(
+        "act", "sync", HZ, "measured", status=OK, ticks=ticks, summary={"chunk_length": 4, "refills_seen": 3}
+    )
+    config = {
+        "chunk_size": 100,
+        "n_action_steps": 4,
+        "policy_type": "act",
+        "set_fields": {"chunk_size": "chunk_size", "n_action_steps": "n_action_steps"},
+    }
     (budget,) = live_budgets([live], {"act": config})
-    assert budget.limits == ["no act.n_action_steps holds sync: each refill still runs within one period, whatever "
-                             "the chunk (a longer one makes refills rarer, not shorter)"]
+    assert budget.limits == [
+        "no act.n_action_steps holds sync: each refill still runs within one period, whatever "
+        "the chunk (a longer one makes refills rarer, not shorter)"
+    ]
     assert live_budgets([live])[0].limits == []  # a file from before run.configs: the rate only
     (replayed,) = from_live_ticks(RunResults({}, {"configs": {"act": config}}, [], realtime=[live]))
     assert replayed.config == config and knobs_of(replayed) is not None

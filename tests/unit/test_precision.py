@@ -24,16 +24,30 @@ from policybench.variants import VARIANTS
 from policybench.variants.precision import best_cpu_instructions, cpu_precision_problem
 from policybench.variants.strategies import skip_reason
 
-PRECISION = {"eager": "fp32", "noeval": "fp32", "bf16": "bf16", "fp16": "fp16", "compile": "fp32",
-             "cudagraph": "fp32", "cudagraph-bf16": "bf16", "onnxruntime": "fp32", "openvino": "fp32",
-             "openvino-bf16": "bf16", "tensorrt": "fp32"}
+PRECISION = {
+    "eager": "fp32",
+    "noeval": "fp32",
+    "bf16": "bf16",
+    "fp16": "fp16",
+    "compile": "fp32",
+    "cudagraph": "fp32",
+    "cudagraph-bf16": "bf16",
+    "onnxruntime": "fp32",
+    "openvino": "fp32",
+    "openvino-bf16": "bf16",
+    "tensorrt": "fp32",
+}
 # A fake device: 100 GFLOP/s fp32, 400 bf16, 800 fp16, 1600 int8 (OP/s); 10 GB/s
 RATES = {"fp32": 1e11, "bf16": 4e11, "fp16": 8e11, "int8": 1.6e12}
 PEAKS = {"peak_flops": 1e11, "peak_bytes_per_s": 1e10}
 COMPUTE_BOUND = {"flops": 4e11, "weight_bytes_read": 4e8, "weights_read": 1e8}  # 1e8 fp32 weights read
 MEMORY_BOUND = {"flops": 1e9, "weight_bytes_read": 4e9, "weights_read": 1e9}
 FLOOR_MS = {  # compute bound: 4e11 FLOP / rate; memory bound: 1e9 weights x bytes each / 1e10 B/s
-    "fp32": (4000.0, 400.0), "bf16": (1000.0, 200.0), "fp16": (500.0, 200.0), "int8": (250.0, 100.0)}
+    "fp32": (4000.0, 400.0),
+    "bf16": (1000.0, 200.0),
+    "fp16": (500.0, 200.0),
+    "int8": (250.0, 100.0),
+}
 NO_BF16 = ["avx", "avx2", "avx512f", "avx512_vnni", "fma"]  # the AVX-512 EPYC before this one
 
 
@@ -75,8 +89,9 @@ def test_tf32_on_cuda_while_torch_allows_it(monkeypatch):
 
 def test_the_precision_peaks_measure_what_torch_runs_here_and_nothing_else():
     ticks = iter(range(10**6))
-    rates = precision_peaks("cpu", Clock(now=lambda: float(next(ticks))), ["fp32", "bf16", "int8", "tf32"],
-                            size=32, repeats=1)
+    rates = precision_peaks(
+        "cpu", Clock(now=lambda: float(next(ticks))), ["fp32", "bf16", "int8", "tf32"], size=32, repeats=1
+    )
     assert set(rates) <= {"bf16", "int8"} and "bf16" in rates  # tf32 is CUDA's; fp32 is device_peaks'
     assert rates["bf16"] == 2 * 32**3  # one tick of the fake clock per product
     assert torch.backends.cuda.matmul.allow_tf32 is False  # put back (it is never set on a CPU)
@@ -87,8 +102,10 @@ def test_the_precision_peaks_measure_what_torch_runs_here_and_nothing_else():
 
 def test_a_cpu_without_bf16_instructions_says_why_bf16_does_not_apply():
     why = cpu_precision_problem("bf16", NO_BF16)
-    assert why == ("this CPU has no bfloat16 instructions (amx_bf16 or avx512_bf16 not among its flags): bf16 is "
-                   "emulated (torch runs it 30-40x slower than fp32 there), so it does not apply here")
+    assert why == (
+        "this CPU has no bfloat16 instructions (amx_bf16 or avx512_bf16 not among its flags): bf16 is "
+        "emulated (torch runs it 30-40x slower than fp32 there), so it does not apply here"
+    )
     assert cpu_precision_problem("bf16", [*NO_BF16, "avx512_bf16"]) is None
     assert cpu_precision_problem("bf16", ["amx_bf16"]) is None
     assert cpu_precision_problem("bf16", []) is None  # flags unknown: the variant runs and its speed says
@@ -102,14 +119,18 @@ def test_the_bf16_variants_are_skipped_by_the_flags_on_a_cpu_only():
     for name in ("bf16", "openvino-bf16"):
         assert "no bfloat16 instructions" in skip_reason(VARIANTS[name], adapter, "cpu", NO_BF16)
     assert skip_reason(VARIANTS["bf16"], adapter, "cpu", [*NO_BF16, "amx_bf16"]) is None
-    assert skip_reason(VARIANTS["openvino"], adapter, "cpu", NO_BF16) != skip_reason(VARIANTS["openvino-bf16"], adapter, "cpu", NO_BF16)
+    assert skip_reason(VARIANTS["openvino"], adapter, "cpu", NO_BF16) != skip_reason(
+        VARIANTS["openvino-bf16"], adapter, "cpu", NO_BF16
+    )
     assert skip_reason(VARIANTS["bf16"], adapter, "cuda", NO_BF16) is None
     assert skip_reason(VARIANTS["noeval"], adapter, "cpu", NO_BF16) is None
 
 
 def test_best_cpu_instructions():
     assert best_cpu_instructions(["amx_bf16", "avx512_bf16", "avx512_vnni", "amx_int8"]) == {
-        "bf16": "amx_bf16", "int8": "amx_int8"}
+        "bf16": "amx_bf16",
+        "int8": "amx_int8",
+    }
     assert best_cpu_instructions(NO_BF16) == {"int8": "avx512_vnni"}
 
 
@@ -130,8 +151,14 @@ def _run(monkeypatch, flags: list[str], variants: list[str]):
     monkeypatch.setattr(measure, "cpu_vector_flags", lambda: flags)
     cfg = RunSettings(policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants)
     adapter = LeRobotPolicy(FAMILIES["act"], TinyAct(), [InputSpec("observation.state", VECTOR, (2,))])
-    results = run_benchmark(cfg, "cpu", clock=Clock(now=iter(range(10**6)).__next__), environment={},
-                            build=lambda name, profile, overrides, device, seed=0: adapter, warn=lambda line: None)
+    results = run_benchmark(
+        cfg,
+        "cpu",
+        clock=Clock(now=iter(range(10**6)).__next__),
+        environment={},
+        build=lambda name, profile, overrides, device, seed=0: adapter,
+        warn=lambda line: None,
+    )
     return {r.variant: r for r in results.results}, asked
 
 
@@ -157,28 +184,48 @@ def test_a_run_on_a_cpu_without_bf16_skips_bf16_and_measures_no_bf16_peak(monkey
 
 
 def _result(variant: str, refill_ms: float, precision: str, floor_ms: float) -> PolicyResult:
-    r = PolicyResult("act", OK, samples=[Sample(0, REFILL, refill_ms)], variant=variant,
-                     equivalence={"max_abs_diff": 0.0, "rel_error": 0.0, "tolerance": 0.02, "equivalent": True})
-    r.roofline = {"flops": 4e11, "weight_bytes_read": 2e8, "weights_read": 1e8, "peak_flops": RATES[precision],
-                  "peak_bytes_per_s": 1e10, "floor_ms": floor_ms, "x_of_floor": refill_ms / floor_ms,
-                  "precision": precision, "peak_flops_by_precision": {"fp32": 1e11, "bf16": 4e11}}
+    r = PolicyResult(
+        "act",
+        OK,
+        samples=[Sample(0, REFILL, refill_ms)],
+        variant=variant,
+        equivalence={"max_abs_diff": 0.0, "rel_error": 0.0, "tolerance": 0.02, "equivalent": True},
+    )
+    r.roofline = {
+        "flops": 4e11,
+        "weight_bytes_read": 2e8,
+        "weights_read": 1e8,
+        "peak_flops": RATES[precision],
+        "peak_bytes_per_s": 1e10,
+        "floor_ms": floor_ms,
+        "x_of_floor": refill_ms / floor_ms,
+        "precision": precision,
+        "peak_flops_by_precision": {"fp32": 1e11, "bf16": 4e11},
+    }
     return r
 
 
 def test_the_table_names_each_floor_its_precision_and_a_refill_below_its_floor():
     env = {**ENVIRONMENT, "device": "cpu", "cpu_flags": ["avx512f", "amx_bf16"]}
-    rs = RunResults(env, {"profile": {"name": "so100"}}, [
-        _result("eager", 6000.0, "fp32", 4000.0), _result("openvino-bf16", 300.0, "bf16", 1000.0)])
+    rs = RunResults(
+        env,
+        {"profile": {"name": "so100"}},
+        [_result("eager", 6000.0, "fp32", 4000.0), _result("openvino-bf16", 300.0, "bf16", 1000.0)],
+    )
     text = render_table(rs)
     floor_row = next(line for line in text.splitlines() if line.startswith("Refill / floor"))
     assert floor_row.split()[-5:] == ["1.5", "x", "below:", "floor", "wrong"]
     assert "0.3 x" not in text
     precision_row = next(line for line in text.splitlines() if line.startswith("Floor precision"))
     assert precision_row.split()[-2:] == ["fp32", "bf16"]
-    assert ("ACT+openvino-bf16: refill median 300 ms is below its bf16 floor of 1e+03 ms: the floor is wrong "
-            "(a peak measured below what this variant reached), so no multiple of it is shown") in text
-    assert ("ACT: peak matrix-product rates on this device by precision: fp32 100 GFLOP/s, bf16 400 GFLOP/s "
-            "(amx_bf16); each variant's floor uses the rate of its own precision") in text
+    assert (
+        "ACT+openvino-bf16: refill median 300 ms is below its bf16 floor of 1e+03 ms: the floor is wrong "
+        "(a peak measured below what this variant reached), so no multiple of it is shown"
+    ) in text
+    assert (
+        "ACT: peak matrix-product rates on this device by precision: fp32 100 GFLOP/s, bf16 400 GFLOP/s "
+        "(amx_bf16); each variant's floor uses the rate of its own precision"
+    ) in text
     assert "ACT+openvino-bf16 refill floor (bf16) 1e+03 ms = max(400 GFLOP / 400 GFLOP/s" in text
 
 

@@ -23,11 +23,14 @@ def wide_terminal(monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
 
 
-@pytest.mark.parametrize("quiet, verbose, shown", [
-    (False, False, ["warn"]),  # "info" is no policy's step
-    (True, False, []),
-    (False, True, ["info", "warn"]),
-])
+@pytest.mark.parametrize(
+    "quiet, verbose, shown",
+    [
+        (False, False, ["warn"]),  # "info" is no policy's step
+        (True, False, []),
+        (False, True, ["info", "warn"]),
+    ],
+)
 def test_lines_in_a_log(quiet, verbose, shown):
     stream = io.StringIO()
     with RunOutput(quiet=quiet, verbose=verbose, stream=stream) as out:
@@ -100,9 +103,16 @@ def test_each_step_of_a_policy_shows_as_it_happens_on_a_terminal():
 def test_a_log_that_is_not_a_terminal_gets_a_line_as_each_step_starts():
     """`run ... 2>&1 | cat`: building, first call, warm-up, measuring, each variant, each a line."""
     stream = io.StringIO()
-    steps = ["act: building", "act: built in 1.0 s (1.0 M params), measuring", "act: first call", "act: warm-up",
-             "act: measuring", "act: 40 calls, 4 refills in 1.0 s", "act+compile: first chunk, checked against "
-             "fp32 eager's (torch.compile compiles on it)", "act+compile: first call"]
+    steps = [
+        "act: building",
+        "act: built in 1.0 s (1.0 M params), measuring",
+        "act: first call",
+        "act: warm-up",
+        "act: measuring",
+        "act: 40 calls, 4 refills in 1.0 s",
+        "act+compile: first chunk, checked against fp32 eager's (torch.compile compiles on it)",
+        "act+compile: first call",
+    ]
     with RunOutput(stream=stream, policies=["act"]) as out:
         for step in steps:
             out.info(step)
@@ -122,8 +132,12 @@ def test_a_log_hears_what_is_still_running_after_each_silent_stretch():
         out.progress("act", 4, 10)  # and none after it: the run ends first
     lines = stream.getvalue().splitlines()
     assert [re.sub(r"\d+ s$", "N s", line) for line in lines] == [
-        "act+compile: first call", "act+compile: first call ... N s", "act+compile: first call ... N s",
-        "act+compile: measuring", "act+compile: measuring, 3/10 refills ... N s"]
+        "act+compile: first call",
+        "act+compile: first call ... N s",
+        "act+compile: first call ... N s",
+        "act+compile: measuring",
+        "act+compile: measuring, 3/10 refills ... N s",
+    ]
     assert lines[2].endswith(" 1 s")  # how long the step has run, not the time since the last line
 
 

@@ -24,7 +24,9 @@ def sync_run(hz, ticks, chunk=10, step=0.001, refill=0.1):
 def async_run(hz, ticks, chunk=10, cost=0.1, threshold=0.5, aggregate="latest_only"):
     clock = VirtualClock()
     worker = VirtualWorker(clock, chunk, [cost])
-    return run_async(worker, {}, clock.clock(), clock.sleep_until, hz, ticks, torch.zeros(chunk, 1), threshold, aggregate)
+    return run_async(
+        worker, {}, clock.clock(), clock.sleep_until, hz, ticks, torch.zeros(chunk, 1), threshold, aggregate
+    )
 
 
 def test_sync_refill_of_100ms_at_30hz_misses_on_every_refill_tick_and_nowhere_else():
@@ -94,7 +96,13 @@ def test_async_threshold_at_the_boundary():
 
 def test_merge_chunk_drops_executed_timesteps_and_aggregates_overlaps():
     queue = {5: torch.tensor([1.0]), 6: torch.tensor([1.0])}
-    merge_chunk(queue, torch.tensor([[9.0], [2.0], [2.0], [2.0]]), first_timestep=4, next_timestep=5, aggregate="weighted_average")
+    merge_chunk(
+        queue,
+        torch.tensor([[9.0], [2.0], [2.0], [2.0]]),
+        first_timestep=4,
+        next_timestep=5,
+        aggregate="weighted_average",
+    )
     assert sorted(queue) == [5, 6, 7]
     assert queue[5].item() == pytest.approx(0.3 * 1 + 0.7 * 2)
     assert queue[7].item() == 2.0
@@ -231,5 +239,7 @@ def test_a_variant_whose_actions_are_off_is_simulated_but_not_called_a_win():
     assert highest["act+openvino-bf16"].sync_hz == 30 and highest["act"].sync_hz is None
     assert highest["act"].not_equivalent is None
     text = render_realtime(entries, highest_rates(entries))
-    assert ("ACT+openvino-bf16: sync 30 Hz, async g=0.5 30 Hz (not a win: its actions are 3.3e-02 off fp32 "
-            "eager's, above the tolerance of 0.02)") in text
+    assert (
+        "ACT+openvino-bf16: sync 30 Hz, async g=0.5 30 Hz (not a win: its actions are 3.3e-02 off fp32 "
+        "eager's, above the tolerance of 0.02)"
+    ) in text

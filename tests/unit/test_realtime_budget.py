@@ -26,7 +26,9 @@ from policybench.samples import REFILL, STEP, Sample
 def async_run(chunk: int, threshold: float, hz: float, latency: float, ticks: int):
     clock = VirtualClock()
     worker = VirtualWorker(clock, chunk, [latency])
-    return run_async(worker, {}, clock.clock(), clock.sleep_until, hz, ticks, torch.zeros(chunk, 1), threshold, "latest_only")
+    return run_async(
+        worker, {}, clock.clock(), clock.sleep_until, hz, ticks, torch.zeros(chunk, 1), threshold, "latest_only"
+    )
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 5, 8, 11])
@@ -106,14 +108,18 @@ def test_snapshot_of_the_budget_and_verdict_lines():
     from policybench.control.simulate import highest_rates, simulate, simulated_budgets
     from policybench.report.realtime import render_realtime
 
-    results = RunResults({}, {}, [
-        _result("act", [250.0, 250.0, 250.0, 500.0], variant="eager"),
-        _result("act", [62.5] * 4, variant="compile"),
-        _result("act", [31.25] * 4, variant="openvino-bf16", equivalent=False),
-    ])
+    results = RunResults(
+        {},
+        {},
+        [
+            _result("act", [250.0, 250.0, 250.0, 500.0], variant="eager"),
+            _result("act", [62.5] * 4, variant="compile"),
+            _result("act", [31.25] * 4, variant="openvino-bf16", equivalent=False),
+        ],
+    )
     entries = simulate(results, [2.0, 8.0], [0.25, 0.5], seconds=0, ticks=64, policies=["act"])
     text = render_realtime(entries, highest_rates(entries), simulated_budgets(results, entries))
-    assert text[text.index("Budget, "):] == SNAPSHOT
+    assert text[text.index("Budget, ") :] == SNAPSHOT
     assert "openvino" not in text
 
 
@@ -127,6 +133,11 @@ def test_the_settings_of_a_sweep_are_named_by_their_flags():
 
     steps = [point("smolvla.num_steps", "10", 500.0), point("smolvla.num_steps", "5", 250.0)]
     (alt,) = alternatives(steps[0], steps)
-    assert (alt.flags, alt.measured.name, alt.refills.slowest, alt.chunk) == ("--set smolvla.num_steps=5", "smolvla[num_steps=5]", 0.25, 8)
+    assert (alt.flags, alt.measured.name, alt.refills.slowest, alt.chunk) == (
+        "--set smolvla.num_steps=5",
+        "smolvla[num_steps=5]",
+        0.25,
+        8,
+    )
     cams = [point("cameras", "2", 500.0), point("cameras", "1", 250.0)]
     assert [a.flags for a in alternatives(cams[0], cams)] == ["--cameras 1"]

@@ -23,19 +23,22 @@ def fake_child(tmp_path, body: str) -> list[str]:
         f"out = os.fdopen(int(os.environ[{CHILD_FD_ENV!r}]), 'w', buffering=1)\n"
         "def send(kind, **fields):\n"
         "    out.write(json.dumps({'kind': kind, **fields}) + '\\n')\n"
-        "sys.stdin.read()\n" + body)
+        "sys.stdin.read()\n" + body
+    )
     return [sys.executable, str(script)]
 
 
 def test_a_stopped_child_hands_over_what_it_measured(tmp_path):
     # the handler writes with os.write: a signal can arrive inside the buffered writer's own call
-    body = ("def stop(signum, frame):\n"
-            "    os.write(out.fileno(), b'\\n' + json.dumps({'kind': 'results', 'entries': ['sync done'], "
-            "'interrupted': 'SIGTERM received'}).encode() + b'\\n')\n"
-            "    os._exit(143)\n"
-            "signal.signal(signal.SIGTERM, stop)\n"
-            "send('log', text='ready')\n"
-            "time.sleep(600)\n")
+    body = (
+        "def stop(signum, frame):\n"
+        "    os.write(out.fileno(), b'\\n' + json.dumps({'kind': 'results', 'entries': ['sync done'], "
+        "'interrupted': 'SIGTERM received'}).encode() + b'\\n')\n"
+        "    os._exit(143)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "send('log', text='ready')\n"
+        "time.sleep(600)\n"
+    )
     kept: list[dict] = []
 
     def log(line: str) -> None:
@@ -63,9 +66,27 @@ def test_a_child_that_sends_nothing_when_stopped_is_killed_and_nothing_is_kept(t
 
 def test_realtime_stopped_by_sigterm_keeps_the_finished_mode(tmp_path):
     path = tmp_path / "rt.json"
-    proc = subprocess.Popen([sys.executable, "-m", "policybench", "realtime", "--policies", "noop", "--profile",
-                             "pusht", "--hz", "50", "--seconds", "60", "--json", str(path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "policybench",
+            "realtime",
+            "--policies",
+            "noop",
+            "--profile",
+            "pusht",
+            "--hz",
+            "50",
+            "--seconds",
+            "60",
+            "--json",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     lines = []
     for line in proc.stderr:  # the child's log lines, passed on by the parent as they come
@@ -84,13 +105,15 @@ def test_realtime_stopped_by_sigterm_keeps_the_finished_mode(tmp_path):
 
 
 def test_a_message_the_signal_cut_short_does_not_lose_the_answer_after_it(tmp_path):
-    body = ("def stop(signum, frame):\n"
-            "    os.write(out.fileno(), b'{\"kind\": \"log\", \"te')  # cut short by the signal\n"
-            "    os.write(out.fileno(), b'\\n' + json.dumps({'kind': 'results', 'entries': []}).encode() + b'\\n')\n"
-            "    os._exit(143)\n"
-            "signal.signal(signal.SIGTERM, stop)\n"
-            "send('log', text='ready')\n"
-            "time.sleep(600)\n")
+    body = (
+        "def stop(signum, frame):\n"
+        '    os.write(out.fileno(), b\'{"kind": "log", "te\')  # cut short by the signal\n'
+        "    os.write(out.fileno(), b'\\n' + json.dumps({'kind': 'results', 'entries': []}).encode() + b'\\n')\n"
+        "    os._exit(143)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "send('log', text='ready')\n"
+        "time.sleep(600)\n"
+    )
     kept: list[dict] = []
 
     def log(line: str) -> None:

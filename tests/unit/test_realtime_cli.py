@@ -18,23 +18,29 @@ def results_file(tmp_path):
     for _c in range(3):
         samples.append(Sample(len(samples), REFILL, 100.0))
         samples += [Sample(len(samples) + k, STEP, 1.0) for k in range(9)]
-    r = RunResults({"device": "cpu"}, {"profile": {"name": "so100"}},
-                   [PolicyResult("act", OK, config={"n_action_steps": 10}, samples=samples, cold_start_ms=300.0)])
+    r = RunResults(
+        {"device": "cpu"},
+        {"profile": {"name": "so100"}},
+        [PolicyResult("act", OK, config={"n_action_steps": 10}, samples=samples, cold_start_ms=300.0)],
+    )
     path = tmp_path / "r.json"
     write_results(r, str(path))
     return path
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--hz", "0"], "--hz must be positive"),
-    (["--hz", "-30"], "--hz must be positive"),
-    (["--hz", "fast"], "--hz must be a number"),
-    (["--threshold", "1.5"], "--threshold must be between 0 and 1"),
-    (["--threshold", "-0.1"], "--threshold must be between 0 and 1"),
-    (["--seconds", "0"], "--seconds must be positive"),
-    (["--ticks", "1"], "--ticks must be 2 or more"),
-    (["--hz", "10,30"], "lists are for --simulate"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--hz", "0"], "--hz must be positive"),
+        (["--hz", "-30"], "--hz must be positive"),
+        (["--hz", "fast"], "--hz must be a number"),
+        (["--threshold", "1.5"], "--threshold must be between 0 and 1"),
+        (["--threshold", "-0.1"], "--threshold must be between 0 and 1"),
+        (["--seconds", "0"], "--seconds must be positive"),
+        (["--ticks", "1"], "--ticks must be 2 or more"),
+        (["--hz", "10,30"], "lists are for --simulate"),
+    ],
+)
 def test_bad_realtime_input_is_one_line(capsys, args, fragment):
     line = assert_one_error_line(capsys, main(["realtime", "--policies", "noop", *args]))
     assert fragment in line
@@ -54,8 +60,21 @@ def test_simulate_missing_file(capsys, tmp_path):
 
 def test_simulate_prints_the_grid_and_writes_the_realtime_section(capsys, tmp_path, results_file):
     out = tmp_path / "sim.json"
-    code = main(["realtime", "--simulate", str(results_file), "--hz", "5,10,11,30", "--threshold", "0,0.5",
-                 "--ticks", "120", "--json", str(out)])
+    code = main(
+        [
+            "realtime",
+            "--simulate",
+            str(results_file),
+            "--hz",
+            "5,10,11,30",
+            "--threshold",
+            "0,0.5",
+            "--ticks",
+            "120",
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "highest rate without a miss/starved tick, ACT: sync 10 Hz, async g=0 10 Hz, async g=0.5 30 Hz" in text
@@ -107,19 +126,30 @@ def test_a_port_in_use_is_one_clear_line(capsys):
     assert f"--port {port} is in use" in line
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--hz", "1e9"], "--hz must be at most 10000 (a period of 0.1 ms), got 1e+09"),
-    (["--hz", "30,20000"], "--hz must be at most 10000"),
-    (["--hz", "1000", "--seconds", "3600"],
-     "--hz 1000 for 3600 s is 3,600,000 ticks, more than the 1,000,000 a simulated run may have: lower --hz or --seconds"),
-    (["--ticks", "1000001"], "--ticks 1,000,001 is more than the 1,000,000 a simulated run may have: lower --ticks"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--hz", "1e9"], "--hz must be at most 10000 (a period of 0.1 ms), got 1e+09"),
+        (["--hz", "30,20000"], "--hz must be at most 10000"),
+        (
+            ["--hz", "1000", "--seconds", "3600"],
+            "--hz 1000 for 3600 s is 3,600,000 ticks, more than the 1,000,000 a simulated run may have: "
+            "lower --hz or --seconds",
+        ),
+        (
+            ["--ticks", "1000001"],
+            "--ticks 1,000,001 is more than the 1,000,000 a simulated run may have: lower --ticks",
+        ),
+    ],
+)
 def test_a_simulation_too_long_to_run_is_refused(capsys, results_file, args, expected):
     assert_one_error_line(capsys, main(["realtime", "--simulate", str(results_file), *args]), expected)
 
 
 def test_a_live_rate_above_the_limit_is_refused(capsys):
-    assert_one_error_line(capsys, main(["realtime", "--policies", "noop", "--hz", "10001"]), "--hz must be at most 10000")
+    assert_one_error_line(
+        capsys, main(["realtime", "--policies", "noop", "--hz", "10001"]), "--hz must be at most 10000"
+    )
 
 
 def test_the_limits_are_in_the_help():
@@ -135,8 +165,9 @@ def test_the_largest_simulation_allowed_runs(capsys, results_file):
     assert main(["realtime", "--simulate", str(results_file), "--hz", "10000", "--ticks", "20"]) == 0
 
 
-@pytest.mark.parametrize("flag", [["--profile", "so100"], ["--warmup", "2"], ["--policy-path", "ckpt"],
-                                  ["--device", "auto"]])
+@pytest.mark.parametrize(
+    "flag", [["--profile", "so100"], ["--warmup", "2"], ["--policy-path", "ckpt"], ["--device", "auto"]]
+)
 def test_simulate_refuses_the_flags_of_live_runs_even_at_their_default(capsys, results_file, flag):
     line = assert_one_error_line(capsys, main(["realtime", "--simulate", str(results_file), *flag]))
     assert f"{flag[0]} applies to live runs only" in line
@@ -150,12 +181,46 @@ def test_simulate_obeys_mode(capsys, tmp_path, results_file):
 
 def test_simulate_replays_a_live_files_sync_ticks_and_keeps_them(capsys, tmp_path):
     live, sim = tmp_path / "live.json", tmp_path / "sim.json"
-    assert main(["realtime", "--policies", "noop", "--set", "noop.chunk_size=5", "--hz", "200", "--ticks", "20",
-                 "--mode", "sync", "--json", str(live)]) == 0
+    assert (
+        main(
+            [
+                "realtime",
+                "--policies",
+                "noop",
+                "--set",
+                "noop.chunk_size=5",
+                "--hz",
+                "200",
+                "--ticks",
+                "20",
+                "--mode",
+                "sync",
+                "--json",
+                str(live),
+            ]
+        )
+        == 0
+    )
     measured = json.loads(live.read_text())["realtime"]
     capsys.readouterr()
-    assert main(["realtime", "--simulate", str(live), "--hz", "10", "--threshold", "0.5", "--ticks", "50",
-                 "--json", str(sim)]) == 0
+    assert (
+        main(
+            [
+                "realtime",
+                "--simulate",
+                str(live),
+                "--hz",
+                "10",
+                "--threshold",
+                "0.5",
+                "--ticks",
+                "50",
+                "--json",
+                str(sim),
+            ]
+        )
+        == 0
+    )
     assert "Budget, noop (chunk 5)" in capsys.readouterr().out
     data = json.loads(sim.read_text())
     assert data["results"] == []  # nothing made up: the live runs, then the simulation

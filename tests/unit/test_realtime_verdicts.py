@@ -15,8 +15,10 @@ from policybench.results import RealtimeResult, write_results
 def smolvla_file(tmp_path):
     """SmolVLA as measured on a CPU: chunk 50, a 16 s refill."""
     path = tmp_path / "base.json"
-    write_results(run_results([ok_result("smolvla", chunk=50, cycles=3, refill_ms=16000.0, step_ms=1.0,
-                                         cold_ms=16000.0)]), str(path))
+    write_results(
+        run_results([ok_result("smolvla", chunk=50, cycles=3, refill_ms=16000.0, step_ms=1.0, cold_ms=16000.0)]),
+        str(path),
+    )
     return path
 
 
@@ -26,12 +28,16 @@ def test_a_simulation_shorter_than_two_refills_gives_no_verdict(capsys, smolvla_
     out = capsys.readouterr().out
     assert "async g=0.5 30 Hz" not in out
     # async: the first request at tick 24, taken 480 ticks later; the second at 504, taken at 984
-    assert ("SmolVLA async g=0.5 at 30 Hz: not enough ticks to judge: needs at least 985 at this rate "
-            "(to see 2 refills; this run saw 0 in 10 ticks)") in out
+    assert (
+        "SmolVLA async g=0.5 at 30 Hz: not enough ticks to judge: needs at least 985 at this rate "
+        "(to see 2 refills; this run saw 0 in 10 ticks)"
+    ) in out
     assert "SmolVLA sync at 30 Hz: not enough ticks to judge: needs at least 51 at this rate" in out
-    assert ("highest rate without a miss/starved tick, SmolVLA: sync: none of the rates (30 Hz: not enough ticks "
-            "to judge; --seconds 2 judges them), async g=0.5: none of the rates (30 Hz: not enough ticks to judge; "
-            "--seconds 33 judges them)") in out  # 51 and 985 ticks at 30 Hz
+    assert (
+        "highest rate without a miss/starved tick, SmolVLA: sync: none of the rates (30 Hz: not enough ticks "
+        "to judge; --seconds 2 judges them), async g=0.5: none of the rates (30 Hz: not enough ticks to judge; "
+        "--seconds 33 judges them)"
+    ) in out  # 51 and 985 ticks at 30 Hz
 
 
 def test_a_rate_not_judged_never_counts_as_holding():
@@ -85,8 +91,13 @@ def test_the_remote_overhead_is_never_negative():
     from policybench.report.realtime import render_remote
 
     trips, local = [518.0, 520.0, 530.0, 600.0, 510.0], [540.0, 545.0, 520.0, 500.0, 530.0]
-    s = {"calls": 5, "round_trip_median_ms": 520.0, "round_trip_p99_ms": 597.2, "in_process_chunk_median_ms": 530.0,
-         **overhead(trips, local)}
+    s = {
+        "calls": 5,
+        "round_trip_median_ms": 520.0,
+        "round_trip_p99_ms": 597.2,
+        "in_process_chunk_median_ms": 530.0,
+        **overhead(trips, local),
+    }
     assert s["overhead_median_ms"] is None and s["overhead_low_ms"] < 0 < s["overhead_high_ms"]
     (line,) = render_remote([RealtimeResult("act", "remote", 30.0, "measured", summary=s)])
     assert "overhead within noise: round trip minus in-process, 95% interval" in line
@@ -98,8 +109,13 @@ def test_the_remote_overhead_is_never_negative():
 def test_a_negative_overhead_in_a_file_written_before_reads_as_noise():
     from policybench.report.realtime import render_remote
 
-    old = {"calls": 10, "round_trip_median_ms": 491.0, "round_trip_p99_ms": 600.0,
-           "in_process_chunk_median_ms": 514.4, "overhead_median_ms": -23.4}  # a file written before
+    old = {
+        "calls": 10,
+        "round_trip_median_ms": 491.0,
+        "round_trip_p99_ms": 600.0,
+        "in_process_chunk_median_ms": 514.4,
+        "overhead_median_ms": -23.4,
+    }  # a file written before
     (line,) = render_remote([RealtimeResult("act", "remote", 30.0, "measured", summary=old)])
     assert "-23.4" not in line and "overhead within noise" in line
 
@@ -107,8 +123,10 @@ def test_a_negative_overhead_in_a_file_written_before_reads_as_noise():
 def test_run_with_hz_states_each_policys_budget(capsys):
     from policybench.cli import main
 
-    assert main(["run", "--policies", "noop", "--refills", "2", "--warmup", "0", "--hz", "30", "--in-process",
-                 "--quiet"]) == 0
+    assert (
+        main(["run", "--policies", "noop", "--refills", "2", "--warmup", "0", "--hz", "30", "--in-process", "--quiet"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Budget, noop (chunk 50): refill median" in out
     assert "  sync budget (one period): 33.3 ms at 30 Hz (fits with" in out

@@ -223,14 +223,22 @@ def test_a_signal_stops_the_server(tmp_path, fake_server, signum):
 def test_the_server_dies_with_its_parent_even_by_sigkill(tmp_path, fake_server, on_port):
     port = remote.free_port() if on_port else None
     where = folder(tmp_path)
-    parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import pathlib, time
         from policybench.measure import remote
         remote.SERVER_MODULE = "fake_server"
         with remote.policy_server({port}, pathlib.Path({str(where)!r})):
             print("serving", flush=True)
             time.sleep(600)
-        """)], stdout=subprocess.PIPE, text=True)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert parent.stdout.readline() == "serving\n"
         (child,) = psutil.Process(parent.pid).children()
@@ -250,8 +258,13 @@ def test_the_folders_of_dead_runs_are_removed_and_no_other(tmp_path):
     stale = tmp_path / f"{prefix}{dead.pid}-k2j_9x"
     (stale / "model").mkdir(parents=True)
     (stale / "model" / "model.safetensors").write_bytes(b"weights")
-    for kept in [f"{prefix}{os.getpid()}-a1b2c3", f"{prefix}{os.getppid()}-a1b2c3", f"{prefix}x{dead.pid}-a1",
-                 f"{prefix}{dead.pid}", "policybench-other-1-a1"]:
+    for kept in [
+        f"{prefix}{os.getpid()}-a1b2c3",
+        f"{prefix}{os.getppid()}-a1b2c3",
+        f"{prefix}x{dead.pid}-a1",
+        f"{prefix}{dead.pid}",
+        "policybench-other-1-a1",
+    ]:
         (tmp_path / kept).mkdir()  # live runs, and names that are not a run's
     (tmp_path / f"{prefix}{dead.pid}-file").write_text("")
     target = tmp_path / "elsewhere"
@@ -259,10 +272,18 @@ def test_the_folders_of_dead_runs_are_removed_and_no_other(tmp_path):
     (tmp_path / f"{prefix}{dead.pid}-link").symlink_to(target, target_is_directory=True)
     remote.remove_stale_folders(tmp_path)
     assert not stale.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
-        f"{prefix}{os.getpid()}-a1b2c3", f"{prefix}{os.getppid()}-a1b2c3", f"{prefix}x{dead.pid}-a1",
-        f"{prefix}{dead.pid}", "policybench-other-1-a1", f"{prefix}{dead.pid}-file", "elsewhere",
-        f"{prefix}{dead.pid}-link"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [
+            f"{prefix}{os.getpid()}-a1b2c3",
+            f"{prefix}{os.getppid()}-a1b2c3",
+            f"{prefix}x{dead.pid}-a1",
+            f"{prefix}{dead.pid}",
+            "policybench-other-1-a1",
+            f"{prefix}{dead.pid}-file",
+            "elsewhere",
+            f"{prefix}{dead.pid}-link",
+        ]
+    )
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to give a folder to another user")

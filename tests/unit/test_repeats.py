@@ -69,8 +69,9 @@ def test_auto_stops_at_the_first_cycle_whose_interval_is_precise():
     # measured refills: 1000, 1500, then 1000 on: the last six are all 1000 ms at the 8th refill
     time = FakeTime()
     policy = SequencePolicy(time, [1.0, 1.0, 1.5, 1.0])
-    loop = run_steady_state(policy, OBS, time.clock(), refills="auto", warmup=0, max_seconds=1000.0,
-                            precision=0.02, interval=last_six)
+    loop = run_steady_state(
+        policy, OBS, time.clock(), refills="auto", warmup=0, max_seconds=1000.0, precision=0.02, interval=last_six
+    )
     assert measured_refills(loop) == [1000.0, 1500.0] + [1000.0] * 6
     assert loop.complete and loop.precision == 0.0
     assert [s.phase for s in loop.samples[-2:]] == [REFILL, STEP]  # it stops at the end of a cycle
@@ -95,8 +96,7 @@ def test_auto_with_one_slow_refill_stops_when_the_order_statistics_exclude_it():
 def test_auto_that_never_settles_stops_at_max_seconds_and_says_how_far_it_got():
     time = FakeTime()
     policy = SequencePolicy(time, [1.0] + [1.0, 2.0] * 20)
-    loop = run_steady_state(policy, OBS, time.clock(), refills="auto", warmup=0, max_seconds=20.0,
-                            interval=last_six)
+    loop = run_steady_state(policy, OBS, time.clock(), refills="auto", warmup=0, max_seconds=20.0, interval=last_six)
     # cycles of 1.25 s and 2.25 s after the cold call's step: the 12th refill's cycle ends at 21 s
     assert measured_refills(loop) == [1000.0, 2000.0] * 6
     assert not loop.complete and loop.measured_seconds == 21.0
@@ -111,8 +111,9 @@ def test_a_count_of_refills_records_no_precision():
 def test_auto_precision_reaches_the_result():
     time = FakeTime()
     cfg = RunSettings(policies=["fake"], refills="auto", warmup=0, max_seconds=1000.0)
-    [result] = measure_policy("fake", cfg, "cpu", time.clock(), lambda line: None,
-                              build=lambda *a: FakePolicy(time, chunk=2))
+    [result] = measure_policy(
+        "fake", cfg, "cpu", time.clock(), lambda line: None, build=lambda *a: FakePolicy(time, chunk=2)
+    )
     assert result.status == OK and result.complete and result.precision == 0.0
     assert sum(s.phase == REFILL for s in result.samples) == MIN_AUTO_REFILLS
 
@@ -120,15 +121,18 @@ def test_auto_precision_reaches_the_result():
 # --- settings ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"processes": 0}, "processes must be a positive count, got 0"),
-    ({"processes": True}, "processes must be a positive count, got True"),
-    ({"processes": 101}, "processes must be at most 100, got 101"),  # 99,999,999 processes ran until killed
-    ({"precision": 0.0}, "precision must be a share from above 0 to below 1"),
-    ({"precision": 1.5}, "precision must be a share from above 0 to below 1 (0.02 is 2 %), got 1.5"),
-    ({"precision": float("nan")}, "precision must be a share"),
-    ({"refills": "often"}, "refills must be a positive count or 'auto', got 'often'"),
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"processes": 0}, "processes must be a positive count, got 0"),
+        ({"processes": True}, "processes must be a positive count, got True"),
+        ({"processes": 101}, "processes must be at most 100, got 101"),  # 99,999,999 processes ran until killed
+        ({"precision": 0.0}, "precision must be a share from above 0 to below 1"),
+        ({"precision": 1.5}, "precision must be a share from above 0 to below 1 (0.02 is 2 %), got 1.5"),
+        ({"precision": float("nan")}, "precision must be a share"),
+        ({"refills": "often"}, "refills must be a positive count or 'auto', got 'often'"),
+    ],
+)
 def test_bad_repeat_settings_name_the_field(fields, message):
     with pytest.raises(SettingsError) as info:
         RunSettings(policies=["noop"], **fields)
@@ -145,7 +149,8 @@ def test_processes_in_this_process_are_refused():
     with pytest.raises(SettingsError) as info:
         run_benchmark(cfg, "cpu", clock=FakeTime().clock(), environment={}, build=lambda *a: None)
     assert info.value.said_with({"processes": "--processes", "in_process": "--in-process"}) == (
-        "--processes 2 measures each policy in fresh child processes; it cannot run in this process: drop --in-process")
+        "--processes 2 measures each policy in fresh child processes; it cannot run in this process: drop --in-process"
+    )
 
 
 # --- processes ---------------------------------------------------------------------------------
@@ -158,8 +163,14 @@ def measured_in_processes(costs=REFILL_COST_OF_PROCESS, refills=3):
 
     def once(k: int) -> list[PolicyResult]:
         time = FakeTime()  # a fresh process: its own clock and policy
-        return measure_policy("fake", cfg, "cpu", time.clock(), lambda line: None,
-                              build=lambda *a: FakePolicy(time, chunk=4, step_cost=0.25, refill_cost=costs[k]))
+        return measure_policy(
+            "fake",
+            cfg,
+            "cpu",
+            time.clock(),
+            lambda line: None,
+            build=lambda *a: FakePolicy(time, chunk=4, step_cost=0.25, refill_cost=costs[k]),
+        )
 
     lines: list[str] = []
     return measure_processes("fake", len(costs), once, lines.append), lines
@@ -208,8 +219,10 @@ def test_processes_whose_config_differs_are_not_merged_into_one_measurement():
     other = dataclasses.replace(good, config={**good.config, "chunk_size": 8})
     [merged] = merge_processes([[good], [good], [other]])
     assert merged.status == FAILED
-    assert merged.error == ("process 3 of 3: its config differs from process 1's: chunk_size 8, not 4; "
-                            "processes measured differently are not merged")
+    assert merged.error == (
+        "process 3 of 3: its config differs from process 1's: chunk_size 8, not 4; "
+        "processes measured differently are not merged"
+    )
     assert merged.process_medians(REFILL) == [1000.0, 1000.0, 1000.0]  # kept, as a failed process's are
 
 
@@ -218,7 +231,9 @@ def test_processes_measured_on_different_machines_are_not_merged():
     here, there = ({"node": "a", "torch": "2.11.0"}, {"node": "a", "torch": "2.10.0"})
     [merged] = merge_processes([[dataclasses.replace(good, machine=here)], [dataclasses.replace(good, machine=there)]])
     assert merged.status == FAILED
-    assert merged.error.startswith("process 2 of 2: its environment differs from process 1's: torch '2.10.0', not '2.11.0'")
+    assert merged.error.startswith(
+        "process 2 of 2: its environment differs from process 1's: torch '2.10.0', not '2.11.0'"
+    )
 
 
 def test_processes_that_agree_are_merged_whatever_the_order_of_their_records():
@@ -236,8 +251,14 @@ def interrupted_in(k_stop, costs=REFILL_COST_OF_PROCESS):
         if k == k_stop:
             raise KeyboardInterrupt
         time = FakeTime()
-        return measure_policy("fake", cfg, "cpu", time.clock(), lambda line: None,
-                              build=lambda *a: FakePolicy(time, chunk=4, step_cost=0.25, refill_cost=costs[k]))
+        return measure_policy(
+            "fake",
+            cfg,
+            "cpu",
+            time.clock(),
+            lambda line: None,
+            build=lambda *a: FakePolicy(time, chunk=4, step_cost=0.25, refill_cost=costs[k]),
+        )
 
     return lambda: measure_processes("fake", len(costs), once)
 
@@ -267,8 +288,14 @@ def test_an_interrupted_run_writes_the_finished_processes_samples(tmp_path, monk
         if len(calls) == 3:
             raise KeyboardInterrupt
         time = FakeTime()
-        return measure_policy(name, cfg, device, time.clock(), log,
-                              build=lambda *a: FakePolicy(time, chunk=4, step_cost=0.25, refill_cost=costs[len(calls) - 1]))
+        return measure_policy(
+            name,
+            cfg,
+            device,
+            time.clock(),
+            log,
+            build=lambda *a: FakePolicy(time, chunk=4, step_cost=0.25, refill_cost=costs[len(calls) - 1]),
+        )
 
     monkeypatch.setattr(policybench.orchestrate.children, "measure_in_child", in_child)
     path = tmp_path / "r.json"
@@ -286,7 +313,9 @@ def test_variants_are_merged_one_by_one():
     second = [dataclasses.replace(b, variant="eager"), dataclasses.replace(a, variant="bf16")]
     merged = merge_processes([first, second])
     assert [(r.variant, r.process_medians(REFILL)) for r in merged] == [
-        ("eager", [1000.0, 2000.0]), ("bf16", [2000.0, 1000.0])]
+        ("eager", [1000.0, 2000.0]),
+        ("bf16", [2000.0, 1000.0]),
+    ]
 
 
 # --- the results file --------------------------------------------------------------------------
@@ -297,7 +326,7 @@ def test_the_results_file_round_trips_the_process_index(tmp_path):
     run = RunResults({}, {"processes": 3})
     run.results.append(result)
     written = run.to_json()
-    assert all(s["p"] == k for k in range(3) for s in written["results"][0]["samples"][12 * k:12 * (k + 1)])
+    assert all(s["p"] == k for k in range(3) for s in written["results"][0]["samples"][12 * k : 12 * (k + 1)])
     back = RunResults.from_json(written).results[0]
     assert back.samples == result.samples and back.processes == result.processes
     assert back.process_spread(REFILL) == (500.0, 2000.0)
@@ -315,17 +344,29 @@ def _written():
     return RunResults({}, {"processes": 2}, [result]).to_json()
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda r: r["samples"][0].update(p=-1), "act: samples[0].p is -1; must be a whole number"),
-    (lambda r: r["samples"][0].update(p=0.5), "samples[0].p is 0.5; must be a whole number"),
-    (lambda r: r["samples"][0].update(p=True), "samples[0].p is True; must be a whole number"),
-    (lambda r: r["samples"][-1].update(p=0), "samples[23].p is 0, after 1; each process's samples follow the last one's"),
-    (lambda r: r["samples"][13].update(i=0), "samples[13].i is 0, after 0; call indices must increase"),
-    (lambda r: r.update(precision=-0.1), "precision is -0.1; must be a share"),
-    (lambda r: r.update(processes=[{"status": "fine"}]), "processes[0].status is 'fine'; known: ok"),
-    (lambda r: r.update(processes=[{"status": "ok", "cold_start_ms": "slow"}]), "processes[0]: cold_start_ms is 'slow'"),
-    (lambda r: r.update(processes=[{"status": "ok", "complete": 1}]), "processes[0].complete is 1; must be true or false"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda r: r["samples"][0].update(p=-1), "act: samples[0].p is -1; must be a whole number"),
+        (lambda r: r["samples"][0].update(p=0.5), "samples[0].p is 0.5; must be a whole number"),
+        (lambda r: r["samples"][0].update(p=True), "samples[0].p is True; must be a whole number"),
+        (
+            lambda r: r["samples"][-1].update(p=0),
+            "samples[23].p is 0, after 1; each process's samples follow the last one's",
+        ),
+        (lambda r: r["samples"][13].update(i=0), "samples[13].i is 0, after 0; call indices must increase"),
+        (lambda r: r.update(precision=-0.1), "precision is -0.1; must be a share"),
+        (lambda r: r.update(processes=[{"status": "fine"}]), "processes[0].status is 'fine'; known: ok"),
+        (
+            lambda r: r.update(processes=[{"status": "ok", "cold_start_ms": "slow"}]),
+            "processes[0]: cold_start_ms is 'slow'",
+        ),
+        (
+            lambda r: r.update(processes=[{"status": "ok", "complete": 1}]),
+            "processes[0].complete is 1; must be true or false",
+        ),
+    ],
+)
 def test_a_bad_process_field_is_one_error_naming_it(change, message):
     from policybench.errors import UsageError
 
@@ -337,10 +378,13 @@ def test_a_bad_process_field_is_one_error_naming_it(change, message):
     assert message in str(info.value)
 
 
-@pytest.mark.parametrize("value, message", [
-    (0, "run.processes is 0; must be a whole number from 1"),
-    ("2", "run.processes is '2'; must be a whole number from 1"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (0, "run.processes is 0; must be a whole number from 1"),
+        ("2", "run.processes is '2'; must be a whole number from 1"),
+    ],
+)
 def test_a_bad_run_processes_is_one_error_naming_it(value, message):
     from policybench.errors import UsageError
 
@@ -378,7 +422,10 @@ def test_the_summary_and_the_table_show_the_median_of_the_processes_and_their_sp
     low, high = interval_over_processes([1000.0, 2000.0, 4000.0])
     assert refill["median_ci_ms"] == [min(low, 2000.0), max(high, 2000.0)]
     table = render_table(RunResults({"device": "cpu"}, {}, [result]))
-    assert "fake: 3 processes, refill medians from 1000 to 4000 ms (the table shows the median of the processes' medians)" in table
+    assert (
+        "fake: 3 processes, refill medians from 1000 to 4000 ms (the table shows the median of the processes' medians)"
+        in table
+    )
     assert "within one process" not in table  # its interval is the one over processes
 
 
@@ -396,15 +443,23 @@ def test_the_table_says_when_the_machine_was_busy():
     [result], _ = measured_in_processes(costs=[1.0])
     busy = dataclasses.replace(result, machine_load={"other_cpu": 0.41})
     table = render_table(RunResults({"device": "cpu"}, {}, [busy]))
-    assert "fake: the machine was 41 % busy with other work while it was measured: its figures are not reliable" in table
+    assert (
+        "fake: the machine was 41 % busy with other work while it was measured: its figures are not reliable" in table
+    )
 
 
 def test_breakdown_refills_of_every_process_are_pooled():
     [a], _ = measured_in_processes(costs=[1.0])
     parts = [{"name": "encoder", "repeat": ""}]
-    first = dataclasses.replace(a, breakdown={"components": parts, "refills": [{"total_ms": 1.0, "ms": {"encoder": 1.0}, "calls": {}}]})
-    second = dataclasses.replace(a, breakdown={"components": parts, "refills": [{"total_ms": 2.0, "ms": {"encoder": 2.0}, "calls": {}}]})
-    other = dataclasses.replace(a, breakdown={"components": [{"name": "other", "repeat": ""}], "refills": [{"total_ms": 9.0}]})
+    first = dataclasses.replace(
+        a, breakdown={"components": parts, "refills": [{"total_ms": 1.0, "ms": {"encoder": 1.0}, "calls": {}}]}
+    )
+    second = dataclasses.replace(
+        a, breakdown={"components": parts, "refills": [{"total_ms": 2.0, "ms": {"encoder": 2.0}, "calls": {}}]}
+    )
+    other = dataclasses.replace(
+        a, breakdown={"components": [{"name": "other", "repeat": ""}], "refills": [{"total_ms": 9.0}]}
+    )
     [merged] = merge_processes([[first], [second], [other], [a]])
     assert [r["total_ms"] for r in merged.breakdown["refills"]] == [1.0, 2.0]
     assert merged.breakdown["components"] == parts

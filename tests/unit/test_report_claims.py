@@ -26,27 +26,36 @@ def spread(policy: str, refills: list[float], steps_per_refill: int = 3, point: 
     return PolicyResult(policy, OK, samples=samples, point=point or {}, cold_start_ms=5.0)
 
 
-@pytest.mark.parametrize("values, text", [
-    ([1.0, 2.0, 3.0, 4.0, 5.0], "3.00"),  # five: no interval
-    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "3.50 ± 2.50"),  # (1, 6): the larger side
-    ([540.0, 541.0, 547.0, 547.5, 548.0, 553.0], "547.25 ± 7.25"),
-    ([0.0120, 0.0123, 0.0125, 0.0125, 0.0126, 0.0128], "0.0125 ± 0.0005"),
-    ([0.0125, 0.0125, 0.0125, 0.0125, 0.0125, 300.0], "0.0125 ± 299.99"),
-    ([], "-"),
-])
+@pytest.mark.parametrize(
+    "values, text",
+    [
+        ([1.0, 2.0, 3.0, 4.0, 5.0], "3.00"),  # five: no interval
+        ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "3.50 ± 2.50"),  # (1, 6): the larger side
+        ([540.0, 541.0, 547.0, 547.5, 548.0, 553.0], "547.25 ± 7.25"),
+        ([0.0120, 0.0123, 0.0125, 0.0125, 0.0126, 0.0128], "0.0125 ± 0.0005"),
+        ([0.0125, 0.0125, 0.0125, 0.0125, 0.0125, 300.0], "0.0125 ± 299.99"),
+        ([], "-"),
+    ],
+)
 def test_median_text(values, text):
     assert median_text(summarize(values)) == text
 
 
-@pytest.mark.parametrize("n, q, text", [(9, 90, "n/a (needs 10)"), (10, 90, "8.10"), (99, 99, "n/a (needs 100)"),
-                                        (100, 99, "98.01"), (0, 99, "-")])
+@pytest.mark.parametrize(
+    "n, q, text",
+    [(9, 90, "n/a (needs 10)"), (10, 90, "8.10"), (99, 99, "n/a (needs 100)"), (100, 99, "98.01"), (0, 99, "-")],
+)
 def test_percentile_text(n, q, text):
     assert percentile_text(summarize([float(v) for v in range(n)]), q) == text
 
 
 def test_the_sweep_table_prints_intervals_and_na():
-    results = run_results([spread("act", [10.0, 11.0, 12.0, 13.0, 14.0, 15.0], point={"cameras": "1"}),
-                           spread("act", [20.0, 21.0, 22.0], point={"cameras": "2"})])
+    results = run_results(
+        [
+            spread("act", [10.0, 11.0, 12.0, 13.0, 14.0, 15.0], point={"cameras": "1"}),
+            spread("act", [20.0, 21.0, 22.0], point={"cameras": "2"}),
+        ]
+    )
     lines = render_sweep(results, []).splitlines()
     assert re.split(r"\s{2,}", lines[3])[0:2] == ["ACT", "cameras=1"]
     assert "12.50 ± 2.50 ms" in lines[3] and "1.00 ± 0.00 ms" in lines[3] and lines[3].count("n/a (needs 100)") == 2

@@ -20,8 +20,19 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 UPDATE = os.environ.get("POLICYBENCH_UPDATE_SNAPSHOTS") == "1"
 INPUTS = ["small_results", "mixed_results"]
 RENDERERS = {"summary": render_summary_csv, "samples": render_samples_csv}
-NEW_COLUMNS = ["stage", "variant", "equivalent", "rel_error", "tolerance", "verdict", "missing",
-               "median_ci_low_ms", "median_ci_high_ms", "p90_needs", "p99_needs"]
+NEW_COLUMNS = [
+    "stage",
+    "variant",
+    "equivalent",
+    "rel_error",
+    "tolerance",
+    "verdict",
+    "missing",
+    "median_ci_low_ms",
+    "median_ci_high_ms",
+    "p90_needs",
+    "p99_needs",
+]
 
 
 def test_header_keeps_the_old_columns_first():
@@ -98,20 +109,44 @@ def test_failed_policy_has_empty_statistics():
 
 def test_mixed_summary_by_hand():
     # pi0 (cut short): refills 200 300 -> median 250, p99 299; steps 2 4 3 -> median 3, mean 3
-    rows = {(row[0], row[2]): dict(zip(SUMMARY_HEADER, row)) for row in parse(render_summary_csv(load("mixed_results")))[1:]}
+    rows = {
+        (row[0], row[2]): dict(zip(SUMMARY_HEADER, row)) for row in parse(render_summary_csv(load("mixed_results")))[1:]
+    }
     pi0_refill, pi0_step = rows[("pi0", "refill")], rows[("pi0", "step")]
-    assert (pi0_refill["count"], pi0_refill["median_ms"], pi0_refill["p99_ms"], pi0_refill["max_ms"]) == ("2", "250.0", "299.0", "300.0")
-    assert (pi0_step["count"], pi0_step["median_ms"], pi0_step["mean_ms"], pi0_step["std_ms"]) == ("3", "3.0", "3.0", "1.0")
+    assert (pi0_refill["count"], pi0_refill["median_ms"], pi0_refill["p99_ms"], pi0_refill["max_ms"]) == (
+        "2",
+        "250.0",
+        "299.0",
+        "300.0",
+    )
+    assert (pi0_step["count"], pi0_step["median_ms"], pi0_step["mean_ms"], pi0_step["std_ms"]) == (
+        "3",
+        "3.0",
+        "3.0",
+        "1.0",
+    )
     assert rows[("act", "all")]["cold_start_ms"] == "" and rows[("act", "all")]["params"] == ""
     assert all(row["status"] == OK for key, row in rows.items() if key[0] != "diffusion")
 
 
 def test_the_median_interval_and_the_counts_percentiles_need():
     # smolvla's 9 steps: the 2nd and 8th of 0.25 0.25 0.5 0.5 0.5 0.5 0.75 0.75 1.0; 3 refills: none
-    rows = {(row[0], row[2]): dict(zip(SUMMARY_HEADER, row)) for row in parse(render_summary_csv(load("mixed_results")))[1:]}
+    rows = {
+        (row[0], row[2]): dict(zip(SUMMARY_HEADER, row)) for row in parse(render_summary_csv(load("mixed_results")))[1:]
+    }
     step, refill = rows[("smolvla", "step")], rows[("smolvla", "refill")]
-    assert [step[k] for k in ("median_ci_low_ms", "median_ci_high_ms", "p90_needs", "p99_needs")] == ["0.25", "0.75", "10", "100"]
-    assert [refill[k] for k in ("median_ci_low_ms", "median_ci_high_ms", "p99_ms", "p99_needs")] == ["", "", "119.8", "100"]
+    assert [step[k] for k in ("median_ci_low_ms", "median_ci_high_ms", "p90_needs", "p99_needs")] == [
+        "0.25",
+        "0.75",
+        "10",
+        "100",
+    ]
+    assert [refill[k] for k in ("median_ci_low_ms", "median_ci_high_ms", "p99_ms", "p99_needs")] == [
+        "",
+        "",
+        "119.8",
+        "100",
+    ]
 
 
 def test_samples_csv_has_a_column_per_pipeline_stage():
@@ -123,5 +158,10 @@ def test_samples_csv_has_a_column_per_pipeline_stage():
     from policybench.samples import REFILL, Sample
 
     s = Sample(0, REFILL, 3.0, {"prepare": 0.5, "select_action": 2.5})
-    rows = list(csvlib.reader(io.StringIO(render_samples_csv(RunResults({}, {}, [PolicyResult("act", OK, samples=[s])])))))
-    assert rows == [["policy", "i", "phase", "latency_ms", "prepare_ms", "select_action_ms"], ["act", "0", "refill", "3.0", "0.5", "2.5"]]
+    rows = list(
+        csvlib.reader(io.StringIO(render_samples_csv(RunResults({}, {}, [PolicyResult("act", OK, samples=[s])]))))
+    )
+    assert rows == [
+        ["policy", "i", "phase", "latency_ms", "prepare_ms", "select_action_ms"],
+        ["act", "0", "refill", "3.0", "0.5", "2.5"],
+    ]

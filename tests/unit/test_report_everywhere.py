@@ -43,7 +43,9 @@ def test_markdown_row_of_a_variant_off_fp32_says_not_a_win():
     text = render_markdown(variants())
     row = next(line for line in text.splitlines() if line.startswith("| ACT+bf16 |"))
     assert "not a win: actions 2.7e-02 off fp32 eager (tolerance 0.01)" in row
-    assert "| Equivalent actions | - | NO (2.7x over 0.01): not a win |" in text  # the table's row, as the table says it
+    assert (
+        "| Equivalent actions | - | NO (2.7x over 0.01): not a win |" in text
+    )  # the table's row, as the table says it
     assert "| Refill speedup vs eager | 1.00 x | 2.00 x |" in text
     assert "Equivalent actions" in render_table(variants())
 
@@ -54,7 +56,9 @@ def test_html_and_csv_say_not_a_win():
     assert "<td>NO (2.7x over 0.01): not a win</td>" in page
     rows = list(csv.DictReader(io.StringIO(render_summary_csv(variants()))))
     bf16 = [r for r in rows if r["policy"] == "act+bf16"]
-    assert {(r["variant"], r["equivalent"], r["rel_error"], r["tolerance"]) for r in bf16} == {("bf16", "no", "0.027", "0.01")}
+    assert {(r["variant"], r["equivalent"], r["rel_error"], r["tolerance"]) for r in bf16} == {
+        ("bf16", "no", "0.027", "0.01")
+    }
     assert all(r["verdict"].startswith("not a win") for r in bf16)
     assert all(r["verdict"] == "" for r in rows if r["policy"] == "act")
 
@@ -71,8 +75,10 @@ def test_stages_with_units_and_reasons_for_a_dash():
     results = RunResults.from_json(live(rich_json(mixed)))
     text = render_markdown(results)
     assert "| prepare refill median (ms) | 27.50 | - | - | - | - |" in text  # smolvla's refills 100..120 / 4
-    assert ('- "-" for ACT: params: not recorded in the results file; cold start: not recorded in the results file; '
-            "equivalence: eager fp32 is the reference") in text.splitlines()
+    assert (
+        '- "-" for ACT: params: not recorded in the results file; cold start: not recorded in the results file; '
+        "equivalence: eager fp32 is the reference"
+    ) in text.splitlines()
     table = render_table(results)
     assert "prepare refill median (ms)" in table and '"-" for ACT' in table
     rows = list(csv.DictReader(io.StringIO(render_summary_csv(results))))
@@ -80,18 +86,40 @@ def test_stages_with_units_and_reasons_for_a_dash():
     assert [r["median_ms"] for r in stage] == ["27.5"]
 
 
-SUMMARY = {"ticks": 2, "hz": 30.0, "achieved_hz": 30.0, "deadline_misses": 1, "deadline_miss_pct": 50.0,
-           "worst_overrun_ms": 6.2, "longest_stall_ms": 40.0, "jitter_p50_ms": 0.5, "jitter_p99_ms": 6.6}
-REMOTE = {"calls": 2, "round_trip_median_ms": 2.5, "round_trip_p99_ms": 3.0, "round_trip_min_ms": 2.0,
-          "in_process_chunk_median_ms": 1.25, "overhead_median_ms": 1.25, "chunk_length": 2}
+SUMMARY = {
+    "ticks": 2,
+    "hz": 30.0,
+    "achieved_hz": 30.0,
+    "deadline_misses": 1,
+    "deadline_miss_pct": 50.0,
+    "worst_overrun_ms": 6.2,
+    "longest_stall_ms": 40.0,
+    "jitter_p50_ms": 0.5,
+    "jitter_p99_ms": 6.6,
+}
+REMOTE = {
+    "calls": 2,
+    "round_trip_median_ms": 2.5,
+    "round_trip_p99_ms": 3.0,
+    "round_trip_min_ms": 2.0,
+    "in_process_chunk_median_ms": 1.25,
+    "overhead_median_ms": 1.25,
+    "chunk_length": 2,
+}
 
 
 def live(d: dict) -> dict:
     """rich_json's realtime entries with every summary field a live run writes."""
     sync, asyn, remote = d["realtime"]
     sync["summary"] = dict(SUMMARY)
-    asyn["summary"] = {**SUMMARY, "starved_ticks": 1, "starved_pct": 50.0, "chunks": 1,
-                       "inference_delay_ticks_median": 1, "inference_delay_ticks_max": 1}
+    asyn["summary"] = {
+        **SUMMARY,
+        "starved_ticks": 1,
+        "starved_pct": 50.0,
+        "chunks": 1,
+        "inference_delay_ticks_median": 1,
+        "inference_delay_ticks_max": 1,
+    }
     remote["summary"] = dict(REMOTE)
     return d
 
@@ -157,8 +185,17 @@ def test_header_of_a_checkpoint_run_names_the_checkpoint_not_the_profile():
     assert "profile so100," in machine_line(run_results([checkpoint("act", None)]))
 
 
-@pytest.mark.parametrize("ms, text", [(0.0207, "0.0207 ms"), (36.35, "36.4 ms"), (1200.0, "1,200 ms"),
-                                      (16_900.0, "16.9 s"), (436_500.0, "436 s"), (1e-5, "0.00001 ms")])
+@pytest.mark.parametrize(
+    "ms, text",
+    [
+        (0.0207, "0.0207 ms"),
+        (36.35, "36.4 ms"),
+        (1200.0, "1,200 ms"),
+        (16_900.0, "16.9 s"),
+        (436_500.0, "436 s"),
+        (1e-5, "0.00001 ms"),
+    ],
+)
 def test_duration_text_never_scientific(ms, text):
     from policybench.report.format import duration_text
 

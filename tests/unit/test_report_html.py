@@ -91,8 +91,8 @@ def test_nothing_is_fetched(page, tags):
 
 def test_summary_table_has_the_columns_and_policies(tags, results):
     assert tags.cells[: len(COLUMNS)] == COLUMNS
-    rows = [tags.cells[k:k + len(COLUMNS)] for k in range(len(COLUMNS), len(tags.cells), len(COLUMNS))]
-    assert [row[0] for row in rows[:len(results.results)]] == ["SmolVLA", "ACT", "pi0", "Diffusion"]
+    rows = [tags.cells[k : k + len(COLUMNS)] for k in range(len(COLUMNS), len(tags.cells), len(COLUMNS))]
+    assert [row[0] for row in rows[: len(results.results)]] == ["SmolVLA", "ACT", "pi0", "Diffusion"]
     assert rows[0][3] == "0.500 ± 0.250" and rows[2][1] == "ok (cut by --max-seconds)" and rows[3][1] == "failed"
     assert rows[len(results.results)][0] == "Metric"  # the summary ends; the details table follows
 

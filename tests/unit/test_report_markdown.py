@@ -34,21 +34,47 @@ def phased(*pairs: tuple[str, float]) -> list[Sample]:
 def mixed_results():
     R, S = REFILL, STEP
     smolvla = PolicyResult(
-        "smolvla", OK, config={"chunk_size": 4, "n_action_steps": 4, "inference_steps": None}, params=450_000_000,
-        samples=phased((R, 100.0), (S, 0.5), (S, 0.25), (S, 0.75),
-                       (R, 120.0), (S, 0.5), (S, 1.0), (S, 0.25),
-                       (R, 110.0), (S, 0.5), (S, 0.75), (S, 0.5)),
-        cold_start_ms=400.0, build_seconds=2.0, complete=True,
+        "smolvla",
+        OK,
+        config={"chunk_size": 4, "n_action_steps": 4, "inference_steps": None},
+        params=450_000_000,
+        samples=phased(
+            (R, 100.0),
+            (S, 0.5),
+            (S, 0.25),
+            (S, 0.75),
+            (R, 120.0),
+            (S, 0.5),
+            (S, 1.0),
+            (S, 0.25),
+            (R, 110.0),
+            (S, 0.5),
+            (S, 0.75),
+            (S, 0.5),
+        ),
+        cold_start_ms=400.0,
+        build_seconds=2.0,
+        complete=True,
     )
     act = PolicyResult(
-        "act", OK, config={"chunk_size": 2, "n_action_steps": 2, "inference_steps": None}, params=None,
+        "act",
+        OK,
+        config={"chunk_size": 2, "n_action_steps": 2, "inference_steps": None},
+        params=None,
         samples=phased((R, 30.5), (S, 0.125), (R, 31.5), (S, 0.375)),
-        cold_start_ms=None, build_seconds=0.5, complete=True,
+        cold_start_ms=None,
+        build_seconds=0.5,
+        complete=True,
     )
     pi0 = PolicyResult(  # stopped by --max-seconds in the middle of its second cycle
-        "pi0", OK, config={"chunk_size": 3, "n_action_steps": 3, "inference_steps": 10}, params=3_000_000_000,
+        "pi0",
+        OK,
+        config={"chunk_size": 3, "n_action_steps": 3, "inference_steps": 10},
+        params=3_000_000_000,
         samples=phased((R, 200.0), (S, 2.0), (S, 4.0), (R, 300.0), (S, 3.0)),
-        cold_start_ms=3000.0, build_seconds=9.0, complete=False,
+        cold_start_ms=3000.0,
+        build_seconds=9.0,
+        complete=False,
     )
     return run_results([smolvla, act, pi0, failed_result("diffusion", MIXED_ERROR)])
 

@@ -59,7 +59,18 @@ def test_json_layout(tmp_path):
     assert data["schema_version"] == SCHEMA_VERSION == 2
     ok, failed = data["results"]
     for r in (ok, failed):
-        assert {"policy", "variant", "point", "status", "error", "config", "params", "samples", "summary", "cold_start_ms"} <= set(r)
+        assert {
+            "policy",
+            "variant",
+            "point",
+            "status",
+            "error",
+            "config",
+            "params",
+            "samples",
+            "summary",
+            "cold_start_ms",
+        } <= set(r)
         assert set(r["summary"]) == {"all", "step", "refill"}
         for phase in ("all", "step", "refill"):
             assert set(r["summary"][phase]) == STAT_KEYS
@@ -151,22 +162,40 @@ def _set(path, value):
         for key in path[:-1]:
             target = target[key]
         target[path[-1]] = value
+
     return change
 
 
 # a change to realtime_results()'s file (below); the message naming the first bad value
 HOSTILE = {
-    "latency over a day": (_set(["results", 0, "samples", 2, "latency_ms"], 86_400_001), "act: samples[2].latency_ms is 86400001"),
-    "NaN latency": (_set(["results", 0, "samples", 0, "latency_ms"], float("nan")), "act: samples[0].latency_ms is nan"),
+    "latency over a day": (
+        _set(["results", 0, "samples", 2, "latency_ms"], 86_400_001),
+        "act: samples[2].latency_ms is 86400001",
+    ),
+    "NaN latency": (
+        _set(["results", 0, "samples", 0, "latency_ms"], float("nan")),
+        "act: samples[0].latency_ms is nan",
+    ),
     "boolean latency": (_set(["results", 0, "samples", 0, "latency_ms"], True), "act: samples[0].latency_ms is True"),
     "negative cold start": (_set(["results", 0, "cold_start_ms"], -3), "act: cold_start_ms is -3"),
-    "infinite stage": (_set(["results", 0, "samples", 1, "stages_ms"], {"prepare": float("inf")}),
-                       "act: samples[1].stages_ms.prepare is inf"),
-    "unknown phase": (_set(["results", 0, "samples", 1, "phase"], "Step"), "act: samples[1].phase is 'Step'; known phases: step, refill"),
+    "infinite stage": (
+        _set(["results", 0, "samples", 1, "stages_ms"], {"prepare": float("inf")}),
+        "act: samples[1].stages_ms.prepare is inf",
+    ),
+    "unknown phase": (
+        _set(["results", 0, "samples", 1, "phase"], "Step"),
+        "act: samples[1].phase is 'Step'; known phases: step, refill",
+    ),
     "negative index": (_set(["results", 0, "samples", 0, "i"], -1), "act: samples[0].i is -1"),
     "fractional index": (_set(["results", 0, "samples", 0, "i"], 0.5), "act: samples[0].i is 0.5"),
-    "index going back": (_set(["results", 0, "samples", 2, "i"], 1), "act: samples[2].i is 1, after 1; call indices must increase"),
-    "unknown status": (_set(["results", 1, "status"], "crashed"), "diffusion: status is 'crashed'; known: ok, failed, skipped, interrupted"),
+    "index going back": (
+        _set(["results", 0, "samples", 2, "i"], 1),
+        "act: samples[2].i is 1, after 1; call indices must increase",
+    ),
+    "unknown status": (
+        _set(["results", 1, "status"], "crashed"),
+        "diffusion: status is 'crashed'; known: ok, failed, skipped, interrupted",
+    ),
     "params as text": (_set(["results", 0, "params"], "1M"), "act: params is '1M'; must be a whole number from 0"),
     "NaN build time": (_set(["results", 0, "build_seconds"], float("nan")), "act: build_seconds is nan"),
     "variant as a number": (_set(["results", 0, "variant"], 3), "act: variant is 3; must be a string"),
@@ -200,7 +229,10 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary_file(tmp_path,
     measured = sample_results()
     with pytest.raises(NotWritten) as err:
         write_results(measured, str(path))
-    assert str(err.value) == f"{path}: cannot write the results file (No space left on device); the file there is unchanged"
+    assert (
+        str(err.value)
+        == f"{path}: cannot write the results file (No space left on device); the file there is unchanged"
+    )
     assert err.value.partial is measured
     assert os.listdir(tmp_path) == ["r.json"] and path.read_text() == previous
 
@@ -208,9 +240,19 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary_file(tmp_path,
 def realtime_results():
     r = sample_results()
     tick = RealtimeTick(k=0, scheduled_ms=0.0, start_ms=0.5, end_ms=1.5, phase="pop", queue=3, missed=False)
-    r.realtime = [RealtimeResult("act", "async", 30.0, "measured", threshold=0.5, status="ok",
-                                 summary={"ticks": 1, "longest_stall_ms": 1.5, "overhead_median_ms": -0.1},
-                                 ticks=[tick], chunk_latencies_ms=[20.0])]
+    r.realtime = [
+        RealtimeResult(
+            "act",
+            "async",
+            30.0,
+            "measured",
+            threshold=0.5,
+            status="ok",
+            summary={"ticks": 1, "longest_stall_ms": 1.5, "overhead_median_ms": -0.1},
+            ticks=[tick],
+            chunk_latencies_ms=[20.0],
+        )
+    ]
     return r
 
 
@@ -218,14 +260,23 @@ REALTIME_HOSTILE = {
     "rate 0": (_set(["realtime", 0, "hz"], 0), "realtime[0] (act, async): hz is 0; must be a rate in Hz above 0"),
     "rate as text": (_set(["realtime", 0, "hz"], "30"), "realtime[0] (act, async): hz is '30'"),
     "threshold 2": (_set(["realtime", 0, "threshold"], 2), "realtime[0] (act, async): threshold is 2"),
-    "NaN in the summary": (_set(["realtime", 0, "summary", "longest_stall_ms"], float("nan")),
-                           "realtime[0] (act, async): summary.longest_stall_ms is nan"),
-    "unknown tick phase": (_set(["realtime", 0, "ticks", 0, "phase"], "late"),
-                           "realtime[0] (act, async): ticks[0].phase is 'late'; known: step, refill, pop, starved"),
+    "NaN in the summary": (
+        _set(["realtime", 0, "summary", "longest_stall_ms"], float("nan")),
+        "realtime[0] (act, async): summary.longest_stall_ms is nan",
+    ),
+    "unknown tick phase": (
+        _set(["realtime", 0, "ticks", 0, "phase"], "late"),
+        "realtime[0] (act, async): ticks[0].phase is 'late'; known: step, refill, pop, starved",
+    ),
     "tick index as text": (_set(["realtime", 0, "ticks", 0, "k"], "x"), "realtime[0] (act, async): ticks[0].k is 'x'"),
-    "huge tick time": (_set(["realtime", 0, "ticks", 0, "end_ms"], 1e308), "realtime[0] (act, async): ticks[0].end_ms is 1e+308"),
-    "negative chunk latency": (_set(["realtime", 0, "chunk_latencies_ms", 0], -20.0),
-                               "realtime[0] (act, async): chunk_latencies_ms[0] is -20.0"),
+    "huge tick time": (
+        _set(["realtime", 0, "ticks", 0, "end_ms"], 1e308),
+        "realtime[0] (act, async): ticks[0].end_ms is 1e+308",
+    ),
+    "negative chunk latency": (
+        _set(["realtime", 0, "chunk_latencies_ms", 0], -20.0),
+        "realtime[0] (act, async): chunk_latencies_ms[0] is -20.0",
+    ),
     "unknown status": (_set(["realtime", 0, "status"], "meh"), "realtime[0] (act, async): status is 'meh'"),
 }
 

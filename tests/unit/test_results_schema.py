@@ -94,9 +94,17 @@ def test_a_schema_1_variant_sweep_is_upgraded_to_its_fields(tmp_path):
     path.write_text(json.dumps(_schema_1_variant_sweep()))
     results = read_results(str(path)).results
     assert [(r.policy, r.variant, r.point) for r in results] == [
-        ("act", "eager", {"cameras": "1"}), ("act", "eager", {"cameras": "2"}),
-        ("act", "bf16", {"cameras": "1"}), ("act", "bf16", {"cameras": "2"})]
-    assert [r.name for r in results] == ["act[cameras=1]", "act[cameras=2]", "act+bf16[cameras=1]", "act+bf16[cameras=2]"]
+        ("act", "eager", {"cameras": "1"}),
+        ("act", "eager", {"cameras": "2"}),
+        ("act", "bf16", {"cameras": "1"}),
+        ("act", "bf16", {"cameras": "2"}),
+    ]
+    assert [r.name for r in results] == [
+        "act[cameras=1]",
+        "act[cameras=2]",
+        "act+bf16[cameras=1]",
+        "act+bf16[cameras=2]",
+    ]
     assert all("sweep_point" not in r.config and "sweep_policy" not in r.config for r in results)
 
 
@@ -125,8 +133,12 @@ def test_a_sweep_measured_with_variants_shows_its_speedups():
         return run_results([eager, bf16])
 
     results = run_sweep(cfg, axes, "cpu", log=lambda s: None, warn=lambda s: None, measure=measure)
-    assert [r.name for r in results.results] == ["act[cameras=1]", "act+bf16[cameras=1]", "act[cameras=2]",
-                                                 "act+bf16[cameras=2]"]
+    assert [r.name for r in results.results] == [
+        "act[cameras=1]",
+        "act+bf16[cameras=1]",
+        "act[cameras=2]",
+        "act+bf16[cameras=2]",
+    ]
     (speedup,) = [line for line in render_table(results).splitlines() if line.startswith("Refill speedup vs eager")]
     assert speedup.split()[4:] == ["1.00", "x", "4.00", "x", "1.00", "x", "4.00", "x"]
 
@@ -160,8 +172,15 @@ def test_a_schema_1_realtime_entry_takes_the_identity_of_the_result_it_names(tmp
     """Schema 1 wrote a simulated variant's realtime entry as "act+bf16[cameras=2]", the result's
     name: read, it is that result's policy, variant and point; a plain name stays as it is."""
     d = _schema_1_variant_sweep()
-    entry = {"policy": "act+bf16[cameras=2]", "mode": "sync", "hz": 30, "source": "simulated",
-             "threshold": None, "aggregate": None, "summary": {"missed_ticks": 0}}
+    entry = {
+        "policy": "act+bf16[cameras=2]",
+        "mode": "sync",
+        "hz": 30,
+        "source": "simulated",
+        "threshold": None,
+        "aggregate": None,
+        "summary": {"missed_ticks": 0},
+    }
     d["realtime"] = [entry, dict(entry, policy="noop")]
     path = tmp_path / "sweep.json"
     path.write_text(json.dumps(d))
@@ -171,10 +190,13 @@ def test_a_schema_1_realtime_entry_takes_the_identity_of_the_result_it_names(tmp
     assert (plain.policy, plain.variant, plain.point) == ("noop", None, {})
 
 
-@pytest.mark.parametrize(("point", "message"), [
-    ({f"a{i}": "1" for i in range(9)}, "point has 9 axes; a sweep point has at most 8"),
-    ({"cameras": "1" * 101}, "point.cameras is '111"),
-])
+@pytest.mark.parametrize(
+    ("point", "message"),
+    [
+        ({f"a{i}": "1" for i in range(9)}, "point has 9 axes; a sweep point has at most 8"),
+        ({"cameras": "1" * 101}, "point.cameras is '111"),
+    ],
+)
 def test_a_sweep_point_is_a_few_short_values(tmp_path, point, message):
     """A crafted point cannot turn a table row into megabytes (100,000 axes) or a page-wide name."""
     d = json.loads((DATA / "small_results_v2.json").read_text())

@@ -88,7 +88,9 @@ def test_a_warm_first_chunk_does_not_flag_the_cold_start():
     assert s["guidance_overhead_median_ms"] == 375.0
 
 
-@pytest.mark.parametrize("d, horizon, chunk, ok", [(3, 10, 50, True), (10, 10, 20, True), (11, 10, 50, False),
-                                                   (3, 48, 50, False), (3, 47, 50, True)])
+@pytest.mark.parametrize(
+    "d, horizon, chunk, ok",
+    [(3, 10, 50, True), (10, 10, 20, True), (11, 10, 50, False), (3, 48, 50, False), (3, 47, 50, True)],
+)
 def test_admission_check(d, horizon, chunk, ok):
     assert admitted(d, horizon, chunk) is ok

@@ -81,14 +81,32 @@ def test_a_replay_too_short_to_judge_names_no_setting(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "fake rtc at 4 Hz (simulated): not enough ticks to judge" in out
     assert "smallest setting" not in out and "no queue threshold holds" not in out
-    assert smallest_rtc_setting([0.5, 0.75], CHUNK, HZ, 6) == {"smallest_queue_threshold": None,
-                                                                "smallest_execution_horizon": None}
+    assert smallest_rtc_setting([0.5, 0.75], CHUNK, HZ, 6) == {
+        "smallest_queue_threshold": None,
+        "smallest_execution_horizon": None,
+    }
 
 
 def test_simulate_mode_rtc_prints_the_verdict_and_what_holds(tmp_path, capsys):
     _, path = live_file(tmp_path, 1)
-    assert main(["realtime", "--simulate", str(path), "--mode", "rtc", "--hz", "4,8", "--queue-threshold", "1",
-                 "--ticks", "80"]) == 0
+    assert (
+        main(
+            [
+                "realtime",
+                "--simulate",
+                str(path),
+                "--mode",
+                "rtc",
+                "--hz",
+                "4,8",
+                "--queue-threshold",
+                "1",
+                "--ticks",
+                "80",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "fake rtc at 4 Hz (simulated): does not hold:" in out
     assert "smallest setting with no starved tick at 4 Hz: --queue-threshold 2, --execution-horizon 3" in out
@@ -130,8 +148,15 @@ def test_mode_all_skips_rtc_for_a_policy_without_it_and_runs_the_others(capsys):
     out = capsys.readouterr().out
     rows = [line.split()[:3] for line in out.splitlines()[2:5]]
     assert rows == [["noop", "sync", "100"], ["noop", "async", "g=0.5"], ["noop", "rtc", "100"]]
-    assert "noop skipped: " + ("Real-Time Chunking (--mode rtc) needs LeRobot 0.6" if NO_ENGINE
-                               else "noop does not support Real-Time Chunking") in out
+    assert (
+        "noop skipped: "
+        + (
+            "Real-Time Chunking (--mode rtc) needs LeRobot 0.6"
+            if NO_ENGINE
+            else "noop does not support Real-Time Chunking"
+        )
+        in out
+    )
 
 
 def test_the_version_line_names_what_rtc_needs():

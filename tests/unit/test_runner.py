@@ -51,8 +51,15 @@ class FakeBuilder:
 
 
 def config(tmp_path, policies, **kw):
-    return RunSettings(policies=policies, profile=PROFILES["so100"], refills=2, warmup=1, max_seconds=100.0,
-                     json_path=str(tmp_path / "r.json"), **kw)
+    return RunSettings(
+        policies=policies,
+        profile=PROFILES["so100"],
+        refills=2,
+        warmup=1,
+        max_seconds=100.0,
+        json_path=str(tmp_path / "r.json"),
+        **kw,
+    )
 
 
 def test_failed_build_is_isolated(tmp_path):
@@ -60,7 +67,9 @@ def test_failed_build_is_isolated(tmp_path):
     cfg = config(tmp_path, ["a", "b", "c"], overrides=[Override("c", "chunk_size", 4)])
     build = FakeBuilder(time, raises={"b": OOM("CUDA out of memory")})
     lines = []
-    results = run_benchmark(cfg, "cpu", log=lines.append, clock=time.clock(), environment=dict(ENVIRONMENT), build=build)
+    results = run_benchmark(
+        cfg, "cpu", log=lines.append, clock=time.clock(), environment=dict(ENVIRONMENT), build=build
+    )
 
     assert [r.policy for r in results.results] == ["a", "b", "c"]
     assert [r.status for r in results.results] == ["ok", "failed", "ok"]
@@ -77,8 +86,11 @@ def test_failed_build_is_isolated(tmp_path):
         assert r.params == 123
         assert r.config["chunk_size"] == 4 and r.config["inputs"] == {"observation.state": [2]}
 
-    assert build.calls == [("a", "so100", {}, "cpu", 0), ("b", "so100", {}, "cpu", 0),
-                           ("c", "so100", {"chunk_size": 4}, "cpu", 0)]
+    assert build.calls == [
+        ("a", "so100", {}, "cpu", 0),
+        ("b", "so100", {}, "cpu", 0),
+        ("c", "so100", {"chunk_size": 4}, "cpu", 0),
+    ]
     assert results.environment == ENVIRONMENT
     assert results.run["refills"] == 2 and results.run["policies"] == ["a", "b", "c"]
     assert results.run["overrides"] == ["c.chunk_size=4"]
@@ -110,13 +122,16 @@ def test_incomplete_run_warns(tmp_path):
     # a cycle lasts 0.5 + 3 * 0.25 = 1.25 s; the 2nd refill ends at 1.75 s, the next step at 2.0 s: stop
     cfg = dataclasses.replace(config(tmp_path, ["a"]), refills=5, max_seconds=2.0)
     lines = []
-    results = run_benchmark(cfg, "cpu", log=lines.append, clock=time.clock(), environment=dict(ENVIRONMENT),
-                            build=FakeBuilder(time))
+    results = run_benchmark(
+        cfg, "cpu", log=lines.append, clock=time.clock(), environment=dict(ENVIRONMENT), build=FakeBuilder(time)
+    )
     r = results.results[0]
     assert r.status == "ok" and r.complete is False
     assert [s.phase for s in r.samples] == ["refill", "step", "step", "step", "refill", "step"]
-    assert ("a: warning: stopped by --max-seconds 2 before 5 full refill cycles (2 refills measured); "
-            "raise --max-seconds for the full count") in lines
+    assert (
+        "a: warning: stopped by --max-seconds 2 before 5 full refill cycles (2 refills measured); "
+        "raise --max-seconds for the full count"
+    ) in lines
 
 
 def test_injected_empty_environment_is_kept(tmp_path):
@@ -132,8 +147,9 @@ def test_a_signal_stops_the_run_and_the_file_names_the_policy_it_interrupted(tmp
     build = FakeBuilder(time, raises={"b": Signal(signum)})
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     with pytest.raises(Interrupted) as stop:
-        run_benchmark(config(tmp_path, ["a", "b", "c"]), "cpu", clock=time.clock(), environment=dict(ENVIRONMENT),
-                      build=build)
+        run_benchmark(
+            config(tmp_path, ["a", "b", "c"]), "cpu", clock=time.clock(), environment=dict(ENVIRONMENT), build=build
+        )
     assert stop.value.signum == signum and stop.value.exit_code == 128 + signum
     name = signal.Signals(signum).name
     partial = [(r.policy, r.status, r.error) for r in stop.value.partial.results]
@@ -154,7 +170,9 @@ def test_a_results_file_that_cannot_be_written_stops_the_run_with_what_was_measu
     build = FakeBuilder(time)
     monkeypatch.setattr(os, "replace", full_disk)
     with pytest.raises(NotWritten) as stop:
-        run_benchmark(config(tmp_path, ["a", "b"]), "cpu", clock=time.clock(), environment=dict(ENVIRONMENT), build=build)
+        run_benchmark(
+            config(tmp_path, ["a", "b"]), "cpu", clock=time.clock(), environment=dict(ENVIRONMENT), build=build
+        )
     assert [r.policy for r in stop.value.partial.results] == ["a"]
     assert "No space left on device" in str(stop.value)
     assert os.listdir(tmp_path) == []  # no temporary file left

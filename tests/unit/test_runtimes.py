@@ -61,7 +61,8 @@ def test_skip_reasons(monkeypatch):
     assert runtime_problem(VARIANTS["onnxruntime"], adapter, "cpu") is None
     vqbet = LeRobotPolicy(FAMILIES["vqbet"], TinyAct(), [])
     assert runtime_problem(VARIANTS["onnxruntime"], vqbet, "cpu") == (
-        "VQ-BeT is not exported: no export path is known for this policy type")
+        "VQ-BeT is not exported: no export path is known for this policy type"
+    )
     smolvla = LeRobotPolicy(FAMILIES["smolvla"], TinyAct(), [])
     assert runtime_problem(VARIANTS["onnxruntime"], smolvla, "cpu") is None
     monkeypatch.setattr(runtimes, "installed", lambda package: package != "onnxscript")
@@ -70,8 +71,10 @@ def test_skip_reasons(monkeypatch):
     monkeypatch.setattr(runtimes, "installed", lambda package: True)
     monkeypatch.setattr(runtimes, "openvino_capabilities", lambda: ["FP32", "INT8"])
     assert runtime_problem(VARIANTS["openvino"], adapter, "cpu") is None
-    assert (runtime_problem(VARIANTS["openvino-bf16"], adapter, "cpu")
-            == "OpenVINO finds no bfloat16 support on this CPU (it finds FP32, INT8)")
+    assert (
+        runtime_problem(VARIANTS["openvino-bf16"], adapter, "cpu")
+        == "OpenVINO finds no bfloat16 support on this CPU (it finds FP32, INT8)"
+    )
 
 
 @pytest.mark.parametrize("variant", list(RUNTIMES))
@@ -92,7 +95,9 @@ def test_steps_pop_from_the_queue_and_refills_run_the_exported_graph(variant):
         assert model.calls == eager_calls  # after the export, no refill runs the PyTorch module
         assert stand_in.calls == 3
 
-        loop = run_steady_state(rt, _obs(), Clock(now=iter(range(10**6)).__next__), refills=3, warmup=1, max_seconds=60.0)
+        loop = run_steady_state(
+            rt, _obs(), Clock(now=iter(range(10**6)).__next__), refills=3, warmup=1, max_seconds=60.0
+        )
         refills = [s.i for s in loop.samples if s.phase == "refill"]
         assert len(refills) == 3 and {b - a for a, b in zip(refills, refills[1:])} == {N}
     assert adapter.policy.model is model  # put back on exit
@@ -112,8 +117,10 @@ def test_an_unexportable_module_is_a_skip_with_the_exporters_reason(capfd):
     with RuntimePolicy(adapter, VARIANTS["onnxruntime"]) as rt:
         with pytest.raises(ExportFailed) as failure:
             rt.select_action(_obs())
-    assert str(failure.value) == ("torch.onnx.export (TorchScript) failed: UnsupportedOperatorError: Exporting the operator "
-                                  "'aten::linalg_svd' to ONNX opset version 17 is not supported")
+    assert str(failure.value) == (
+        "torch.onnx.export (TorchScript) failed: UnsupportedOperatorError: Exporting the operator "
+        "'aten::linalg_svd' to ONNX opset version 17 is not supported"
+    )
     assert "Torch IR graph" not in capfd.readouterr().out  # the exporter's dump kept off the table's stream
 
 
@@ -131,8 +138,9 @@ def test_the_stand_in_hands_out_plain_attributes_of_the_original_but_not_its_par
 
 
 def test_the_arguments_are_named_by_their_place_and_rebuilt():
-    call = Flattened.of({"batch": {"observation.state": torch.zeros(1, 2), "images": [torch.ones(1, 3)],
-                                            "task": "pick"}, "noise": None})
+    call = Flattened.of(
+        {"batch": {"observation.state": torch.zeros(1, 2), "images": [torch.ones(1, 3)], "task": "pick"}, "noise": None}
+    )
     assert call.names == ["batch.observation.state", "batch.images.0"]
     rebuilt = call.rebuild([torch.full((1, 2), 5.0), torch.full((1, 3), 7.0)])
     assert rebuilt["batch"]["task"] == "pick" and rebuilt["noise"] is None
@@ -146,12 +154,14 @@ def _run(tmp_path, monkeypatch, variants, export_dir=None):
     from policybench.measure import variants as measure
 
     monkeypatch.setattr(measure, "device_peaks", lambda device, clock: {"peak_flops": 1e9, "peak_bytes_per_s": 1e9})
-    cfg = RunSettings(policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants,
-                    export_dir=export_dir)
+    cfg = RunSettings(
+        policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants, export_dir=export_dir
+    )
     warnings: list[str] = []
     build = lambda name, profile, overrides, device, seed=0: _adapter()  # noqa: E731
-    results = run_benchmark(cfg, "cpu", clock=Clock(now=iter(range(10**6)).__next__), environment={},
-                            build=build, warn=warnings.append)
+    results = run_benchmark(
+        cfg, "cpu", clock=Clock(now=iter(range(10**6)).__next__), environment={}, build=build, warn=warnings.append
+    )
     return {r.variant: r for r in results.results}, warnings
 
 
@@ -182,7 +192,6 @@ def test_the_run_records_the_export_and_saves_the_model_with_its_manifest(tmp_pa
     assert [i.name for i in session.get_inputs()] == ["batch.observation.state"]
 
 
-
 def test_a_model_with_external_data_is_saved_with_its_weights_under_its_own_name(tmp_path):
     """The dynamo exporter puts large weights in ``model.onnx.data`` beside ``model.onnx`` (pi0's
     vision tower, 1.6 GB): the saved model names its own data file, so that two variants saved
@@ -193,22 +202,34 @@ def test_a_model_with_external_data_is_saved_with_its_weights_under_its_own_name
     from onnx import TensorProto, helper, numpy_helper
 
     weight = np.arange(600, dtype=np.float32).reshape(2, 300)  # over the 1 KB that onnx keeps inline
-    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 300])],
-                              [numpy_helper.from_array(weight, "w")])
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 300])],
+        [numpy_helper.from_array(weight, "w")],
+    )
     exported = tmp_path / "export"
     exported.mkdir()
-    onnx.save_model(helper.make_model(graph), str(exported / "model.onnx"), save_as_external_data=True,
-                    location="model.onnx.data", size_threshold=0)
+    onnx.save_model(
+        helper.make_model(graph),
+        str(exported / "model.onnx"),
+        save_as_external_data=True,
+        location="model.onnx.data",
+        size_threshold=0,
+    )
     assert (exported / "model.onnx.data").exists()
-    result = SimpleNamespace(name="pi0+openvino", variant="openvino", source="lerobot", config={},
-                             equivalence={"rel_error": 0.0})
+    result = SimpleNamespace(
+        name="pi0+openvino", variant="openvino", source="lerobot", config={}, equivalence={"rel_error": 0.0}
+    )
 
     folder = tmp_path / "models"
     saved = save_export(str(exported / "model.onnx"), str(folder), result, {"module": "M"})
-    assert saved == [str(folder / "pi0+openvino.onnx"), str(folder / "pi0+openvino.onnx.data"),
-                     str(folder / "pi0+openvino.json")]
+    assert saved == [
+        str(folder / "pi0+openvino.onnx"),
+        str(folder / "pi0+openvino.onnx.data"),
+        str(folder / "pi0+openvino.json"),
+    ]
     assert json.loads((folder / "pi0+openvino.json").read_text())["external_data"] == "pi0+openvino.onnx.data"
     manifest = json.loads((folder / "pi0+openvino.json").read_text())
     data = (folder / "pi0+openvino.onnx.data").read_bytes()
@@ -221,13 +242,16 @@ def test_a_model_with_external_data_is_saved_with_its_weights_under_its_own_name
     x = np.array([[1.0, 2.0]], dtype=np.float32)
     assert np.allclose(session.run(None, {"x": x})[0], x @ weight)
 
+
 def test_an_export_folder_that_cannot_be_written_is_a_warning_and_the_variant_is_measured(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     blocker = tmp_path / "file"
     blocker.write_text("")
     rs, warnings = _run(tmp_path, monkeypatch, ["eager", "onnxruntime"], str(blocker / "models"))
     assert rs["onnxruntime"].status == OK and rs["onnxruntime"].export["saved"] is None
-    assert len(warnings) == 1 and warnings[0].startswith(f"act+onnxruntime: --export {blocker / 'models'}: cannot write")
+    assert len(warnings) == 1 and warnings[0].startswith(
+        f"act+onnxruntime: --export {blocker / 'models'}: cannot write"
+    )
 
 
 def test_a_failed_export_is_skipped_and_the_run_goes_on(tmp_path, monkeypatch):

@@ -39,8 +39,9 @@ def test_each_pair_is_said_after_an_estimate_of_them_all(pairs):
     lines: list[str] = []
     settings = RealtimeSettings(mode="rtc", guidance_pairs=2, execution_horizon=7)
     # the cold chunk (90 s) is left out of the estimate: 2 pairs x 2 chunks x the median of 10, 12, 30 s
-    got = realtime._refill_pairs(None, {}, fake_run([90.0, 10.0, 12.0, 30.0], [0, 3, 5, 4]), settings, None,
-                                 lines.append, "smolvla")
+    got = realtime._refill_pairs(
+        None, {}, fake_run([90.0, 10.0, 12.0, 30.0], [0, 3, 5, 4]), settings, None, lines.append, "smolvla"
+    )
     assert got == [(20.0, 25.0), (20.0, 25.0)] and pairs == [(5, 7), (5, 7)]
     assert lines == [
         "smolvla: 2 plain and guided chunks in turn (guidance at d=5), about 48.0 s (--guidance-pairs N: another "
@@ -54,8 +55,9 @@ def test_no_pair_with_zero(pairs):
     lines: list[str] = []
     settings = RealtimeSettings(mode="rtc", guidance_pairs=0)
     assert realtime._refill_pairs(None, {}, fake_run([9.0, 1.0], [0, 1]), settings, None, lines.append, "smolvla") == []
-    assert pairs == [] and lines == ["smolvla: no plain and guided chunks timed (--guidance-pairs 0): the guidance's "
-                                     "cost is not measured"]
+    assert pairs == [] and lines == [
+        "smolvla: no plain and guided chunks timed (--guidance-pairs 0): the guidance's cost is not measured"
+    ]
 
 
 def test_the_pairs_estimate_says_minutes_past_two():
@@ -84,12 +86,21 @@ def test_the_flag_sets_it_beside_the_other_rtc_flags(monkeypatch):
 
 
 def test_the_flag_is_refused_where_nothing_uses_it(capsys, tmp_path):
-    assert_one_error_line(capsys, main(["realtime", "--mode", "rtc", "--guidance-pairs", "-1"]),
-                          "--guidance-pairs must be a count from 0 (none) to 1000, got -1")
-    assert_one_error_line(capsys, main(["realtime", "--guidance-pairs", "2"]),
-                          "--guidance-pairs times RTC's plain and guided chunks: it needs --mode rtc or all, not both")
-    assert_one_error_line(capsys, main(["realtime", "--simulate", str(tmp_path / "x.json"), "--mode", "rtc",
-                                        "--guidance-pairs", "2"]), "--guidance-pairs applies to live runs only")
+    assert_one_error_line(
+        capsys,
+        main(["realtime", "--mode", "rtc", "--guidance-pairs", "-1"]),
+        "--guidance-pairs must be a count from 0 (none) to 1000, got -1",
+    )
+    assert_one_error_line(
+        capsys,
+        main(["realtime", "--guidance-pairs", "2"]),
+        "--guidance-pairs times RTC's plain and guided chunks: it needs --mode rtc or all, not both",
+    )
+    assert_one_error_line(
+        capsys,
+        main(["realtime", "--simulate", str(tmp_path / "x.json"), "--mode", "rtc", "--guidance-pairs", "2"]),
+        "--guidance-pairs applies to live runs only",
+    )
 
 
 def test_the_library_takes_it_too(monkeypatch):
@@ -108,11 +119,36 @@ def test_the_library_takes_it_too(monkeypatch):
 
 def test_run_in_a_pipe_says_each_step_as_it_starts(capsys):
     """`policybench run ... 2>&1 | cat`: stderr is no terminal here, as in a pipe."""
-    assert main(["run", "--policies", "noop", "--profile", "pusht", "--device", "cpu", "--refills", "2",
-                 "--warmup", "1", "--variant", "eager,noeval", "--breakdown"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--policies",
+                "noop",
+                "--profile",
+                "pusht",
+                "--device",
+                "cpu",
+                "--refills",
+                "2",
+                "--warmup",
+                "1",
+                "--variant",
+                "eager,noeval",
+                "--breakdown",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err.splitlines()
-    steps = ["noop: building", "noop: fp32 eager's first chunk (the variants' reference) and the refill's cost",
-             "noop: first chunk, checked against fp32 eager's", "noop: first call", "noop: warm-up", "noop: measuring",
-             "noop: --breakdown: 5 refills of its own, split into components"]
+    steps = [
+        "noop: building",
+        "noop: fp32 eager's first chunk (the variants' reference) and the refill's cost",
+        "noop: first chunk, checked against fp32 eager's",
+        "noop: first call",
+        "noop: warm-up",
+        "noop: measuring",
+        "noop: --breakdown: 5 refills of its own, split into components",
+    ]
     assert [line for line in err if line in steps] == steps
     assert err.index("noop: building") < next(i for i, line in enumerate(err) if line.startswith("noop: built in "))

@@ -134,8 +134,7 @@ def test_the_interval_covers_the_true_median_at_its_nominal_rate(n):
     for row in draws:
         low, high = median_interval(row.tolist())
         covered += low <= 1.0 <= high
-    k = next(k for k in range(n // 2, 0, -1)
-             if sum(math.comb(n, i) for i in range(k, n - k + 1)) / 2**n >= 0.95)
+    k = next(k for k in range(n // 2, 0, -1) if sum(math.comb(n, i) for i in range(k, n - k + 1)) / 2**n >= 0.95)
     nominal = sum(math.comb(n, i) for i in range(k, n - k + 1)) / 2**n
     sd = math.sqrt(nominal * (1 - nominal) / runs)
     assert abs(covered / runs - nominal) < 3.5 * sd
@@ -164,10 +163,17 @@ def test_samples_needed_refuses_what_no_count_supports(q):
 # ----------------------------------------------------------------------------- several processes
 
 
-@pytest.mark.parametrize("p, df, expected", [
-    (0.975, 1, 12.706204736174694), (0.975, 2, 4.302652729749462), (0.975, 4, 2.7764451051977934),
-    (0.975, 10, 2.228138851986274), (0.975, 30, 2.0422724563012378), (0.95, 5, 2.0150483733330233),
-])
+@pytest.mark.parametrize(
+    "p, df, expected",
+    [
+        (0.975, 1, 12.706204736174694),
+        (0.975, 2, 4.302652729749462),
+        (0.975, 4, 2.7764451051977934),
+        (0.975, 10, 2.228138851986274),
+        (0.975, 30, 2.0422724563012378),
+        (0.95, 5, 2.0150483733330233),
+    ],
+)
 def test_t_quantile_matches_the_tables(p, df, expected):
     assert t_quantile(p, df) == pytest.approx(expected, rel=1e-10)
 

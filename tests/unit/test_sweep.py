@@ -22,12 +22,15 @@ def test_axes_from_flags_and_set_lists():
     assert len(grid(axes)) == 6 and grid(axes)[1] == {"cameras": 1, "diffusion.num_inference_steps": 10}
 
 
-@pytest.mark.parametrize("args, message", [
-    (("2", None, None, []), "the cameras axis has one value (2): that is a plain `policybench run`"),
-    ((None, None, None, ["act.chunk_size=10"]), "a sweep needs an axis"),
-    (("1,2", "96x96,224x224", "1,2", []), "a sweep takes one or two axes, got 3"),
-    (("1,1", None, None, []), "the cameras axis names a value twice"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("2", None, None, []), "the cameras axis has one value (2): that is a plain `policybench run`"),
+        ((None, None, None, ["act.chunk_size=10"]), "a sweep needs an axis"),
+        (("1,2", "96x96,224x224", "1,2", []), "a sweep takes one or two axes, got 3"),
+        (("1,1", None, None, []), "the cameras axis names a value twice"),
+    ],
+)
 def test_bad_axes_are_one_line(args, message):
     with pytest.raises(UsageError, match="^" + message.replace("(", r"\(").replace(")", r"\)").replace("`", ".")):
         parse_axes(*args)
@@ -41,7 +44,12 @@ def test_a_bad_axis_value_names_the_keyword_and_the_flag():
 
 def test_fit_is_exact_on_a_line_and_says_when_it_is_poor():
     a, b, se, r2 = fit_line([5, 10, 25, 50, 100], [12 + 39 * x for x in (5, 10, 25, 50, 100)])
-    assert a == pytest.approx(12) and b == pytest.approx(39) and se == pytest.approx(0, abs=1e-9) and r2 == pytest.approx(1)
+    assert (
+        a == pytest.approx(12)
+        and b == pytest.approx(39)
+        and se == pytest.approx(0, abs=1e-9)
+        and r2 == pytest.approx(1)
+    )
     _, _, _, r2 = fit_line([1, 2, 3, 4], [1, 10, 1, 10])
     assert r2 < 0.95
 
@@ -94,11 +102,15 @@ def test_the_largest_value_holding_the_rate_and_its_headroom():
 
 def test_a_set_axis_for_a_policy_not_in_the_run_is_refused():
     cfg = RunSettings(policies=["act"], profile=PROFILES["so100"])
-    with pytest.raises(SettingsError, match=r"^overrides diffusion\.num_inference_steps=\.\.\.: 'diffusion' is not "
-                                            r"among policies \(act\)$") as caught:
+    with pytest.raises(
+        SettingsError,
+        match=r"^overrides diffusion\.num_inference_steps=\.\.\.: 'diffusion' is not "
+        r"among policies \(act\)$",
+    ) as caught:
         point_config(cfg, {"diffusion.num_inference_steps": 5})
-    assert caught.value.said_with(FLAGS) == ("--set diffusion.num_inference_steps=...: 'diffusion' is not among "
-                                             "--policies (act)")
+    assert caught.value.said_with(FLAGS) == (
+        "--set diffusion.num_inference_steps=...: 'diffusion' is not among --policies (act)"
+    )
 
 
 def test_image_size_slope_is_per_megapixel():
@@ -106,13 +118,22 @@ def test_image_size_slope_is_per_megapixel():
     assert axis.x((480, 640)) == pytest.approx(0.3072) and axis.show((480, 640)) == "480x640"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["sweep", "--policies", "noop", "--cameras", "2"], "the cameras axis has one value (2): that is a plain `policybench run`"),
-    (["sweep", "--policies", "noop", "--set", "act.chunk_size=5,10"], "'act' is not among --policies (noop)"),
-    (["sweep", "--policies", "noop", "--cameras", "1,2", "--hz", "0"], "--hz must be a positive rate, got 0.0"),
-    (["sweep", "--policies", "noop", "--set", "noop.chunk_sizee=5,10"], "unknown field 'chunk_sizee' for noop"),
-    (["sweep", "--policy-path", "ckpt", "--cameras", "1,2"], "a --policy-path checkpoint's inputs are fixed by its config"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["sweep", "--policies", "noop", "--cameras", "2"],
+            "the cameras axis has one value (2): that is a plain `policybench run`",
+        ),
+        (["sweep", "--policies", "noop", "--set", "act.chunk_size=5,10"], "'act' is not among --policies (noop)"),
+        (["sweep", "--policies", "noop", "--cameras", "1,2", "--hz", "0"], "--hz must be a positive rate, got 0.0"),
+        (["sweep", "--policies", "noop", "--set", "noop.chunk_sizee=5,10"], "unknown field 'chunk_sizee' for noop"),
+        (
+            ["sweep", "--policy-path", "ckpt", "--cameras", "1,2"],
+            "a --policy-path checkpoint's inputs are fixed by its config",
+        ),
+    ],
+)
 def test_sweep_bad_input_is_one_line(capsys, argv, message):
     from fakes import assert_one_error_line
 
@@ -128,12 +149,27 @@ def test_a_value_a_policy_cannot_take_fails_that_point_only(tmp_path):
     from policybench.cli import main
 
     out = tmp_path / "s.json"
-    code = main(["sweep", "--policies", "noop", "--set", "noop.chunk_size=4,0", "--refills", "1", "--warmup", "0",
-                 "--json", str(out)])
+    code = main(
+        [
+            "sweep",
+            "--policies",
+            "noop",
+            "--set",
+            "noop.chunk_size=4,0",
+            "--refills",
+            "1",
+            "--warmup",
+            "0",
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 1
     results = json.loads(out.read_text())["results"]
     assert [(r["policy"], r["point"], r["status"]) for r in results] == [
-        ("noop", {"noop.chunk_size": "4"}, "ok"), ("noop", {"noop.chunk_size": "0"}, "failed")]
+        ("noop", {"noop.chunk_size": "4"}, "ok"),
+        ("noop", {"noop.chunk_size": "0"}, "failed"),
+    ]
     assert results[1]["error"] == "noop.chunk_size must be a positive integer, got 0"
 
 
@@ -143,10 +179,32 @@ def test_a_single_value_beside_an_axis_is_held_fixed(tmp_path):
     from policybench.cli import main
 
     out = tmp_path / "s.json"
-    assert main(["sweep", "--policies", "noop", "--threads", "1", "--cameras", "1", "--set", "noop.chunk_size=4,8",
-                 "--refills", "1", "--warmup", "0", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--policies",
+                "noop",
+                "--threads",
+                "1",
+                "--cameras",
+                "1",
+                "--set",
+                "noop.chunk_size=4,8",
+                "--refills",
+                "1",
+                "--warmup",
+                "0",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     data = json.loads(out.read_text())
     assert [a["name"] for a in data["run"]["sweep"]["axes"]] == ["noop.chunk_size"]
     assert data["run"]["threads"] == 1 and len(data["run"]["profile"]["cameras"]) == 1
     assert [(r["policy"], r["point"]) for r in data["results"]] == [
-        ("noop", {"noop.chunk_size": "4"}), ("noop", {"noop.chunk_size": "8"})]
+        ("noop", {"noop.chunk_size": "4"}),
+        ("noop", {"noop.chunk_size": "8"}),
+    ]

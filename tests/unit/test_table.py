@@ -30,12 +30,14 @@ PHASE_ROWS = ["Step Mean (ms)", "Step Median (ms)", "Refill Mean (ms)", "Refill 
 
 
 def four_policies():
-    return run_results([
-        ok_result("smolvla", chunk=4, cycles=2, refill_ms=4.0, step_ms=1.0, cold_ms=8.0),
-        ok_result("act", chunk=4, cycles=2, refill_ms=2.0, step_ms=0.5, cold_ms=4.0),
-        failed_result("diffusion", "OutOfMemoryError: CUDA out of memory\nTried to allocate 2.00 GiB"),
-        ok_result("pi0", chunk=4, cycles=2, refill_ms=8.0, step_ms=2.0, cold_ms=16.0, complete=False),
-    ])
+    return run_results(
+        [
+            ok_result("smolvla", chunk=4, cycles=2, refill_ms=4.0, step_ms=1.0, cold_ms=8.0),
+            ok_result("act", chunk=4, cycles=2, refill_ms=2.0, step_ms=0.5, cold_ms=4.0),
+            failed_result("diffusion", "OutOfMemoryError: CUDA out of memory\nTried to allocate 2.00 GiB"),
+            ok_result("pi0", chunk=4, cycles=2, refill_ms=8.0, step_ms=2.0, cold_ms=16.0, complete=False),
+        ]
+    )
 
 
 def cells(table: str, label: str) -> list[str]:
@@ -51,8 +53,16 @@ def table():
 
 
 def test_headers(table):
-    assert cells(table, "Metric") == ["Metric", "SmolVLA (ms)", "ACT (ms)", "Diffusion (ms)", "pi0 (ms)",
-                                      "ACT/SmolVLA", "Diff/SmolVLA", "pi0/SmolVLA"]
+    assert cells(table, "Metric") == [
+        "Metric",
+        "SmolVLA (ms)",
+        "ACT (ms)",
+        "Diffusion (ms)",
+        "pi0 (ms)",
+        "ACT/SmolVLA",
+        "Diff/SmolVLA",
+        "pi0/SmolVLA",
+    ]
 
 
 def test_values_of_the_baseline(table):
@@ -61,10 +71,19 @@ def test_values_of_the_baseline(table):
     # median intervals: 8 values -> (min, max) = (1, 4), so 1.00 ± 3.00; 6 steps of 1.0 -> ± 0.00;
     # 2 refills support none. 8 values support no p90 (needs 10), 8 and 2 no p99 (needs 100).
     assert got == {
-        "Mean Time": "1.75", "Median Time": "1.00 ± 3.00", "Min Time": "1.00", "Max Time": "4.00",
-        "p90 Time": "n/a (needs 10)", "p99 Time": "n/a (needs 100)", "Std Dev": "1.39", "Cold Start": "8.00",
-        "Step Mean (ms)": "1.00", "Step Median (ms)": "1.00 ± 0.00",
-        "Refill Mean (ms)": "4.00", "Refill Median (ms)": "4.00", "Refill p99 (ms)": "n/a (needs 100)",
+        "Mean Time": "1.75",
+        "Median Time": "1.00 ± 3.00",
+        "Min Time": "1.00",
+        "Max Time": "4.00",
+        "p90 Time": "n/a (needs 10)",
+        "p99 Time": "n/a (needs 100)",
+        "Std Dev": "1.39",
+        "Cold Start": "8.00",
+        "Step Mean (ms)": "1.00",
+        "Step Median (ms)": "1.00 ± 0.00",
+        "Refill Mean (ms)": "4.00",
+        "Refill Median (ms)": "4.00",
+        "Refill p99 (ms)": "n/a (needs 100)",
     }
 
 
@@ -113,7 +132,7 @@ def test_counts(table):
 def test_notes(table):
     tail = table.rstrip("\n").split("\n")
     last_rule = max(i for i, line in enumerate(tail) if set(line) == {"="})
-    assert tail[last_rule + 1:] == [
+    assert tail[last_rule + 1 :] == [
         "Diffusion failed: OutOfMemoryError: CUDA out of memory",
         "pi0: stopped by --max-seconds before its full refill cycles (2 refills measured)",
         "±: the 95 % interval of the median within one process; a fresh process can land outside it "
@@ -149,9 +168,19 @@ def test_rows_align_with_headers(table):
 
 @pytest.mark.parametrize(
     "value, text",
-    [(None, "-"), (0.0, "0.00"), (1.0, "1.00"), (12.345, "12.35"), (0.5, "0.500"), (0.0125, "0.0125"), (0.00162, "0.00162"),
-     # a negative figure (an overhead a round trip saves) raised "Format specifier missing precision"
-     (-1500.0, "-1500.00"), (-0.5, "-0.500"), (float("nan"), "nan")],
+    [
+        (None, "-"),
+        (0.0, "0.00"),
+        (1.0, "1.00"),
+        (12.345, "12.35"),
+        (0.5, "0.500"),
+        (0.0125, "0.0125"),
+        (0.00162, "0.00162"),
+        # a negative figure (an overhead a round trip saves) raised "Format specifier missing precision"
+        (-1500.0, "-1500.00"),
+        (-0.5, "-0.500"),
+        (float("nan"), "nan"),
+    ],
 )
 def test_format_ms(value, text):
     assert format_ms(value) == text
@@ -161,11 +190,13 @@ def test_format_ms(value, text):
 
 
 def small_results():
-    return run_results([
-        ok_result("smolvla", chunk=3, cycles=2, refill_ms=152.5, step_ms=0.0125, cold_ms=410.0),
-        ok_result("act", chunk=3, cycles=2, refill_ms=30.5, step_ms=0.25, cold_ms=95.25),
-        failed_result("diffusion", "OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"),
-    ])
+    return run_results(
+        [
+            ok_result("smolvla", chunk=3, cycles=2, refill_ms=152.5, step_ms=0.0125, cold_ms=410.0),
+            ok_result("act", chunk=3, cycles=2, refill_ms=30.5, step_ms=0.25, cold_ms=95.25),
+            failed_result("diffusion", "OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"),
+        ]
+    )
 
 
 def test_table_snapshot():

@@ -23,7 +23,9 @@ def test_parse_variants_puts_eager_first_and_orders_compile_last():
     assert parse_variants("all") == ORDER
     assert parse_variants("compile,bf16") == ["eager", "bf16", "compile"]
     assert parse_variants("eager") == ["eager"]
-    with pytest.raises(UsageError, match="unknown variant 'turbo'; known variants: eager, noeval, bf16, fp16, compile, cudagraph"):
+    with pytest.raises(
+        UsageError, match="unknown variant 'turbo'; known variants: eager, noeval, bf16, fp16, compile, cudagraph"
+    ):
         parse_variants("bf16,turbo")
 
 
@@ -60,39 +62,60 @@ def test_equivalence():
 
 def test_noop_runs_eager_and_skips_the_other_variants(tmp_path):
     time = FakeTime()
-    cfg = RunSettings(policies=["noop"], profile=PROFILES["so100"], refills=2, warmup=1, variants=["eager", "bf16", "cudagraph"])
+    cfg = RunSettings(
+        policies=["noop"], profile=PROFILES["so100"], refills=2, warmup=1, variants=["eager", "bf16", "cudagraph"]
+    )
     build = lambda name, profile, overrides, device, seed=0: FakePolicy(time, chunk=4, name=name)  # noqa: E731
     results = run_benchmark(cfg, "cpu", clock=time.clock(), environment=dict(ENVIRONMENT), build=build)
     assert [(r.name, r.variant, r.status) for r in results.results] == [
-        ("noop", "eager", OK), ("noop+bf16", "bf16", SKIPPED), ("noop+cudagraph", "cudagraph", SKIPPED)]
+        ("noop", "eager", OK),
+        ("noop+bf16", "bf16", SKIPPED),
+        ("noop+cudagraph", "cudagraph", SKIPPED),
+    ]
     assert results.results[0].equivalence["equivalent"] is True  # eager against itself
     assert "not a LeRobot policy" in results.results[1].error
 
 
 def _variant_result(policy, variant, refill_ms, step_ms, rel=0.0, tol=1e-4, floor=None):
     samples = [Sample(0, REFILL, refill_ms)] + [Sample(i, STEP, step_ms) for i in range(1, 4)]
-    r = PolicyResult(policy, OK, samples=samples, variant=variant, first_chunk_seconds=0.5,
-                     equivalence={"max_abs_diff": rel, "rel_error": rel, "tolerance": tol, "equivalent": rel <= tol})
+    r = PolicyResult(
+        policy,
+        OK,
+        samples=samples,
+        variant=variant,
+        first_chunk_seconds=0.5,
+        equivalence={"max_abs_diff": rel, "rel_error": rel, "tolerance": tol, "equivalent": rel <= tol},
+    )
     if floor:
-        r.roofline = {"floor_ms": floor, "x_of_floor": refill_ms / floor, "flops": 2e9, "peak_flops": 1e11,
-                      "weight_bytes_read": 1e8, "peak_bytes_per_s": 1e10}
+        r.roofline = {
+            "floor_ms": floor,
+            "x_of_floor": refill_ms / floor,
+            "flops": 2e9,
+            "peak_flops": 1e11,
+            "weight_bytes_read": 1e8,
+            "peak_bytes_per_s": 1e10,
+        }
     return r
 
 
 def test_table_rows_for_variants():
-    rs = RunResults(dict(ENVIRONMENT), {"profile": {"name": "so100"}}, [
-        _variant_result("act", "eager", 100.0, 2.0, floor=20.0),
-        _variant_result("act", "bf16", 50.0, 2.0, rel=0.05, tol=2e-2, floor=20.0),
-        _variant_result("act", "noeval", 100.0, 0.5, floor=20.0),
-        PolicyResult("act", SKIPPED, error="CUDA graphs need a CUDA device", variant="cudagraph"),
-    ])
+    rs = RunResults(
+        dict(ENVIRONMENT),
+        {"profile": {"name": "so100"}},
+        [
+            _variant_result("act", "eager", 100.0, 2.0, floor=20.0),
+            _variant_result("act", "bf16", 50.0, 2.0, rel=0.05, tol=2e-2, floor=20.0),
+            _variant_result("act", "noeval", 100.0, 0.5, floor=20.0),
+            PolicyResult("act", SKIPPED, error="CUDA graphs need a CUDA device", variant="cudagraph"),
+        ],
+    )
     text = render_table(rs)
 
     def row(name):
         return next(line for line in text.splitlines() if line.startswith(name)).split("  ")
 
     def cells(name):
-        return [c.strip() for c in row(name) if c.strip()][len(name.split("  ")):]
+        return [c.strip() for c in row(name) if c.strip()][len(name.split("  ")) :]
 
     assert cells("Refill speedup vs eager") == ["1.00 x", "2.00 x", "1.00 x", "-"]
     assert cells("Step speedup vs eager") == ["1.00 x", "1.00 x", "4.00 x", "-"]

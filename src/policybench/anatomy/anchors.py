@@ -33,12 +33,21 @@ class Anchor:
 
 
 ANCHORS = (
-    Anchor("pi0 paper (Black et al., arXiv 2410.24164), on-board inference", "NVIDIA RTX 4090", "pi0", 3, 10, (
-        AnchorPart("image encoders", 14.0, ("vision encoder",)),
-        AnchorPart("observation forward pass", 32.0, ("language embedding", "prefix forward (VLM)")),
-        AnchorPart("10 action (flow) steps", 27.0, ("denoising step", "action projection")),
-    ), 73.0, "policybench run --policies pi0 --profile aloha --cameras 3 --image-size 224x224 "
-             "--set pi0.num_inference_steps=10 --device cuda --breakdown"),
+    Anchor(
+        "pi0 paper (Black et al., arXiv 2410.24164), on-board inference",
+        "NVIDIA RTX 4090",
+        "pi0",
+        3,
+        10,
+        (
+            AnchorPart("image encoders", 14.0, ("vision encoder",)),
+            AnchorPart("observation forward pass", 32.0, ("language embedding", "prefix forward (VLM)")),
+            AnchorPart("10 action (flow) steps", 27.0, ("denoising step", "action projection")),
+        ),
+        73.0,
+        "policybench run --policies pi0 --profile aloha --cameras 3 --image-size 224x224 "
+        "--set pi0.num_inference_steps=10 --device cuda --breakdown",
+    ),
 )
 
 
@@ -49,5 +58,8 @@ def _views(config: Mapping[str, object]) -> int:
 
 def matching(policy: str, config: Mapping[str, object]) -> list[Anchor]:
     """The anchors whose conditions a result of ``policy`` with ``config`` (its results-file config) meets."""
-    return [a for a in ANCHORS
-            if a.policy == policy and a.steps == config.get("inference_steps") and a.cameras == _views(config)]
+    return [
+        a
+        for a in ANCHORS
+        if a.policy == policy and a.steps == config.get("inference_steps") and a.cameras == _views(config)
+    ]

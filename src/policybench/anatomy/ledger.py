@@ -100,8 +100,11 @@ def patched(targets: Iterable[tuple[object, str, Callable[[Callable], Callable]]
 
 def instrumented(found: Sequence[tuple[Component, list]], ledgers: Sequence[Ledger]):
     """Every target of the components found reporting its calls to ``ledgers`` while inside."""
-    return patched((owner, attr, functools.partial(_timed, component=c, ledgers=ledgers))
-                   for c, targets in found for owner, attr in targets)
+    return patched(
+        (owner, attr, functools.partial(_timed, component=c, ledgers=ledgers))
+        for c, targets in found
+        for owner, attr in targets
+    )
 
 
 _ABSENT = object()

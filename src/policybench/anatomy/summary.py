@@ -57,22 +57,45 @@ def split(breakdown: Mapping[str, Any]) -> Split | None:
     repeats = {c["name"]: c.get("repeat") or "" for c in components}
     refill_ms = percentile([r["total_ms"] for r in refills], 50)
     cost = breakdown.get("cost") or {}
-    parts = [_part(n, repeats[n], [r["ms"].get(n, 0.0) for r in refills], [r["calls"].get(n, 0) for r in refills],
-                   refill_ms, cost.get(n)) for n in names]
+    parts = [
+        _part(
+            n,
+            repeats[n],
+            [r["ms"].get(n, 0.0) for r in refills],
+            [r["calls"].get(n, 0) for r in refills],
+            refill_ms,
+            cost.get(n),
+        )
+        for n in names
+    ]
     rests = [r["total_ms"] - sum(r["ms"].values()) for r in refills]
     parts.append(_part(REST, "", rests, None, refill_ms, breakdown.get("unattributed_cost")))
     covered = [sum(r["ms"].values()) / r["total_ms"] for r in refills if r["total_ms"] > 0]
-    return Split(len(refills), refill_ms, parts, percentile(covered, 50) if covered and names else None,
-                 breakdown.get("note"), list(breakdown.get("missing") or []))
+    return Split(
+        len(refills),
+        refill_ms,
+        parts,
+        percentile(covered, 50) if covered and names else None,
+        breakdown.get("note"),
+        list(breakdown.get("missing") or []),
+    )
 
 
-def _part(name: str, repeat: str, ms: list[float], calls: list[int] | None, refill_ms: float,
-          cost: Mapping[str, float] | None) -> Part:
+def _part(
+    name: str, repeat: str, ms: list[float], calls: list[int] | None, refill_ms: float, cost: Mapping[str, float] | None
+) -> Part:
     median = percentile(ms, 50)
     cost = cost or {}
-    return Part(name, repeat, percentile(calls, 50) if calls else None, median,
-                median / refill_ms if refill_ms else None, cost.get("flops"), cost.get("weight_bytes_read"),
-                cost.get("floor_ms"))
+    return Part(
+        name,
+        repeat,
+        percentile(calls, 50) if calls else None,
+        median,
+        median / refill_ms if refill_ms else None,
+        cost.get("flops"),
+        cost.get("weight_bytes_read"),
+        cost.get("floor_ms"),
+    )
 
 
 def breakdown_warnings(name: str, breakdown: Mapping[str, Any]) -> list[str]:
@@ -83,10 +106,13 @@ def breakdown_warnings(name: str, breakdown: Mapping[str, Any]) -> list[str]:
         return []
     out = [f"{name}: --breakdown: {s.note}"] if s.note else []
     if s.missing:
-        out.append(f"{name}: --breakdown: {', '.join(s.missing)} not found in this policy: its time is in the "
-                   f"{REST} rest")
+        out.append(
+            f"{name}: --breakdown: {', '.join(s.missing)} not found in this policy: its time is in the {REST} rest"
+        )
     if not s.note and s.coverage is not None and s.coverage < MIN_COVERAGE:
-        out.append(f"{name}: warning: --breakdown: the components cover {100 * s.coverage:.0f} % of the refill; "
-                   f"the {REST} rest is {s.rest.median_ms:.4g} ms ({100 * (s.rest.share or 0):.0f} %), time "
-                   "spent outside every component")
+        out.append(
+            f"{name}: warning: --breakdown: the components cover {100 * s.coverage:.0f} % of the refill; "
+            f"the {REST} rest is {s.rest.median_ms:.4g} ms ({100 * (s.rest.share or 0):.0f} %), time "
+            "spent outside every component"
+        )
     return out

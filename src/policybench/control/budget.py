@@ -208,8 +208,10 @@ def policy_settings(fits_: list[Fit], knobs: Knobs) -> tuple[list[Suggestion], l
     limits: list[str] = []
     missed = [f for f in fits_ if not f.holds]
     if "n_action_steps" in knobs.fields and any(f.mode == SYNC for f in missed):
-        limits.append(f"no {knobs.policy_type}.{knobs.fields['n_action_steps']} holds sync: each refill still runs "
-                      "within one period, whatever the chunk (a longer one makes refills rarer, not shorter)")
+        limits.append(
+            f"no {knobs.policy_type}.{knobs.fields['n_action_steps']} holds sync: each refill still runs "
+            "within one period, whatever the chunk (a longer one makes refills rarer, not shorter)"
+        )
     for f in missed:
         if f.mode == ASYNC and "n_action_steps" in knobs.fields:
             _chunk_setting(f, knobs, out, limits)
@@ -224,8 +226,10 @@ def _chunk_setting(f: Fit, knobs: Knobs, out: dict[str, Suggestion], limits: lis
     n = smallest_chunk(d, g)
     field = f"{knobs.policy_type}.{knobs.fields['n_action_steps']}"
     if n is None:
-        limits.append(f"no {field} holds async g={g:g}: at threshold 0 a chunk is asked for once the queue is "
-                      f"empty, and a refill of {_ms(f.refills.slowest)} takes {d} ticks")
+        limits.append(
+            f"no {field} holds async g={g:g}: at threshold 0 a chunk is asked for once the queue is "
+            f"empty, and a refill of {_ms(f.refills.slowest)} takes {d} ticks"
+        )
         return
     flags = knobs.flag("n_action_steps", n)
     beyond = knobs.max_executed is not None and n > knobs.max_executed
@@ -233,14 +237,28 @@ def _chunk_setting(f: Fit, knobs: Knobs, out: dict[str, Suggestion], limits: lis
         size = n + (knobs.chunk_size or n) - (knobs.max_executed or n)  # Diffusion: n + n_obs_steps - 1
         size = -(-size // knobs.chunk_multiple) * knobs.chunk_multiple
         flags = f"{knobs.flag('chunk_size', size)} {flags}"
-    estimate = (f"estimated from the slowest refill measured, {_ms(f.refills.slowest)}, which n_action_steps does "
-                f"not change: {d} ticks at {f.hz:g} Hz")
+    estimate = (
+        f"estimated from the slowest refill measured, {_ms(f.refills.slowest)}, which n_action_steps does "
+        f"not change: {d} ticks at {f.hz:g} Hz"
+    )
     if beyond:
-        estimate += (f"; beyond the {knobs.max_executed} actions its chunk holds: a chunk it was not trained with, and "
-                     "a longer chunk costs more to compute: measure it")
+        estimate += (
+            f"; beyond the {knobs.max_executed} actions its chunk holds: a chunk it was not trained with, and "
+            "a longer chunk costs more to compute: measure it"
+        )
     ticks = async_budget_ticks(n, g)
-    out.setdefault(flags, Suggestion(flags, _what(f), f.hz, ticks, f.refills.slowest, estimate=estimate,
-                                     budget=f"min(floor({g:g} x {n}) + 1, {n // 2}) = {ticks} periods"))
+    out.setdefault(
+        flags,
+        Suggestion(
+            flags,
+            _what(f),
+            f.hz,
+            ticks,
+            f.refills.slowest,
+            estimate=estimate,
+            budget=f"min(floor({g:g} x {n}) + 1, {n // 2}) = {ticks} periods",
+        ),
+    )
 
 
 def _steps_setting(f: Fit, knobs: Knobs, out: dict[str, Suggestion], limits: list[str]) -> None:
@@ -249,29 +267,35 @@ def _steps_setting(f: Fit, knobs: Knobs, out: dict[str, Suggestion], limits: lis
     found = most_steps(f.refills.slowest, steps, knobs.step_cost, f.hz, f.ticks)
     per = knobs.step_cost if knobs.step_cost is not None else f.refills.slowest / steps
     if knobs.step_cost is not None:
-        how = (f"a denoising step {_ms(per)} as --breakdown measured it, the rest of the slowest refill "
-               f"{_ms(f.refills.slowest - steps * per)}")
+        how = (
+            f"a denoising step {_ms(per)} as --breakdown measured it, the rest of the slowest refill "
+            f"{_ms(f.refills.slowest - steps * per)}"
+        )
     else:
-        how = (f"the slowest refill, {_ms(f.refills.slowest)} for {steps} steps, scaled with the steps: the most a "
-               "step can save (--breakdown measures a step's cost)")
+        how = (
+            f"the slowest refill, {_ms(f.refills.slowest)} for {steps} steps, scaled with the steps: the most a "
+            "step can save (--breakdown measures a step's cost)"
+        )
     if found is None:
         if knobs.step_cost is not None and f.ticks >= 1:
             limits.append(f"no {field} holds {_what(f)}: {how}, already over {_ms(f.budget)} with one step")
         return
     s, refill = found
     flags = knobs.flag("inference_steps", s)
-    out.setdefault(flags, Suggestion(flags, _what(f), f.hz, f.ticks, refill,
-                                     estimate=f"estimated refill {_ms(refill)} from {how}"))
+    out.setdefault(
+        flags, Suggestion(flags, _what(f), f.hz, f.ticks, refill, estimate=f"estimated refill {_ms(refill)} from {how}")
+    )
 
 
 def _ms(seconds: float) -> str:
-    """"72.9 ms", "1,240 ms": a duration of an estimate's line."""
+    """ "72.9 ms", "1,240 ms": a duration of an estimate's line."""
     ms = seconds * 1000
     return f"{ms:,.0f} ms" if ms >= 100 else f"{ms:.3g} ms"
 
 
-def what_would_hold(fits_: list[Fit], chunk: int, alternatives: Sequence[Alternative] = (),
-                    knobs: Knobs | None = None) -> list[Suggestion]:
+def what_would_hold(
+    fits_: list[Fit], chunk: int, alternatives: Sequence[Alternative] = (), knobs: Knobs | None = None
+) -> list[Suggestion]:
     """For the fits that miss: the largest rate that holds each mode, the smallest threshold that
     holds async at the rate (with ``--mode async`` when only sync was run), the measured
     alternatives that hold there, and (with ``knobs``) the settings of the policy that would
@@ -291,7 +315,9 @@ def what_would_hold(fits_: list[Fit], chunk: int, alternatives: Sequence[Alterna
         g = lowest_threshold(f.refills.slowest, f.hz, chunk)
         if g is not None:
             flags = f"{mode}--threshold {g:g}"
-            out.setdefault(flags, Suggestion(flags, f"async g={g:g}", f.hz, async_budget_ticks(chunk, g), f.refills.slowest))
+            out.setdefault(
+                flags, Suggestion(flags, f"async g={g:g}", f.hz, async_budget_ticks(chunk, g), f.refills.slowest)
+            )
     for alt in alternatives:
         holding = [f for f in missed if fits(alt.refills.slowest, f.hz, budget_ticks(f.mode, alt.chunk, f.threshold))]
         if holding and alt.flags not in out:
@@ -338,8 +364,14 @@ class HighestRate:
         return self.run.name
 
 
-def policy_budget(run: RealtimeResult, chunk: int, refills: Refills, entries: list[RealtimeResult],
-                  alternatives: Sequence[Alternative] = (), knobs: Knobs | None = None) -> PolicyBudget | None:
+def policy_budget(
+    run: RealtimeResult,
+    chunk: int,
+    refills: Refills,
+    entries: list[RealtimeResult],
+    alternatives: Sequence[Alternative] = (),
+    knobs: Knobs | None = None,
+) -> PolicyBudget | None:
     """The budget of every sync/async entry of ``run``'s policy (same variant and sweep point)
     measured or simulated without error; None when it has none. ``knobs``: the policy's settings,
     for what would hold."""

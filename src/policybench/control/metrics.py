@@ -102,12 +102,21 @@ def missed(tick: Tick, hz: float) -> bool:
 
 def stored_ticks(ticks: list[Tick], hz: float) -> list[RealtimeTick]:
     """The ticks as a results file keeps them: in milliseconds, each marked missed or not."""
-    return [RealtimeTick(t.k, t.phase, t.scheduled * 1000, t.start * 1000, t.end * 1000, t.queue, missed(t, hz))
-            for t in ticks]
+    return [
+        RealtimeTick(t.k, t.phase, t.scheduled * 1000, t.start * 1000, t.end * 1000, t.queue, missed(t, hz))
+        for t in ticks
+    ]
 
 
-def rtc_figures(latencies: list[float], delays_used: list[int], hz: float, chunk: int, horizon: int,
-                plain: list[float], guided: list[float]) -> Summary:
+def rtc_figures(
+    latencies: list[float],
+    delays_used: list[int],
+    hz: float,
+    chunk: int,
+    horizon: int,
+    plain: list[float],
+    guided: list[float],
+) -> Summary:
     """What Real-Time Chunking adds to an async summary. ``latencies`` and ``delays_used``: every
     chunk the engine merged, the first (cold) one first; ``plain``/``guided``: the policy's chunk
     without and with guidance, timed in the same process (seconds). d as the engine computed it

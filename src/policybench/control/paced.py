@@ -27,6 +27,7 @@ class Steppable(Protocol):
 
     def queued_actions(self) -> int: ...
 
+
 SleepUntil = Callable[[float], None]  # sleep until clock.now() reaches the argument
 
 

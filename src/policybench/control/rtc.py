@@ -62,8 +62,9 @@ class EngineFailed(RuntimeError):
     """The engine's thread stopped on an error (LeRobot logs it) or gave no chunk in time."""
 
 
-def run_rtc(engine: Engine, obs: dict, clock: Clock, sleep_until: SleepUntil, hz: float, ticks: int,
-            first_timeout_s: float) -> RtcRun:
+def run_rtc(
+    engine: Engine, obs: dict, clock: Clock, sleep_until: SleepUntil, hz: float, ticks: int, first_timeout_s: float
+) -> RtcRun:
     """Start ``engine``, wait (at most ``first_timeout_s``) for its first chunk, then pop one
     action per tick at ``hz`` for ``ticks`` ticks, publishing the observation every tick as
     LeRobot's rollout loop does. The engine is stopped on the way out."""
@@ -74,8 +75,10 @@ def run_rtc(engine: Engine, obs: dict, clock: Clock, sleep_until: SleepUntil, hz
         began = clock.now()
         while not engine.inferences():
             if engine.failed() or clock.now() - began > first_timeout_s:
-                raise EngineFailed(f"the RTC engine gave no chunk in {first_timeout_s:g} s"
-                                   + (" (its thread stopped on an error)" if engine.failed() else ""))
+                raise EngineFailed(
+                    f"the RTC engine gave no chunk in {first_timeout_s:g} s"
+                    + (" (its thread stopped on an error)" if engine.failed() else "")
+                )
             sleep_until(clock.now() + FIRST_CHUNK_POLL_S)
         t0 = clock.now()
         out: list[Tick] = []
@@ -173,6 +176,18 @@ class VirtualEngine:
             before, skipped = self._queue, min(taken, self._chunk)
             self._queue = self._chunk - skipped
             self._max_latency = max(self._max_latency, p.latency)
-            self._done.append(Inference(p.start, end, p.latency, p.guided, p.delay_used, taken, before, self._queue,
-                                        self._popped - p.popped_at_start, skipped))
+            self._done.append(
+                Inference(
+                    p.start,
+                    end,
+                    p.latency,
+                    p.guided,
+                    p.delay_used,
+                    taken,
+                    before,
+                    self._queue,
+                    self._popped - p.popped_at_start,
+                    skipped,
+                )
+            )
             self._maybe_request(end)

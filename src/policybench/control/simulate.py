@@ -36,6 +36,7 @@ from policybench.sizes import MAX_SEQUENCE
 MAX_TICKS = 1_000_000  # per rate and mode: a few seconds of simulation each
 RTC = "rtc"
 
+
 @dataclass(frozen=True)
 class Costs:
     """What a simulation needs of a policy: its chunk and its measured latencies, in seconds."""
@@ -63,8 +64,9 @@ def chunk_length(r: PolicyResult) -> int:
     steps = r.config.get("n_action_steps")
     chunk = gaps.most_common(1)[0][0] if gaps else int(steps) if isinstance(steps, int) and steps else 1
     if chunk > MAX_SEQUENCE:  # a results file from elsewhere: the simulated queue would hold them all
-        raise UsageError(f"{r.name}: a chunk of {chunk:,} actions (calls per refill); a simulation replays "
-                         f"at most {MAX_SEQUENCE:,}")
+        raise UsageError(
+            f"{r.name}: a chunk of {chunk:,} actions (calls per refill); a simulation replays at most {MAX_SEQUENCE:,}"
+        )
     return chunk
 
 
@@ -84,8 +86,10 @@ def simulate_async(costs: Costs, hz: float, ticks: int, threshold: float, aggreg
 
 def _needs(costs: Costs, mode: str, hz: float, threshold: float | None) -> Summary:
     """The chunk and the ticks a verdict needs (two refills, at the slowest measured refill)."""
-    return {"chunk_length": costs.chunk,
-            "ticks_needed": ticks_needed(mode, costs.chunk, hz, threshold, max(costs.refill))}
+    return {
+        "chunk_length": costs.chunk,
+        "ticks_needed": ticks_needed(mode, costs.chunk, hz, threshold, max(costs.refill)),
+    }
 
 
 def tick_counts(rates: list[float], seconds: float, ticks: int | None) -> list[tuple[float, int]]:
@@ -95,8 +99,10 @@ def tick_counts(rates: list[float], seconds: float, ticks: int | None) -> list[t
     for hz, n in counts:
         if n > MAX_TICKS:
             asked = f"--ticks {n:,} is" if ticks is not None else f"--hz {hz:g} for {seconds:g} s is {n:,} ticks,"
-            raise UsageError(f"{asked} more than the {MAX_TICKS:,} a simulated run may have: lower "
-                             + ("--ticks" if ticks is not None else "--hz or --seconds"))
+            raise UsageError(
+                f"{asked} more than the {MAX_TICKS:,} a simulated run may have: lower "
+                + ("--ticks" if ticks is not None else "--hz or --seconds")
+            )
     return counts
 
 
@@ -117,7 +123,9 @@ def simulate(
     if policies:
         missing = sorted(set(policies) - {r.name for r in chosen})
         if missing:
-            raise UsageError(f"results file has no policy {', '.join(missing)}; it has {', '.join(r.name for r in results.results)}")
+            raise UsageError(
+                f"results file has no policy {', '.join(missing)}; it has {', '.join(r.name for r in results.results)}"
+            )
     entries: list[RealtimeResult] = []
     for r in chosen:
         if r.status != OK:
@@ -125,16 +133,30 @@ def simulate(
         costs = costs_from_result(r)
         flag = not_equivalent(r.equivalence)
         for hz, n in counts:
-            base = RealtimeResult(r.policy, SYNC, hz, "simulated", not_equivalent=flag, variant=r.variant, point=r.point)
+            base = RealtimeResult(
+                r.policy, SYNC, hz, "simulated", not_equivalent=flag, variant=r.variant, point=r.point
+            )
             entries.append(replace(base, summary=simulate_sync(costs, hz, n)))
             for g in thresholds:
-                entries.append(replace(base, mode=ASYNC, threshold=g, aggregate=aggregate,
-                                       summary=simulate_async(costs, hz, n, g, aggregate)))
+                entries.append(
+                    replace(
+                        base,
+                        mode=ASYNC,
+                        threshold=g,
+                        aggregate=aggregate,
+                        summary=simulate_async(costs, hz, n, g, aggregate),
+                    )
+                )
     if not entries:
         rtc = any(e.mode == RTC and e.inferences for e in results.realtime)
-        raise UsageError("results file has no successfully measured policy to simulate"
-                         + ("; its live rtc runs replay with --mode rtc" if rtc else
-                            "; 'policybench run --json FILE' measures them, 'realtime --json FILE' a live run"))
+        raise UsageError(
+            "results file has no successfully measured policy to simulate"
+            + (
+                "; its live rtc runs replay with --mode rtc"
+                if rtc
+                else "; 'policybench run --json FILE' measures them, 'realtime --json FILE' a live run"
+            )
+        )
     return entries
 
 
@@ -149,8 +171,11 @@ def from_live_ticks(results: RunResults) -> list[PolicyResult]:
     for e in results.realtime:
         if e.mode != SYNC or e.source != "measured" or not e.ticks:
             continue
-        name = f"{e.policy}@{e.hz:g}Hz" if sum(x.policy == e.policy and x.mode == SYNC
-                                               for x in results.realtime) > 1 else e.policy
+        name = (
+            f"{e.policy}@{e.hz:g}Hz"
+            if sum(x.policy == e.policy and x.mode == SYNC for x in results.realtime) > 1
+            else e.policy
+        )
         samples = [Sample(t.k, t.phase, max(0.0, t.work_ms)) for t in e.ticks if t.phase in (STEP, REFILL)]
         out.append(PolicyResult(policy=name, status=OK, samples=samples, config=recorded_config(results, e.policy)))
     return out
@@ -160,8 +185,10 @@ def not_equivalent(equivalence: dict | None) -> str | None:
     """Why a variant's actions do not count as the policy's (above its tolerance), or None."""
     if not equivalence or equivalence.get("equivalent", True):
         return None
-    return (f"its actions are {equivalence['rel_error']:.1e} off fp32 eager's, above the tolerance of "
-            f"{equivalence['tolerance']:g}")
+    return (
+        f"its actions are {equivalence['rel_error']:.1e} off fp32 eager's, above the tolerance of "
+        f"{equivalence['tolerance']:g}"
+    )
 
 
 def highest_rates(entries: list[RealtimeResult]) -> list[HighestRate]:
@@ -205,8 +232,11 @@ def simulated_budgets(results: RunResults, entries: list[RealtimeResult]) -> lis
         r = measured[run.identity]
         costs = costs_from_result(r)
         refills = Refills.of(costs.refill)
-        budget = None if refills is None else policy_budget(run, costs.chunk, refills, entries,
-                                                            alternatives(r, results.results), knobs_of(r))
+        budget = (
+            None
+            if refills is None
+            else policy_budget(run, costs.chunk, refills, entries, alternatives(r, results.results), knobs_of(r))
+        )
         if budget is not None:
             out.append(budget)
     return out
@@ -216,19 +246,25 @@ def run_budgets(results: RunResults, hz: float, threshold: float = 0.5) -> list[
     """``policybench run --hz``: each measured policy's budgets at ``hz``, sync and async at
     ``threshold`` (LeRobot's default chunk_size_threshold), and what would hold; a variant or a
     sweep point of the same policy counts as what would hold, not as a policy of its own."""
-    base = [r for r in results.results if r.status == OK and r.identity.plain
-            and latencies(r.samples, REFILL)]
-    entries = [RealtimeResult(r.policy, mode, hz, "simulated", threshold=g, variant=r.variant, point=r.point)
-               for r in base for mode, g in ((SYNC, None), (ASYNC, threshold))]
+    base = [r for r in results.results if r.status == OK and r.identity.plain and latencies(r.samples, REFILL)]
+    entries = [
+        RealtimeResult(r.policy, mode, hz, "simulated", threshold=g, variant=r.variant, point=r.point)
+        for r in base
+        for mode, g in ((SYNC, None), (ASYNC, threshold))
+    ]
     return simulated_budgets(results, entries)
 
 
 SETTING_FLAGS = {"cameras": "--cameras", "image_size": "--image-size", "threads": "--threads"}
 # The config fields of the settings what would hold names, for a results file that does not record
 # them (config.set_fields, from 0.x on): the LeRobot types whose fields are these in every release.
-KNOWN_FIELDS = {"act": ("chunk_size", "num_inference_steps"), "smolvla": ("chunk_size", "num_steps"),
-                "diffusion": ("horizon", "num_inference_steps"), "pi0": ("chunk_size", "num_inference_steps"),
-                "pi05": ("chunk_size", "num_inference_steps")}
+KNOWN_FIELDS = {
+    "act": ("chunk_size", "num_inference_steps"),
+    "smolvla": ("chunk_size", "num_steps"),
+    "diffusion": ("horizon", "num_inference_steps"),
+    "pi0": ("chunk_size", "num_inference_steps"),
+    "pi05": ("chunk_size", "num_inference_steps"),
+}
 KNOWN_MULTIPLES = {"diffusion": 8}  # its U-Net's default down_dims (3 downsamplings): a horizon a multiple of 8
 
 
@@ -245,20 +281,29 @@ def knobs_of(r: PolicyResult) -> Knobs | None:
         fields = {k: v for k, v in recorded.items() if isinstance(v, str) and v.isidentifier()}
     elif kind in KNOWN_FIELDS:
         chunk_field, steps_field = KNOWN_FIELDS[str(kind)]
-        fields = {"n_action_steps": "n_action_steps", "chunk_size": chunk_field,
-                  **({"inference_steps": steps_field} if _count(cfg.get("inference_steps")) else {})}
+        fields = {
+            "n_action_steps": "n_action_steps",
+            "chunk_size": chunk_field,
+            **({"inference_steps": steps_field} if _count(cfg.get("inference_steps")) else {}),
+        }
     else:
         return None
     if not isinstance(kind, str) or not kind.isidentifier() or not fields:
         return None
-    chunk_size, steps, obs = _count(cfg.get("chunk_size")), _count(cfg.get("inference_steps")), _count(cfg.get("n_obs_steps"))
+    chunk_size, steps, obs = (
+        _count(cfg.get("chunk_size")),
+        _count(cfg.get("inference_steps")),
+        _count(cfg.get("n_obs_steps")),
+    )
     executable = chunk_size - (obs - 1) if chunk_size and obs and fields.get("chunk_size") == "horizon" else chunk_size
     step_cost = None
     parts = split(r.breakdown) if r.breakdown and steps else None
     if parts is not None and not parts.note:
         per_step = [p.median_ms for p in parts.parts if p.repeat == "per step"]
         step_cost = sum(per_step) / 1000 / steps if per_step and steps else None
-    multiple = _count(cfg.get("chunk_multiple")) or (KNOWN_MULTIPLES.get(kind, 1) if not isinstance(recorded, dict) else 1)
+    multiple = _count(cfg.get("chunk_multiple")) or (
+        KNOWN_MULTIPLES.get(kind, 1) if not isinstance(recorded, dict) else 1
+    )
     return Knobs(kind, fields, chunk_size, executable, steps, step_cost, multiple)
 
 
@@ -275,8 +320,11 @@ def alternatives(r: PolicyResult, results: list[PolicyResult]) -> list[Alternati
     for other in results:
         if other is r or other.status != OK or other.policy != r.policy or not latencies(other.samples, REFILL):
             continue
-        flags = [f"{SETTING_FLAGS[k]} {v}" if k in SETTING_FLAGS else f"--set {k}={v}"
-                 for k, v in other.point.items() if r.point.get(k) != v]
+        flags = [
+            f"{SETTING_FLAGS[k]} {v}" if k in SETTING_FLAGS else f"--set {k}={v}"
+            for k, v in other.point.items()
+            if r.point.get(k) != v
+        ]
         if other.variant and other.variant != r.variant:
             if not_equivalent(other.equivalence):
                 continue
@@ -292,12 +340,20 @@ def alternatives(r: PolicyResult, results: list[PolicyResult]) -> list[Alternati
 RTC_TYPES = ("smolvla", "pi0", "pi05", "pi0_fast", "evo1", "molmoact2")
 
 
-def rtc_runs(results: RunResults, policies: list[str] | None = None,
-             rates: list[float] | None = None) -> list[RealtimeResult]:
+def rtc_runs(
+    results: RunResults, policies: list[str] | None = None, rates: list[float] | None = None
+) -> list[RealtimeResult]:
     """The file's live rtc runs with chunks to replay (``policies``: only these); a UsageError
     naming the command that measures one (at the first of ``rates``) where there is none."""
-    runs = [e for e in results.realtime if e.mode == RTC and e.source == "measured" and e.ok and e.inferences
-            and (policies is None or e.policy in policies)]
+    runs = [
+        e
+        for e in results.realtime
+        if e.mode == RTC
+        and e.source == "measured"
+        and e.ok
+        and e.inferences
+        and (policies is None or e.policy in policies)
+    ]
     if not runs:
         raise UsageError(no_rtc_run(results, policies, rates))
     return runs
@@ -312,26 +368,35 @@ def no_rtc_run(results: RunResults, policies: list[str] | None, rates: list[floa
     types = [n for n in names if n in RTC_TYPES]
     which = " ".join([f"--policies {','.join(types)}"] * bool(types) + [f"--policy-path {p}" for p in paths])
     hz = f" --hz {rates[0]:g}" if rates else ""
-    measure = (f"measure one with 'policybench realtime --mode rtc {which or '--policies smolvla'}{hz} --json rtc.json', "
-               "then replay it with 'policybench realtime --simulate rtc.json --mode rtc'")
+    measure = (
+        f"measure one with 'policybench realtime --mode rtc {which or '--policies smolvla'}{hz} --json rtc.json', "
+        "then replay it with 'policybench realtime --simulate rtc.json --mode rtc'"
+    )
     without = [label(n) for n in names if n not in types and n not in paths]
-    none = (f"; {', '.join(without)} {'has' if len(without) == 1 else 'have'} no Real-Time Chunking (LeRobot's RTC "
-            f"engine runs {', '.join(RTC_TYPES)})" if without and not which else "")
+    none = (
+        f"; {', '.join(without)} {'has' if len(without) == 1 else 'have'} no Real-Time Chunking (LeRobot's RTC "
+        f"engine runs {', '.join(RTC_TYPES)})"
+        if without and not which
+        else ""
+    )
     return f"results file has no live rtc run to replay (realtime --mode rtc records one): {measure}{none}"
 
 
-def simulate_rtc(latencies: list[float], chunk: int, hz: float, ticks: int, queue_threshold: int,
-                 horizon: int) -> Summary:
+def simulate_rtc(
+    latencies: list[float], chunk: int, hz: float, ticks: int, queue_threshold: int, horizon: int
+) -> Summary:
     """LeRobot's RTC engine replaying ``latencies`` (seconds, in the order measured: the cold one
     once, then the rest cycled) on the virtual clock, at ``hz`` for ``ticks`` ticks."""
     clock = VirtualClock()
     engine = VirtualEngine(clock.now, chunk, hz, queue_threshold, replayed(latencies))
     run = run_rtc(engine, {}, clock.clock(), clock.sleep_until, hz, ticks, first_timeout_s=max(latencies) + 1)
     done = [x.latency for x in run.inferences]
-    return {**summarize_ticks(run.ticks, hz, run.merged_in_loop()),
-            **rtc_figures(done, [x.delay_used for x in run.inferences], hz, chunk, horizon, [], []),
-            "queue_threshold": queue_threshold,
-            "ticks_needed": rtc_ticks_needed(chunk, hz, queue_threshold, max(latencies))}
+    return {
+        **summarize_ticks(run.ticks, hz, run.merged_in_loop()),
+        **rtc_figures(done, [x.delay_used for x in run.inferences], hz, chunk, horizon, [], []),
+        "queue_threshold": queue_threshold,
+        "ticks_needed": rtc_ticks_needed(chunk, hz, queue_threshold, max(latencies)),
+    }
 
 
 def smallest_rtc_setting(latencies: list[float], chunk: int, hz: float, ticks: int) -> Summary:
@@ -339,6 +404,7 @@ def smallest_rtc_setting(latencies: list[float], chunk: int, hz: float, ticks: i
     higher threshold asks sooner), and the smallest execution horizon LeRobot's admission check
     lets through at the d the engine then uses (d <= H <= chunk - d); None where none does. A
     threshold whose replay merged too few chunks to judge (budget.judged) does not hold."""
+
     def starves(threshold: int) -> bool:
         s = simulate_rtc(latencies, chunk, hz, ticks, threshold, 1)
         return bool(s["starved_ticks"]) or not judged(s)
@@ -354,8 +420,15 @@ def smallest_rtc_setting(latencies: list[float], chunk: int, hz: float, ticks: i
     return {"smallest_queue_threshold": high, "smallest_execution_horizon": horizon}
 
 
-def replay_rtc(results: RunResults, rates: list[float], seconds: float, ticks: int | None, queue_threshold: int,
-               horizon: int, policies: list[str] | None = None) -> list[RealtimeResult]:
+def replay_rtc(
+    results: RunResults,
+    rates: list[float],
+    seconds: float,
+    ticks: int | None,
+    queue_threshold: int,
+    horizon: int,
+    policies: list[str] | None = None,
+) -> list[RealtimeResult]:
     """One simulated rtc entry per live rtc run of the file and rate: the replay at the settings
     given, and (where that replay can be judged) the smallest that never starve."""
     entries = []
@@ -367,8 +440,9 @@ def replay_rtc(results: RunResults, rates: list[float], seconds: float, ticks: i
             summary = simulate_rtc(latencies, chunk, hz, n, min(queue_threshold, chunk - 1), horizon)
             if judged(summary):  # too short a replay to judge the setting given says nothing of others
                 summary |= smallest_rtc_setting(latencies, chunk, hz, n)
-            entries.append(RealtimeResult(e.policy, RTC, hz, "simulated", variant=e.variant, point=e.point,
-                                          summary=summary))
+            entries.append(
+                RealtimeResult(e.policy, RTC, hz, "simulated", variant=e.variant, point=e.point, summary=summary)
+            )
     return entries
 
 
@@ -379,7 +453,9 @@ def recorded_config(results: RunResults, policy: str) -> dict[str, object]:
     return dict(config) if isinstance(config, dict) else {}
 
 
-def live_budgets(entries: list[RealtimeResult], configs: dict[str, dict[str, object]] | None = None) -> list[PolicyBudget]:
+def live_budgets(
+    entries: list[RealtimeResult], configs: dict[str, dict[str, object]] | None = None
+) -> list[PolicyBudget]:
     """Per policy, the budgets against the refills this run measured: the sync loop's refill
     ticks and the async loop's chunks (none for a policy that saw no refill); ``configs``, each
     policy's settings as measured, give the settings of the policy that would hold."""

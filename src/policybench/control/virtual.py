@@ -30,7 +30,14 @@ class ReplayPolicy:
     """A chunking policy whose calls cost the given step and refill latencies (seconds), in turn
     and cycled, on a virtual clock."""
 
-    def __init__(self, clock: VirtualClock, chunk: int, step_costs: Iterable[float], refill_costs: Iterable[float], name: str = "replay"):
+    def __init__(
+        self,
+        clock: VirtualClock,
+        chunk: int,
+        step_costs: Iterable[float],
+        refill_costs: Iterable[float],
+        name: str = "replay",
+    ):
         self.name = name
         self._clock, self.chunk = clock, chunk
         self._steps = itertools.cycle(list(step_costs) or [0.0])
@@ -58,8 +65,6 @@ class ReplayPolicy:
 
     def parameter_count(self) -> int:
         return 0
-
-
 
 
 class VirtualWorker:

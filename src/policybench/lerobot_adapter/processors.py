@@ -15,8 +15,9 @@ def load_processors(config, folder: str, pre_overrides: dict[str, dict], post_ov
     """(preprocessor, postprocessor) saved in ``folder``, their steps' settings changed by the overrides."""
     from lerobot.policies.factory import make_pre_post_processors
 
-    return make_pre_post_processors(config, pretrained_path=folder, preprocessor_overrides=pre_overrides,
-                                    postprocessor_overrides=post_overrides)
+    return make_pre_post_processors(
+        config, pretrained_path=folder, preprocessor_overrides=pre_overrides, postprocessor_overrides=post_overrides
+    )
 
 
 def normalization_statistics(tensors: dict) -> dict | None:

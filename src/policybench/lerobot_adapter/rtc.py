@@ -34,8 +34,10 @@ def rtc_problem() -> str | None:
         found = False
     if found:
         return None
-    return (f"Real-Time Chunking (--mode rtc) needs LeRobot {ENGINE_SINCE} or later, whose RTCInferenceEngine it "
-            f"drives; this is LeRobot {lerobot_version()}")
+    return (
+        f"Real-Time Chunking (--mode rtc) needs LeRobot {ENGINE_SINCE} or later, whose RTCInferenceEngine it "
+        f"drives; this is LeRobot {lerobot_version()}"
+    )
 
 
 def supports_rtc(policy) -> bool:
@@ -57,8 +59,9 @@ def rtc_enabled(policy, execution_horizon: int, max_guidance_weight: float):
     from lerobot.policies.rtc.configuration_rtc import RTCConfig
 
     previous = policy.config.rtc_config
-    policy.config.rtc_config = RTCConfig(enabled=True, execution_horizon=execution_horizon,
-                                         max_guidance_weight=max_guidance_weight)
+    policy.config.rtc_config = RTCConfig(
+        enabled=True, execution_horizon=execution_horizon, max_guidance_weight=max_guidance_weight
+    )
     policy.init_rtc_processor()
     try:
         yield policy.config.rtc_config
@@ -87,16 +90,34 @@ class LeRobotEngine:
     """LeRobot's RTCInferenceEngine for ``policy`` (its rtc_config enabled) with its processors,
     fed ``hw`` (a virtual robot's hardware features) observations for ``task`` at ``hz``."""
 
-    def __init__(self, policy, preprocessor, postprocessor, hw: dict[str, object], action_dim: int, task: str,
-                 hz: float, device: str, queue_threshold: int):
+    def __init__(
+        self,
+        policy,
+        preprocessor,
+        postprocessor,
+        hw: dict[str, object],
+        action_dim: int,
+        task: str,
+        hz: float,
+        device: str,
+        queue_threshold: int,
+    ):
         from lerobot.rollout.inference.rtc import RTCInferenceEngine
 
         robot = VirtualRobot(ROBOT_TYPE, {f"joint{i}.pos": float for i in range(action_dim)})
         self._policy, self._probe = policy, _Probe()
-        self._engine = RTCInferenceEngine(policy=policy, preprocessor=preprocessor, postprocessor=postprocessor,
-                                          robot_wrapper=robot, rtc_config=policy.config.rtc_config,
-                                          hw_features=_dataset_features(hw), task=task, fps=hz, device=device,
-                                          rtc_queue_threshold=queue_threshold)
+        self._engine = RTCInferenceEngine(
+            policy=policy,
+            preprocessor=preprocessor,
+            postprocessor=postprocessor,
+            robot_wrapper=robot,
+            rtc_config=policy.config.rtc_config,
+            hw_features=_dataset_features(hw),
+            task=task,
+            fps=hz,
+            device=device,
+            rtc_queue_threshold=queue_threshold,
+        )
         self._queue = None
 
     def start(self) -> None:
@@ -137,8 +158,11 @@ def _timed_chunk(predict, probe: _Probe):
     def predict_action_chunk(batch, *args, **kwargs):
         start = time.perf_counter()
         out = predict(batch, *args, **kwargs)
-        probe.open.update(model_s=time.perf_counter() - start, delay_used=int(kwargs.get("inference_delay") or 0),
-                          guided=kwargs.get("prev_chunk_left_over") is not None)
+        probe.open.update(
+            model_s=time.perf_counter() - start,
+            delay_used=int(kwargs.get("inference_delay") or 0),
+            guided=kwargs.get("prev_chunk_left_over") is not None,
+        )
         return out
 
     return predict_action_chunk
@@ -158,9 +182,20 @@ def _watch_queue(queue, probe: _Probe) -> None:
         o, before, popped = probe.open, queue.qsize(), index() - int(probe.open["index"])
         merge(original, processed, real_delay, action_index_before_inference)
         skipped = max(0, min(int(real_delay), len(original)))
-        probe.done.append(Inference(float(o["start"]), end, float(o["model_s"]), bool(o["guided"]),
-                                    int(o["delay_used"]), int(real_delay), before, queue.qsize(),
-                                    max(0, popped), skipped))
+        probe.done.append(
+            Inference(
+                float(o["start"]),
+                end,
+                float(o["model_s"]),
+                bool(o["guided"]),
+                int(o["delay_used"]),
+                int(real_delay),
+                before,
+                queue.qsize(),
+                max(0, popped),
+                skipped,
+            )
+        )
 
     queue.get_action_index, queue.merge = get_action_index, merged
 
@@ -174,9 +209,9 @@ def refill_pair(policy, batch: dict, delay: int, horizon: int, clock) -> tuple[f
     start = clock.read()
     plain = policy.predict_action_chunk(batch, inference_delay=0, prev_chunk_left_over=None)
     middle = clock.read()
-    rest = plain.squeeze(0)[delay:delay + horizon]
+    rest = plain.squeeze(0)[delay : delay + horizon]
     prev = torch.zeros((horizon, rest.shape[-1]), dtype=rest.dtype, device=rest.device)
-    prev[:len(rest)] = rest
+    prev[: len(rest)] = rest
     policy.predict_action_chunk(batch, inference_delay=delay, prev_chunk_left_over=prev)
     return middle - start, clock.read() - middle
 
@@ -191,4 +226,3 @@ def engine_batch(preprocessor, hw: dict[str, object], raw: dict, task: str, devi
     batch = prepare_observation_for_inference(frame, torch.device(device), task, ROBOT_TYPE)
     batch["task"] = [task]
     return preprocessor(batch)
-

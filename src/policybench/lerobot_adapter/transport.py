@@ -46,14 +46,19 @@ class RobotClient:
         """The client's first call: the server answers once it is ready."""
         self._server.Ready(self._messages.Empty())
 
-    def send_policy(self, policy_type: str, folder: str, hw: dict[str, object], actions_per_chunk: int,
-                    device: str) -> None:
+    def send_policy(
+        self, policy_type: str, folder: str, hw: dict[str, object], actions_per_chunk: int, device: str
+    ) -> None:
         """Have the server load the policy saved in ``folder`` for a robot with hardware features ``hw``."""
         from lerobot.async_inference.helpers import RemotePolicyConfig
 
-        spec = RemotePolicyConfig(policy_type=policy_type, pretrained_name_or_path=folder,
-                                  lerobot_features=_dataset_features(hw), actions_per_chunk=actions_per_chunk,
-                                  device=device)
+        spec = RemotePolicyConfig(
+            policy_type=policy_type,
+            pretrained_name_or_path=folder,
+            lerobot_features=_dataset_features(hw),
+            actions_per_chunk=actions_per_chunk,
+            device=device,
+        )
         self._server.SendPolicyInstructions(self._messages.PolicySetup(data=pickle.dumps(spec)))
 
     @staticmethod

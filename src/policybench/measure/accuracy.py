@@ -31,12 +31,14 @@ class ActionUnits:
     def compare(self, reference: torch.Tensor, actions: torch.Tensor) -> dict[str, object]:
         """action_error of the two chunks in these units, with the units and the weights named."""
         ref, act = (reference, actions) if self.convert is None else (self.convert(reference), self.convert(actions))
-        return {**action_error(ref, act, self.action_range), "units": self.units,
-                **({"weights": self.weights} if self.weights else {})}
+        return {
+            **action_error(ref, act, self.action_range),
+            "units": self.units,
+            **({"weights": self.weights} if self.weights else {}),
+        }
 
 
-def action_units(adapter: PolicyAdapter, source: str | None, device: str,
-                 warn: Callable[[str], None]) -> ActionUnits:
+def action_units(adapter: PolicyAdapter, source: str | None, device: str, warn: Callable[[str], None]) -> ActionUnits:
     """The units of ``adapter``'s actions: with --pipeline its chunks are already postprocessed;
     a checkpoint's (``source``) go through its postprocessor; a random-weight policy has no
     statistics, so its output is its unit. A postprocessor that cannot be loaded is a warning."""
@@ -49,8 +51,10 @@ def action_units(adapter: PolicyAdapter, source: str | None, device: str,
     try:
         _, post = processors_for(adapter.policy, source, device)
     except Exception as exc:  # noqa: BLE001 - accuracy then stays in the policy's output units
-        warn(f"{adapter.name}: action differences in the policy's output units: its postprocessor did not load "
-             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+        warn(
+            f"{adapter.name}: action differences in the policy's output units: its postprocessor did not load "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        )
         return ActionUnits(None, OUTPUT, None, weights)
 
     def convert(chunk: torch.Tensor) -> torch.Tensor:
@@ -60,8 +64,9 @@ def action_units(adapter: PolicyAdapter, source: str | None, device: str,
     return _units(convert, action_statistics(post), weights)
 
 
-def _units(convert: Callable[[torch.Tensor], torch.Tensor] | None, stats: dict[str, list[float]] | None,
-           weights: str | None) -> ActionUnits:
+def _units(
+    convert: Callable[[torch.Tensor], torch.Tensor] | None, stats: dict[str, list[float]] | None, weights: str | None
+) -> ActionUnits:
     if not stats:
         return ActionUnits(convert, OUTPUT, None, weights)
     high, low = stats.get("max"), stats.get("min")

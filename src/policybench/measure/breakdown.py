@@ -48,15 +48,20 @@ def time_refills(adapter: PolicyAdapter, obs: dict, clock: Clock, found: Found, 
             start = clock.read()
             adapter.select_action(obs)
             end = clock.read()
-            out.append({"total_ms": (end - start) * 1000.0,
-                        "ms": {name: max(0.0, s * 1000.0) for name, s in ledger.totals.items()},
-                        "calls": dict(ledger.calls)})
+            out.append(
+                {
+                    "total_ms": (end - start) * 1000.0,
+                    "ms": {name: max(0.0, s * 1000.0) for name, s in ledger.totals.items()},
+                    "calls": dict(ledger.calls),
+                }
+            )
     adapter.reset()
     return out
 
 
-def component_costs(adapter: PolicyAdapter, obs: dict, root: torch.nn.Module, found: Found, seed: int,
-                    device: str) -> dict[str, dict]:
+def component_costs(
+    adapter: PolicyAdapter, obs: dict, root: torch.nn.Module, found: Found, seed: int, device: str
+) -> dict[str, dict]:
     """One refill counted (torch.utils.flop_counter, and each module of ``root`` its own parameters
     once per forward call, as roofline.refill_cost counts the whole refill, an embedding's rows
     looked up only): per component, and under "" for the unattributed rest, its FLOPs and weight
@@ -74,10 +79,14 @@ def component_costs(adapter: PolicyAdapter, obs: dict, root: torch.nn.Module, fo
             adapter.select_action(obs)
     finally:
         adapter.reset()
-    cost = {c.name: {"flops": flops.totals.get(c.name, 0.0), "weight_bytes_read": moved.totals.get(c.name, 0.0)}
-            for c, _ in found}
-    cost[""] = {"flops": float(counter.get_total_flops()) - sum(flops.totals.values()),
-                "weight_bytes_read": read[0] - sum(moved.totals.values())}
+    cost = {
+        c.name: {"flops": flops.totals.get(c.name, 0.0), "weight_bytes_read": moved.totals.get(c.name, 0.0)}
+        for c, _ in found
+    }
+    cost[""] = {
+        "flops": float(counter.get_total_flops()) - sum(flops.totals.values()),
+        "weight_bytes_read": read[0] - sum(moved.totals.values()),
+    }
     return cost
 
 
@@ -103,14 +112,23 @@ def _byte_counters(root: torch.nn.Module, read: list[float]) -> list[tuple[objec
     return [(m, "forward", counting(m)) for m in root.modules()]
 
 
-def measure_breakdown(adapter: PolicyAdapter, obs: dict, clock: Clock, device: str, seed: int,
-                      refills: int = BREAKDOWN_REFILLS, reason: str | None = None) -> dict[str, object]:
+def measure_breakdown(
+    adapter: PolicyAdapter,
+    obs: dict,
+    clock: Clock,
+    device: str,
+    seed: int,
+    refills: int = BREAKDOWN_REFILLS,
+    reason: str | None = None,
+) -> dict[str, object]:
     """The raw breakdown a result keeps (schema.read_breakdown): the components, each breakdown
     refill's split and, for a torch module, each component's cost and the device's peaks.
     ``reason``: why this run cannot be split (a compiled variant): its refills are timed whole."""
     root, found, missing, note = (None, [], [], reason) if reason else components_of(adapter)
-    out: dict[str, object] = {"components": [{"name": c.name, "repeat": c.repeat} for c, _ in found],
-                              "refills": time_refills(adapter, obs, clock, found, refills)}
+    out: dict[str, object] = {
+        "components": [{"name": c.name, "repeat": c.repeat} for c, _ in found],
+        "refills": time_refills(adapter, obs, clock, found, refills),
+    }
     if missing and found:
         out["missing"] = missing
     if note:
@@ -134,19 +152,30 @@ def unsplittable(variant: str | None) -> str | None:
 
     v = VARIANTS.get(variant or "eager")
     if v is not None and (v.compile or v.cudagraph or v.runtime):
-        return f"--variant {v.name} runs compiled, captured or exported code that wrappers would change: whole refill only"
+        return (
+            f"--variant {v.name} runs compiled, captured or exported code that wrappers would change: whole refill only"
+        )
     return None
 
 
-def add_breakdown(result: PolicyResult, adapter: PolicyAdapter, obs: dict, clock: Clock, device: str, seed: int,
-                  warn: Callable[[str], None]) -> None:
+def add_breakdown(
+    result: PolicyResult,
+    adapter: PolicyAdapter,
+    obs: dict,
+    clock: Clock,
+    device: str,
+    seed: int,
+    warn: Callable[[str], None],
+) -> None:
     """--breakdown after the timed refills of ``result``: its raw breakdown, and the warnings it gives.
     A breakdown that fails leaves the timed figures as they are and says why."""
     try:
         result.breakdown = measure_breakdown(adapter, obs, clock, device, seed, reason=unsplittable(result.variant))
     except Exception as exc:  # noqa: BLE001 - the headline is measured already: keep it
-        warn(f"{result.name}: warning: --breakdown failed, the timed figures stand: {type(exc).__name__}: "
-             f"{(str(exc).splitlines() or [''])[0]}")
+        warn(
+            f"{result.name}: warning: --breakdown failed, the timed figures stand: {type(exc).__name__}: "
+            f"{(str(exc).splitlines() or [''])[0]}"
+        )
         return
     for line in breakdown_warnings(result.name, result.breakdown):
         warn(line)

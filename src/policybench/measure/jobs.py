@@ -39,8 +39,13 @@ def measure(payload: dict, send: Send, given: Given | None = None) -> dict:
     cfg, device = RunSettings.from_json(payload["cfg"]), payload["device"]
     clock = cast(Clock, given.clock) if given is not None and given.clock is not None else clock_for(device)
     results = measure_policy(
-        payload["name"], cfg, device, clock, **({"build": _builder(given)} if given is not None else {}),
-        log=lambda text: send(Message.LOG, text=text), warn=lambda text: send(Message.WARN, text=text),
+        payload["name"],
+        cfg,
+        device,
+        clock,
+        **({"build": _builder(given)} if given is not None else {}),
+        log=lambda text: send(Message.LOG, text=text),
+        warn=lambda text: send(Message.WARN, text=text),
         progress=lambda name, done, target: send(Message.PROGRESS, done=done, target=target),
     )
     return {"results": [r.to_json() for r in results]}
@@ -97,12 +102,17 @@ def realtime(payload: dict, send: Send) -> dict:
     inputs: dict[str, dict[str, list[int]]] = {}  # per policy built: the shapes of the observation fed to it
     configs: dict[str, dict[str, object]] = {}  # per policy built: its settings as measured (describe())
     try:
-        entries = run_live(settings, payload["device"], log=lambda text: send(Message.LOG, text=text), inputs=inputs,
-                           configs=configs)
+        entries = run_live(
+            settings, payload["device"], log=lambda text: send(Message.LOG, text=text), inputs=inputs, configs=configs
+        )
     except Interrupted as stop:  # what was measured, as this job's answer: the child sends it, here it goes up
         done = stop.partial if isinstance(stop.partial, list) else []
-        stop.partial = {"entries": [e.to_json() for e in done], "inputs": inputs, "configs": configs,
-                        "interrupted": str(stop)}
+        stop.partial = {
+            "entries": [e.to_json() for e in done],
+            "inputs": inputs,
+            "configs": configs,
+            "interrupted": str(stop),
+        }
         raise
     return {"entries": [e.to_json() for e in entries], "inputs": inputs, "configs": configs}
 
@@ -120,8 +130,15 @@ def list_policies(payload: dict, send: Send) -> dict:
     from policybench import policies
     from policybench.lerobot_adapter.version import lerobot_version
 
-    rows = [{"name": n, "problem": policies.availability(n), "curated": policies.is_curated(n),
-             "summary": policies.summary(n)} for n in policies.known_names()]
+    rows = [
+        {
+            "name": n,
+            "problem": policies.availability(n),
+            "curated": policies.is_curated(n),
+            "summary": policies.summary(n),
+        }
+        for n in policies.known_names()
+    ]
     return {"lerobot": lerobot_version(), "policies": rows}
 
 
@@ -143,7 +160,11 @@ def _builder(given: Given) -> Callable:
 
 
 JOBS: dict[str, Callable[..., dict]] = {
-    "measure": measure, "plan": plan, "check": check, "realtime": realtime, "verify": verify,
+    "measure": measure,
+    "plan": plan,
+    "check": check,
+    "realtime": realtime,
+    "verify": verify,
     "list": list_policies,
 }
 

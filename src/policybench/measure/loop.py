@@ -85,7 +85,11 @@ def _timed_stages(
 
 
 def warm_up(
-    policy: PolicyAdapter, obs: dict[str, torch.Tensor], clock: Clock, cycles: int, max_seconds: float,
+    policy: PolicyAdapter,
+    obs: dict[str, torch.Tensor],
+    clock: Clock,
+    cycles: int,
+    max_seconds: float,
     on_phase: Callable[[str], None] = lambda phase: None,
 ) -> tuple[float, int]:
     """reset(), the cold call, then calls until ``cycles`` full refill cycles are done (the cold

@@ -75,7 +75,9 @@ def measure_policy(
         result.memory = {"weight_bytes": adapter.weight_bytes(), "rss_after_build_mb": current_rss_mb()}
         obs = make_observation(adapter, cfg, device)
         inputs = (
-            {s.key: list(s.shape) for s in adapter.input_specs()} if adapter.takes_raw_observation else input_shapes(obs)
+            {s.key: list(s.shape) for s in adapter.input_specs()}
+            if adapter.takes_raw_observation
+            else input_shapes(obs)
         )
         result.config = {**adapter.describe(), "inputs": inputs}
         log(f"{name}: built in {result.build_seconds:.1f} s ({result.params / 1e6:.1f} M params), measuring")
@@ -85,8 +87,17 @@ def measure_policy(
             from policybench.measure.variants import measure_variants
 
             results = measure_variants(
-                result, adapter, obs, cfg, device, clock, warn, describe_error=describe_error,
-                measure=lambda r, a: _measure_into(r, a, obs, cfg, device, clock, log, warn, progress), log=log)
+                result,
+                adapter,
+                obs,
+                cfg,
+                device,
+                clock,
+                warn,
+                describe_error=describe_error,
+                measure=lambda r, a: _measure_into(r, a, obs, cfg, device, clock, log, warn, progress),
+                log=log,
+            )
     except UsageError:
         raise  # the user's mistake: one line and exit 2, not a failed policy
     except Exception as exc:  # noqa: BLE001 - isolate every policy; the error is reported, not raised
@@ -100,8 +111,15 @@ def measure_policy(
 
 
 def _measure_into(
-    result: PolicyResult, adapter: PolicyAdapter, obs: dict, cfg: RunSettings, device: str, clock: Clock,
-    log: Log, warn: Log, progress: Progress | None,
+    result: PolicyResult,
+    adapter: PolicyAdapter,
+    obs: dict,
+    cfg: RunSettings,
+    device: str,
+    clock: Clock,
+    log: Log,
+    warn: Log,
+    progress: Progress | None,
 ) -> None:
     """Run the steady-state loop and fill ``result`` with its samples."""
     name = result.name
@@ -113,8 +131,17 @@ def _measure_into(
         log(f"{name}: {phase}")
 
     load = machine_load.watch(clock, device)  # other work on the machine while measuring
-    loop = run_steady_state(adapter, obs, clock, cfg.refills, cfg.warmup, cfg.max_seconds, on_refill,
-                            on_phase=on_phase, precision=cfg.precision)
+    loop = run_steady_state(
+        adapter,
+        obs,
+        clock,
+        cfg.refills,
+        cfg.warmup,
+        cfg.max_seconds,
+        on_refill,
+        on_phase=on_phase,
+        precision=cfg.precision,
+    )
     if load is not None:
         result.machine_load = load.stop().to_json()
     result.samples, result.cold_start_ms, result.complete = loop.samples, loop.cold_start_ms, loop.complete
@@ -130,15 +157,21 @@ def _measure_into(
     n_refills = sum(s.phase == "refill" for s in loop.samples)
     log(f"{name}: {len(loop.samples)} calls, {n_refills} refills in {loop.measured_seconds:.1f} s")
     if not loop.warmup_complete:
-        warn(f"{name}: warning: --max-seconds {cfg.max_seconds:g} ended warm-up before {cfg.warmup} full cycles; "
-             "measuring began mid-cycle: raise --max-seconds")
+        warn(
+            f"{name}: warning: --max-seconds {cfg.max_seconds:g} ended warm-up before {cfg.warmup} full cycles; "
+            "measuring began mid-cycle: raise --max-seconds"
+        )
     if not loop.complete and cfg.auto_refills:
-        warn(f"{name}: warning: {_auto_stop(loop, cfg)} before the refill median was known to "
-             f"+-{cfg.precision * 100:g} % ({_reached(loop.precision)} with {n_refills} refills): raise --max-seconds "
-             "or --precision")
+        warn(
+            f"{name}: warning: {_auto_stop(loop, cfg)} before the refill median was known to "
+            f"+-{cfg.precision * 100:g} % ({_reached(loop.precision)} with {n_refills} refills): raise --max-seconds "
+            "or --precision"
+        )
     elif not loop.complete and len(loop.samples) >= MAX_SAMPLES:
-        warn(f"{name}: warning: stopped at {MAX_SAMPLES:,} calls, the most a result keeps, before {cfg.refills} "
-             f"full refill cycles ({n_refills} refills measured): lower --refills")
+        warn(
+            f"{name}: warning: stopped at {MAX_SAMPLES:,} calls, the most a result keeps, before {cfg.refills} "
+            f"full refill cycles ({n_refills} refills measured): lower --refills"
+        )
     elif not loop.complete:
         warn(
             f"{name}: warning: stopped by --max-seconds {cfg.max_seconds:g} before {cfg.refills} full refill cycles "

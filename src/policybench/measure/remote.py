@@ -48,8 +48,9 @@ class RemoteRun:
     port: int | None  # None: a Unix socket
 
 
-def overhead(round_trips_ms: list[float], in_process_ms: list[float], resamples: int = 2000,
-             seed: int = 0) -> dict[str, float | None]:
+def overhead(
+    round_trips_ms: list[float], in_process_ms: list[float], resamples: int = 2000, seed: int = 0
+) -> dict[str, float | None]:
     """What the PolicyServer adds to a chunk, from two runs timed apart (the round trips, and the
     same chunk computed in-process): the 95% interval of the difference of their medians (a
     seeded percentile bootstrap, each side resampled on its own), and the difference itself only
@@ -57,12 +58,16 @@ def overhead(round_trips_ms: list[float], in_process_ms: list[float], resamples:
     ``overhead_median_ms`` is None, never a negative overhead."""
     rng = np.random.default_rng(seed)
     trips, local = np.asarray(round_trips_ms), np.asarray(in_process_ms)
-    diffs = (np.median(trips[rng.integers(0, len(trips), size=(resamples, len(trips)))], axis=1)
-             - np.median(local[rng.integers(0, len(local), size=(resamples, len(local)))], axis=1))
+    diffs = np.median(trips[rng.integers(0, len(trips), size=(resamples, len(trips)))], axis=1) - np.median(
+        local[rng.integers(0, len(local), size=(resamples, len(local)))], axis=1
+    )
     low, high = float(np.quantile(diffs, 0.025)), float(np.quantile(diffs, 0.975))
     median = float(np.median(trips) - np.median(local))
-    return {"overhead_median_ms": median if low > 0 and median > 0 else None,
-            "overhead_low_ms": low, "overhead_high_ms": high}
+    return {
+        "overhead_median_ms": median if low > 0 and median > 0 else None,
+        "overhead_low_ms": low,
+        "overhead_high_ms": high,
+    }
 
 
 def grpc_problem() -> str | None:
@@ -113,15 +118,17 @@ def robot_features_of(specs, task: str, what: str, hint: str = "") -> tuple[dict
     for spec in specs:
         if spec.kind == VISUAL and spec.key.startswith(prefix):
             c, h, w = spec.shape
-            hw[spec.key[len(prefix):]] = (h, w, c)
-            raw[spec.key[len(prefix):]] = rng.integers(0, 256, size=(h, w, c), dtype=np.uint8)
+            hw[spec.key[len(prefix) :]] = (h, w, c)
+            raw[spec.key[len(prefix) :]] = rng.integers(0, 256, size=(h, w, c), dtype=np.uint8)
         elif spec.key == "observation.state":
             for i in range(spec.shape[0]):
                 hw[f"joint{i}.pos"] = float
                 raw[f"joint{i}.pos"] = float(rng.standard_normal())
         else:
-            raise UsageError(f"--remote needs cameras named {prefix}<name> and observation.state, as LeRobot "
-                             f"robots deliver them; {what} has {spec.key}" + (f": {hint}" if hint else ""))
+            raise UsageError(
+                f"--remote needs cameras named {prefix}<name> and observation.state, as LeRobot "
+                f"robots deliver them; {what} has {spec.key}" + (f": {hint}" if hint else "")
+            )
     raw["task"] = task
     return hw, raw
 
@@ -171,8 +178,10 @@ def socket_address(folder: Path):
         yield f"unix:{path}"
         return
     if not sys.platform.startswith("linux"):
-        raise RuntimeError(f"the temporary folder {folder} has too long a path for a Unix socket: "
-                           "set TMPDIR to a shorter folder, or use --port")
+        raise RuntimeError(
+            f"the temporary folder {folder} has too long a path for a Unix socket: "
+            "set TMPDIR to a shorter folder, or use --port"
+        )
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         yield f"unix:/proc/self/fd/{fd}/{SOCKET}"
@@ -186,17 +195,33 @@ def with_secret(channel, secret: str):
 
     from policybench.measure.server import SECRET_KEY
 
-    class Details(collections.namedtuple("Details", ("method", "timeout", "metadata", "credentials",
-                                                     "wait_for_ready", "compression")),
-                  grpc.ClientCallDetails):
+    class Details(
+        collections.namedtuple(
+            "Details", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")
+        ),
+        grpc.ClientCallDetails,
+    ):
         pass
 
-    class PresentSecret(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
-                        grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    class PresentSecret(
+        grpc.UnaryUnaryClientInterceptor,
+        grpc.UnaryStreamClientInterceptor,
+        grpc.StreamUnaryClientInterceptor,
+        grpc.StreamStreamClientInterceptor,
+    ):
         def call(self, continuation, details, request):
             metadata = [*(details.metadata or ()), (SECRET_KEY, secret)]
-            return continuation(Details(details.method, details.timeout, metadata, details.credentials,
-                                        details.wait_for_ready, details.compression), request)
+            return continuation(
+                Details(
+                    details.method,
+                    details.timeout,
+                    metadata,
+                    details.credentials,
+                    details.wait_for_ready,
+                    details.compression,
+                ),
+                request,
+            )
 
         intercept_unary_unary = intercept_unary_stream = intercept_stream_unary = intercept_stream_stream = call
 
@@ -224,8 +249,16 @@ def policy_server(port: int | None, folder: Path, startup_timeout: float = 60.0)
         cmd = [*module_command(SERVER_MODULE, sys.executable), address, str(os.getpid()), str(folder)]
         env = {**os.environ, "TMPDIR": str(folder)}
         # A session of its own: a Ctrl-C in the terminal reaches us only, and we stop it in order.
-        proc = subprocess.Popen(cmd, cwd=folder, env=env, stdin=subprocess.PIPE, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True, bufsize=0)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=folder,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            bufsize=0,
+        )
         stack.callback(stop_child, proc, grace=10.0)
         stdin = proc.stdin
         assert stdin is not None  # stdin=PIPE
@@ -249,8 +282,10 @@ def wait_until_serving(proc: subprocess.Popen, folder: Path, log, where: str, ti
     while not (folder / SERVING).exists():
         code = proc.poll()
         if code == PORT_IN_USE:
-            raise PortTaken(f"{where} on 127.0.0.1 was taken before LeRobot's policy server could bind it: "
-                            "pick another --port or leave --port out")
+            raise PortTaken(
+                f"{where} on 127.0.0.1 was taken before LeRobot's policy server could bind it: "
+                "pick another --port or leave --port out"
+            )
         if code is not None:
             log.seek(0)
             tail = log.read().decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
@@ -260,8 +295,9 @@ def wait_until_serving(proc: subprocess.Popen, folder: Path, log, where: str, ti
         time.sleep(0.1)
 
 
-def run_remote(adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int, port: int | None = None,
-               device: str = "cpu") -> RemoteRun:
+def run_remote(
+    adapter: PolicyAdapter, profile: Profile, calls: int, warmup: int, port: int | None = None, device: str = "cpu"
+) -> RemoteRun:
     """Time ``calls`` round trips (after ``warmup`` untimed ones) of one observation to LeRobot's
     PolicyServer running ``adapter``'s policy, as its robot client sends them: on a Unix socket,
     or on 127.0.0.1:port given a port."""

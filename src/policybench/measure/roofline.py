@@ -35,9 +35,7 @@ def refill_cost(adapter: LeRobotPolicy, obs: dict[str, torch.Tensor], seed: int 
     model = adapter.policy
     calls: Counter = Counter()
     hooks = [m.register_forward_pre_hook(lambda mod, args: calls.update([id(mod)])) for m in model.modules()]
-    own_bytes = {
-        id(m): sum(p.numel() * p.element_size() for p in m.parameters(recurse=False)) for m in model.modules()
-    }
+    own_bytes = {id(m): sum(p.numel() * p.element_size() for p in m.parameters(recurse=False)) for m in model.modules()}
     own_count = {id(m): sum(p.numel() for p in m.parameters(recurse=False)) for m in model.modules()}
     try:
         counter = FlopCounterMode(display=False)
@@ -66,8 +64,9 @@ def device_peaks(device: str, clock: Clock, size: int | None = None, repeats: in
     return {"peak_flops": rate, "peak_bytes_per_s": 2 * src.numel() / t_copy}
 
 
-def precision_peaks(device: str, clock: Clock, precisions: Iterable[str], size: int | None = None,
-                    repeats: int = 5) -> dict[str, float]:
+def precision_peaks(
+    device: str, clock: Clock, precisions: Iterable[str], size: int | None = None, repeats: int = 5
+) -> dict[str, float]:
     """The peak matrix-product rate of each of ``precisions`` but fp32 (device_peaks measures
     it): bf16 and fp16 products, int8 through ``torch._int_mm`` (int32 sums), tf32 on CUDA (fp32
     products with TF32 allowed for their duration). One torch cannot run here is left out. Ask
@@ -138,8 +137,9 @@ def floor_ms(cost: dict[str, float], peaks: dict[str, float]) -> float:
     return 1000.0 * max(cost["flops"] / peaks["peak_flops"], cost["weight_bytes_read"] / peaks["peak_bytes_per_s"])
 
 
-def precision_floor(cost: dict[str, float], peaks: dict[str, float], rates: dict[str, float],
-                    precision: str) -> dict[str, object]:
+def precision_floor(
+    cost: dict[str, float], peaks: dict[str, float], rates: dict[str, float], precision: str
+) -> dict[str, object]:
     """A variant's roofline in ``precision``: ``cost`` (refill_cost's) at the peak ``rates[precision]``
     and its weights read at that precision's bytes per weight, against ``peaks``' bandwidth; the
     four terms, the floor, its precision, and every rate measured. {} when ``precision``'s peak
@@ -150,7 +150,16 @@ def precision_floor(cost: dict[str, float], peaks: dict[str, float], rates: dict
     weight_bytes = cost["weight_bytes_read"]
     if cost.get("weights_read") is not None:
         weight_bytes = min(weight_bytes, cost["weights_read"] * BYTES_PER_WEIGHT[precision])
-    terms = {"flops": cost["flops"], "weight_bytes_read": weight_bytes, "peak_flops": rate,
-             "peak_bytes_per_s": peaks["peak_bytes_per_s"]}
-    return {**terms, "weights_read": cost.get("weights_read"), "floor_ms": floor_ms(terms, terms),
-            "precision": precision, "peak_flops_by_precision": dict(rates)}
+    terms = {
+        "flops": cost["flops"],
+        "weight_bytes_read": weight_bytes,
+        "peak_flops": rate,
+        "peak_bytes_per_s": peaks["peak_bytes_per_s"],
+    }
+    return {
+        **terms,
+        "weights_read": cost.get("weights_read"),
+        "floor_ms": floor_ms(terms, terms),
+        "precision": precision,
+        "peak_flops_by_precision": dict(rates),
+    }

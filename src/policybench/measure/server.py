@@ -59,6 +59,7 @@ def die_with_parent(parent: int, folder: str) -> None:
 
     signal.signal(PARENT_DIED, leave)
     if not ask_death_signal(PARENT_DIED):
+
         def watch() -> None:
             while os.getppid() == parent:
                 time.sleep(0.5)
@@ -93,8 +94,9 @@ class RequireSecret(grpc.ServerInterceptor):
 
 
 def refuse(request, context) -> None:
-    context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                  "this policy server answers the policybench run that started it only")
+    context.abort(
+        grpc.StatusCode.UNAUTHENTICATED, "this policy server answers the policybench run that started it only"
+    )
 
 
 def serve(address: str, secret: str, add_service: Callable[[object], None] | None = None) -> int:
@@ -104,8 +106,11 @@ def serve(address: str, secret: str, add_service: Callable[[object], None] | Non
     adds the service (default: LeRobot's PolicyServer)."""
     from concurrent import futures
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), interceptors=[RequireSecret(secret)],
-                         options=[("grpc.so_reuseport", 0)])
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=4),
+        interceptors=[RequireSecret(secret)],
+        options=[("grpc.so_reuseport", 0)],
+    )
     (add_service or add_policy_server)(server)
     try:
         bound = server.add_insecure_port(address)  # 0 on failure in older grpcio

@@ -34,8 +34,16 @@ Measure = Callable[[PolicyResult, PolicyAdapter], None]  # the steady-state loop
 
 
 def measure_variants(
-    base: PolicyResult, adapter: PolicyAdapter, obs: dict, cfg: RunSettings, device: str, clock: Clock,
-    warn: Log, measure: Measure, describe_error: Callable[[BaseException], str], log: Log = lambda line: None,
+    base: PolicyResult,
+    adapter: PolicyAdapter,
+    obs: dict,
+    cfg: RunSettings,
+    device: str,
+    clock: Clock,
+    warn: Log,
+    measure: Measure,
+    describe_error: Callable[[BaseException], str],
+    log: Log = lambda line: None,
 ) -> list[PolicyResult]:
     """Each --variant of one built policy, as a result of its own made from ``base``. A variant that
     cannot run here is "skipped" with its reason; one that fails is "failed", and the others still run.
@@ -46,8 +54,9 @@ def measure_variants(
     flags = cpu_vector_flags() if device == "cpu" else None
     reasons = {name: skip_reason(VARIANTS[name], _policy(adapter), device, flags) for name in cfg.variants}
     precisions = {name: variant_precision(VARIANTS[name], device) for name in cfg.variants}
-    cost, peaks, rates = _roofline(adapter, obs, cfg.seed, device, clock,
-                                   [precisions[n] for n, why in reasons.items() if why is None])
+    cost, peaks, rates = _roofline(
+        adapter, obs, cfg.seed, device, clock, [precisions[n] for n, why in reasons.items() if why is None]
+    )
     out = []
     capture_failed = None  # a failed capture can leave CUDA unusable: no second attempt in this process
     for name in cfg.variants:
@@ -93,8 +102,9 @@ def _policy(adapter: PolicyAdapter) -> PolicyAdapter:
     return adapter.inner if isinstance(adapter, PipelinePolicy) else adapter
 
 
-def _roofline(adapter: PolicyAdapter, obs: dict, seed: int, device: str, clock: Clock,
-              precisions: list[str]) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+def _roofline(
+    adapter: PolicyAdapter, obs: dict, seed: int, device: str, clock: Clock, precisions: list[str]
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     """The refill's cost, the device's fp32 peak and bandwidth, and its peak rate in each of
     ``precisions`` (the precisions of the variants that run); none but for a LeRobot policy run
     alone (not inside --pipeline's processors)."""
@@ -114,14 +124,24 @@ def _against_floor(r: PolicyResult, roofline: dict[str, object], warn: Log) -> d
         return roofline
     x = median / floor if median else None
     if x is not None and x < 1:
-        warn(f"{r.name}: refill median {median:.4g} ms is below its {roofline['precision']} floor of {floor:.4g} ms "
-             f"({x:.2f}x): the floor is wrong, not the refill faster than the device")
+        warn(
+            f"{r.name}: refill median {median:.4g} ms is below its {roofline['precision']} floor of {floor:.4g} ms "
+            f"({x:.2f}x): the floor is wrong, not the refill faster than the device"
+        )
     return {**roofline, "x_of_floor": x}
 
 
 def _measure_variant(
-    r: PolicyResult, variant: Variant, adapter: PolicyAdapter, obs: dict, reference: tuple[torch.Tensor, ActionUnits],
-    cfg: RunSettings, device: str, warn: Log, measure: Measure, log: Log = lambda line: None,
+    r: PolicyResult,
+    variant: Variant,
+    adapter: PolicyAdapter,
+    obs: dict,
+    reference: tuple[torch.Tensor, ActionUnits],
+    cfg: RunSettings,
+    device: str,
+    warn: Log,
+    measure: Measure,
+    log: Log = lambda line: None,
 ) -> None:
     """One variant: its first chunk against eager's (compilation and export included), then the loop."""
     log(f"{r.name}: first chunk, checked against fp32 eager's{_first_chunk_work(variant)}")
@@ -145,8 +165,9 @@ def _measure_variant(
         warn(f"{r.name}: actions differ from fp32 eager ({miss_text(r.equivalence)}): its speed is not a win")
 
 
-def judge(reference: torch.Tensor, chunk: torch.Tensor, units: ActionUnits, variant: Variant,
-          tolerance: float | None) -> dict[str, object]:
+def judge(
+    reference: torch.Tensor, chunk: torch.Tensor, units: ActionUnits, variant: Variant, tolerance: float | None
+) -> dict[str, object]:
     """The equivalence of ``chunk`` with eager's: the verdict against ``tolerance`` (the user's;
     None: the variant's own), and the differences in action units."""
     given = tolerance is not None

@@ -22,7 +22,15 @@ import time
 from typing import Callable, Iterator
 
 from policybench.child_process import (
-    CHILD_FD_ENV, CHILD_MODULE, SILENCE_LIMIT_S, Message, death_reason, die_with_parent, module_command, stop_child)
+    CHILD_FD_ENV,
+    CHILD_MODULE,
+    SILENCE_LIMIT_S,
+    Message,
+    death_reason,
+    die_with_parent,
+    module_command,
+    stop_child,
+)
 from policybench.errors import SettingsError, UsageError
 from policybench.results import FAILED, PolicyResult
 from policybench.settings import RunSettings
@@ -39,9 +47,17 @@ class ChildFailed(Exception):
     """The child ended (or was stopped) without results; the message says why, for a user."""
 
 
-def run_in_child(job: str, payload: dict, *, log: Log, warn: Log, progress: Callable[[int, int], None] | None = None,
-                 command: list[str] | None = None, silence_s: float = SILENCE_LIMIT_S,
-                 on_stopped: Callable[[dict], None] | None = None) -> dict:
+def run_in_child(
+    job: str,
+    payload: dict,
+    *,
+    log: Log,
+    warn: Log,
+    progress: Callable[[int, int], None] | None = None,
+    command: list[str] | None = None,
+    silence_s: float = SILENCE_LIMIT_S,
+    on_stopped: Callable[[dict], None] | None = None,
+) -> dict:
     """Run ``job`` with ``payload`` in a child (``command``: policybench's own child entry) and
     return the fields of its RESULTS message. ChildFailed when it dies or falls silent first; the
     user's mistake it found is raised again here (UsageError, SettingsError with its fields).
@@ -58,8 +74,9 @@ def run_in_child(job: str, payload: dict, *, log: Log, warn: Log, progress: Call
             returncode = proc.wait()
         except ChildSilent:
             stop_child(proc)
-            raise ChildFailed(f"the measuring process sent nothing for {silence_s:g} s without exiting "
-                              "and was stopped") from None
+            raise ChildFailed(
+                f"the measuring process sent nothing for {silence_s:g} s without exiting and was stopped"
+            ) from None
         except BaseException:  # Ctrl-C, SIGTERM, a broken pipe: the child must not outlive this call
             try:
                 partial = _stopped_answer(proc, read_fd) if on_stopped is not None else None
@@ -81,15 +98,28 @@ def run_in_child(job: str, payload: dict, *, log: Log, warn: Log, progress: Call
 
 
 def measure_in_child(
-    name: str, cfg: RunSettings, device: str, log: Log, warn: Log, progress: Progress | None,
-    command: list[str] | None = None, silence_s: float = SILENCE_LIMIT_S,
+    name: str,
+    cfg: RunSettings,
+    device: str,
+    log: Log,
+    warn: Log,
+    progress: Progress | None,
+    command: list[str] | None = None,
+    silence_s: float = SILENCE_LIMIT_S,
 ) -> list[PolicyResult]:
     """Measure one policy (all its variants) in a child process; a child that dies without
     results, or falls silent, becomes one failed result naming why."""
     on_progress = (lambda done, target: progress(name, done, target)) if progress is not None else None
     try:
-        answer = run_in_child("measure", {"name": name, "cfg": cfg.to_json(), "device": device}, log=log, warn=warn,
-                              progress=on_progress, command=command, silence_s=silence_s)
+        answer = run_in_child(
+            "measure",
+            {"name": name, "cfg": cfg.to_json(), "device": device},
+            log=log,
+            warn=warn,
+            progress=on_progress,
+            command=command,
+            silence_s=silence_s,
+        )
     except ChildFailed as exc:
         warn(f"{name}: FAILED: {exc}")
         return [PolicyResult(policy=name, status=FAILED, error=str(exc))]
@@ -121,8 +151,14 @@ def _start(command: list[str], payload: str, output) -> tuple[subprocess.Popen, 
     read_fd, write_fd = os.pipe()
     try:
         proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=output, stderr=output, pass_fds=(write_fd,),
-            env={**os.environ, CHILD_FD_ENV: str(write_fd)}, preexec_fn=die_with_parent, text=True,
+            command,
+            stdin=subprocess.PIPE,
+            stdout=output,
+            stderr=output,
+            pass_fds=(write_fd,),
+            env={**os.environ, CHILD_FD_ENV: str(write_fd)},
+            preexec_fn=die_with_parent,
+            text=True,
         )
     except BaseException:
         os.close(read_fd)

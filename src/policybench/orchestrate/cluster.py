@@ -69,20 +69,25 @@ def bootstrap_address(ray: Any, address: str) -> str:
         try:
             target = canonicalize_bootstrap_address_or_die(address)
         except (ConnectionError, ValueError) as exc:
-            raise UsageError(f"--ray {address}: no Ray cluster found ({_first_line(exc)}); start one with "
-                             f"{START_HEAD}") from None
+            raise UsageError(
+                f"--ray {address}: no Ray cluster found ({_first_line(exc)}); start one with {START_HEAD}"
+            ) from None
     # The address as given, not as Ray rewrites it (127.0.0.1 becomes this machine's network address).
     host, _, port = (target if address == "auto" else address).removeprefix("ray://").rpartition(":")
     try:
         sock = socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S)
     except (OSError, ValueError) as exc:
-        raise UsageError(f"--ray {address}: no Ray cluster answers at {host}:{port} within {CONNECT_TIMEOUT_S:g} s "
-                         f"({getattr(exc, 'strerror', None) or exc}); start one with {START_HEAD}") from None
+        raise UsageError(
+            f"--ray {address}: no Ray cluster answers at {host}:{port} within {CONNECT_TIMEOUT_S:g} s "
+            f"({getattr(exc, 'strerror', None) or exc}); start one with {START_HEAD}"
+        ) from None
     with sock:
         other = not_grpc(sock, CONNECT_TIMEOUT_S)
     if other:
-        raise UsageError(f"--ray {address}: {host}:{port} answers, but not as a Ray cluster ({other}); "
-                         f"give the address `ray start --head` printed, or start one with {START_HEAD}")
+        raise UsageError(
+            f"--ray {address}: {host}:{port} answers, but not as a Ray cluster ({other}); "
+            f"give the address `ray start --head` printed, or start one with {START_HEAD}"
+        )
     return target
 
 
@@ -168,12 +173,16 @@ def measuring_nodes(ray: Any, address: str) -> list[Node]:
     where two share one, as nodes on one machine do)."""
     alive = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get(RESOURCE, 0) >= 1]
     if not alive:
-        raise UsageError(f"--ray {address}: no node of the cluster has the resource '{RESOURCE}' that holds a node "
-                         f"while it measures: start each node that may measure with "
-                         f"ray start ... --resources='{{\"{RESOURCE}\": 1}}'")
+        raise UsageError(
+            f"--ray {address}: no node of the cluster has the resource '{RESOURCE}' that holds a node "
+            f"while it measures: start each node that may measure with "
+            f"ray start ... --resources='{{\"{RESOURCE}\": 1}}'"
+        )
     names = [str(n.get("NodeName") or n.get("NodeManagerAddress")) for n in alive]
-    return [Node(name if names.count(name) == 1 else f"{name}:{n['NodeID'][:8]}", n["NodeID"])
-            for name, n in zip(names, alive)]
+    return [
+        Node(name if names.count(name) == 1 else f"{name}:{n['NodeID'][:8]}", n["NodeID"])
+        for name, n in zip(names, alive)
+    ]
 
 
 def chosen_nodes(nodes: list[Node], on: list[str]) -> list[Node | None]:
@@ -188,8 +197,10 @@ def chosen_nodes(nodes: list[Node], on: list[str]) -> list[Node | None]:
         found = [n for n in nodes if name in (n.label, n.node_id) or (len(name) >= 8 and n.node_id.startswith(name))]
         if len(found) != 1:
             listed = ", ".join(n.label for n in nodes)
-            raise UsageError(f"--on {name}: {'no' if not found else 'more than one'} node with the resource "
-                             f"'{RESOURCE}' is called so; the nodes are: {listed} (or all)")
+            raise UsageError(
+                f"--on {name}: {'no' if not found else 'more than one'} node with the resource "
+                f"'{RESOURCE}' is called so; the nodes are: {listed} (or all)"
+            )
         out += found
     return out
 
@@ -218,8 +229,14 @@ def measure_on_node(cfg: RunSettings, isolate: bool, work: Work) -> tuple[str, R
 # ----------------------------------------------------------------------------- the caller
 
 
-def run_jobs(cfg: RunSettings, record: dict[str, object], jobs: Callable[[list[Node | None]], list[Job]],
-             isolate: bool, log: Log, work: Work) -> RunResults:
+def run_jobs(
+    cfg: RunSettings,
+    record: dict[str, object],
+    jobs: Callable[[list[Node | None]], list[Job]],
+    isolate: bool,
+    log: Log,
+    work: Work,
+) -> RunResults:
     """Connect to ``cfg.ray``, send ``jobs(targets)`` as tasks, and stream their results into
     one RunResults (``record`` its run settings) and ``cfg.json_path`` as each finishes."""
     from policybench.outputs import check_writable
@@ -250,8 +267,17 @@ def _submit(ray: Any, remote: Any, job: Job, isolate: bool, work: Work | None) -
     return remote.options(scheduling_strategy=strategy).remote(job.cfg, isolate, work)
 
 
-def _stream(ray: Any, remote: Any, tasks: list[Job], labels: dict[str, str], isolate: bool, results: RunResults,
-            out: Any, log: Log, work: Work | None = None) -> None:
+def _stream(
+    ray: Any,
+    remote: Any,
+    tasks: list[Job],
+    labels: dict[str, str],
+    isolate: bool,
+    results: RunResults,
+    out: Any,
+    log: Log,
+    work: Work | None = None,
+) -> None:
     """Each finished task's results appended and saved; on Ctrl-C the running tasks cancelled
     and marked interrupted, what finished kept and saved, and Interrupted raised."""
     from policybench.interrupt import Interrupted
@@ -270,8 +296,11 @@ def _stream(ray: Any, remote: Any, tasks: list[Job], labels: dict[str, str], iso
         for ref in pending:
             ray.cancel(ref, force=True)
         stop = Interrupted.wrap(exc, results)
-        results.results.extend(PolicyResult(policy=n, status=INTERRUPTED, error=str(stop), point=job.point)
-                               for job in pending.values() for n in job.cfg.policies)
+        results.results.extend(
+            PolicyResult(policy=n, status=INTERRUPTED, error=str(stop), point=job.point)
+            for job in pending.values()
+            for n in job.cfg.policies
+        )
         out.save(results)
         raise stop from None
 
@@ -285,8 +314,10 @@ def _finished(ray: Any, ref: Any, job: Job, labels: dict[str, str]) -> list[Poli
         cause = getattr(exc, "cause", None)  # RayTaskError: what the task raised
         why = describe_error(cause) if isinstance(cause, BaseException) else f"{type(exc).__name__}: {_first_line(exc)}"
         machine: dict[str, object] = {"node": job.node.label} if job.node else {}  # its facts died with it
-        return [PolicyResult(policy=n, status=FAILED, error=f"on {_where(job)}: {why}", point=job.point,
-                             machine=machine) for n in job.cfg.policies]
+        return [
+            PolicyResult(policy=n, status=FAILED, error=f"on {_where(job)}: {why}", point=job.point, machine=machine)
+            for n in job.cfg.policies
+        ]
     node = labels.get(node_id, node_id)
     machine = {"node": node, **measured.environment}
     return [dataclasses.replace(r, machine=machine, point=job.point or r.point) for r in measured.results]
@@ -305,8 +336,15 @@ def _first_line(exc: BaseException) -> str:
 
 def on_node(cfg: RunSettings, names: list[str]) -> RunSettings:
     """``cfg`` for a task measuring ``names`` on a node: their overrides, no file, no cluster."""
-    return dataclasses.replace(cfg, policies=names, baseline=None, json_path=None, ray=None, on=[],
-                               overrides=[o for o in cfg.overrides if o.policy in names])
+    return dataclasses.replace(
+        cfg,
+        policies=names,
+        baseline=None,
+        json_path=None,
+        ray=None,
+        on=[],
+        overrides=[o for o in cfg.overrides if o.policy in names],
+    )
 
 
 def measure_on_cluster(cfg: RunSettings, work: Work, *, log: Log | None = None, isolate: bool = True) -> RunResults:
@@ -319,7 +357,9 @@ def measure_on_cluster(cfg: RunSettings, work: Work, *, log: Log | None = None, 
     return run_jobs(cfg, cfg.record(), jobs, isolate, log or (lambda line: None), work)
 
 
-def sweep_on_cluster(settings: SweepSettings, work: Work, *, log: Log | None = None, isolate: bool = True) -> RunResults:
+def sweep_on_cluster(
+    settings: SweepSettings, work: Work, *, log: Log | None = None, isolate: bool = True
+) -> RunResults:
     """``policybench sweep --ray``: each point of the grid one task (on each ``--on`` node)."""
     from policybench.scaling.axes import applies, grid, point_config, shown_point
 
@@ -327,10 +367,15 @@ def sweep_on_cluster(settings: SweepSettings, work: Work, *, log: Log | None = N
     points = [(p, point_config(cfg, p)) for p in grid(axes)]  # structural mistakes stop the sweep before it starts
 
     def jobs(targets: list[Node | None]) -> list[Job]:
-        return [Job(on_node(point_cfg, names), node, shown_point(p, axes))
-                for node in targets for p, point_cfg in points
-                if (names := [n for n in cfg.policies if applies(n, p)])]
+        return [
+            Job(on_node(point_cfg, names), node, shown_point(p, axes))
+            for node in targets
+            for p, point_cfg in points
+            if (names := [n for n in cfg.policies if applies(n, p)])
+        ]
 
-    sweep: dict[str, object] = {"axes": [a.record() for a in axes],
-                                **({"hz": settings.hz} if settings.hz is not None else {})}
+    sweep: dict[str, object] = {
+        "axes": [a.record() for a in axes],
+        **({"hz": settings.hz} if settings.hz is not None else {}),
+    }
     return run_jobs(cfg, {**cfg.record(), "sweep": sweep}, jobs, isolate, log or (lambda line: None), work)

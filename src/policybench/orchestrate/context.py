@@ -34,9 +34,18 @@ class RunContext:
     names policies given as objects, which are not looked up. ``signals`` makes SIGINT and
     SIGTERM raise Interrupted inside (interrupt.py)."""
 
-    def __init__(self, cfg: RunSettings, *, outputs: tuple[str, ...] = (), folders: dict[str, str] | None = None,
-                 isolate: bool = True, signals: bool = True, skip: tuple[str, ...] = (),
-                 given: Given | None = None, log: Log | None = None):
+    def __init__(
+        self,
+        cfg: RunSettings,
+        *,
+        outputs: tuple[str, ...] = (),
+        folders: dict[str, str] | None = None,
+        isolate: bool = True,
+        signals: bool = True,
+        skip: tuple[str, ...] = (),
+        given: Given | None = None,
+        log: Log | None = None,
+    ):
         self.cfg, self.outputs, self.folders, self.isolate, self.signals = cfg, outputs, folders or {}, isolate, signals
         self.skip, self.given, self.log = skip, given, log or (lambda line: None)
         self.device = ""  # resolved on entry
@@ -55,8 +64,9 @@ class RunContext:
                 stack.enter_context(interruptible())
             for part in (hub_access(self.cfg.hub), quiet_libraries(), remote_code(self.cfg.trust_remote_code)):
                 stack.enter_context(part)
-            plan = self.launch("plan", {"cfg": self.cfg.to_json(), "skip": list(self.skip)}, log=self.log,
-                               warn=self.log)
+            plan = self.launch(
+                "plan", {"cfg": self.cfg.to_json(), "skip": list(self.skip)}, log=self.log, warn=self.log
+            )
             self.device, self.environment = plan["device"], plan["environment"]
             self._stack = stack.pop_all()
         return self

@@ -19,8 +19,16 @@ Stopped = Callable[[dict], None]  # receives what a stopped child measured (its 
 
 
 class Launcher(Protocol):
-    def __call__(self, job: str, payload: dict, *, log: Log, warn: Log,
-                 progress: Callable[[int, int], None] | None = None, on_stopped: Stopped | None = None) -> dict: ...
+    def __call__(
+        self,
+        job: str,
+        payload: dict,
+        *,
+        log: Log,
+        warn: Log,
+        progress: Callable[[int, int], None] | None = None,
+        on_stopped: Stopped | None = None,
+    ) -> dict: ...
 
 
 def launcher(isolate: bool, given: Given | None = None) -> Launcher:
@@ -29,11 +37,19 @@ def launcher(isolate: bool, given: Given | None = None) -> Launcher:
     if isolate:
         return _in_child
     return lambda job, payload, *, log, warn, progress=None, on_stopped=None: run_here(
-        job, payload, log=log, warn=warn, progress=progress, given=given)
+        job, payload, log=log, warn=warn, progress=progress, given=given
+    )
 
 
-def _in_child(job: str, payload: dict, *, log: Log, warn: Log, progress: Callable[[int, int], None] | None = None,
-              on_stopped: Stopped | None = None) -> dict:
+def _in_child(
+    job: str,
+    payload: dict,
+    *,
+    log: Log,
+    warn: Log,
+    progress: Callable[[int, int], None] | None = None,
+    on_stopped: Stopped | None = None,
+) -> dict:
     try:
         return run_in_child(job, payload, log=log, warn=warn, progress=progress, on_stopped=on_stopped)
     except ChildFailed as exc:
@@ -44,8 +60,15 @@ class JobFailed(RuntimeError):
     """A child that was to plan or list died without answering (a crash, an out-of-memory kill)."""
 
 
-def run_here(job: str, payload: dict, *, log: Log, warn: Log, progress: Callable[[int, int], None] | None = None,
-             given: Given | None = None) -> dict:
+def run_here(
+    job: str,
+    payload: dict,
+    *,
+    log: Log,
+    warn: Log,
+    progress: Callable[[int, int], None] | None = None,
+    given: Given | None = None,
+) -> dict:
     """``job`` run in this process; its messages go to the same callbacks as a child's would."""
     jobs = importlib.import_module(JOBS_MODULE)
 

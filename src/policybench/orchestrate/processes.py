@@ -7,7 +7,8 @@ The merged result keeps every process's samples, each marked with its process in
 A process that failed makes the merged result fail, naming the process; the samples measured
 in the others are kept. So do processes whose config or environment records differ (a policy
 built differently, or measured on another node): they are not one measurement, and the
-failed result names the process and the fields that differ (pyperf refuses such runs too). Ctrl-C or SIGTERM in process k keeps the k processes before it: the
+failed result names the process and the fields that differ (pyperf refuses such runs too). Ctrl-C
+or SIGTERM in process k keeps the k processes before it: the
 Interrupted raised carries their merged results (status interrupted) as its ``partial``.
 """
 
@@ -29,8 +30,9 @@ Log = Callable[[str], None]
 RECORDS = {"config": "config", "machine": "environment"}
 
 
-def measure_processes(name: str, count: int, measure_once: Callable[[int], list[PolicyResult]],
-                      log: Log = lambda line: None) -> list[PolicyResult]:
+def measure_processes(
+    name: str, count: int, measure_once: Callable[[int], list[PolicyResult]], log: Log = lambda line: None
+) -> list[PolicyResult]:
     """``name``'s results from ``count`` processes (``measure_once(k)``: its results measured in
     the k-th, a fresh one), merged by ``merge_processes``."""
     per_process: list[list[PolicyResult]] = []
@@ -44,8 +46,10 @@ def measure_processes(name: str, count: int, measure_once: Callable[[int], list[
             raise
         stop = Interrupted.wrap(exc, None)
         error = f"{stop} in process {len(per_process) + 1} of {count}; the {len(per_process)} before it are kept"
-        stop.partial = [dataclasses.replace(r, status=INTERRUPTED, error=error, complete=False)
-                        for r in merge_processes(per_process)]
+        stop.partial = [
+            dataclasses.replace(r, status=INTERRUPTED, error=error, complete=False)
+            for r in merge_processes(per_process)
+        ]
         raise stop from None
     return merge_processes(per_process)
 
@@ -90,12 +94,22 @@ def _merged(runs: list[tuple[int, PolicyResult]], failures: list[tuple[int, Poli
     record.update({k: ProcessRun(r.status) for k, r in failures})
     bad = sorted([(k, r) for k, r in runs if r.status != OK] + failures, key=lambda kr: kr[0])
     differs = _disagreement(runs, count)
-    status, error = ((bad[0][1].status, _named(bad[0][0], count, bad[0][1].error)) if bad else
-                     (FAILED, differs) if differs else (first.status, first.error))
+    status, error = (
+        (bad[0][1].status, _named(bad[0][0], count, bad[0][1].error))
+        if bad
+        else (FAILED, differs)
+        if differs
+        else (first.status, first.error)
+    )
     completes = [r.complete for _, r in runs]
     return dataclasses.replace(
-        first, status=status, error=error, samples=samples, processes=[record[k] for k in sorted(record)],
-        cold_start_ms=_median([r.cold_start_ms for _, r in runs]), build_seconds=_median([r.build_seconds for _, r in runs]),
+        first,
+        status=status,
+        error=error,
+        samples=samples,
+        processes=[record[k] for k in sorted(record)],
+        cold_start_ms=_median([r.cold_start_ms for _, r in runs]),
+        build_seconds=_median([r.build_seconds for _, r in runs]),
         complete=None if None in completes else all(completes) and not failures,
         precision=None if first.precision is None else max(r.precision or 0.0 for _, r in runs),
         machine_load=_busiest([r.machine_load for _, r in runs]),
@@ -113,7 +127,9 @@ def _disagreement(runs: list[tuple[int, PolicyResult]], count: int) -> str | Non
             k0, first = recorded[0]
             if record != first:
                 keys = sorted(key for key in first.keys() | record.keys() if first.get(key) != record.get(key))
-                fields = "; ".join(f"{one_line(key)} {shown(record.get(key))}, not {shown(first.get(key))}" for key in keys)
+                fields = "; ".join(
+                    f"{one_line(key)} {shown(record.get(key))}, not {shown(first.get(key))}" for key in keys
+                )
                 differs = f"its {what} differs from process {k0 + 1}'s: {fields}"
                 return f"{_named(k, count, differs)}; processes measured differently are not merged"
     return None

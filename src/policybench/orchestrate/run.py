@@ -49,29 +49,41 @@ def run_benchmark(
     whose ``partial`` ends with the policy it interrupted (status "interrupted"), as the
     results file does (a child is stopped first)."""
     if cfg.processes > 1 and not isolate:
-        raise SettingsError(f"{{processes}} {cfg.processes} measures each policy in fresh child processes; "
-                            "it cannot run in this process: drop {in_process}")
+        raise SettingsError(
+            f"{{processes}} {cfg.processes} measures each policy in fresh child processes; "
+            "it cannot run in this process: drop {in_process}"
+        )
     warn = warn or log
     if environment is None:  # the machine's record, as a run's plan makes it (its context normally hands it in)
-        environment = launcher(isolate)("plan", {"cfg": cfg.to_json(), "skip": list(given.policies) if given else []},
-                                        log=log, warn=warn)["environment"]
+        environment = launcher(isolate)(
+            "plan", {"cfg": cfg.to_json(), "skip": list(given.policies) if given else []}, log=log, warn=warn
+        )["environment"]
     if isolate:
+
         def measure(name: str) -> list[PolicyResult]:
-            return measure_processes(name, cfg.processes, lambda k: children.measure_in_child(
-                name, cfg, device, log, warn, progress), log)
+            return measure_processes(
+                name, cfg.processes, lambda k: children.measure_in_child(name, cfg, device, log, warn, progress), log
+            )
     else:
         here = launcher(False, dataclasses.replace(given or Given(), clock=clock, build=build))
 
         def measure(name: str) -> list[PolicyResult]:
             on_progress = (lambda done, target: progress(name, done, target)) if progress else None
-            answer = here("measure", {"name": name, "cfg": cfg.to_json(), "device": device}, log=log, warn=warn,
-                          progress=on_progress)
+            answer = here(
+                "measure",
+                {"name": name, "cfg": cfg.to_json(), "device": device},
+                log=log,
+                warn=warn,
+                progress=on_progress,
+            )
             return [PolicyResult.from_json(r) for r in answer["results"]]
+
     return run_in_turn(cfg, environment, measure)
 
 
-def run_in_turn(cfg: RunSettings, environment: dict[str, object],
-                measure: Callable[[str], list[PolicyResult]]) -> RunResults:
+def run_in_turn(
+    cfg: RunSettings, environment: dict[str, object], measure: Callable[[str], list[PolicyResult]]
+) -> RunResults:
     """Every policy of ``cfg`` measured by ``measure(name)`` in turn, the results file saved after each."""
     results = RunResults(environment, cfg.record())
     current = None  # the policy being measured, not yet in results

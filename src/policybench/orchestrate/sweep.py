@@ -29,9 +29,21 @@ def tag(results: list[PolicyResult], point: dict[str, object], axes: list[Axis])
     return [dataclasses.replace(r, point=shown) for r in results]
 
 
-def run_sweep(cfg: RunSettings, axes: list[Axis], device: str, log, warn, progress=None, isolate: bool = True,
-              measure=None, hz: float | None = None, said: Callable[[UsageError], str] = str, *,
-              environment: dict[str, object] | None = None, check: Check | None = None) -> RunResults:
+def run_sweep(
+    cfg: RunSettings,
+    axes: list[Axis],
+    device: str,
+    log,
+    warn,
+    progress=None,
+    isolate: bool = True,
+    measure=None,
+    hz: float | None = None,
+    said: Callable[[UsageError], str] = str,
+    *,
+    environment: dict[str, object] | None = None,
+    check: Check | None = None,
+) -> RunResults:
     """Measure every point of the grid (``measure(cfg, device) -> RunResults`` runs one point:
     run_benchmark by default); the results file is written once after every point (``hz`` is
     recorded with the axes before the first). ``check`` checks every point's settings against
@@ -50,8 +62,22 @@ def run_sweep(cfg: RunSettings, axes: list[Axis], device: str, log, warn, progre
             if point_cfg is None:
                 continue
             log(f"sweep point {point_label(point, axes)}")
-            measured = _measure_point(point, point_cfg, problem, axes, device, log, warn, progress, isolate, measure,
-                                      environment, results, out, said)
+            measured = _measure_point(
+                point,
+                point_cfg,
+                problem,
+                axes,
+                device,
+                log,
+                warn,
+                progress,
+                isolate,
+                measure,
+                environment,
+                results,
+                out,
+                said,
+            )
             results.results.extend(tag(measured, point, axes))
             out.save(results)
     return results
@@ -68,12 +94,14 @@ def _point_policies(point_cfg: RunSettings, point: dict[str, object]) -> RunSett
     names = [n for n in point_cfg.policies if applies(n, point)]
     if not names:
         return None
-    return dataclasses.replace(point_cfg, policies=names, baseline=None,
-                               overrides=[o for o in point_cfg.overrides if o.policy in names])
+    return dataclasses.replace(
+        point_cfg, policies=names, baseline=None, overrides=[o for o in point_cfg.overrides if o.policy in names]
+    )
 
 
-def _measure_point(point, point_cfg, problem, axes, device, log, warn, progress, isolate, measure, env, results, out,
-                   said):
+def _measure_point(
+    point, point_cfg, problem, axes, device, log, warn, progress, isolate, measure, env, results, out, said
+):
     """The results of one grid point; an interruption saves the points measured, this one marked
     interrupted, and goes on up."""
     if problem is not None:  # a value this policy cannot take: this point fails, the others run
@@ -82,8 +110,9 @@ def _measure_point(point, point_cfg, problem, axes, device, log, warn, progress,
         return [PolicyResult(policy=n, status=FAILED, error=said(exc)) for n in point_cfg.policies]
     try:
         if measure is None:
-            return run_benchmark(point_cfg, device, log=log, warn=warn, progress=progress,
-                                 isolate=isolate, environment=env).results
+            return run_benchmark(
+                point_cfg, device, log=log, warn=warn, progress=progress, isolate=isolate, environment=env
+            ).results
         return measure(point_cfg, device).results
     except Interrupted as stop:  # keep the points measured, this one marked interrupted
         partial = stop.partial.results if isinstance(stop.partial, RunResults) else []

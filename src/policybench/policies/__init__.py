@@ -82,8 +82,12 @@ class LeRobotKind:
         try:
             cls(**coerce_overrides(cls, overrides))
         except (TypeError, ValueError, AssertionError, NotImplementedError) as exc:
-            sets = " ".join(f"{{overrides}} {literal(self.name)}.{literal(k)}={literal(repr(v))}" for k, v in overrides.items())
-            raise SettingsError(f"{sets}: {literal(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}") from None
+            sets = " ".join(
+                f"{{overrides}} {literal(self.name)}.{literal(k)}={literal(repr(v))}" for k, v in overrides.items()
+            )
+            raise SettingsError(
+                f"{sets}: {literal(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
+            ) from None
 
     def build(self, profile: Profile, overrides: dict[str, object], device: str, seed: int) -> PolicyAdapter:
         from policybench.policies.lerobot_policies import build_lerobot
@@ -116,8 +120,10 @@ class CheckpointKind:
         try:
             check_overrides(self.name, overrides)
         except OverrideRefused as exc:
-            sets = " ".join(f"{{overrides}} {literal(exc.policy_type)}.{literal(k)}={literal(repr(v))}"
-                            for k, v in exc.overrides.items())
+            sets = " ".join(
+                f"{{overrides}} {literal(exc.policy_type)}.{literal(k)}={literal(repr(v))}"
+                for k, v in exc.overrides.items()
+            )
             raise SettingsError(f"{sets} (for the checkpoint {literal(self.name)}): {literal(exc.reason)}") from None
 
     def build(self, profile: Profile, overrides: dict[str, object], device: str, seed: int) -> PolicyAdapter:

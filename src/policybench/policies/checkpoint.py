@@ -214,8 +214,12 @@ def _overridden(target: str, policy_type: str, fields: dict, config, overrides: 
     unknown = sorted(set(overrides) - set(vars(config)))
     if unknown:
         valid = ", ".join(sorted(f.name for f in dataclasses.fields(config) if f.init))
-        raise OverrideRefused(target, policy_type, {unknown[0]: overrides[unknown[0]]},
-                              f"unknown field '{unknown[0]}' of its {policy_type} config; valid fields: {valid}")
+        raise OverrideRefused(
+            target,
+            policy_type,
+            {unknown[0]: overrides[unknown[0]]},
+            f"unknown field '{unknown[0]}' of its {policy_type} config; valid fields: {valid}",
+        )
     try:
         coerced = coerce_overrides(type(config), overrides)
     except ValueError as exc:
@@ -269,8 +273,10 @@ def _offline_settings(target: str, policy_type: str, config) -> tuple[list[str],
     rtc = getattr(config, "rtc_config", None)
     if rtc is not None and getattr(rtc, "enabled", False):
         rtc.enabled = False
-        notes.append("real-time chunking (rtc_config.enabled) turned off: select_action refuses it "
-                     "(LeRobot runs it through predict_action_chunk in its asynchronous inference)")
+        notes.append(
+            "real-time chunking (rtc_config.enabled) turned off: select_action refuses it "
+            "(LeRobot runs it through predict_action_chunk in its asynchronous inference)"
+        )
     vlm = family(policy_type).vlm_fields
     if not vlm:
         return notes, False
@@ -291,9 +297,11 @@ def _offline_vlm(target: str, config, name_field: str, weights_field: str) -> tu
     if local is None:
         return [], saved_dtypes
     setattr(config, name_field, local)
-    return [f"VLM {name}: architecture and tokenizer written locally (offline), weights from {WEIGHTS}; "
-            "the local tokenizer has the same vocabulary size but other token ids, so latency is "
-            "faithful and actions are not"], saved_dtypes
+    return [
+        f"VLM {name}: architecture and tokenizer written locally (offline), weights from {WEIGHTS}; "
+        "the local tokenizer has the same vocabulary size but other token ids, so latency is "
+        "faithful and actions are not"
+    ], saved_dtypes
 
 
 def _stand_in(target: str, name: str, read_from_hub: str) -> str | None:
@@ -366,8 +374,10 @@ def _check_weights(target: str, policy_type: str, policy, weights: Path) -> list
             f"place for (first: {other[0]}): saved for another architecture or LeRobot version"
         )
     if statistics:
-        return [f"{len(statistics)} normalization statistics in {WEIGHTS} (LeRobot before 0.4 kept them in "
-                "the policy): not part of the policy; --pipeline normalizes with them"]
+        return [
+            f"{len(statistics)} normalization statistics in {WEIGHTS} (LeRobot before 0.4 kept them in "
+            "the policy): not part of the policy; --pipeline normalizes with them"
+        ]
     return []
 
 
@@ -411,8 +421,9 @@ def load_checkpoint(target: str, overrides: dict[str, object], device: str) -> C
     notes = []
     if ignored:
         notes.append(f"ignored config keys that LeRobot {lerobot_version()} does not know: {', '.join(ignored)}")
-    config = _overridden(target, policy_type, fields, _parse_config(target, policy_type, {**fields, "device": device}),
-                         overrides)
+    config = _overridden(
+        target, policy_type, fields, _parse_config(target, policy_type, {**fields, "device": device}), overrides
+    )
     offline_notes, saved_dtypes = _offline_settings(target, policy_type, config)
     notes += offline_notes
     policy = _load_policy(target, policy_type, config)

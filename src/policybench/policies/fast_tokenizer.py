@@ -65,8 +65,14 @@ class PolicybenchFastActionTokenizer:
         if high - low >= vocab_size:
             raise ValueError(f"FAST: {high - low + 1} distinct coefficients do not fit {vocab_size} tokens")
         bpe = ByteLevelBPETokenizer()
-        trainer = BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False, special_tokens=[],
-                             initial_alphabet=[chr(i) for i in range(high - low + 1)], max_token_length=10000)
+        trainer = BpeTrainer(
+            vocab_size=vocab_size,
+            min_frequency=2,
+            show_progress=False,
+            special_tokens=[],
+            initial_alphabet=[chr(i) for i in range(high - low + 1)],
+            max_token_length=10000,
+        )
         bpe._tokenizer.train_from_iterator(("".join(map(chr, c - low)) for c in coefficients), trainer=trainer)
         tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, clean_up_tokenization_spaces=False)
         return cls(tokenizer, scale=scale, vocab_size=vocab_size, min_token=low)
@@ -74,8 +80,12 @@ class PolicybenchFastActionTokenizer:
     def save_pretrained(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.bpe_tokenizer.save_pretrained(folder)
-        settings = {"processor_class": CLASS_NAME, "scale": self.scale, "vocab_size": self.vocab_size,
-                    "min_token": self.min_token}
+        settings = {
+            "processor_class": CLASS_NAME,
+            "scale": self.scale,
+            "vocab_size": self.vocab_size,
+            "min_token": self.min_token,
+        }
         (folder / CONFIG_FILE).write_text(json.dumps(settings, indent=2))
 
     @classmethod
@@ -84,8 +94,12 @@ class PolicybenchFastActionTokenizer:
         from transformers import PreTrainedTokenizerFast
 
         settings = json.loads((Path(folder) / CONFIG_FILE).read_text())
-        return cls(PreTrainedTokenizerFast.from_pretrained(folder), scale=settings["scale"],
-                   vocab_size=settings["vocab_size"], min_token=settings["min_token"])
+        return cls(
+            PreTrainedTokenizerFast.from_pretrained(folder),
+            scale=settings["scale"],
+            vocab_size=settings["vocab_size"],
+            min_token=settings["min_token"],
+        )
 
 
 def _quantized(chunk: np.ndarray, scale: float) -> np.ndarray:

@@ -112,8 +112,11 @@ def _offline_xvla(profile: Profile) -> dict[str, object]:
     # X-VLA's checkpoints take 256x256 images (lerobot/xvla-base's fine-tunes declare 3x256x256): a larger
     # camera image is resized with padding inside the policy, else its tokens overflow the action
     # transformer's 512 positions (max_len_seq).
-    return {"florence_config": copy.deepcopy(FLORENCE2_LARGE.values), "tokenizer_name": _bart_tokenizer(),
-            "resize_imgs_with_padding": XVLA_IMAGE_SIZE}
+    return {
+        "florence_config": copy.deepcopy(FLORENCE2_LARGE.values),
+        "tokenizer_name": _bart_tokenizer(),
+        "resize_imgs_with_padding": XVLA_IMAGE_SIZE,
+    }
 
 
 def _offline_groot(profile: Profile) -> dict[str, object]:
@@ -122,8 +125,9 @@ def _offline_groot(profile: Profile) -> dict[str, object]:
     return {"base_model_path": str(groot_n1_7_dir())}
 
 
-def _preprocessed(policy, task: str, specs: list[InputSpec], keys: tuple[str, ...],
-                  local: dict[str, str]) -> dict[str, torch.Tensor]:
+def _preprocessed(
+    policy, task: str, specs: list[InputSpec], keys: tuple[str, ...], local: dict[str, str]
+) -> dict[str, torch.Tensor]:
     """The ``keys`` of what LeRobot's own preprocessor for the policy makes of one synthetic observation
     and the task, its steps that load from a hub id in ``local`` given the local folder instead; state and
     action normalized with statistics of [-1, 1]. Run once, as the task's tokenization is for the others
@@ -132,9 +136,11 @@ def _preprocessed(policy, task: str, specs: list[InputSpec], keys: tuple[str, ..
     from policybench.observations import synthetic_raw_observation
 
     cfg = policy.config
-    stats = {key: {name: torch.full(tuple(feature.shape), value) for name, value in _UNIT_STATS}
-             for key, feature in (("observation.state", cfg.robot_state_feature), (ACTION, cfg.action_feature))
-             if feature is not None}
+    stats = {
+        key: {name: torch.full(tuple(feature.shape), value) for name, value in _UNIT_STATS}
+        for key, feature in (("observation.state", cfg.robot_state_feature), (ACTION, cfg.action_feature))
+        if feature is not None
+    }
     with quiet_loading():
         preprocessor, _ = make_processors(cfg, dataset_stats=stats)
         for hub_id, folder in local.items():
@@ -167,10 +173,26 @@ def _eo1_inputs(policy, task: str, specs: list[InputSpec]) -> dict[str, torch.Te
 
 
 _UNIT_STATS = (("min", -1.0), ("max", 1.0), ("mean", 0.0), ("std", 1.0), ("q01", -1.0), ("q99", 1.0))
-_EO1_KEYS = ("input_ids", "attention_mask", "pixel_values", "image_grid_thw", "mm_token_type_ids", "state_token_id",
-             "action_token_id")
-_GROOT_KEYS = ("state", "state_mask", "action_mask", "embodiment_id", "input_ids", "attention_mask", "pixel_values",
-               "image_grid_thw", "mm_token_type_ids")
+_EO1_KEYS = (
+    "input_ids",
+    "attention_mask",
+    "pixel_values",
+    "image_grid_thw",
+    "mm_token_type_ids",
+    "state_token_id",
+    "action_token_id",
+)
+_GROOT_KEYS = (
+    "state",
+    "state_mask",
+    "action_mask",
+    "embodiment_id",
+    "input_ids",
+    "attention_mask",
+    "pixel_values",
+    "image_grid_thw",
+    "mm_token_type_ids",
+)
 
 
 XVLA_IMAGE_SIZE = (256, 256)
@@ -182,8 +204,11 @@ def _offline_pi0_fast(profile: Profile) -> dict[str, object]:
 
     # With random weights the decoded tokens never start with "Action:", which LeRobot asserts
     # when validate_action_token_prefix is on: off, the refill decodes and detokenizes all the same.
-    return {"text_tokenizer_name": _paligemma_tokenizer(), "action_tokenizer_name": str(fast_action_tokenizer_dir()),
-            "validate_action_token_prefix": False}
+    return {
+        "text_tokenizer_name": _paligemma_tokenizer(),
+        "action_tokenizer_name": str(fast_action_tokenizer_dir()),
+        "validate_action_token_prefix": False,
+    }
 
 
 def _clip_dir() -> str:
@@ -219,12 +244,16 @@ def _one_camera(name: str, square: bool = False) -> Callable[[Profile], str | No
     def check(profile: Profile) -> str | None:
         cams = profile.cameras
         if len(cams) > 1:
-            return (f"{name} takes one camera at most and the profile '{profile.name}' has {len(cams)}: "
-                    "add --cameras 1, or use --profile pusht")
+            return (
+                f"{name} takes one camera at most and the profile '{profile.name}' has {len(cams)}: "
+                "add --cameras 1, or use --profile pusht"
+            )
         if square and cams and cams[0].height != cams[0].width:
-            return (f"{name} takes a square image and the profile '{profile.name}' has "
-                    f"{cams[0].height}x{cams[0].width}: add --image-size {cams[0].height}x{cams[0].height}, "
-                    "or use --profile pusht")
+            return (
+                f"{name} takes a square image and the profile '{profile.name}' has "
+                f"{cams[0].height}x{cams[0].width}: add --image-size {cams[0].height}x{cams[0].height}, "
+                "or use --profile pusht"
+            )
         return None
 
     return check
@@ -236,10 +265,12 @@ def _clip_crop(profile: Profile) -> str | None:
     small = [c for c in profile.cameras if min(c.height, c.width) < CLIP_IMAGE_SIDE]
     if not small:
         return None
-    return (f"multi_task_dit's CLIP encoder takes {CLIP_IMAGE_SIDE}x{CLIP_IMAGE_SIDE} crops and the profile "
-            f"'{profile.name}' has {small[0].height}x{small[0].width} images: add --set "
-            f"multi_task_dit.image_resize_shape=[{CLIP_IMAGE_SIDE},{CLIP_IMAGE_SIDE}], or --image-size with sides "
-            f"of {CLIP_IMAGE_SIDE} or more")
+    return (
+        f"multi_task_dit's CLIP encoder takes {CLIP_IMAGE_SIDE}x{CLIP_IMAGE_SIDE} crops and the profile "
+        f"'{profile.name}' has {small[0].height}x{small[0].width} images: add --set "
+        f"multi_task_dit.image_resize_shape=[{CLIP_IMAGE_SIDE},{CLIP_IMAGE_SIDE}], or --image-size with sides "
+        f"of {CLIP_IMAGE_SIDE} or more"
+    )
 
 
 def _any_profile(profile: Profile) -> str | None:
@@ -256,8 +287,6 @@ def _smolvlm_tokenizer() -> str:
     from policybench.policies.offline_vlm import smolvlm2_500m_dir
 
     return str(smolvlm2_500m_dir())
-
-
 
 
 @dataclass(frozen=True)
@@ -341,8 +370,10 @@ def _needs_memory(name: str, needed: int, why: str) -> Callable[[], str | None]:
         free = available_memory()
         if free is None or free >= needed:
             return None
-        return (f"needs about {needed / 1e9:.1f} GB of memory to build ({why}); this machine has "
-                f"{free / 1e9:.1f} GB available now: run it on a machine with more memory free")
+        return (
+            f"needs about {needed / 1e9:.1f} GB of memory to build ({why}); this machine has "
+            f"{free / 1e9:.1f} GB available now: run it on a machine with more memory free"
+        )
 
     return problem
 
@@ -355,7 +386,10 @@ def _needs_module(module: str, package: str, extra: str) -> Callable[[], str | N
 
         if importlib.util.find_spec(module) is not None:
             return None
-        return f"needs the Python package '{package}' at its first inference, which is not installed: pip install -e '.[{extra}]'"
+        return (
+            f"needs the Python package '{package}' at its first inference, which is not installed: "
+            f"pip install -e '.[{extra}]'"
+        )
 
     return problem
 
@@ -369,9 +403,11 @@ def _needs_hub(name: str, config_field: str, what: str) -> Callable[[], str | No
             model = getattr(cls(), config_field, None)
         except Exception:  # noqa: BLE001 - a config that needs features to be built
             model = getattr(cls, config_field, None)
-        return (f"needs {what} from the hub while it builds ({model or 'a hub model'}, config field "
-                f"{config_field}): run with --hub once the hub is reachable (weights stay random), or "
-                "use --policy-path with a saved checkpoint")
+        return (
+            f"needs {what} from the hub while it builds ({model or 'a hub model'}, config field "
+            f"{config_field}): run with --hub once the hub is reachable (weights stay random), or "
+            "use --policy-path with a saved checkpoint"
+        )
 
     return problem
 
@@ -381,14 +417,20 @@ def _needs_hub(name: str, config_field: str, what: str) -> Callable[[], str | No
 # then each denoising step with the prefix's KV cache, which it extends and crops in place), so what
 # is exported of them is their vision encoder, called once per camera: on this project's 2-core CPU
 # about two thirds of SmolVLA's refill (docs/runtimes-cpu.md).
-_VLA_REST = ("the language model's prefix pass and the denoising steps stay in PyTorch (their module is called "
-             "two ways, with a KV cache it changes in place)")
+_VLA_REST = (
+    "the language model's prefix pass and the denoising steps stay in PyTorch (their module is called "
+    "two ways, with a KV cache it changes in place)"
+)
 _SMOLVLA_EXPORT = ExportTarget(
     f"the SigLIP vision encoder, once per camera; its connector, {_VLA_REST}",
-    lambda p: (p.model.vlm_with_expert.get_vlm_model(), "vision_model"), exporter="dynamo")
+    lambda p: (p.model.vlm_with_expert.get_vlm_model(), "vision_model"),
+    exporter="dynamo",
+)
 _PI_EXPORT = ExportTarget(
     f"the SigLIP vision tower, once per camera; PaliGemma's projector, {_VLA_REST}",
-    lambda p: (p.model.paligemma_with_expert.paligemma.model, "vision_tower"), exporter="dynamo")
+    lambda p: (p.model.paligemma_with_expert.paligemma.model, "vision_tower"),
+    exporter="dynamo",
+)
 
 
 # --breakdown's components (anatomy.Component), the same in LeRobot 0.4.4 and 0.6.1. ACT and
@@ -424,8 +466,9 @@ _XVLA_PARTS = (
 )
 _PI0_FAST_PARTS = (
     Component("vision encoder", lambda p: [(p.model.paligemma_with_expert, "embed_image")], "per camera"),
-    Component("language model (prefix, then one token per step)",
-              lambda p: [forward_of(p.model.paligemma_with_expert)]),
+    Component(
+        "language model (prefix, then one token per step)", lambda p: [forward_of(p.model.paligemma_with_expert)]
+    ),
     Component("language head", lambda p: [forward_of(p.model.paligemma_with_expert.paligemma.lm_head)]),
     Component("detokenize (FAST)", lambda p: [(p, "detokenize_actions")]),
 )
@@ -464,97 +507,224 @@ def _vla_parts(vlm: str) -> tuple[Component, ...]:
 _PI_PIPELINE = (
     "--pipeline needs the PaliGemma tokenizer that LeRobot's processor for this policy loads from the hub "
     "(google/paligemma-3b-pt-224): add --hub, or use --policy-path with a saved checkpoint, whose "
-    "processors policybench runs offline")
+    "processors policybench runs offline"
+)
 
 _EO1_PIPELINE = (
     "--pipeline needs EO-1's normalization statistics, which a checkpoint holds: use --policy-path with a saved "
-    "checkpoint")
+    "checkpoint"
+)
 _GROOT_PIPELINE = (
     "--pipeline needs GR00T's own processors, which read its Qwen3-VL processor (nvidia/Cosmos-Reason2-2B) and "
-    "the normalization statistics of a checkpoint: use --policy-path with a saved checkpoint and --hub")
+    "the normalization statistics of a checkpoint: use --policy-path with a saved checkpoint and --hub"
+)
 _PI_FAST_PIPELINE = (
     "--pipeline needs pi0_fast's own processors, which load the PaliGemma tokenizer and the FAST action tokenizer "
     "(lerobot/fast-action-tokenizer, with trust_remote_code) from the hub: use --policy-path with a saved "
-    "checkpoint and --hub --trust-remote-code")
+    "checkpoint and --hub --trust-remote-code"
+)
 
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
-        Family("act", summary="Action Chunking Transformer", offline_settings=_offline_act,
-               reported_fields=("temporal_ensemble_coeff",), components=_ACT_PARTS,
-               compile_targets=lambda p: [(p, "model")],
-               export=ExportTarget("the whole refill: ACT's model forward, observation in, chunk out",
-                                   lambda p: (p, "model"))),
-        Family("smolvla", summary="SmolVLA vision-language-action (SmolVLM2-500M architecture, offline)",
-               offline_settings=_offline_smolvla, tokenizer=_smolvlm_tokenizer, uses_env_state=False,
-               hub_settings=HUB_SETTINGS["smolvla"], vlm_fields=("vlm_model_name", "load_vlm_weights"),
-               compile_targets=lambda p: [(p.model, "denoise_step"), (p.model, "embed_prefix")],
-               components=_vla_parts("vlm_with_expert"),
-               export=_SMOLVLA_EXPORT),
-        Family("diffusion", summary="Diffusion Policy (DDPM; 100 denoising steps by default)",
-               offline_settings=_offline_act, compile_targets=lambda p: [(p.diffusion, "unet")],
-               graph_default_device=False, components=_DIFFUSION_PARTS,
-               export=ExportTarget("the noise-prediction UNet, called once per denoising step; the observation "
-                                   "encoder and the denoising loop (scheduler, noise) stay in PyTorch",
-                                   lambda p: (p.diffusion, "unet"))),
-        Family("pi0", summary="pi0 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
-               tokenizer=_paligemma_tokenizer, uses_env_state=False,
-               availability_problem=pi_problem, export=_PI_EXPORT,
-               pipeline_needs_hub=_PI_PIPELINE, components=_vla_parts("paligemma_with_expert")),
-        Family("pi05", summary="pi0.5 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
-               tokenizer=_paligemma_tokenizer, uses_env_state=False,
-               availability_problem=pi_problem, export=_PI_EXPORT,
-               pipeline_needs_hub=_PI_PIPELINE, components=_vla_parts("paligemma_with_expert")),
-        Family("pi0_fast", summary=("pi0-FAST: PaliGemma 3B decoding FAST action tokens (offline; random weights "
-                                    "decode all max_decoding_steps tokens)"),
-               offline_settings=_offline_pi0_fast, tokenizer=_paligemma_tokenizer, prompt=_pi0_fast_prompt,
-               uses_env_state=False, remote_code_fields=("action_tokenizer_name", "text_tokenizer_name"),
-               availability_problem=pi_problem, while_building=_fast_registered, export=_PI_EXPORT,
-               pipeline_needs_hub=_PI_FAST_PIPELINE, components=_PI0_FAST_PARTS),
-        Family("vqbet", summary="Vector-quantized Behavior Transformer (one camera)",
-               offline_settings=_offline_act, profile_problem=_one_camera("vqbet"), components=_VQBET_PARTS),
-        Family("tdmpc", summary="TD-MPC (one square camera at most)",
-               chunk_fields=("horizon",), profile_problem=_one_camera("tdmpc", square=True)),
-        Family("gaussian_actor", summary="Gaussian actor (SAC's policy; no queue: every call computes)",
-               remote_code_fields=("vision_encoder_name",)),
-        Family("groot", summary="NVIDIA GR00T N1.7 3B (Cosmos-Reason2-2B backbone, offline)",
-               offline_settings=_offline_groot, model_inputs=_groot_inputs, uses_env_state=False,
-               availability_problem=_needs_module("tree", "dm-tree", "groot"),
-               inference_steps_of=lambda p: p._groot_model.action_head.num_inference_timesteps,
-               remote_code_fields=("base_model_path",), components=_GROOT_PARTS, pipeline_needs_hub=_GROOT_PIPELINE),
-        Family("xvla", summary="X-VLA-0.9B (Florence-2-large architecture, offline)", offline_settings=_offline_xvla,
-               tokenizer=_bart_tokenizer, uses_env_state=False, components=_XVLA_PARTS,
-               compile_targets=lambda p: [(p.model, "transformer")]),
-        Family("multi_task_dit", summary="multi-task diffusion transformer (CLIP ViT-B/16 encoders, offline)",
-               offline_settings=_offline_multi_task_dit, tokenizer=_clip_dir, uses_env_state=False,
-               profile_problem=_clip_crop, profile_solved_by=("image_resize_shape",),
-               graph_default_device=False, components=_MULTI_TASK_DIT_PARTS,
-               compile_targets=lambda p: [(p, "noise_predictor")]),
-        Family("eo1", summary="EO-1 (Qwen2.5-VL-3B-Instruct architecture, offline)", offline_settings=_offline_eo1,
-               model_inputs=_eo1_inputs, uses_env_state=False, pipeline_needs_hub=_EO1_PIPELINE,
-               components=_EO1_PARTS),
-        Family("evo1", summary="Evo-1 (InternVL3)", curated=False, availability_problem=_needs_hub("evo1", "vlm_model_name", "its VLM")),
-        Family("vla_jepa", summary="VLA-JEPA (Qwen3-VL, V-JEPA 2)", curated=False,
-               availability_problem=_needs_hub("vla_jepa", "qwen_model_name", "its VLM")),
-        Family("molmoact2", summary="MolmoAct2", curated=False,
-               availability_problem=_needs_hub("molmoact2", "checkpoint_path", "its model")),
-        Family("wall_x", summary="WALL-OSS (Qwen2.5-VL)", curated=False,
-               remote_code_fields=("action_tokenizer_path",),
-               availability_problem=_needs_hub("wall_x", "pretrained_name_or_path", "its model")),
-        Family("fastwam", summary="FastWAM (Wan2.2 video model)", curated=False,
-               availability_problem=_needs_hub("fastwam", "base_model_path", "its Wan2.2 video model")),
-        Family("sac", summary="Soft Actor-Critic's actor (LeRobot 0.4; gaussian_actor from 0.5)", curated=False,
-               remote_code_fields=("vision_encoder_name",)),
-        *(Family(name, curated=False, summary="a reward model, not a control policy",
-                 availability_problem=_needs("a reward model for RL training: it computes rewards, not actions, "
-                                             "so it has no control step to time"))
-          for name in ("reward_classifier", "sarm")),
-        Family("lingbot_va", curated=False, summary=(
-            "LingBot-VA (Wan2.2 video-action model, 5,089 M parameters): refused where the memory to build it is "
-            "not free; its VAE and text encoder come from the hub at the first inference"),
-               availability_problem=_needs_memory("lingbot_va", LINGBOT_VA_BUILD_BYTES, (
-                   "5,089 M parameters, built in fp32 before LeRobot casts them to bfloat16: 20.5 GB peak RSS "
-                   "measured on this project's CPU machine with LeRobot 0.6.1"))),
+        Family(
+            "act",
+            summary="Action Chunking Transformer",
+            offline_settings=_offline_act,
+            reported_fields=("temporal_ensemble_coeff",),
+            components=_ACT_PARTS,
+            compile_targets=lambda p: [(p, "model")],
+            export=ExportTarget(
+                "the whole refill: ACT's model forward, observation in, chunk out", lambda p: (p, "model")
+            ),
+        ),
+        Family(
+            "smolvla",
+            summary="SmolVLA vision-language-action (SmolVLM2-500M architecture, offline)",
+            offline_settings=_offline_smolvla,
+            tokenizer=_smolvlm_tokenizer,
+            uses_env_state=False,
+            hub_settings=HUB_SETTINGS["smolvla"],
+            vlm_fields=("vlm_model_name", "load_vlm_weights"),
+            compile_targets=lambda p: [(p.model, "denoise_step"), (p.model, "embed_prefix")],
+            components=_vla_parts("vlm_with_expert"),
+            export=_SMOLVLA_EXPORT,
+        ),
+        Family(
+            "diffusion",
+            summary="Diffusion Policy (DDPM; 100 denoising steps by default)",
+            offline_settings=_offline_act,
+            compile_targets=lambda p: [(p.diffusion, "unet")],
+            graph_default_device=False,
+            components=_DIFFUSION_PARTS,
+            export=ExportTarget(
+                "the noise-prediction UNet, called once per denoising step; the observation "
+                "encoder and the denoising loop (scheduler, noise) stay in PyTorch",
+                lambda p: (p.diffusion, "unet"),
+            ),
+        ),
+        Family(
+            "pi0",
+            summary="pi0 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
+            tokenizer=_paligemma_tokenizer,
+            uses_env_state=False,
+            availability_problem=pi_problem,
+            export=_PI_EXPORT,
+            pipeline_needs_hub=_PI_PIPELINE,
+            components=_vla_parts("paligemma_with_expert"),
+        ),
+        Family(
+            "pi05",
+            summary="pi0.5 flow-matching VLA (PaliGemma 3B + Gemma 300M expert, offline)",
+            tokenizer=_paligemma_tokenizer,
+            uses_env_state=False,
+            availability_problem=pi_problem,
+            export=_PI_EXPORT,
+            pipeline_needs_hub=_PI_PIPELINE,
+            components=_vla_parts("paligemma_with_expert"),
+        ),
+        Family(
+            "pi0_fast",
+            summary=(
+                "pi0-FAST: PaliGemma 3B decoding FAST action tokens (offline; random weights "
+                "decode all max_decoding_steps tokens)"
+            ),
+            offline_settings=_offline_pi0_fast,
+            tokenizer=_paligemma_tokenizer,
+            prompt=_pi0_fast_prompt,
+            uses_env_state=False,
+            remote_code_fields=("action_tokenizer_name", "text_tokenizer_name"),
+            availability_problem=pi_problem,
+            while_building=_fast_registered,
+            export=_PI_EXPORT,
+            pipeline_needs_hub=_PI_FAST_PIPELINE,
+            components=_PI0_FAST_PARTS,
+        ),
+        Family(
+            "vqbet",
+            summary="Vector-quantized Behavior Transformer (one camera)",
+            offline_settings=_offline_act,
+            profile_problem=_one_camera("vqbet"),
+            components=_VQBET_PARTS,
+        ),
+        Family(
+            "tdmpc",
+            summary="TD-MPC (one square camera at most)",
+            chunk_fields=("horizon",),
+            profile_problem=_one_camera("tdmpc", square=True),
+        ),
+        Family(
+            "gaussian_actor",
+            summary="Gaussian actor (SAC's policy; no queue: every call computes)",
+            remote_code_fields=("vision_encoder_name",),
+        ),
+        Family(
+            "groot",
+            summary="NVIDIA GR00T N1.7 3B (Cosmos-Reason2-2B backbone, offline)",
+            offline_settings=_offline_groot,
+            model_inputs=_groot_inputs,
+            uses_env_state=False,
+            availability_problem=_needs_module("tree", "dm-tree", "groot"),
+            inference_steps_of=lambda p: p._groot_model.action_head.num_inference_timesteps,
+            remote_code_fields=("base_model_path",),
+            components=_GROOT_PARTS,
+            pipeline_needs_hub=_GROOT_PIPELINE,
+        ),
+        Family(
+            "xvla",
+            summary="X-VLA-0.9B (Florence-2-large architecture, offline)",
+            offline_settings=_offline_xvla,
+            tokenizer=_bart_tokenizer,
+            uses_env_state=False,
+            components=_XVLA_PARTS,
+            compile_targets=lambda p: [(p.model, "transformer")],
+        ),
+        Family(
+            "multi_task_dit",
+            summary="multi-task diffusion transformer (CLIP ViT-B/16 encoders, offline)",
+            offline_settings=_offline_multi_task_dit,
+            tokenizer=_clip_dir,
+            uses_env_state=False,
+            profile_problem=_clip_crop,
+            profile_solved_by=("image_resize_shape",),
+            graph_default_device=False,
+            components=_MULTI_TASK_DIT_PARTS,
+            compile_targets=lambda p: [(p, "noise_predictor")],
+        ),
+        Family(
+            "eo1",
+            summary="EO-1 (Qwen2.5-VL-3B-Instruct architecture, offline)",
+            offline_settings=_offline_eo1,
+            model_inputs=_eo1_inputs,
+            uses_env_state=False,
+            pipeline_needs_hub=_EO1_PIPELINE,
+            components=_EO1_PARTS,
+        ),
+        Family(
+            "evo1",
+            summary="Evo-1 (InternVL3)",
+            curated=False,
+            availability_problem=_needs_hub("evo1", "vlm_model_name", "its VLM"),
+        ),
+        Family(
+            "vla_jepa",
+            summary="VLA-JEPA (Qwen3-VL, V-JEPA 2)",
+            curated=False,
+            availability_problem=_needs_hub("vla_jepa", "qwen_model_name", "its VLM"),
+        ),
+        Family(
+            "molmoact2",
+            summary="MolmoAct2",
+            curated=False,
+            availability_problem=_needs_hub("molmoact2", "checkpoint_path", "its model"),
+        ),
+        Family(
+            "wall_x",
+            summary="WALL-OSS (Qwen2.5-VL)",
+            curated=False,
+            remote_code_fields=("action_tokenizer_path",),
+            availability_problem=_needs_hub("wall_x", "pretrained_name_or_path", "its model"),
+        ),
+        Family(
+            "fastwam",
+            summary="FastWAM (Wan2.2 video model)",
+            curated=False,
+            availability_problem=_needs_hub("fastwam", "base_model_path", "its Wan2.2 video model"),
+        ),
+        Family(
+            "sac",
+            summary="Soft Actor-Critic's actor (LeRobot 0.4; gaussian_actor from 0.5)",
+            curated=False,
+            remote_code_fields=("vision_encoder_name",),
+        ),
+        *(
+            Family(
+                name,
+                curated=False,
+                summary="a reward model, not a control policy",
+                availability_problem=_needs(
+                    "a reward model for RL training: it computes rewards, not actions, "
+                    "so it has no control step to time"
+                ),
+            )
+            for name in ("reward_classifier", "sarm")
+        ),
+        Family(
+            "lingbot_va",
+            curated=False,
+            summary=(
+                "LingBot-VA (Wan2.2 video-action model, 5,089 M parameters): refused where the memory to build it is "
+                "not free; its VAE and text encoder come from the hub at the first inference"
+            ),
+            availability_problem=_needs_memory(
+                "lingbot_va",
+                LINGBOT_VA_BUILD_BYTES,
+                (
+                    "5,089 M parameters, built in fp32 before LeRobot casts them to bfloat16: 20.5 GB peak RSS "
+                    "measured on this project's CPU machine with LeRobot 0.6.1"
+                ),
+            ),
+        ),
     )
 }
 
@@ -562,7 +732,8 @@ FAMILIES: dict[str, Family] = {
 def family(name: str) -> Family:
     """The curated family, or a generic one for a type known only from LeRobot's registry."""
     return FAMILIES.get(name) or Family(
-        name, summary="registered by LeRobot; built from its default config (not tried by policybench)",
+        name,
+        summary="registered by LeRobot; built from its default config (not tried by policybench)",
         curated=False,
     )
 
@@ -634,13 +805,16 @@ class LeRobotPolicy(PolicyAdapter):
         info: dict[str, object] = {
             "chunk_size": _first_field(cfg, self.family.chunk_fields),
             "n_action_steps": _first_field(cfg, self.family.steps_fields),
-            "inference_steps": (self.family.inference_steps_of(self.policy) if self.family.inference_steps_of
-                                else _inference_steps(cfg)),
+            "inference_steps": (
+                self.family.inference_steps_of(self.policy) if self.family.inference_steps_of else _inference_steps(cfg)
+            ),
             "n_obs_steps": getattr(cfg, "n_obs_steps", None),
         }
-        fields = {"chunk_size": _first_name(cfg, self.family.chunk_fields),
-                  "n_action_steps": _first_name(cfg, self.family.steps_fields),
-                  "inference_steps": _steps_name(cfg)}
+        fields = {
+            "chunk_size": _first_name(cfg, self.family.chunk_fields),
+            "n_action_steps": _first_name(cfg, self.family.steps_fields),
+            "inference_steps": _steps_name(cfg),
+        }
         if find_queue(self.policy) is None:
             info["n_action_steps"] = 1  # no queue: every call computes
             fields.pop("n_action_steps")  # nor a chunk to set

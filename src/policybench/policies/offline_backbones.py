@@ -87,8 +87,9 @@ def write_no_weights(folder: Path) -> None:
 def _template(bos: str, eos: str):
     from tokenizers import processors
 
-    return processors.TemplateProcessing(single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
-                                         special_tokens=[(bos, 0), (eos, 0)])
+    return processors.TemplateProcessing(
+        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}", special_tokens=[(bos, 0), (eos, 0)]
+    )
 
 
 def _clip_tokenizer():
@@ -99,9 +100,14 @@ def _clip_tokenizer():
     tok = _build_tokenizer(int(text["vocab_size"]), ["<|startoftext|>", "<|endoftext|>"])
     tok.post_processor = _template("<|startoftext|>", "<|endoftext|>")
     _fix_template_ids(tok)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|startoftext|>", eos_token="<|endoftext|>",
-                                   pad_token="<|endoftext|>", unk_token="<|endoftext|>",
-                                   model_max_length=int(text["max_position_embeddings"]))
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<|startoftext|>",
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        unk_token="<|endoftext|>",
+        model_max_length=int(text["max_position_embeddings"]),
+    )
 
 
 def _fix_template_ids(tok) -> None:
@@ -111,8 +117,9 @@ def _fix_template_ids(tok) -> None:
     state = json.loads(tok.post_processor.__getstate__())
     specials = [(name, tok.token_to_id(name)) for name in state["special_tokens"]]
     single = " ".join(p["SpecialToken"]["id"] if "SpecialToken" in p else "$A" for p in state["single"])
-    pair = " ".join(p["SpecialToken"]["id"] if "SpecialToken" in p else f"${p['Sequence']['id']}"
-                    for p in state["pair"])
+    pair = " ".join(
+        p["SpecialToken"]["id"] if "SpecialToken" in p else f"${p['Sequence']['id']}" for p in state["pair"]
+    )
     tok.post_processor = processors.TemplateProcessing(single=single, pair=pair, special_tokens=specials)
 
 
@@ -130,12 +137,18 @@ def _write_bart_large_tokenizer(folder: Path) -> None:
 
     v = BART_LARGE_TOKENIZER.values
     names = {k: str(v[k]) for k in ("bos_token", "pad_token", "eos_token", "unk_token", "mask_token")}
-    tok = _build_tokenizer(int(v["vocab_size"]), [names["mask_token"]],  # type: ignore[call-overload]
-                           leading=(names["bos_token"], names["pad_token"], names["eos_token"], names["unk_token"]))
+    tok = _build_tokenizer(
+        int(v["vocab_size"]),  # type: ignore[call-overload]
+        [names["mask_token"]],
+        leading=(names["bos_token"], names["pad_token"], names["eos_token"], names["unk_token"]),
+    )
     tok.post_processor = _template(names["bos_token"], names["eos_token"])
     _fix_template_ids(tok)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=int(v["model_max_length"]),  # type: ignore[call-overload]
-                                        **names)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        model_max_length=int(v["model_max_length"]),  # type: ignore[call-overload]
+        **names,
+    )
     assert len(tokenizer) == v["vocab_size"], len(tokenizer)
     tokenizer.save_pretrained(folder)
 
@@ -164,8 +177,14 @@ def _qwen_tokenizer(arch: Architecture):
     specials = list(arch.values["special_tokens"])  # type: ignore[call-overload]
     size = int(arch.values["regular_tokens"]) + len(specials)  # type: ignore[call-overload]
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=_build_tokenizer(size, specials), bos_token=None, eos_token="<|im_end|>",
-        pad_token="<|endoftext|>", unk_token=None, model_max_length=131072, chat_template=_QWEN_CHAT_TEMPLATE)
+        tokenizer_object=_build_tokenizer(size, specials),
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token=None,
+        model_max_length=131072,
+        chat_template=_QWEN_CHAT_TEMPLATE,
+    )
     assert tokenizer.convert_tokens_to_ids("<|image_pad|>") == 151655, tokenizer.convert_tokens_to_ids("<|image_pad|>")
     return tokenizer
 
@@ -178,8 +197,12 @@ def _write_qwen_processor(folder: Path, arch: Architecture, processor_cls, video
     if "min_pixels" in v:
         patching.update(min_pixels=v["min_pixels"], max_pixels=v["max_pixels"])
     tokenizer = _qwen_tokenizer(arch)
-    processor = processor_cls(image_processor=Qwen2VLImageProcessor(**patching), tokenizer=tokenizer,
-                              video_processor=video_cls(**patching), chat_template=_QWEN_CHAT_TEMPLATE)
+    processor = processor_cls(
+        image_processor=Qwen2VLImageProcessor(**patching),
+        tokenizer=tokenizer,
+        video_processor=video_cls(**patching),
+        chat_template=_QWEN_CHAT_TEMPLATE,
+    )
     processor.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
 

@@ -38,14 +38,28 @@ CLIP_VIT_B16 = Architecture(
     hub_id="openai/clip-vit-base-patch16",
     values={
         "text_config": {
-            "vocab_size": 49408, "hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 12,
-            "num_attention_heads": 8, "max_position_embeddings": 77, "hidden_act": "quick_gelu",
-            "layer_norm_eps": 1e-5, "projection_dim": 512, "bos_token_id": 49406, "eos_token_id": 49407,
+            "vocab_size": 49408,
+            "hidden_size": 512,
+            "intermediate_size": 2048,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 8,
+            "max_position_embeddings": 77,
+            "hidden_act": "quick_gelu",
+            "layer_norm_eps": 1e-5,
+            "projection_dim": 512,
+            "bos_token_id": 49406,
+            "eos_token_id": 49407,
             "pad_token_id": 1,
         },
         "vision_config": {
-            "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_attention_heads": 12,
-            "image_size": 224, "patch_size": 16, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5,
+            "hidden_size": 768,
+            "intermediate_size": 3072,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "image_size": 224,
+            "patch_size": 16,
+            "hidden_act": "quick_gelu",
+            "layer_norm_eps": 1e-5,
             "projection_dim": 512,
         },
         "projection_dim": 512,
@@ -54,18 +68,30 @@ CLIP_VIT_B16 = Architecture(
         "transformers 5.5 CLIPTextConfig/CLIPVisionConfig defaults, documented there as "
         "openai/clip-vit-base-patch32's; the B/16 model differs from B/32 only in patch_size (16), as the "
         "CLIP paper's Table 20 (arXiv 2103.00020: ViT-B/16, width 768, 12 layers, 12 heads; text width 512, "
-        "12 layers, 8 heads; embedding 512) and the model's name say"),
-    unverified=("text_config.bos_token_id/eos_token_id: the hub's config.json may hold the legacy 0/2; "
-                "the pooling cost is the same",),
+        "12 layers, 8 heads; embedding 512) and the model's name say"
+    ),
+    unverified=(
+        "text_config.bos_token_id/eos_token_id: the hub's config.json may hold the legacy 0/2; "
+        "the pooling cost is the same",
+    ),
 )
 
 # facebook/bart-large: the tokenizer X-VLA's processor uses (tokenizer_name).
 BART_LARGE_TOKENIZER = Architecture(
     hub_id="facebook/bart-large",
-    values={"vocab_size": 50265, "bos_token": "<s>", "pad_token": "<pad>", "eos_token": "</s>",
-            "unk_token": "<unk>", "mask_token": "<mask>", "model_max_length": 1024},
-    source=("transformers 5.5 BartConfig defaults (documented as facebook/bart-large's: vocab_size 50265, "
-            "pad 1, bos 0, eos 2) and BartTokenizer's special tokens (<s> <pad> </s> <unk> first, <mask> last)"),
+    values={
+        "vocab_size": 50265,
+        "bos_token": "<s>",
+        "pad_token": "<pad>",
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "mask_token": "<mask>",
+        "model_max_length": 1024,
+    },
+    source=(
+        "transformers 5.5 BartConfig defaults (documented as facebook/bart-large's: vocab_size 50265, "
+        "pad 1, bos 0, eos 2) and BartTokenizer's special tokens (<s> <pad> </s> <unk> first, <mask> last)"
+    ),
 )
 
 # X-VLA's Florence-2 (microsoft/Florence-2-large's architecture, X-VLA-0.9B's VLM), in the original
@@ -119,7 +145,8 @@ FLORENCE2_LARGE = Architecture(
         "F,T,T,T, dim_embed 256-2048; the rest of the DaViT (heads 8-64, groups 8-64, depths 1,1,9,1, window "
         "12, projection 1024, temporal embeddings 100, position embeddings 50) is microsoft/Florence-2-large's "
         "as LeRobot's first XVLA port and RLinf's XVLA config quote it; FFN 4096 is BART-large's "
-        "(transformers' BartConfig defaults)"),
+        "(transformers' BartConfig defaults)"
+    ),
     unverified=(
         "vision_config.image_pos_embed.max_pos_embeddings: 50 in Florence-2-large; one X-VLA port has 1000 "
         "(2.0 M parameters more, 0.2 % of the total); the excerpt of X-VLA's config.json ends before it",
@@ -135,7 +162,8 @@ FAST_ACTION_TOKENIZER = Architecture(
         "the FAST paper (Pertsch et al. 2025, arXiv 2501.09747): a DCT along time of each action "
         "dimension, coefficients scaled by 10 and rounded, flattened and compressed by a byte-pair encoding "
         "of 1024 tokens; LeRobot 0.6.1 reads bpe_tokenizer, min_token and scale of the loaded processor "
-        "(PI0FastPolicy.decode_actions_with_fast)"),
+        "(PI0FastPolicy.decode_actions_with_fast)"
+    ),
     unverified=(
         "min_token: the published tokenizer's value is in its processor config on the hub; ours is the "
         "minimum over the synthetic trajectories it is fitted on",
@@ -168,13 +196,23 @@ GR00T_N1_7 = Architecture(
         "use_alternate_vl_dit": True,
         "attend_text_every_n_blocks": 2,
         "diffusion_model_cfg": {
-            "positional_embeddings": None, "num_layers": 32, "num_attention_heads": 32, "attention_head_dim": 48,
-            "norm_type": "ada_norm", "dropout": 0.2, "final_dropout": True, "output_dim": 1024,
+            "positional_embeddings": None,
+            "num_layers": 32,
+            "num_attention_heads": 32,
+            "attention_head_dim": 48,
+            "norm_type": "ada_norm",
+            "dropout": 0.2,
+            "final_dropout": True,
+            "output_dim": 1024,
             "interleave_self_attention": True,
         },
         "vl_self_attention_cfg": {
-            "positional_embeddings": None, "num_layers": 4, "num_attention_heads": 32, "attention_head_dim": 64,
-            "dropout": 0.2, "final_dropout": True,
+            "positional_embeddings": None,
+            "num_layers": 4,
+            "num_attention_heads": 32,
+            "attention_head_dim": 64,
+            "dropout": 0.2,
+            "final_dropout": True,
         },
         "num_inference_timesteps": 4,
         "num_timestep_buckets": 1000,
@@ -184,7 +222,8 @@ GR00T_N1_7 = Architecture(
         "LeRobot 0.6.1's GR00T_N1_7_DEFAULTS (lerobot/policies/groot/groot_n1_7.py), documented there as mirroring "
         "the public N1.7 checkpoint config; the backbone's own config is LeRobot's _cosmos_reason2_qwen3_vl_config, "
         "'a hard-coded copy of the nvidia/Cosmos-Reason2-2B config.json', which LeRobot builds itself (GR00T "
-        "keeps its first select_layer = 16 of the 28 language layers)"),
+        "keeps its first select_layer = 16 of the 28 language layers)"
+    ),
 )
 
 # nvidia/Cosmos-Reason2-2B's processor (Qwen3-VL): what GR00T's preprocessor tokenizes and patchifies with.
@@ -193,11 +232,32 @@ QWEN3_VL_PROCESSOR = Architecture(
     values={
         "regular_tokens": 151643,  # byte-level BPE entries before the special tokens
         "special_tokens": [
-            "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
-            "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>",
-            "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>", "<tool_call>", "</tool_call>", "<|fim_prefix|>",
-            "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<tool_response>",
-            "</tool_response>", "<think>", "</think>",
+            "<|endoftext|>",
+            "<|im_start|>",
+            "<|im_end|>",
+            "<|object_ref_start|>",
+            "<|object_ref_end|>",
+            "<|box_start|>",
+            "<|box_end|>",
+            "<|quad_start|>",
+            "<|quad_end|>",
+            "<|vision_start|>",
+            "<|vision_end|>",
+            "<|vision_pad|>",
+            "<|image_pad|>",
+            "<|video_pad|>",
+            "<tool_call>",
+            "</tool_call>",
+            "<|fim_prefix|>",
+            "<|fim_middle|>",
+            "<|fim_suffix|>",
+            "<|fim_pad|>",
+            "<|repo_name|>",
+            "<|file_sep|>",
+            "<tool_response>",
+            "</tool_response>",
+            "<think>",
+            "</think>",
         ],
         "patch_size": 16,
         "temporal_patch_size": 2,
@@ -209,11 +269,14 @@ QWEN3_VL_PROCESSOR = Architecture(
         "Qwen2/Qwen3 tokenizers' layout: 151643 BPE entries, then the special tokens from <|endoftext|> (151643) on; "
         "LeRobot's hard-coded Cosmos-Reason2-2B config fixes the ids this policy reads (bos <|endoftext|> 151643, "
         "eos <|im_end|> 151645, <|vision_start|> 151652, <|vision_end|> 151653, <|image_pad|> 151655, "
-        "<|video_pad|> 151656) and the vision patching (patch_size 16, spatial_merge_size 2, temporal_patch_size 2)"),
-    unverified=("the order of the special tokens after <|video_pad|> (151656) and image_mean/std 0.5: Qwen3-VL's "
-                "as far as known here; neither changes a refill's cost",
-                "the chat template: ChatML as Qwen-VL writes it (<|im_start|>role, each image "
-                "<|vision_start|><|image_pad|><|vision_end|>), written here, not copied"),
+        "<|video_pad|> 151656) and the vision patching (patch_size 16, spatial_merge_size 2, temporal_patch_size 2)"
+    ),
+    unverified=(
+        "the order of the special tokens after <|video_pad|> (151656) and image_mean/std 0.5: Qwen3-VL's "
+        "as far as known here; neither changes a refill's cost",
+        "the chat template: ChatML as Qwen-VL writes it (<|im_start|>role, each image "
+        "<|vision_start|><|image_pad|><|vision_end|>), written here, not copied",
+    ),
 )
 
 # Qwen/Qwen2.5-VL-3B-Instruct: EO-1's VLM (vlm_base) and its processor.
@@ -221,17 +284,42 @@ QWEN2_5_VL_3B = Architecture(
     hub_id="Qwen/Qwen2.5-VL-3B-Instruct",
     values={
         "model_type": "qwen2_5_vl",
-        "hidden_size": 2048, "intermediate_size": 11008, "num_hidden_layers": 36, "num_attention_heads": 16,
-        "num_key_value_heads": 2, "max_position_embeddings": 128000, "max_window_layers": 70, "rms_norm_eps": 1e-6,
-        "rope_theta": 1000000.0, "sliding_window": 32768, "use_sliding_window": False, "tie_word_embeddings": True,
-        "vocab_size": 151936, "hidden_act": "silu",
+        "hidden_size": 2048,
+        "intermediate_size": 11008,
+        "num_hidden_layers": 36,
+        "num_attention_heads": 16,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 128000,
+        "max_window_layers": 70,
+        "rms_norm_eps": 1e-6,
+        "rope_theta": 1000000.0,
+        "sliding_window": 32768,
+        "use_sliding_window": False,
+        "tie_word_embeddings": True,
+        "vocab_size": 151936,
+        "hidden_act": "silu",
         "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]},
-        "bos_token_id": 151643, "eos_token_id": 151645, "vision_start_token_id": 151652, "vision_end_token_id": 151653,
-        "vision_token_id": 151654, "image_token_id": 151655, "video_token_id": 151656,
+        "bos_token_id": 151643,
+        "eos_token_id": 151645,
+        "vision_start_token_id": 151652,
+        "vision_end_token_id": 151653,
+        "vision_token_id": 151654,
+        "image_token_id": 151655,
+        "video_token_id": 151656,
         "vision_config": {
-            "depth": 32, "hidden_act": "silu", "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
-            "in_chans": 3, "out_hidden_size": 2048, "patch_size": 14, "spatial_merge_size": 2, "spatial_patch_size": 14,
-            "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31], "tokens_per_second": 2,
+            "depth": 32,
+            "hidden_act": "silu",
+            "hidden_size": 1280,
+            "intermediate_size": 3420,
+            "num_heads": 16,
+            "in_chans": 3,
+            "out_hidden_size": 2048,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "spatial_patch_size": 14,
+            "window_size": 112,
+            "fullatt_block_indexes": [7, 15, 23, 31],
+            "tokens_per_second": 2,
             "temporal_patch_size": 2,
         },
     },
@@ -240,25 +328,43 @@ QWEN2_5_VL_3B = Architecture(
         "QwenvlWithExpertConfig default: hidden 2048, FFN 11008, 36 layers, 16 heads, 2 KV heads, vocab 151936, tied "
         "embeddings, mrope 16/24/24; vision depth 32, width 1280, FFN 3420, out 2048, patch 14, window 112, full "
         "attention at 7/15/23/31), the token ids as in every Qwen2.5-VL config; its torch_dtype (bfloat16) is left "
-        "out, so LeRobot's dtype 'auto' builds it in fp32 as policybench measures every policy by default"),
+        "out, so LeRobot's dtype 'auto' builds it in fp32 as policybench measures every policy by default"
+    ),
 )
 QWEN2_5_VL_PROCESSOR = Architecture(
     hub_id="Qwen/Qwen2.5-VL-3B-Instruct (processor)",
     values={
         "regular_tokens": 151643,
         "special_tokens": QWEN3_VL_PROCESSOR.values["special_tokens"][:22],  # type: ignore[index]
-        "patch_size": 14, "temporal_patch_size": 2, "merge_size": 2, "min_pixels": 3136, "max_pixels": 12845056,
-        "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711],
+        "patch_size": 14,
+        "temporal_patch_size": 2,
+        "merge_size": 2,
+        "min_pixels": 3136,
+        "max_pixels": 12845056,
+        "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711],
     },
     source=(
         "Qwen2.5-VL's tokenizer: 151643 BPE entries and the 22 special tokens <|endoftext|> (151643) to <|file_sep|> "
         "(151664); its preprocessor_config.json as quoted in public code found offline (patch 14, merge 2, "
-        "temporal 2, min/max pixels 3136/12845056, CLIP's mean and std)"),
+        "temporal 2, min/max pixels 3136/12845056, CLIP's mean and std)"
+    ),
     unverified=("the chat template: ChatML as Qwen-VL writes it, written here, not copied",),
 )
 
-ARCHITECTURES = {a.hub_id: a for a in (CLIP_VIT_B16, BART_LARGE_TOKENIZER, FLORENCE2_LARGE, FAST_ACTION_TOKENIZER, GR00T_N1_7,
-                                                   QWEN3_VL_PROCESSOR, QWEN2_5_VL_3B, QWEN2_5_VL_PROCESSOR)}
+ARCHITECTURES = {
+    a.hub_id: a
+    for a in (
+        CLIP_VIT_B16,
+        BART_LARGE_TOKENIZER,
+        FLORENCE2_LARGE,
+        FAST_ACTION_TOKENIZER,
+        GR00T_N1_7,
+        QWEN3_VL_PROCESSOR,
+        QWEN2_5_VL_3B,
+        QWEN2_5_VL_PROCESSOR,
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -272,22 +378,37 @@ class PublishedCount:
 
 PUBLISHED_PARAMETERS: dict[str, PublishedCount] = {
     "multi_task_dit": PublishedCount(
-        None, "none published for the policy. Its CLIP ViT-B/16 is 149,620,737 parameters as a whole: OpenAI's clip "
+        None,
+        "none published for the policy. Its CLIP ViT-B/16 is 149,620,737 parameters as a whole: OpenAI's clip "
         "package counts ViT-B/32 at 151,277,313 (printed in public code found offline), and B/16 differs only by "
         "its patch embedding (-1,769,472) and position embeddings (+112,896); policybench's CLIP config gives "
         "both counts exactly (tests/integration/test_offline_backbones.py). LeRobot keeps CLIPVisionModel and "
-        "CLIPTextModel of it, without CLIP's two projections and logit scale (655,361)", True),
+        "CLIPTextModel of it, without CLIP's two projections and logit scale (655,361)",
+        True,
+    ),
     "xvla": PublishedCount(
-        900_000_000, "X-VLA-0.9B: the name the authors give the model (arXiv 2510.10274, 2toINF/X-VLA README); "
-        "a rounded figure, not an exact count", True),
+        900_000_000,
+        "X-VLA-0.9B: the name the authors give the model (arXiv 2510.10274, 2toINF/X-VLA README); "
+        "a rounded figure, not an exact count",
+        True,
+    ),
     "groot": PublishedCount(
-        3_000_000_000, "GR00T-N1.7-3B: the size in the model's name (nvidia/GR00T-N1.7-3B); a rounded figure. "
+        3_000_000_000,
+        "GR00T-N1.7-3B: the size in the model's name (nvidia/GR00T-N1.7-3B); a rounded figure. "
         "LeRobot's GR00T_N1_7_DEFAULTS built as LeRobot builds it: 3,144.0 M (backbone 1,523.5 M with 16 of 28 "
-        "language layers, action head 1,620.5 M)", True),
+        "language layers, action head 1,620.5 M)",
+        True,
+    ),
     "eo1": PublishedCount(
-        3_750_000_000, "EO-1 is Qwen2.5-VL-3B-Instruct with a flow-matching action head (arXiv 2508.21112); "
-        "Qwen2.5-VL-3B-Instruct is 3.75 B on its hub page (not reachable here): the figure is the VLM's", False),
+        3_750_000_000,
+        "EO-1 is Qwen2.5-VL-3B-Instruct with a flow-matching action head (arXiv 2508.21112); "
+        "Qwen2.5-VL-3B-Instruct is 3.75 B on its hub page (not reachable here): the figure is the VLM's",
+        False,
+    ),
     "pi0_fast": PublishedCount(
-        None, "pi0-FAST is PaliGemma 3B decoding FAST tokens (arXiv 2501.09747): no exact count is published "
-        "for it; LeRobot builds PaliGemma alone (SigLIP So400m + Gemma 2B, no action expert)", False),
+        None,
+        "pi0-FAST is PaliGemma 3B decoding FAST tokens (arXiv 2501.09747): no exact count is published "
+        "for it; LeRobot builds PaliGemma alone (SigLIP So400m + Gemma 2B, no action expert)",
+        False,
+    ),
 }

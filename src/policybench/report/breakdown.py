@@ -29,8 +29,16 @@ def _number(value: float | None, scale: float = 1.0) -> str:
 def _row(p: Part) -> list[str]:
     calls = "-" if p.calls is None else f"{p.calls:g}" + (f" ({p.repeat})" if p.repeat else "")
     share = "-" if p.share is None else f"{100 * p.share:.1f} %"
-    return [p.name, calls, format_ms(p.median_ms), share, _number(p.flops, 1e9), _number(p.weight_bytes_read, 1e9),
-            format_ms(p.floor_ms), "-" if p.x_floor is None else f"{p.x_floor:.3g} x"]
+    return [
+        p.name,
+        calls,
+        format_ms(p.median_ms),
+        share,
+        _number(p.flops, 1e9),
+        _number(p.weight_bytes_read, 1e9),
+        format_ms(p.floor_ms),
+        "-" if p.x_floor is None else f"{p.x_floor:.3g} x",
+    ]
 
 
 def breakdown_rows(s: Split) -> list[list[str]]:
@@ -40,15 +48,20 @@ def breakdown_rows(s: Split) -> list[list[str]]:
 
 
 def heading(r: PolicyResult, s: Split) -> str:
-    """"ACT: refill median 2208.54 ms over 5 breakdown refills (timed refills: 2191.27 ms); the
+    """ "ACT: refill median 2208.54 ms over 5 breakdown refills (timed refills: 2191.27 ms); the
     components cover 98 %": the timed median beside it shows what the instrumentation costs."""
     timed = r.summary()["refill"]["median_ms"]
     beside = "" if timed is None else f" (timed refills: {format_ms(timed)} ms)"
     covered = "" if s.coverage is None else f"; the components cover {100 * s.coverage:.0f} %"
-    low = " (under 80 %: much of the refill is outside every component)" if (
-        s.coverage is not None and s.coverage < MIN_COVERAGE and not s.note) else ""
-    return (f"{label(r)}: refill median {format_ms(s.refill_ms)} ms over {s.refills} breakdown refills{beside}"
-            f"{covered}{low}")
+    low = (
+        " (under 80 %: much of the refill is outside every component)"
+        if (s.coverage is not None and s.coverage < MIN_COVERAGE and not s.note)
+        else ""
+    )
+    return (
+        f"{label(r)}: refill median {format_ms(s.refill_ms)} ms over {s.refills} breakdown refills{beside}"
+        f"{covered}{low}"
+    )
 
 
 def anchor_lines(r: PolicyResult, s: Split) -> list[str]:
@@ -62,8 +75,9 @@ def _anchor(a: Anchor, s: Split) -> list[str]:
     for part in a.parts:
         ours = [measured[c] for c in part.components if c in measured]
         here = format_ms(sum(ours)) if ours else "-"
-        out.append(f"  {part.published}: {format_ms(part.ms)} ms published, {here} ms here "
-                   f"({' + '.join(part.components)})")
+        out.append(
+            f"  {part.published}: {format_ms(part.ms)} ms published, {here} ms here ({' + '.join(part.components)})"
+        )
     if a.total_ms is not None:
         out.append(f"  whole call: {format_ms(a.total_ms)} ms published, {format_ms(s.refill_ms)} ms here")
     return out
@@ -80,12 +94,16 @@ Section = tuple[str, list[list[str]], list[str]]  # heading, rows under HEADERS,
 def breakdown_sections(results: RunResults) -> list[Section]:
     """Per result with a breakdown, what every renderer shows of it: its heading, its rows, and the
     lines after them (why the refill is whole, the published figures of a matching anchor)."""
-    return [(heading(r, s), breakdown_rows(s), ([s.note] if s.note else []) + anchor_lines(r, s))
-            for r, s in split_results(results)]
+    return [
+        (heading(r, s), breakdown_rows(s), ([s.note] if s.note else []) + anchor_lines(r, s))
+        for r, s in split_results(results)
+    ]
 
 
-TITLE = ("Refill anatomy (--breakdown: refills of their own after the timed ones, the device synchronized at every "
-         "component boundary; a component's time excludes the components it calls)")
+TITLE = (
+    "Refill anatomy (--breakdown: refills of their own after the timed ones, the device synchronized at every "
+    "component boundary; a component's time excludes the components it calls)"
+)
 FLOOR_NOTE = "floor = max(FLOPs / peak FLOP/s, weight bytes read / peak bytes/s), peaks measured on this device"
 
 

@@ -58,13 +58,17 @@ def choice_line(c: Choice) -> str:
     if c.best is None:
         line = f"Use {label(c.eager)} as LeRobot runs it (eager fp32): no variant within the tolerance is faster"
     else:
-        line = (f"Use {label(c.best)}: refill {_speedup(c.eager, c.best)}, {_accuracy(c.best)}"
-                f"{_floor(c.best)}{_artifact(c.best)}")
+        line = (
+            f"Use {label(c.best)}: refill {_speedup(c.eager, c.best)}, {_accuracy(c.best)}"
+            f"{_floor(c.best)}{_artifact(c.best)}"
+        )
     if c.faster_but_off is not None:
         off = c.faster_but_off
         eq = off.equivalence
-        line += (f" ({one_line(off.variant or '')} is {_ratio(c.eager, off):.3g}x faster but its relative error "
-                 f"{eq.get('rel_error', float('nan')):.2g} is over the tolerance {eq.get('tolerance', float('nan')):g})")
+        line += (
+            f" ({one_line(off.variant or '')} is {_ratio(c.eager, off):.3g}x faster but its relative error "
+            f"{eq.get('rel_error', float('nan')):.2g} is over the tolerance {eq.get('tolerance', float('nan')):g})"
+        )
     return line
 
 
@@ -94,7 +98,9 @@ def _accuracy(r: PolicyResult) -> str:
     """'actions within your tolerance 0.05 (relative error 0.012; largest |Δaction| 0.031, 1.2 % of the range)'."""
     eq = r.equivalence
     whose = "your tolerance" if eq.get("tolerance_given") else "the tolerance"
-    text = f"actions within {whose} {eq.get('tolerance', float('nan')):g} (relative error {eq.get('rel_error', 0.0):.2g}"
+    text = (
+        f"actions within {whose} {eq.get('tolerance', float('nan')):g} (relative error {eq.get('rel_error', 0.0):.2g}"
+    )
     largest, share = eq.get("action_max_diff"), eq.get("range_share")
     if isinstance(largest, (int, float)):
         units = " action units" if eq.get("units") == "action" else ""

@@ -13,8 +13,10 @@ def describe_change(c: Change) -> str:
     interval (regression.ratio_interval); 'refill 1.50 × not called: too few samples (3 and 3;
     a median's 95% interval needs 6)' when either median has no interval."""
     if c.verdict == TOO_FEW:
-        return (f"{c.phase} {c.ratio:.2f} × not called: {TOO_FEW} ({c.base_count} and {c.new_count}; "
-                f"a median's 95% interval needs {min_samples_for_interval()})")
+        return (
+            f"{c.phase} {c.ratio:.2f} × not called: {TOO_FEW} ({c.base_count} and {c.new_count}; "
+            f"a median's 95% interval needs {min_samples_for_interval()})"
+        )
     half = max(c.ratio - c.ci_low, c.ci_high - c.ratio)
     return f"{c.phase} {c.ratio:.2f} ± {half:.2f} × {c.verdict}"
 
@@ -26,8 +28,11 @@ def _name(c: Change) -> str:
 
 
 def render_compare(
-    changes: list[Change], env_diffs: list[str], unmatched: list[str], threshold: float,
-    failed: list[PolicyResult] | None = None
+    changes: list[Change],
+    env_diffs: list[str],
+    unmatched: list[str],
+    threshold: float,
+    failed: list[PolicyResult] | None = None,
 ) -> str:
     lines = []
     if env_diffs:

@@ -28,9 +28,25 @@ def _cell(value: object) -> object:
     return "" if value is None else (repr(value) if isinstance(value, float) else value)
 
 
-SUMMARY_HEADER = ["policy", "status", "phase", *STAT_KEYS, "cold_start_ms", "params",
-                  "stage", "variant", "equivalent", "rel_error", "tolerance", "verdict", "missing",
-                  "median_ci_low_ms", "median_ci_high_ms", "p90_needs", "p99_needs"]
+SUMMARY_HEADER = [
+    "policy",
+    "status",
+    "phase",
+    *STAT_KEYS,
+    "cold_start_ms",
+    "params",
+    "stage",
+    "variant",
+    "equivalent",
+    "rel_error",
+    "tolerance",
+    "verdict",
+    "missing",
+    "median_ci_low_ms",
+    "median_ci_high_ms",
+    "p90_needs",
+    "p99_needs",
+]
 
 
 def _claim_cells(s: Mapping[str, Any]) -> list[object]:
@@ -47,8 +63,14 @@ def _variant_cells(r: PolicyResult, rs: list[PolicyResult]) -> list[object]:
     figures are empty (the reasons the table gives for a "-")."""
     eq = r.equivalence or {}
     equivalent = "" if "equivalent" not in eq else ("yes" if eq["equivalent"] else "no")
-    return [r.variant or "", equivalent, _cell(eq.get("rel_error")), _cell(eq.get("tolerance")),
-            not_a_win(r) or "", "; ".join(missing_reasons(r, rs))]
+    return [
+        r.variant or "",
+        equivalent,
+        _cell(eq.get("rel_error")),
+        _cell(eq.get("tolerance")),
+        not_a_win(r) or "",
+        "; ".join(missing_reasons(r, rs)),
+    ]
 
 
 def render_summary_csv(results: RunResults) -> str:
@@ -61,13 +83,25 @@ def render_summary_csv(results: RunResults) -> str:
         head = [_cell(r.cold_start_ms), _cell(r.params)]
         for phase in ("all", "step", "refill"):
             s = summary[phase]
-            rows.append([r.name, r.status, phase, *(_cell(s[k]) for k in STAT_KEYS), *head, "", *extra,
-                         *_claim_cells(s)])
+            rows.append(
+                [r.name, r.status, phase, *(_cell(s[k]) for k in STAT_KEYS), *head, "", *extra, *_claim_cells(s)]
+            )
         for stage, by_phase in stages_of(r).items():
             for phase in ("all", "step", "refill"):
                 s = by_phase[phase]
-                rows.append([r.name, r.status, phase, *(_cell(s[k]) for k in STAT_KEYS), "", "", stage, *extra,
-                             *_claim_cells(s)])
+                rows.append(
+                    [
+                        r.name,
+                        r.status,
+                        phase,
+                        *(_cell(s[k]) for k in STAT_KEYS),
+                        "",
+                        "",
+                        stage,
+                        *extra,
+                        *_claim_cells(s),
+                    ]
+                )
     return _write(rows)
 
 

@@ -58,7 +58,7 @@ def _speedup(r: PolicyResult, rs: list[PolicyResult], phase: str) -> str:
 
 
 def _equivalent(r: PolicyResult) -> str:
-    """"yes" (within the variant's own tolerance), "yes, within your 0.05" (--tolerance), or by
+    """ "yes" (within the variant's own tolerance), "yes, within your 0.05" (--tolerance), or by
     how much it misses: "NO (2.5x over 0.02): not a win", "NO (2.5x over your 0.02): ..."."""
     eq = r.equivalence
     if r.status != OK or not eq:
@@ -96,14 +96,22 @@ def accuracy_notes(rs: list[PolicyResult]) -> list[str]:
         if not eqs:
             continue
         eq, name = eqs[0], identity_label(policy)
-        units = ("action units, after the checkpoint's postprocessor" if eq["units"] == "action"
-                 else "the policy's output units (no dataset statistics to unnormalize with)")
-        span = ("each dimension's range in the dataset statistics" if eq.get("range_from") == "dataset statistics"
-                else "the span of eager's chunk")
+        units = (
+            "action units, after the checkpoint's postprocessor"
+            if eq["units"] == "action"
+            else "the policy's output units (no dataset statistics to unnormalize with)"
+        )
+        span = (
+            "each dimension's range in the dataset statistics"
+            if eq.get("range_from") == "dataset statistics"
+            else "the span of eager's chunk"
+        )
         note = f"{name}: action |Δ| against fp32 eager in {units}; the share is of {span}"
         if eq.get("weights") == "random":
-            note += ("; these accuracy figures are of random weights: a trained checkpoint's (--policy-path) "
-                     "are what a deployment gets")
+            note += (
+                "; these accuracy figures are of random weights: a trained checkpoint's (--policy-path) "
+                "are what a deployment gets"
+            )
         notes.append(note)
     return notes
 
@@ -136,8 +144,10 @@ def below_floor(r: PolicyResult) -> str | None:
         return None
     precision = rl.get("precision")
     of = f"its {one_line(precision)} floor" if isinstance(precision, str) else "its floor"
-    return (f"{label(r)}: refill median {x * floor:.3g} ms is below {of} of {floor:.3g} ms: the floor is wrong "
-            "(a peak measured below what this variant reached), so no multiple of it is shown")
+    return (
+        f"{label(r)}: refill median {x * floor:.3g} ms is below {of} of {floor:.3g} ms: the floor is wrong "
+        "(a peak measured below what this variant reached), so no multiple of it is shown"
+    )
 
 
 def _first(r: PolicyResult) -> str:
@@ -158,12 +168,21 @@ def variant_rows(rs: list[PolicyResult]) -> list[list[str]]:
         ["Step speedup vs eager"] + [_speedup(r, rs, "step") for r in rs],
         ["Rel. error vs fp32 eager"] + [_rel(r) for r in rs],
         ["Equivalent actions"] + [_equivalent(r) for r in rs],
-        *([["Action |Δ| max / median"] + [_action_diff(r) for r in rs],
-           ["Action |Δ| max / range"] + [_range_share(r) for r in rs]]
-          if any("action_max_diff" in r.equivalence for r in rs) else []),
+        *(
+            [
+                ["Action |Δ| max / median"] + [_action_diff(r) for r in rs],
+                ["Action |Δ| max / range"] + [_range_share(r) for r in rs],
+            ]
+            if any("action_max_diff" in r.equivalence for r in rs)
+            else []
+        ),
         ["First refill (s)"] + [_first(r) for r in rs],
         ["Refill / floor"] + [_floor(r) for r in rs],
-        *([["Floor precision"] + [_floor_precision(r) for r in rs]] if any("precision" in r.roofline for r in rs) else []),
+        *(
+            [["Floor precision"] + [_floor_precision(r) for r in rs]]
+            if any("precision" in r.roofline for r in rs)
+            else []
+        ),
     ]
 
 
@@ -183,7 +202,9 @@ def _mb(value: float | None) -> float | None:
 
 def _chunk_cell(r: PolicyResult) -> str:
     c = r.config or {}
-    return "/".join(str(c.get(k) if c.get(k) is not None else "-") for k in ("chunk_size", "n_action_steps", "inference_steps"))
+    return "/".join(
+        str(c.get(k) if c.get(k) is not None else "-") for k in ("chunk_size", "n_action_steps", "inference_steps")
+    )
 
 
 def memory_rows(rs: list[PolicyResult]) -> list[list[str]]:
@@ -191,8 +212,11 @@ def memory_rows(rs: list[PolicyResult]) -> list[list[str]]:
     Chunk/Exec/Denoise: actions per chunk, actions executed before the next refill, denoising
     steps per refill (they differ between LeRobot versions: Diffusion is 16/8/100 on 0.4.4 and
     64/32/100 on 0.6)."""
-    chunk = [["Chunk/Exec/Denoise"] + [_chunk_cell(r) for r in rs]] if any(
-        r.config.get("chunk_size") is not None for r in rs) else []
+    chunk = (
+        [["Chunk/Exec/Denoise"] + [_chunk_cell(r) for r in rs]]
+        if any(r.config.get("chunk_size") is not None for r in rs)
+        else []
+    )
     rows = []
     for name, get in _MEMORY_ROWS:
         values = [get(r) for r in rs]
@@ -243,11 +267,18 @@ def interval_notes(rs: list[PolicyResult]) -> list[str]:
     """What a "±" measured in one process promises: the median of that process, not of the next
     run (fresh processes of one policy land a few per cent apart); said once, when a result of one
     process shows an interval."""
+
     def shows_interval(r: PolicyResult) -> bool:
         s = r.summary()
-        return r.status == OK and r.process_count() == 1 and any(s[p].get("median_ci_ms") for p in ("all", "step", "refill"))
+        return (
+            r.status == OK
+            and r.process_count() == 1
+            and any(s[p].get("median_ci_ms") for p in ("all", "step", "refill"))
+        )
 
     if not any(shows_interval(r) for r in rs):
         return []
-    return ["±: the 95 % interval of the median within one process; a fresh process can land outside it "
-            "(--processes 3 measures the spread between processes)"]
+    return [
+        "±: the 95 % interval of the median within one process; a fresh process can land outside it "
+        "(--processes 3 measures the spread between processes)"
+    ]

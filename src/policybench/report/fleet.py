@@ -99,7 +99,9 @@ def machines(files: Sequence[tuple[str, RunResults]], labels: Sequence[str] = ()
     """One machine per file, in order, named by ``labels`` (in order; the rest by their facts);
     a file measured on several cluster nodes (``--ray``) is one machine per node."""
     if len(labels) > len(files):
-        raise SettingsError(f"{{labels}} names {len(labels)} machines for {len(files)} results files: at most one per file")
+        raise SettingsError(
+            f"{{labels}} names {len(labels)} machines for {len(files)} results files: at most one per file"
+        )
     out: list[Machine] = []
     for n, (path, results) in enumerate(files):
         label = labels[n] if n < len(labels) else None
@@ -117,8 +119,10 @@ def _split_by_node(path: str, results: RunResults, label: str | None) -> list[Ma
         if own:
             facts.setdefault(node, own)
     if not nodes:
-        raise UsageError(f"{path}: no measured policies to compare (a realtime-only file has none); "
-                         "'policybench run --json FILE' measures them on each machine")
+        raise UsageError(
+            f"{path}: no measured policies to compare (a realtime-only file has none); "
+            "'policybench run --json FILE' measures them on each machine"
+        )
     out = []
     for node, rs in nodes.items():
         env = facts.get(node, {} if node else results.environment)  # a node whose task died: no facts
@@ -196,8 +200,13 @@ def mismatch(ms: list[Machine], rs: list[PolicyResult | None]) -> str | None:
         for n, f in facts:
             on.setdefault(f.get(key, "not recorded"), []).append(n)
         if len(on) > 1:
-            parts.append(f"{key} " + "; ".join(f"{value} on machine{'s' if len(ns) > 1 else ''} "
-                                               + ", ".join(map(str, ns)) for value, ns in on.items()))
+            parts.append(
+                f"{key} "
+                + "; ".join(
+                    f"{value} on machine{'s' if len(ns) > 1 else ''} " + ", ".join(map(str, ns))
+                    for value, ns in on.items()
+                )
+            )
     return " | ".join(parts) or None
 
 
@@ -206,8 +215,11 @@ def build_fleet(files: Sequence[tuple[str, RunResults]], labels: Sequence[str] =
     ms = machines(files, labels)
     identities = list(dict.fromkeys(r.identity for m in ms for r in m.results))
     rows: list[FleetRow] = []
-    notes = [f"{m.name}: {machine_name(m.environment)}" for m in ms
-             if m.environment and not m.name.startswith(machine_name(m.environment))]
+    notes = [
+        f"{m.name}: {machine_name(m.environment)}"
+        for m in ms
+        if m.environment and not m.name.startswith(machine_name(m.environment))
+    ]
     for identity in identities:
         rs = [m.result(identity) for m in ms]
         first = next(r for r in rs if r is not None)
@@ -217,8 +229,11 @@ def build_fleet(files: Sequence[tuple[str, RunResults]], labels: Sequence[str] =
         rows.append(FleetRow(label, rs, rates, why))
         if why:
             notes.append(f"{label}: {NOT_COMPARABLE}: measured with different settings: {why}")
-        notes += [f"{label} on machine {n + 1}: {r.status}: {_first_line(r.error)}"
-                  for n, r in enumerate(rs) if r is not None and r.status != OK]
+        notes += [
+            f"{label} on machine {n + 1}: {r.status}: {_first_line(r.error)}"
+            for n, r in enumerate(rs)
+            if r is not None and r.status != OK
+        ]
     notes += warning_notes(rows) + interval_notes([r for m in ms for r in m.results])
     return Fleet(ms, rows, notes)
 
@@ -242,16 +257,26 @@ def warning_notes(rows: list[FleetRow]) -> list[str]:
                 busy.setdefault((n + 1, reason), []).append(row.label)
             if too_few_refills(r):
                 few.append(f"{row.label} on machine {n + 1}: {_few_refills_text(r)}")
-    return [f"machine {n} ({', '.join(labels)}): {reason} while measured: its figures are not reliable; "
-            "measure again on a quiet machine" for (n, reason), labels in sorted(busy.items())] + few
+    return [
+        f"machine {n} ({', '.join(labels)}): {reason} while measured: its figures are not reliable; "
+        "measure again on a quiet machine"
+        for (n, reason), labels in sorted(busy.items())
+    ] + few
 
 
 def _few_refills_text(r: PolicyResult) -> str:
     count = r.summary()["refill"]["count"]
     cut = r.complete is False and count >= FEW_REFILLS
-    why = ("cut by --max-seconds before its refill cycles were done" if cut else
-           f"{TOO_FEW} for a 95 % interval of the median ({FEW_REFILLS} needed)")
-    fix = "give it a longer --max-seconds" if r.complete is False else f"measure with --refills {RERUN_REFILLS} or --refills auto"
+    why = (
+        "cut by --max-seconds before its refill cycles were done"
+        if cut
+        else f"{TOO_FEW} for a 95 % interval of the median ({FEW_REFILLS} needed)"
+    )
+    fix = (
+        "give it a longer --max-seconds"
+        if r.complete is False
+        else f"measure with --refills {RERUN_REFILLS} or --refills auto"
+    )
     return f"{count} refill{'s' if count != 1 else ''}: {why}, and its highest rates rest on the slowest of them; {fix}"
 
 
@@ -274,11 +299,12 @@ def _memory_cell(key: str) -> Callable[[PolicyResult, Rates | None], str]:
     def cell(r: PolicyResult, _: Rates | None) -> str:
         value = r.memory.get(key)
         return f"{value:,.0f}" if isinstance(value, (int, float)) else "-"
+
     return cell
 
 
 def _rate_text(hz: float | None) -> str:
-    """"none", the rate, or ">= 10000" at the most a rate may be (a held MAX_HZ is a bound, not the limit)."""
+    """ "none", the rate, or ">= 10000" at the most a rate may be (a held MAX_HZ is a bound, not the limit)."""
     if hz is None:
         return "none"
     return f">= {hz:g}" if hz >= MAX_HZ else f"{hz:g}"
@@ -295,7 +321,7 @@ METRICS: list[tuple[str, Callable[[PolicyResult, Rates | None], str]]] = [
 
 
 def _load_cell(r: PolicyResult, _: Rates | None) -> str:
-    """"3 % CPU", "51 % CPU (busy)", "1 GPU process (busy)": the machine's other work while ``r``
+    """ "3 % CPU", "51 % CPU (busy)", "1 GPU process (busy)": the machine's other work while ``r``
     was measured (machine_load.py), "not recorded" where the file holds none."""
     cpu, gpu = r.machine_load.get("other_cpu"), r.machine_load.get("other_gpu_processes")
     parts = [f"{100 * cpu:.0f} % CPU"] if isinstance(cpu, (int, float)) else []
@@ -306,7 +332,7 @@ def _load_cell(r: PolicyResult, _: Rates | None) -> str:
 
 
 def _refills_cell(r: PolicyResult, _: Rates | None) -> str:
-    """"10", "3 (too few)", "4 (too few, cut by --max-seconds)", "8 (cut by --max-seconds)"."""
+    """ "10", "3 (too few)", "4 (too few, cut by --max-seconds)", "8 (cut by --max-seconds)"."""
     count = r.summary()["refill"]["count"]
     if not too_few_refills(r):
         return str(count)
@@ -337,8 +363,16 @@ def fleet_cells(f: Fleet) -> tuple[list[str], list[list[str]]]:
         if kept:
             kept += [(name, cell) for name, cell, flagged in WARNINGS if any(flagged(r) for r, _ in ok)]
         for name, cell in kept or [("status", lambda r, _: r.status)]:
-            out.append([label, name, *("not measured" if r is None else cell(r, rates) if r.status == OK else r.status
-                                       for r, rates in pairs)])
+            out.append(
+                [
+                    label,
+                    name,
+                    *(
+                        "not measured" if r is None else cell(r, rates) if r.status == OK else r.status
+                        for r, rates in pairs
+                    ),
+                ]
+            )
     return headers, out
 
 

@@ -27,7 +27,7 @@ def label(r: Identified) -> str:
 
 
 def identity_label(policy: str, variant: str | None = None, point: dict[str, str] | None = None) -> str:
-    """"ACT+bf16[cameras=2]": the policy's label, then what its result's name adds; a line break
+    """ "ACT+bf16[cameras=2]": the policy's label, then what its result's name adds; a line break
     in a name read from a file is shown escaped, so a table row stays one row."""
     return one_line(policy_name(policy) + name_suffix(variant, point or {}))
 
@@ -130,8 +130,12 @@ def inputs_text(results: RunResults) -> str:
         return f"profile {name}"
     if set(checkpoints) == {r.policy for r in results.results} | {e.policy for e in results.realtime}:
         return "inputs from the checkpoint" + ("s" if len(checkpoints) > 1 else "")
-    names = ", ".join(dict.fromkeys([label(r) for r in results.results if r.source]
-                                    + [label(e) for e in results.realtime if e.policy in checkpoints]))
+    names = ", ".join(
+        dict.fromkeys(
+            [label(r) for r in results.results if r.source]
+            + [label(e) for e in results.realtime if e.policy in checkpoints]
+        )
+    )
     return f"profile {name} ({names}: inputs from the checkpoint)"
 
 
@@ -153,12 +157,15 @@ def checkpoint_inputs(results: RunResults) -> list[str]:
 
 
 def shapes_text(inputs: object) -> str:
-    """"images.front 3x480x640, state 6" of ``{"observation.images.front": [3, 480, 640], ...}``."""
+    """ "images.front 3x480x640, state 6" of ``{"observation.images.front": [3, 480, 640], ...}``."""
     if not isinstance(inputs, dict) or not inputs:
         return "inputs not recorded"
-    return one_line(", ".join(f"{str(k).removeprefix('observation.')} "
-                              + ("x".join(str(n) for n in v) if isinstance(v, list) else str(v))
-                              for k, v in inputs.items()))
+    return one_line(
+        ", ".join(
+            f"{str(k).removeprefix('observation.')} " + ("x".join(str(n) for n in v) if isinstance(v, list) else str(v))
+            for k, v in inputs.items()
+        )
+    )
 
 
 def _hardware_note(env: dict) -> str:
@@ -172,8 +179,9 @@ def _hardware_note(env: dict) -> str:
     return ""
 
 
-def column_blocks(widths: list[int], limit: int | None, keep: int = 1, groups: list[list[int]] | None = None,
-                  gap: int = 2) -> list[list[int]]:
+def column_blocks(
+    widths: list[int], limit: int | None, keep: int = 1, groups: list[list[int]] | None = None, gap: int = 2
+) -> list[list[int]]:
     """The columns of each block of a table folded to ``limit`` characters (``widths``: each
     column's, ``gap`` between two): one block of every column when the table fits or ``limit``
     is None; else the first ``keep`` columns (the row's name) in every block, then as many of

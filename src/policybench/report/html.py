@@ -44,8 +44,11 @@ def render_html(results: RunResults, notes: list[str] | None = None, pngs: dict[
     if rows:
         parts.append(_table(headers, rows))
     for title, split_rows, after in breakdown_sections(results):  # --breakdown
-        parts.append(f"<h2>{esc(title)}</h2>" + _table(BREAKDOWN_HEADERS, split_rows)
-                     + "".join(f"<p>{esc(line.strip())}</p>" for line in after))
+        parts.append(
+            f"<h2>{esc(title)}</h2>"
+            + _table(BREAKDOWN_HEADERS, split_rows)
+            + "".join(f"<p>{esc(line.strip())}</p>" for line in after)
+        )
     realtime = realtime_section(results)
     if realtime:
         parts.append("<h2>realtime</h2><pre>" + esc(realtime) + "</pre>")
@@ -62,8 +65,12 @@ def render_html(results: RunResults, notes: list[str] | None = None, pngs: dict[
 
 
 def _head(title: str) -> list[str]:
-    return ["<!DOCTYPE html>", f'<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>',
-            f"<style>{_STYLE}</style></head><body>", f"<h1>{html.escape(title)}</h1>"]
+    return [
+        "<!DOCTYPE html>",
+        f'<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>',
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
 
 
 def _image(name: str, png: bytes) -> str:

@@ -7,7 +7,14 @@ import re
 from typing import TYPE_CHECKING
 
 from policybench.report.breakdown import HEADERS as BREAKDOWN_HEADERS, breakdown_sections
-from policybench.report.details import accuracy_notes, below_floor, detail_rows, interval_notes, missing_notes, not_a_win
+from policybench.report.details import (
+    accuracy_notes,
+    below_floor,
+    detail_rows,
+    interval_notes,
+    missing_notes,
+    not_a_win,
+)
 from policybench.report.format import format_ms, label, machine_line, median_text, percentile_text
 from policybench.report.realtime import render_realtime
 from policybench.results import OK, PolicyResult, RunResults
@@ -16,13 +23,21 @@ if TYPE_CHECKING:
     from policybench.report.fleet import Fleet  # imports the simulation (torch): only when a fleet is rendered
 
 COLUMNS = [
-    "Policy", "Status", "Params (M)", "Step median (ms)", "Step p99 (ms)", "Refill median (ms)",
-    "Refill p99 (ms)", "Refill max (ms)", "Cold start (ms)", "Steps/Refills",
+    "Policy",
+    "Status",
+    "Params (M)",
+    "Step median (ms)",
+    "Step p99 (ms)",
+    "Refill median (ms)",
+    "Refill p99 (ms)",
+    "Refill max (ms)",
+    "Cold start (ms)",
+    "Steps/Refills",
 ]
 
 
 def _status(r: PolicyResult) -> str:
-    """"ok", "ok (cut by --max-seconds)", "ok, not a win: actions 2.7e-02 off fp32 eager (...)"."""
+    """ "ok", "ok (cut by --max-seconds)", "ok, not a win: actions 2.7e-02 off fp32 eager (...)"."""
     text = "ok" if r.complete is not False else "ok (cut by --max-seconds)"
     verdict = not_a_win(r)
     return f"{text}, {verdict}" if verdict else text
@@ -36,18 +51,20 @@ def summary_rows(results: RunResults) -> list[list[str]]:
             rows.append([label(r), r.status] + ["-"] * (len(COLUMNS) - 2))
             continue
         s = r.summary()
-        rows.append([
-            label(r),
-            _status(r),
-            f"{r.params / 1e6:.1f}" if r.params is not None else "-",
-            median_text(s["step"]),
-            percentile_text(s["step"], 99),
-            median_text(s["refill"]),
-            percentile_text(s["refill"], 99),
-            format_ms(s["refill"]["max_ms"]),
-            format_ms(r.cold_start_ms),
-            f"{s['step']['count']}/{s['refill']['count']}",
-        ])
+        rows.append(
+            [
+                label(r),
+                _status(r),
+                f"{r.params / 1e6:.1f}" if r.params is not None else "-",
+                median_text(s["step"]),
+                percentile_text(s["step"], 99),
+                median_text(s["refill"]),
+                percentile_text(s["refill"], 99),
+                format_ms(s["refill"]["max_ms"]),
+                format_ms(r.cold_start_ms),
+                f"{s['step']['count']}/{s['refill']['count']}",
+            ]
+        )
     return rows
 
 
@@ -61,11 +78,20 @@ def detail_table(results: RunResults) -> tuple[list[str], list[list[str]]]:
 
 def report_notes(results: RunResults, notes: list[str] | None = None) -> list[str]:
     """The failures (first line of each error), why a figure is "-", what a "±" promises, then ``notes``."""
-    failures = [f"{label(r)} {r.status}: {(r.error or '').splitlines()[0] if r.error else ''}"
-                for r in results.results if r.status != OK]
+    failures = [
+        f"{label(r)} {r.status}: {(r.error or '').splitlines()[0] if r.error else ''}"
+        for r in results.results
+        if r.status != OK
+    ]
     below = [why for r in results.results if (why := below_floor(r))]
-    return (failures + missing_notes(results.results) + below + accuracy_notes(results.results)
-            + interval_notes(results.results) + list(notes or []))
+    return (
+        failures
+        + missing_notes(results.results)
+        + below
+        + accuracy_notes(results.results)
+        + interval_notes(results.results)
+        + list(notes or [])
+    )
 
 
 def _escape(cell: str) -> str:
@@ -73,8 +99,10 @@ def _escape(cell: str) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(_escape(h) for h in headers) + " |",
-             "|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|"]
+    lines = [
+        "| " + " | ".join(_escape(h) for h in headers) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|",
+    ]
     return lines + ["| " + " | ".join(_escape(c) for c in row) + " |" for row in rows]
 
 

@@ -44,11 +44,21 @@ def _panel(ax, policy: str, bars: list[tuple[PolicyResult, Split]]) -> None:
         bottom = 0.0
         for part in s.parts:
             height = max(part.median_ms, 0.0)
-            ax.bar(x, height, bottom=bottom, color=colors[part.name], width=0.6,
-                   label=plain(part.name) if part.name not in shown else None)
+            ax.bar(
+                x,
+                height,
+                bottom=bottom,
+                color=colors[part.name],
+                width=0.6,
+                label=plain(part.name) if part.name not in shown else None,
+            )
             shown.add(part.name)
             bottom += height
-    ax.set_xticks(range(len(bars)), [plain(f"{label(r)}\n{s.refills} refill{'s' if s.refills != 1 else ''}") for r, s in bars], fontsize=8)
+    ax.set_xticks(
+        range(len(bars)),
+        [plain(f"{label(r)}\n{s.refills} refill{'s' if s.refills != 1 else ''}") for r, s in bars],
+        fontsize=8,
+    )
     ax.set_xlim(-0.75, max(len(bars), 3) - 0.25)  # a lone bar no wider than one of three
     ax.set_title(plain(f"{policy_name(policy)}: refill by component (median per refill)"), fontsize=10, loc="left")
     ax.set_ylabel("time per refill")

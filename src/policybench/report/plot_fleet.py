@@ -33,8 +33,10 @@ def figure_fleet(fleet: Fleet) -> Figure:
     for k, machine in enumerate(fleet.machines):
         unreliable |= _machine_bars(latency, rates, rows, k, len(fleet.machines), plain(f"{k + 1}: {machine.name}"))
     names = [plain(row.label + ("\n(" + NOT_COMPARABLE + ")" if row.mismatch else "")) for row in rows]
-    for ax, title in ((latency, "refill median, 95 % interval within one process"),
-                      (rates, "highest rate held: sync bar, async mark")):
+    for ax, title in (
+        (latency, "refill median, 95 % interval within one process"),
+        (rates, "highest rate held: sync bar, async mark"),
+    ):
         ax.set_xticks(range(len(rows)), names)
         ax.set_title(title, fontsize=10, loc="left")
         ax.grid(True, axis="y", which="both", alpha=0.3)
@@ -74,11 +76,16 @@ def _machine_bars(latency, rates, rows: list[FleetRow], k: int, machines: int, n
         sync.append((rate.sync_hz or 0) if rate else 0)
         asyn.append((rate.async_hz or 0) if rate else 0)
         hatched.append(_unreliable(r))
-    drawn = [latency.bar(xs, medians, width, yerr=errors, capsize=3, label=name), rates.bar(xs, sync, width, color=f"C{k}")]
+    drawn = [
+        latency.bar(xs, medians, width, yerr=errors, capsize=3, label=name),
+        rates.bar(xs, sync, width, color=f"C{k}"),
+    ]
     for bars in drawn:
         for patch, mark in zip(bars, hatched):
             patch.set_hatch("//" if mark else "")
-    rates.scatter(xs, asyn, marker="_", s=200, color="black", zorder=3, label=f"async g={THRESHOLD:g}" if k == 0 else None)
+    rates.scatter(
+        xs, asyn, marker="_", s=200, color="black", zorder=3, label=f"async g={THRESHOLD:g}" if k == 0 else None
+    )
     return any(hatched)
 
 

@@ -33,11 +33,13 @@ def figure_rtc(results: RunResults) -> Figure:
 def _panel(ax, e: RealtimeResult) -> None:
     ticks, inferences = e.ticks or [], e.inferences or []
     times = [t.scheduled_ms / 1000 for t in ticks]
-    ax.step(times, [t.queue or 0 for t in ticks], where="post", color=QUEUE_COLOR, lw=1,
-            label="queued actions at the tick")
+    ax.step(
+        times, [t.queue or 0 for t in ticks], where="post", color=QUEUE_COLOR, lw=1, label="queued actions at the tick"
+    )
     starved = [t.scheduled_ms / 1000 for t in ticks if t.phase == "starved"]
-    ax.scatter(starved, [0] * len(starved), s=14, c=STARVED_COLOR, marker="|", zorder=3,
-               label=f"starved tick ({len(starved)})")
+    ax.scatter(
+        starved, [0] * len(starved), s=14, c=STARVED_COLOR, marker="|", zorder=3, label=f"starved tick ({len(starved)})"
+    )
     threshold = e.summary.get("queue_threshold")
     if isinstance(threshold, (int, float)):
         ax.axhline(threshold, color="black", ls="--", lw=0.8, label=f"queue threshold {threshold:g}")
@@ -45,14 +47,25 @@ def _panel(ax, e: RealtimeResult) -> None:
     ax.set_ylim(bottom=0)
     delay = ax.twinx()
     merged = [x.end_ms / 1000 for x in inferences]
-    delay.plot(merged, [x.delay_used for x in inferences], "v", color=USED_COLOR, ms=5,
-               label="d the engine used (largest latency ever)")
-    delay.plot(merged, [x.delay_taken for x in inferences], "^", color=TAKEN_COLOR, ms=5,
-               label="d the chunk took (its latency)")
+    delay.plot(
+        merged,
+        [x.delay_used for x in inferences],
+        "v",
+        color=USED_COLOR,
+        ms=5,
+        label="d the engine used (largest latency ever)",
+    )
+    delay.plot(
+        merged,
+        [x.delay_taken for x in inferences],
+        "^",
+        color=TAKEN_COLOR,
+        ms=5,
+        label="d the chunk took (its latency)",
+    )
     delay.set_ylabel("inference delay d (ticks)")
     delay.set_ylim(bottom=0)
     handles, names = ax.get_legend_handles_labels()
     more, more_names = delay.get_legend_handles_labels()
     ax.legend(handles + more, names + more_names, fontsize=7, loc="upper left", bbox_to_anchor=(1.08, 1.0))
     ax.set_title(plain(f"{label(e)}, rtc at {e.hz:g} Hz: queue and inference delay"), fontsize=9)
-

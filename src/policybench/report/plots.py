@@ -18,8 +18,15 @@ from matplotlib.ticker import Formatter, LogFormatter, MaxNLocator
 from policybench.control.metrics import is_late
 from policybench.errors import UsageError
 from policybench.report.details import not_a_win
-from policybench.report.format import (checkpoint_inputs, duration_in, duration_text, duration_unit, identity_label, label,
-                                       machine_line)
+from policybench.report.format import (
+    checkpoint_inputs,
+    duration_in,
+    duration_text,
+    duration_unit,
+    identity_label,
+    label,
+    machine_line,
+)
 from policybench.results import OK, PolicyResult, RealtimeResult, RealtimeTick, RunResults
 from policybench.samples import REFILL, STEP, latencies
 from policybench.stats import samples_needed
@@ -42,7 +49,11 @@ def layout(fig: Figure, rect: tuple[float, float, float, float] = (0, 0, 1, 1)) 
     """``fig.tight_layout(rect)``, with every title, caption and legend entry that would run past
     the figure's edges wrapped onto more lines first, and the bottom of ``rect`` raised above a
     caption or a figure legend at the bottom (as they grow when wrapped)."""
-    renderer = FigureCanvasAgg(fig).get_renderer() if not isinstance(fig.canvas, FigureCanvasAgg) else fig.canvas.get_renderer()
+    renderer = (
+        FigureCanvasAgg(fig).get_renderer()
+        if not isinstance(fig.canvas, FigureCanvasAgg)
+        else fig.canvas.get_renderer()
+    )
     for _ in range(MAX_LAYOUTS):
         rect = (rect[0], max(rect[1], _bottom_band(fig, renderer)), rect[2], rect[3])
         fig.tight_layout(rect=rect)
@@ -183,8 +194,15 @@ def figure_timeline(results: RunResults) -> Figure:
     for ax, r in zip(axes[:, 0], rs):
         for phase, color, marker, size in ((STEP, STEP_COLOR, ".", 6), (REFILL, REFILL_COLOR, "v", 40)):
             pts = [s for s in r.samples if s.phase == phase]
-            ax.scatter([s.i for s in pts], [s.latency_ms for s in pts], s=size, c=color, marker=marker,
-                       label=f"{phase} ({len(pts)})", zorder=3 if phase == REFILL else 2)
+            ax.scatter(
+                [s.i for s in pts],
+                [s.latency_ms for s in pts],
+                s=size,
+                c=color,
+                marker=marker,
+                label=f"{phase} ({len(pts)})",
+                zorder=3 if phase == REFILL else 2,
+            )
         ax.plot([s.i for s in r.samples], [s.latency_ms for s in r.samples], color="#999999", lw=0.5, zorder=1)
         _log_panel(ax, f"{label(r)}: latency per call", "latency")
     return finish_stack(fig, axes, "call index (measured phase)", results)
@@ -233,8 +251,15 @@ def figure_bars(results: RunResults) -> Figure:
             if not_a_win(r):
                 patch.set_hatch("//")
                 patch.set_alpha(0.5)
-        ax.errorbar(xs, medians, yerr=[[0] * len(xs), [p - m for p, m in zip(p99s, medians)]], fmt="none",
-                    ecolor="black", capsize=4, label="p99 (p90, max with fewer samples)" if k else None)
+        ax.errorbar(
+            xs,
+            medians,
+            yerr=[[0] * len(xs), [p - m for p, m in zip(p99s, medians)]],
+            fmt="none",
+            ecolor="black",
+            capsize=4,
+            label="p99 (p90, max with fewer samples)" if k else None,
+        )
         for x, m, (p, name) in zip(xs, medians, whiskers):
             text = duration_text(m) if name == "p99" else f"{duration_text(m)}\n({name})"
             ax.annotate(text, (x, p), ha="center", va="bottom", fontsize=7, xytext=(0, 3), textcoords="offset points")
@@ -306,13 +331,32 @@ def _realtime_panel(ax, e: RealtimeResult) -> None:
         return [max(t.work_ms, 1e-4) for t in ts]
 
     ax.plot([t.k for t in ticks], work(ticks), color="#999999", lw=0.6, zorder=1)
-    ax.scatter([t.k for t in kinds["on time"]], work(kinds["on time"]), s=6, c=STEP_COLOR,
-               label=f"on time ({len(kinds['on time'])})", zorder=2)
+    ax.scatter(
+        [t.k for t in kinds["on time"]],
+        work(kinds["on time"]),
+        s=6,
+        c=STEP_COLOR,
+        label=f"on time ({len(kinds['on time'])})",
+        zorder=2,
+    )
     if e.mode == "sync":
-        ax.scatter([t.k for t in kinds["late"]], work(kinds["late"]), s=10, c=LATE_COLOR,
-                   label=f"late: ready after its deadline ({len(kinds['late'])})", zorder=2)
-    ax.scatter([t.k for t in kinds["missed"]], work(kinds["missed"]), s=40, c=REFILL_COLOR, marker="x",
-               label=f"deadline miss: work over the period ({len(kinds['missed'])})", zorder=3)
+        ax.scatter(
+            [t.k for t in kinds["late"]],
+            work(kinds["late"]),
+            s=10,
+            c=LATE_COLOR,
+            label=f"late: ready after its deadline ({len(kinds['late'])})",
+            zorder=2,
+        )
+    ax.scatter(
+        [t.k for t in kinds["missed"]],
+        work(kinds["missed"]),
+        s=40,
+        c=REFILL_COLOR,
+        marker="x",
+        label=f"deadline miss: work over the period ({len(kinds['missed'])})",
+        zorder=3,
+    )
     for t in kinds["starved"]:
         ax.axvspan(t.k - 0.5, t.k + 0.5, color=LATE_COLOR, alpha=0.3, lw=0)
     if kinds["starved"]:
@@ -371,8 +415,15 @@ def _sweep_panel(ax, axis, s, fit, hz: float | None) -> None:
         line = [(x, fit.intercept_ms + fit.slope_ms * x) for x in grid]
         line = [(x, y) for x, y in line if not log or y >= min(shown) / 2]  # log: the part near the points
         sign = "+" if fit.slope_ms >= 0 else "-"
-        ax.plot([x for x, _ in line], [y for _, y in line], "-", color="#555555",
-                label=plain(f"{_signed_duration(fit.intercept_ms)} {sign} {duration_text(abs(fit.slope_ms))} per {fit.unit}"))
+        ax.plot(
+            [x for x, _ in line],
+            [y for _, y in line],
+            "-",
+            color="#555555",
+            label=plain(
+                f"{_signed_duration(fit.intercept_ms)} {sign} {duration_text(abs(fit.slope_ms))} per {fit.unit}"
+            ),
+        )
     if period:
         ax.axhline(period, color=STEP_COLOR, linestyle="--", label=f"{hz:g} Hz period ({duration_text(period)})")
     if log:
@@ -380,8 +431,13 @@ def _sweep_panel(ax, axis, s, fit, hz: float | None) -> None:
     duration_axis(ax.yaxis, log)
     if all(float(x).is_integer() for x in xs):  # cameras, threads, steps: no 1.25
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(plain(f"{identity_label(s.policy, s.variant)}{' at ' + s.group if s.group else ''}: refill against {axis.name}"),
-                 fontsize=10, loc="left")
+    ax.set_title(
+        plain(
+            f"{identity_label(s.policy, s.variant)}{' at ' + s.group if s.group else ''}: refill against {axis.name}"
+        ),
+        fontsize=10,
+        loc="left",
+    )
     ax.set_xlabel("megapixels per camera" if axis.name == "image_size" else plain(axis.name))
     ax.set_ylabel("refill latency")
     ax.grid(True, which="both", alpha=0.3)

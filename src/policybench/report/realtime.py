@@ -15,8 +15,18 @@ def _num(value: object, fmt: str = "{:.1f}") -> str:
     return "-" if value is None else fmt.format(value)
 
 
-HEADERS = ["Policy", "Mode", "Hz", "Achieved", "Misses", "Worst overrun", "Longest stall",
-           "Jitter p50/p99", "Starved", "d (ticks)"]
+HEADERS = [
+    "Policy",
+    "Mode",
+    "Hz",
+    "Achieved",
+    "Misses",
+    "Worst overrun",
+    "Longest stall",
+    "Jitter p50/p99",
+    "Starved",
+    "d (ticks)",
+]
 
 
 def _mode_text(e: RealtimeResult) -> str:
@@ -30,7 +40,11 @@ def realtime_row(e: RealtimeResult) -> list[str]:
     if not e.ok:  # failed or interrupted
         return [label(e), mode, f"{e.hz:g}", str(e.status)] + ["-"] * (len(HEADERS) - 4)
     starved = _count(s, "starved_ticks", "starved_pct")
-    delay = "-" if s.get("inference_delay_ticks_max") is None else f"{s['inference_delay_ticks_median']:g}/{s['inference_delay_ticks_max']}"
+    delay = (
+        "-"
+        if s.get("inference_delay_ticks_max") is None
+        else f"{s['inference_delay_ticks_median']:g}/{s['inference_delay_ticks_max']}"
+    )
     late = f" ({s['late_ticks']} late)" if s.get("late_ticks") else ""
     return [
         label(e),
@@ -47,7 +61,7 @@ def realtime_row(e: RealtimeResult) -> list[str]:
 
 
 def _count(s: Summary, key: str, pct: str) -> str:
-    """"3 (1.0%)"; "-" for a figure the summary lacks (a results file may carry a partial one)."""
+    """ "3 (1.0%)"; "-" for a figure the summary lacks (a results file may carry a partial one)."""
     if s.get(key) is None:
         return "-"
     return f"{s[key]} ({s[pct]:.1f}%)" if s.get(pct) is not None else str(s[key])
@@ -61,7 +75,8 @@ def render_remote(entries: list[RealtimeResult]) -> list[str]:
         out.append(
             f"{label(e)} through LeRobot's PolicyServer (gRPC on this machine): round trip median "
             f"{format_ms(s.get('round_trip_median_ms'))} ms, p99 {format_ms(s.get('round_trip_p99_ms'))} ms over "
-            f"{s.get('calls', '-')} calls; the same chunk in-process {format_ms(s.get('in_process_chunk_median_ms'))} ms "
+            f"{s.get('calls', '-')} calls; the same chunk in-process "
+            f"{format_ms(s.get('in_process_chunk_median_ms'))} ms "
             f"({_overhead(s)})"
         )
     return out
@@ -72,12 +87,18 @@ def _overhead(s: Summary) -> str:
     in different runs, so serialization, transport and pre/post-processing are one figure, and a
     difference whose interval reaches zero is noise between the runs."""
     low, high, median = s.get("overhead_low_ms"), s.get("overhead_high_ms"), s.get("overhead_median_ms")
-    interval = "not above 0" if low is None or high is None else f"95% interval {format_ms(low)} to {format_ms(high)} ms"
+    interval = (
+        "not above 0" if low is None or high is None else f"95% interval {format_ms(low)} to {format_ms(high)} ms"
+    )
     if median is None or median <= 0 or (low is not None and low <= 0):
-        return (f"overhead within noise: round trip minus in-process, {interval}; the two are timed in different "
-                "runs, so serialization, transport and pre/post-processing cannot be told apart")
-    return (f"overhead {format_ms(median)} ms, {interval}: serialization, transport and pre/post-processing "
-            "together, timed in different runs")
+        return (
+            f"overhead within noise: round trip minus in-process, {interval}; the two are timed in different "
+            "runs, so serialization, transport and pre/post-processing cannot be told apart"
+        )
+    return (
+        f"overhead {format_ms(median)} ms, {interval}: serialization, transport and pre/post-processing "
+        "together, timed in different runs"
+    )
 
 
 def seconds_to_judge(e: RealtimeResult) -> int | None:
@@ -96,10 +117,12 @@ def render_not_judged(entries: list[RealtimeResult]) -> list[str]:
     for e in entries:
         s = e.summary
         if e.ok and "ticks_needed" in s and not judged(s):
-            out.append(f"{label(e)} {_mode_text(e)} at {e.hz:g} Hz: not enough ticks to judge: needs at least "
-                       f"{s['ticks_needed']:,} at this rate (to see {MIN_REFILLS} refills; this run saw "
-                       f"{s.get('refills_seen', 0)} in {s['ticks']:,} ticks): run it with --seconds "
-                       f"{seconds_to_judge(e):,}")
+            out.append(
+                f"{label(e)} {_mode_text(e)} at {e.hz:g} Hz: not enough ticks to judge: needs at least "
+                f"{s['ticks_needed']:,} at this rate (to see {MIN_REFILLS} refills; this run saw "
+                f"{s.get('refills_seen', 0)} in {s['ticks']:,} ticks): run it with --seconds "
+                f"{seconds_to_judge(e):,}"
+            )
     return out
 
 
@@ -109,21 +132,27 @@ def render_budgets(budgets: list[PolicyBudget]) -> list[str]:
     out = []
     for b in budgets:
         r = b.refills
-        out.append(f"Budget, {label(b.run)} (chunk {b.chunk}): refill median {_d(r.median)}, p95 {_d(r.p95)} "
-                   f"over {r.count} refill{'s' if r.count != 1 else ''}")
+        out.append(
+            f"Budget, {label(b.run)} (chunk {b.chunk}): refill median {_d(r.median)}, p95 {_d(r.p95)} "
+            f"over {r.count} refill{'s' if r.count != 1 else ''}"
+        )
         for key in dict.fromkeys((f.mode, f.threshold) for f in b.fits):
             fits = [f for f in b.fits if (f.mode, f.threshold) == key]
             out.append(f"  {_mode(fits[0])} budget ({_periods(fits[0])}): " + ", ".join(_fit(f) for f in fits))
         missed = [f for f in b.fits if not f.holds and f.hz == max(x.hz for x in b.fits)]
         if missed:
-            out.append(f"  What would hold at {missed[0].hz:g} Hz (from the slowest refill measured, "
-                       f"{_d(r.slowest)}):" + ("" if b.suggestions else " nothing these measurements show"))
+            out.append(
+                f"  What would hold at {missed[0].hz:g} Hz (from the slowest refill measured, "
+                f"{_d(r.slowest)}):" + ("" if b.suggestions else " nothing these measurements show")
+            )
             out += [f"    {_suggestion(x)}" for x in b.suggestions]
             out += [f"    {limit}" for limit in b.limits]
     if budgets:
-        out.append("Async budget: min(floor(g x chunk) + 1, floor(chunk / 2)) periods: the actions left when a chunk "
-                   "is requested (plus the tick it arrives on), and half the chunk, whose first actions are stale "
-                   "on arrival.")
+        out.append(
+            "Async budget: min(floor(g x chunk) + 1, floor(chunk / 2)) periods: the actions left when a chunk "
+            "is requested (plus the tick it arrives on), and half the chunk, whose first actions are stale "
+            "on arrival."
+        )
     return out
 
 
@@ -163,15 +192,21 @@ def _suggestion(x: Suggestion) -> str:
             budget = f"{x.budget} = {_d(x.ticks / x.hz)}"
         held = f"{x.flags}: {x.what} holds it ({budget} at {x.hz:g} Hz)"
         return f"{held}; {x.estimate}" if x.estimate else held
-    return (f"{x.flags}: measured as {label(x.measured)}, slowest refill {_d(x.slowest)}: {x.what} holds it at "
-            f"{x.hz:g} Hz ({_d(x.ticks / x.hz)})")
+    return (
+        f"{x.flags}: measured as {label(x.measured)}, slowest refill {_d(x.slowest)}: {x.what} holds it at "
+        f"{x.hz:g} Hz ({_d(x.ticks / x.hz)})"
+    )
 
 
 KEEP = 3  # Policy, Mode, Hz: what names a row, repeated in each block of a folded table
 
 
-def render_realtime(entries: list[RealtimeResult], highest: list[HighestRate] | None = None,
-                    budgets: list[PolicyBudget] | None = None, width: int | None = None) -> str:
+def render_realtime(
+    entries: list[RealtimeResult],
+    highest: list[HighestRate] | None = None,
+    budgets: list[PolicyBudget] | None = None,
+    width: int | None = None,
+) -> str:
     """The table of paced runs, its legend, failures, PolicyServer round trips, the runs too short
     to judge, the budgets and what would hold, and per policy the highest rate that held. A table
     wider than ``width`` characters (None: any width) folds into blocks of as many columns as fit,
@@ -189,8 +224,10 @@ def render_realtime(entries: list[RealtimeResult], highest: list[HighestRate] | 
         out += [""] * bool(out) + [line(HEADERS, columns), "-" * len(line(HEADERS, columns))]
         out += [line(r, columns) for r in rows]
     out.append("")
-    out.append("Achieved: ticks whose action was ready by their deadline, per second (sync; late: the others), new "
-               "actions per second (async). Misses: ticks whose work overran the period.")
+    out.append(
+        "Achieved: ticks whose action was ready by their deadline, per second (sync; late: the others), new "
+        "actions per second (async). Misses: ticks whose work overran the period."
+    )
     out.append("Longest stall: longest time with no new action; never recovered: still stalled when the run ended.")
     out.append("Starved (async): ticks with an empty queue. d: inference delay in ticks, median/max.")
     for e in entries:
@@ -224,8 +261,13 @@ def render_highest(highest: list[HighestRate], entries: Sequence[RealtimeResult]
 def _seconds(entries: Sequence[RealtimeResult], name: str, key: str | float, rates: list[float] | None) -> int | None:
     """The --seconds that judges every one of ``rates`` of policy ``name`` in mode ``key`` ("sync"
     or an async threshold)."""
-    mine = [seconds_to_judge(e) for e in entries if e.name == name and e.hz in (rates or [])
-            and (e.mode == "sync" if key == "sync" else e.mode == "async" and e.threshold == key)]
+    mine = [
+        seconds_to_judge(e)
+        for e in entries
+        if e.name == name
+        and e.hz in (rates or [])
+        and (e.mode == "sync" if key == "sync" else e.mode == "async" and e.threshold == key)
+    ]
     return max((n for n in mine if n is not None), default=None)
 
 
@@ -245,14 +287,18 @@ def render_rtc(entries: list[RealtimeResult]) -> list[str]:
         s = e.summary
         out.append(f"{label(e)} rtc at {e.hz:g} Hz ({e.source}): {_rtc_verdict(e)}")
         if s.get("delay_engine_ticks") is not None:
-            out.append(f"  d: the engine used {s['delay_engine_ticks']} ticks (ceil(LatencyTracker.max() / period)); "
-                       f"the p95 latency gives {_num(s.get('delay_p95_ticks'), '{}')}" + _cold(s))
+            out.append(
+                f"  d: the engine used {s['delay_engine_ticks']} ticks (ceil(LatencyTracker.max() / period)); "
+                f"the p95 latency gives {_num(s.get('delay_p95_ticks'), '{}')}" + _cold(s)
+            )
         if s.get("guided_refill_median_ms") is not None:
-            out.append(f"  guidance: guided chunk median {format_ms(s['guided_refill_median_ms'])} ms, p95 "
-                       f"{format_ms(s['guided_refill_p95_ms'])} ms; plain median {format_ms(s['plain_refill_median_ms'])} "
-                       f"ms, p95 {format_ms(s['plain_refill_p95_ms'])} ms (same process, in turn): "
-                       f"{_signed(s.get('guidance_overhead_median_ms'))} median, "
-                       f"{_signed(s.get('guidance_overhead_p95_ms'))} p95")
+            out.append(
+                f"  guidance: guided chunk median {format_ms(s['guided_refill_median_ms'])} ms, p95 "
+                f"{format_ms(s['guided_refill_p95_ms'])} ms; plain median {format_ms(s['plain_refill_median_ms'])} "
+                f"ms, p95 {format_ms(s['plain_refill_p95_ms'])} ms (same process, in turn): "
+                f"{_signed(s.get('guidance_overhead_median_ms'))} median, "
+                f"{_signed(s.get('guidance_overhead_p95_ms'))} p95"
+            )
         out += _admission(s)
         if "smallest_queue_threshold" in s:
             out.append(f"  {_smallest(e)}")
@@ -262,17 +308,28 @@ def render_rtc(entries: list[RealtimeResult]) -> list[str]:
 def _smallest(e: RealtimeResult) -> str:
     """The simulated smallest setting that never starves, or why none does."""
     s = e.summary
-    q, h, n, d = (s.get("smallest_queue_threshold"), s.get("smallest_execution_horizon"), s.get("chunk_length"),
-                  s.get("inference_delay_ticks_max"))
+    q, h, n, d = (
+        s.get("smallest_queue_threshold"),
+        s.get("smallest_execution_horizon"),
+        s.get("chunk_length"),
+        s.get("inference_delay_ticks_max"),
+    )
     if q is not None:
-        horizon = (f"--execution-horizon {h}" if h is not None
-                   else "no execution horizon passes the admission check (d > chunk - d)")
+        horizon = (
+            f"--execution-horizon {h}"
+            if h is not None
+            else "no execution horizon passes the admission check (d > chunk - d)"
+        )
         return f"smallest setting with no starved tick at {e.hz:g} Hz: --queue-threshold {q}, {horizon}"
     if isinstance(d, int) and isinstance(n, int) and d >= n:
-        return (f"no queue threshold holds {e.hz:g} Hz: a chunk takes {d} ticks, longer than the whole chunk of {n} "
-                "actions (every merge skips all of it)")
-    return (f"no queue threshold holds {e.hz:g} Hz: a chunk takes up to {_num(d, '{}')} ticks and the {n} - d "
-            "actions left after a merge run out before the next chunk arrives")
+        return (
+            f"no queue threshold holds {e.hz:g} Hz: a chunk takes {d} ticks, longer than the whole chunk of {n} "
+            "actions (every merge skips all of it)"
+        )
+    return (
+        f"no queue threshold holds {e.hz:g} Hz: a chunk takes up to {_num(d, '{}')} ticks and the {n} - d "
+        "actions left after a merge run out before the next chunk arrives"
+    )
 
 
 def _admission(s: Summary) -> list[str]:
@@ -281,13 +338,17 @@ def _admission(s: Summary) -> list[str]:
         return []
     d, h, n = int(d or 0), int(h or 0), int(n or 0)
     why = "fewer actions than go by during inference" if d > h else "more than the new chunk's rest"
-    return [f"  admission (d <= execution_horizon <= chunk - d): {d} <= {h} <= {n - d}: "
-            + ("holds" if s["admission_ok"] else f"fails: guidance covers {why}")]
+    return [
+        f"  admission (d <= execution_horizon <= chunk - d): {d} <= {h} <= {n - d}: "
+        + ("holds" if s["admission_ok"] else f"fails: guidance covers {why}")
+    ]
 
 
 def _rtc_verdict(e: RealtimeResult) -> str:
     s = e.summary
-    stall = f"longest stall {format_ms(s.get('longest_stall_ms'))} ms, {_num(s.get('delivered_hz'))} actions/s delivered"
+    stall = (
+        f"longest stall {format_ms(s.get('longest_stall_ms'))} ms, {_num(s.get('delivered_hz'))} actions/s delivered"
+    )
     if s.get("starved_ticks") is None:
         return "no verdict"
     if not judged(s):
@@ -301,8 +362,10 @@ def _rtc_verdict(e: RealtimeResult) -> str:
 def _cold(s: Summary) -> str:
     if not s.get("cold_start_sets_delay"):
         return ""
-    return (f"; the first, cold chunk set it ({s['delay_first_ticks']} ticks): LeRobot 0.6.1's "
-            "LatencyTracker.max() keeps the largest latency ever added")
+    return (
+        f"; the first, cold chunk set it ({s['delay_first_ticks']} ticks): LeRobot 0.6.1's "
+        "LatencyTracker.max() keeps the largest latency ever added"
+    )
 
 
 def _signed(ms: object) -> str:

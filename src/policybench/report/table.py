@@ -139,14 +139,20 @@ def _claims(r: PolicyResult) -> list[str]:
     notes = []
     refill = r.summary()["refill"]
     if r.complete is False and r.precision is not None:
-        notes.append(f"{label(r)}: --refills auto stopped by --max-seconds with the refill median known to "
-                     f"±{100 * r.precision:.1f} % ({refill['count']} refills measured)")
+        notes.append(
+            f"{label(r)}: --refills auto stopped by --max-seconds with the refill median known to "
+            f"±{100 * r.precision:.1f} % ({refill['count']} refills measured)"
+        )
     elif r.complete is False:
-        notes.append(f"{label(r)}: stopped by --max-seconds before its full refill cycles ({refill['count']} refills measured)")
+        notes.append(
+            f"{label(r)}: stopped by --max-seconds before its full refill cycles ({refill['count']} refills measured)"
+        )
     if refill.get("process_spread_ms"):
         low, high = refill["process_spread_ms"]
-        notes.append(f"{label(r)}: {len(refill['process_medians_ms'])} processes, refill medians from {low:.4g} to "
-                     f"{high:.4g} ms (the table shows the median of the processes' medians)")
+        notes.append(
+            f"{label(r)}: {len(refill['process_medians_ms'])} processes, refill medians from {low:.4g} to "
+            f"{high:.4g} ms (the table shows the median of the processes' medians)"
+        )
     busy = busy_reason(r.machine_load)
     if busy:
         notes.append(f"{label(r)}: {busy} while it was measured: its figures are not reliable")
@@ -169,10 +175,14 @@ def _floor_notes(r: PolicyResult, environment: dict) -> list[str]:
     rates = rl.get("peak_flops_by_precision")
     if r.variant == "eager" and isinstance(rates, dict) and set(rates) - {FP32}:
         isa = best_cpu_instructions(environment.get("cpu_flags") or []) if environment.get("device") == "cpu" else {}
-        shown = [f"{one_line(p)} {_giga(v):,.4g} G{'OP' if p == INT8 else 'FLOP'}/s"
-                 + (f" ({isa[p]})" if p in isa else "") for p, v in rates.items()]
-        notes.append(f"{label(r)}: peak matrix-product rates on this device by precision: {', '.join(shown)}; "
-                     "each variant's floor uses the rate of its own precision")
+        shown = [
+            f"{one_line(p)} {_giga(v):,.4g} G{'OP' if p == INT8 else 'FLOP'}/s" + (f" ({isa[p]})" if p in isa else "")
+            for p, v in rates.items()
+        ]
+        notes.append(
+            f"{label(r)}: peak matrix-product rates on this device by precision: {', '.join(shown)}; "
+            "each variant's floor uses the rate of its own precision"
+        )
     below = below_floor(r)
     return notes + ([below] if below else [])
 

@@ -18,8 +18,10 @@ SETTING_AXES = ("cameras", "image_size", "threads")  # axes of a flag, not of a 
 
 def recorded_axes(run: dict) -> list[Axis]:
     """The axes of a sweep's results file (run.sweep.axes, checked by schema.read_axes)."""
-    return [Axis(a["name"], tuple(Axis.read(a["name"], v) for v in a["values"]))
-            for a in (run.get("sweep") or {}).get("axes") or []]
+    return [
+        Axis(a["name"], tuple(Axis.read(a["name"], v) for v in a["values"]))
+        for a in (run.get("sweep") or {}).get("axes") or []
+    ]
 
 
 def _ints(text: str, field: str) -> tuple[int, ...]:
@@ -32,8 +34,9 @@ def _ints(text: str, field: str) -> tuple[int, ...]:
     return values
 
 
-def _given_axes(cameras: str | None, image_sizes: str | None, threads: str | None,
-                sets: list[str]) -> tuple[list[Axis], list[Override]]:
+def _given_axes(
+    cameras: str | None, image_sizes: str | None, threads: str | None, sets: list[str]
+) -> tuple[list[Axis], list[Override]]:
     """Every list given, as an axis (a ``--set`` with a comma-separated value too), and the plain
     ``--set`` overrides."""
     axes: list[Axis] = []
@@ -57,21 +60,26 @@ def _given_axes(cameras: str | None, image_sizes: str | None, threads: str | Non
     return axes, fixed
 
 
-def parse_axes(cameras: str | None, image_sizes: str | None, threads: str | None,
-               sets: list[str]) -> tuple[list[Axis], list[Override]]:
+def parse_axes(
+    cameras: str | None, image_sizes: str | None, threads: str | None, sets: list[str]
+) -> tuple[list[Axis], list[Override]]:
     """The sweep's axes (flags with a comma-separated list) and the plain ``--set`` overrides."""
     axes, fixed = _given_axes(cameras, image_sizes, threads, sets)
     if any(len(a.values) >= 2 for a in axes):  # a single value beside a real axis is a fixed setting
         axes = [a for a in axes if len(a.values) >= 2 or a.name not in SETTING_AXES]
     for axis in axes:
         if len(axis.values) < 2:
-            raise UsageError(f"the {axis.name} axis has one value ({axis.show(axis.values[0]) if axis.values else 'none'}): "
-                             "that is a plain `policybench run`")
+            raise UsageError(
+                f"the {axis.name} axis has one value ({axis.show(axis.values[0]) if axis.values else 'none'}): "
+                "that is a plain `policybench run`"
+            )
         if len(set(axis.values)) != len(axis.values):
             raise UsageError(f"the {axis.name} axis names a value twice")
     if not axes:
-        raise UsageError("a sweep needs an axis: --cameras 1,2,3, --image-size 224x224,480x640, --threads 1,2 "
-                         "or --set POLICY.FIELD=v1,v2,...")
+        raise UsageError(
+            "a sweep needs an axis: --cameras 1,2,3, --image-size 224x224,480x640, --threads 1,2 "
+            "or --set POLICY.FIELD=v1,v2,..."
+        )
     if len(axes) > 2:
         raise UsageError(f"a sweep takes one or two axes, got {len(axes)}: {', '.join(a.name for a in axes)}")
     return axes, fixed
@@ -111,7 +119,7 @@ def shown_point(point: dict[str, object], axes: list[Axis]) -> dict[str, str]:
 
 
 def point_label(point: dict[str, object], axes: list[Axis]) -> str:
-    """"cameras=2,image_size=480x640", as a result's name shows its point."""
+    """ "cameras=2,image_size=480x640", as a result's name shows its point."""
     return point_text(shown_point(point, axes))
 
 
@@ -119,18 +127,28 @@ def point_config(base: RunSettings, point: dict[str, object]) -> RunSettings:
     """The run settings of one point: the base run with the point's values applied. A ``--set``
     axis of a policy not in the run is a usage error."""
     cameras, image_size, threads = point.get("cameras"), point.get("image_size"), point.get("threads", base.threads)
-    profile = customize_profile(base.profile, cameras=cameras if isinstance(cameras, int) else None,
-                                image_size=_image_size(image_size))
+    profile = customize_profile(
+        base.profile, cameras=cameras if isinstance(cameras, int) else None, image_size=_image_size(image_size)
+    )
     overrides = list(base.overrides)
     for name, value in point.items():
         if "." in name:
             policy, field = name.rsplit(".", 1)
             if policy not in base.policies:
-                raise SettingsError(f"{{overrides}} {literal(name)}=...: '{literal(policy)}' is not among {{policies}} "
-                                    f"({literal(','.join(base.policies))})")
-            overrides = [o for o in overrides if (o.policy, o.field) != (policy, field)] + [Override(policy, field, value)]
-    return dataclasses.replace(base, profile=profile, overrides=overrides, threads=threads if isinstance(threads, int) else None,
-                               json_path=None)
+                raise SettingsError(
+                    f"{{overrides}} {literal(name)}=...: '{literal(policy)}' is not among {{policies}} "
+                    f"({literal(','.join(base.policies))})"
+                )
+            overrides = [o for o in overrides if (o.policy, o.field) != (policy, field)] + [
+                Override(policy, field, value)
+            ]
+    return dataclasses.replace(
+        base,
+        profile=profile,
+        overrides=overrides,
+        threads=threads if isinstance(threads, int) else None,
+        json_path=None,
+    )
 
 
 def _image_size(value: object) -> tuple[int, int] | None:

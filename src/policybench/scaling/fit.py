@@ -31,7 +31,9 @@ class Fit:
     def describe(self) -> str:
         se = f" ± {self.slope_se_ms:.3g}" if self.slope_se_ms is not None else ""
         sign = "+" if self.slope_ms >= 0 else "-"
-        line = f"{self.policy}: refill {self.intercept_ms:.4g} ms {sign} {abs(self.slope_ms):.4g}{se} ms per {self.unit}"
+        line = (
+            f"{self.policy}: refill {self.intercept_ms:.4g} ms {sign} {abs(self.slope_ms):.4g}{se} ms per {self.unit}"
+        )
         if self.n < 3:
             return line + " (two points: a line through them, no fit quality to judge)"
         if self.poor:
@@ -86,8 +88,10 @@ def series(results: RunResults, axis: Axis, axes: list[Axis]) -> list[Series]:
         held = tuple((o, point[o]) for o in others if o in point)
         median = r.summary()["refill"]["median_ms"]
         groups.setdefault(Identity(r.policy, r.variant, held), []).append((axis.x(value), median, value, r))
-    return [Series(i.policy, i.variant, point_text(dict(i.point), ", "), sorted(pts, key=lambda p: p[0]))
-            for i, pts in groups.items()]
+    return [
+        Series(i.policy, i.variant, point_text(dict(i.point), ", "), sorted(pts, key=lambda p: p[0]))
+        for i, pts in groups.items()
+    ]
 
 
 def _on_axis(r: PolicyResult, axis: Axis) -> dict[str, str] | None:

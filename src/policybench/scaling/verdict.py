@@ -7,7 +7,9 @@ from policybench.scaling.axes import Axis
 from policybench.scaling.fit import series
 
 
-def holding(results: RunResults, axis: Axis, axes: list[Axis], hz: float, threshold: float = 0.5) -> list[dict[str, object]]:
+def holding(
+    results: RunResults, axis: Axis, axes: list[Axis], hz: float, threshold: float = 0.5
+) -> list[dict[str, object]]:
     """Per policy (and value of the other axis), the largest value on ``axis`` that holds ``hz``
     in sync mode (no missed deadline) and in async mode (no starved tick), each point replayed
     through the realtime simulator on its own samples; with the headroom its worst refill leaves
@@ -18,8 +20,13 @@ def holding(results: RunResults, axis: Axis, axes: list[Axis], hz: float, thresh
     ticks = max(int(round(10 * hz)), 2)
     rows = []
     for s in series(results, axis, axes):
-        row: dict[str, object] = {"policy": s.policy, "variant": s.variant, "group": s.group, "sync": None,
-                                  "async": None}
+        row: dict[str, object] = {
+            "policy": s.policy,
+            "variant": s.variant,
+            "group": s.group,
+            "sync": None,
+            "async": None,
+        }
         for _, _, value, r in s.points:  # in axis order: the last that holds is the largest
             costs = costs_from_result(r)
             worst = max(costs.refill) * 1000

@@ -35,8 +35,10 @@ class PythonConstants:
     @staticmethod
     def _key(data, args: tuple, kwargs: dict) -> str | None:
         """The call's arguments as text where ``data`` is Python numbers only, else None."""
+
         def plain(x) -> bool:
             return isinstance(x, (bool, int, float)) or (isinstance(x, (list, tuple)) and all(plain(i) for i in x))
+
         return repr((data, args, sorted(kwargs.items()), torch.get_default_device())) if plain(data) else None
 
     @contextlib.contextmanager
@@ -115,14 +117,19 @@ class CudaGraphPolicy(VariantWrapper):
         self._replay, self._static, self._first, self._rest = None, {}, None, []  # frees the graph's memory
 
     def _refill(self) -> torch.Tensor:
-        autocast = (torch.autocast("cuda", dtype=getattr(torch, self.variant.dtype), cache_enabled=False)
-                    if self.variant.dtype is not None else contextlib.nullcontext())
+        autocast = (
+            torch.autocast("cuda", dtype=getattr(torch, self.variant.dtype), cache_enabled=False)
+            if self.variant.dtype is not None
+            else contextlib.nullcontext()
+        )
         self.inner.reset()
         with autocast:
             return self.inner.select_action(self._static)
 
     def _record(self, obs: dict[str, torch.Tensor]) -> Callable[[], None]:
-        self._static = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in obs.items()}  # --pipeline: the task
+        self._static = {
+            k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in obs.items()
+        }  # --pipeline: the task
         cpu_rng = torch.get_rng_state()
         cuda_rng = torch.cuda.get_rng_state(self.device) if torch.cuda.is_available() else None
         outputs: list[torch.Tensor] = []

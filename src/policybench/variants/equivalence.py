@@ -45,8 +45,9 @@ def equivalence(reference: torch.Tensor, actions: torch.Tensor, tolerance: float
     return {"max_abs_diff": diff, "rel_error": rel, "tolerance": tolerance, "equivalent": rel <= tolerance}
 
 
-def action_error(reference: torch.Tensor, actions: torch.Tensor,
-                 action_range: list[float] | None = None) -> dict[str, object]:
+def action_error(
+    reference: torch.Tensor, actions: torch.Tensor, action_range: list[float] | None = None
+) -> dict[str, object]:
     """The difference of two chunks (n, action_dim) in action units: its largest and median |Δ|,
     and the largest |Δ| of each action dimension as a share of that dimension's range, the
     largest share kept (``range_share``). ``action_range``: each dimension's range (max - min)
@@ -63,7 +64,10 @@ def action_error(reference: torch.Tensor, actions: torch.Tensor,
         whole = (ref.max() - ref.min()).item() if ref.numel() else 0.0
         action_range, where = [whole], "reference chunk"
         shares = [flat.max().item() / whole] if whole > 0 else []
-    return {"action_max_diff": flat.max().item() if flat.numel() else 0.0,
-            "action_median_diff": flat.flatten().quantile(0.5).item() if flat.numel() else 0.0,
-            "action_range": [float(x) for x in action_range], "range_from": where,
-            "range_share": max(shares) if shares else None}
+    return {
+        "action_max_diff": flat.max().item() if flat.numel() else 0.0,
+        "action_median_diff": flat.flatten().quantile(0.5).item() if flat.numel() else 0.0,
+        "action_range": [float(x) for x in action_range],
+        "range_from": where,
+        "range_share": max(shares) if shares else None,
+    }

@@ -98,8 +98,13 @@ def _native_stdout_discarded():
 @contextlib.contextmanager
 def _exporting():
     """Ordinary tensors (not inference ones), no autograd, the RNG left as it was, the exporter quiet."""
-    with torch.inference_mode(False), torch.no_grad(), torch.random.fork_rng(devices=[]), \
-            warnings.catch_warnings(), _native_stdout_discarded():
+    with (
+        torch.inference_mode(False),
+        torch.no_grad(),
+        torch.random.fork_rng(devices=[]),
+        warnings.catch_warnings(),
+        _native_stdout_discarded(),
+    ):
         warnings.simplefilter("ignore")
         yield
 
@@ -112,8 +117,9 @@ def exporter_opset(exporter: str) -> int:
     return DYNAMO_OPSET if exporter == "dynamo" else OPSET
 
 
-def export_onnx(module: torch.nn.Module, signature: inspect.Signature, call: Flattened, arguments: dict,
-                path: str, exporter: str) -> tuple[Flattened, list[torch.Tensor]]:
+def export_onnx(
+    module: torch.nn.Module, signature: inspect.Signature, call: Flattened, arguments: dict, path: str, exporter: str
+) -> tuple[Flattened, list[torch.Tensor]]:
     """Run ``module`` once on a copy of ``arguments`` and export it to ``path`` as a graph of their
     tensors (in ``call``'s order); returns the structure of its output and the example inputs."""
     with _exporting():
@@ -123,8 +129,16 @@ def export_onnx(module: torch.nn.Module, signature: inspect.Signature, call: Fla
         flat = _Flat(module, signature, call, output)
         names = {"input_names": call.names, "output_names": output.names}
         if exporter == "dynamo":  # weights inline, except above torch's 1.5 GB (save_export reads both)
-            torch.onnx.export(flat, example, path, dynamo=True, opset_version=DYNAMO_OPSET,
-                              external_data=False, verbose=False, **names)
+            torch.onnx.export(
+                flat,
+                example,
+                path,
+                dynamo=True,
+                opset_version=DYNAMO_OPSET,
+                external_data=False,
+                verbose=False,
+                **names,
+            )
         else:
             torch.onnx.export(flat, example, path, dynamo=False, opset_version=OPSET, **names)
     return output, list(example)
@@ -132,5 +146,8 @@ def export_onnx(module: torch.nn.Module, signature: inspect.Signature, call: Fla
 
 def shapes(names: list[str], tensors: list[torch.Tensor], keep: list[str] | None = None) -> list[dict[str, object]]:
     """Name, shape and dtype of each tensor (of those named in ``keep``), for the record and the manifest."""
-    return [{"name": n, "shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch.")}
-            for n, t in zip(names, tensors) if keep is None or n in keep]
+    return [
+        {"name": n, "shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch.")}
+        for n, t in zip(names, tensors)
+        if keep is None or n in keep
+    ]

@@ -37,8 +37,11 @@ def save_export(model_path: str, folder: str, result, record: dict[str, object])
         (out / data).unlink(missing_ok=True)  # onnx appends to an existing data file
         onnx.save_model(onnx.load(model_path), str(model), save_as_external_data=True, location=data)
         if (out / data).exists():  # onnx keeps tensors under 1 KB inline
-            record = {**record, "external_data": data,
-                      "external_data_sha256": hashlib.sha256((out / data).read_bytes()).hexdigest()}
+            record = {
+                **record,
+                "external_data": data,
+                "external_data_sha256": hashlib.sha256((out / data).read_bytes()).hexdigest(),
+            }
             written.append(str(out / data))
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     manifest = {
@@ -50,7 +53,7 @@ def save_export(model_path: str, folder: str, result, record: dict[str, object])
         "sha256": digest,
         **record,
         "io": "inputs as the policy's select_action receives them (after LeRobot's preprocessor: normalized, "
-              "batch of 1); outputs before its postprocessor (not unnormalized)",
+        "batch of 1); outputs before its postprocessor (not unnormalized)",
         "equivalence": result.equivalence,
         "versions": {"torch": torch.__version__, "lerobot": lerobot_version()},
         "cpu": {"model": cpu_model(), "flags": cpu_vector_flags()},

@@ -32,12 +32,17 @@ def cpu_precision_problem(precision: str, flags: Sequence[str]) -> str | None:
     if not needed or not flags or any(f in flags for f in needed):
         return None
     slower = f" (torch runs it {_SLOWER[precision]} slower than fp32 there)" if precision in _SLOWER else ""
-    return (f"this CPU has no {_NAMES[precision]} instructions ({' or '.join(needed)} not among its flags): "
-            f"{precision} is emulated{slower}, so it does not apply here")
+    return (
+        f"this CPU has no {_NAMES[precision]} instructions ({' or '.join(needed)} not among its flags): "
+        f"{precision} is emulated{slower}, so it does not apply here"
+    )
 
 
 def best_cpu_instructions(flags: Sequence[str]) -> dict[str, str]:
     """For each reduced precision, the CPU's instruction set that runs it ("amx_bf16"), from
     ``flags``; a precision the CPU lacks is left out."""
-    return {p: next(f for f in needed if f in flags) for p, needed in CPU_INSTRUCTIONS.items()
-            if any(f in flags for f in needed)}
+    return {
+        p: next(f for f in needed if f in flags)
+        for p, needed in CPU_INSTRUCTIONS.items()
+        if any(f in flags for f in needed)
+    }

@@ -103,8 +103,9 @@ class RuntimeModule(torch.nn.Module):
         self._call = Flattened.of(arguments)
         start = time.perf_counter()
         try:
-            self._output, example = export_onnx(self.original, self._signature, self._call, arguments, self._path,
-                                                self._exporter)
+            self._output, example = export_onnx(
+                self.original, self._signature, self._call, arguments, self._path, self._exporter
+            )
         except Exception as exc:  # noqa: BLE001 - the exporter's reason becomes the variant's skip reason
             raise ExportFailed(f"{exporter_name(self._exporter)} failed{where(exc)}: {first_line(exc)}") from exc
         exported = time.perf_counter() - start
@@ -137,8 +138,10 @@ class RuntimeModule(torch.nn.Module):
             original = super().__getattr__("original")
             value = getattr(original, name)
             if isinstance(value, (torch.nn.Module, torch.Tensor)):
-                raise AttributeError(f"{type(original).__name__}.{name} is part of the exported module; "
-                                     "its stand-in does not hand it out") from None
+                raise AttributeError(
+                    f"{type(original).__name__}.{name} is part of the exported module; "
+                    "its stand-in does not hand it out"
+                ) from None
             return value
 
     @property
@@ -161,8 +164,9 @@ class RuntimePolicy(VariantWrapper):
         assert locate is not None, "runtime_problem skips a family without an export target"
         owner, attr = locate(self.inner.policy)
         self._folder = tempfile.TemporaryDirectory(prefix="policybench-export-")
-        self._stand_in = RuntimeModule(getattr(owner, attr), self.variant, self._folder.name,
-                                       self.inner.family.export.exporter)
+        self._stand_in = RuntimeModule(
+            getattr(owner, attr), self.variant, self._folder.name, self.inner.family.export.exporter
+        )
         self._owner = (owner, attr)
         setattr(owner, attr, self._stand_in)
         return self
@@ -179,8 +183,11 @@ class RuntimePolicy(VariantWrapper):
         refill; with ``folder`` the model and its manifest are saved there (a failure to write
         is a warning: the variant is still measured)."""
         assert self._stand_in is not None
-        record = {"exported": self.inner.family.export.what, **self._stand_in.record,
-                  "calls_per_refill": self._stand_in.calls}
+        record = {
+            "exported": self.inner.family.export.what,
+            **self._stand_in.record,
+            "calls_per_refill": self._stand_in.calls,
+        }
         if folder:
             try:
                 record["saved"] = save_export(self._stand_in.model_path, folder, result, record)

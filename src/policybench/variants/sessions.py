@@ -32,8 +32,12 @@ def _onnxruntime_session(path: str, variant: Variant, outputs: list[str]) -> Ses
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()  # the threads eager gets
     session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    settings = {"name": "onnxruntime", "version": ort.__version__, "provider": "CPUExecutionProvider",
-                "threads": options.intra_op_num_threads}
+    settings = {
+        "name": "onnxruntime",
+        "version": ort.__version__,
+        "provider": "CPUExecutionProvider",
+        "threads": options.intra_op_num_threads,
+    }
     return Session([i.name for i in session.get_inputs()], lambda feed: session.run(outputs, feed), settings)
 
 
@@ -41,8 +45,11 @@ def _openvino_session(path: str, variant: Variant, outputs: list[str]) -> Sessio
     import openvino as ov
 
     precision = "bf16" if variant.dtype == "bfloat16" else "f32"
-    config = {"INFERENCE_PRECISION_HINT": precision, "INFERENCE_NUM_THREADS": torch.get_num_threads(),
-              "PERFORMANCE_HINT": "LATENCY"}
+    config = {
+        "INFERENCE_PRECISION_HINT": precision,
+        "INFERENCE_NUM_THREADS": torch.get_num_threads(),
+        "PERFORMANCE_HINT": "LATENCY",
+    }
     compiled = ov.Core().compile_model(path, "CPU", config)
     request = compiled.create_infer_request()
     ports = [compiled.output(name) for name in outputs]
@@ -51,8 +58,13 @@ def _openvino_session(path: str, variant: Variant, outputs: list[str]) -> Sessio
         result = request.infer(feed, share_inputs=True)  # outputs are copies (share_outputs=False)
         return [result[p] for p in ports]
 
-    settings = {"name": "openvino", "version": ov.__version__, "device": "CPU", **config,
-                "capabilities": openvino_capabilities()}
+    settings = {
+        "name": "openvino",
+        "version": ov.__version__,
+        "device": "CPU",
+        **config,
+        "capabilities": openvino_capabilities(),
+    }
     return Session([i.get_any_name() for i in compiled.inputs], run, settings)
 
 

@@ -16,8 +16,9 @@ from policybench.variants.runtimes import RuntimePolicy, runtime_problem
 from policybench.variants.table import Variant
 
 
-def skip_reason(variant: Variant, adapter: PolicyAdapter, device: str,
-                cpu_flags: Sequence[str] | None = None) -> str | None:
+def skip_reason(
+    variant: Variant, adapter: PolicyAdapter, device: str, cpu_flags: Sequence[str] | None = None
+) -> str | None:
     """Why ``variant`` cannot run here, or None. ``cpu_flags``: the CPU's vector flags
     (environment.cpu_vector_flags, read when None), which say whether it runs the variant's
     precision natively."""

@@ -34,24 +34,61 @@ VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
         Variant("eager", "the policy as LeRobot runs it (the reference)", 1e-4),
-        Variant("noeval", "no self.eval() walk over every submodule on each select_action call (the policy stays in eval mode)", 1e-4, skip_eval_walk=True),
+        Variant(
+            "noeval",
+            "no self.eval() walk over every submodule on each select_action call (the policy stays in eval mode)",
+            1e-4,
+            skip_eval_walk=True,
+        ),
         Variant("bf16", "torch.autocast to bfloat16", 2e-2, dtype="bfloat16"),
         Variant("fp16", "torch.autocast to float16", 2e-2, dtype="float16"),
         Variant("compile", "torch.compile of the policy's heavy modules", 1e-4, compile=True),
-        Variant("cudagraph", "the whole refill captured once as one CUDA graph and replayed (CUDA only)", 1e-4, cudagraph=True),
-        Variant("cudagraph-bf16", "the CUDA graph of the refill under bfloat16 autocast (CUDA only)", 2e-2,
-                dtype="bfloat16", cudagraph=True),
-        Variant("onnxruntime", "the policy's heavy part exported to ONNX and run by ONNX Runtime (CPU provider)", 1e-4,
-                runtime="onnxruntime"),
-        Variant("openvino", "the exported part run by OpenVINO on the CPU, precision hint f32", 1e-4, runtime="openvino"),
-        Variant("openvino-bf16", "the exported part run by OpenVINO in bfloat16 (its default where the CPU has bf16)",
-                2e-2, dtype="bfloat16", runtime="openvino"),
+        Variant(
+            "cudagraph",
+            "the whole refill captured once as one CUDA graph and replayed (CUDA only)",
+            1e-4,
+            cudagraph=True,
+        ),
+        Variant(
+            "cudagraph-bf16",
+            "the CUDA graph of the refill under bfloat16 autocast (CUDA only)",
+            2e-2,
+            dtype="bfloat16",
+            cudagraph=True,
+        ),
+        Variant(
+            "onnxruntime",
+            "the policy's heavy part exported to ONNX and run by ONNX Runtime (CPU provider)",
+            1e-4,
+            runtime="onnxruntime",
+        ),
+        Variant(
+            "openvino", "the exported part run by OpenVINO on the CPU, precision hint f32", 1e-4, runtime="openvino"
+        ),
+        Variant(
+            "openvino-bf16",
+            "the exported part run by OpenVINO in bfloat16 (its default where the CPU has bf16)",
+            2e-2,
+            dtype="bfloat16",
+            runtime="openvino",
+        ),
         Variant("tensorrt", "the exported part run by TensorRT (CUDA only)", 1e-4, runtime="tensorrt"),
     )
 }
 # A failed graph capture can leave CUDA unusable for the rest of the process: the captures run last.
-ORDER = ["eager", "noeval", "bf16", "fp16", "compile", "onnxruntime", "openvino", "openvino-bf16", "tensorrt",
-         "cudagraph", "cudagraph-bf16"]
+ORDER = [
+    "eager",
+    "noeval",
+    "bf16",
+    "fp16",
+    "compile",
+    "onnxruntime",
+    "openvino",
+    "openvino-bf16",
+    "tensorrt",
+    "cudagraph",
+    "cudagraph-bf16",
+]
 
 
 AUTO = "auto"  # every variant, and the run ends naming the fastest within the tolerance (report/choice.py)

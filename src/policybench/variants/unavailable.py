@@ -17,8 +17,11 @@ def first_line(exc: BaseException) -> str:
 
 def where(exc: BaseException) -> str:
     """The deepest frame of LeRobot, transformers or diffusers in a traceback: the operation that broke."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if any(k in f.filename for k in ("/lerobot/", "/transformers/", "/diffusers/"))]
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if any(k in f.filename for k in ("/lerobot/", "/transformers/", "/diffusers/"))
+    ]
     if not frames:
         return ""
     f = frames[-1]
