@@ -23,6 +23,16 @@ def _registered(name: str) -> bool:
     return name in registered_policy_types()
 
 
+def _written_for_lerobot_06(name: str) -> None:
+    """Skip on LeRobot before 0.5: the offline X-VLA and GR00T N1.7 builds follow 0.6's classes
+    (0.4.4's differ; not built for it yet)."""
+    from policybench.lerobot_adapter.version import lerobot_version
+
+    version = lerobot_version() or "0"
+    if tuple(int(p) for p in version.split(".")[:2] if p.isdigit()) < (0, 5):
+        pytest.skip(f"the offline {name} build is written for LeRobot 0.6; this is {version}")
+
+
 def _measure(name, overrides, refills=2, warmup=0):
     if not _registered(name):
         pytest.skip(f"this LeRobot does not register {name}")
@@ -71,6 +81,7 @@ def test_the_local_clip_architecture_has_clips_published_parameter_counts():
 
 
 def test_xvla_builds_offline_and_refills_every_chunk():
+    _written_for_lerobot_06("xvla")
     overrides = {
         "florence_config": TINY_FLORENCE,
         "hidden_size": 32,
@@ -91,6 +102,7 @@ def test_xvla_builds_offline_and_refills_every_chunk():
 def test_xvla_default_florence_is_florence_2_large():
     """X-VLA's VLM at its published size, counted on the meta device (no memory): DaViT and the BART
     encoder with Florence-2-large's dimensions, the decoder deleted as LeRobot deletes it."""
+    _written_for_lerobot_06("xvla")
     import torch
 
     from policybench.lerobot_adapter.registry import config_class
@@ -144,6 +156,7 @@ def test_groot_takes_its_preprocessors_inputs_and_refills_every_n_action_steps()
 
 def test_groot_default_size_counts_3144_m_parameters():
     """GR00T N1.7 as LeRobot builds it from the local config, counted on the meta device."""
+    _written_for_lerobot_06("groot")
     import torch
 
     if not _registered("groot"):
