@@ -15,6 +15,11 @@ from policybench.policies.fast_tokenizer import (
     registered,
     synthetic_chunks,
 )
+from policybench.lerobot_adapter.version import lerobot_at_least
+
+# The stand-ins of issue 32 follow LeRobot 0.6 and transformers 5 (0.4.4's transformers refuses
+# the locally built Qwen2.5-VL tokenizer); on LeRobot 0.4.4 they are not built yet.
+pytestmark = pytest.mark.skipif(not lerobot_at_least(0, 5), reason="the offline stand-ins follow LeRobot 0.6")
 
 
 @pytest.fixture(scope="module")
