@@ -475,36 +475,63 @@ def measure(
     isolate: bool | None = None,
     objects: dict | None = None,
     inputs=None,
-    context: RunContext | None = None,
 ) -> RunResults:
     """What ``run`` and the CLI share: settings in, the results out (UsageError for a bad device,
-    output path or ``--set`` value), inside ``context`` (a new one when None). Named policies run in
-    a child process each unless ``isolate`` is False; objects always run in this process."""
+    output path or ``--set`` value). With ``cfg.ray`` each policy is a task on the cluster
+    (``measure_on_ray``); else they are measured here (``measure_here``)."""
+    if cfg.ray is not None:
+        if objects:
+            raise SettingsError("policies given as objects are measured in this process: drop {ray}")
+        return measure_on_ray(cfg, log=log, isolate=isolate is not False)
+    return measure_here(cfg, log=log, warn=warn, progress=progress, isolate=isolate, objects=objects, inputs=inputs)
+
+
+def measure_here(
+    cfg: RunSettings,
+    *,
+    log=None,
+    warn=None,
+    progress=None,
+    isolate: bool | None = None,
+    objects: dict | None = None,
+    inputs=None,
+) -> RunResults:
+    """The policies of ``cfg`` measured on this machine, inside their run context (output file,
+    folders and plan). Named policies run in a child process each unless ``isolate`` is False;
+    objects always run in this process. ``log`` hears the run's first line (device, profile,
+    policies) and each step, ``warn`` warnings and what became of the results file."""
     from policybench.orchestrate.launch import Given
     from policybench.orchestrate.run import run_benchmark
 
     objects = objects or {}
-    if cfg.ray is not None:  # each policy a task on a node of the Ray cluster: nothing set up here
-        from policybench.orchestrate.cluster import measure_on_cluster
-
-        if objects:
-            raise SettingsError("policies given as objects are measured in this process: drop {ray}")
-        check_settings([cfg])
-        return measure_on_cluster(cfg, measure, log=log, isolate=isolate is not False)
+    say = log or (lambda line: None)
     folders = {cfg.export_dir: "export_dir"} if cfg.export_dir else None
-    isolate_named = (isolate if isolate is not None else True) and not objects
     given = Given(dict(objects), inputs) if objects else None
-    with _entered(context, cfg, isolate=isolate_named, folders=folders, skip=list(objects), given=given) as ctx:
+    isolate_named = (isolate if isolate is not None else True) and not objects
+    with run_context(cfg, isolate=isolate_named, folders=folders, skip=list(objects), given=given) as ctx:
+        say(f"policybench: device {ctx.device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
         return run_benchmark(
             cfg,
             ctx.device,
-            log=log or (lambda line: None),
+            log=say,
             warn=warn,
             progress=progress,
             isolate=ctx.isolate,
             environment=ctx.environment,
             given=given,
         )
+
+
+def measure_on_ray(cfg: RunSettings, *, log=None, isolate: bool = True) -> RunResults:
+    """``run --ray``: each policy of ``cfg`` a task on a node of the Ray cluster at ``cfg.ray``
+    (each ``--on`` node), measured there by ``measure``; nothing is set up here but the check
+    of its names and ``--set`` values."""
+    from policybench.orchestrate.cluster import measure_on_cluster
+
+    check_settings([cfg])
+    say = log or (lambda line: None)
+    say(f"policybench: device {cfg.device} on each node, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
+    return measure_on_cluster(cfg, measure, log=say, isolate=isolate)
 
 
 def check_settings(cfgs: Sequence[RunSettings], fields: Sequence[tuple[str, str]] = ()) -> list[dict | None]:

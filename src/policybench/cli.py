@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from contextlib import nullcontext
 from typing import Any, cast
 
 from policybench.errors import SettingsError, UsageError
@@ -142,66 +141,33 @@ def _error(message: str, code: int = 2) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from policybench.api import measure, run_context
+    from policybench.api import measure
     from policybench.diagnostics import diagnose
-    from policybench.resultsfile import holds_results
     from policybench.progress import RunOutput
-    from policybench.report.table import render_table
+    from policybench.report.run import render_run
     from policybench.results import OK, SKIPPED, RunResults
 
     cfg = config_from_args(args)
-    folders = {cfg.export_dir: "export_dir"} if cfg.export_dir else None
-    earlier = cfg.json_path is not None and holds_results(cfg.json_path)
     stopped: Interrupted | NotWritten | None = None
     try:
-        here = cfg.ray is None  # --ray: each node sets up its own run
-        with (
-            run_context(cfg, isolate=not args.in_process, folders=folders) if here else nullcontext() as ctx,
-            RunOutput(quiet=args.quiet, verbose=args.verbose, policies=cfg.policies) as out,
-        ):
-            device = ctx.device if ctx is not None else f"{cfg.device} on each node"
-            out.info(f"policybench: device {device}, profile {cfg.profile.name}, policies {','.join(cfg.policies)}")
-            results = measure(
-                cfg, log=out.info, warn=out.warn, progress=out.progress, context=ctx, isolate=not args.in_process
-            )
+        with RunOutput(quiet=args.quiet, verbose=args.verbose, policies=cfg.policies) as out:
+            results = measure(cfg, log=out.info, warn=out.warn, progress=out.progress, isolate=not args.in_process)
     except (Interrupted, NotWritten) as exc:  # the table of what was measured all the same
         if not isinstance(exc.partial, RunResults):  # measure's partial is always its results
             raise
         stopped, results = exc, exc.partial
+    width = output_width()
     _print(
-        _node_table(results, cfg.json_path)
-        if _several_nodes(results)
-        else render_table(results, cfg.resolved_baseline(), width=output_width())
+        render_run(
+            results, cfg.resolved_baseline(), width=width, hz=args.hz, choose=cfg.auto_variant, source=cfg.json_path
+        )
     )
-    if args.hz is not None:
-        _print(_budget_text(results, args.hz))
-    if cfg.auto_variant:
-        _print(_choice_text(results))
-    if cfg.json_path and earlier and not results.measured():
-        _log(f"{cfg.json_path}: left as it was: nothing was measured in this run")
-    elif cfg.json_path and stopped is None and not args.quiet:
-        _log(f"results written to {cfg.json_path}")
     if stopped is not None:
         raise stopped
     if not args.quiet:
         for note in diagnose(results):
             _log(f"warning: {note}")
     return 0 if all(r.status in (OK, SKIPPED) for r in results.results) else 1
-
-
-def _choice_text(results: RunResults) -> str:
-    """--variant auto's last lines: what to deploy, per policy (report/choice.py)."""
-    from policybench.report.choice import render_choice
-
-    return render_choice(results) or "no policy measured eager beside its variants: nothing to choose\n"
-
-
-def _budget_text(results, hz: float) -> str:
-    from policybench.control.simulate import run_budgets
-    from policybench.report.realtime import render_budgets
-
-    lines = render_budgets(run_budgets(results, hz))
-    return "".join(f"{line}\n" for line in lines) if lines else f"no policy measured a refill to judge at {hz:g} Hz\n"
 
 
 def realtime_settings(args: argparse.Namespace) -> RealtimeSettings:
@@ -222,13 +188,10 @@ def realtime_settings(args: argparse.Namespace) -> RealtimeSettings:
 
 
 def cmd_realtime(args: argparse.Namespace) -> int:
-    from policybench.outputs import check_writable
     from policybench.resultsfile import ResultsFile
 
     settings = realtime_settings(args)
-    if args.json_path:
-        check_writable(args.json_path)
-    with ResultsFile(args.json_path) as out:
+    with ResultsFile(args.json_path, _log) as out:
         if args.simulate:
             return _realtime_simulate(args, settings, out)
         return _realtime_live(args, settings, out)
@@ -277,10 +240,6 @@ def _realtime_live(args: argparse.Namespace, settings: RealtimeSettings, out) ->
         )
     )
     out.save(results)
-    if out.kept:
-        _log(f"{args.json_path}: left as it was: nothing was measured in this run")
-    elif args.json_path:
-        _log(f"results written to {args.json_path}")
     if stopped is not None:
         raise stopped
     return 0 if all(e.status in (OK, SKIPPED) for e in results.realtime) else 1  # skipped: rtc without support
@@ -337,10 +296,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from policybench.diagnostics import diagnose
+    from policybench.report.run import several_nodes
     from policybench.results import read_results
 
     files = [(path, read_results(path)) for path in args.results]
-    if len(files) > 1 or args.labels or _several_nodes(files[0][1]):  # the fleet view
+    if len(files) > 1 or args.labels or several_nodes(files[0][1]):  # the fleet view
         return _emit(_fleet_outputs(args, files), args.results)
     source, results = files[0]
     if not results.results and not results.realtime:
@@ -350,13 +310,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     notes = diagnose(results)
     if args.format == "table":
-        from policybench.report.table import render_table
+        from policybench.report.run import render_run
 
         if not results.results:
             raise UsageError(f"{source}: holds realtime entries only; --format table is run's table: use --format md")
-
-        table = render_table(results, _recorded_baseline(results), width=_width_of(args.output))
-        outputs = {args.output: table + (_choice_text(results) if results.run.get("auto_variant") else "")}
+        choose = bool(results.run.get("auto_variant"))
+        outputs = {
+            args.output: render_run(results, _recorded_baseline(results), width=_width_of(args.output), choose=choose)
+        }
     elif args.format == "md":
         from policybench.report.markdown import render_markdown
 
@@ -377,19 +338,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.output and results.results and results.realtime:
             outputs[str(p.with_name(p.stem + ".realtime" + (p.suffix or ".csv")))] = render_realtime_csv(results)
     return _emit(outputs, [source])
-
-
-def _several_nodes(results: RunResults) -> bool:
-    """A fleet file: the same benchmark measured on several cluster nodes (run --on)."""
-    cluster = results.run.get("cluster")
-    return isinstance(cluster, dict) and isinstance(cluster.get("on"), list) and len(cluster["on"]) > 1
-
-
-def _node_table(results: RunResults, path: str | None) -> str:
-    """The fleet table of a run measured on several cluster nodes (--on)."""
-    from policybench.report.fleet import build_fleet, render_fleet_table
-
-    return render_fleet_table(build_fleet([(path or "the cluster", results)]), width=output_width())
 
 
 def _fleet_outputs(args: argparse.Namespace, files: list[tuple[str, RunResults]]) -> dict[str | None, str]:
@@ -453,6 +401,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from policybench.api import build_config, measure_sweep, sweep_settings
     from policybench.progress import RunOutput
+    from policybench.report.run import node_table, several_nodes
     from policybench.report.sweep import render_holding, render_sweep
     from policybench.results import OK, SKIPPED
     from policybench.scaling.axes import fixed_settings, parse_axes
@@ -476,9 +425,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
     with RunOutput(quiet=False, verbose=False, policies=cfg.policies) as out:
         results = measure_sweep(settings, log=out.info, warn=out.warn, progress=out.progress, said=_said)
-    several = _several_nodes(results)  # --on: each point on several nodes, a column per node (no fit across them)
+    several = several_nodes(results)  # --on: each point on several nodes, a column per node (no fit across them)
     text = (
-        _node_table(results, cfg.json_path)
+        node_table(results, cfg.json_path, output_width())
         if several
         else render_sweep(results, fits(results, list(settings.axes)), width=output_width())
     )

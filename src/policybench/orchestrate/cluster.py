@@ -239,12 +239,9 @@ def run_jobs(
 ) -> RunResults:
     """Connect to ``cfg.ray``, send ``jobs(targets)`` as tasks, and stream their results into
     one RunResults (``record`` its run settings) and ``cfg.json_path`` as each finishes."""
-    from policybench.outputs import check_writable
     from policybench.resultsfile import ResultsFile
 
-    if cfg.json_path:
-        check_writable(cfg.json_path)
-    with connected(cfg.ray or "auto") as ray:
+    with ResultsFile(cfg.json_path, log) as out, connected(cfg.ray or "auto") as ray:
         nodes = measuring_nodes(ray, cfg.ray or "auto")
         targets = chosen_nodes(nodes, cfg.on)
         tasks = jobs(targets)
@@ -253,8 +250,7 @@ def run_jobs(
         log(f"policybench: {len(tasks)} tasks on the Ray cluster at {cfg.ray}, {len(nodes)} nodes with '{RESOURCE}'")
         remote = ray.remote(num_cpus=0, resources={RESOURCE: 1}, max_retries=0)(measure_on_node)
         results = RunResults({}, record)
-        with ResultsFile(cfg.json_path) as out:
-            _stream(ray, remote, tasks, labels, isolate, results, out, log, work)
+        _stream(ray, remote, tasks, labels, isolate, results, out, log, work)
     return results
 
 

@@ -78,29 +78,31 @@ def run_benchmark(
             )
             return [PolicyResult.from_json(r) for r in answer["results"]]
 
-    return run_in_turn(cfg, environment, measure)
+    return run_in_turn(cfg, environment, measure, warn)
 
 
 def run_in_turn(
-    cfg: RunSettings, environment: dict[str, object], measure: Callable[[str], list[PolicyResult]]
+    cfg: RunSettings,
+    environment: dict[str, object],
+    measure: Callable[[str], list[PolicyResult]],
+    said: Log | None = None,
 ) -> RunResults:
-    """Every policy of ``cfg`` measured by ``measure(name)`` in turn, the results file saved after each."""
+    """Every policy of ``cfg`` measured by ``measure(name)`` in turn, the results file saved after
+    each; at the end ``said`` is told whether the file was written or left as it was."""
     results = RunResults(environment, cfg.record())
     current = None  # the policy being measured, not yet in results
-    out = ResultsFile(cfg.json_path)
-    try:
-        for name in cfg.policies:
-            current = name
-            results.results.extend(measure(name))
-            current = None
+    with ResultsFile(cfg.json_path, said) as out:
+        try:
+            for name in cfg.policies:
+                current = name
+                results.results.extend(measure(name))
+                current = None
+                out.save(results)
+        except KeyboardInterrupt as exc:
+            stop = Interrupted.wrap(exc, results)
+            if current is not None:  # what its finished processes measured (processes.py), else its name
+                finished = exc.partial if isinstance(exc, Interrupted) and isinstance(exc.partial, list) else None
+                results.results.extend(finished or [PolicyResult(policy=current, status=INTERRUPTED, error=str(stop))])
             out.save(results)
-    except KeyboardInterrupt as exc:
-        stop = Interrupted.wrap(exc, results)
-        if current is not None:  # what its finished processes measured (processes.py), else its name
-            finished = exc.partial if isinstance(exc, Interrupted) and isinstance(exc.partial, list) else None
-            results.results.extend(finished or [PolicyResult(policy=current, status=INTERRUPTED, error=str(stop))])
-        out.save(results)
-        raise stop from None
-    finally:
-        out.close()
+            raise stop from None
     return results
