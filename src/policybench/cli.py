@@ -13,7 +13,7 @@ from policybench.interrupt import Interrupted, interruptible
 from policybench.options import FLAGS, MAX_HZ, comma_list, options  # noqa: F401 - MAX_HZ: for the tests
 from policybench.orchestrate.launch import JobFailed
 from policybench.results import NotWritten, RunResults
-from policybench.terminal import PIPE_WIDTH, format_safe, output_width, terminal_safe
+from policybench.terminal import PIPE_WIDTH, format_safe, output_width, terminal_safe, wrapped
 
 # Each command, in the order --help lists them; their flags are options.OPTIONS.
 COMMAND_HELP = {
@@ -166,7 +166,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise stopped
     if not args.quiet:
         for note in diagnose(results):
-            _log(f"warning: {note}")
+            for part in wrapped(f"warning: {note}", output_width(sys.stderr)):
+                _log(part)
     return 0 if all(r.status in (OK, SKIPPED) for r in results.results) else 1
 
 

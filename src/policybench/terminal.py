@@ -10,9 +10,10 @@ name read backwards, zero-width ones) as ``\\uNNNN``, as ``format_safe`` does.
 from __future__ import annotations
 
 import re
-import unicodedata
 import shutil
 import sys
+import textwrap
+import unicodedata
 from typing import TextIO
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}
@@ -46,3 +47,14 @@ def output_width(stream: TextIO | None = None) -> int:
     if not (callable(isatty) and isatty()):
         return PIPE_WIDTH
     return shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
+
+
+def wrapped(line: str, width: int | None, indent: str = "  ") -> list[str]:
+    """A note or warning of one logical line folded at spaces to ``width`` columns (None: as it
+    is), its continuation lines indented by ``indent`` more than the line; a word longer than the
+    width (a path) is not broken."""
+    if width is None or len(line) <= width:
+        return [line]
+    lead = line[: len(line) - len(line.lstrip(" "))]
+    folded = textwrap.wrap(line, width, subsequent_indent=lead + indent, break_long_words=False, break_on_hyphens=False)
+    return folded or [line]

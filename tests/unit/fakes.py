@@ -353,3 +353,12 @@ def sweep_json(small: dict) -> dict:
             r["config"].update(sweep_point={"cameras": cameras, "image_size": size}, sweep_policy="act")
             d["results"].append(r)
     return d
+
+
+def unfolded(text: str) -> str:
+    """Printed output with the lines a pipe's width folded (terminal.wrapped: a continuation is
+    indented) joined back, so that a sentence can be looked for whole. Indented lines of the
+    output's own are joined too, which only ever adds text between two lines."""
+    import re
+
+    return re.sub(r"\n +", " ", text)

@@ -4,7 +4,7 @@ the code before the fix. Costs are exact in binary floating point; no test sleep
 from __future__ import annotations
 
 import pytest
-from fakes import FakePolicy, FakeTime, ok_result, run_results
+from fakes import FakePolicy, FakeTime, ok_result, run_results, unfolded
 
 from policybench.cli import main
 from policybench.control.simulate import highest_rates, simulate
@@ -25,7 +25,7 @@ def smolvla_file(tmp_path):
 def test_a_simulation_shorter_than_two_refills_gives_no_verdict(capsys, smolvla_file):
     """It answered "async g=0.5: 30 Hz": ten ticks never see a 16 s refill."""
     assert main(["realtime", "--simulate", str(smolvla_file), "--ticks", "10"]) == 0
-    out = capsys.readouterr().out
+    out = unfolded(capsys.readouterr().out)
     assert "async g=0.5 30 Hz" not in out
     # async: the first request at tick 24, taken 480 ticks later; the second at 504, taken at 984
     assert (

@@ -19,6 +19,7 @@ from fakes import failed_result, ok_result, run_results
 from policybench.report.format import format_ms
 from policybench.report.table import render_table
 from policybench.results import PolicyResult, read_results, write_results
+from policybench.terminal import PIPE_WIDTH
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SNAPSHOT_JSON = DATA / "small_results.json"
@@ -204,8 +205,9 @@ def test_table_snapshot():
         DATA.mkdir(exist_ok=True)
         if not SNAPSHOT_JSON.exists():  # the input is committed once; only the rendering is regenerated
             write_results(small_results(), str(SNAPSHOT_JSON))
-        SNAPSHOT_TEXT.write_text(render_table(read_results(str(SNAPSHOT_JSON)), baseline="smolvla"))
-    rendered = render_table(read_results(str(SNAPSHOT_JSON)), baseline="smolvla")
+        SNAPSHOT_TEXT.write_text(render_table(read_results(str(SNAPSHOT_JSON)), "smolvla", width=PIPE_WIDTH))
+    # as a pipe shows it (notes folded at 100 columns), which is what `report --format table` prints there
+    rendered = render_table(read_results(str(SNAPSHOT_JSON)), baseline="smolvla", width=PIPE_WIDTH)
     assert rendered == SNAPSHOT_TEXT.read_text(), "rerun with POLICYBENCH_UPDATE_SNAPSHOTS=1 if the change is intended"
 
 
@@ -218,3 +220,21 @@ def test_ratio_headers_name_a_variant_by_its_policys_label():
     assert short(result("smolvla", "compile")) == "SmolVLA+compile"
     assert short(result("diffusion", "openvino")) == "Diff+openvino"
     assert short(result("diffusion")) == "Diff" and short(result("/ckpt/a+b/model")) == "/ckpt/a+b/model"
+
+
+def test_notes_fold_to_the_width_of_a_pipe():
+    """In a pipe (100 columns) every line of the table fits, its notes folded at spaces with an
+    indented continuation; without a width the notes stay one line each."""
+    results = four_policies()
+    folded = render_table(results, "smolvla", width=100).splitlines()
+    assert all(len(line) <= 100 for line in folded), [line for line in folded if len(line) > 100]
+    whole = render_table(results, "smolvla").splitlines()
+    last_rule = max(i for i, line in enumerate(whole) if line.startswith("="))
+    long_notes = [line for line in whole[last_rule + 1 :] if len(line) > 100]  # the notes under the table
+    assert long_notes  # the ± note is longer than a pipe's width: the test folds something
+    joined = " ".join(line.strip() for line in folded)
+    for note in long_notes:
+        assert note in joined  # folded, nothing lost
+        first = note[:100].rsplit(" ", 1)[0]
+        after = folded[folded.index(first) + 1]
+        assert after.startswith("  ") and not after.startswith("   ")

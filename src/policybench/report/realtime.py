@@ -9,6 +9,7 @@ import math
 from policybench.control.budget import MIN_REFILLS, Fit, HighestRate, PolicyBudget, Suggestion, judged
 from policybench.report.format import column_blocks, duration_text, format_ms, label
 from policybench.results import RealtimeResult, Summary
+from policybench.terminal import wrapped
 
 
 def _num(value: object, fmt: str = "{:.1f}") -> str:
@@ -223,21 +224,22 @@ def render_realtime(
     for columns in column_blocks(widths, width, keep=KEEP):
         out += [""] * bool(out) + [line(HEADERS, columns), "-" * len(line(HEADERS, columns))]
         out += [line(r, columns) for r in rows]
-    out.append("")
-    out.append(
+    notes: list[str] = [""]
+    notes.append(
         "Achieved: ticks whose action was ready by their deadline, per second (sync; late: the others), new "
         "actions per second (async). Misses: ticks whose work overran the period."
     )
-    out.append("Longest stall: longest time with no new action; never recovered: still stalled when the run ended.")
-    out.append("Starved (async): ticks with an empty queue. d: inference delay in ticks, median/max.")
+    notes.append("Longest stall: longest time with no new action; never recovered: still stalled when the run ended.")
+    notes.append("Starved (async): ticks with an empty queue. d: inference delay in ticks, median/max.")
     for e in entries:
         if not e.ok:
-            out.append(f"{label(e)} {e.status}: {str(e.error or '').splitlines()[0]}")
-    out += render_remote(remote)
-    out += render_rtc([e for e in entries if e.mode == "rtc" and e.ok and e.summary])
-    out += render_not_judged(entries)
-    out += render_budgets(budgets or [])
-    out += render_highest(highest or [], entries)
+            notes.append(f"{label(e)} {e.status}: {str(e.error or '').splitlines()[0]}")
+    notes += render_remote(remote)
+    notes += render_rtc([e for e in entries if e.mode == "rtc" and e.ok and e.summary])
+    notes += render_not_judged(entries)
+    notes += render_budgets(budgets or [])
+    notes += render_highest(highest or [], entries)
+    out += [part for note in notes for part in wrapped(note, width)]  # folded to the width, as the table
     return "\n".join(out) + "\n"
 
 

@@ -10,6 +10,7 @@ from policybench.report.fleet import build_fleet, render_fleet_table
 from policybench.report.realtime import render_budgets
 from policybench.report.table import render_table
 from policybench.results import RunResults
+from policybench.terminal import wrapped
 
 
 def several_nodes(results: RunResults) -> bool:
@@ -28,9 +29,9 @@ def choice_text(results: RunResults) -> str:
     return render_choice(results) or "no policy measured eager beside its variants: nothing to choose\n"
 
 
-def budget_text(results: RunResults, hz: float) -> str:
-    """``run --hz``: each policy's budgets at ``hz`` and what would hold."""
-    lines = render_budgets(run_budgets(results, hz))
+def budget_text(results: RunResults, hz: float, width: int | None = None) -> str:
+    """``run --hz``: each policy's budgets at ``hz`` and what would hold, folded to ``width``."""
+    lines = [part for line in render_budgets(run_budgets(results, hz)) for part in wrapped(line, width)]
     return "".join(f"{line}\n" for line in lines) if lines else f"no policy measured a refill to judge at {hz:g} Hz\n"
 
 
@@ -50,7 +51,7 @@ def render_run(
     else:
         text = render_table(results, baseline, width=width)
     if hz is not None:
-        text += budget_text(results, hz)
+        text += budget_text(results, hz, width)
     if choose:
         text += choice_text(results)
     return text

@@ -9,6 +9,7 @@ from policybench.machine_load import busy_reason
 from policybench.results import OK, PolicyResult, RunResults
 from policybench.schema import one_line
 from policybench.stats import samples_needed
+from policybench.terminal import wrapped
 from policybench.variants.precision import FP32, INT8, best_cpu_instructions
 
 RULE = "=" * 78
@@ -122,7 +123,7 @@ def render_table(results: RunResults, baseline: str | None = None, width: int | 
         out += [line(headers, columns), "-" * rule]
         out += ["-" * rule if row is None else line(row, columns) for row in rows]
         out.append("=" * rule)
-    out += _notes(results, base)
+    out += [part for note in _notes(results, base) for part in wrapped(note, width)]
     anatomy = render_breakdown(results)
     out += ["", *anatomy] if anatomy else []
     return "\n".join(out) + "\n"
