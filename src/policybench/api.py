@@ -478,31 +478,17 @@ def measure(
 ) -> RunResults:
     """What ``run`` and the CLI share: settings in, the results out (UsageError for a bad device,
     output path or ``--set`` value). With ``cfg.ray`` each policy is a task on the cluster
-    (``measure_on_ray``); else they are measured here (``measure_here``)."""
-    if cfg.ray is not None:
-        if objects:
-            raise SettingsError("policies given as objects are measured in this process: drop {ray}")
-        return measure_on_ray(cfg, log=log, isolate=isolate is not False)
-    return measure_here(cfg, log=log, warn=warn, progress=progress, isolate=isolate, objects=objects, inputs=inputs)
-
-
-def measure_here(
-    cfg: RunSettings,
-    *,
-    log=None,
-    warn=None,
-    progress=None,
-    isolate: bool | None = None,
-    objects: dict | None = None,
-    inputs=None,
-) -> RunResults:
-    """The policies of ``cfg`` measured on this machine, inside their run context (output file,
-    folders and plan). Named policies run in a child process each unless ``isolate`` is False;
-    objects always run in this process. ``log`` hears the run's first line (device, profile,
+    (``measure_on_ray``). Else they are measured here, inside their run context (output file,
+    folders and plan): named policies in a child process each unless ``isolate`` is False,
+    objects always in this process. ``log`` hears the run's first line (device, profile,
     policies) and each step, ``warn`` warnings and what became of the results file."""
     from policybench.orchestrate.launch import Given
     from policybench.orchestrate.run import run_benchmark
 
+    if cfg.ray is not None:
+        if objects:
+            raise SettingsError("policies given as objects are measured in this process: drop {ray}")
+        return measure_on_ray(cfg, log=log, isolate=isolate is not False)
     objects = objects or {}
     say = log or (lambda line: None)
     folders = {cfg.export_dir: "export_dir"} if cfg.export_dir else None
