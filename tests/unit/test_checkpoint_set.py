@@ -10,6 +10,7 @@ import pytest
 
 import policybench.api
 import policybench.cli
+import policybench.orchestrate.run
 from policybench import policies
 from policybench.errors import SettingsError
 
@@ -61,7 +62,8 @@ def test_the_command_line_refuses_it_before_anything_is_built(tmp_path, capsys, 
     def measured(*args, **kwargs):
         raise AssertionError("the --set was not refused: the run went on to measure")
 
-    monkeypatch.setattr(policybench.api, "measure", measured)
+    # the plan (api.measure's run context) refuses it before run_benchmark builds anything
+    monkeypatch.setattr(policybench.orchestrate.run, "run_benchmark", measured)
     line = assert_one_error_line(
         capsys,
         policybench.cli.main(

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from fakes import assert_one_error_line
+from fakes import assert_one_error_line, unfolded
 
 from policybench.cli import main
 
@@ -29,7 +29,7 @@ def act1(tmp_path) -> str:
 
 def _simulate(capsys, *argv: str) -> str:
     assert main(["realtime", "--simulate", *argv]) == 0
-    return capsys.readouterr().out
+    return unfolded(capsys.readouterr().out)  # each verdict's line whole, as a pipe folds it
 
 
 def test_not_enough_ticks_names_the_seconds_that_judge(act1, capsys):
