@@ -18,6 +18,7 @@ from policybench.results import FAILED, SKIPPED, PolicyResult
 from policybench.environment import cpu_vector_flags
 from policybench.measure.accuracy import ActionUnits, action_units
 from policybench.measure.roofline import device_peaks, precision_floor, precision_peaks, refill_cost
+from policybench.variants.calibration import CALIBRATION_SIZE, Calibration, synthetic_calibration
 from policybench.variants.cudagraph import CaptureFailed
 from policybench.variants.equivalence import equivalence, first_chunk
 from policybench.variants.runtimes import RuntimePolicy
@@ -57,6 +58,9 @@ def measure_variants(
     cost, peaks, rates = _roofline(
         adapter, obs, cfg.seed, device, clock, [precisions[n] for n, why in reasons.items() if why is None]
     )
+    calibration = None
+    if any(VARIANTS[n].calibrated and why is None for n, why in reasons.items()):
+        calibration = calibration_set(adapter, cfg, device)
     out = []
     capture_failed = None  # a failed capture can leave CUDA unusable: no second attempt in this process
     for name in cfg.variants:
@@ -71,7 +75,7 @@ def measure_variants(
             warn(f"{r.name}: skipped: {reason}")
             continue
         try:
-            _measure_variant(r, variant, adapter, obs, (reference, units), cfg, device, warn, measure, log)
+            _measure_variant(r, variant, adapter, obs, (reference, units), cfg, device, warn, measure, log, calibration)
             if cost:
                 r.roofline = _against_floor(r, precision_floor(cost, peaks, rates, precisions[name]), warn)
         except VariantUnavailable as exc:  # a failed capture or export: skipped with its reason
@@ -83,6 +87,13 @@ def measure_variants(
             r.status, r.error = FAILED, describe_error(exc)
             warn(f"{r.name}: FAILED: {r.error.splitlines()[0]}")
     return out
+
+
+def calibration_set(adapter: PolicyAdapter, cfg: RunSettings, device: str) -> Calibration:
+    """The observations the statically quantized variants calibrate on: synthetic ones drawn as
+    the run's, from the seeds after its own (variants/calibration.py)."""
+    policy = _policy(adapter)
+    return synthetic_calibration(policy.input_specs(), device, cfg.seed, policy.extra_inputs(cfg.profile.task))
 
 
 def variant_precision(variant: Variant, device: str) -> str:
@@ -142,15 +153,17 @@ def _measure_variant(
     warn: Log,
     measure: Measure,
     log: Log = lambda line: None,
+    calibration: Calibration | None = None,
 ) -> None:
-    """One variant: its first chunk against eager's (compilation and export included), then the loop."""
+    """One variant: its first chunk against eager's (compilation and export included), then the loop.
+    ``calibration``: what a statically quantized variant calibrates on."""
     log(f"{r.name}: first chunk, checked against fp32 eager's{_first_chunk_work(variant)}")
     run: contextlib.AbstractContextManager = contextlib.nullcontext()
     wrapped = adapter
     if variant.name != "eager":
         policy = _policy(adapter)
         assert isinstance(policy, LeRobotPolicy), "skip_reason skips any other policy"
-        run = make_variant(policy, variant, device)
+        run = make_variant(policy, variant, device, calibration)
         wrapped = adapter.around(run) if isinstance(adapter, PipelinePolicy) else run
     chunk0, units = reference
     with run:
@@ -192,6 +205,8 @@ def _first_chunk_work(variant: Variant) -> str:
     """What a variant's first chunk does besides computing one: the slow part, said up front."""
     if variant.compile:
         return " (torch.compile compiles on it: minutes for a large policy)"
+    if variant.calibrated:
+        return f" (calibrated on {CALIBRATION_SIZE} observations first, then exported to {variant.name} on it)"
     if variant.runtime:
         return f" (the policy exported to {variant.name} on it)"
     if variant.cudagraph:
