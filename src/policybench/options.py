@@ -551,6 +551,17 @@ OPTIONS: tuple[Option, ...] = (
         "equivalence",
         more="deploy exactly what was measured",
     ),
+    Option(
+        "calibration",
+        "--calibration",
+        (RUN,),
+        metavar="FILE",
+        shown="8 synthetic observations",
+        help="observations the -static int8 variants calibrate their activation scales on: a torch.save'd list "
+        "of dicts as select_action receives them (after the preprocessor, a batch of 1), read with "
+        "weights_only; the results and manifests name the set",
+        more="default: 8 synthetic observations drawn as the run's, never the one whose actions are compared",
+    ),
     # what is written and said
     Option(
         "baseline",

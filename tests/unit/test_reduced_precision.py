@@ -157,7 +157,7 @@ def test_recording_the_module_inputs_leaves_the_rng_and_the_queue_as_they_were()
 # ----------------------------------------------------------------------------- a run
 
 
-def _run(monkeypatch, variants, flags, export_dir=None):
+def _run(monkeypatch, variants, flags, export_dir=None, calibration=None):
     from policybench.measure import variants as measure
     from policybench.orchestrate.run import run_benchmark
 
@@ -171,7 +171,13 @@ def _run(monkeypatch, variants, flags, export_dir=None):
     monkeypatch.setattr(measure, "precision_peaks", fake_rates)
     monkeypatch.setattr(measure, "cpu_vector_flags", lambda: flags)
     cfg = RunSettings(
-        policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=variants, export_dir=export_dir
+        policies=["act"],
+        profile=PROFILES["pusht"],
+        refills=2,
+        warmup=1,
+        variants=variants,
+        export_dir=export_dir,
+        calibration=calibration,
     )
     warnings: list[str] = []
     results = run_benchmark(
@@ -236,3 +242,73 @@ def test_each_int8_variant_runs_is_charged_the_int8_floor_and_saves_what_it_ran(
             None, {"batch.observation.state": x}
         )[0]
     assert out.shape == (1, N, 2)
+
+
+# ----------------------------------------------------------------------------- --calibration FILE
+
+
+def test_calibration_needs_a_variant_that_calibrates_and_a_file(tmp_path):
+    from policybench.errors import UsageError
+
+    path = tmp_path / "obs.pt"
+    torch.save([_obs(1.0)], path)
+    with pytest.raises(UsageError, match="^calibration is what the statically quantized variants calibrate on"):
+        RunSettings(policies=["act"], variants=["eager", "onnxruntime-int8"], calibration=str(path))
+    with pytest.raises(UsageError, match="no such file"):
+        RunSettings(policies=["act"], variants=["eager", "openvino-int8-static"], calibration=str(tmp_path / "x"))
+    cfg = RunSettings(policies=["act"], variants=["eager", "openvino-int8-static"], calibration=str(path))
+    assert cfg.record()["calibration"] == str(path)
+    assert RunSettings.from_json(json.loads(json.dumps(cfg.to_json()))) == cfg
+
+
+def test_the_cli_says_a_missing_calibration_file_by_its_flag(tmp_path, capsys):
+    from policybench.cli import main
+
+    missing = tmp_path / "none.pt"
+    argv = ["run", "--policies", "act", "--variant", "onnxruntime-int8-static", "--calibration", str(missing)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == f"policybench: error: --calibration {missing}: no such file"
+
+
+def test_recorded_observations_are_held_to_the_runs(tmp_path):
+    from policybench.variants.calibration import CalibrationRefused, recorded_calibration
+
+    good = tmp_path / "good.pt"
+    torch.save([_obs(1.0), _obs(2.0), _obs(3.0)], good)
+    cal = recorded_calibration(str(good), _obs(), "cpu", seed=0)
+    assert cal.name == f"recorded: 3 observations from {good}" and cal.seeds == [1, 2, 3]
+    assert torch.equal(cal.observations[1]["observation.state"], _obs(2.0)["observation.state"])
+    wrong = tmp_path / "wrong.pt"
+    torch.save([{"observation.state": torch.zeros(1, 3)}], wrong)
+    with pytest.raises(
+        CalibrationRefused, match=r"observation 0 has observation.state \(1, 3\); the run's is \(1, 2\)"
+    ):
+        recorded_calibration(str(wrong), _obs(), "cpu", seed=0)
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not a tensor file")
+    with pytest.raises(CalibrationRefused, match="cannot be read as torch.save'd tensors"):
+        recorded_calibration(str(junk), _obs(), "cpu", seed=0)
+    empty = tmp_path / "empty.pt"
+    torch.save([], empty)
+    with pytest.raises(CalibrationRefused, match="must hold a non-empty list of observation dicts"):
+        recorded_calibration(str(empty), _obs(), "cpu", seed=0)
+
+
+def test_a_run_calibrates_on_the_recorded_observations_and_names_them(monkeypatch, tmp_path):
+    _needs("onnxruntime-int8-static")
+    path = tmp_path / "obs.pt"
+    torch.save([_obs(v) for v in (0.5, -1.0, 2.0)], path)
+    flags = [*NO_VNNI, "avx512_vnni"]
+    rs, _, _ = _run(monkeypatch, ["eager", "onnxruntime-int8-static"], flags, calibration=str(path))
+    assert rs["onnxruntime-int8-static"].export["quantization"]["calibration"] == {
+        "name": f"recorded: 3 observations from {path}",
+        "observations": 3,
+        "seeds": [1, 2, 3],
+        "calls": 3,
+    }
+    torch.save([{"observation.state": torch.zeros(1, 5)}], path)
+    rs, _, _ = _run(monkeypatch, ["eager", "onnxruntime-int8-static", "onnxruntime-int8"], flags, calibration=str(path))
+    assert (
+        rs["onnxruntime-int8-static"].status == SKIPPED and "the run's is (1, 2)" in rs["onnxruntime-int8-static"].error
+    )
+    assert rs["onnxruntime-int8"].status == OK  # needs no calibration

@@ -16,9 +16,15 @@ from policybench.policies.lerobot_policies import LeRobotPolicy
 from policybench.policies.pipeline import PipelinePolicy
 from policybench.results import FAILED, SKIPPED, PolicyResult
 from policybench.environment import cpu_vector_flags
+from policybench.observations import synthetic_observation
 from policybench.measure.accuracy import ActionUnits, action_units
 from policybench.measure.roofline import device_peaks, precision_floor, precision_peaks, refill_cost
-from policybench.variants.calibration import CALIBRATION_SIZE, Calibration, synthetic_calibration
+from policybench.variants.calibration import (
+    Calibration,
+    CalibrationRefused,
+    recorded_calibration,
+    synthetic_calibration,
+)
 from policybench.variants.cudagraph import CaptureFailed
 from policybench.variants.equivalence import equivalence, first_chunk
 from policybench.variants.runtimes import RuntimePolicy
@@ -60,7 +66,10 @@ def measure_variants(
     )
     calibration = None
     if any(VARIANTS[n].calibrated and why is None for n, why in reasons.items()):
-        calibration = calibration_set(adapter, cfg, device)
+        try:
+            calibration = calibration_set(adapter, obs, cfg, device)
+        except CalibrationRefused as exc:  # the variants that calibrate are skipped with it
+            reasons = {n: str(exc) if VARIANTS[n].calibrated and why is None else why for n, why in reasons.items()}
     out = []
     capture_failed = None  # a failed capture can leave CUDA unusable: no second attempt in this process
     for name in cfg.variants:
@@ -89,10 +98,15 @@ def measure_variants(
     return out
 
 
-def calibration_set(adapter: PolicyAdapter, cfg: RunSettings, device: str) -> Calibration:
-    """The observations the statically quantized variants calibrate on: synthetic ones drawn as
-    the run's, from the seeds after its own (variants/calibration.py)."""
+def calibration_set(adapter: PolicyAdapter, obs: dict, cfg: RunSettings, device: str) -> Calibration:
+    """The observations the statically quantized variants calibrate on (variants/calibration.py):
+    --calibration's recorded ones, like the run's ``obs``, else synthetic ones drawn as the run's,
+    from the seeds after its own."""
     policy = _policy(adapter)
+    if cfg.calibration:  # held to what select_action takes (with --pipeline, not the raw observation)
+        task = policy.extra_inputs(cfg.profile.task) if policy is not adapter else None
+        like = obs if policy is adapter else synthetic_observation(policy.input_specs(), device, cfg.seed, task)
+        return recorded_calibration(cfg.calibration, like, device, cfg.seed)
     return synthetic_calibration(policy.input_specs(), device, cfg.seed, policy.extra_inputs(cfg.profile.task))
 
 
@@ -206,7 +220,7 @@ def _first_chunk_work(variant: Variant) -> str:
     if variant.compile:
         return " (torch.compile compiles on it: minutes for a large policy)"
     if variant.calibrated:
-        return f" (calibrated on {CALIBRATION_SIZE} observations first, then exported to {variant.name} on it)"
+        return f" (eager run on the calibration set first, then exported to {variant.name} on it)"
     if variant.runtime:
         return f" (the policy exported to {variant.name} on it)"
     if variant.cudagraph:

@@ -5,6 +5,7 @@ The set is named in the results and the manifest (``Calibration.describe``). By 
 synthetic: ``CALIBRATION_SIZE`` observations drawn as the run's own (images uniform in [0, 1],
 state standard normal, the same task tokens) from the seeds after the run's, so that the
 observation whose actions are compared with eager's is never one the scales were fitted on.
+``--calibration FILE`` gives recorded ones instead (``recorded_calibration``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from torch.utils import _pytree as pytree
 
 from policybench.observations import synthetic_observation
 from policybench.variants.equivalence import seeded
+from policybench.variants.unavailable import VariantUnavailable
 
 CALIBRATION_SIZE = 8
 
@@ -45,6 +47,33 @@ def synthetic_calibration(
     observations = [synthetic_observation(specs, device, s, extra=extra) for s in seeds]
     name = f"synthetic: {size} observations drawn as the run's (seeds {seeds[0]}-{seeds[-1]}), not the one compared"
     return Calibration(name, observations, seeds)
+
+
+class CalibrationRefused(VariantUnavailable):
+    """A --calibration file that cannot be read, or whose observations are not the run's kind."""
+
+
+def recorded_calibration(path: str, like: dict[str, torch.Tensor], device: str, seed: int) -> Calibration:
+    """The observations of a ``torch.save``'d list of dicts (read with weights_only: tensors, no
+    code), each with the keys and shapes of ``like`` (the run's observation); their refills'
+    sampling noise from the seeds seed+1, seed+2, ..."""
+    try:
+        loaded = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any reason it cannot be read is said in one line
+        raise CalibrationRefused(f"--calibration {path}: cannot be read as torch.save'd tensors: {exc}") from exc
+    if not isinstance(loaded, list) or not loaded or not all(isinstance(o, dict) for o in loaded):
+        raise CalibrationRefused(f"--calibration {path}: must hold a non-empty list of observation dicts")
+    for i, obs in enumerate(loaded):
+        for key, value in like.items():
+            got = obs.get(key)
+            if not isinstance(got, torch.Tensor) or got.shape != value.shape:
+                shape = tuple(got.shape) if isinstance(got, torch.Tensor) else got
+                raise CalibrationRefused(
+                    f"--calibration {path}: observation {i} has {key} {shape}; the run's is {tuple(value.shape)}"
+                )
+    seeds = list(range(seed + 1, seed + 1 + len(loaded)))
+    observations = [{k: obs[k].to(device) for k in like} for obs in loaded]
+    return Calibration(f"recorded: {len(loaded)} observations from {path}", observations, seeds)
 
 
 def record_inputs(
