@@ -366,6 +366,7 @@ def run(
     baseline: str | None = None,
     json_path: str | None = None,
     export_dir: str | None = None,
+    calibration: str | None = None,
     hz: float | None = None,
     log: Callable[[str], None] | None = None,
     warn: Callable[[str], None] | None = None,
@@ -387,7 +388,9 @@ def run(
     ``variants`` adds acceleration variants (bf16, compile, onnxruntime, ...) beside eager, whose
     exported models go to ``export_dir`` and whose actions may be ``tolerance`` (a relative error:
     max |Δ| / max |eager's action|) off fp32 eager's (None: each variant's own, 1e-4 for fp32 and
-    2e-2 for bf16/fp16); ``pipeline`` times LeRobot's whole deployment step;
+    2e-2 for bf16/fp16/int8); ``calibration``: a file of recorded observations (a torch.save'd
+    list of dicts as select_action takes them) the -static int8 variants calibrate on (None:
+    synthetic ones); ``pipeline`` times LeRobot's whole deployment step;
     ``breakdown`` splits refills of their own, after the timed ones, into the family's components.
     ``threads`` sets torch's threads for the run; ``hub`` allows downloads; ``trust_remote_code``
     lets LeRobot run a model's own Python files (only for sources you trust); ``json_path`` is
@@ -422,6 +425,7 @@ def run(
             baseline=baseline,
             json_path=json_path,
             export_dir=export_dir,
+            calibration=calibration,
             seed=seed,
             objects=list(built),
             trust_remote_code=trust_remote_code,

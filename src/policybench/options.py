@@ -515,14 +515,18 @@ OPTIONS: tuple[Option, ...] = (
         (RUN, SWEEP),
         default=("eager",),
         metavar="LIST",
-        help="acceleration variants measured side by side with eager: eager,noeval,bf16,fp16,compile,onnxruntime,"
-        "openvino,openvino-bf16,tensorrt,cudagraph or all; each checked for equivalent actions and placed "
+        help="acceleration variants measured side by side with eager: eager,noeval,bf16,bf16-weights,fp16,compile,"
+        "onnxruntime,openvino,openvino-bf16,onnxruntime-int8,onnxruntime-int8-static,openvino-int8,"
+        "openvino-int8-static,tensorrt,cudagraph or all; each checked for equivalent actions and placed "
         "against the refill's roofline floor of its precision; auto: every variant that applies here, ending "
         "with the fastest within the tolerance",
         more="`noeval`: no `self.eval()` walk over every submodule on each call; `bf16`, `fp16`: autocast; "
+        "`bf16-weights`: the weights and inputs cast to bf16; "
         "`compile`: `torch.compile` of ACT's model, Diffusion's UNet, SmolVLA's prefix pass and denoising "
         "step; `cudagraph`, `cudagraph-bf16`: the whole refill captured as one CUDA graph (CUDA only); "
-        "`onnxruntime`, `openvino`, `openvino-bf16`: deployment runtimes (CPU); `tensorrt`: a skip, not "
+        "`onnxruntime`, `openvino`, `openvino-bf16`: deployment runtimes (CPU); their `-int8` forms quantize the "
+        "exported model (ONNX Runtime dynamic, NNCF int8 weights), `-int8-static` ones weights and activations "
+        "calibrated on 8 synthetic observations; `tensorrt`: a skip, not "
         "built yet. See [variants.md](variants.md)",
     ),
     Option(
@@ -533,7 +537,7 @@ OPTIONS: tuple[Option, ...] = (
         metavar="X",
         shown="each variant's own",
         help="relative error (max |Δaction| / max |eager's action|) a variant's actions may have against fp32 "
-        "eager's to count as a win (default: each variant's own, 1e-4 for fp32 variants, 2e-2 for bf16/fp16)",
+        "eager's to count as a win (default: each variant's own, 1e-4 for fp32 variants, 2e-2 for bf16/fp16/int8)",
         more='the table then says "yes, within your X" or by how much a variant misses ("NO (1.5x over your '
         'X): not a win"), beside the largest and median action difference in action units',
     ),
@@ -542,9 +546,21 @@ OPTIONS: tuple[Option, ...] = (
         "--export",
         (RUN,),
         metavar="DIR",
-        help="save each model a runtime variant (onnxruntime, openvino, openvino-bf16) exported, with a JSON "
-        "manifest: policy, config, inputs, runtime and version, equivalence",
+        help="save each model a runtime variant (onnxruntime, openvino and their bf16/int8 forms) ran, with a "
+        "JSON manifest: policy, config, inputs, runtime and version, quantization and its calibration set, "
+        "equivalence",
         more="deploy exactly what was measured",
+    ),
+    Option(
+        "calibration",
+        "--calibration",
+        (RUN,),
+        metavar="FILE",
+        shown="8 synthetic observations",
+        help="observations the -static int8 variants calibrate their activation scales on: a torch.save'd list "
+        "of dicts as select_action receives them (after the preprocessor, a batch of 1), read with "
+        "weights_only; the results and manifests name the set",
+        more="default: 8 synthetic observations drawn as the run's, never the one whose actions are compared",
     ),
     # what is written and said
     Option(

@@ -4,6 +4,7 @@ SweepSettings, RealtimeSettings), each checked when it is made, its errors namin
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypedDict, cast
@@ -53,6 +54,7 @@ class RunSettings:
     pipeline: bool = False  # time LeRobot's whole deployment pipeline, stage by stage
     variants: list[str] = field(default_factory=lambda: ["eager"])  # acceleration variants, eager first
     export_dir: str | None = None  # --export: where runtime variants save their model and manifest
+    calibration: str | None = None  # --calibration: recorded observations the -static int8 variants calibrate on
     tolerance: float | None = None  # --tolerance: relative error a variant's actions may have; None: each variant's own
     auto_variant: bool = False  # --variant auto: every variant, then the fastest within the tolerance named
     trust_remote_code: bool = False  # --trust-remote-code: let LeRobot run a model's own Python files
@@ -107,6 +109,22 @@ class RunSettings:
                     f"(runtime variants: {', '.join(runtimes)})"
                 )
 
+        if self.calibration is not None:
+            self._check_calibration(self.calibration)
+
+    def _check_calibration(self, path: str) -> None:
+        """A file, and a variant that calibrates on it."""
+        from policybench.variants.table import VARIANTS
+
+        calibrated = [v.name for v in VARIANTS.values() if v.calibrated]
+        if not set(self.variants) & set(calibrated):
+            raise SettingsError(
+                "{calibration} is what the statically quantized variants calibrate on: add one with {variants} "
+                f"({', '.join(calibrated)})"
+            )
+        if not os.path.isfile(path):
+            raise SettingsError(f"{{calibration}} {literal(path)}: no such file")
+
     def _check_policies(self) -> None:
         """At least one policy, none twice; the baseline and every override name one of them."""
         listed = literal(",".join(self.policies))
@@ -155,6 +173,7 @@ class RunSettings:
             "variants": list(self.variants),
             **({"breakdown": True} if self.breakdown else {}),
             "export_dir": self.export_dir,
+            **({"calibration": self.calibration} if self.calibration is not None else {}),
             **({"tolerance": self.tolerance} if self.tolerance is not None else {}),
             **({"auto_variant": True} if self.auto_variant else {}),
             **({"hz": self.hz} if self.hz is not None else {}),
@@ -188,6 +207,7 @@ class RunFields(TypedDict, total=False):
     baseline: str | None
     json_path: str | None
     export_dir: str | None
+    calibration: str | None
     tolerance: float | None
     seed: int
     trust_remote_code: bool

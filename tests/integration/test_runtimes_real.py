@@ -98,3 +98,37 @@ def test_smolvla_vision_encoder_is_exported_by_dynamo_and_called_once_per_camera
     assert r.export["exporter"].startswith("torch.onnx.export (dynamo)")
     assert r.export["exported"].startswith("the SigLIP vision encoder")
     assert r.export["inputs"][0]["shape"] == [1, 3, 512, 512]
+
+
+REDUCED = ["bf16-weights", "onnxruntime-int8", "onnxruntime-int8-static", "openvino-int8", "openvino-int8-static"]
+
+
+def test_act_reduced_precision_variants_run_end_to_end_with_their_floor_and_calibration(tmp_path):
+    """The int8 and bf16-weights variants on a small ACT: each runs (or, on a CPU without the
+    instructions, says why not), is charged the floor of its precision, goes through the accuracy
+    path, and a quantized model is saved with its calibration set named. Accuracy is not asserted:
+    the weights are random."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("openvino")
+    pytest.importorskip("nncf", reason="nncf is not installed: pip install 'policybench[runtimes]'")
+    rs = _run("act", TINY_ACT, ["eager", *REDUCED], str(tmp_path))
+    for name in REDUCED:
+        r = rs[name]
+        if r.status == SKIPPED:  # a CPU without the precision's instructions
+            assert "instructions" in r.error and "does not apply here" in r.error, r.error
+            continue
+        assert r.status == OK, f"{name}: {r.error}"
+        assert r.roofline["precision"] == ("bf16" if name == "bf16-weights" else "int8")
+        assert r.equivalence["rel_error"] >= 0 and "action_max_diff" in r.equivalence
+        assert [s.i for s in r.samples if s.phase == "refill"] == [0, 4]
+        if name == "bf16-weights":
+            assert not r.export
+            continue
+        q = r.export["quantization"]
+        assert q["model_bytes"] > 0 and q["method"]
+        manifest = json.loads((tmp_path / f"act+{name}.json").read_text())
+        assert manifest["quantization"] == q and (tmp_path / manifest["model"]).exists()
+        if name.endswith("-static"):
+            assert q["calibration"]["observations"] == 8 and q["calibration"]["calls"] == 8  # one ACT call a refill
+            assert q["calibration"]["name"].startswith("synthetic: 8 observations")
+    assert rs["eager"].params == rs["bf16-weights"].params

@@ -28,6 +28,7 @@ PRECISION = {
     "eager": "fp32",
     "noeval": "fp32",
     "bf16": "bf16",
+    "bf16-weights": "bf16",
     "fp16": "fp16",
     "compile": "fp32",
     "cudagraph": "fp32",
@@ -35,6 +36,10 @@ PRECISION = {
     "onnxruntime": "fp32",
     "openvino": "fp32",
     "openvino-bf16": "bf16",
+    "onnxruntime-int8": "int8",
+    "onnxruntime-int8-static": "int8",
+    "openvino-int8": "int8",
+    "openvino-int8-static": "int8",
     "tensorrt": "fp32",
 }
 # A fake device: 100 GFLOP/s fp32, 400 bf16, 800 fp16, 1600 int8 (OP/s); 10 GB/s

@@ -43,7 +43,16 @@ def _needs(variant: str) -> None:
 
 def test_runtime_variants_run_after_compile_and_before_the_captures():
     assert parse_variants("cudagraph,openvino,onnxruntime") == ["eager", "onnxruntime", "openvino", "cudagraph"]
-    assert parse_variants("all")[5:9] == ["onnxruntime", "openvino", "openvino-bf16", "tensorrt"]
+    assert parse_variants("all")[6:14] == [
+        "onnxruntime",
+        "openvino",
+        "openvino-bf16",
+        "onnxruntime-int8",
+        "onnxruntime-int8-static",
+        "openvino-int8",
+        "openvino-int8-static",
+        "tensorrt",
+    ]
 
 
 def test_skip_reasons(monkeypatch):

@@ -16,8 +16,15 @@ from policybench.policies.lerobot_policies import LeRobotPolicy
 from policybench.policies.pipeline import PipelinePolicy
 from policybench.results import FAILED, SKIPPED, PolicyResult
 from policybench.environment import cpu_vector_flags
+from policybench.observations import synthetic_observation
 from policybench.measure.accuracy import ActionUnits, action_units
 from policybench.measure.roofline import device_peaks, precision_floor, precision_peaks, refill_cost
+from policybench.variants.calibration import (
+    Calibration,
+    CalibrationRefused,
+    recorded_calibration,
+    synthetic_calibration,
+)
 from policybench.variants.cudagraph import CaptureFailed
 from policybench.variants.equivalence import equivalence, first_chunk
 from policybench.variants.runtimes import RuntimePolicy
@@ -57,6 +64,12 @@ def measure_variants(
     cost, peaks, rates = _roofline(
         adapter, obs, cfg.seed, device, clock, [precisions[n] for n, why in reasons.items() if why is None]
     )
+    calibration = None
+    if any(VARIANTS[n].calibrated and why is None for n, why in reasons.items()):
+        try:
+            calibration = calibration_set(adapter, obs, cfg, device)
+        except CalibrationRefused as exc:  # the variants that calibrate are skipped with it
+            reasons = {n: str(exc) if VARIANTS[n].calibrated and why is None else why for n, why in reasons.items()}
     out = []
     capture_failed = None  # a failed capture can leave CUDA unusable: no second attempt in this process
     for name in cfg.variants:
@@ -71,7 +84,7 @@ def measure_variants(
             warn(f"{r.name}: skipped: {reason}")
             continue
         try:
-            _measure_variant(r, variant, adapter, obs, (reference, units), cfg, device, warn, measure, log)
+            _measure_variant(r, variant, adapter, obs, (reference, units), cfg, device, warn, measure, log, calibration)
             if cost:
                 r.roofline = _against_floor(r, precision_floor(cost, peaks, rates, precisions[name]), warn)
         except VariantUnavailable as exc:  # a failed capture or export: skipped with its reason
@@ -83,6 +96,18 @@ def measure_variants(
             r.status, r.error = FAILED, describe_error(exc)
             warn(f"{r.name}: FAILED: {r.error.splitlines()[0]}")
     return out
+
+
+def calibration_set(adapter: PolicyAdapter, obs: dict, cfg: RunSettings, device: str) -> Calibration:
+    """The observations the statically quantized variants calibrate on (variants/calibration.py):
+    --calibration's recorded ones, like the run's ``obs``, else synthetic ones drawn as the run's,
+    from the seeds after its own."""
+    policy = _policy(adapter)
+    if cfg.calibration:  # held to what select_action takes (with --pipeline, not the raw observation)
+        task = policy.extra_inputs(cfg.profile.task) if policy is not adapter else None
+        like = obs if policy is adapter else synthetic_observation(policy.input_specs(), device, cfg.seed, task)
+        return recorded_calibration(cfg.calibration, like, device, cfg.seed)
+    return synthetic_calibration(policy.input_specs(), device, cfg.seed, policy.extra_inputs(cfg.profile.task))
 
 
 def variant_precision(variant: Variant, device: str) -> str:
@@ -142,15 +167,17 @@ def _measure_variant(
     warn: Log,
     measure: Measure,
     log: Log = lambda line: None,
+    calibration: Calibration | None = None,
 ) -> None:
-    """One variant: its first chunk against eager's (compilation and export included), then the loop."""
+    """One variant: its first chunk against eager's (compilation and export included), then the loop.
+    ``calibration``: what a statically quantized variant calibrates on."""
     log(f"{r.name}: first chunk, checked against fp32 eager's{_first_chunk_work(variant)}")
     run: contextlib.AbstractContextManager = contextlib.nullcontext()
     wrapped = adapter
     if variant.name != "eager":
         policy = _policy(adapter)
         assert isinstance(policy, LeRobotPolicy), "skip_reason skips any other policy"
-        run = make_variant(policy, variant, device)
+        run = make_variant(policy, variant, device, calibration)
         wrapped = adapter.around(run) if isinstance(adapter, PipelinePolicy) else run
     chunk0, units = reference
     with run:
@@ -192,6 +219,8 @@ def _first_chunk_work(variant: Variant) -> str:
     """What a variant's first chunk does besides computing one: the slow part, said up front."""
     if variant.compile:
         return " (torch.compile compiles on it: minutes for a large policy)"
+    if variant.calibrated:
+        return f" (eager run on the calibration set first, then exported to {variant.name} on it)"
     if variant.runtime:
         return f" (the policy exported to {variant.name} on it)"
     if variant.cudagraph:

@@ -26,10 +26,16 @@ def save_export(model_path: str, folder: str, result, record: dict[str, object])
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     stem = file_stem(result.name)
-    model = out / f"{stem}.onnx"
+    source = Path(model_path)
+    model = out / f"{stem}{source.suffix}"  # .onnx, or .xml for OpenVINO IR (an int8 model from NNCF)
     written = [str(model)]
-    if len(list(Path(model_path).parent.iterdir())) == 1:
-        shutil.copyfile(model_path, model)
+    if source.suffix == ".xml":  # its weights in the .bin of the same name, where OpenVINO looks for them
+        shutil.copyfile(source, model)
+        shutil.copyfile(source.with_suffix(".bin"), out / f"{stem}.bin")
+        record = {**record, "weights_file": f"{stem}.bin", "weights_sha256": _sha256(out / f"{stem}.bin")}
+        written.append(str(out / f"{stem}.bin"))
+    elif not any(f.name.startswith(source.name + ".") for f in source.parent.iterdir()):
+        shutil.copyfile(source, model)
     else:  # weights in an external data file, which the model names: saved again under the model's own name
         import onnx
 
@@ -37,13 +43,9 @@ def save_export(model_path: str, folder: str, result, record: dict[str, object])
         (out / data).unlink(missing_ok=True)  # onnx appends to an existing data file
         onnx.save_model(onnx.load(model_path), str(model), save_as_external_data=True, location=data)
         if (out / data).exists():  # onnx keeps tensors under 1 KB inline
-            record = {
-                **record,
-                "external_data": data,
-                "external_data_sha256": hashlib.sha256((out / data).read_bytes()).hexdigest(),
-            }
+            record = {**record, "external_data": data, "external_data_sha256": _sha256(out / data)}
             written.append(str(out / data))
-    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    digest = _sha256(model)
     manifest = {
         "policy": result.name,
         "variant": result.variant,
@@ -62,3 +64,7 @@ def save_export(model_path: str, folder: str, result, record: dict[str, object])
     path = out / f"{stem}.json"
     path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return [*written, str(path)]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

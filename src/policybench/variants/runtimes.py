@@ -15,6 +15,11 @@ Export and session compilation happen in the variant's first refill (``first_chu
 includes them) and are reported apart (``export_seconds``, ``session_seconds``), never as latency
 samples. ``RuntimePolicy.finish_export`` records them and, with ``--export DIR``, saves the ONNX
 file with a manifest (manifest.py), so that a user deploys exactly what was measured.
+
+An int8 variant quantizes the exported file before the session opens on it (quantize.py); a
+statically quantized one first runs eager's refill on each calibration observation
+(calibration.py), before the stand-in goes in, recording the inputs the module receives, which
+become the calibration feeds. The quantized model is the one run, recorded and saved.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ import torch
 
 from policybench.policies.lerobot_policies import LeRobotPolicy
 from policybench.variants.base import VariantWrapper
+from policybench.variants.calibration import Calibration, record_inputs
 from policybench.variants.export import Flattened, bound_arguments, export_onnx, exporter_name, exporter_opset, shapes
 from policybench.variants.manifest import save_export
+from policybench.variants.quantize import Feeds, graph_inputs, quantize_model
 from policybench.variants.sessions import SESSIONS, Session, openvino_capabilities
 from policybench.variants.table import Variant
 from policybench.variants.unavailable import VariantUnavailable, first_line, where
@@ -69,10 +76,13 @@ def runtime_problem(variant: Variant, adapter: LeRobotPolicy, device: str) -> st
             return f"{package} is not installed: {INSTALL}"
     if target.module is None:
         return f"{adapter.family.title()} is not exported: {target.what}"
-    if runtime == "openvino" and variant.dtype == "bfloat16":
-        found = openvino_capabilities()
-        if "BF16" not in found:
-            return f"OpenVINO finds no bfloat16 support on this CPU (it finds {', '.join(found)})"
+    if runtime == "openvino" and variant.quantize and not installed("nncf"):
+        return f"nncf is not installed (it quantizes for OpenVINO): {INSTALL}"
+    if runtime == "openvino" and (variant.dtype == "bfloat16" or variant.quantize):
+        found, wanted = openvino_capabilities(), "INT8" if variant.quantize else "BF16"
+        if wanted not in found:
+            named = "int8" if variant.quantize else "bfloat16"
+            return f"OpenVINO finds no {named} support on this CPU (it finds {', '.join(found)})"
     return None
 
 
@@ -80,10 +90,18 @@ class RuntimeModule(torch.nn.Module):
     """Stands in for an exported module: its first call exports ``original`` and opens the
     variant's session; every call runs the session. ``calls`` counts the calls."""
 
-    def __init__(self, original: torch.nn.Module, variant: Variant, folder: str, exporter: str = "torchscript"):
+    def __init__(
+        self,
+        original: torch.nn.Module,
+        variant: Variant,
+        folder: str,
+        exporter: str = "torchscript",
+        calibration: tuple[Calibration, list[tuple[tuple, dict]]] | None = None,
+    ):
         super().__init__()
         self.original = original  # a child, so that eval() walks it and parameters() counts it
         self._variant, self._path, self._exporter = variant, str(Path(folder) / MODEL_FILE), exporter
+        self._calibration = calibration  # the set, and the inputs the module received from it
         self._session: Session | None = None
         self._feed: list[tuple[str, int]] = []  # (input name, tensor index) the graph reads
         self.record: dict[str, object] = {}
@@ -109,24 +127,47 @@ class RuntimeModule(torch.nn.Module):
         except Exception as exc:  # noqa: BLE001 - the exporter's reason becomes the variant's skip reason
             raise ExportFailed(f"{exporter_name(self._exporter)} failed{where(exc)}: {first_line(exc)}") from exc
         exported = time.perf_counter() - start
+        onnx_bytes = sum(f.stat().st_size for f in Path(self._path).parent.iterdir())  # with external data
         label = LABELS[self._variant.runtime or ""]
+        quantization = self._quantize(label) if self._variant.quantize else None
+        opened = time.perf_counter()
         try:
             session = SESSIONS[self._variant.runtime or ""](self._path, self._variant, self._output.names)
         except Exception as exc:  # noqa: BLE001 - e.g. an operator the runtime lacks
             raise ExportFailed(f"{label} could not load the exported model: {first_line(exc)}") from exc
         self._feed = [(name, i) for i, name in enumerate(self._call.names) if name in session.inputs]
-        opset = exporter_opset(self._exporter)
         self.record = {
             "module": type(self.original).__name__,
-            "exporter": f"{exporter_name(self._exporter)}, opset {opset}, torch {torch.__version__}",
+            "exporter": f"{exporter_name(self._exporter)}, opset {exporter_opset(self._exporter)}, "
+            f"torch {torch.__version__}",
             "export_seconds": exported,
-            "session_seconds": time.perf_counter() - start - exported,
-            "onnx_bytes": sum(f.stat().st_size for f in Path(self._path).parent.iterdir()),  # with external data
+            "session_seconds": time.perf_counter() - opened,
+            "onnx_bytes": onnx_bytes,
+            **({"quantization": quantization} if quantization else {}),
             "inputs": shapes(self._call.names, example, session.inputs),
             "outputs": shapes(self._output.names, [self._output.leaves[i] for i in self._output.slots]),
             "runtime": session.settings,
         }
         self._session = session
+
+    def _quantize(self, label: str) -> dict[str, object]:
+        """The exported file quantized (quantize.py), the path then the quantized model's; with a
+        calibration set, its recorded inputs fed by the graph's input names."""
+        feeds: Feeds | None = None
+        if self._calibration is not None:
+            names = set(graph_inputs(self._path))
+            feeds = []
+            for args, kwargs in self._calibration[1]:
+                tensors = self._call.tensors(dict(self._signature.bind(*args, **kwargs).arguments))
+                named = zip(self._call.names, tensors)
+                feeds.append({n: t.detach().cpu().numpy() for n, t in named if n in names})
+        try:
+            self._path, record = quantize_model(self._path, self._variant, feeds)
+        except Exception as exc:  # noqa: BLE001 - the quantizer's reason becomes the variant's skip reason
+            raise ExportFailed(f"{label} could not quantize the exported model: {first_line(exc)}") from exc
+        if self._calibration is not None:
+            record["calibration"] = self._calibration[0].describe(len(self._calibration[1]))
+        return record
 
     def __getattr__(self, name: str):
         """Plain attributes the caller reads off the module it expects (SmolVLA reads its vision
@@ -153,8 +194,9 @@ class RuntimePolicy(VariantWrapper):
     """``inner`` with its family's export target run by the variant's runtime; use it as a
     context manager (it puts the original module back and deletes the exported file)."""
 
-    def __init__(self, inner: LeRobotPolicy, variant: Variant):
+    def __init__(self, inner: LeRobotPolicy, variant: Variant, calibration: Calibration | None = None):
         super().__init__(inner, variant)
+        self._calibration = calibration  # a statically quantized variant's (calibration.py)
         self._stand_in: RuntimeModule | None = None
         self._owner: tuple[object, str] | None = None
         self._folder: tempfile.TemporaryDirectory | None = None
@@ -163,9 +205,16 @@ class RuntimePolicy(VariantWrapper):
         locate = self.inner.family.export.module
         assert locate is not None, "runtime_problem skips a family without an export target"
         owner, attr = locate(self.inner.policy)
+        original = getattr(owner, attr)
+        recorded = None
+        if self.variant.calibrated:
+            if self._calibration is None:
+                raise VariantUnavailable(f"{self.variant.name} calibrates on observations and was given none")
+            device = str(next(self.inner.policy.parameters()).device)
+            recorded = (self._calibration, record_inputs(original, self.inner.predict_chunk, self._calibration, device))
         self._folder = tempfile.TemporaryDirectory(prefix="policybench-export-")
         self._stand_in = RuntimeModule(
-            getattr(owner, attr), self.variant, self._folder.name, self.inner.family.export.exporter
+            original, self.variant, self._folder.name, self.inner.family.export.exporter, recorded
         )
         self._owner = (owner, attr)
         setattr(owner, attr, self._stand_in)

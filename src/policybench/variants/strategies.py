@@ -8,6 +8,8 @@ from policybench.policies.base import PolicyAdapter
 from policybench.policies.lerobot_policies import LeRobotPolicy
 from policybench.variants.autocast import AutocastPolicy
 from policybench.variants.base import VariantWrapper
+from policybench.variants.calibration import Calibration
+from policybench.variants.cast import CastPolicy
 from policybench.variants.compile import CompiledPolicy
 from policybench.variants.cudagraph import CudaGraphPolicy
 from policybench.variants.noeval import NoEvalPolicy
@@ -45,16 +47,21 @@ def skip_reason(
     return None
 
 
-def make_variant(adapter: LeRobotPolicy, variant: Variant, device: str) -> VariantWrapper:
-    """``adapter`` run as ``variant``; use it as a context manager (it undoes what it changed)."""
+def make_variant(
+    adapter: LeRobotPolicy, variant: Variant, device: str, calibration: Calibration | None = None
+) -> VariantWrapper:
+    """``adapter`` run as ``variant``; use it as a context manager (it undoes what it changed).
+    ``calibration``: the observations a statically quantized variant calibrates on."""
     if variant.runtime is not None:
-        return RuntimePolicy(adapter, variant)
+        return RuntimePolicy(adapter, variant, calibration)
     if variant.cudagraph:
         return CudaGraphPolicy(adapter, variant, device)
     if variant.compile:
         return CompiledPolicy(adapter, variant)
     if variant.skip_eval_walk:
         return NoEvalPolicy(adapter, variant)
+    if variant.cast_weights:
+        return CastPolicy(adapter, variant)
     if variant.dtype is not None:
         return AutocastPolicy(adapter, variant)
     return VariantWrapper(adapter, variant)

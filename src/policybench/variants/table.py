@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from policybench.errors import UsageError
-from policybench.variants.precision import BF16, FP16, FP32
+from policybench.variants.precision import BF16, FP16, FP32, INT8
+
+# How a runtime variant quantizes the exported model (variants/quantize.py): its weights only
+# (NNCF's weight compression), its weights with its activations quantized at each call (ONNX
+# Runtime's dynamic quantization), or weights and activations with scales calibrated beforehand on
+# observations (the calibration set: variants/calibration.py)
+WEIGHTS, DYNAMIC, STATIC = "weights", "dynamic", "static"
 
 
 @dataclass(frozen=True)
@@ -19,12 +25,20 @@ class Variant:
     skip_eval_walk: bool = False
     cudagraph: bool = False
     runtime: str | None = None  # deployment runtime that runs the exported part (variants/runtimes.py)
+    quantize: str | None = None  # WEIGHTS, DYNAMIC or STATIC: the exported model quantized to int8 first
+    cast_weights: bool = False  # the weights and inputs cast to dtype (variants/cast.py), not autocast
 
     @property
     def precision(self) -> str:
         """The number format its matrix products run in (variants/precision.py), which its roofline
-        floor is charged at: its dtype's, fp32 without one."""
-        return _PRECISION_OF_DTYPE[self.dtype]
+        floor is charged at: int8 when quantized (weights only too: its floor is the lowest of
+        the int8 ones, never above what the runtime reaches), else its dtype's, fp32 without one."""
+        return INT8 if self.quantize else _PRECISION_OF_DTYPE[self.dtype]
+
+    @property
+    def calibrated(self) -> bool:
+        """Its activation scales come from a calibration set, which the results name."""
+        return self.quantize == STATIC
 
 
 _PRECISION_OF_DTYPE = {None: FP32, "bfloat16": BF16, "float16": FP16}
@@ -41,6 +55,14 @@ VARIANTS: dict[str, Variant] = {
             skip_eval_walk=True,
         ),
         Variant("bf16", "torch.autocast to bfloat16", 2e-2, dtype="bfloat16"),
+        Variant(
+            "bf16-weights",
+            "the policy's weights and float inputs cast to bfloat16 once (not at each call, as autocast does), "
+            "autocast kept on for the tensors the policy makes in fp32",
+            2e-2,
+            dtype="bfloat16",
+            cast_weights=True,
+        ),
         Variant("fp16", "torch.autocast to float16", 2e-2, dtype="float16"),
         Variant("compile", "torch.compile of the policy's heavy modules", 1e-4, compile=True),
         Variant(
@@ -72,6 +94,37 @@ VARIANTS: dict[str, Variant] = {
             dtype="bfloat16",
             runtime="openvino",
         ),
+        Variant(
+            "onnxruntime-int8",
+            "the exported part dynamically quantized by ONNX Runtime (int8 weights, activations quantized at each "
+            "call) and run by it",
+            2e-2,
+            runtime="onnxruntime",
+            quantize=DYNAMIC,
+        ),
+        Variant(
+            "onnxruntime-int8-static",
+            "the exported part statically quantized by ONNX Runtime (int8 weights and activations, QDQ), its "
+            "activation scales calibrated on observations, and run by it",
+            2e-2,
+            runtime="onnxruntime",
+            quantize=STATIC,
+        ),
+        Variant(
+            "openvino-int8",
+            "the exported part's weights compressed to int8 by NNCF (compress_weights) and run by OpenVINO",
+            2e-2,
+            runtime="openvino",
+            quantize=WEIGHTS,
+        ),
+        Variant(
+            "openvino-int8-static",
+            "the exported part quantized to int8 by NNCF (nncf.quantize: weights and activations), its activation "
+            "scales calibrated on observations, and run by OpenVINO",
+            2e-2,
+            runtime="openvino",
+            quantize=STATIC,
+        ),
         Variant("tensorrt", "the exported part run by TensorRT (CUDA only)", 1e-4, runtime="tensorrt"),
     )
 }
@@ -80,11 +133,16 @@ ORDER = [
     "eager",
     "noeval",
     "bf16",
+    "bf16-weights",
     "fp16",
     "compile",
     "onnxruntime",
     "openvino",
     "openvino-bf16",
+    "onnxruntime-int8",
+    "onnxruntime-int8-static",
+    "openvino-int8",
+    "openvino-int8-static",
     "tensorrt",
     "cudagraph",
     "cudagraph-bf16",
