@@ -394,10 +394,22 @@ def _needs(text: str) -> Callable[[], str | None]:
     return lambda: text
 
 
-# WALL-OSS in bfloat16: LeRobot builds a whole Qwen2.5-VL-3B (3,755 M), then the model's own vision encoder and
-# Mixture-of-Experts language model (4,222 M) beside it before the first is dropped.
-WALL_X_BUILD_BYTES = 17_000_000_000
-WALL_X_BUILD_WHY = "PLACEHOLDER"
+# WALL-OSS (4,222 M parameters) built in bfloat16: LeRobot builds a whole Qwen2.5-VL-3B first, then the model's own
+# vision encoder and Mixture-of-Experts language model beside it before the first is dropped.
+WALL_X_BUILD_BYTES = 17_600_000_000
+WALL_X_BUILD_WHY = (
+    "4,222 M parameters built in bfloat16, a first Qwen2.5-VL-3B beside them while LeRobot builds it: 17.6 GB peak "
+    "RSS measured on this project's CPU machine with LeRobot 0.6.1; about twice that in fp32"
+)
+# FastWAM: its Wan2.2-TI2V-5B video expert (4,999.8 M) and action expert (1,020.9 M), counted on the meta device
+# from LeRobot 0.6.1's FastWAMConfig defaults, each built in fp32 before LeRobot casts it to bfloat16 (the video
+# expert alone 20.0 GB), then the UMT5-XXL text encoder (about 5.7 B) loaded in bfloat16 beside them: an estimate.
+FASTWAM_BUILD_BYTES = 24_000_000_000
+FASTWAM_BUILD_WHY = (
+    "6,021 M parameters of video and action experts, the 5.0 B video expert built in fp32 (20.0 GB) before LeRobot "
+    "casts it to bfloat16, then a UMT5-XXL text encoder of about 5.7 B in bfloat16 beside them: an estimate from "
+    "LeRobot 0.6.1's FastWAMConfig defaults, not measured"
+)
 LINGBOT_VA_BUILD_BYTES = 20_500_000_000  # peak RSS while it builds (LeRobot 0.6.1, this project's CPU machine)
 
 
@@ -750,7 +762,7 @@ FAMILIES: dict[str, Family] = {
         ),
         Family(
             "wall_x",
-            summary="WALL-OSS flow (Qwen2.5-VL-3B with an action expert, offline; built in bfloat16 as LeRobot runs it)",
+            summary="WALL-OSS flow (Qwen2.5-VL-3B and an action expert, offline; built in bfloat16 as LeRobot runs it)",
             offline_settings=_offline_wall_x,
             task_in_batch=True,
             uses_env_state=False,
@@ -761,6 +773,7 @@ FAMILIES: dict[str, Family] = {
                 _needs_modules(("peft", "torchdiffeq", "qwen_vl_utils"), "wallx"),
                 _needs_memory("wall_x", WALL_X_BUILD_BYTES, WALL_X_BUILD_WHY),
             ),
+            problem_solved_by=("pretrained_name_or_path",),  # another (smaller) local WALL-OSS folder
             pipeline_needs_hub=_WALL_X_PIPELINE,
             components=_WALL_X_PARTS,
         ),
@@ -768,7 +781,10 @@ FAMILIES: dict[str, Family] = {
             "fastwam",
             summary="FastWAM (Wan2.2 video model)",
             curated=False,
-            availability_problem=_needs_hub("fastwam", "base_model_path", "its Wan2.2 video model"),
+            availability_problem=_first_problem(
+                _needs_memory("fastwam", FASTWAM_BUILD_BYTES, FASTWAM_BUILD_WHY),
+                _needs_hub("fastwam", "text_encoder_model_id", "its Wan2.2 VAE and UMT5 text encoder"),
+            ),
         ),
         Family(
             "sac",

@@ -389,7 +389,13 @@ WALL_OSS_FLOW = Architecture(
             "height": 1,
             "car_pose": 3,
         },
-        "noise_scheduler": {"beta_alpha": 1.5, "beta_beta": 1.0, "t_eps": 0.001, "s": 0.999, "num_inference_timesteps": 10},
+        "noise_scheduler": {
+            "beta_alpha": 1.5,
+            "beta_beta": 1.0,
+            "t_eps": 0.001,
+            "s": 0.999,
+            "num_inference_timesteps": 10,
+        },
     },
     source=(
         "the WALL-OSS authors' model config (github.com/X-Square-Robot/wall-x, "
@@ -480,6 +486,14 @@ PUBLISHED_PARAMETERS: dict[str, PublishedCount] = {
         "EO-1 is Qwen2.5-VL-3B-Instruct with a flow-matching action head (arXiv 2508.21112); "
         "Qwen2.5-VL-3B-Instruct is 3.75 B on its hub page (not reachable here): the figure is the VLM's",
         False,
+    ),
+    "wall_x": PublishedCount(
+        4_220_000_000,
+        "WALL-OSS: 4.22 B parameters (BF16) on the model cards of x-square-robot/wall-oss-flow and wall-oss-fast, read "
+        "offline only as a third party's paraphrase of those cards (captured 2025-09-08) in the code index. "
+        "policybench's WALL_OSS_FLOW built as LeRobot builds it: 4,221.9 M (vision 668.7 M, language model with its "
+        "action expert 3,540.5 M, embeddings resized to the 152,691-token WALL-OSS tokenizer; action head 12.8 M)",
+        True,
     ),
     "pi0_fast": PublishedCount(
         None,
