@@ -25,7 +25,7 @@ VENV_OLD := .venv-lerobot044
 $(VENV)/.policybench-installed: pyproject.toml Makefile
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e ".[test,runtimes,lint,cluster,groot]"
+	$(VENV)/bin/python -m pip install --quiet -e ".[test,runtimes,lint,cluster,groot,wallx]"
 	touch $@
 
 $(VENV_OLD)/.policybench-installed: pyproject.toml Makefile

@@ -169,3 +169,42 @@ def tiny_qwen2_5_vl(folder) -> str:
     ).save_pretrained(target)
     write_no_weights(target)
     return str(target)
+
+
+def tiny_wall_oss(folder) -> str:
+    """WALL-OSS at toy size with the real vocabulary and action head: the local stand-in's processor files and
+    its config with a small language model, experts and vision encoder."""
+    import json
+    import shutil
+
+    from policybench.policies.offline_backbones import wall_oss_flow_dir
+
+    source = wall_oss_flow_dir()
+    target = folder / "tiny-wall-oss"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.name != "config.json":
+            shutil.copy(path, target / path.name)
+    config = json.loads((source / "config.json").read_text())
+    expert = {"hidden_size": 64, "hidden_act": "silu"}
+    config.update(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        rope_scaling={"type": "mrope", "mrope_section": [4, 6, 6]},
+        experts=[{**expert, "intermediate_size": 128}, {**expert, "intermediate_size": 64}],
+        dim_inputs=[64, 64],
+        vision_config={
+            **config["vision_config"],
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "out_hidden_size": 64,
+            "fullatt_block_indexes": [1],
+        },
+    )
+    (target / "config.json").write_text(json.dumps(config))
+    return str(target)

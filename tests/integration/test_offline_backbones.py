@@ -210,3 +210,54 @@ def test_eo1_default_size_is_qwen2_5_vl_3b_and_its_action_head():
         model = EO1VisionFlowMatchingModel(cfg, vlm)
     head = sum(p.numel() for p in model.parameters()) - 3_754_622_976
     assert 0 < head < 50e6
+
+
+def _needs_wall_x_packages() -> None:
+    import importlib.util
+
+    missing = [m for m in ("peft", "torchdiffeq", "qwen_vl_utils") if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"wall_x needs {', '.join(missing)} (pip install -e '.[wallx]')")
+
+
+def test_wall_x_reads_the_task_from_its_batch_and_refills_every_n_action_steps():
+    """WALL-OSS offline at toy size (the real vocabulary and action head): it writes its prompt and tokenizes it
+    with the local processor inside every refill, the task handed in the batch."""
+    from small_configs import tiny_wall_oss
+
+    from policybench.policies.offline_vlm import cache_root
+
+    if not _registered("wall_x"):
+        pytest.skip("this LeRobot does not register wall_x")
+    _needs_wall_x_packages()
+    base = tiny_wall_oss(cache_root())
+    adapter, loop = _measure("wall_x", {"pretrained_name_or_path": base, "chunk_size": 4, "n_action_steps": 4})
+    assert adapter.describe()["inference_steps"] == 10 and adapter.describe()["n_action_steps"] == 4
+    assert _refill_indices(loop.samples) == [3, 7]
+
+
+def test_wall_x_default_size_is_within_one_percent_of_its_published_4_22_b():
+    """WALL-OSS flow at its default size counted on the meta device as LeRobot builds it (its embeddings resized to
+    the WALL-OSS tokenizer): 4,221.9 M, the model cards' 4.22 B."""
+    import torch
+
+    if not _registered("wall_x"):
+        pytest.skip("this LeRobot does not register wall_x")
+    _needs_wall_x_packages()
+    from lerobot.policies.wall_x.modeling_wall_x import Qwen2_5_VLMoEForAction
+    from transformers import AutoProcessor
+
+    from policybench.policies.offline_backbones import wall_oss_flow_dir
+    from policybench.policies.published import PUBLISHED_PARAMETERS
+
+    folder = str(wall_oss_flow_dir())
+    config = Qwen2_5_VLMoEForAction.config_class.from_pretrained(folder)
+    config._attn_implementation = "eager"
+    processor = AutoProcessor.from_pretrained(folder)
+    with torch.device("meta"):
+        model = Qwen2_5_VLMoEForAction(config, processor=processor)
+        model.resize_token_embeddings(len(processor.tokenizer), mean_resizing=False)
+    count = sum(p.numel() for p in model.parameters())
+    assert count == 4_221_941_760
+    published = PUBLISHED_PARAMETERS["wall_x"].parameters
+    assert published is not None and abs(count - published) / published < 0.01

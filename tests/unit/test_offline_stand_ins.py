@@ -132,3 +132,56 @@ def test_lingbot_va_is_refused_with_the_memory_it_needs(monkeypatch):
     assert problem is not None and "20.5 GB" in problem and "8.0 GB available" in problem
     monkeypatch.setattr(sizes, "available_memory", lambda: LINGBOT_VA_BUILD_BYTES + 1)
     assert FAMILIES["lingbot_va"].availability_problem() is None
+
+
+def test_the_wall_oss_stand_in_has_its_action_tokens_and_twenty_degrees_of_freedom(cache):
+    from transformers import AutoProcessor
+
+    folder = cache["x-square-robot/wall-oss-flow"]
+    tokenizer = AutoProcessor.from_pretrained(str(folder)).tokenizer
+    assert len(tokenizer) == 151665 + 2 + 1024  # Qwen2.5-VL's, <|propri|> <|action|>, one per FAST token
+    start = tokenizer.init_kwargs["action_token_start_index"]
+    assert tokenizer.convert_ids_to_tokens(start) == "<|action_token_0|>"
+    assert tokenizer.init_kwargs["action_token_vocab_size"] == 1024
+    assert tokenizer.convert_tokens_to_ids("<|action|>") == 151666
+    config = json.loads((folder / "config.json").read_text())
+    assert config["mlp_moe"] and [e["intermediate_size"] for e in config["experts"]] == [11008, 2048]
+    assert sum(config["dof_config"].values()) == sum(config["agent_pos_config"].values()) == 20  # LeRobot's pad
+
+
+def test_fast_decodes_a_batch_as_the_published_processor_does(cache):
+    from transformers import AutoProcessor
+
+    with registered():
+        tokenizer = AutoProcessor.from_pretrained(str(cache["lerobot/fast-action-tokenizer"]), trust_remote_code=True)
+    chunk = next(synthetic_chunks(1, seed=3))
+    decoded = tokenizer.decode([tokenizer(chunk), [5]], *chunk.shape)  # the second does not decode
+    assert decoded.shape == (2, *chunk.shape)
+    assert np.abs(decoded[0] - chunk).max() < 0.2 and not decoded[1].any()
+
+
+def test_fastwam_is_refused_with_the_memory_it_needs_and_then_the_hub(monkeypatch):
+    import policybench.sizes as sizes
+    from policybench.policies.lerobot_policies import FAMILIES, FASTWAM_BUILD_BYTES
+
+    monkeypatch.setattr(sizes, "available_memory", lambda: 8_000_000_000)
+    problem = FAMILIES["fastwam"].availability_problem()
+    assert problem is not None and "24.0 GB" in problem and "6,021 M" in problem
+    monkeypatch.setattr(sizes, "available_memory", lambda: FASTWAM_BUILD_BYTES + 1)
+    assert "from the hub" in (FAMILIES["fastwam"].availability_problem() or "")
+
+
+def test_wall_x_is_refused_without_its_packages_or_its_memory(monkeypatch):
+    import importlib.util
+
+    import policybench.sizes as sizes
+    from policybench.policies.lerobot_policies import FAMILIES, WALL_X_BUILD_BYTES
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "peft" else real_find_spec(name))
+    monkeypatch.setattr(sizes, "available_memory", lambda: WALL_X_BUILD_BYTES + 1)
+    assert "peft" in (FAMILIES["wall_x"].availability_problem() or "")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
+    assert FAMILIES["wall_x"].availability_problem() is None
+    monkeypatch.setattr(sizes, "available_memory", lambda: 8_000_000_000)
+    assert "17.6 GB" in (FAMILIES["wall_x"].availability_problem() or "")

@@ -45,7 +45,20 @@ class PolicybenchFastActionTokenizer:
         """Tokens of one action chunk, shape (time, action dimensions)."""
         return list(self.bpe_tokenizer(_to_string(chunk, self.scale, self.min_token))["input_ids"])
 
-    def decode(self, tokens: list[int], time_horizon: int, action_dim: int) -> np.ndarray:
+    def decode(self, tokens, time_horizon: int, action_dim: int) -> np.ndarray:
+        """The chunk of ``tokens``, (time, action dimensions); of a batch of token lists (as WALL-OSS hands the
+        published processor), (batch, time, action dimensions), a chunk that does not decode all zeros as there."""
+        if tokens and isinstance(tokens[0], (list, tuple)):
+            return np.stack([self._decode_or_zeros(list(t), time_horizon, action_dim) for t in tokens])
+        return self._decode_one(tokens, time_horizon, action_dim)
+
+    def _decode_or_zeros(self, tokens: list[int], time_horizon: int, action_dim: int) -> np.ndarray:
+        try:
+            return self._decode_one(tokens, time_horizon, action_dim)
+        except ValueError:  # not time_horizon x action_dim coefficients
+            return np.zeros((time_horizon, action_dim))
+
+    def _decode_one(self, tokens: list[int], time_horizon: int, action_dim: int) -> np.ndarray:
         from scipy.fft import idct
 
         text = self.bpe_tokenizer.decode(tokens)

@@ -172,6 +172,40 @@ def _eo1_inputs(policy, task: str, specs: list[InputSpec]) -> dict[str, torch.Te
     return _preprocessed(policy, task, specs, _EO1_KEYS, {})
 
 
+def _offline_wall_x(profile: Profile) -> dict[str, object]:
+    from policybench.policies.offline_backbones import fast_action_tokenizer_dir, wall_oss_flow_dir
+
+    # Its model, processor and tokenizer from the local WALL-OSS stand-in; the FAST action tokenizer (read in
+    # prediction_mode "fast" only) from the local one that pi0_fast uses.
+    return {
+        "pretrained_name_or_path": str(wall_oss_flow_dir()),
+        "action_tokenizer_path": str(fast_action_tokenizer_dir()),
+    }
+
+
+@contextlib.contextmanager
+def _built_in_bfloat16():
+    """WALL-OSS built in bfloat16, the dtype LeRobot casts it to once built (to_bfloat16_for_selected_params,
+    which then puts its norms and action head back in fp32), and its FAST tokenizer findable. Its fp32 build
+    holds a first, discarded Qwen2.5-VL beside the model (WALL_X_BUILD_BYTES); the dtype is restored on exit."""
+    from policybench.policies.fast_tokenizer import registered
+
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        with registered():
+            yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _wall_x_steps(policy) -> int | None:
+    """The Euler steps of WALL-OSS's flow: the default of its predict (LeRobot passes none)."""
+    import inspect
+
+    return inspect.signature(policy.model.predict).parameters["num_inference_timesteps"].default
+
+
 _UNIT_STATS = (("min", -1.0), ("max", 1.0), ("mean", 0.0), ("std", 1.0), ("q01", -1.0), ("q99", 1.0))
 _EO1_KEYS = (
     "input_ids",
@@ -320,6 +354,8 @@ class Family:
     inference_steps_of: Callable[[Any], int | None] | None = None
     # Entered while the policy builds (pi0_fast: its local FAST tokenizer made findable by AutoProcessor).
     while_building: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+    # The policy reads the task string from the batch ("task") and tokenizes it itself in every refill (WALL-OSS)
+    task_in_batch: bool = False
     uses_env_state: bool = True
     profile_problem: Callable[[Profile], str | None] = _any_profile  # why a profile does not fit, and what to do
     profile_solved_by: tuple[str, ...] = ()  # config fields that, set with --set, make the profile fit
@@ -358,6 +394,22 @@ def _needs(text: str) -> Callable[[], str | None]:
     return lambda: text
 
 
+# WALL-OSS (4,222 M parameters) built in bfloat16: LeRobot builds a whole Qwen2.5-VL-3B first, then the model's own
+# vision encoder and Mixture-of-Experts language model beside it before the first is dropped.
+WALL_X_BUILD_BYTES = 17_600_000_000
+WALL_X_BUILD_WHY = (
+    "4,222 M parameters built in bfloat16, a first Qwen2.5-VL-3B beside them while LeRobot builds it: 17.6 GB peak "
+    "RSS measured on this project's CPU machine with LeRobot 0.6.1; about twice that in fp32"
+)
+# FastWAM: its Wan2.2-TI2V-5B video expert (4,999.8 M) and action expert (1,020.9 M), counted on the meta device
+# from LeRobot 0.6.1's FastWAMConfig defaults, each built in fp32 before LeRobot casts it to bfloat16 (the video
+# expert alone 20.0 GB), then the UMT5-XXL text encoder (about 5.7 B) loaded in bfloat16 beside them: an estimate.
+FASTWAM_BUILD_BYTES = 24_000_000_000
+FASTWAM_BUILD_WHY = (
+    "6,021 M parameters of video and action experts, the 5.0 B video expert built in fp32 (20.0 GB) before LeRobot "
+    "casts it to bfloat16, then a UMT5-XXL text encoder of about 5.7 B in bfloat16 beside them: an estimate from "
+    "LeRobot 0.6.1's FastWAMConfig defaults, not measured"
+)
 LINGBOT_VA_BUILD_BYTES = 20_500_000_000  # peak RSS while it builds (LeRobot 0.6.1, this project's CPU machine)
 
 
@@ -374,6 +426,25 @@ def _needs_memory(name: str, needed: int, why: str) -> Callable[[], str | None]:
             f"needs about {needed / 1e9:.1f} GB of memory to build ({why}); this machine has "
             f"{free / 1e9:.1f} GB available now: run it on a machine with more memory free"
         )
+
+    return problem
+
+
+def _first_problem(*checks: Callable[[], str | None]) -> Callable[[], str | None]:
+    """The first of ``checks``' problems, or None."""
+    return lambda: next((p for p in (check() for check in checks) if p), None)
+
+
+def _needs_modules(modules: tuple[str, ...], extra: str) -> Callable[[], str | None]:
+    """The reason a type cannot build here: packages LeRobot requires for it are missing."""
+
+    def problem() -> str | None:
+        import importlib.util
+
+        missing = [m for m in modules if importlib.util.find_spec(m) is None]
+        if not missing:
+            return None
+        return f"needs the Python packages {', '.join(missing)}, which are not installed: pip install -e '.[{extra}]'"
 
     return problem
 
@@ -487,6 +558,13 @@ _EO1_PARTS = (
 )
 
 
+_WALL_X_PARTS = (
+    Component("vision encoder (Qwen2.5-VL)", lambda p: [forward_of(p.model.visual)]),
+    Component("language model with action expert (whole prompt)", lambda p: [forward_of(p.model.model)], "per step"),
+    Component("action head", lambda p: [(p.model.action_preprocessor, "step")], "per step"),
+)
+
+
 def _fast_registered() -> contextlib.AbstractContextManager:
     from policybench.policies.fast_tokenizer import registered
 
@@ -512,6 +590,10 @@ _PI_PIPELINE = (
 
 _EO1_PIPELINE = (
     "--pipeline needs EO-1's normalization statistics, which a checkpoint holds: use --policy-path with a saved "
+    "checkpoint"
+)
+_WALL_X_PIPELINE = (
+    "--pipeline needs WALL-OSS's normalization statistics, which a checkpoint holds: use --policy-path with a saved "
     "checkpoint"
 )
 _GROOT_PIPELINE = (
@@ -680,16 +762,29 @@ FAMILIES: dict[str, Family] = {
         ),
         Family(
             "wall_x",
-            summary="WALL-OSS (Qwen2.5-VL)",
-            curated=False,
-            remote_code_fields=("action_tokenizer_path",),
-            availability_problem=_needs_hub("wall_x", "pretrained_name_or_path", "its model"),
+            summary="WALL-OSS flow (Qwen2.5-VL-3B and an action expert, offline; built in bfloat16 as LeRobot runs it)",
+            offline_settings=_offline_wall_x,
+            task_in_batch=True,
+            uses_env_state=False,
+            inference_steps_of=_wall_x_steps,
+            while_building=_built_in_bfloat16,
+            remote_code_fields=("pretrained_name_or_path", "action_tokenizer_path"),
+            availability_problem=_first_problem(
+                _needs_modules(("peft", "torchdiffeq", "qwen_vl_utils"), "wallx"),
+                _needs_memory("wall_x", WALL_X_BUILD_BYTES, WALL_X_BUILD_WHY),
+            ),
+            problem_solved_by=("pretrained_name_or_path",),  # another (smaller) local WALL-OSS folder
+            pipeline_needs_hub=_WALL_X_PIPELINE,
+            components=_WALL_X_PARTS,
         ),
         Family(
             "fastwam",
             summary="FastWAM (Wan2.2 video model)",
             curated=False,
-            availability_problem=_needs_hub("fastwam", "base_model_path", "its Wan2.2 video model"),
+            availability_problem=_first_problem(
+                _needs_memory("fastwam", FASTWAM_BUILD_BYTES, FASTWAM_BUILD_WHY),
+                _needs_hub("fastwam", "text_encoder_model_id", "its Wan2.2 VAE and UMT5 text encoder"),
+            ),
         ),
         Family(
             "sac",
@@ -754,14 +849,16 @@ class LeRobotPolicy(PolicyAdapter):
         self.family = family
         self.policy = policy
         self._specs = specs
+        self._task = ""  # what a policy that reads the task from the batch is given (task_in_batch)
 
     def reset(self) -> None:
         self.policy.reset()
 
     def select_action(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         # As LeRobot's own deployment loop (predict_action) calls it.
+        batch: dict[str, Any] = {**obs, "task": [self._task]} if self.family.task_in_batch else obs
         with torch.inference_mode():
-            return self.policy.select_action(obs)
+            return self.policy.select_action(batch)
 
     def queued_actions(self) -> int:
         queue = find_queue(self.policy)
@@ -793,6 +890,7 @@ class LeRobotPolicy(PolicyAdapter):
         return list(self._specs)
 
     def extra_inputs(self, task: str) -> dict[str, torch.Tensor]:
+        self._task = task
         if self.family.model_inputs is not None:
             return self.family.model_inputs(self.policy, task, self._specs)
         if self.family.tokenizer is None:

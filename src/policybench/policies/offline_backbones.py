@@ -25,6 +25,8 @@ from policybench.policies.published import (
     QWEN2_5_VL_3B,
     QWEN2_5_VL_PROCESSOR,
     QWEN3_VL_PROCESSOR,
+    WALL_OSS_FLOW,
+    WALL_OSS_TOKENIZER,
     Architecture,
 )
 
@@ -66,10 +68,17 @@ def qwen2_5_vl_3b_dir() -> Path:
     return _cached_folder("qwen2.5-vl-3b-instruct-architecture", _write_qwen2_5_vl_3b)
 
 
+def wall_oss_flow_dir() -> Path:
+    """x-square-robot/wall-oss-flow: its config (Qwen2.5-VL-3B with an action expert per layer), an empty
+    weights file and its processor (Qwen2.5-VL's, with WALL-OSS's action tokens added)."""
+    return _cached_folder("wall-oss-flow-architecture", _write_wall_oss_flow)
+
+
 STAND_INS = {
     CLIP_VIT_B16.hub_id: clip_vit_b16_dir,
     QWEN2_5_VL_3B.hub_id: qwen2_5_vl_3b_dir,
     GR00T_N1_7.hub_id: groot_n1_7_dir,
+    WALL_OSS_FLOW.hub_id: wall_oss_flow_dir,
     QWEN3_VL_PROCESSOR.hub_id: qwen3_vl_processor_dir,
     BART_LARGE_TOKENIZER.hub_id: bart_large_tokenizer_dir,
     "lerobot/fast-action-tokenizer": fast_action_tokenizer_dir,
@@ -189,14 +198,14 @@ def _qwen_tokenizer(arch: Architecture):
     return tokenizer
 
 
-def _write_qwen_processor(folder: Path, arch: Architecture, processor_cls, video_cls) -> None:
+def _write_qwen_processor(folder: Path, arch: Architecture, processor_cls, video_cls, tokenizer=None) -> None:
     from transformers import Qwen2VLImageProcessor
 
     v = arch.values
     patching = {k: v[k] for k in ("patch_size", "temporal_patch_size", "merge_size", "image_mean", "image_std")}
     if "min_pixels" in v:
         patching.update(min_pixels=v["min_pixels"], max_pixels=v["max_pixels"])
-    tokenizer = _qwen_tokenizer(arch)
+    tokenizer = tokenizer or _qwen_tokenizer(arch)
     processor = processor_cls(
         image_processor=Qwen2VLImageProcessor(**patching),
         tokenizer=tokenizer,
@@ -219,6 +228,29 @@ def _write_qwen2_5_vl_3b(folder: Path) -> None:
     Qwen2_5_VLConfig(**QWEN2_5_VL_3B.values).save_pretrained(folder)
     write_no_weights(folder)
     _write_qwen_processor(folder, QWEN2_5_VL_PROCESSOR, Qwen2_5_VLProcessor, Qwen2VLVideoProcessor)
+
+
+def _wall_oss_tokenizer():
+    """Qwen2.5-VL's tokenizer with WALL-OSS's tokens added as the authors add them (merge_tokenizer.py)."""
+    v = WALL_OSS_TOKENIZER.values
+    tokenizer = _qwen_tokenizer(QWEN2_5_VL_PROCESSOR)
+    size = int(v["action_token_vocab_size"])  # type: ignore[call-overload]
+    tokenizer.add_tokens([*v["added_tokens"], *(f"<|action_token_{i}|>" for i in range(size))])  # type: ignore[misc]
+    tokenizer.init_kwargs["action_token_start_index"] = tokenizer.convert_tokens_to_ids("<|action_token_0|>")
+    tokenizer.init_kwargs["action_token_vocab_size"] = size
+    tokenizer.padding_side = tokenizer.init_kwargs["padding_side"] = str(v["padding_side"])
+    return tokenizer
+
+
+def _write_wall_oss_flow(folder: Path) -> None:
+    from transformers import Qwen2_5_VLProcessor, Qwen2VLVideoProcessor
+
+    # Written as the checkpoint's flat config.json is: LeRobot's own Wall-X config class reads it.
+    config = {**WALL_OSS_FLOW.values, "policybench": NO_WEIGHTS_NOTE}
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    write_no_weights(folder)
+    tokenizer = _wall_oss_tokenizer()
+    _write_qwen_processor(folder, QWEN2_5_VL_PROCESSOR, Qwen2_5_VLProcessor, Qwen2VLVideoProcessor, tokenizer)
 
 
 def stand_in_folders() -> dict[str, Path]:

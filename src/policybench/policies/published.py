@@ -352,6 +352,86 @@ QWEN2_5_VL_PROCESSOR = Architecture(
     unverified=("the chat template: ChatML as Qwen-VL writes it, written here, not copied",),
 )
 
+# x-square-robot/wall-oss-flow: WALL-OSS, Qwen2.5-VL-3B with a second (action) expert in each MLP.
+WALL_OSS_FLOW = Architecture(
+    hub_id="x-square-robot/wall-oss-flow",
+    values={
+        **{k: v for k, v in QWEN2_5_VL_3B.values.items() if k != "model_type"},
+        "model_type": "qwen2_5_vl",
+        "architectures": ["Qwen2_5_VLForConditionalGeneration"],
+        "num_experts": 2,
+        "experts": [
+            {"hidden_size": 2048, "intermediate_size": 11008, "hidden_act": "silu"},
+            {"hidden_size": 2048, "intermediate_size": 2048, "hidden_act": "silu"},
+        ],
+        "dim_inputs": [2048, 2048],
+        "attention_moe": False,
+        "mlp_moe": True,
+        "dof_config": {
+            "follow_left_ee_cartesian_pos": 3,
+            "follow_left_ee_rotation": 3,
+            "follow_left_gripper": 1,
+            "follow_right_ee_cartesian_pos": 3,
+            "follow_right_ee_rotation": 3,
+            "follow_right_gripper": 1,
+            "head_actions": 2,
+            "height": 1,
+            "car_pose": 3,
+        },
+        "agent_pos_config": {
+            "follow_left_ee_cartesian_pos": 3,
+            "follow_left_ee_rotation": 3,
+            "follow_left_gripper": 1,
+            "follow_right_ee_cartesian_pos": 3,
+            "follow_right_ee_rotation": 3,
+            "follow_right_gripper": 1,
+            "head_actions": 2,
+            "height": 1,
+            "car_pose": 3,
+        },
+        "noise_scheduler": {
+            "beta_alpha": 1.5,
+            "beta_beta": 1.0,
+            "t_eps": 0.001,
+            "s": 0.999,
+            "num_inference_timesteps": 10,
+        },
+    },
+    source=(
+        "the WALL-OSS authors' model config (github.com/X-Square-Robot/wall-x, "
+        "workspace/models_config/qwen2_5_moe_flash.json, read offline from the code index): Qwen2.5-VL-3B's values "
+        "(as QWEN2_5_VL_3B) with num_experts 2, experts of FFN 11008 (language) and 2048 (action), dim_inputs "
+        "2048/2048, mlp_moe, the noise scheduler; dof_config and agent_pos_config (20 each) are the same repository's "
+        "LeRobot example (workspace/lerobot_example/config_qact.yml), the 20 that LeRobot 0.6.1's WallXConfig pads "
+        "actions and state to (max_action_dim, max_state_dim)"
+    ),
+    unverified=(
+        "the hub checkpoint's own config.json (not readable offline): its dof_config and agent_pos_config must sum "
+        "to LeRobot's 20 for its action head to take LeRobot's padded actions; only the action head's two "
+        "projections depend on them (a few hundred thousand parameters)",
+    ),
+)
+# The WALL-OSS tokenizer: Qwen2.5-VL's, with <|propri|>, <|action|> and one token per FAST action token added
+# (the authors' scripts/merge_tokenizer.py), the model's embeddings resized to it by LeRobot.
+WALL_OSS_TOKENIZER = Architecture(
+    hub_id="x-square-robot/wall-oss-flow (processor)",
+    values={
+        "added_tokens": ["<|propri|>", "<|action|>"],
+        "action_token_vocab_size": FAST_ACTION_TOKENIZER.values["vocab_size"],
+        "padding_side": "left",
+    },
+    source=(
+        "the WALL-OSS authors' scripts/merge_tokenizer.py (github.com/X-Square-Robot/wall-x, read offline): "
+        "Qwen2.5-VL-3B-Instruct's processor, padding left, tokens <|propri|> <|action|> then <|action_token_i|> for "
+        "each of the FAST tokenizer's tokens (1024: FAST_ACTION_TOKENIZER), action_token_start_index and "
+        "action_token_vocab_size written into the tokenizer's init kwargs"
+    ),
+    unverified=(
+        "whether the flow checkpoint's tokenizer holds the 1024 FAST action tokens as the fast one does: "
+        "2.1 M embedding parameters (0.05 %) either way",
+    ),
+)
+
 ARCHITECTURES = {
     a.hub_id: a
     for a in (
@@ -363,6 +443,8 @@ ARCHITECTURES = {
         QWEN3_VL_PROCESSOR,
         QWEN2_5_VL_3B,
         QWEN2_5_VL_PROCESSOR,
+        WALL_OSS_FLOW,
+        WALL_OSS_TOKENIZER,
     )
 }
 
@@ -404,6 +486,14 @@ PUBLISHED_PARAMETERS: dict[str, PublishedCount] = {
         "EO-1 is Qwen2.5-VL-3B-Instruct with a flow-matching action head (arXiv 2508.21112); "
         "Qwen2.5-VL-3B-Instruct is 3.75 B on its hub page (not reachable here): the figure is the VLM's",
         False,
+    ),
+    "wall_x": PublishedCount(
+        4_220_000_000,
+        "WALL-OSS: 4.22 B parameters (BF16) on the model cards of x-square-robot/wall-oss-flow and wall-oss-fast, read "
+        "offline only as a third party's paraphrase of those cards (captured 2025-09-08) in the code index. "
+        "policybench's WALL_OSS_FLOW built as LeRobot builds it: 4,221.9 M (vision 668.7 M, language model with its "
+        "action expert 3,540.5 M, embeddings resized to the 152,691-token WALL-OSS tokenizer; action head 12.8 M)",
+        True,
     ),
     "pi0_fast": PublishedCount(
         None,
