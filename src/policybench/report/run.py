@@ -24,9 +24,10 @@ def node_table(results: RunResults, source: str | None, width: int | None = None
     return render_fleet_table(build_fleet([(source or "the cluster", results)]), width=width)
 
 
-def choice_text(results: RunResults) -> str:
-    """--variant auto's last lines: what to deploy, per policy (report/choice.py)."""
-    return render_choice(results) or "no policy measured eager beside its variants: nothing to choose\n"
+def choice_text(results: RunResults, width: int | None = None) -> str:
+    """--variant auto's last lines: what to deploy, per policy (report/choice.py), folded to ``width``."""
+    text = render_choice(results) or "no policy measured eager beside its variants: nothing to choose\n"
+    return "".join(f"{part}\n" for line in text.splitlines() for part in wrapped(line, width))
 
 
 def budget_text(results: RunResults, hz: float, width: int | None = None) -> str:
@@ -53,5 +54,5 @@ def render_run(
     if hz is not None:
         text += budget_text(results, hz, width)
     if choose:
-        text += choice_text(results)
+        text += choice_text(results, width)
     return text
