@@ -106,7 +106,8 @@ def test_the_evo1_and_vla_jepa_stand_ins_load_as_their_published_classes(cache):
     assert len(tokenizer) == 151674 and tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>") == 151667
     assert AutoConfig.from_pretrained(internvl).image_token_id == 151667
     processor = AutoProcessor.from_pretrained(cache["Qwen/Qwen3-VL-2B-Instruct"])
-    assert type(processor).__name__ == "Qwen3VLProcessor" and processor.tokenizer.convert_tokens_to_ids("<|image_pad|>") == 151655
+    assert type(processor).__name__ == "Qwen3VLProcessor"
+    assert processor.tokenizer.convert_tokens_to_ids("<|image_pad|>") == 151655
     video = AutoVideoProcessor.from_pretrained(cache["facebook/vjepa2-vitl-fpc64-256"])
     assert type(video).__name__ == "VJEPA2VideoProcessor" and video.crop_size["height"] == 256
 
