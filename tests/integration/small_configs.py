@@ -208,3 +208,125 @@ def tiny_wall_oss(folder) -> str:
     )
     (target / "config.json").write_text(json.dumps(config))
     return str(target)
+
+
+def _tiny_copy(source, target, config) -> str:
+    """``source``'s stand-in files (tokenizer, processors) beside a toy ``config``, without weights."""
+    import shutil
+
+    from policybench.policies.offline_backbones import write_no_weights
+
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.name not in ("config.json", "model.safetensors", "complete.json"):
+            shutil.copy(path, target / path.name)
+    config.save_pretrained(target)
+    write_no_weights(target)
+    return str(target)
+
+
+# Evo-1's InternVL3 at toy size: 56x56 images (4x4 patches of 14, pixel-shuffled to 4 tokens), the real
+# vocabulary (the local InternVL3 tokenizer's <IMG_CONTEXT> is 151667).
+TINY_EVO1 = {
+    "image_resolution": (56, 56),
+    "vlm_num_layers": 1,
+    "embed_dim": 64,
+    "hidden_dim": 32,
+    "state_hidden_dim": 32,
+    "num_heads": 2,
+    "num_layers": 1,
+    "num_inference_timesteps": 2,
+    "chunk_size": 4,
+    "n_action_steps": 4,
+}
+
+
+def tiny_internvl3(folder) -> str:
+    from transformers import InternVLConfig
+
+    from policybench.policies.offline_backbones import internvl3_1b_dir
+    from policybench.policies.published import INTERNVL3_1B
+
+    values = INTERNVL3_1B.values
+    config = InternVLConfig(
+        **{
+            **values,
+            "image_seq_length": 4,
+            "vision_config": {
+                **values["vision_config"],
+                "hidden_size": 32,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 2,
+                "intermediate_size": 64,
+                "image_size": [56, 56],
+            },
+            "text_config": {
+                **values["text_config"],
+                "hidden_size": 64,
+                "intermediate_size": 128,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 2,
+                "num_key_value_heads": 1,
+            },
+        }
+    )
+    return _tiny_copy(internvl3_1b_dir(), folder / "tiny-internvl3", config)
+
+
+def tiny_vla_jepa(folder) -> dict[str, object]:
+    """VLA-JEPA's overrides at toy size: a two-layer Qwen3-VL with the real vocabulary beside the local
+    Qwen3-VL processor, a one-layer V-JEPA 2 and a one-layer action DiT and world-model predictor."""
+    from transformers import Qwen3VLConfig, VJEPA2Config
+
+    from policybench.policies.offline_backbones import qwen3_vl_2b_dir, vjepa2_vitl_dir
+    from policybench.policies.published import QWEN3_VL_2B, VJEPA2_VITL
+
+    values = QWEN3_VL_2B.values
+    qwen = Qwen3VLConfig(
+        **{
+            **values,
+            "text_config": {
+                **values["text_config"],
+                "hidden_size": 64,
+                "intermediate_size": 128,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 2,
+                "num_key_value_heads": 1,
+                "head_dim": 32,
+                "rope_scaling": {"mrope_interleaved": True, "mrope_section": [8, 4, 4], "rope_type": "default"},
+            },
+            "vision_config": {
+                **values["vision_config"],
+                "depth": 2,
+                "hidden_size": 32,
+                "intermediate_size": 64,
+                "num_heads": 2,
+                "out_hidden_size": 64,
+                "deepstack_visual_indexes": [0],
+            },
+        }
+    )
+    jepa = VJEPA2Config(
+        **{
+            **VJEPA2_VITL.values,
+            "hidden_size": 32,
+            "num_attention_heads": 2,
+            "num_hidden_layers": 1,
+            "pred_hidden_size": 32,
+            "pred_num_attention_heads": 2,
+            "pred_num_hidden_layers": 1,
+        }
+    )
+    return {
+        "qwen_model_name": _tiny_copy(qwen3_vl_2b_dir(), folder / "tiny-qwen3-vl-2b", qwen),
+        "jepa_encoder_name": _tiny_copy(vjepa2_vitl_dir(), folder / "tiny-vjepa2", jepa),
+        "action_model_type": "DiT-B",
+        "action_num_layers": 2,
+        "action_hidden_size": 32,
+        "predictor_depth": 1,
+        "predictor_num_heads": 2,
+        "num_inference_timesteps": 2,
+        "chunk_size": 4,
+        "n_action_steps": 4,
+        "torch_dtype": "float32",
+    }

@@ -5,7 +5,15 @@ published sizes. Structure, never speed."""
 from __future__ import annotations
 
 import pytest
-from small_configs import TINY_FLORENCE, small_pi_family, tiny_groot, tiny_qwen2_5_vl
+from small_configs import (
+    TINY_EVO1,
+    TINY_FLORENCE,
+    small_pi_family,
+    tiny_groot,
+    tiny_internvl3,
+    tiny_qwen2_5_vl,
+    tiny_vla_jepa,
+)
 
 from policybench import policies
 from policybench.measure.device import clock_for
@@ -261,3 +269,98 @@ def test_wall_x_default_size_is_within_one_percent_of_its_published_4_22_b():
     assert count == 4_221_941_760
     published = PUBLISHED_PARAMETERS["wall_x"].parameters
     assert published is not None and abs(count - published) / published < 0.01
+
+
+def test_evo1_reads_the_task_as_text_and_refills_every_n_action_steps():
+    """Evo-1 offline at toy size: its InternVL3 tokenizes the task inside every refill (the local
+    InternVL3-sized tokenizer, <IMG_CONTEXT> at 151667); the queue refills every n_action_steps."""
+    from policybench.policies.offline_vlm import cache_root
+
+    _written_for_lerobot_06("evo1")
+    if not _registered("evo1"):
+        pytest.skip("this LeRobot does not register evo1")
+    adapter, loop = _measure("evo1", {**TINY_EVO1, "vlm_model_name": tiny_internvl3(cache_root())})
+    assert adapter._task == PROFILES["pusht"].task
+    assert adapter.policy.model.embedder.img_context_token_id == 151667
+    assert adapter.describe()["inference_steps"] == 2 and adapter.describe()["n_action_steps"] == 4
+    assert _refill_indices(loop.samples) == [3, 7]
+
+
+def test_evo1_default_size_is_within_1_percent_of_its_published_077_b():
+    """Evo-1 at its default size counted on the meta device: InternVL3-1B-hf as AutoModel builds it (802.3 M,
+    no language head), cut to LeRobot's 14 language layers, and the flow-matching head."""
+    _written_for_lerobot_06("evo1")
+    import torch
+
+    if not _registered("evo1"):
+        pytest.skip("this LeRobot does not register evo1")
+    from transformers import AutoConfig, AutoModel
+
+    from policybench.lerobot_adapter.registry import config_class
+    from policybench.policies.offline_backbones import internvl3_1b_dir
+    from policybench.policies.published import PUBLISHED_PARAMETERS
+
+    cfg = config_class("evo1")(vlm_model_name=str(internvl3_1b_dir()), device="cpu")
+    with torch.device("meta"):
+        vlm = AutoModel.from_config(AutoConfig.from_pretrained(cfg.vlm_model_name))
+    assert sum(p.numel() for p in vlm.parameters()) == 802_293_120
+    layers = len(vlm.language_model.layers)
+    vlm.language_model.layers = torch.nn.ModuleList(vlm.language_model.layers[: cfg.vlm_num_layers])
+    total = sum(p.numel() for p in vlm.parameters()) + _evo1_head_parameters(cfg)
+    published = PUBLISHED_PARAMETERS["evo1"].parameters
+    assert layers == 24 and cfg.vlm_num_layers == 14
+    assert published and abs(total - published) / published < 0.01, total
+
+
+def _evo1_head_parameters(cfg) -> int:
+    import torch
+    from lerobot.policies.evo1.flow_matching import FlowmatchingActionHead
+
+    with torch.device("meta"):
+        head = FlowmatchingActionHead(
+            embed_dim=cfg.embed_dim,
+            hidden_dim=cfg.hidden_dim,
+            action_dim=cfg.chunk_size * cfg.max_action_dim,
+            horizon=cfg.chunk_size,
+            per_action_dim=cfg.max_action_dim,
+            num_heads=cfg.num_heads,
+            num_layers=cfg.num_layers,
+            dropout=cfg.dropout,
+            num_inference_timesteps=cfg.num_inference_timesteps,
+            num_categories=cfg.num_categories,
+            state_dim=cfg.max_state_dim,
+            state_hidden_dim=cfg.state_hidden_dim,
+        )
+    return sum(p.numel() for p in head.parameters())
+
+
+def test_vla_jepa_reads_the_task_as_text_and_refills_every_n_action_steps():
+    """VLA-JEPA offline at toy size: its Qwen3-VL processor (the local stand-in) writes the prompt with the
+    task and the action tokens inside every refill; the queue refills every n_action_steps."""
+    from policybench.policies.offline_vlm import cache_root
+
+    _written_for_lerobot_06("vla_jepa")
+    if not _registered("vla_jepa"):
+        pytest.skip("this LeRobot does not register vla_jepa")
+    adapter, loop = _measure("vla_jepa", tiny_vla_jepa(cache_root()))
+    tokenizer = adapter.policy.model.qwen.processor.tokenizer
+    assert adapter.policy.model.embodied_action_token_id == len(tokenizer) - 1 > 151655  # added after Qwen's
+    assert adapter.describe()["inference_steps"] == 2 and adapter.describe()["n_action_steps"] == 4
+    assert _refill_indices(loop.samples) == [3, 7]
+
+
+def test_vla_jepa_default_backbones_have_their_published_sizes():
+    """VLA-JEPA's two backbones at their default size, counted on the meta device: Qwen3-VL-2B-Instruct
+    (2,127.5 M, the '2B' of its name) and V-JEPA 2 ViT-L (its encoder the paper's 300 M ViT-L)."""
+    _written_for_lerobot_06("vla_jepa")
+    import torch
+    from transformers import AutoConfig, AutoModel, Qwen3VLForConditionalGeneration
+
+    from policybench.policies.offline_backbones import qwen3_vl_2b_dir, vjepa2_vitl_dir
+
+    with torch.device("meta"):
+        qwen = Qwen3VLForConditionalGeneration(AutoConfig.from_pretrained(qwen3_vl_2b_dir()))
+        jepa = AutoModel.from_config(AutoConfig.from_pretrained(vjepa2_vitl_dir()))
+    assert sum(p.numel() for p in qwen.parameters()) == 2_127_532_032
+    encoder = sum(p.numel() for p in jepa.encoder.parameters())
+    assert abs(encoder - 300e6) / 300e6 < 0.015 and sum(p.numel() for p in jepa.parameters()) == 325_971_328

@@ -38,6 +38,9 @@ def test_no_file_of_the_local_cache_asks_for_remote_code(cache):
         "lerobot/fast-action-tokenizer",
         "HuggingFaceTB/SmolVLM2-500M-Video-Instruct",
         "google/paligemma-3b-pt-224",
+        "OpenGVLab/InternVL3-1B-hf",
+        "Qwen/Qwen3-VL-2B-Instruct",
+        "facebook/vjepa2-vitl-fpc64-256",
     }
     for hub_id, folder in cache.items():
         files = [p for p in folder.rglob("*") if p.is_file()]
@@ -91,6 +94,22 @@ def test_the_local_tokenizers_have_the_published_vocabulary(cache, hub_id, size,
         assert tokenizer.convert_ids_to_tokens([0, 1, 2, 3]) == ["<s>", "<pad>", "</s>", "<unk>"]
     ids = tokenizer("pick up the red cube")["input_ids"]
     assert ids[0] == tokenizer.bos_token_id and ids[-1] == tokenizer.eos_token_id and 4 <= len(ids) <= 9
+
+
+def test_the_evo1_and_vla_jepa_stand_ins_load_as_their_published_classes(cache):
+    """What Evo-1 and VLA-JEPA load by name: InternVL3's tokenizer (151674 tokens, <IMG_CONTEXT> the config's
+    image token), the Qwen3-VL processor and V-JEPA 2's video processor, each config the published one."""
+    from transformers import AutoConfig, AutoProcessor, AutoTokenizer, AutoVideoProcessor
+
+    internvl = cache["OpenGVLab/InternVL3-1B-hf"]
+    tokenizer = AutoTokenizer.from_pretrained(internvl)
+    assert len(tokenizer) == 151674 and tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>") == 151667
+    assert AutoConfig.from_pretrained(internvl).image_token_id == 151667
+    processor = AutoProcessor.from_pretrained(cache["Qwen/Qwen3-VL-2B-Instruct"])
+    assert type(processor).__name__ == "Qwen3VLProcessor"
+    assert processor.tokenizer.convert_tokens_to_ids("<|image_pad|>") == 151655
+    video = AutoVideoProcessor.from_pretrained(cache["facebook/vjepa2-vitl-fpc64-256"])
+    assert type(video).__name__ == "VJEPA2VideoProcessor" and video.crop_size["height"] == 256
 
 
 def test_fast_round_trips_a_chunk_within_its_quantization(cache):

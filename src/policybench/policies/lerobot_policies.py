@@ -206,6 +206,19 @@ def _wall_x_steps(policy) -> int | None:
     return inspect.signature(policy.model.predict).parameters["num_inference_timesteps"].default
 
 
+def _offline_evo1(profile: Profile) -> dict[str, object]:
+    from policybench.policies.offline_backbones import internvl3_1b_dir
+
+    return {"vlm_model_name": str(internvl3_1b_dir())}  # its model (AutoModel) and its tokenizer
+
+
+def _offline_vla_jepa(profile: Profile) -> dict[str, object]:
+    from policybench.policies.offline_backbones import qwen3_vl_2b_dir, vjepa2_vitl_dir
+
+    # Qwen3-VL-2B-Instruct (model and processor) and V-JEPA 2's ViT-L (model and video processor)
+    return {"qwen_model_name": str(qwen3_vl_2b_dir()), "jepa_encoder_name": str(vjepa2_vitl_dir())}
+
+
 _UNIT_STATS = (("min", -1.0), ("max", 1.0), ("mean", 0.0), ("std", 1.0), ("q01", -1.0), ("q99", 1.0))
 _EO1_KEYS = (
     "input_ids",
@@ -350,12 +363,13 @@ class Family:
     # (policy, task, input specs) -> what the model takes besides the profile's inputs, where a preprocessor
     # must make it (GR00T: its Qwen3-VL token ids and image patches), computed once like the task's tokens
     model_inputs: Callable[[Any, str, list[InputSpec]], dict[str, torch.Tensor]] | None = None
+    # The policy reads the task as text from the batch's "task" (Evo-1, VLA-JEPA and WALL-OSS tokenize it
+    # inside every refill): given with each call, as LeRobot's deployment loop gives it.
+    task_in_batch: bool = False
     # policy -> denoising steps per refill, where the model's own config holds them rather than LeRobot's
     inference_steps_of: Callable[[Any], int | None] | None = None
     # Entered while the policy builds (pi0_fast: its local FAST tokenizer made findable by AutoProcessor).
     while_building: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
-    # The policy reads the task string from the batch ("task") and tokenizes it itself in every refill (WALL-OSS)
-    task_in_batch: bool = False
     uses_env_state: bool = True
     profile_problem: Callable[[Profile], str | None] = _any_profile  # why a profile does not fit, and what to do
     profile_solved_by: tuple[str, ...] = ()  # config fields that, set with --set, make the profile fit
@@ -564,6 +578,20 @@ _WALL_X_PARTS = (
     Component("action head", lambda p: [(p.model.action_preprocessor, "step")], "per step"),
 )
 
+_EVO1_PARTS = (
+    Component("vision encoder (InternViT-300M)", lambda p: [forward_of(p.model.embedder.model.vision_tower)]),
+    Component(
+        "language model (Qwen2.5-0.5B, 14 layers)", lambda p: [forward_of(p.model.embedder.model.language_model)]
+    ),
+    Component("flow-matching action head (all steps)", lambda p: [(p.model.action_head, "get_action")]),
+)
+_VLA_JEPA_PARTS = (
+    Component("Qwen3-VL processor (chat template, image patches)", lambda p: [(p.model.qwen, "build_inputs")]),
+    Component("vision encoder (Qwen3-VL)", lambda p: [forward_of(p.model.qwen.model.model.visual)]),
+    Component("language model (Qwen3-VL 2B)", lambda p: [forward_of(p.model.qwen.model.model.language_model)]),
+    Component("action DiT", lambda p: [forward_of(p.model.action_model.model)], "per step"),
+)
+
 
 def _fast_registered() -> contextlib.AbstractContextManager:
     from policybench.policies.fast_tokenizer import registered
@@ -744,15 +772,21 @@ FAMILIES: dict[str, Family] = {
         ),
         Family(
             "evo1",
-            summary="Evo-1 (InternVL3)",
-            curated=False,
-            availability_problem=_needs_hub("evo1", "vlm_model_name", "its VLM"),
+            summary="Evo-1 (InternVL3-1B architecture, 14 language layers, offline)",
+            offline_settings=_offline_evo1,
+            task_in_batch=True,
+            uses_env_state=False,
+            inference_steps_of=lambda p: p.config.num_inference_timesteps,
+            components=_EVO1_PARTS,
         ),
         Family(
             "vla_jepa",
-            summary="VLA-JEPA (Qwen3-VL, V-JEPA 2)",
-            curated=False,
-            availability_problem=_needs_hub("vla_jepa", "qwen_model_name", "its VLM"),
+            summary="VLA-JEPA (Qwen3-VL-2B-Instruct and V-JEPA 2 ViT-L architectures, offline)",
+            offline_settings=_offline_vla_jepa,
+            task_in_batch=True,
+            uses_env_state=False,
+            inference_steps_of=lambda p: p.config.num_inference_timesteps,
+            components=_VLA_JEPA_PARTS,
         ),
         Family(
             "molmoact2",
@@ -849,16 +883,17 @@ class LeRobotPolicy(PolicyAdapter):
         self.family = family
         self.policy = policy
         self._specs = specs
-        self._task = ""  # what a policy that reads the task from the batch is given (task_in_batch)
+        self._task = ""  # the task a policy that reads it as text is given (task_in_batch), set by extra_inputs
 
     def reset(self) -> None:
         self.policy.reset()
 
     def select_action(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        # As LeRobot's own deployment loop (predict_action) calls it.
-        batch: dict[str, Any] = {**obs, "task": [self._task]} if self.family.task_in_batch else obs
+        # As LeRobot's own deployment loop (predict_action) calls it, the task with it where the policy reads it.
+        if self.family.task_in_batch and "task" not in obs:
+            obs = {**obs, "task": [self._task]}  # type: ignore[dict-item]
         with torch.inference_mode():
-            return self.policy.select_action(batch)
+            return self.policy.select_action(obs)
 
     def queued_actions(self) -> int:
         queue = find_queue(self.policy)
@@ -890,7 +925,8 @@ class LeRobotPolicy(PolicyAdapter):
         return list(self._specs)
 
     def extra_inputs(self, task: str) -> dict[str, torch.Tensor]:
-        self._task = task
+        if self.family.task_in_batch:
+            self._task = task
         if self.family.model_inputs is not None:
             return self.family.model_inputs(self.policy, task, self._specs)
         if self.family.tokenizer is None:

@@ -22,11 +22,15 @@ from policybench.policies.published import (
     BART_LARGE_TOKENIZER,
     CLIP_VIT_B16,
     GR00T_N1_7,
+    INTERNVL3_1B,
+    INTERNVL3_TOKENIZER,
     QWEN2_5_VL_3B,
     QWEN2_5_VL_PROCESSOR,
+    QWEN3_VL_2B,
     QWEN3_VL_PROCESSOR,
     WALL_OSS_FLOW,
     WALL_OSS_TOKENIZER,
+    VJEPA2_VITL,
     Architecture,
 )
 
@@ -74,6 +78,22 @@ def wall_oss_flow_dir() -> Path:
     return _cached_folder("wall-oss-flow-architecture", _write_wall_oss_flow)
 
 
+def internvl3_1b_dir() -> Path:
+    """OpenGVLab/InternVL3-1B-hf: config, an empty weights file and an InternVL3-sized tokenizer (Evo-1's VLM)."""
+    return _cached_folder("internvl3-1b-hf-architecture", _write_internvl3_1b)
+
+
+def qwen3_vl_2b_dir() -> Path:
+    """Qwen/Qwen3-VL-2B-Instruct: config, an empty weights file and its processor (VLA-JEPA's VLM)."""
+    return _cached_folder("qwen3-vl-2b-instruct-architecture", _write_qwen3_vl_2b)
+
+
+def vjepa2_vitl_dir() -> Path:
+    """facebook/vjepa2-vitl-fpc64-256: config, an empty weights file and its video processor (VLA-JEPA's
+    video encoder)."""
+    return _cached_folder("vjepa2-vitl-fpc64-256-architecture", _write_vjepa2_vitl)
+
+
 STAND_INS = {
     CLIP_VIT_B16.hub_id: clip_vit_b16_dir,
     QWEN2_5_VL_3B.hub_id: qwen2_5_vl_3b_dir,
@@ -82,6 +102,9 @@ STAND_INS = {
     QWEN3_VL_PROCESSOR.hub_id: qwen3_vl_processor_dir,
     BART_LARGE_TOKENIZER.hub_id: bart_large_tokenizer_dir,
     "lerobot/fast-action-tokenizer": fast_action_tokenizer_dir,
+    INTERNVL3_1B.hub_id: internvl3_1b_dir,
+    QWEN3_VL_2B.hub_id: qwen3_vl_2b_dir,
+    VJEPA2_VITL.hub_id: vjepa2_vitl_dir,
 }
 
 
@@ -251,6 +274,42 @@ def _write_wall_oss_flow(folder: Path) -> None:
     write_no_weights(folder)
     tokenizer = _wall_oss_tokenizer()
     _write_qwen_processor(folder, QWEN2_5_VL_PROCESSOR, Qwen2_5_VLProcessor, Qwen2VLVideoProcessor, tokenizer)
+
+
+def _write_internvl3_1b(folder: Path) -> None:
+    from transformers import InternVLConfig, PreTrainedTokenizerFast
+
+    InternVLConfig(**INTERNVL3_1B.values).save_pretrained(folder)
+    write_no_weights(folder)
+    v = INTERNVL3_TOKENIZER.values
+    specials = list(v["special_tokens"])  # type: ignore[call-overload]
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_build_tokenizer(int(v["regular_tokens"]) + len(specials), specials),  # type: ignore[call-overload]
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token=None,
+        model_max_length=int(v["model_max_length"]),  # type: ignore[call-overload]
+    )
+    image_token = tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")
+    assert image_token == INTERNVL3_1B.values["image_token_id"], image_token
+    tokenizer.save_pretrained(folder)
+
+
+def _write_qwen3_vl_2b(folder: Path) -> None:
+    from transformers import Qwen3VLConfig, Qwen3VLProcessor, Qwen3VLVideoProcessor
+
+    Qwen3VLConfig(**QWEN3_VL_2B.values).save_pretrained(folder)
+    write_no_weights(folder)
+    _write_qwen_processor(folder, QWEN3_VL_PROCESSOR, Qwen3VLProcessor, Qwen3VLVideoProcessor)
+
+
+def _write_vjepa2_vitl(folder: Path) -> None:
+    from transformers import VJEPA2Config, VJEPA2VideoProcessor
+
+    VJEPA2Config(**VJEPA2_VITL.values).save_pretrained(folder)
+    write_no_weights(folder)
+    VJEPA2VideoProcessor(crop_size=VJEPA2_VITL.values["crop_size"]).save_pretrained(folder)
 
 
 def stand_in_folders() -> dict[str, Path]:

@@ -432,6 +432,185 @@ WALL_OSS_TOKENIZER = Architecture(
     ),
 )
 
+# OpenGVLab/InternVL3-1B-hf: Evo-1's VLM (vlm_model_name), which LeRobot builds with AutoModel (InternVLModel:
+# InternViT-300M, the pixel-shuffle projector and Qwen2.5-0.5B, no language head) and cuts to 14 language layers.
+INTERNVL3_1B = Architecture(
+    hub_id="OpenGVLab/InternVL3-1B-hf",
+    values={
+        "model_type": "internvl",
+        "architectures": ["InternVLForConditionalGeneration"],
+        "image_token_id": 151667,
+        "image_seq_length": 256,
+        "downsample_ratio": 0.5,
+        "projector_hidden_act": "gelu",
+        "vision_feature_layer": -1,
+        "vision_feature_select_strategy": "default",
+        "vision_config": {
+            "model_type": "internvl_vision",
+            "hidden_size": 1024,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 16,
+            "intermediate_size": 4096,
+            "hidden_act": "gelu",
+            "attention_bias": True,
+            "use_qk_norm": False,
+            "norm_type": "layer_norm",
+            "layer_norm_eps": 1e-6,
+            "image_size": [448, 448],
+            "patch_size": [14, 14],
+            "num_channels": 3,
+            "use_absolute_position_embeddings": True,
+            "layer_scale_init_value": 0.1,
+            "use_mean_pooling": True,
+        },
+        "text_config": {
+            "model_type": "qwen2",
+            "hidden_size": 896,
+            "intermediate_size": 4864,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 14,
+            "num_key_value_heads": 2,
+            "hidden_act": "silu",
+            "max_position_embeddings": 32768,
+            "rms_norm_eps": 1e-6,
+            "rope_theta": 1000000.0,
+            "vocab_size": 151674,
+            "bos_token_id": 151643,
+            "eos_token_id": 151645,
+            "tie_word_embeddings": False,
+        },
+    },
+    source=(
+        "transformers 5.5's InternVLConfig and InternVLVisionConfig, whose defaults are documented as "
+        "OpenGVLab/InternVL3-1B-hf's (InternViT-300M: width 1024, 24 layers, 16 heads, FFN 4096, 448 px, patch 14, "
+        "layer scale 0.1; image token 151667, 256 tokens per image, downsample 0.5, GELU projector); the vision "
+        "attention's bias from a public printout of OpenGVLab/InternVL3-1B (qkv Linear(1024, 3072, bias=True)); "
+        "the language model is Qwen2.5-0.5B as public copies of InternVL3's config.json give it (hidden 896, FFN "
+        "4864, 24 layers, 14 heads, 2 KV heads, rope theta 1e6, 32768 positions, vocab 151674: Qwen's 151665 tokens "
+        "and InternVL's nine, <img> to </box>)"
+    ),
+    unverified=(
+        "text_config.tie_word_embeddings: LeRobot builds InternVLModel, which has no language head, so the count "
+        "does not depend on it",
+    ),
+)
+INTERNVL3_TOKENIZER = Architecture(
+    hub_id="OpenGVLab/InternVL3-1B-hf (tokenizer)",
+    values={
+        "regular_tokens": 151643,
+        "special_tokens": [
+            *QWEN3_VL_PROCESSOR.values["special_tokens"][:22],  # type: ignore[index]
+            "<img>",
+            "</img>",
+            "<IMG_CONTEXT>",
+            "<quad>",
+            "</quad>",
+            "<ref>",
+            "</ref>",
+            "<box>",
+            "</box>",
+        ],
+        "model_max_length": 8192,
+    },
+    source=(
+        "Qwen2.5's tokenizer (151643 BPE entries, 22 special tokens <|endoftext|> 151643 to <|file_sep|> 151664) "
+        "and InternVL's nine added tokens from 151665 on, which put <IMG_CONTEXT> at 151667, the image_token_id of "
+        "transformers' InternVLConfig (documented as InternVL3-1B-hf's) and what LeRobot's Evo-1 looks up by name"
+    ),
+    unverified=("model_max_length (8192): truncation only; Evo-1 truncates at its own max_text_length",),
+)
+
+# Qwen/Qwen3-VL-2B-Instruct: VLA-JEPA's VLM (qwen_model_name) and its processor.
+QWEN3_VL_2B = Architecture(
+    hub_id="Qwen/Qwen3-VL-2B-Instruct",
+    values={
+        "model_type": "qwen3_vl",
+        "architectures": ["Qwen3VLForConditionalGeneration"],
+        "image_token_id": 151655,
+        "video_token_id": 151656,
+        "vision_start_token_id": 151652,
+        "vision_end_token_id": 151653,
+        "tie_word_embeddings": True,
+        "text_config": {
+            "model_type": "qwen3_vl_text",
+            "attention_bias": False,
+            "bos_token_id": 151643,
+            "eos_token_id": 151645,
+            "head_dim": 128,
+            "hidden_act": "silu",
+            "hidden_size": 2048,
+            "intermediate_size": 6144,
+            "max_position_embeddings": 262144,
+            "num_attention_heads": 16,
+            "num_hidden_layers": 28,
+            "num_key_value_heads": 8,
+            "rms_norm_eps": 1e-6,
+            "rope_scaling": {"mrope_interleaved": True, "mrope_section": [24, 20, 20], "rope_type": "default"},
+            "rope_theta": 5000000,
+            "tie_word_embeddings": True,
+            "vocab_size": 151936,
+        },
+        "vision_config": {
+            "model_type": "qwen3_vl",
+            "deepstack_visual_indexes": [5, 11, 17],
+            "depth": 24,
+            "hidden_act": "gelu_pytorch_tanh",
+            "hidden_size": 1024,
+            "in_channels": 3,
+            "intermediate_size": 4096,
+            "num_heads": 16,
+            "num_position_embeddings": 2304,
+            "out_hidden_size": 2048,
+            "patch_size": 16,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+        },
+    },
+    source=(
+        "LeRobot 0.6.1's _cosmos_reason2_qwen3_vl_config (lerobot/policies/groot/groot_n1_7.py), 'a hard-coded copy "
+        "of the nvidia/Cosmos-Reason2-2B config.json (a Qwen3-VL-2B-Instruct layout)'; the same values are printed "
+        "for a Qwen3-VL 2B config in a public issue found offline (xorbitsai/inference#4592: text hidden 2048, FFN "
+        "6144, 28 layers, 16 heads, 8 KV heads, head 128, tied embeddings, vocab 151936, mrope 24/20/20 interleaved, "
+        "theta 5e6; vision depth 24, width 1024, FFN 4096, 16 heads, out 2048, patch 16, deepstack 5/11/17). Its "
+        "torch_dtype is left out: VLA-JEPA's own torch_dtype decides"
+    ),
+)
+
+# facebook/vjepa2-vitl-fpc64-256: VLA-JEPA's video encoder (jepa_encoder_name), built with AutoModel (VJEPA2Model:
+# the ViT-L encoder and its 12-layer predictor) beside LeRobot's own action-conditioned predictor.
+VJEPA2_VITL = Architecture(
+    hub_id="facebook/vjepa2-vitl-fpc64-256",
+    values={
+        "model_type": "vjepa2",
+        "architectures": ["VJEPA2Model"],
+        "patch_size": 16,
+        "crop_size": 256,
+        "frames_per_clip": 64,
+        "tubelet_size": 2,
+        "hidden_size": 1024,
+        "in_chans": 3,
+        "num_attention_heads": 16,
+        "num_hidden_layers": 24,
+        "mlp_ratio": 4.0,
+        "layer_norm_eps": 1e-6,
+        "qkv_bias": True,
+        "hidden_act": "gelu",
+        "num_pooler_layers": 3,
+        "pred_hidden_size": 384,
+        "pred_num_attention_heads": 12,
+        "pred_num_hidden_layers": 12,
+        "pred_num_mask_tokens": 10,
+        "pred_zero_init_mask_tokens": True,
+        "pred_mlp_ratio": 4.0,
+    },
+    source=(
+        "transformers 5.5's VJEPA2Config, whose defaults are documented as facebook/vjepa2-vitl-fpc64-256's (ViT-L: "
+        "width 1024, 24 layers, 16 heads, patch 16, tubelet 2, 256 px crops, 64 frames per clip; predictor width "
+        "384, 12 layers, 12 heads, 10 mask tokens), as the V-JEPA 2 paper (arXiv 2506.09985) describes ViT-L; the "
+        "video processor is VJEPA2VideoProcessor's defaults (crop 256, resize 292, ImageNet mean and std)"
+    ),
+)
+
 ARCHITECTURES = {
     a.hub_id: a
     for a in (
@@ -445,6 +624,10 @@ ARCHITECTURES = {
         QWEN2_5_VL_PROCESSOR,
         WALL_OSS_FLOW,
         WALL_OSS_TOKENIZER,
+        INTERNVL3_1B,
+        INTERNVL3_TOKENIZER,
+        QWEN3_VL_2B,
+        VJEPA2_VITL,
     )
 }
 
@@ -494,6 +677,23 @@ PUBLISHED_PARAMETERS: dict[str, PublishedCount] = {
         "policybench's WALL_OSS_FLOW built as LeRobot builds it: 4,221.9 M (vision 668.7 M, language model with its "
         "action expert 3,540.5 M, embeddings resized to the 152,691-token WALL-OSS tokenizer; action head 12.8 M)",
         True,
+    ),
+    "evo1": PublishedCount(
+        770_000_000,
+        "Evo-1: 'with only 0.77 billion parameters' (Lin et al., arXiv 2511.04555, abstract; read offline as a page "
+        "excerpt in the search index); a rounded figure. LeRobot's default Evo-1 built from the local InternVL3-1B-hf "
+        "config: 775.2 M (InternVLModel 802.3 M cut to 14 of its 24 language layers: 653.2 M; the flow-matching "
+        "head 122.0 M)",
+        True,
+    ),
+    "vla_jepa": PublishedCount(
+        None,
+        "none published for the policy (arXiv 2602.10098 names its parts, not a count). LeRobot's default VLA-JEPA "
+        "built from the local configs: Qwen3-VL-2B-Instruct 2,127.5 M (the '2B' of its name), V-JEPA 2 ViT-L 326.0 M "
+        "(its encoder 303.9 M, the ViT-L '300M' of the V-JEPA 2 paper, arXiv 2506.09985; and its predictor), "
+        "LeRobot's action-conditioned predictor 161.6 M and DiT-B action head about 155 M (with the robot's state "
+        "and action sizes): about 2,770 M",
+        False,
     ),
     "pi0_fast": PublishedCount(
         None,
