@@ -443,15 +443,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from policybench.orchestrate.launch import launcher
+    from policybench.report.listing import render_list
 
-    answer = launcher(True)("list", {}, log=_log, warn=_log)
-    rows = answer["policies"]
-    width = max(len(r["name"]) for r in rows)
-    print(f"LeRobot {answer['lerobot'] or 'not installed'}: every policy type it registers, and noop")
-    for r in rows:
-        mark = "no     " if r["problem"] else "yes    " if r["curated"] else "untried"
-        line = f"{r['name'].ljust(width)}  {mark}  {r['summary']}"
-        print(line if r["problem"] is None else f"{line}\n{' ' * (width + 11)}why not: {r['problem']}")
+    _print(render_list(launcher(True)("list", {}, log=_log, warn=_log), output_width()))
     return 0
 
 

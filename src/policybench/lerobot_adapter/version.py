@@ -36,3 +36,15 @@ def pi_problem() -> str | None:
         "the registry's with 'An incorrect transformer version is used': use Python >= 3.12, where "
         "`make` installs LeRobot 0.6, which builds pi0 and pi0.5 on the registry's transformers"
     )
+
+
+def offline_build_problem(what: str) -> str | None:
+    """Why a type whose offline build follows LeRobot 0.5's and 0.6's classes (``what`` says which
+    model) cannot be built with the LeRobot installed, or None: 0.4's classes of the same types
+    differ (other config fields, other model code)."""
+    if lerobot_at_least(0, 5):
+        return None
+    return (
+        f"policybench builds {what} offline with LeRobot 0.5 and later, whose classes it follows; "
+        f"LeRobot {lerobot_version()} has other ones: use Python >= 3.12, where `make` installs LeRobot 0.6"
+    )

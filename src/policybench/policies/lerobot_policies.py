@@ -28,7 +28,7 @@ from policybench.lerobot_adapter import (
     registry,
 )
 from policybench.anatomy.spec import Component, forward_of
-from policybench.lerobot_adapter.version import pi_problem
+from policybench.lerobot_adapter.version import offline_build_problem, pi_problem
 from policybench.observations import InputSpec
 from policybench.policies.base import PolicyAdapter
 from policybench.checkpoint_guard import CheckpointRefused, check_remote_code_config
@@ -734,7 +734,9 @@ FAMILIES: dict[str, Family] = {
             offline_settings=_offline_groot,
             model_inputs=_groot_inputs,
             uses_env_state=False,
-            availability_problem=_needs_module("tree", "dm-tree", "groot"),
+            availability_problem=_first_problem(
+                lambda: offline_build_problem("GR00T N1.7"), _needs_module("tree", "dm-tree", "groot")
+            ),
             inference_steps_of=lambda p: p._groot_model.action_head.num_inference_timesteps,
             remote_code_fields=("base_model_path",),
             components=_GROOT_PARTS,
@@ -744,6 +746,7 @@ FAMILIES: dict[str, Family] = {
             "xvla",
             summary="X-VLA-0.9B (Florence-2-large architecture, offline)",
             offline_settings=_offline_xvla,
+            availability_problem=lambda: offline_build_problem("X-VLA"),
             tokenizer=_bart_tokenizer,
             uses_env_state=False,
             components=_XVLA_PARTS,
@@ -804,6 +807,7 @@ FAMILIES: dict[str, Family] = {
             while_building=_built_in_bfloat16,
             remote_code_fields=("pretrained_name_or_path", "action_tokenizer_path"),
             availability_problem=_first_problem(
+                lambda: offline_build_problem("WALL-OSS"),
                 _needs_modules(("peft", "torchdiffeq", "qwen_vl_utils"), "wallx"),
                 _needs_memory("wall_x", WALL_X_BUILD_BYTES, WALL_X_BUILD_WHY),
             ),
