@@ -24,7 +24,8 @@ def test_parse_variants_puts_eager_first_and_orders_compile_last():
     assert parse_variants("compile,bf16") == ["eager", "bf16", "compile"]
     assert parse_variants("eager") == ["eager"]
     with pytest.raises(
-        UsageError, match="unknown variant 'turbo'; known variants: eager, noeval, bf16, fp16, compile, cudagraph"
+        UsageError,
+        match="unknown variant 'turbo'; known variants: eager, noeval, bf16, bf16-weights, fp16, compile, cudagraph",
     ):
         parse_variants("bf16,turbo")
 
