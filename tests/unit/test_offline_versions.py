@@ -23,3 +23,15 @@ def test_on_lerobot_0_5_and_later_that_check_says_nothing(monkeypatch):
     for v in ("0.5.0", "0.6.1"):
         monkeypatch.setattr(version, "lerobot_version", lambda v=v: v)
         assert version.offline_build_problem("X-VLA") is None
+
+
+@pytest.mark.parametrize(("name", "steps"), [("evo1", 32), ("vla_jepa", 4)])
+def test_the_denoising_steps_of_evo1_and_vla_jepa_are_named_by_their_field(name, steps):
+    """Their configs call the steps num_inference_timesteps: what would hold names it for --set."""
+    from policybench.lerobot_adapter import registry
+
+    if name not in registry.registered_policy_types():
+        pytest.skip(f"this LeRobot does not register {name}")
+    cfg = registry.config_class(name)()
+    assert lerobot_policies._inference_steps(cfg) == steps
+    assert lerobot_policies._steps_name(cfg) == "num_inference_timesteps"

@@ -64,7 +64,13 @@ def _first_field(cfg, names: tuple[str, ...]):
     return None
 
 
-INFERENCE_STEPS_FIELDS = ("num_inference_steps", "num_steps", "num_denoising_steps", "num_denoise_steps")
+INFERENCE_STEPS_FIELDS = (
+    "num_inference_steps",
+    "num_steps",
+    "num_denoising_steps",
+    "num_denoise_steps",
+    "num_inference_timesteps",  # Evo-1, VLA-JEPA (GR00T names it too, unset by default)
+)
 
 
 def _inference_steps(cfg) -> int | None:
