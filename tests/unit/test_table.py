@@ -9,6 +9,7 @@ the expected rendering. Regenerate the text (and create the JSON when missing) w
     POLICYBENCH_UPDATE_SNAPSHOTS=1 python -m pytest tests/unit/test_table.py
 """
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -238,3 +239,19 @@ def test_notes_fold_to_the_width_of_a_pipe():
         first = note[:100].rsplit(" ", 1)[0]
         after = folded[folded.index(first) + 1]
         assert after.startswith("  ") and not after.startswith("   ")
+
+
+def test_a_run_cut_before_its_first_step_does_not_say_the_policy_has_no_queue():
+    """pi0-FAST's one 160 s refill outran --max-seconds: no step was timed, though it queues 50 actions."""
+    from policybench.report.details import missing_reasons
+    from policybench.samples import REFILL, Sample
+
+    cut = PolicyResult("pi0_fast", "ok", config={"n_action_steps": 50}, samples=[Sample(0, REFILL, 160764.0)])
+    cut = dataclasses.replace(cut, complete=False, params=3450, cold_start_ms=168317.0)
+    assert missing_reasons(cut, [cut]) == [
+        "step: none measured before --max-seconds stopped it (it queues 50 actions a refill)"
+    ]
+    every_call = dataclasses.replace(cut, config={"n_action_steps": 1}, complete=True)  # no queue: each call refills
+    assert missing_reasons(every_call, [every_call]) == [
+        "step: every call computed a chunk (no action queue, or temporal ensembling)"
+    ]

@@ -239,7 +239,11 @@ def missing_reasons(r: PolicyResult, rs: list[PolicyResult]) -> list[str]:
     s = r.summary()
     out = []
     if not s["step"]["count"] and s["refill"]["count"]:
-        out.append("step: every call computed a chunk (no action queue, or temporal ensembling)")
+        queued = r.config.get("n_action_steps")
+        if r.complete is False and isinstance(queued, int) and queued > 1:  # a queue, and no time to pop from it
+            out.append(f"step: none measured before --max-seconds stopped it (it queues {queued} actions a refill)")
+        else:
+            out.append("step: every call computed a chunk (no action queue, or temporal ensembling)")
     if not s["refill"]["count"]:
         out.append("refill: none measured" + (" before --max-seconds" if r.complete is False else ""))
     if r.params is None:
