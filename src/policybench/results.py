@@ -81,8 +81,11 @@ class ProcessRun:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class PolicyResult:
+    """One policy's (variant's, sweep point's) measurement: a record, made whole by the child that
+    measured it (measure/policy.py) and changed only into new records (dataclasses.replace)."""
+
     policy: str  # the policy's name (a registry name or a --policy-path), without variant or point
     status: str  # OK or FAILED
     error: str | None = None
@@ -163,7 +166,8 @@ class PolicyResult:
         each caller gets its own copy."""
         cached = self._summary
         if cached is None or cached[0] is not self.samples or cached[1] != len(self.samples):
-            self._summary = cached = (self.samples, len(self.samples), self._computed_summary())
+            cached = (self.samples, len(self.samples), self._computed_summary())
+            object.__setattr__(self, "_summary", cached)  # a cache, not the record: set on the frozen result
         return copy.deepcopy(cached[2])
 
     def _computed_summary(self) -> JSON:

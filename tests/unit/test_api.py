@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import os
 
 import pytest
@@ -161,8 +162,7 @@ def test_results_are_indexed_by_policy_variant_and_point():
     for cameras in ("1", "2"):
         for variant, refill in (("eager", 40.0), ("bf16", 20.0)):
             r = ok_result("act", chunk=4, cycles=2, refill_ms=refill * int(cameras), step_ms=1.0, cold_ms=50.0)
-            r.variant, r.point = variant, {"cameras": cameras}
-            measured.append(r)
+            measured.append(replace(r, variant=variant, point={"cameras": cameras}))
     results = Results(run_results(measured))
     assert results.names() == ["act[cameras=1]", "act+bf16[cameras=1]", "act[cameras=2]", "act+bf16[cameras=2]"]
     at_two = results.where(cameras=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 
 import pytest
@@ -222,8 +223,7 @@ def test_each_component_has_its_flops_and_weight_bytes():
 
 def _ok(name: str, bd: dict, policy: str | None = None, config: dict | None = None) -> PolicyResult:
     r = ok_result(policy or name, 5, 2, 10.0, 1.0, 20.0)
-    r.breakdown, r.config = bd, {**r.config, **(config or {})}
-    return r
+    return replace(r, breakdown=bd, config={**r.config, **(config or {})})
 
 
 def test_the_breakdown_survives_the_results_file_and_an_old_file_has_none():

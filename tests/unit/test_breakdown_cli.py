@@ -3,6 +3,7 @@ file, every report and the plots; a policy without a definition is one line, not
 
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 
 from fakes import ok_result, run_results
@@ -31,8 +32,7 @@ BREAKDOWN = {
 
 
 def _results():
-    r = ok_result("act", 5, 2, 8.0, 1.0, 20.0)
-    r.breakdown = BREAKDOWN
+    r = replace(ok_result("act", 5, 2, 8.0, 1.0, 20.0), breakdown=BREAKDOWN)
     return run_results([r, ok_result("diffusion", 5, 2, 9.0, 1.0, 20.0)])
 
 
@@ -107,8 +107,7 @@ def test_the_figure_has_a_panel_per_policy_and_its_variants_side_by_side():
     from policybench.report.plot_breakdown import figure_breakdown
 
     results = _results()
-    bf16 = ok_result("act", 5, 2, 6.0, 1.0, 20.0)
-    bf16.variant, bf16.breakdown = "bf16", BREAKDOWN
+    bf16 = replace(ok_result("act", 5, 2, 6.0, 1.0, 20.0), variant="bf16", breakdown=BREAKDOWN)
     results.results.append(bf16)
     (ax,) = figure_breakdown(results).axes
     # each name, then (issue 30) the breakdown refills its heading counts

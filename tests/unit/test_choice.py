@@ -4,6 +4,7 @@ exported files. Hand-made results with exact medians and intervals."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 import pytest
 from fakes import ENVIRONMENT
 
@@ -101,8 +102,7 @@ def test_too_few_refills_for_an_interval_are_said():
 def test_one_line_per_sweep_point_and_none_without_eager():
     a = [_measured("eager", EAGER), _measured("noeval", [200.0] * 6)]
     b = [_measured("eager", EAGER), _measured("noeval", [500.0] * 6)]
-    for r in b:
-        r.point = {"cameras": "2"}
+    b = [replace(r, point={"cameras": "2"}) for r in b]
     assert [c.best.variant if c.best else None for c in choices(_file(*a, *b))] == ["noeval", None]
     assert render_choice(_file(_measured("noeval", [200.0] * 6))) == ""
 

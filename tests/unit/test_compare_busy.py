@@ -1,5 +1,6 @@
 """compare refuses to call a regression on figures measured on a busy machine, unless --force."""
 
+from dataclasses import replace
 import pytest
 from fakes import assert_one_error_line, ok_result, run_results
 
@@ -13,8 +14,7 @@ BUSY = {"other_cpu": 0.41}
 
 def results(act_load=QUIET, smolvla_load=QUIET, refill_ms=50.0):
     act, smolvla = ok_result("act", 5, 20, refill_ms, 1.0, 100.0), ok_result("smolvla", 5, 20, refill_ms, 2.0, 100.0)
-    act.machine_load, smolvla.machine_load = act_load, smolvla_load
-    return run_results([act, smolvla])
+    return run_results([replace(act, machine_load=act_load), replace(smolvla, machine_load=smolvla_load)])
 
 
 def write_pair(tmp_path, base, new):

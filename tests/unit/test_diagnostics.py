@@ -5,6 +5,7 @@ gives no warning; each test changes one thing, on both sides of the limit. Laten
 in binary floating point so that the limits (10%, 10x) are hit exactly.
 """
 
+from dataclasses import replace
 import os
 
 import pytest
@@ -104,7 +105,7 @@ def test_cold_start(cold, warned):
 
 def test_a_cold_start_says_how_much_was_one_time_and_what_it_read_from_disk():
     r = result(cold=436_500.0)  # refill median 10 ms
-    r.memory = {"first_call_read_mb": 8300.0, "first_call_major_faults": 120_000}
+    r = replace(r, memory={"first_call_read_mb": 8300.0, "first_call_major_faults": 120_000})
     (note,) = diagnose_one(r)
     assert (
         "436.5 s of it is one-time set-up, during which the process read 8,300 MB from disk "
@@ -185,6 +186,5 @@ def test_every_policy_is_named_in_order():
     ],
 )
 def test_a_busy_machine_is_named_with_what_to_do(load, note):
-    busy = result(name="smolvla")
-    busy.machine_load = load
+    busy = replace(result(name="smolvla"), machine_load=load)
     assert diagnose_one(busy) == ([note] if note else [])

@@ -5,6 +5,7 @@ profile its run did not use."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 import re
 from pathlib import Path
 
@@ -135,7 +136,9 @@ def test_a_run_caption_names_the_checkpoint_and_its_inputs():
     from policybench.report.plots import figure_bars
 
     r = ok_result("/data/ckpt/train/act", chunk=2, cycles=2, refill_ms=30.0, step_ms=0.5, cold_ms=50.0)
-    r.source, r.config = r.policy, {"inputs": {"observation.images.top": [3, 96, 96], "observation.state": [14]}}
+    r = replace(
+        r, source=r.policy, config={"inputs": {"observation.images.top": [3, 96, 96], "observation.state": [14]}}
+    )
     fig = figure_bars(run_results([r]))
     caption = " ".join(t.get_text().replace("\n", " ") for t in fig.texts)
     png_bytes(fig)
@@ -149,7 +152,8 @@ def test_titles_captions_and_legends_fit_inside_the_figure(name):
 
     results = read_results(str(DATA / "breakdown-xeon.json"))
     results.results = results.results[:1]
-    results.results[0].policy = "/data/" + "a_very_long_checkpoint_folder_name_" * 3 + "/pretrained_model"
+    long_name = "/data/" + "a_very_long_checkpoint_folder_name_" * 3 + "/pretrained_model"
+    results.results[0] = replace(results.results[0], policy=long_name)
     results.environment["device_name"] = "Intel(R) Xeon(R) Platinum 8480+ with a long marketing name" * 2
     make = {"bars": figure_bars, "cdf": figure_cdf, "timeline": figure_timeline, "breakdown": figure_breakdown}[name]
     fig = make(results)

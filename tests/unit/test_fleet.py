@@ -3,6 +3,7 @@
 smolvla.num_steps=5, Diffusion failed). Their refills are chosen so that every highest rate is
 exact: chunk 10, slowest refill 25 / 10 / 500 / 100 ms."""
 
+from dataclasses import replace
 import dataclasses
 import json
 from pathlib import Path
@@ -120,8 +121,10 @@ def test_labels_name_machines_in_order_and_the_facts_are_noted():
 
 def test_a_fleet_file_is_a_column_per_node():
     data = read_results(XEON)
-    for r, node in zip(data.results, ("node-a", "node-b")):
-        r.machine = {"node": node, **data.environment, "threads": 1 if node == "node-b" else 4}
+    data.results = [
+        replace(r, machine={"node": node, **data.environment, "threads": 1 if node == "node-b" else 4})
+        for r, node in zip(data.results, ("node-a", "node-b"))
+    ]
     f = build_fleet([("fleet.json", data)])
     assert [m.name for m in f.machines] == ["node-a", "node-b"]
     assert f.machines[1].environment["threads"] == 1

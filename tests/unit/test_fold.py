@@ -4,6 +4,7 @@ notes below a table are not tables and are left as they are."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 import io
 import re
 from pathlib import Path
@@ -27,7 +28,7 @@ def variants() -> RunResults:
     rs = []
     for k, v in enumerate(VARIANTS):
         r = ok_result("smolvla", chunk=4, cycles=6, refill_ms=2790.0 - 150 * k, step_ms=3.2 - 0.3 * k, cold_ms=9000.0)
-        r.variant = v
+        r = replace(r, variant=v)
         rs.append(r)
     results = run_results(rs)
     results.run["baseline"] = "smolvla"

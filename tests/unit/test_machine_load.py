@@ -1,6 +1,7 @@
 """The busy-machine detector: exact figures from injected counters, then one real check, bounded
 in time, with processes spinning on the CPU while the test sleeps."""
 
+from dataclasses import replace
 import math
 import os
 import re
@@ -173,8 +174,8 @@ def test_the_runner_records_the_machine_load_of_a_real_time_measurement(monkeypa
 
 
 def test_the_results_file_keeps_it_and_reads_it_back():
-    measured = ok_result("act", 5, 2, 50.0, 1.0, 100.0)
-    measured.machine_load = {"other_cpu": 0.41, "other_gpu_processes": 0}
+    load = {"other_cpu": 0.41, "other_gpu_processes": 0}
+    measured = replace(ok_result("act", 5, 2, 50.0, 1.0, 100.0), machine_load=load)
     assert measured.to_json()["machine_load"] == {"other_cpu": 0.41, "other_gpu_processes": 0}
     assert PolicyResult.from_json(measured.to_json()).machine_load == measured.machine_load
     unwatched = ok_result("act", 5, 2, 50.0, 1.0, 100.0)

@@ -15,8 +15,7 @@ CHECKPOINT = "/home/me/outputs/train/nu/my_act_checkpoint"
 
 
 def results() -> Results:
-    mine = ok_result(CHECKPOINT, 4, 3, 20.0, 1.0, 50.0)
-    mine.source = CHECKPOINT
+    mine = dataclasses.replace(ok_result(CHECKPOINT, 4, 3, 20.0, 1.0, 50.0), source=CHECKPOINT)
     bf16 = dataclasses.replace(ok_result("act", 4, 3, 10.0, 1.0, 30.0), variant="bf16")
     return Results(run_results([ok_result("act", 4, 3, 12.0, 1.0, 30.0), bf16, mine]))
 

@@ -4,6 +4,7 @@ how the table says a floor, its precision and a refill below it. Exact figures, 
 
 from __future__ import annotations
 
+from dataclasses import replace
 import pytest
 import torch
 from fakes import ENVIRONMENT, TinyAct
@@ -196,17 +197,20 @@ def _result(variant: str, refill_ms: float, precision: str, floor_ms: float) -> 
         variant=variant,
         equivalence={"max_abs_diff": 0.0, "rel_error": 0.0, "tolerance": 0.02, "equivalent": True},
     )
-    r.roofline = {
-        "flops": 4e11,
-        "weight_bytes_read": 2e8,
-        "weights_read": 1e8,
-        "peak_flops": RATES[precision],
-        "peak_bytes_per_s": 1e10,
-        "floor_ms": floor_ms,
-        "x_of_floor": refill_ms / floor_ms,
-        "precision": precision,
-        "peak_flops_by_precision": {"fp32": 1e11, "bf16": 4e11},
-    }
+    r = replace(
+        r,
+        roofline={
+            "flops": 4e11,
+            "weight_bytes_read": 2e8,
+            "weights_read": 1e8,
+            "peak_flops": RATES[precision],
+            "peak_bytes_per_s": 1e10,
+            "floor_ms": floor_ms,
+            "x_of_floor": refill_ms / floor_ms,
+            "precision": precision,
+            "peak_flops_by_precision": {"fp32": 1e11, "bf16": 4e11},
+        },
+    )
     return r
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import math
 
 import pytest
@@ -231,9 +232,10 @@ def test_a_variant_whose_actions_are_off_is_simulated_but_not_called_a_win():
     from policybench.report.realtime import render_realtime
 
     fast, exact = _result(10, [1.0], [5.0]), _result(10, [1.0], [50.0])
-    fast.variant = "openvino-bf16"
-    fast.equivalence = {"max_abs_diff": 0.1, "rel_error": 0.033, "tolerance": 0.02, "equivalent": False}
-    exact.equivalence = {"max_abs_diff": 0.0, "rel_error": 0.0, "tolerance": 1e-4, "equivalent": True}
+    off = {"max_abs_diff": 0.1, "rel_error": 0.033, "tolerance": 0.02, "equivalent": False}
+    fast = replace(fast, variant="openvino-bf16", equivalence=off)
+    same = {"max_abs_diff": 0.0, "rel_error": 0.0, "tolerance": 1e-4, "equivalent": True}
+    exact = replace(exact, equivalence=same)
     entries = simulate(RunResults({}, {}, [exact, fast]), [30], [0.5], seconds=2)
     highest = {h.policy: h for h in highest_rates(entries)}
     assert highest["act+openvino-bf16"].sync_hz == 30 and highest["act"].sync_hz is None

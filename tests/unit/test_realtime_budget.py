@@ -3,6 +3,7 @@ a virtual clock, and a snapshot of the budget and verdict lines for hand-made me
 
 from __future__ import annotations
 
+from dataclasses import replace
 import pytest
 import torch
 
@@ -127,9 +128,7 @@ def test_the_settings_of_a_sweep_are_named_by_their_flags():
     from policybench.control.simulate import alternatives
 
     def point(name, value, refill_ms):
-        r = _result("smolvla", [refill_ms] * 2)
-        r.point = {name: value}
-        return r
+        return replace(_result("smolvla", [refill_ms] * 2), point={name: value})
 
     steps = [point("smolvla.num_steps", "10", 500.0), point("smolvla.num_steps", "5", 250.0)]
     (alt,) = alternatives(steps[0], steps)

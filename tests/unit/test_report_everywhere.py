@@ -8,6 +8,7 @@ The wrong answers of the issue each have a test here that fails on the code befo
 ``test_header_of_a_checkpoint_run_names_the_checkpoint_not_the_profile``.
 """
 
+from dataclasses import replace
 import copy
 import csv
 import io
@@ -34,9 +35,9 @@ def variants() -> RunResults:
     """ACT eager at 68 ms and ACT+bf16 at 34 ms whose actions are 2.7e-2 off (tolerance 1e-2)."""
     eager = ok_result("act", chunk=2, cycles=2, refill_ms=68.0, step_ms=0.5, cold_ms=100.0)
     bf16 = ok_result("act", chunk=2, cycles=2, refill_ms=34.0, step_ms=0.5, cold_ms=100.0)
-    eager.variant, bf16.variant = "eager", "bf16"
-    bf16.equivalence = {"max_abs_diff": 0.03, "rel_error": 0.027, "tolerance": 0.01, "equivalent": False}
-    return run_results([eager, bf16])
+    eager = replace(eager, variant="eager")
+    off = {"max_abs_diff": 0.03, "rel_error": 0.027, "tolerance": 0.01, "equivalent": False}
+    return run_results([eager, replace(bf16, variant="bf16", equivalence=off)])
 
 
 def test_markdown_row_of_a_variant_off_fp32_says_not_a_win():
@@ -172,9 +173,7 @@ def test_compare_of_results_saved_and_loaded_finds_no_difference(tmp_path):
 
 
 def checkpoint(name: str, source: str | None):
-    r = ok_result(name, chunk=2, cycles=1, refill_ms=3.0, step_ms=1.0, cold_ms=3.0)
-    r.source = source
-    return r
+    return replace(ok_result(name, chunk=2, cycles=1, refill_ms=3.0, step_ms=1.0, cold_ms=3.0), source=source)
 
 
 def test_header_of_a_checkpoint_run_names_the_checkpoint_not_the_profile():

@@ -1,3 +1,4 @@
+from dataclasses import replace
 import json
 import os
 import stat
@@ -310,5 +311,5 @@ def test_summary_is_computed_once_per_list_of_samples(monkeypatch):
     assert r.summary()["refill"]["median_ms"] == 11.0 and len(calls) == 1
     r.samples.append(Sample(6, "refill", 50.0))
     assert r.summary()["refill"]["count"] == 4 and len(calls) == 2
-    r.samples = [s for s in r.samples if s.phase == "step"]  # a new list of other samples: computed again
+    r = replace(r, samples=[s for s in r.samples if s.phase == "step"])  # a record of other samples: computed again
     assert r.summary()["refill"]["count"] == 0 and len(calls) == 3

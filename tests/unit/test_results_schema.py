@@ -4,6 +4,7 @@ compares as it did."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 import copy
 import json
 import re
@@ -129,8 +130,7 @@ def test_a_sweep_measured_with_variants_shows_its_speedups():
         cameras = len(point_cfg.profile.cameras)
         eager = ok_result("act", chunk=10, cycles=3, refill_ms=40.0 * cameras, step_ms=1.0, cold_ms=40.0)
         bf16 = ok_result("act", chunk=10, cycles=3, refill_ms=10.0 * cameras, step_ms=1.0, cold_ms=40.0)
-        eager.variant, bf16.variant = "eager", "bf16"
-        return run_results([eager, bf16])
+        return run_results([replace(eager, variant="eager"), replace(bf16, variant="bf16")])
 
     results = run_sweep(cfg, axes, "cpu", log=lambda s: None, warn=lambda s: None, measure=measure)
     assert [r.name for r in results.results] == [
@@ -155,7 +155,7 @@ def test_a_schema_1_point_without_its_policy_is_refused(tmp_path):
 def test_a_schema_2_point_off_its_axis_is_named_as_schema_2_has_it(tmp_path):
     results = read_results(str(DATA / "small_results.json"))
     results.run["sweep"] = {"axes": [{"name": "cameras", "values": ["1", "2"]}]}
-    results.results[1].point = {"cameras": "3"}
+    results.results[1] = replace(results.results[1], point={"cameras": "3"})
     path = tmp_path / "r.json"
     write_results(results, str(path))
     with pytest.raises(UsageError, match=r"act\[cameras=3\]: point.cameras is '3'; the sweep's cameras values"):

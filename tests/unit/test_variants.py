@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import pytest
 import torch
 from fakes import ENVIRONMENT, FakePolicy, FakeTime
@@ -88,14 +89,17 @@ def _variant_result(policy, variant, refill_ms, step_ms, rel=0.0, tol=1e-4, floo
         equivalence={"max_abs_diff": rel, "rel_error": rel, "tolerance": tol, "equivalent": rel <= tol},
     )
     if floor:
-        r.roofline = {
-            "floor_ms": floor,
-            "x_of_floor": refill_ms / floor,
-            "flops": 2e9,
-            "peak_flops": 1e11,
-            "weight_bytes_read": 1e8,
-            "peak_bytes_per_s": 1e10,
-        }
+        r = replace(
+            r,
+            roofline={
+                "floor_ms": floor,
+                "x_of_floor": refill_ms / floor,
+                "flops": 2e9,
+                "peak_flops": 1e11,
+                "weight_bytes_read": 1e8,
+                "peak_bytes_per_s": 1e10,
+            },
+        )
     return r
 
 

@@ -158,7 +158,7 @@ def unsplittable(variant: str | None) -> str | None:
     return None
 
 
-def add_breakdown(
+def breakdown_of(
     result: PolicyResult,
     adapter: PolicyAdapter,
     obs: dict,
@@ -166,16 +166,17 @@ def add_breakdown(
     device: str,
     seed: int,
     warn: Callable[[str], None],
-) -> None:
-    """--breakdown after the timed refills of ``result``: its raw breakdown, and the warnings it gives.
-    A breakdown that fails leaves the timed figures as they are and says why."""
+) -> dict[str, object]:
+    """--breakdown after the timed refills of ``result``: its raw breakdown (warned about where it
+    calls for it); one that fails is empty, leaves the timed figures as they are and says why."""
     try:
-        result.breakdown = measure_breakdown(adapter, obs, clock, device, seed, reason=unsplittable(result.variant))
+        breakdown = measure_breakdown(adapter, obs, clock, device, seed, reason=unsplittable(result.variant))
     except Exception as exc:  # noqa: BLE001 - the headline is measured already: keep it
         warn(
             f"{result.name}: warning: --breakdown failed, the timed figures stand: {type(exc).__name__}: "
             f"{(str(exc).splitlines() or [''])[0]}"
         )
-        return
-    for line in breakdown_warnings(result.name, result.breakdown):
+        return {}
+    for line in breakdown_warnings(result.name, breakdown):
         warn(line)
+    return breakdown

@@ -8,6 +8,7 @@ its error, not an exception: the run (orchestrate/run.py) goes on with the next.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
 from typing import Callable
@@ -53,64 +54,60 @@ def measure_policy(
     progress: Progress | None = None,
 ) -> list[PolicyResult]:
     """Build one policy and run the steady-state loop on it (once per ``--variant``); any
-    exception becomes a failed result."""
+    exception becomes a failed result, with what was known of the policy before it."""
     warn = warn or log
-    result = PolicyResult(policy=name, status=FAILED)
-    results = [result]
+    known: dict[str, object] = {}  # the policy's facts as they are found; a failed result keeps them
+    results: list[PolicyResult] = []
     adapter = None
     try:
         log(f"{name}: building")
         t0 = time.perf_counter()
         if device.startswith("cuda"):
             torch.cuda.reset_peak_memory_stats(device)
-        if policies.is_checkpoint(name):
-            result.source = name
+        source = name if policies.is_checkpoint(name) else None
+        known["source"] = source
         adapter = build(name, cfg.profile, cfg.overrides_for(name), device, cfg.seed)
         if cfg.pipeline:
-            adapter = policies.with_pipeline(adapter, result.source, device, cfg.profile.task)
-        result.build_seconds = time.perf_counter() - t0
+            adapter = policies.with_pipeline(adapter, source, device, cfg.profile.task)
+        known["build_seconds"] = build_seconds = time.perf_counter() - t0
         for note in getattr(adapter, "notes", ()):  # e.g. a checkpoint's config keys this LeRobot ignores
             warn(f"{name}: {note}")
-        result.params = adapter.parameter_count()
-        result.memory = {"weight_bytes": adapter.weight_bytes(), "rss_after_build_mb": current_rss_mb()}
+        known["params"] = params = adapter.parameter_count()
+        known["memory"] = {"weight_bytes": adapter.weight_bytes(), "rss_after_build_mb": current_rss_mb()}
         obs = make_observation(adapter, cfg, device)
         inputs = (
             {s.key: list(s.shape) for s in adapter.input_specs()}
             if adapter.takes_raw_observation
             else input_shapes(obs)
         )
-        result.config = {**adapter.describe(), "inputs": inputs}
-        log(f"{name}: built in {result.build_seconds:.1f} s ({result.params / 1e6:.1f} M params), measuring")
+        known["config"] = {**adapter.describe(), "inputs": inputs}
+        log(f"{name}: built in {build_seconds:.1f} s ({params / 1e6:.1f} M params), measuring")
+        base = PolicyResult(policy=name, status=FAILED, **known)  # type: ignore[arg-type]
+
+        def measured(r: PolicyResult, a: PolicyAdapter) -> PolicyResult:
+            return _measured(r, a, obs, cfg, device, clock, log, warn, progress)
+
         if cfg.variants == ["eager"]:
-            _measure_into(result, adapter, obs, cfg, device, clock, log, warn, progress)
+            results = [measured(base, adapter)]
         else:
             from policybench.measure.variants import measure_variants
 
             results = measure_variants(
-                result,
-                adapter,
-                obs,
-                cfg,
-                device,
-                clock,
-                warn,
-                describe_error=describe_error,
-                measure=lambda r, a: _measure_into(r, a, obs, cfg, device, clock, log, warn, progress),
-                log=log,
+                base, adapter, obs, cfg, device, clock, warn, describe_error=describe_error, measure=measured, log=log
             )
     except UsageError:
         raise  # the user's mistake: one line and exit 2, not a failed policy
     except Exception as exc:  # noqa: BLE001 - isolate every policy; the error is reported, not raised
-        result.status = FAILED
-        result.error = describe_error(exc)
-        warn(f"{name}: FAILED: {result.error.splitlines()[0]}")
+        error = describe_error(exc)
+        results = [PolicyResult(policy=name, status=FAILED, error=error, **known)]  # type: ignore[arg-type]
+        warn(f"{name}: FAILED: {error.splitlines()[0]}")
     finally:
         del adapter
         release_memory(device)
     return results
 
 
-def _measure_into(
+def _measured(
     result: PolicyResult,
     adapter: PolicyAdapter,
     obs: dict,
@@ -120,8 +117,9 @@ def _measure_into(
     log: Log,
     warn: Log,
     progress: Progress | None,
-) -> None:
-    """Run the steady-state loop and fill ``result`` with its samples."""
+) -> PolicyResult:
+    """``result`` with the steady-state loop's samples, its memory and load figures, and (with
+    --breakdown) its components: a new record, status OK."""
     name = result.name
     on_refill = (lambda done: progress(name, done, _target(cfg, done))) if progress else None
     cold = ColdStartCounters()
@@ -142,18 +140,23 @@ def _measure_into(
         on_phase=on_phase,
         precision=cfg.precision,
     )
-    if load is not None:
-        result.machine_load = load.stop().to_json()
-    result.samples, result.cold_start_ms, result.complete = loop.samples, loop.cold_start_ms, loop.complete
-    result.precision = loop.precision
-    result.memory.update(peak_memory(device))
-    result.memory.update(cold.during_first_call())
+    result = dataclasses.replace(
+        result,
+        status=OK,
+        machine_load=load.stop().to_json() if load is not None else result.machine_load,
+        samples=loop.samples,
+        cold_start_ms=loop.cold_start_ms,
+        complete=loop.complete,
+        precision=loop.precision,
+        memory={**result.memory, **peak_memory(device), **cold.during_first_call()},
+    )
     if cfg.breakdown:  # refills of its own, after the timed ones and their memory figures
-        from policybench.measure.breakdown import BREAKDOWN_REFILLS, add_breakdown
+        from policybench.measure.breakdown import BREAKDOWN_REFILLS, breakdown_of
 
         log(f"{name}: --breakdown: {BREAKDOWN_REFILLS} refills of its own, split into components")
-        add_breakdown(result, adapter, obs, clock, device, cfg.seed, warn)
-    result.status = OK
+        result = dataclasses.replace(
+            result, breakdown=breakdown_of(result, adapter, obs, clock, device, cfg.seed, warn)
+        )
     n_refills = sum(s.phase == "refill" for s in loop.samples)
     log(f"{name}: {len(loop.samples)} calls, {n_refills} refills in {loop.measured_seconds:.1f} s")
     if not loop.warmup_complete:
@@ -177,6 +180,7 @@ def _measure_into(
             f"{name}: warning: stopped by --max-seconds {cfg.max_seconds:g} before {cfg.refills} full refill cycles "
             f"({n_refills} refills measured); raise --max-seconds for the full count"
         )
+    return result
 
 
 def _target(cfg: RunSettings, done: int) -> int:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from policybench.settings import RunSettings
 
 Log = Callable[[str], None]
-Measure = Callable[[PolicyResult, PolicyAdapter], None]  # the steady-state loop on an adapter, into a result
+Measure = Callable[[PolicyResult, PolicyAdapter], PolicyResult]  # the steady-state loop on an adapter: the result
 
 
 def measure_variants(
@@ -74,27 +74,31 @@ def measure_variants(
     capture_failed = None  # a failed capture can leave CUDA unusable: no second attempt in this process
     for name in cfg.variants:
         variant = VARIANTS[name]
-        r = dataclasses.replace(base, memory=dict(base.memory), variant=name)
-        out.append(r)
+        r = dataclasses.replace(base, variant=name)
         reason = reasons[name]
         if reason is None and variant.cudagraph and capture_failed:
             reason = f"not attempted after a failed capture in this process ({capture_failed})"
         if reason:
-            r.status, r.error = SKIPPED, reason
+            out.append(dataclasses.replace(r, status=SKIPPED, error=reason))
             warn(f"{r.name}: skipped: {reason}")
             continue
+        found: dict[str, object] = {}  # what the variant's first chunk showed; a failed result keeps it
         try:
-            _measure_variant(r, variant, adapter, obs, (reference, units), cfg, device, warn, measure, log, calibration)
+            r = _measure_variant(
+                r, found, variant, adapter, obs, (reference, units), cfg, device, warn, measure, log, calibration
+            )
             if cost:
-                r.roofline = _against_floor(r, precision_floor(cost, peaks, rates, precisions[name]), warn)
+                roofline = _against_floor(r, precision_floor(cost, peaks, rates, precisions[name]), warn)
+                r = dataclasses.replace(r, roofline=roofline)
         except VariantUnavailable as exc:  # a failed capture or export: skipped with its reason
-            r.status, r.error = SKIPPED, str(exc)
+            r = dataclasses.replace(r, **found, status=SKIPPED, error=str(exc))  # type: ignore[arg-type]
             if isinstance(exc, CaptureFailed):
                 capture_failed = name
             warn(f"{r.name}: skipped: {r.error}")
         except Exception as exc:  # noqa: BLE001 - one variant failing leaves the others
-            r.status, r.error = FAILED, describe_error(exc)
-            warn(f"{r.name}: FAILED: {r.error.splitlines()[0]}")
+            r = dataclasses.replace(r, **found, status=FAILED, error=describe_error(exc))  # type: ignore[arg-type]
+            warn(f"{r.name}: FAILED: {(r.error or '').splitlines()[0]}")
+        out.append(r)
     return out
 
 
@@ -158,6 +162,7 @@ def _against_floor(r: PolicyResult, roofline: dict[str, object], warn: Log) -> d
 
 def _measure_variant(
     r: PolicyResult,
+    found: dict[str, object],
     variant: Variant,
     adapter: PolicyAdapter,
     obs: dict,
@@ -168,8 +173,9 @@ def _measure_variant(
     measure: Measure,
     log: Log = lambda line: None,
     calibration: Calibration | None = None,
-) -> None:
-    """One variant: its first chunk against eager's (compilation and export included), then the loop.
+) -> PolicyResult:
+    """One variant: its first chunk against eager's (compilation and export included), then the
+    loop; ``found`` gets what the first chunk shows as it is known (a failure later keeps it).
     ``calibration``: what a statically quantized variant calibrates on."""
     log(f"{r.name}: first chunk, checked against fp32 eager's{_first_chunk_work(variant)}")
     run: contextlib.AbstractContextManager = contextlib.nullcontext()
@@ -183,13 +189,14 @@ def _measure_variant(
     with run:
         start = time.perf_counter()
         chunk = first_chunk(wrapped, obs, cfg.seed, device)  # includes torch.compile's compilation
-        r.first_chunk_seconds = time.perf_counter() - start
-        r.equivalence = judge(chunk0, chunk, units, variant, cfg.tolerance)
+        found["first_chunk_seconds"] = time.perf_counter() - start
+        found["equivalence"] = equivalent = judge(chunk0, chunk, units, variant, cfg.tolerance)
         if isinstance(run, RuntimePolicy):  # the first refill exported: record it, save it
-            r.export = run.finish_export(r, cfg.export_dir, warn)
-        measure(r, wrapped)
-    if not r.equivalence["equivalent"]:
-        warn(f"{r.name}: actions differ from fp32 eager ({miss_text(r.equivalence)}): its speed is not a win")
+            found["export"] = run.finish_export(dataclasses.replace(r, **found), cfg.export_dir, warn)  # type: ignore[arg-type]
+        r = measure(dataclasses.replace(r, **found), wrapped)  # type: ignore[arg-type]
+    if not equivalent["equivalent"]:
+        warn(f"{r.name}: actions differ from fp32 eager ({miss_text(equivalent)}): its speed is not a win")
+    return r
 
 
 def judge(

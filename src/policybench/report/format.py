@@ -14,11 +14,14 @@ from policybench.schema import one_line
 
 
 class Identified(Protocol):
-    """What names a result: a PolicyResult, a RealtimeResult."""
+    """What names a result: a PolicyResult, a RealtimeResult (read-only: records are frozen)."""
 
-    policy: str
-    variant: str | None
-    point: dict[str, str]
+    @property
+    def policy(self) -> str: ...
+    @property
+    def variant(self) -> str | None: ...
+    @property
+    def point(self) -> dict[str, str]: ...
 
 
 def label(r: Identified) -> str:
