@@ -312,3 +312,23 @@ def test_a_run_calibrates_on_the_recorded_observations_and_names_them(monkeypatc
         rs["onnxruntime-int8-static"].status == SKIPPED and "the run's is (1, 2)" in rs["onnxruntime-int8-static"].error
     )
     assert rs["onnxruntime-int8"].status == OK  # needs no calibration
+
+
+def test_a_calibration_file_that_is_no_regular_file_or_too_long_is_refused_in_one_line(tmp_path, monkeypatch):
+    """A FIFO would block torch.load for ever; too many observations would run for ever."""
+    import os
+
+    import torch
+
+    from policybench.variants import calibration
+    from policybench.variants.calibration import CalibrationRefused, recorded_calibration
+
+    fifo = tmp_path / "calibration.pt"
+    os.mkfifo(fifo)
+    with pytest.raises(CalibrationRefused, match="--calibration calibration.pt: .*(FIFO|not a regular file)"):
+        recorded_calibration(str(fifo), _obs(), "cpu", seed=0)
+    many = tmp_path / "many.pt"
+    torch.save([_obs()] * 3, many)
+    monkeypatch.setattr(calibration, "MAX_CALIBRATION_OBSERVATIONS", 2)
+    with pytest.raises(CalibrationRefused, match="holds 3 observations; at most 2"):
+        recorded_calibration(str(many), _obs(), "cpu", seed=0)

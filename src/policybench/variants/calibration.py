@@ -10,12 +10,15 @@ observation whose actions are compared with eager's is never one the scales were
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
 from torch.utils import _pytree as pytree
 
+from policybench.checkpoint_guard import CheckpointRefused, read_file
 from policybench.observations import synthetic_observation
 from policybench.variants.equivalence import seeded
 from policybench.variants.unavailable import VariantUnavailable
@@ -38,6 +41,10 @@ class Calibration:
         return {"name": self.name, "observations": len(self.observations), "seeds": self.seeds, "calls": calls}
 
 
+MAX_CALIBRATION_BYTES = 2 * 2**30  # a recorded calibration set: observations of a few MB each
+MAX_CALIBRATION_OBSERVATIONS = 1_000  # each one is a refill of the eager policy while calibrating
+
+
 def synthetic_calibration(
     specs, device: str, seed: int, extra: dict[str, torch.Tensor] | None = None, size: int = CALIBRATION_SIZE
 ) -> Calibration:
@@ -57,12 +64,21 @@ def recorded_calibration(path: str, like: dict[str, torch.Tensor], device: str, 
     """The observations of a ``torch.save``'d list of dicts (read with weights_only: tensors, no
     code), each with the keys and shapes of ``like`` (the run's observation); their refills'
     sampling noise from the seeds seed+1, seed+2, ..."""
+    try:  # a regular file of bounded size, read before torch sees it (a FIFO would block, a device never end)
+        data = read_file(Path(path), MAX_CALIBRATION_BYTES)
+    except CheckpointRefused as exc:
+        raise CalibrationRefused(f"--calibration {exc}") from None
     try:
-        loaded = torch.load(path, map_location=device, weights_only=True)
+        loaded = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any reason it cannot be read is said in one line
         raise CalibrationRefused(f"--calibration {path}: cannot be read as torch.save'd tensors: {exc}") from exc
     if not isinstance(loaded, list) or not loaded or not all(isinstance(o, dict) for o in loaded):
         raise CalibrationRefused(f"--calibration {path}: must hold a non-empty list of observation dicts")
+    if len(loaded) > MAX_CALIBRATION_OBSERVATIONS:
+        raise CalibrationRefused(
+            f"--calibration {path}: holds {len(loaded)} observations; at most {MAX_CALIBRATION_OBSERVATIONS} "
+            "are run through the policy to calibrate"
+        )
     for i, obs in enumerate(loaded):
         for key, value in like.items():
             got = obs.get(key)
