@@ -251,6 +251,28 @@ def test_the_server_dies_with_its_parent_even_by_sigkill(tmp_path, fake_server, 
     assert not where.exists()  # it removed the folder (model, socket, log) that its killed parent could not
 
 
+def test_the_folder_is_removed_even_when_a_file_is_made_in_it_as_it_goes(tmp_path, monkeypatch):
+    """What the server's handler removes while its worker threads run on: LeRobot's from_pretrained
+    writes a config copy in TMPDIR, and one made after rmtree listed the folder keeps it standing."""
+    from policybench.measure import server
+
+    where = folder(tmp_path)
+    (where / "model.safetensors").write_bytes(b"weights")
+    real, calls = shutil.rmtree, []
+
+    def racing_rmtree(path, ignore_errors=False):
+        calls.append(path)
+        real(path, ignore_errors=ignore_errors)
+        if len(calls) == 1:  # as a worker thread does between the listing and the rmdir
+            where.mkdir()
+            (where / "tmpconfig.json").write_text("{}")
+
+    monkeypatch.setattr(server.shutil, "rmtree", racing_rmtree)
+    server.remove_folder(str(where), pause=0)
+    assert not where.exists()
+    assert len(calls) == 2
+
+
 def test_the_folders_of_dead_runs_are_removed_and_no_other(tmp_path):
     dead = subprocess.Popen(["true"])
     dead.wait()  # its process id is free now

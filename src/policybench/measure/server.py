@@ -54,7 +54,7 @@ def die_with_parent(parent: int, folder: str) -> None:
     main thread, which only imports and then waits for the server's termination: at once."""
 
     def leave(signum=None, frame=None) -> None:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_folder(folder)
         os._exit(PARENT_GONE)
 
     signal.signal(PARENT_DIED, leave)
@@ -68,6 +68,18 @@ def die_with_parent(parent: int, folder: str) -> None:
         threading.Thread(target=watch, daemon=True).start()
     if os.getppid() != parent:  # it died before the signal was asked for
         leave()
+
+
+def remove_folder(folder: str, tries: int = 100, pause: float = 0.02) -> None:
+    """Remove ``folder`` and what it holds while this process's other threads may still write
+    there: a worker thread in LeRobot's ``from_pretrained`` writes a copy of the config into
+    TMPDIR (the folder), and a file made between rmtree's listing and its rmdir leaves the folder
+    standing. Once the folder itself is gone, nothing more can be made in it."""
+    for _ in range(tries):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not os.path.lexists(folder):
+            return
+        time.sleep(pause)
 
 
 class RequireSecret(grpc.ServerInterceptor):
