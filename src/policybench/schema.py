@@ -290,8 +290,44 @@ def read_equivalence(value: object, where: str) -> JSON:
             "units": read_choice(("action", "output")),
             "range_from": read_choice(("dataset statistics", "reference chunk")),
             "weights": read_choice(("random", "checkpoint", "given")),
+            "divergence": read_divergence,
         },
     )
+
+
+def read_divergence(value: object, where: str) -> JSON:
+    """Where a variant that missed left fp32 eager (measure/divergence.py): the first component
+    output beyond the tolerance (or null), each component's largest relative difference, those not
+    compared, and the tolerance."""
+    d = read_entry(value, where)
+    first = None
+    if d.get("first") is not None:
+        f, w = read_entry(d["first"], f"{where}.first"), f"{where}.first"
+        first = {
+            "component": read_name(f.get("component"), f"{w}.component"),
+            "call": read_count(f.get("call"), f"{w}.call"),
+            "calls": read_count(f.get("calls"), f"{w}.calls"),
+            "rel_error": read_real(f.get("rel_error"), f"{w}.rel_error"),
+        }
+    components = []
+    for k, c in enumerate(read_objects(d.get("components"), f"{where}.components")):
+        w = f"{where}.components[{k}]"
+        components.append(
+            {
+                "component": read_name(c.get("component"), f"{w}.component"),
+                "calls_compared": read_count(c.get("calls_compared"), f"{w}.calls_compared"),
+                "largest_rel_error": read_real(c.get("largest_rel_error"), f"{w}.largest_rel_error"),
+            }
+        )
+    return {
+        "first": first,
+        "components": components,
+        "not_compared": [
+            read_name(n, f"{where}.not_compared[{k}]")
+            for k, n in enumerate(read_list(d.get("not_compared"), f"{where}.not_compared"))
+        ],
+        "tolerance": read_real(d.get("tolerance"), f"{where}.tolerance"),
+    }
 
 
 def read_reals(value: object, where: str) -> list[float]:

@@ -116,3 +116,22 @@ def breakdown_warnings(name: str, breakdown: Mapping[str, Any]) -> list[str]:
             "spent outside every component"
         )
     return out
+
+
+def divergence_text(found: Mapping[str, object]) -> str:
+    """A variant's divergence from fp32 eager (measure/divergence.py) in words: 'it leaves eager
+    first in the scheduler step (call 1 of 10: relative difference 0.31)', or what the components
+    show when none leaves it beyond the tolerance."""
+    first = found.get("first")
+    if isinstance(first, Mapping):
+        calls = first.get("calls")
+        where = f"call {first['call']} of {calls}" if isinstance(calls, int) and calls > 1 else "its output"
+        return (
+            f"it leaves eager first in the {first['component']} ({where}: relative difference {first['rel_error']:.2g})"
+        )
+    if not found.get("components"):
+        return "none of its components could be compared with eager's"
+    return (
+        f"every component's output stays within {found['tolerance']:g} of eager's: the difference "
+        "grows across them or arises between them"
+    )

@@ -18,6 +18,8 @@ from policybench.results import FAILED, SKIPPED, PolicyResult
 from policybench.environment import cpu_vector_flags
 from policybench.observations import synthetic_observation
 from policybench.measure.accuracy import ActionUnits, action_units
+from policybench.anatomy.summary import divergence_text
+from policybench.measure.divergence import Outputs, divergence, traced_chunk
 from policybench.measure.roofline import device_peaks, precision_floor, precision_peaks, refill_cost
 from policybench.variants.calibration import (
     Calibration,
@@ -56,10 +58,13 @@ def measure_variants(
     cannot run here is "skipped" with its reason; one that fails is "failed", and the others still run.
     ``log`` hears each step as it starts (a compile variant's first chunk can take minutes)."""
     log(f"{base.name}: fp32 eager's first chunk (the variants' reference) and the refill's cost")
-    reference = first_chunk(adapter, obs, cfg.seed, device)
-    units = action_units(adapter, base.source, device, warn)
     flags = cpu_vector_flags() if device == "cpu" else None
     reasons = {name: skip_reason(VARIANTS[name], _policy(adapter), device, flags) for name in cfg.variants}
+    if any(traceable(VARIANTS[n]) and why is None for n, why in reasons.items()):  # to find where one leaves it
+        chunk, outputs = traced_chunk(adapter, obs, cfg.seed, device)
+    else:
+        chunk, outputs = first_chunk(adapter, obs, cfg.seed, device), None
+    reference = Reference(chunk, action_units(adapter, base.source, device, warn), outputs)
     precisions = {name: variant_precision(VARIANTS[name], device) for name in cfg.variants}
     cost, peaks, rates = _roofline(
         adapter, obs, cfg.seed, device, clock, [precisions[n] for n, why in reasons.items() if why is None]
@@ -85,7 +90,7 @@ def measure_variants(
         found: dict[str, object] = {}  # what the variant's first chunk showed; a failed result keeps it
         try:
             r = _measure_variant(
-                r, found, variant, adapter, obs, (reference, units), cfg, device, warn, measure, log, calibration
+                r, found, variant, adapter, obs, reference, cfg, device, warn, measure, log, calibration
             )
             if cost:
                 roofline = _against_floor(r, precision_floor(cost, peaks, rates, precisions[name]), warn)
@@ -100,6 +105,23 @@ def measure_variants(
             warn(f"{r.name}: FAILED: {(r.error or '').splitlines()[0]}")
         out.append(r)
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """What every variant is checked against: fp32 eager's first chunk, the action units it is
+    read in, and (None when no variant is traceable) each component's output in eager's refill."""
+
+    chunk: torch.Tensor
+    units: ActionUnits
+    outputs: Outputs | None
+
+
+def traceable(variant: Variant) -> bool:
+    """Whether a variant's components can be reached to find where it leaves eager: not after
+    torch.compile or a CUDA graph capture (wrapping a module there would recompile or be replayed
+    past), and not eager itself."""
+    return variant.name != "eager" and not variant.compile and not variant.cudagraph
 
 
 def calibration_set(adapter: PolicyAdapter, obs: dict, cfg: RunSettings, device: str) -> Calibration:
@@ -166,7 +188,7 @@ def _measure_variant(
     variant: Variant,
     adapter: PolicyAdapter,
     obs: dict,
-    reference: tuple[torch.Tensor, ActionUnits],
+    reference: Reference,
     cfg: RunSettings,
     device: str,
     warn: Log,
@@ -185,17 +207,25 @@ def _measure_variant(
         assert isinstance(policy, LeRobotPolicy), "skip_reason skips any other policy"
         run = make_variant(policy, variant, device, calibration)
         wrapped = adapter.around(run) if isinstance(adapter, PipelinePolicy) else run
-    chunk0, units = reference
     with run:
         start = time.perf_counter()
         chunk = first_chunk(wrapped, obs, cfg.seed, device)  # includes torch.compile's compilation
         found["first_chunk_seconds"] = time.perf_counter() - start
-        found["equivalence"] = equivalent = judge(chunk0, chunk, units, variant, cfg.tolerance)
+        found["equivalence"] = equivalent = judge(reference.chunk, chunk, reference.units, variant, cfg.tolerance)
+        if not equivalent["equivalent"] and reference.outputs and traceable(variant):
+            log(f"{r.name}: its actions differ from eager's; one more refill, to find where it leaves eager")
+            tolerance = equivalent["tolerance"]
+            assert isinstance(tolerance, float)
+            theirs = traced_chunk(wrapped, obs, cfg.seed, device)[1] or []
+            equivalent = {**equivalent, "divergence": divergence(reference.outputs, theirs, tolerance)}
+            found["equivalence"] = equivalent
         if isinstance(run, RuntimePolicy):  # the first refill exported: record it, save it
             found["export"] = run.finish_export(dataclasses.replace(r, **found), cfg.export_dir, warn)  # type: ignore[arg-type]
         r = measure(dataclasses.replace(r, **found), wrapped)  # type: ignore[arg-type]
     if not equivalent["equivalent"]:
-        warn(f"{r.name}: actions differ from fp32 eager ({miss_text(equivalent)}): its speed is not a win")
+        where = equivalent.get("divergence")
+        after = f"; {divergence_text(where)}" if isinstance(where, dict) else ""
+        warn(f"{r.name}: actions differ from fp32 eager ({miss_text(equivalent)}): its speed is not a win{after}")
     return r
 
 

@@ -6,6 +6,7 @@ and HTML reports show the same rows, the CSV the same values."""
 
 from __future__ import annotations
 
+from policybench.anatomy.summary import divergence_text
 from policybench.report.format import identity_label, label, median_text
 from policybench.results import OK, PolicyResult
 from policybench.schema import one_line
@@ -113,6 +114,19 @@ def accuracy_notes(rs: list[PolicyResult]) -> list[str]:
                 "are what a deployment gets"
             )
         notes.append(note)
+    return notes
+
+
+def divergence_notes(rs: list[PolicyResult]) -> list[str]:
+    """For each variant that missed its tolerance and was traced: where it leaves fp32 eager."""
+    notes = []
+    for r in rs:
+        found = r.equivalence.get("divergence")
+        if isinstance(found, dict):
+            first = found.get("first")
+            if isinstance(first, dict):  # a name read from a file, shown on one line
+                found = {**found, "first": {**first, "component": one_line(str(first.get("component")))}}
+            notes.append(f"{label(r)}: {divergence_text(found)}")
     return notes
 
 

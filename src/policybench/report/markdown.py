@@ -10,6 +10,7 @@ from policybench.report.breakdown import HEADERS as BREAKDOWN_HEADERS, breakdown
 from policybench.report.details import (
     accuracy_notes,
     below_floor,
+    divergence_notes,
     detail_rows,
     interval_notes,
     missing_notes,
@@ -89,6 +90,7 @@ def report_notes(results: RunResults, notes: list[str] | None = None) -> list[st
         + missing_notes(results.results)
         + below
         + accuracy_notes(results.results)
+        + divergence_notes(results.results)
         + interval_notes(results.results)
         + list(notes or [])
     )

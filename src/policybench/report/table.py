@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from policybench.report.breakdown import render_breakdown
-from policybench.report.details import accuracy_notes, below_floor, detail_rows, interval_notes, missing_notes
+from policybench.report.details import (
+    accuracy_notes,
+    below_floor,
+    divergence_notes,
+    detail_rows,
+    interval_notes,
+    missing_notes,
+)
 from policybench.report.format import column_blocks, format_ms, label, machine_line, median_text, percentile_text, short
 from policybench.machine_load import busy_reason
 from policybench.results import OK, PolicyResult, RunResults
@@ -195,7 +202,8 @@ def _notes(results: RunResults, base: PolicyResult | None) -> list[str]:
             notes.append(f"{label(r)} {r.status}: {(r.error or '').splitlines()[0] if r.error else 'unknown error'}")
         else:
             notes += _claims(r)
-    notes += missing_notes(results.results) + accuracy_notes(results.results) + interval_notes(results.results)
+    notes += missing_notes(results.results) + accuracy_notes(results.results) + divergence_notes(results.results)
+    notes += interval_notes(results.results)
     for r in results.results:
         notes += _floor_notes(r, results.environment)
     if base is not None and base.status == OK:

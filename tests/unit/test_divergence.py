@@ -1,0 +1,205 @@
+"""Where a variant that misses leaves fp32 eager: each --breakdown component's output compared,
+call by call, and the first one beyond the tolerance named (measure/divergence.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict, deque
+from types import SimpleNamespace
+
+import pytest
+import torch
+from fakes import unfolded
+
+from policybench.anatomy.spec import Component, forward_of
+from policybench.clock import Clock
+from policybench.measure import variants as measure
+from policybench.anatomy.summary import divergence_text
+from policybench.measure.divergence import divergence, first_tensor, traced_chunk
+from policybench.observations import VECTOR, InputSpec
+from policybench.policies.lerobot_policies import FAMILIES, LeRobotPolicy
+from policybench.errors import UsageError
+from policybench.profiles import PROFILES
+from policybench.report.markdown import render_markdown
+from policybench.report.table import render_table
+from policybench.results import OK, PolicyResult, RunResults
+from policybench.samples import REFILL, Sample
+from policybench.schema import read_equivalence
+from policybench.settings import RunSettings
+from policybench.variants.equivalence import first_chunk
+
+N = 4  # actions per chunk
+
+
+class Encoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(2, 8)
+
+    def forward(self, x):
+        return OrderedDict(features=self.lin(x))  # as a backbone's feature dict
+
+
+class Head(torch.nn.Module):
+    """Small outputs taken from large ones: a linear layer around 100 less 100. In bfloat16 the
+    layer's outputs are 0.5 apart near 100, more than the small outputs themselves."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(8, 2 * N)
+        with torch.no_grad():
+            self.lin.weight.mul_(0.1)
+            self.lin.bias.fill_(100.0)
+
+    def forward(self, h):
+        return self.lin(h) - 100.0
+
+
+class TwoStage(torch.nn.Module):
+    """LeRobot-shaped (select_action, a queue to pop) with two components: the encoder, then the head."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.encoder, self.head = Encoder(), Head()
+        self.config = SimpleNamespace(n_action_steps=N, temporal_ensemble_coeff=None)
+        self.reset()
+
+    def reset(self):
+        self._action_queue = deque(maxlen=N)
+
+    def select_action(self, batch):
+        self.eval()
+        if not self._action_queue:
+            h = self.encoder(torch.ones_like(batch["observation.state"]))["features"]
+            self._action_queue.extend(self.head(h).view(1, N, 2).transpose(0, 1))
+        return self._action_queue.popleft()
+
+
+COMPONENTS = (
+    Component("encoder", lambda p: [forward_of(p.encoder)]),
+    Component("head", lambda p: [forward_of(p.head)]),
+)
+
+
+def two_stage() -> LeRobotPolicy:
+    family = dataclasses.replace(FAMILIES["act"], components=COMPONENTS)
+    return LeRobotPolicy(family, TwoStage(), [InputSpec("observation.state", VECTOR, (2,))])
+
+
+def test_the_first_output_beyond_the_tolerance_is_named_with_its_call():
+    a, b = torch.ones(3), torch.full((2, 2), 2.0)
+    reference = [("encoder", a), ("step", b), ("step", b), ("step", b)]
+    variant = [("encoder", a * 1.01), ("step", b), ("step", b * 1.25), ("step", b * 1.5)]
+    found = divergence(reference, variant, tolerance=0.02)
+    assert found["first"] == {"component": "step", "call": 2, "calls": 3, "rel_error": 0.25}
+    assert [(c["component"], c["calls_compared"]) for c in found["components"]] == [("encoder", 1), ("step", 3)]
+    assert found["components"][1]["largest_rel_error"] == 0.5
+    assert divergence_text(found) == "it leaves eager first in the step (call 2 of 3: relative difference 0.25)"
+
+
+def test_within_the_tolerance_everywhere_says_the_difference_is_between_the_components():
+    a = torch.ones(3)
+    found = divergence([("encoder", a)], [("encoder", a * 1.001)], tolerance=0.02)
+    assert found["first"] is None
+    assert "every component's output stays within 0.02 of eager's" in divergence_text(found)
+
+
+def test_a_call_the_variant_does_not_make_or_of_another_shape_is_not_compared():
+    a = torch.ones(3)
+    found = divergence([("vision", a), ("head", a)], [("head", torch.ones(4))], tolerance=0.02)
+    assert found["first"] is None and found["components"] == [] and found["not_compared"] == ["vision", "head"]
+    assert divergence_text(found) == "none of its components could be compared with eager's"
+
+
+def test_a_components_tensor_is_found_in_what_it_returns():
+    t = torch.ones(2)
+    assert first_tensor(OrderedDict(prev_sample=t, pred=torch.zeros(2))) is t  # a scheduler's output
+    assert first_tensor((None, [t])) is t
+    assert first_tensor({"x": 1}) is None
+
+
+def test_a_traced_refill_gives_the_same_chunk_and_each_components_output_in_order():
+    policy = two_stage()
+    obs = {"observation.state": torch.zeros(1, 2)}
+    chunk, outputs = traced_chunk(policy, obs, seed=0, device="cpu")
+    assert torch.equal(chunk, first_chunk(policy, obs, 0, "cpu"))
+    assert [(name, tuple(t.shape)) for name, t in outputs] == [("encoder", (1, 8)), ("head", (1, 2 * N))]
+    assert "forward" not in vars(policy.policy.encoder)  # the wrappers are gone
+
+
+def test_a_policy_without_components_gives_its_chunk_alone():
+    policy = dataclasses.replace(FAMILIES["act"], components=())
+    adapter = LeRobotPolicy(policy, TwoStage(), [InputSpec("observation.state", VECTOR, (2,))])
+    chunk, outputs = traced_chunk(adapter, {"observation.state": torch.zeros(1, 2)}, seed=0, device="cpu")
+    assert outputs is None and chunk.shape == (N, 2)
+
+
+def test_a_variant_that_misses_is_told_where_it_leaves_eager(monkeypatch):
+    """bf16 autocast rounds the encoder's features by under 1 % (within 0.02); the head, which
+    takes small outputs from large ones, turns rounding into an error far beyond it."""
+    from policybench.orchestrate.run import run_benchmark
+
+    monkeypatch.setattr(measure, "device_peaks", lambda device, clock: {"peak_flops": 1e9, "peak_bytes_per_s": 1e9})
+    monkeypatch.setattr(measure, "precision_peaks", lambda device, clock, precisions: {"bf16": 2e9})
+    monkeypatch.setattr(measure, "cpu_vector_flags", lambda: ["avx512f", "avx512_bf16"])
+    cfg = RunSettings(policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=["eager", "bf16"])
+    warnings: list[str] = []
+    results = run_benchmark(
+        cfg,
+        "cpu",
+        clock=Clock(now=iter(range(10**6)).__next__),
+        environment={},
+        build=lambda name, profile, overrides, device, seed=0: two_stage(),
+        warn=warnings.append,
+    )
+    eager, bf16 = results.results
+    assert "divergence" not in eager.equivalence
+    assert not bf16.equivalence["equivalent"]
+    found = bf16.equivalence["divergence"]
+    assert found["first"]["component"] == "head" and found["first"]["rel_error"] > 0.02
+    assert [c["component"] for c in found["components"]] == ["encoder", "head"]
+    assert found["components"][0]["largest_rel_error"] < 0.02  # the encoder's features stay close
+    (line,) = [w for w in warnings if "not a win" in w]
+    assert line.endswith(
+        f"it leaves eager first in the head (its output: relative difference {found['first']['rel_error']:.2g})"
+    )
+
+
+FOUND = {
+    "first": {"component": "scheduler step", "call": 1, "calls": 10, "rel_error": 0.31},
+    "components": [
+        {"component": "observation encoder", "calls_compared": 1, "largest_rel_error": 0.004},
+        {"component": "scheduler step", "calls_compared": 10, "largest_rel_error": 2.0},
+    ],
+    "not_compared": ["UNet"],
+    "tolerance": 0.02,
+}
+
+
+def _missed(found: dict) -> PolicyResult:
+    eq = {"max_abs_diff": 2.0, "rel_error": 2.0, "tolerance": 0.02, "equivalent": False, "divergence": found}
+    return PolicyResult("diffusion", OK, samples=[Sample(0, REFILL, 10.0)], variant="bf16", equivalence=eq)
+
+
+def test_a_files_divergence_is_read_and_each_field_checked():
+    eq = _missed(FOUND).equivalence
+    assert read_equivalence(eq, "diffusion: equivalence") == eq
+    bad = {**FOUND, "first": {**FOUND["first"], "call": -1}}
+    with pytest.raises(UsageError, match=r"diffusion: equivalence.divergence.first.call is -1"):
+        read_equivalence({**eq, "divergence": bad}, "diffusion: equivalence")
+    bad = {**FOUND, "components": [{"component": "x" * 100_000, "calls_compared": 1, "largest_rel_error": 0.1}]}
+    with pytest.raises(UsageError, match=r"divergence.components\[0\].component is .*at most"):
+        read_equivalence({**eq, "divergence": bad}, "diffusion: equivalence")
+
+
+def test_the_table_and_markdown_say_where_a_variant_leaves_eager():
+    line = "Diffusion+bf16: it leaves eager first in the scheduler step (call 1 of 10: relative difference 0.31)"
+    results = RunResults(environment={}, run={}, results=[_missed(FOUND)])
+    assert line in unfolded(render_table(results))
+    assert line in render_markdown(results)
+    named = {**FOUND, "first": {**FOUND["first"], "component": "step\n\x1b[2Jinjected"}}  # from a file sent by others
+    text = render_table(RunResults(environment={}, run={}, results=[_missed(named)]))
+    (row,) = [r for r in unfolded(text).splitlines() if r.startswith("Diffusion+bf16: it leaves")]
+    assert row.endswith("in the step\\n\x1b[2Jinjected (call 1 of 10: relative difference 0.31)")  # one row
+    # (the escape sequence is made harmless where text meets the terminal: cli._print, terminal_safe)
