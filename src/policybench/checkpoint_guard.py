@@ -137,15 +137,15 @@ def check_files(root: Path) -> None:
                 raise CheckpointRefused(_not_regular(path.relative_to(root), st.st_mode))
 
 
-def read_file(path: Path, limit: int, root: Path | None = None) -> bytes:
+def read_file(path: Path, limit: int, root: Path | None = None, kind: str = "a LeRobot checkpoint file") -> bytes:
     """The bytes of the regular file ``path``, at most ``limit`` of them (CheckpointRefused past
-    it): its type checked before it is opened (a FIFO blocks an open, a device never ends), a
-    link leading outside ``root`` (default: its own folder) refused, and the size enforced on the
-    bytes read, not on ``stat``."""
+    it, saying it is not ``kind``): its type checked before it is opened (a FIFO blocks an open,
+    a device never ends), a link leading outside ``root`` (default: its own folder) refused, and
+    the size enforced on the bytes read, not on ``stat``."""
     with _open_regular(path, root) as f:
         data = f.read(limit + 1)
     if len(data) > limit:
-        raise CheckpointRefused(f"{path.name}: larger than {limit / 2**20:g} MB: not a LeRobot checkpoint file")
+        raise CheckpointRefused(f"{path.name}: larger than {limit / 2**20:g} MB: not {kind}")
     return data
 
 

@@ -329,6 +329,10 @@ def test_a_calibration_file_that_is_no_regular_file_or_too_long_is_refused_in_on
         recorded_calibration(str(fifo), _obs(), "cpu", seed=0)
     many = tmp_path / "many.pt"
     torch.save([_obs()] * 3, many)
+    monkeypatch.setattr(calibration, "MAX_CALIBRATION_BYTES", 100)
+    with pytest.raises(CalibrationRefused, match=r"^--calibration many.pt: larger than .* MB: not a calibration set"):
+        recorded_calibration(str(many), _obs(), "cpu", seed=0)
+    monkeypatch.undo()
     monkeypatch.setattr(calibration, "MAX_CALIBRATION_OBSERVATIONS", 2)
     with pytest.raises(CalibrationRefused, match="holds 3 observations; at most 2"):
         recorded_calibration(str(many), _obs(), "cpu", seed=0)

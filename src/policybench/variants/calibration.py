@@ -65,7 +65,7 @@ def recorded_calibration(path: str, like: dict[str, torch.Tensor], device: str, 
     code), each with the keys and shapes of ``like`` (the run's observation); their refills'
     sampling noise from the seeds seed+1, seed+2, ..."""
     try:  # a regular file of bounded size, read before torch sees it (a FIFO would block, a device never end)
-        data = read_file(Path(path), MAX_CALIBRATION_BYTES)
+        data = read_file(Path(path), MAX_CALIBRATION_BYTES, kind="a calibration set policybench reads")
     except CheckpointRefused as exc:
         raise CalibrationRefused(f"--calibration {exc}") from None
     try:
