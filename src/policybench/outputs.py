@@ -5,7 +5,7 @@
 - A replaced file keeps its permissions (a 0600 results file stays 0600); a new one gets the
   usual ones (0666 less the umask).
 - Never through a symbolic link, never onto an input of the same command (``check_output``).
-- One writer per results file: ``ResultsFile`` holds a lock for the whole run, so that a second
+- One writer per results file: ``ResultsFile`` holds a ``WriterLock`` for the whole run, so that a second
   run on the same ``--json`` stops at once instead of both saying "results written". The lock
   file is never written through a link (symbolic or hard).
 - A results file that holds an earlier run is replaced only once this run has measured
@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 import tempfile
@@ -118,5 +119,88 @@ def _probe(folder: Path, what: str) -> None:
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def holds_results(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a non-empty file: what a run must not replace before it has measured."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size > 0
+
+
+class WriterLock:
+    """An exclusive lock on ``.<name>.lock`` beside the file ``path``, taken at once or UsageError:
+    one writer of a results file at a time."""
+
+    def __init__(self, path: str):
+        p = Path(path)
+        self.path = p.with_name(f".{p.name}{LOCK_SUFFIX}")
+        self.fd: int | None = None
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): one writer is not enforced there
+            return
+        while True:
+            fd = _open_lock(self.path)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                owner = self._owner()
+                raise UsageError(
+                    f"{path}: another policybench run{owner} is writing this results file; "
+                    "wait for it or pick another file"
+                ) from None
+            if _same_inode(fd, self.path):  # not a lock file that its last holder just removed
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid()}).encode())
+        self.fd = fd
+
+    def _owner(self) -> str:
+        try:
+            return f" (process {int(json.loads(self.path.read_text())['pid'])})"
+        except (OSError, ValueError, KeyError, TypeError):
+            return ""
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        os.close(self.fd)  # closing releases the lock
+        self.fd = None
+
+
+def _open_lock(path: Path) -> int:
+    """The lock file ``path`` opened for writing, never through a link: O_NOFOLLOW refuses a
+    symbolic link, and one that is not a regular file of its own (a FIFO, a device, a hard link
+    to another file, which truncating it would empty) is refused before anything is written."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        why = "is a symbolic link" if os.path.islink(path) else f"cannot be opened ({exc.strerror})"
+        raise UsageError(
+            f"{path}: the results file's lock {why}; remove it (policybench writes no lock through a link)"
+        ) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:  # 0: its last holder just removed it (retried)
+        os.close(fd)
+        what = "is not a regular file" if not stat.S_ISREG(st.st_mode) else f"has {st.st_nlink} names (a hard link)"
+        raise UsageError(
+            f"{path}: the results file's lock {what}; remove it (policybench writes no lock through a link)"
+        )
+    return fd
+
+
+def _same_inode(fd: int, path: Path) -> bool:
+    try:
+        return os.fstat(fd).st_ino == os.stat(path).st_ino
     except OSError:
         return False
