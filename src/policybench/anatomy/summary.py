@@ -130,6 +130,8 @@ def divergence_text(found: Mapping[str, object]) -> str:
             f"it leaves eager first in the {first['component']} ({where}: relative difference {first['rel_error']:.2g})"
         )
     if not found.get("components"):
+        if found.get("not_compared"):  # the variant never called them: a runtime ran them in its exported model
+            return "none of its components ran where they could be compared with eager's (inside an exported model)"
         return "none of its components could be compared with eager's"
     return (
         f"every component's output stays within {found['tolerance']:g} of eager's: the difference "
