@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from collections import deque
 from types import SimpleNamespace
+from typing import Callable
 
 import torch
 
@@ -362,3 +363,20 @@ def unfolded(text: str) -> str:
     import re
 
     return re.sub(r"\n +", " ", text)
+
+
+def run_on_fake_clock(cfg, make: Callable[[], PolicyAdapter]) -> tuple[RunResults, list[str]]:
+    """``cfg`` run in this process on the adapter ``make()`` builds for each policy, the clock a
+    counter that moves one second per reading; the results and the warnings said."""
+    from policybench.orchestrate.run import run_benchmark
+
+    warnings: list[str] = []
+    results = run_benchmark(
+        cfg,
+        "cpu",
+        clock=Clock(now=iter(range(10**6)).__next__),
+        environment={},
+        build=lambda name, profile, overrides, device, seed=0: make(),
+        warn=warnings.append,
+    )
+    return results, warnings

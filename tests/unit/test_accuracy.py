@@ -9,11 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from fakes import ENVIRONMENT, TinyAct, assert_one_error_line
+from fakes import ENVIRONMENT, TinyAct, assert_one_error_line, run_on_fake_clock
 
 from policybench.api import build_config
 from policybench.cli import main
-from policybench.clock import Clock
 from policybench.errors import SettingsError, UsageError
 from policybench.measure import accuracy
 from policybench.measure import variants as measure
@@ -129,22 +128,13 @@ def test_tolerance_on_the_command_line_names_its_flag(capsys):
 
 
 def test_a_run_judges_each_variant_by_your_tolerance(monkeypatch):
-    from policybench.orchestrate.run import run_benchmark
-
     monkeypatch.setattr(measure, "device_peaks", lambda device, clock: {"peak_flops": 1e9, "peak_bytes_per_s": 1e9})
     monkeypatch.setattr(measure, "precision_peaks", lambda device, clock, precisions: {"bf16": 2e9})
     monkeypatch.setattr(measure, "cpu_vector_flags", lambda: ["avx512f", "avx512_bf16"])
     cfg = RunSettings(
         policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=["eager", "bf16"], tolerance=0.5
     )
-    results = run_benchmark(
-        cfg,
-        "cpu",
-        clock=Clock(now=iter(range(10**6)).__next__),
-        environment={},
-        build=lambda name, profile, overrides, device, seed=0: _adapter(),
-        warn=lambda line: None,
-    )
+    results, _ = run_on_fake_clock(cfg, _adapter)
     eager, bf16 = results.results
     assert bf16.status == OK and bf16.equivalence["tolerance"] == 0.5 and bf16.equivalence["tolerance_given"]
     assert bf16.equivalence["weights"] == "random" and bf16.equivalence["units"] == "output"

@@ -4,15 +4,14 @@ call by call, and the first one beyond the tolerance named (measure/divergence.p
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict, deque
-from types import SimpleNamespace
+from collections import OrderedDict
 
 import pytest
 import torch
-from fakes import unfolded
+from fakes import TINY_CHUNK as N
+from fakes import TinyAct, run_on_fake_clock, unfolded
 
 from policybench.anatomy.spec import Component, forward_of
-from policybench.clock import Clock
 from policybench.measure import variants as measure
 from policybench.anatomy.summary import divergence_text
 from policybench.measure.divergence import divergence, first_tensor, traced_chunk
@@ -27,8 +26,6 @@ from policybench.samples import REFILL, Sample
 from policybench.schema import read_equivalence
 from policybench.settings import RunSettings
 from policybench.variants.equivalence import first_chunk
-
-N = 4  # actions per chunk
 
 
 class Encoder(torch.nn.Module):
@@ -55,30 +52,30 @@ class Head(torch.nn.Module):
         return self.lin(h) - 100.0
 
 
-class TwoStage(torch.nn.Module):
-    """LeRobot-shaped (select_action, a queue to pop) with two components: the encoder, then the head."""
+class TwoStageModel(torch.nn.Module):
+    """ACT-shaped (a batch in, (chunk, (None, None)) out) in two components: the encoder, then the head."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder, self.head = Encoder(), Head()
+
+    def forward(self, batch):
+        h = self.encoder(torch.ones_like(batch["observation.state"]))["features"]
+        return self.head(h).view(1, N, 2), (None, None)
+
+
+class TwoStage(TinyAct):
+    """TinyAct (LeRobot-shaped: a queue to pop, refilled by ``model``) around TwoStageModel."""
 
     def __init__(self):
         super().__init__()
         torch.manual_seed(0)
-        self.encoder, self.head = Encoder(), Head()
-        self.config = SimpleNamespace(n_action_steps=N, temporal_ensemble_coeff=None)
-        self.reset()
-
-    def reset(self):
-        self._action_queue = deque(maxlen=N)
-
-    def select_action(self, batch):
-        self.eval()
-        if not self._action_queue:
-            h = self.encoder(torch.ones_like(batch["observation.state"]))["features"]
-            self._action_queue.extend(self.head(h).view(1, N, 2).transpose(0, 1))
-        return self._action_queue.popleft()
+        self.model = TwoStageModel()
 
 
 COMPONENTS = (
-    Component("encoder", lambda p: [forward_of(p.encoder)]),
-    Component("head", lambda p: [forward_of(p.head)]),
+    Component("encoder", lambda p: [forward_of(p.model.encoder)]),
+    Component("head", lambda p: [forward_of(p.model.head)]),
 )
 
 
@@ -127,7 +124,7 @@ def test_a_traced_refill_gives_the_same_chunk_and_each_components_output_in_orde
     chunk, outputs = traced_chunk(policy, obs, seed=0, device="cpu")
     assert torch.equal(chunk, first_chunk(policy, obs, 0, "cpu"))
     assert [(name, tuple(t.shape)) for name, t in outputs] == [("encoder", (1, 8)), ("head", (1, 2 * N))]
-    assert "forward" not in vars(policy.policy.encoder)  # the wrappers are gone
+    assert "forward" not in vars(policy.policy.model.encoder)  # the wrappers are gone
 
 
 def test_a_policy_without_components_gives_its_chunk_alone():
@@ -140,21 +137,11 @@ def test_a_policy_without_components_gives_its_chunk_alone():
 def test_a_variant_that_misses_is_told_where_it_leaves_eager(monkeypatch):
     """bf16 autocast rounds the encoder's features by under 1 % (within 0.02); the head, which
     takes small outputs from large ones, turns rounding into an error far beyond it."""
-    from policybench.orchestrate.run import run_benchmark
-
     monkeypatch.setattr(measure, "device_peaks", lambda device, clock: {"peak_flops": 1e9, "peak_bytes_per_s": 1e9})
     monkeypatch.setattr(measure, "precision_peaks", lambda device, clock, precisions: {"bf16": 2e9})
     monkeypatch.setattr(measure, "cpu_vector_flags", lambda: ["avx512f", "avx512_bf16"])
     cfg = RunSettings(policies=["act"], profile=PROFILES["pusht"], refills=2, warmup=1, variants=["eager", "bf16"])
-    warnings: list[str] = []
-    results = run_benchmark(
-        cfg,
-        "cpu",
-        clock=Clock(now=iter(range(10**6)).__next__),
-        environment={},
-        build=lambda name, profile, overrides, device, seed=0: two_stage(),
-        warn=warnings.append,
-    )
+    results, warnings = run_on_fake_clock(cfg, two_stage)
     eager, bf16 = results.results
     assert "divergence" not in eager.equivalence
     assert not bf16.equivalence["equivalent"]

@@ -11,9 +11,8 @@ import json
 import pytest
 import torch
 from fakes import TINY_CHUNK as N
-from fakes import TinyAct
+from fakes import TinyAct, run_on_fake_clock
 
-from policybench.clock import Clock
 from policybench.observations import VECTOR, InputSpec
 from policybench.policies.lerobot_policies import FAMILIES, LeRobotPolicy
 from policybench.profiles import PROFILES
@@ -159,7 +158,6 @@ def test_recording_the_module_inputs_leaves_the_rng_and_the_queue_as_they_were()
 
 def _run(monkeypatch, variants, flags, export_dir=None, calibration=None):
     from policybench.measure import variants as measure
-    from policybench.orchestrate.run import run_benchmark
 
     asked: list[list[str]] = []
 
@@ -179,15 +177,7 @@ def _run(monkeypatch, variants, flags, export_dir=None, calibration=None):
         export_dir=export_dir,
         calibration=calibration,
     )
-    warnings: list[str] = []
-    results = run_benchmark(
-        cfg,
-        "cpu",
-        clock=Clock(now=iter(range(10**6)).__next__),
-        environment={},
-        build=lambda name, profile, overrides, device, seed=0: _adapter(),
-        warn=warnings.append,
-    )
+    results, warnings = run_on_fake_clock(cfg, _adapter)
     return {r.variant: r for r in results.results}, asked, warnings
 
 
