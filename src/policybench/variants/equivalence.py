@@ -42,7 +42,7 @@ def equivalence(reference: torch.Tensor, actions: torch.Tensor, tolerance: float
     diff = (actions.float().cpu() - reference.float().cpu()).abs().max().item()
     scale = reference.abs().max().item()
     rel = diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
-    return {"max_abs_diff": diff, "rel_error": rel, "tolerance": tolerance, "equivalent": rel <= tolerance}
+    return {"max_abs_diff": diff, "rel_error": rel, "tolerance": float(tolerance), "equivalent": rel <= tolerance}
 
 
 def action_error(
