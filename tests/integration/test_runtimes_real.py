@@ -67,13 +67,24 @@ def test_act_refill_exported_whole_runs_on_each_runtime_and_is_saved(tmp_path):
         assert (tmp_path / manifest["model"]).stat().st_size == r.export["onnx_bytes"]
 
 
-def test_diffusion_unet_is_exported_and_called_once_per_denoising_step():
+def test_diffusion_whole_refill_is_one_graph_with_eagers_noise_on_each_runtime():
+    """Diffusion's whole refill (observation encoder, every denoising step, scheduler included) is
+    one graph called once per refill, its sampling noise drawn in PyTorch as eager draws it: the
+    actions are eager's on both runtimes. Two runtimes in one run: the second export must see the
+    policy as the first did (an export once left it in training mode, its BatchNorm drifting)."""
     pytest.importorskip("onnxruntime")
-    rs = _run("diffusion", TINY_DIFFUSION, ["eager", "onnxruntime"])
-    r = rs["onnxruntime"]
-    assert r.status == OK and r.equivalence["rel_error"] <= 1e-4  # the same sampling noise as eager
-    assert r.export["calls_per_refill"] == 3 and r.export["exported"].startswith("the noise-prediction UNet")
-    assert [i["name"] for i in r.export["inputs"]] == ["x", "timestep", "global_cond"]
+    pytest.importorskip("openvino")
+    rs = _run("diffusion", TINY_DIFFUSION, ["eager", "openvino", "onnxruntime"])
+    for name in ("openvino", "onnxruntime"):
+        r = rs[name]
+        assert r.status == OK, r.error
+        assert r.equivalence["rel_error"] <= 1e-4, (name, r.equivalence)  # the same sampling noise as eager
+        assert r.export["calls_per_refill"] == 1 and r.export["exported"].startswith("the whole refill")
+        names = [i["name"] for i in r.export["inputs"]]
+        assert names == ["batch.observation.state", "batch.observation.images", "noise", "step_noise"]
+        step_noise = r.export["inputs"][3]["shape"]
+        assert step_noise == [2, 1, 8, 2]  # DDPM draws at every timestep but the last: 3 steps, 2 draws
+        assert r.params == rs["eager"].params
 
 
 def test_smolvla_vision_encoder_is_exported_by_dynamo_and_called_once_per_camera():

@@ -158,6 +158,25 @@ def test_the_arguments_are_named_by_their_place_and_rebuilt():
         call.tensors({"batch": {}, "noise": None})
 
 
+def test_an_export_leaves_every_submodule_in_the_mode_it_found(tmp_path):
+    """The TorchScript exporter puts back the training mode of the wrapper it is given, recursively:
+    a policy in eval mode came back in training mode, and its BatchNorm then moved its statistics
+    on every later refill (a second export of Diffusion's whole refill gave other actions)."""
+    pytest.importorskip("onnx")
+    from policybench.variants.export import bound_arguments, export_onnx
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Dropout(0.5))
+    model.eval()
+    model[2].train()  # a mixed tree stays mixed
+    x = torch.rand(1, 3, 8, 8)
+    signature, arguments = bound_arguments(model, (x,), {})
+    export_onnx(model, signature, Flattened.of(arguments), arguments, str(tmp_path / "m.onnx"), "torchscript")
+    assert [m.training for m in model.modules()] == [False, False, False, True]
+    statistics = model[1].running_mean.clone()
+    model(torch.rand(1, 3, 8, 8) * 10)
+    assert torch.equal(model[1].running_mean, statistics)
+
+
 def _run(tmp_path, monkeypatch, variants, export_dir=None):
     from policybench.orchestrate.run import run_benchmark
     from policybench.measure import variants as measure

@@ -32,6 +32,7 @@ from policybench.lerobot_adapter.version import offline_build_problem, pi_proble
 from policybench.observations import InputSpec
 from policybench.policies.base import PolicyAdapter
 from policybench.checkpoint_guard import CheckpointRefused, check_remote_code_config
+from policybench.policies.diffusion_refill import whole_refill_placed
 from policybench.policies.hub import HUB_SETTINGS
 from policybench.policies.offline_backbones import is_stand_in, quiet_loading
 from policybench.policies.labels import label, short_label
@@ -352,6 +353,20 @@ class ExportTarget:
     # "torchscript" (torch.onnx.export's tracer) or "dynamo" (torch.export, for transformers' vision
     # encoders, whose mask code reads shapes as numbers, which the tracer turns into tensors)
     exporter: str = "torchscript"
+    # In place of ``module``: a context that reshapes the policy for its block so that the part
+    # exported is one module call (Diffusion's whole refill, its noise made inputs), yielding where it is.
+    staged: Callable[[Any], contextlib.AbstractContextManager[tuple[object, str]]] | None = None
+
+    @property
+    def exports(self) -> bool:
+        return self.module is not None or self.staged is not None
+
+    def placed(self, policy: Any) -> contextlib.AbstractContextManager[tuple[object, str]]:
+        """For the block: (owner, attribute) of the module exported, in place in ``policy``."""
+        if self.staged is not None:
+            return self.staged(policy)
+        assert self.module is not None, "a target that exports nothing is never placed"
+        return contextlib.nullcontext(self.module(policy))
 
 
 @dataclass(frozen=True)
@@ -674,9 +689,10 @@ FAMILIES: dict[str, Family] = {
             graph_default_device=False,
             components=_DIFFUSION_PARTS,
             export=ExportTarget(
-                "the noise-prediction UNet, called once per denoising step; the observation "
-                "encoder and the denoising loop (scheduler, noise) stay in PyTorch",
-                lambda p: (p.diffusion, "unet"),
+                "the whole refill as one graph: the observation encoder and every denoising step "
+                "(UNet and scheduler, unrolled); the sampling noise is drawn in PyTorch, as eager "
+                "draws it, and given as inputs",
+                staged=whole_refill_placed,
             ),
         ),
         Family(

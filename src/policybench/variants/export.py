@@ -109,6 +109,20 @@ def _exporting():
         yield
 
 
+@contextlib.contextmanager
+def _modes_kept(module: torch.nn.Module):
+    """Each submodule's training flag as it was: the TorchScript exporter exports in eval mode and
+    then puts back, recursively, the mode it found on the wrapper it was given (a new module's,
+    training), which left a policy in training mode (Diffusion's BatchNorm then updating its
+    statistics on every later refill)."""
+    modes = [(m, m.training) for m in module.modules()]
+    try:
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
 def exporter_name(exporter: str) -> str:
     return "torch.onnx.export (dynamo)" if exporter == "dynamo" else "torch.onnx.export (TorchScript)"
 
@@ -122,7 +136,7 @@ def export_onnx(
 ) -> tuple[Flattened, list[torch.Tensor]]:
     """Run ``module`` once on a copy of ``arguments`` and export it to ``path`` as a graph of their
     tensors (in ``call``'s order); returns the structure of its output and the example inputs."""
-    with _exporting():
+    with _exporting(), _modes_kept(module):
         example = tuple(t.clone() for t in call.tensors(arguments))
         bound = inspect.BoundArguments(signature, call.rebuild(example))
         output = Flattened.of(module(*bound.args, **bound.kwargs), prefix="output.")

@@ -1,12 +1,13 @@
 """Deployment runtimes: a policy's heavy part exported to ONNX and run by ONNX Runtime or OpenVINO.
 
 Which part is exported is each family's own business (``Family.export`` in lerobot_policies.py):
-ACT's model forward, i.e. the whole refill; Diffusion's noise-prediction UNet, called once per
-denoising step by the loop that stays in PyTorch; SmolVLA's and pi0's vision encoder, once per
-camera. For the variant's lifetime that module is replaced by a stand-in (``RuntimeModule``). At
-its first call the stand-in records the arguments LeRobot passes, exports the module on exactly
-those shapes (export.py: the TorchScript exporter, opset 17, or for the vision encoders the dynamo
-exporter, opset 18), and opens a session (sessions.py); from then on every call runs the session.
+ACT's model forward, i.e. the whole refill; Diffusion's whole refill too (diffusion_refill.py: the
+observation encoder and the unrolled denoising loop, the sampling noise drawn in PyTorch and given
+as inputs); SmolVLA's and pi0's vision encoder, once per camera. For the variant's lifetime that
+module is replaced by a stand-in (``RuntimeModule``). At its first call the stand-in records the
+arguments LeRobot passes, exports the module on exactly those shapes (export.py: the TorchScript
+exporter, opset 17, or for the vision encoders the dynamo exporter, opset 18), and opens a session
+(sessions.py); from then on every call runs the session.
 Everything around it is LeRobot's own ``select_action``: a step still pops from the policy's queue
 (eval walk included), a refill runs the exported graph. The original module stays a child of the
 stand-in, so the eval walk, the parameter count and the roofline are those of eager.
@@ -24,6 +25,7 @@ become the calibration feeds. The quantized model is the one run, recorded and s
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import tempfile
 import time
@@ -74,7 +76,7 @@ def runtime_problem(variant: Variant, adapter: LeRobotPolicy, device: str) -> st
     for package in packages:
         if not installed(package):
             return f"{package} is not installed: {INSTALL}"
-    if target.module is None:
+    if not target.exports:
         return f"{adapter.family.title()} is not exported: {target.what}"
     if runtime == "openvino" and variant.quantize and not installed("nncf"):
         return f"nncf is not installed (it quantizes for OpenVINO): {INSTALL}"
@@ -200,29 +202,32 @@ class RuntimePolicy(VariantWrapper):
         self._stand_in: RuntimeModule | None = None
         self._owner: tuple[object, str] | None = None
         self._folder: tempfile.TemporaryDirectory | None = None
+        self._placed = contextlib.ExitStack()  # what undoes the family's reshaping of the policy (ExportTarget.placed)
 
     def __enter__(self) -> "RuntimePolicy":
-        locate = self.inner.family.export.module
-        assert locate is not None, "runtime_problem skips a family without an export target"
-        owner, attr = locate(self.inner.policy)
-        original = getattr(owner, attr)
-        recorded = None
-        if self.variant.calibrated:
-            if self._calibration is None:
-                raise VariantUnavailable(f"{self.variant.name} calibrates on observations and was given none")
-            device = str(next(self.inner.policy.parameters()).device)
-            recorded = (self._calibration, record_inputs(original, self.inner.predict_chunk, self._calibration, device))
-        self._folder = tempfile.TemporaryDirectory(prefix="policybench-export-")
-        self._stand_in = RuntimeModule(
-            original, self.variant, self._folder.name, self.inner.family.export.exporter, recorded
-        )
-        self._owner = (owner, attr)
-        setattr(owner, attr, self._stand_in)
+        with contextlib.ExitStack() as stack:  # the policy reshaped for the export, undone on a failure
+            owner, attr = stack.enter_context(self.inner.family.export.placed(self.inner.policy))
+            original = getattr(owner, attr)
+            recorded = None
+            if self.variant.calibrated:
+                if self._calibration is None:
+                    raise VariantUnavailable(f"{self.variant.name} calibrates on observations and was given none")
+                device = str(next(self.inner.policy.parameters()).device)
+                calls = record_inputs(original, self.inner.predict_chunk, self._calibration, device)
+                recorded = (self._calibration, calls)
+            self._folder = tempfile.TemporaryDirectory(prefix="policybench-export-")
+            self._stand_in = RuntimeModule(
+                original, self.variant, self._folder.name, self.inner.family.export.exporter, recorded
+            )
+            self._owner = (owner, attr)
+            setattr(owner, attr, self._stand_in)
+            self._placed = stack.pop_all()
         return self
 
     def __exit__(self, *exc) -> None:
         if self._owner is not None and self._stand_in is not None:
             setattr(*self._owner, self._stand_in.original)
+        self._placed.close()
         if self._folder is not None:
             self._folder.cleanup()
         self._stand_in, self._owner, self._folder = None, None, None
