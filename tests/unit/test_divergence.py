@@ -25,6 +25,7 @@ from policybench.results import OK, PolicyResult, RunResults
 from policybench.samples import REFILL, Sample
 from policybench.schema import read_equivalence
 from policybench.settings import RunSettings
+from policybench.variants import VARIANTS
 from policybench.variants.equivalence import first_chunk
 
 
@@ -215,3 +216,15 @@ def test_a_tolerance_given_as_a_whole_number_is_judged_and_traced_as_any_other(m
     assert not bf16.equivalence["equivalent"], bf16.equivalence
     assert bf16.equivalence["divergence"]["first"]["component"] == "head"
     assert any("your tolerance 1" in w and "leaves eager first in the head" in w for w in warnings)
+
+
+def test_a_runtime_that_runs_the_whole_refill_is_not_traced_but_one_that_runs_a_part_is():
+    """A runtime running the whole refill as one graph calls none of the components: a traced refill
+    of it would cost one more refill (with an export's, minutes) to find nothing."""
+    specs = [InputSpec("observation.state", VECTOR, (2,))]
+    whole, part = (LeRobotPolicy(FAMILIES[name], TinyAct(), specs) for name in ("diffusion", "smolvla"))
+    assert FAMILIES["act"].export.whole and FAMILIES["diffusion"].export.whole
+    assert not measure.traceable(VARIANTS["openvino-bf16"], whole)
+    assert measure.traceable(VARIANTS["openvino-bf16"], part)
+    assert measure.traceable(VARIANTS["bf16"], whole) and not measure.traceable(VARIANTS["eager"], whole)
+    assert not measure.traceable(VARIANTS["compile"], part)

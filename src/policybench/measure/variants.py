@@ -60,7 +60,9 @@ def measure_variants(
     log(f"{base.name}: fp32 eager's first chunk (the variants' reference) and the refill's cost")
     flags = cpu_vector_flags() if device == "cpu" else None
     reasons = {name: skip_reason(VARIANTS[name], _policy(adapter), device, flags) for name in cfg.variants}
-    if any(traceable(VARIANTS[n]) and why is None for n, why in reasons.items()):  # to find where one leaves it
+    if any(
+        traceable(VARIANTS[n], adapter) and why is None for n, why in reasons.items()
+    ):  # to find where one leaves it
         chunk, outputs = traced_chunk(adapter, obs, cfg.seed, device)
     else:
         chunk, outputs = first_chunk(adapter, obs, cfg.seed, device), None
@@ -117,11 +119,14 @@ class Reference:
     outputs: Outputs | None
 
 
-def traceable(variant: Variant) -> bool:
+def traceable(variant: Variant, adapter: PolicyAdapter) -> bool:
     """Whether a variant's components can be reached to find where it leaves eager: not after
     torch.compile or a CUDA graph capture (wrapping a module there would recompile or be replayed
-    past), and not eager itself."""
-    return variant.name != "eager" and not variant.compile and not variant.cudagraph
+    past), not in a runtime that runs the whole refill as one graph (none of them is called), and
+    not eager itself."""
+    policy = _policy(adapter)
+    whole = variant.runtime is not None and isinstance(policy, LeRobotPolicy) and policy.family.export.whole
+    return variant.name != "eager" and not variant.compile and not variant.cudagraph and not whole
 
 
 def calibration_set(adapter: PolicyAdapter, obs: dict, cfg: RunSettings, device: str) -> Calibration:
@@ -212,7 +217,7 @@ def _measure_variant(
         chunk = first_chunk(wrapped, obs, cfg.seed, device)  # includes torch.compile's compilation
         found["first_chunk_seconds"] = time.perf_counter() - start
         found["equivalence"] = equivalent = judge(reference.chunk, chunk, reference.units, variant, cfg.tolerance)
-        if not equivalent["equivalent"] and reference.outputs and traceable(variant):
+        if not equivalent["equivalent"] and reference.outputs and traceable(variant, adapter):
             log(f"{r.name}: its actions differ from eager's; one more refill, to find where it leaves eager")
             tolerance = equivalent["tolerance"]
             assert isinstance(tolerance, float)

@@ -356,6 +356,7 @@ class ExportTarget:
     # In place of ``module``: a context that reshapes the policy for its block so that the part
     # exported is one module call (Diffusion's whole refill, its noise made inputs), yielding where it is.
     staged: Callable[[Any], contextlib.AbstractContextManager[tuple[object, str]]] | None = None
+    whole: bool = False  # the whole refill is the exported graph: none of --breakdown's components runs outside it
 
     @property
     def exports(self) -> bool:
@@ -666,7 +667,9 @@ FAMILIES: dict[str, Family] = {
             components=_ACT_PARTS,
             compile_targets=lambda p: [(p, "model")],
             export=ExportTarget(
-                "the whole refill: ACT's model forward, observation in, chunk out", lambda p: (p, "model")
+                "the whole refill: ACT's model forward, observation in, chunk out",
+                lambda p: (p, "model"),
+                whole=True,
             ),
         ),
         Family(
@@ -693,6 +696,7 @@ FAMILIES: dict[str, Family] = {
                 "(UNet and scheduler, unrolled); the sampling noise is drawn in PyTorch, as eager "
                 "draws it, and given as inputs",
                 staged=whole_refill_placed,
+                whole=True,
             ),
         ),
         Family(
