@@ -2,10 +2,11 @@
 
 On a terminal: a progress bar per policy (refills done of the target, elapsed time) whose status
 is the step it is at, and the warnings. In a log that is not a terminal (a pipe, a file): a line
-as each step of a policy starts (building, first call, warm-up, measuring, each variant's first chunk, ...),
-the warnings, and after 10 s without a line, one saying what is still running and for how long
-(with the refills done when measuring): no silent minute. ``--verbose`` also puts each step as
-a line on a terminal; ``--quiet`` shows nothing but the final table.
+as each step of a policy starts (building, first call, warm-up, measuring, each variant's first
+chunk, ...), the warnings, and after 10 s without a line, one saying what is still running and for
+how long (with the refills done when measuring): no silent minute. Each line of a log is folded at
+spaces to 100 columns. ``--verbose`` also puts each step as a line on a terminal; ``--quiet`` shows
+nothing but the final table.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import threading
 import time
 
-from policybench.terminal import terminal_safe
+from policybench.terminal import PIPE_WIDTH, terminal_safe, wrapped
 
 HEARTBEAT_S = 10.0  # in a log: the longest stretch without a line
 
@@ -72,11 +73,11 @@ class RunOutput:
 
     def _print(self, line: str) -> None:
         line = terminal_safe(line)
-        if self._bar is not None:
+        if self._bar is not None:  # rich folds to the terminal's width
             self._bar.console.print(line, markup=False, highlight=False)
-        else:
+        else:  # a log: folded at spaces to a pipe's width, continuation lines indented
             with self._lock:
-                print(line, file=self.stream, flush=True)
+                print("\n".join(wrapped(line, PIPE_WIDTH)), file=self.stream, flush=True)
                 self._said = time.monotonic()
 
     def _heartbeat(self) -> None:
@@ -87,7 +88,11 @@ class RunOutput:
                 if self._status is None or now - self._said < self.heartbeat_s:
                     continue
                 text, since = self._status
-                print(terminal_safe(f"{text} ... {now - since:.0f} s"), file=self.stream, flush=True)
+                print(
+                    "\n".join(wrapped(terminal_safe(f"{text} ... {now - since:.0f} s"), PIPE_WIDTH)),
+                    file=self.stream,
+                    flush=True,
+                )
                 self._said = now
 
     def _owner(self, line: str) -> str | None:

@@ -4,6 +4,7 @@ equality with eager's chunk, never speed."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -59,6 +60,57 @@ def test_the_docs_snippet_loads_the_exported_act_and_produces_eagers_chunk(tmp_p
     batch = dict(obs)
     batch["observation.images"] = [batch[k] for k in adapter.policy.config.image_features]
     chunk = predict_chunk(batch)
+    expected = adapter.predict_chunk(obs)
+    assert chunk.shape == (1, *expected.shape) == (1, 4, cfg.profile.action_dim)
+    torch.testing.assert_close(chunk[0], expected, rtol=1e-4, atol=1e-5)
+
+
+TINY_DIFFUSION = [
+    "diffusion.num_inference_steps=3",
+    "diffusion.down_dims=[32,64]",
+    "diffusion.n_groups=4",
+    "diffusion.diffusion_step_embed_dim=32",
+    "diffusion.horizon=8",
+    "diffusion.n_action_steps=4",
+]
+
+
+def test_the_docs_snippet_runs_diffusions_whole_refill_on_noise_drawn_as_eager_draws_it(tmp_path):
+    """Diffusion's exported refill takes its sampling noise as inputs: drawn as docs/variants.md
+    says (the initial sample, then one draw per scheduler step, standard normals of the manifest's
+    shapes), under eager's seed, the snippet's chunk is eager's."""
+    pytest.importorskip("onnxruntime")
+    cfg = RunSettings(
+        policies=["diffusion"],
+        profile=PROFILES["pusht"],
+        refills=2,
+        warmup=1,
+        variants=["eager", "onnxruntime"],
+        overrides=[parse_override(o) for o in TINY_DIFFUSION],
+        export_dir=str(tmp_path),
+    )
+    rs = {r.variant: r for r in run_benchmark(cfg, "cpu", environment={}).results}
+    assert rs["onnxruntime"].status == OK, rs["onnxruntime"].error
+    namespace: dict = {}
+    exec(compile(snippet("load-exported"), str(DOC), "exec"), namespace)  # noqa: S102 - our own docs
+    manifest_path = tmp_path / "diffusion+onnxruntime.json"
+    predict_chunk = namespace["load_exported"](str(manifest_path))
+    shapes = {i["name"]: i["shape"] for i in json.loads(manifest_path.read_text())["inputs"]}
+
+    adapter = policies.build("diffusion", cfg.profile, cfg.overrides_for("diffusion"), "cpu", cfg.seed)
+    config = adapter.policy.config
+    obs = make_observation(adapter, cfg, "cpu")
+    n = config.n_obs_steps  # a fresh policy's queues hold n copies of the first observation
+    batch = {
+        "observation.state": torch.stack([obs["observation.state"]] * n, dim=1),
+        "observation.images": torch.stack([torch.stack([obs[k] for k in config.image_features], dim=1)] * n, dim=1),
+    }
+    assert list(batch["observation.images"].shape) == shapes["batch.observation.images"]
+    torch.manual_seed(cfg.seed)
+    noise = torch.randn(shapes["noise"])
+    step_noise = torch.stack([torch.randn(shapes["step_noise"][1:]) for _ in range(shapes["step_noise"][0])])
+    chunk = predict_chunk(batch, noise=noise, step_noise=step_noise)
+    torch.manual_seed(cfg.seed)
     expected = adapter.predict_chunk(obs)
     assert chunk.shape == (1, *expected.shape) == (1, 4, cfg.profile.action_dim)
     torch.testing.assert_close(chunk[0], expected, rtol=1e-4, atol=1e-5)

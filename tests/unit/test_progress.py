@@ -147,3 +147,17 @@ def test_a_terminal_and_quiet_get_no_heartbeat():
             out.info("act: first call")
             time.sleep(0.2)
         assert "..." not in stream.getvalue()
+
+
+def test_a_long_line_in_a_log_folds_to_a_pipes_width_losing_nothing():
+    """A variant's "actions differ" warning, with where it leaves eager, was 287 columns in a log."""
+    stream = io.StringIO()
+    warning = "diffusion+bf16: actions differ from fp32 eager (" + "relative error 1.3 " * 14 + "): not a win"
+    step = "diffusion+compile: first chunk, checked against fp32 eager's (torch.compile compiles on it: minutes)"
+    with RunOutput(stream=stream, policies=["diffusion"]) as out:
+        out.warn(warning)
+        out.info(step + " for a large policy")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) > 3 and all(len(line) <= 100 for line in lines), lines
+    assert all(line.startswith("  ") for line in lines[1:] if not line.startswith("diffusion"))
+    assert " ".join(line.strip() for line in lines) == f"{warning} {step} for a large policy"

@@ -255,3 +255,20 @@ def test_a_run_cut_before_its_first_step_does_not_say_the_policy_has_no_queue():
     assert missing_reasons(every_call, [every_call]) == [
         "step: every call computed a chunk (no action queue, or temporal ensembling)"
     ]
+
+
+def test_a_table_of_long_variant_names_folds_to_a_pipe_with_each_ratio_beside_its_policy():
+    """SmolVLA's `--variant auto` table was 103 columns in a pipe: one policy column with its ratio
+    column ("SmolVLA+onnxruntime-int8-static/SmolVLA") was wider than any block. Folded, a ratio
+    column stands beside its policy's and is headed by the baseline alone."""
+    base = ok_result("smolvla", chunk=3, cycles=2, refill_ms=2810.7, step_ms=2.4, cold_ms=2699.9)
+    names = ["onnxruntime-int8-static", "openvino-int8-static", "bf16-weights"]
+    variants = [dataclasses.replace(base, variant=v) for v in names]
+    results = run_results([base, *variants])
+    results = dataclasses.replace(results, environment={**results.environment, "device_name": "Intel Xeon " * 12})
+    folded = render_table(results, "smolvla", width=100).splitlines()
+    assert all(len(line) <= 100 for line in folded), [line for line in folded if len(line) > 100]
+    headers = [line.split() for line in folded if line.startswith("Metric")]
+    assert ["Metric", "SmolVLA", "(ms)", "SmolVLA+onnxruntime-int8-static", "(ms)", "/SmolVLA"] in headers
+    whole = render_table(results, "smolvla")  # unfolded, the ratio columns come last: named in full
+    assert "SmolVLA+onnxruntime-int8-static/SmolVLA" in whole

@@ -32,7 +32,7 @@ from policybench.lerobot_adapter.version import offline_build_problem, pi_proble
 from policybench.observations import InputSpec
 from policybench.policies.base import PolicyAdapter
 from policybench.checkpoint_guard import CheckpointRefused, check_remote_code_config
-from policybench.policies.diffusion_refill import whole_refill_placed
+from policybench.policies.whole_refill import diffusion_refill_placed
 from policybench.policies.hub import HUB_SETTINGS
 from policybench.policies.offline_backbones import is_stand_in, quiet_loading
 from policybench.policies.labels import label, short_label
@@ -695,7 +695,7 @@ FAMILIES: dict[str, Family] = {
                 "the whole refill as one graph: the observation encoder and every denoising step "
                 "(UNet and scheduler, unrolled); the sampling noise is drawn in PyTorch, as eager "
                 "draws it, and given as inputs",
-                staged=whole_refill_placed,
+                staged=diffusion_refill_placed,
                 whole=True,
             ),
         ),

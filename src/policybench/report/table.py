@@ -90,6 +90,7 @@ def render_table(results: RunResults, baseline: str | None = None, width: int | 
     headers = ["Metric"] + [f"{label(r)} (ms)" for r in rs]
     if base is not None:
         headers += [f"{short(r)}/{short(base)}" for r in others]
+    beside = ["Metric"] + [f"{label(r)} (ms)" for r in rs] + [f"/{short(base)}" for r in others] if base else headers
     rows: list[list[str] | None] = []  # None: a rule
 
     def stat_row(row_label: str, phase: str | None, key: str | None, with_ratio: bool) -> list[str]:
@@ -114,18 +115,24 @@ def render_table(results: RunResults, baseline: str | None = None, width: int | 
         rows.append(None)
         rows += [cells + [""] * len(others) for cells in group]
 
-    widths = [max(len(h), *(len(row[i]) for row in rows if row)) for i, h in enumerate(headers)]
-    widths[0] = max(widths[0], 20)
+    def widths_of(headers: list[str]) -> list[int]:
+        widths = [max(len(h), *(len(row[i]) for row in rows if row)) for i, h in enumerate(headers)]
+        return [max(widths[0], 20), *widths[1:]]
+
+    widths = widths_of(headers)
     ratio = {id(r): 1 + len(rs) + k for k, r in enumerate(others)}
     groups = [[1 + j] + ([ratio[id(r)]] if id(r) in ratio else []) for j, r in enumerate(rs)]
     blocks = column_blocks(widths, width, keep=1, groups=groups)
+    if len(blocks) > 1:  # folded: each ratio column stands beside its policy's, which names it
+        headers, widths = beside, widths_of(beside)
+        blocks = column_blocks(widths, width, keep=1, groups=groups)
 
     def line(cells: list[str], columns: list[int]) -> str:
         return "  ".join(cells[i].ljust(widths[i]) for i in columns).rstrip()
 
     rule = max(len(line(headers, columns)) for columns in blocks)
     rule = max(rule, len(RULE) if width is None or len(blocks) == 1 else min(len(RULE), width))
-    out = ["=" * rule, "INFERENCE SPEED BENCHMARK RESULTS", machine_line(results), "=" * rule]
+    out = ["=" * rule, "INFERENCE SPEED BENCHMARK RESULTS", *wrapped(machine_line(results), width), "=" * rule]
     for columns in blocks:
         out += [line(headers, columns), "-" * rule]
         out += ["-" * rule if row is None else line(row, columns) for row in rows]
