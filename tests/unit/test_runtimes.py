@@ -291,6 +291,52 @@ def test_a_failed_export_is_skipped_and_the_run_goes_on(tmp_path, monkeypatch):
     assert rs["noeval"].status == OK and rs["eager"].status == OK
 
 
+def test_a_policys_runtime_variants_share_one_export(tmp_path, monkeypatch):
+    """The fp32 export is the same file for every runtime variant of a policy (SmolVLA's whole refill
+    took minutes to export): made once, each later variant links it into its own folder, says whose
+    it reused, and runs, quantizes and saves it as its own."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("openvino")
+    made: list[str] = []
+    real = runtimes.export_onnx
+
+    def counted(module, signature, call, arguments, path, exporter):
+        made.append(path)
+        return real(module, signature, call, arguments, path, exporter)
+
+    monkeypatch.setattr(runtimes, "export_onnx", counted)
+    folder = tmp_path / "models"
+    rs, _ = _run(tmp_path, monkeypatch, ["eager", "onnxruntime", "openvino"], str(folder))
+    assert len(made) == 1
+    first, second = rs["onnxruntime"], rs["openvino"]
+    assert first.status == OK and second.status == OK and second.equivalence["equivalent"]
+    assert "export_reused_from" not in first.export and first.export["export_seconds"] > 0
+    assert second.export["export_reused_from"] == "onnxruntime" and second.export["export_seconds"] == 0
+    assert second.export["export_seconds_then"] == first.export["export_seconds"]
+    assert second.export["inputs"] == first.export["inputs"] and second.export["outputs"] == first.export["outputs"]
+    saved = [(folder / f"act+{name}.onnx").read_bytes() for name in ("onnxruntime", "openvino")]
+    assert saved[0] == saved[1]
+
+
+def test_a_failed_export_fails_the_policys_other_runtime_variants_without_a_second_try(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("openvino")
+    tries: list[str] = []
+
+    def fails(module, signature, call, arguments, path, exporter):
+        tries.append(path)
+        raise RuntimeError("Unsupported: data-dependent control flow")
+
+    monkeypatch.setattr(runtimes, "export_onnx", fails)
+    rs, _ = _run(tmp_path, monkeypatch, ["eager", "onnxruntime", "openvino", "noeval"])
+    assert len(tries) == 1
+    reason = "torch.onnx.export (TorchScript) failed: RuntimeError: Unsupported: data-dependent control flow"
+    assert rs["onnxruntime"].status == SKIPPED and rs["onnxruntime"].error.startswith("torch.onnx.export")
+    assert rs["openvino"].status == SKIPPED and rs["openvino"].error == rs["onnxruntime"].error
+    assert reason.split(": ", 1)[1] in rs["openvino"].error
+    assert rs["noeval"].status == OK
+
+
 def _broken_session(path, variant, outputs):
     raise RuntimeError("no kernel for Gemm\nmore detail")
 

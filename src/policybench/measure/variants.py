@@ -29,7 +29,7 @@ from policybench.variants.calibration import (
 )
 from policybench.variants.cudagraph import CaptureFailed
 from policybench.variants.equivalence import equivalence, first_chunk
-from policybench.variants.runtimes import RuntimePolicy
+from policybench.variants.runtimes import ExportCache, RuntimePolicy
 from policybench.variants.strategies import make_variant, skip_reason
 from policybench.variants.precision import FP32, TF32
 from policybench.variants.table import VARIANTS, Variant
@@ -79,33 +79,34 @@ def measure_variants(
             reasons = {n: str(exc) if VARIANTS[n].calibrated and why is None else why for n, why in reasons.items()}
     out = []
     capture_failed = None  # a failed capture can leave CUDA unusable: no second attempt in this process
-    for name in cfg.variants:
-        variant = VARIANTS[name]
-        r = dataclasses.replace(base, variant=name)
-        reason = reasons[name]
-        if reason is None and variant.cudagraph and capture_failed:
-            reason = f"not attempted after a failed capture in this process ({capture_failed})"
-        if reason:
-            out.append(dataclasses.replace(r, status=SKIPPED, error=reason))
-            warn(f"{r.name}: skipped: {reason}")
-            continue
-        found: dict[str, object] = {}  # what the variant's first chunk showed; a failed result keeps it
-        try:
-            r = _measure_variant(
-                r, found, variant, adapter, obs, reference, cfg, device, warn, measure, log, calibration
-            )
-            if cost:
-                roofline = _against_floor(r, precision_floor(cost, peaks, rates, precisions[name]), warn)
-                r = dataclasses.replace(r, roofline=roofline)
-        except VariantUnavailable as exc:  # a failed capture or export: skipped with its reason
-            r = dataclasses.replace(r, **found, status=SKIPPED, error=str(exc))  # type: ignore[arg-type]
-            if isinstance(exc, CaptureFailed):
-                capture_failed = name
-            warn(f"{r.name}: skipped: {r.error}")
-        except Exception as exc:  # noqa: BLE001 - one variant failing leaves the others
-            r = dataclasses.replace(r, **found, status=FAILED, error=describe_error(exc))  # type: ignore[arg-type]
-            warn(f"{r.name}: FAILED: {(r.error or '').splitlines()[0]}")
-        out.append(r)
+    with ExportCache() as exports:  # one fp32 export of the policy for all its runtime variants
+        for name in cfg.variants:
+            variant = VARIANTS[name]
+            r = dataclasses.replace(base, variant=name)
+            reason = reasons[name]
+            if reason is None and variant.cudagraph and capture_failed:
+                reason = f"not attempted after a failed capture in this process ({capture_failed})"
+            if reason:
+                out.append(dataclasses.replace(r, status=SKIPPED, error=reason))
+                warn(f"{r.name}: skipped: {reason}")
+                continue
+            found: dict[str, object] = {}  # what the variant's first chunk showed; a failed result keeps it
+            try:
+                r = _measure_variant(
+                    r, found, variant, adapter, obs, reference, cfg, device, warn, measure, log, calibration, exports
+                )
+                if cost:
+                    roofline = _against_floor(r, precision_floor(cost, peaks, rates, precisions[name]), warn)
+                    r = dataclasses.replace(r, roofline=roofline)
+            except VariantUnavailable as exc:  # a failed capture or export: skipped with its reason
+                r = dataclasses.replace(r, **found, status=SKIPPED, error=str(exc))  # type: ignore[arg-type]
+                if isinstance(exc, CaptureFailed):
+                    capture_failed = name
+                warn(f"{r.name}: skipped: {r.error}")
+            except Exception as exc:  # noqa: BLE001 - one variant failing leaves the others
+                r = dataclasses.replace(r, **found, status=FAILED, error=describe_error(exc))  # type: ignore[arg-type]
+                warn(f"{r.name}: FAILED: {(r.error or '').splitlines()[0]}")
+            out.append(r)
     return out
 
 
@@ -200,17 +201,19 @@ def _measure_variant(
     measure: Measure,
     log: Log = lambda line: None,
     calibration: Calibration | None = None,
+    exports: ExportCache | None = None,
 ) -> PolicyResult:
     """One variant: its first chunk against eager's (compilation and export included), then the
     loop; ``found`` gets what the first chunk shows as it is known (a failure later keeps it).
-    ``calibration``: what a statically quantized variant calibrates on."""
+    ``calibration``: what a statically quantized variant calibrates on; ``exports``: the runtime
+    exports of this policy so far, reused by a runtime variant."""
     log(f"{r.name}: first chunk, checked against fp32 eager's{_first_chunk_work(variant)}")
     run: contextlib.AbstractContextManager = contextlib.nullcontext()
     wrapped = adapter
     if variant.name != "eager":
         policy = _policy(adapter)
         assert isinstance(policy, LeRobotPolicy), "skip_reason skips any other policy"
-        run = make_variant(policy, variant, device, calibration)
+        run = make_variant(policy, variant, device, calibration, exports)
         wrapped = adapter.around(run) if isinstance(adapter, PipelinePolicy) else run
     with run:
         start = time.perf_counter()

@@ -32,7 +32,7 @@ from policybench.lerobot_adapter.version import offline_build_problem, pi_proble
 from policybench.observations import InputSpec
 from policybench.policies.base import PolicyAdapter
 from policybench.checkpoint_guard import CheckpointRefused, check_remote_code_config
-from policybench.policies.whole_refill import diffusion_refill_placed
+from policybench.policies.whole_refill import diffusion_refill_placed, flow_refill_placed
 from policybench.policies.hub import HUB_SETTINGS
 from policybench.policies.offline_backbones import is_stand_in, quiet_loading
 from policybench.policies.labels import label, short_label
@@ -519,19 +519,23 @@ def _needs_hub(name: str, config_field: str, what: str) -> Callable[[], str | No
     return problem
 
 
-# variants/runtimes.py exports one module that a refill calls the same way every time. SmolVLA's and pi0's
-# language model and action expert are one VLM-with-expert module called two ways (the prefix pass,
-# then each denoising step with the prefix's KV cache, which it extends and crops in place), so what
-# is exported of them is their vision encoder, called once per camera: on this project's 2-core CPU
-# about two thirds of SmolVLA's refill (docs/runtimes-cpu.md).
+# variants/runtimes.py exports one module that a refill calls the same way every time. SmolVLA's whole
+# refill (sample_actions: vision encoder, the prefix pass into a KV cache, the denoising steps reading it)
+# is one call once its initial noise is an input (whole_refill.py): the dynamo exporter runs the cache's
+# Python and keeps its tensors, so the graph holds a static cache. pi0's and pi0.5's refill would go the
+# same way; at 3.5 B parameters its export is not tried here, and their vision encoder, called once per
+# camera, is what is exported of them.
 _VLA_REST = (
     "the language model's prefix pass and the denoising steps stay in PyTorch (their module is called "
     "two ways, with a KV cache it changes in place)"
 )
 _SMOLVLA_EXPORT = ExportTarget(
-    f"the SigLIP vision encoder, once per camera; its connector, {_VLA_REST}",
-    lambda p: (p.model.vlm_with_expert.get_vlm_model(), "vision_model"),
+    "the whole refill as one graph: the SigLIP vision encoder, the language model's prefix pass into "
+    "its KV cache and every denoising step of the action expert (unrolled); the initial noise is drawn "
+    "in PyTorch, as eager draws it, and given as an input",
+    staged=flow_refill_placed,
     exporter="dynamo",
+    whole=True,
 )
 _PI_EXPORT = ExportTarget(
     f"the SigLIP vision tower, once per camera; PaliGemma's projector, {_VLA_REST}",

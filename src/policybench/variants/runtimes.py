@@ -1,9 +1,9 @@
 """Deployment runtimes: a policy's heavy part exported to ONNX and run by ONNX Runtime or OpenVINO.
 
 Which part is exported is each family's own business (``Family.export`` in lerobot_policies.py):
-ACT's model forward, i.e. the whole refill; Diffusion's whole refill too (diffusion_refill.py: the
-observation encoder and the unrolled denoising loop, the sampling noise drawn in PyTorch and given
-as inputs); SmolVLA's and pi0's vision encoder, once per camera. For the variant's lifetime that
+ACT's model forward, i.e. the whole refill; Diffusion's and SmolVLA's whole refill too
+(policies/whole_refill.py: the unrolled denoising loop, the sampling noise drawn in PyTorch and
+given as inputs); pi0's vision encoder, once per camera. For the variant's lifetime that
 module is replaced by a stand-in (``RuntimeModule``). At its first call the stand-in records the
 arguments LeRobot passes, exports the module on exactly those shapes (export.py: the TorchScript
 exporter, opset 17, or for the vision encoders the dynamo exporter, opset 18), and opens a session
@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
+import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -88,6 +91,61 @@ def runtime_problem(variant: Variant, adapter: LeRobotPolicy, device: str) -> st
     return None
 
 
+@dataclass
+class _Exported:
+    folder: str  # the fp32 export's files, hard links that outlive the variant that made them
+    output: Flattened
+    example: list[torch.Tensor]
+    seconds: float
+    by: str  # the variant that exported it
+
+
+class ExportCache:
+    """The fp32 ONNX export of one module on one call's shapes, made once for a policy's runtime
+    variants: each later one links its files into its own folder (quantizing from there) and
+    records whose export it reused. A failed export fails every later one at once, with its
+    reason. Use it as a context manager around the variants of one built policy."""
+
+    def __init__(self) -> None:
+        self._folder: tempfile.TemporaryDirectory | None = None
+        self._made: dict[tuple, _Exported | ExportFailed] = {}
+
+    def __enter__(self) -> "ExportCache":
+        self._folder = tempfile.TemporaryDirectory(prefix="policybench-exports-")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._folder is not None:
+            self._folder.cleanup()
+        self._folder, self._made = None, {}
+
+    def get(self, key: tuple) -> "_Exported | None":
+        made = self._made.get(key)
+        if isinstance(made, ExportFailed):
+            raise ExportFailed(str(made))
+        return made
+
+    def failed(self, key: tuple, exc: ExportFailed) -> None:
+        self._made[key] = exc
+
+    def keep(self, key: tuple, folder: str, output: Flattened, example: list, seconds: float, by: str) -> None:
+        if self._folder is None:
+            return
+        kept = Path(self._folder.name) / str(len(self._made))
+        _link_files(Path(folder), kept)
+        self._made[key] = _Exported(str(kept), output, example, seconds, by)
+
+
+def _link_files(source: Path, target: Path) -> None:
+    """Every file of ``source`` in ``target`` as a hard link (a copy across file systems)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for f in source.iterdir():
+        try:
+            os.link(f, target / f.name)
+        except OSError:
+            shutil.copy2(f, target / f.name)
+
+
 class RuntimeModule(torch.nn.Module):
     """Stands in for an exported module: its first call exports ``original`` and opens the
     variant's session; every call runs the session. ``calls`` counts the calls."""
@@ -99,10 +157,12 @@ class RuntimeModule(torch.nn.Module):
         folder: str,
         exporter: str = "torchscript",
         calibration: tuple[Calibration, list[tuple[tuple, dict]]] | None = None,
+        exports: ExportCache | None = None,
     ):
         super().__init__()
         self.original = original  # a child, so that eval() walks it and parameters() counts it
         self._variant, self._path, self._exporter = variant, str(Path(folder) / MODEL_FILE), exporter
+        self._exports = exports
         self._calibration = calibration  # the set, and the inputs the module received from it
         self._session: Session | None = None
         self._feed: list[tuple[str, int]] = []  # (input name, tensor index) the graph reads
@@ -121,14 +181,27 @@ class RuntimeModule(torch.nn.Module):
     def _export(self, args: tuple, kwargs: dict) -> None:
         self._signature, arguments = bound_arguments(self.original, args, kwargs)
         self._call = Flattened.of(arguments)
-        start = time.perf_counter()
-        try:
-            self._output, example = export_onnx(
-                self.original, self._signature, self._call, arguments, self._path, self._exporter
-            )
-        except Exception as exc:  # noqa: BLE001 - the exporter's reason becomes the variant's skip reason
-            raise ExportFailed(f"{exporter_name(self._exporter)} failed{where(exc)}: {first_line(exc)}") from exc
-        exported = time.perf_counter() - start
+        tensors = self._call.tensors(arguments)
+        # One policy's (the cache is per policy): the same module called with the same structure and shapes.
+        shapes_ = tuple((t.shape, t.dtype) for t in tensors)
+        key = (type(self.original).__name__, self._exporter, str(self._call.spec), shapes_)
+        cache = self._exports if self._exports is not None else ExportCache()
+        reused = cache.get(key)
+        if reused is not None:  # another runtime variant's export of the same call: its files, linked here
+            _link_files(Path(reused.folder), Path(self._path).parent)
+            self._output, example, exported = reused.output, reused.example, 0.0
+        else:
+            start = time.perf_counter()
+            try:
+                self._output, example = export_onnx(
+                    self.original, self._signature, self._call, arguments, self._path, self._exporter
+                )
+            except Exception as exc:  # noqa: BLE001 - the exporter's reason becomes the variant's skip reason
+                failed = ExportFailed(f"{exporter_name(self._exporter)} failed{where(exc)}: {first_line(exc)}")
+                cache.failed(key, failed)
+                raise failed from exc
+            exported = time.perf_counter() - start
+            cache.keep(key, str(Path(self._path).parent), self._output, example, exported, self._variant.name)
         onnx_bytes = sum(f.stat().st_size for f in Path(self._path).parent.iterdir())  # with external data
         label = LABELS[self._variant.runtime or ""]
         quantization = self._quantize(label) if self._variant.quantize else None
@@ -143,6 +216,7 @@ class RuntimeModule(torch.nn.Module):
             "exporter": f"{exporter_name(self._exporter)}, opset {exporter_opset(self._exporter)}, "
             f"torch {torch.__version__}",
             "export_seconds": exported,
+            **({"export_reused_from": reused.by, "export_seconds_then": reused.seconds} if reused else {}),
             "session_seconds": time.perf_counter() - opened,
             "onnx_bytes": onnx_bytes,
             **({"quantization": quantization} if quantization else {}),
@@ -196,9 +270,16 @@ class RuntimePolicy(VariantWrapper):
     """``inner`` with its family's export target run by the variant's runtime; use it as a
     context manager (it puts the original module back and deletes the exported file)."""
 
-    def __init__(self, inner: LeRobotPolicy, variant: Variant, calibration: Calibration | None = None):
+    def __init__(
+        self,
+        inner: LeRobotPolicy,
+        variant: Variant,
+        calibration: Calibration | None = None,
+        exports: ExportCache | None = None,
+    ):
         super().__init__(inner, variant)
         self._calibration = calibration  # a statically quantized variant's (calibration.py)
+        self._exports = exports  # the policy's exports so far, shared by its runtime variants
         self._stand_in: RuntimeModule | None = None
         self._owner: tuple[object, str] | None = None
         self._folder: tempfile.TemporaryDirectory | None = None
@@ -217,7 +298,7 @@ class RuntimePolicy(VariantWrapper):
                 recorded = (self._calibration, calls)
             self._folder = tempfile.TemporaryDirectory(prefix="policybench-export-")
             self._stand_in = RuntimeModule(
-                original, self.variant, self._folder.name, self.inner.family.export.exporter, recorded
+                original, self.variant, self._folder.name, self.inner.family.export.exporter, recorded, self._exports
             )
             self._owner = (owner, attr)
             setattr(owner, attr, self._stand_in)

@@ -14,7 +14,7 @@ from policybench.variants.compile import CompiledPolicy
 from policybench.variants.cudagraph import CudaGraphPolicy
 from policybench.variants.noeval import NoEvalPolicy
 from policybench.variants.precision import cpu_precision_problem
-from policybench.variants.runtimes import RuntimePolicy, runtime_problem
+from policybench.variants.runtimes import ExportCache, RuntimePolicy, runtime_problem
 from policybench.variants.table import Variant
 
 
@@ -48,12 +48,17 @@ def skip_reason(
 
 
 def make_variant(
-    adapter: LeRobotPolicy, variant: Variant, device: str, calibration: Calibration | None = None
+    adapter: LeRobotPolicy,
+    variant: Variant,
+    device: str,
+    calibration: Calibration | None = None,
+    exports: ExportCache | None = None,
 ) -> VariantWrapper:
     """``adapter`` run as ``variant``; use it as a context manager (it undoes what it changed).
-    ``calibration``: the observations a statically quantized variant calibrates on."""
+    ``calibration``: the observations a statically quantized variant calibrates on; ``exports``:
+    the policy's runtime exports so far, which a runtime variant reuses."""
     if variant.runtime is not None:
-        return RuntimePolicy(adapter, variant, calibration)
+        return RuntimePolicy(adapter, variant, calibration, exports)
     if variant.cudagraph:
         return CudaGraphPolicy(adapter, variant, device)
     if variant.compile:
