@@ -264,10 +264,11 @@ def _first_chunk_work(variant: Variant) -> str:
     """What a variant's first chunk does besides computing one: the slow part, said up front."""
     if variant.compile:
         return " (torch.compile compiles on it: minutes for a large policy)"
+    export = "exported on it (once per policy, the runtime variants sharing it: minutes for a large policy)"
     if variant.calibrated:
-        return f" (eager run on the calibration set first, then exported to {variant.name} on it)"
+        return f" (eager run on the calibration set first, then {export}, and quantized)"
     if variant.runtime:
-        return f" (the policy exported to {variant.name} on it)"
+        return f" ({export})"
     if variant.cudagraph:
         return " (the CUDA graph captured on it)"
     return ""

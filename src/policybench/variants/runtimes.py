@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
 import shutil
 import tempfile
 import time
@@ -93,7 +92,7 @@ def runtime_problem(variant: Variant, adapter: LeRobotPolicy, device: str) -> st
 
 @dataclass
 class _Exported:
-    folder: str  # the fp32 export's files, hard links that outlive the variant that made them
+    folder: str  # a copy of the fp32 export's files, which outlives the variant that made them
     output: Flattened
     example: list[torch.Tensor]
     seconds: float
@@ -102,7 +101,7 @@ class _Exported:
 
 class ExportCache:
     """The fp32 ONNX export of one module on one call's shapes, made once for a policy's runtime
-    variants: each later one links its files into its own folder (quantizing from there) and
+    variants: each later one copies its files into its own folder (quantizing from there) and
     records whose export it reused. A failed export fails every later one at once, with its
     reason. Use it as a context manager around the variants of one built policy."""
 
@@ -132,18 +131,16 @@ class ExportCache:
         if self._folder is None:
             return
         kept = Path(self._folder.name) / str(len(self._made))
-        _link_files(Path(folder), kept)
+        _copy_files(Path(folder), kept)
         self._made[key] = _Exported(str(kept), output, example, seconds, by)
 
 
-def _link_files(source: Path, target: Path) -> None:
-    """Every file of ``source`` in ``target`` as a hard link (a copy across file systems)."""
+def _copy_files(source: Path, target: Path) -> None:
+    """Every file of ``source`` copied into ``target``: copies, not hard links, which onnx refuses
+    for external data ("multiple hard links, indicating a potential hardlink attack")."""
     target.mkdir(parents=True, exist_ok=True)
     for f in source.iterdir():
-        try:
-            os.link(f, target / f.name)
-        except OSError:
-            shutil.copy2(f, target / f.name)
+        shutil.copyfile(f, target / f.name)
 
 
 class RuntimeModule(torch.nn.Module):
@@ -187,8 +184,8 @@ class RuntimeModule(torch.nn.Module):
         key = (type(self.original).__name__, self._exporter, str(self._call.spec), shapes_)
         cache = self._exports if self._exports is not None else ExportCache()
         reused = cache.get(key)
-        if reused is not None:  # another runtime variant's export of the same call: its files, linked here
-            _link_files(Path(reused.folder), Path(self._path).parent)
+        if reused is not None:  # another runtime variant's export of the same call: its files, copied here
+            _copy_files(Path(reused.folder), Path(self._path).parent)
             self._output, example, exported = reused.output, reused.example, 0.0
         else:
             start = time.perf_counter()
