@@ -12,8 +12,9 @@ Exported on one call, the loop unrolls, so the graph holds this run's number of 
   ``WholeDiffusionRefill.forward(batch, noise, step_noise)`` runs it with the scheduler's
   ``randn_tensor`` handing out ``step_noise[0]``, ``step_noise[1]``, ...; how many, and their
   shapes, a dry run of the scheduler on zeros finds (it draws as the real loop does).
-- Flow matching (SmolVLA, pi0, pi0.5: ``sample_actions``): the vision encoder, the language model's
-  prefix pass filling its KV cache, then the Euler steps of the action expert reading that cache.
+- Flow matching (SmolVLA's ``sample_actions``; pi0's and pi0.5's take other arguments and are not
+  placed): the vision encoder, the language model's prefix pass filling its KV cache, then the
+  Euler steps of the action expert reading that cache.
   Only the initial noise is drawn; ``WholeFlowRefill.forward(images, img_masks, lang_tokens,
   lang_masks, state, noise)`` runs it. The KV cache lives and dies inside the call, so the exported
   graph holds it as intermediate tensors: a static cache, sized by the prefix of this run's inputs.
