@@ -1,5 +1,24 @@
 """Small LeRobot configs that the integration tests share."""
 
+# --set overrides of a small ACT and a small Diffusion (3 denoising steps), where size is not the point.
+TINY_ACT = [
+    "act.chunk_size=4",
+    "act.n_action_steps=4",
+    "act.dim_model=32",
+    "act.dim_feedforward=64",
+    "act.n_encoder_layers=1",
+    "act.n_decoder_layers=1",
+    "act.n_heads=2",
+]
+TINY_DIFFUSION = [
+    "diffusion.num_inference_steps=3",
+    "diffusion.down_dims=[32,64]",
+    "diffusion.n_groups=4",
+    "diffusion.diffusion_step_embed_dim=32",
+    "diffusion.horizon=8",
+    "diffusion.n_action_steps=4",
+]
+
 
 def small_pi_family(name: str, monkeypatch) -> bool:
     """pi0/pi05/pi0_fast buildable here with LeRobot's Gemma sizes replaced by one-layer ones (the width of

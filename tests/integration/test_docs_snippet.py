@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from small_configs import TINY_ACT, TINY_DIFFUSION
 
 from policybench import policies
 from policybench.measure.policy import make_observation
@@ -20,15 +21,6 @@ from policybench.settings import RunSettings, parse_override
 
 pytestmark = pytest.mark.slow
 DOC = Path(__file__).resolve().parents[2] / "docs" / "variants.md"
-TINY_ACT = [
-    "act.chunk_size=4",
-    "act.n_action_steps=4",
-    "act.dim_model=32",
-    "act.dim_feedforward=64",
-    "act.n_encoder_layers=1",
-    "act.n_decoder_layers=1",
-    "act.n_heads=2",
-]
 
 
 def snippet(name: str) -> str:
@@ -38,24 +30,32 @@ def snippet(name: str) -> str:
     return found.group(1)
 
 
-def test_the_docs_snippet_loads_the_exported_act_and_produces_eagers_chunk(tmp_path):
+def _exported(policy: str, overrides: list[str], folder) -> tuple[RunSettings, object, dict, object]:
+    """A run of ``policy``'s onnxruntime variant saving its export in ``folder``; then the run's
+    settings, the snippet's ``predict_chunk`` on the saved model, its manifest, and the policy
+    built again with the run's weights."""
     pytest.importorskip("onnxruntime")
     cfg = RunSettings(
-        policies=["act"],
+        policies=[policy],
         profile=PROFILES["pusht"],
         refills=2,
         warmup=1,
         variants=["eager", "onnxruntime"],
-        overrides=[parse_override(o) for o in TINY_ACT],
-        export_dir=str(tmp_path),
+        overrides=[parse_override(o) for o in overrides],
+        export_dir=str(folder),
     )
     rs = {r.variant: r for r in run_benchmark(cfg, "cpu", environment={}).results}
-    assert rs["onnxruntime"].status == OK
+    assert rs["onnxruntime"].status == OK, rs["onnxruntime"].error
     namespace: dict = {}
     exec(compile(snippet("load-exported"), str(DOC), "exec"), namespace)  # noqa: S102 - our own docs
-    predict_chunk = namespace["load_exported"](str(tmp_path / "act+onnxruntime.json"))
+    manifest_path = folder / f"{policy}+onnxruntime.json"
+    predict_chunk = namespace["load_exported"](str(manifest_path))
+    adapter = policies.build(policy, cfg.profile, cfg.overrides_for(policy), "cpu", cfg.seed)  # the run's weights
+    return cfg, predict_chunk, json.loads(manifest_path.read_text()), adapter
 
-    adapter = policies.build("act", cfg.profile, cfg.overrides_for("act"), "cpu", cfg.seed)  # the run's weights
+
+def test_the_docs_snippet_loads_the_exported_act_and_produces_eagers_chunk(tmp_path):
+    cfg, predict_chunk, _, adapter = _exported("act", TINY_ACT, tmp_path)
     obs = make_observation(adapter, cfg, "cpu")
     batch = dict(obs)
     batch["observation.images"] = [batch[k] for k in adapter.policy.config.image_features]
@@ -65,39 +65,12 @@ def test_the_docs_snippet_loads_the_exported_act_and_produces_eagers_chunk(tmp_p
     torch.testing.assert_close(chunk[0], expected, rtol=1e-4, atol=1e-5)
 
 
-TINY_DIFFUSION = [
-    "diffusion.num_inference_steps=3",
-    "diffusion.down_dims=[32,64]",
-    "diffusion.n_groups=4",
-    "diffusion.diffusion_step_embed_dim=32",
-    "diffusion.horizon=8",
-    "diffusion.n_action_steps=4",
-]
-
-
 def test_the_docs_snippet_runs_diffusions_whole_refill_on_noise_drawn_as_eager_draws_it(tmp_path):
     """Diffusion's exported refill takes its sampling noise as inputs: drawn as docs/variants.md
     says (the initial sample, then one draw per scheduler step, standard normals of the manifest's
     shapes), under eager's seed, the snippet's chunk is eager's."""
-    pytest.importorskip("onnxruntime")
-    cfg = RunSettings(
-        policies=["diffusion"],
-        profile=PROFILES["pusht"],
-        refills=2,
-        warmup=1,
-        variants=["eager", "onnxruntime"],
-        overrides=[parse_override(o) for o in TINY_DIFFUSION],
-        export_dir=str(tmp_path),
-    )
-    rs = {r.variant: r for r in run_benchmark(cfg, "cpu", environment={}).results}
-    assert rs["onnxruntime"].status == OK, rs["onnxruntime"].error
-    namespace: dict = {}
-    exec(compile(snippet("load-exported"), str(DOC), "exec"), namespace)  # noqa: S102 - our own docs
-    manifest_path = tmp_path / "diffusion+onnxruntime.json"
-    predict_chunk = namespace["load_exported"](str(manifest_path))
-    shapes = {i["name"]: i["shape"] for i in json.loads(manifest_path.read_text())["inputs"]}
-
-    adapter = policies.build("diffusion", cfg.profile, cfg.overrides_for("diffusion"), "cpu", cfg.seed)
+    cfg, predict_chunk, manifest, adapter = _exported("diffusion", TINY_DIFFUSION, tmp_path)
+    shapes = {i["name"]: i["shape"] for i in manifest["inputs"]}
     config = adapter.policy.config
     obs = make_observation(adapter, cfg, "cpu")
     n = config.n_obs_steps  # a fresh policy's queues hold n copies of the first observation

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from small_configs import TINY_ACT, TINY_DIFFUSION
 
 from policybench.settings import RunSettings, parse_override
 from policybench.profiles import PROFILES, customize_profile
@@ -13,23 +14,6 @@ from policybench.results import OK, SKIPPED
 from policybench.orchestrate.run import run_benchmark
 
 pytestmark = pytest.mark.slow
-TINY_ACT = [
-    "act.chunk_size=4",
-    "act.n_action_steps=4",
-    "act.dim_model=32",
-    "act.dim_feedforward=64",
-    "act.n_encoder_layers=1",
-    "act.n_decoder_layers=1",
-    "act.n_heads=2",
-]
-TINY_DIFFUSION = [
-    "diffusion.num_inference_steps=3",
-    "diffusion.down_dims=[32,64]",
-    "diffusion.n_groups=4",
-    "diffusion.diffusion_step_embed_dim=32",
-    "diffusion.horizon=8",
-    "diffusion.n_action_steps=4",
-]
 
 
 def _run(policy, overrides, variants, export_dir=None):
