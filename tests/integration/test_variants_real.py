@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from small_configs import TINY_ACT
 
 from policybench import policies
 from policybench.settings import RunSettings, parse_override
@@ -13,15 +14,6 @@ from policybench.measure.roofline import refill_cost
 from policybench.orchestrate.run import run_benchmark
 
 pytestmark = pytest.mark.slow
-TINY_ACT = [
-    "act.chunk_size=4",
-    "act.n_action_steps=4",
-    "act.dim_model=32",
-    "act.dim_feedforward=64",
-    "act.n_encoder_layers=1",
-    "act.n_decoder_layers=1",
-    "act.n_heads=2",
-]
 
 
 def _run(policy, overrides, variants, refills=2):
